@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// Makes a RabbitMQ broker with Web-STOMP available, for `npm start`, the tests and CI.
+//
+//   node scripts/broker.mjs start    use the broker at STOMP_URL if one answers; otherwise start a
+//                                    project-local node from rabbitmq-conf/ (installing Debian's
+//                                    rabbitmq-server first when missing and running as root)
+//   node scripts/broker.mjs stop     stop the project-local node, and only that one
+//   node scripts/broker.mjs status
+//
+// The local node keeps its data, logs, pid file and Erlang cookie under .rabbitmq/ (ignored by
+// git), binds every listener to 127.0.0.1, and runs as the current user through
+// /usr/lib/rabbitmq/bin (the /usr/sbin wrappers switch to the rabbitmq user, which cannot write
+// to a root-owned checkout).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import WebSocket from 'ws';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const confDir = join(root, 'rabbitmq-conf');
+const stateDir = join(root, '.rabbitmq');
+const rabbitBin = '/usr/lib/rabbitmq/bin';
+const nodeName = process.env.RABBITMQ_NODENAME || 'stomprpc@localhost';
+const pidFile = join(stateDir, 'node.pid');
+const startTimeoutSeconds = 90;
+
+/** The Web-STOMP URL the project is configured for (the first of a comma-separated list). */
+export function brokerUrl() {
+  return (process.env.STOMP_URL || 'ws://127.0.0.1:15674/ws').split(',')[0].trim();
+}
+
+function log(line) {
+  process.stderr.write(`broker: ${line}\n`);
+}
+
+/** True when a Web-STOMP endpoint accepts a WebSocket with the STOMP subprotocol at `url`. */
+export function webStompAnswers(url = brokerUrl(), timeoutMs = 2000) {
+  return new Promise((done) => {
+    const socket = new WebSocket(url, ['v12.stomp'], { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+    const finish = (ok) => {
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.terminate();
+      done(ok);
+    };
+    socket.once('open', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+function nodeEnv() {
+  return {
+    ...process.env,
+    HOME: stateDir, // holds the Erlang cookie shared by the node and rabbitmqctl
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_CONFIG_FILE: join(stateDir, 'rabbitmq.conf'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(confDir, 'enabled_plugins'),
+    RABBITMQ_MNESIA_BASE: join(stateDir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(stateDir, 'log'),
+    RABBITMQ_PID_FILE: pidFile,
+    RABBITMQ_DIST_PORT: process.env.RABBITMQ_DIST_PORT || '25672',
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+  };
+}
+
+/** rabbitmq-conf/rabbitmq.conf with the definitions path made absolute and listeners on loopback. */
+function writeLocalConfig() {
+  const overrides = new Map([
+    ['load_definitions', join(confDir, 'definitions.json')],
+    ['listeners.tcp.default', '127.0.0.1:5672'],
+    ['stomp.listeners.tcp.1', '127.0.0.1:61613'],
+    ['web_stomp.tcp.ip', '127.0.0.1'],
+    ['management.tcp.ip', '127.0.0.1'],
+  ]);
+  const lines = readFileSync(join(confDir, 'rabbitmq.conf'), 'utf8').split('\n');
+  const seen = new Set();
+  const out = lines.map((line) => {
+    const key = /^\s*([\w.]+)\s*=/.exec(line)?.[1];
+    if (key === undefined || !overrides.has(key)) return line;
+    seen.add(key);
+    return `${key} = ${overrides.get(key)}`;
+  });
+  out.push('# Added by scripts/broker.mjs for the project-local node:');
+  for (const [key, value] of overrides) if (!seen.has(key)) out.push(`${key} = ${value}`);
+  writeFileSync(join(stateDir, 'rabbitmq.conf'), `${out.join('\n')}\n`);
+}
+
+function run(command, args, options = {}) {
+  return spawnSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
+}
+
+function ensureInstalled() {
+  if (existsSync(join(rabbitBin, 'rabbitmq-server'))) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    throw new Error(
+      "RabbitMQ is not installed. Install Debian's package first: sudo apt-get install -y rabbitmq-server " +
+        '(or point STOMP_URL at a running broker with the Web-STOMP plugin)',
+    );
+  }
+  log("installing Debian's rabbitmq-server with apt-get");
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => run('apt-get', ['install', '-y', '-q', 'rabbitmq-server'], { env, stdio: 'inherit' });
+  if (install().status !== 0) {
+    run('apt-get', ['update', '-q'], { env, stdio: 'inherit' });
+    if (install().status !== 0) throw new Error('apt-get install rabbitmq-server failed (see above)');
+  }
+}
+
+function localNodePid() {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined; // stale pid file from a node that is gone
+  }
+}
+
+async function waitForWebStomp(url, deadline) {
+  while (Date.now() < deadline) {
+    if (await webStompAnswers(url)) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+/** Resolves once Web-STOMP answers at the configured URL, starting a local node if needed. */
+export async function ensureBroker() {
+  const url = brokerUrl();
+  if (await webStompAnswers(url)) {
+    log(`Web-STOMP answers at ${url}`);
+    return { url, started: false };
+  }
+  const host = new URL(url).hostname;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {
+    throw new Error(`no Web-STOMP broker answers at ${url}, and a local node can only serve loopback URLs`);
+  }
+  ensureInstalled();
+  mkdirSync(join(stateDir, 'log'), { recursive: true });
+  const deadline = Date.now() + startTimeoutSeconds * 1000;
+  if (localNodePid() === undefined) {
+    rmSync(pidFile, { force: true });
+    writeLocalConfig();
+    log(`starting RabbitMQ node ${nodeName} (data and logs in .rabbitmq/)`);
+    const started = run(join(rabbitBin, 'rabbitmq-server'), ['-detached'], { env: nodeEnv(), cwd: stateDir });
+    if (started.status !== 0) throw new Error(`rabbitmq-server failed to start:\n${started.stderr || started.stdout}`);
+  } else {
+    log(`node ${nodeName} is running; waiting for Web-STOMP`);
+  }
+  const waited = run(
+    join(rabbitBin, 'rabbitmqctl'),
+    ['-n', nodeName, 'wait', pidFile, '--timeout', String(startTimeoutSeconds)],
+    { env: nodeEnv(), timeout: startTimeoutSeconds * 1000 },
+  );
+  if (waited.status !== 0) {
+    throw new Error(`RabbitMQ did not start; see .rabbitmq/log/\n${waited.stderr || waited.stdout}`);
+  }
+  if (!(await waitForWebStomp(url, deadline))) {
+    throw new Error(`RabbitMQ started but Web-STOMP does not answer at ${url}; see .rabbitmq/log/`);
+  }
+  log(`ready: Web-STOMP at ${url}, AMQP at amqp://127.0.0.1:5672, management at http://127.0.0.1:15672`);
+  return { url, started: true };
+}
+
+/** Stops the project-local node if it runs; never touches any other broker. */
+export function stopBroker() {
+  if (localNodePid() === undefined) {
+    log('no project-local RabbitMQ node is running');
+    return;
+  }
+  log(`stopping node ${nodeName}`);
+  const stopped = run(join(rabbitBin, 'rabbitmqctl'), ['-n', nodeName, 'stop', pidFile], {
+    env: nodeEnv(),
+    timeout: 60_000,
+  });
+  if (stopped.status !== 0) throw new Error(`rabbitmqctl stop failed:\n${stopped.stderr || stopped.stdout}`);
+  log('stopped');
+}
+
+async function main(command) {
+  switch (command) {
+    case 'start':
+      await ensureBroker();
+      return 0;
+    case 'stop':
+      stopBroker();
+      return 0;
+    case 'status': {
+      const pid = localNodePid();
+      const answers = await webStompAnswers();
+      log(`${answers ? 'Web-STOMP answers' : 'nothing answers'} at ${brokerUrl()}`);
+      log(pid ? `project-local node ${nodeName} runs as pid ${pid}` : 'no project-local node runs');
+      return answers ? 0 : 1;
+    }
+    default:
+      process.stderr.write('usage: node scripts/broker.mjs start|stop|status\n');
+      return 2;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv[2]).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      log(error.message);
+      process.exitCode = 1;
+    },
+  );
+}
