@@ -1,0 +1,52 @@
+import { RpcError } from './errors.js';
+import { DEFAULT_QUEUE, type QueueDeclaration, queueDeclarationHeaders, queueDestination } from './protocol.js';
+import { type RequestOptions, RpcClient, type RpcClientOptions } from './rpc-client.js';
+
+export interface FibonacciClientOptions extends RpcClientOptions {
+  /** The queue the Fibonacci servers consume. @default 'rpc_queue' */
+  queue?: string;
+  /** How the queue is declared; must match the servers' declaration. @default non-durable, as in the tutorial */
+  queueDeclaration?: QueueDeclaration;
+}
+
+export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent'>;
+
+/**
+ * The tutorial's `FibonacciRpcClient`: `await client.call(30)` resolves to `832040n`, exact for any
+ * n the server accepts.
+ */
+export class FibonacciRpcClient extends RpcClient {
+  readonly #destination: string;
+  readonly #declarationHeaders: Readonly<Record<string, string>>;
+
+  constructor(options: FibonacciClientOptions = {}) {
+    super(options);
+    this.#destination = queueDestination(options.queue ?? DEFAULT_QUEUE);
+    this.#declarationHeaders = queueDeclarationHeaders(options.queueDeclaration);
+  }
+
+  /**
+   * Computes fib(n) on a server. `n` is a non-negative integer (number, bigint, or its decimal
+   * string); anything else rejects with INVALID_ARGUMENT before a request is sent. Fibonacci is
+   * pure, so calls are idempotent unless told otherwise.
+   */
+  async call(n: number | bigint | string, options: FibonacciCallOptions = {}): Promise<bigint> {
+    const reply = await this.request(this.#destination, toDecimal(n), {
+      ...options,
+      idempotent: options.idempotent ?? true,
+      headers: this.#declarationHeaders,
+    });
+    if (!/^[0-9]+$/.test(reply.body)) {
+      throw new RpcError('BAD_REPLY', `expected fib(${n}) in decimal, got ${JSON.stringify(reply.body.slice(0, 40))}`);
+    }
+    return BigInt(reply.body);
+  }
+}
+
+function toDecimal(n: number | bigint | string): string {
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return String(n);
+  if (typeof n === 'bigint' && n >= 0n) return n.toString();
+  if (typeof n === 'string' && /^(0|[1-9][0-9]*)$/.test(n)) return n;
+  const shown = typeof n === 'string' ? JSON.stringify(n.slice(0, 40)) : String(n);
+  throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer, got ${shown}`);
+}

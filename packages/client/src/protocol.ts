@@ -1,0 +1,122 @@
+/*
+ * The wire protocol, defined once for the client and the server.
+ *
+ * It is RabbitMQ's RPC tutorial (tutorial six) spoken over STOMP:
+ *
+ *   request   SEND /queue/<queue>
+ *             reply-to:/temp-queue/<name>   the broker makes a private amq.gen-... queue for this
+ *                                           connection and subscribes it implicitly
+ *             correlation-id:<unique id>
+ *             expiration:<ms>               the call's deadline; the broker drops it after that
+ *             body: n in decimal            "30"
+ *
+ *   success   SEND <reply-to as the server saw it>
+ *             correlation-id:<same id>
+ *             body: fib(n) in decimal       "832040"
+ *
+ *   error     SEND <reply-to>
+ *             correlation-id:<same id>
+ *             rpc-error-code:<code>         one of ERROR_CODES, e.g. INVALID_ARGUMENT
+ *             body: a message for people    "n must be at most 1000000"
+ *
+ * The server sees `reply-to` as `/reply-queue/amq.gen-...` when the caller speaks STOMP and as a
+ * bare `amq.gen-...` when it speaks AMQP (the tutorial's pika and amqplib clients); it answers
+ * both. Tutorial clients ignore headers they do not know, so an error reply shows up there as a
+ * body that is not a number.
+ */
+
+/** Header names used on requests and replies. */
+export const Header = {
+  correlationId: 'correlation-id',
+  replyTo: 'reply-to',
+  contentType: 'content-type',
+  /** Per-message TTL in ms: RabbitMQ drops a request nobody consumed within the call's deadline. */
+  expiration: 'expiration',
+  /** Present on error replies only; its value is an {@link ErrorCode}. */
+  errorCode: 'rpc-error-code',
+} as const;
+
+export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+/** The tutorial's queue name; the default for clients and servers. */
+export const DEFAULT_QUEUE = 'rpc_queue';
+
+/** Where Web-STOMP listens on a default RabbitMQ install with the plugin enabled. */
+export const DEFAULT_STOMP_URL = 'ws://127.0.0.1:15674/ws';
+
+/** How a queue is declared when it is addressed as `/queue/<name>`. */
+export interface QueueDeclaration {
+  /**
+   * Survives a broker restart. The tutorial declares `rpc_queue` non-durable, and every party
+   * must declare it the same way or the broker closes the connection (precondition_failed).
+   * @default false
+   */
+  durable?: boolean;
+  /** Queue arguments sent as headers, e.g. `{ 'x-max-length': 10000 }`. @default {} */
+  arguments?: Readonly<Record<string, string | number>>;
+}
+
+/**
+ * STOMP headers that declare a queue the way `queue_declare(queue='rpc_queue')` does.
+ *
+ * RabbitMQ's STOMP adapter treats `durable:false` alone as "exclusive and auto-delete", so all
+ * three flags are sent explicitly to get a plain shared queue.
+ */
+export function queueDeclarationHeaders(declaration: QueueDeclaration = {}): Record<string, string> {
+  const headers: Record<string, string> = {
+    durable: String(declaration.durable ?? false),
+    'auto-delete': 'false',
+    exclusive: 'false',
+  };
+  for (const [name, value] of Object.entries(declaration.arguments ?? {})) {
+    headers[name] = String(value);
+  }
+  return headers;
+}
+
+/** The STOMP destination of a queue that is declared on first use. */
+export function queueDestination(queue: string): string {
+  return `/queue/${queue}`;
+}
+
+/**
+ * Turns the `reply-to` a server received into a destination it may SEND to, or `undefined` when
+ * it is not a reply queue.
+ *
+ * Only private reply queues are accepted: anything else would let a caller make the server
+ * publish into `rpc_queue` itself, a topic or an exchange.
+ */
+export function replyDestination(replyTo: string | undefined): string | undefined {
+  if (replyTo === undefined) return undefined;
+  const name = replyTo.startsWith('/reply-queue/') ? replyTo.slice('/reply-queue/'.length) : replyTo;
+  // amq.gen-...: a server-named queue (STOMP temp-queue or AMQP exclusive queue);
+  // amq.rabbitmq.reply-to...: RabbitMQ's Direct Reply-to pseudo-queue.
+  if (!/^(amq\.gen-|amq\.rabbitmq\.reply-to)[\w.-]*$/.test(name)) return undefined;
+  return `/reply-queue/${name}`;
+}
+
+/**
+ * Every error a caller can see carries one of these codes. Callers branch on the code, never on
+ * the message. `origin` says who raises it.
+ */
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: { origin: 'client or server', retry: false, meaning: 'the request (or an option) is not valid' },
+  TIMEOUT: { origin: 'client', retry: true, meaning: 'no reply arrived before the call’s deadline' },
+  ABORTED: { origin: 'client', retry: false, meaning: 'the caller’s AbortSignal fired' },
+  CLOSED: { origin: 'client', retry: false, meaning: 'the client was closed before the call ended' },
+  CONNECTION_LOST: {
+    origin: 'client',
+    retry: true,
+    meaning: 'the connection died after the request was sent, and the call is not idempotent',
+  },
+  UNAVAILABLE: { origin: 'client', retry: true, meaning: 'the broker could not be reached in time' },
+  UNAUTHENTICATED: { origin: 'client', retry: false, meaning: 'the broker refused the login' },
+  BAD_REPLY: { origin: 'client', retry: false, meaning: 'a reply arrived that does not follow the protocol' },
+  INTERNAL: { origin: 'server', retry: false, meaning: 'the server failed while handling the request' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
