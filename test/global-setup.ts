@@ -1,0 +1,25 @@
+// Runs once before the broker tests: a real RabbitMQ must answer, and the tutorial's Python
+// client library must be importable. Either missing fails the run; nothing is skipped.
+import { spawnSync } from 'node:child_process';
+import { ensureBroker } from '../scripts/broker.mjs';
+
+export const PYTHON = '/usr/bin/python3';
+
+function ensurePika(): void {
+  const probe = () => spawnSync(PYTHON, ['-c', 'import pika'], { stdio: 'ignore' }).status === 0;
+  if (probe()) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error("the interoperability tests need Debian's python3-pika: sudo apt-get install -y python3-pika");
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'python3-pika'], { stdio: 'inherit', env }).status;
+  if (install() !== 0) {
+    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+    if (install() !== 0 || !probe()) throw new Error('apt-get install python3-pika failed');
+  }
+}
+
+export default async function setup(): Promise<void> {
+  await ensureBroker();
+  ensurePika();
+}

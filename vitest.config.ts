@@ -1,0 +1,37 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const fromRoot = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// Tests run against the TypeScript sources, so `vitest` works without a build.
+const resolve = {
+  alias: {
+    '@stomp-rpc/client': fromRoot('./packages/client/src/index.ts'),
+    '@stomp-rpc/server': fromRoot('./packages/server/src/index.ts'),
+    '#default-websocket': fromRoot('./packages/client/src/default-websocket.node.ts'),
+  },
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve,
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'] },
+      },
+      {
+        resolve,
+        test: {
+          name: 'broker',
+          include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          // Brings up RabbitMQ (and the tutorial's Python client library) or fails the run.
+          globalSetup: ['test/global-setup.ts'],
+          // One file at a time: the broker is shared and the machine has two cores.
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
