@@ -1,6 +1,7 @@
 // Runs once before the broker tests: a real RabbitMQ must answer, and the tutorial's Python
 // client library must be importable. Either missing fails the run; nothing is skipped.
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ensureBroker } from '../scripts/broker.mjs';
 
 export const PYTHON = '/usr/bin/python3';
@@ -19,7 +20,15 @@ function ensurePika(): void {
   }
 }
 
+/** The command-line tests run the built programs, so build them from the current sources. */
+function build(): void {
+  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+  const result = spawnSync(process.execPath, [tsc, '-b'], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('tsc -b failed');
+}
+
 export default async function setup(): Promise<void> {
+  build();
   await ensureBroker();
   ensurePika();
 }

@@ -1,6 +1,6 @@
 // Shared by the broker tests: unique queues so files and tests never see each other's requests,
 // and servers and clients that are always closed.
-import { FibonacciRpcClient, type FibonacciClientOptions, StompConnection } from '@stomp-rpc/client';
+import { type FibonacciClientOptions, FibonacciRpcClient, StompConnection } from '@stomp-rpc/client';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
 import { onTestFinished } from 'vitest';
 

@@ -27,6 +27,16 @@ ${Object.entries(ENVIRONMENT)
 
 class UsageError extends Error {}
 
+const VALUE_FLAGS = new Set([
+  '--url',
+  '--login',
+  '--passcode',
+  '--vhost',
+  '--queue',
+  '--timeout-ms',
+  '--connect-timeout-ms',
+]);
+
 function parse(argv: readonly string[]) {
   const options = optionsFromEnvironment(process.env);
   const urls: string[] = [];
@@ -47,6 +57,7 @@ function parse(argv: readonly string[]) {
       continue;
     }
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
+    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option ${flag}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     switch (flag) {
@@ -68,11 +79,8 @@ function parse(argv: readonly string[]) {
       case '--timeout-ms':
         timeoutMs = Number(value);
         break;
-      case '--connect-timeout-ms':
+      default: // --connect-timeout-ms
         connectTimeoutMs = Number(value);
-        break;
-      default:
-        throw new UsageError(`unknown option ${flag}`);
     }
   }
   if (n === undefined) throw new UsageError('n is missing');

@@ -72,6 +72,9 @@ export class StompConnection {
   readonly #events: StompConnectionEvents;
   readonly #reconnectDelayMs: number;
   readonly #maxReconnectDelayMs: number;
+  readonly #connectTimeoutMs: number;
+  /** Ends an attempt that hangs. Ours, not stompjs's `connectionTimeout`, whose timer outlives close(). */
+  #attemptTimer: ReturnType<typeof setTimeout> | undefined;
   #urlIndex = 0;
   #failedAttempts = 0;
   #state: ConnectionState = 'connecting';
@@ -91,6 +94,7 @@ export class StompConnection {
     this.#events = events;
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     const createWebSocket = options.webSocketFactory ?? defaultWebSocketFactory();
     const protocols = Versions.default.protocolVersions();
     const heartbeatMs = options.heartbeatMs ?? 10_000;
@@ -104,7 +108,6 @@ export class StompConnection {
       },
       heartbeatIncoming: heartbeatMs,
       heartbeatOutgoing: heartbeatMs,
-      connectionTimeout: options.connectTimeoutMs ?? 5000,
       reconnectDelay: 1, // the real delay is in beforeConnect, see the top of this file
       discardWebsocketOnCommFailure: true,
       beforeConnect: () => this.#waitBeforeAttempt(),
@@ -191,6 +194,7 @@ export class StompConnection {
     if (this.#state === 'closed') return;
     this.#setState('closed');
     this.#cancelBackoff?.();
+    clearTimeout(this.#attemptTimer);
     this.#settleWaiters(new RpcError('CLOSED', 'the connection was closed'));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const gracefully = this.#stomp.deactivate();
@@ -202,10 +206,20 @@ export class StompConnection {
   }
 
   async #waitBeforeAttempt(): Promise<void> {
-    if (!this.#attempted) {
-      this.#attempted = true; // the first attempt goes out at once
-      return;
-    }
+    if (this.#attempted) await this.#backoff();
+    this.#attempted = true; // the first attempt goes out at once
+    if (this.#state === 'closed') return;
+    clearTimeout(this.#attemptTimer);
+    this.#attemptTimer = setTimeout(() => {
+      this.#pendingReason ??= new RpcError(
+        'UNAVAILABLE',
+        `no STOMP session with ${this.url} within ${this.#connectTimeoutMs} ms`,
+      );
+      this.#stomp.forceDisconnect();
+    }, this.#connectTimeoutMs);
+  }
+
+  async #backoff(): Promise<void> {
     const exponent = Math.min(this.#failedAttempts, 16);
     const ceilingMs = Math.min(this.#maxReconnectDelayMs, this.#reconnectDelayMs * 2 ** exponent);
     const delayMs = ceilingMs / 2 + (Math.random() * ceilingMs) / 2; // "equal jitter"
@@ -220,6 +234,7 @@ export class StompConnection {
   }
 
   #handleConnected(): void {
+    clearTimeout(this.#attemptTimer);
     if (this.#state === 'closed') return;
     if (this.#everConnected) this.#reconnects++;
     this.#everConnected = true;
@@ -248,6 +263,7 @@ export class StompConnection {
   }
 
   #handleClosed(event: unknown): void {
+    clearTimeout(this.#attemptTimer);
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     const reason = this.#pendingReason ?? closeReason(event, this.url, wasConnected);
