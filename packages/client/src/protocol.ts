@@ -19,10 +19,10 @@
  *             rpc-error-code:<code>         one of ERROR_CODES, e.g. INVALID_ARGUMENT
  *             body: a message for people    "n must be at most 1000000"
  *
- * The server sees `reply-to` as `/reply-queue/amq.gen-...` when the caller speaks STOMP and as a
- * bare `amq.gen-...` when it speaks AMQP (the tutorial's pika and amqplib clients); it answers
- * both. Tutorial clients ignore headers they do not know, so an error reply shows up there as a
- * body that is not a number.
+ * A STOMP server sees every `reply-to` as `/reply-queue/amq.gen-...`, whether the caller spoke
+ * STOMP or AMQP (the tutorial's pika and amqplib clients); an AMQP server sees the bare
+ * `amq.gen-...` name. The server accepts both forms. Tutorial clients ignore headers they do not
+ * know, so an error reply shows up there as a body that is not a number.
  */
 
 /** Header names used on requests and replies. */

@@ -13,7 +13,15 @@
  * - In Node, `ws` with permessage-deflate off (it costs about 3x in throughput against the broker)
  *   and sockets terminated rather than closed after a heartbeat failure (`close()` can hang ~30 s).
  */
-import { Client, type IFrame, type IMessage, type IPublishParams, type IStompSocket, Versions } from '@stomp/stompjs';
+import {
+  Client,
+  type IFrame,
+  type IMessage,
+  type IPublishParams,
+  type IStompSocket,
+  type StompSubscription,
+  Versions,
+} from '@stomp/stompjs';
 import { defaultWebSocketFactory } from '#default-websocket';
 import { RpcError } from './errors.js';
 import { DEFAULT_STOMP_URL } from './protocol.js';
@@ -86,6 +94,7 @@ export class StompConnection {
   #reconnects = 0;
   #attempted = false;
   #everConnected = false;
+  #receipts = 0;
 
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
     const urls = typeof options.url === 'string' ? [options.url] : [...(options.url ?? [DEFAULT_STOMP_URL])];
@@ -185,8 +194,19 @@ export class StompConnection {
     this.#stomp.publish(params);
   }
 
-  subscribe(destination: string, onMessage: (message: IMessage) => void, headers: Record<string, string>) {
-    return this.#stomp.subscribe(destination, onMessage, headers);
+  /**
+   * Subscribes; `confirmed` resolves when the broker's RECEIPT shows the subscription (and the
+   * queue it declares) exists. Throws when not connected.
+   */
+  subscribe(
+    destination: string,
+    onMessage: (message: IMessage) => void,
+    headers: Record<string, string>,
+  ): { subscription: StompSubscription; confirmed: Promise<void> } {
+    const receipt = `subscribe-${++this.#receipts}`;
+    const confirmed = new Promise<void>((resolve) => this.#stomp.watchForReceipt(receipt, () => resolve()));
+    const subscription = this.#stomp.subscribe(destination, onMessage, { ...headers, receipt });
+    return { subscription, confirmed };
   }
 
   /** Closes the connection and stops reconnecting. Bounded: a stuck socket is dropped after `graceMs`. */

@@ -71,6 +71,8 @@ export class RpcServer {
   readonly #options: Required<Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger'>>;
   readonly #subscribeHeaders: Record<string, string>;
   #subscription: StompSubscription | undefined;
+  /** Resolves when the broker confirms the current subscription. */
+  #subscribed: Promise<void> = new Promise(() => {});
   #stopping = false;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #counts = { received: 0, succeeded: 0, dropped: 0 };
@@ -115,10 +117,28 @@ export class RpcServer {
     return this.#connection.state;
   }
 
-  /** Connects and starts consuming; resolves once the first subscription is made. */
-  async start(connectTimeoutMs = 30_000): Promise<void> {
+  /**
+   * Connects and starts consuming; resolves once the broker has confirmed the subscription, so a
+   * request published after that is sure to find the queue. Rejects with UNAVAILABLE after
+   * `timeoutMs` (the server keeps trying in the background until stop()).
+   */
+  async start(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     this.#connection.start();
-    await this.#connection.whenConnected(connectTimeoutMs);
+    await this.#connection.whenConnected(timeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new RpcError('UNAVAILABLE', `the broker did not confirm the subscription to ${this.#options.queue}`)),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    try {
+      await Promise.race([this.#subscribed, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -148,11 +168,13 @@ export class RpcServer {
   #subscribe(): void {
     if (this.#stopping) return;
     const { queue, prefetch, logger } = this.#options;
-    this.#subscription = this.#connection.subscribe(
+    const { subscription, confirmed } = this.#connection.subscribe(
       queueDestination(queue),
       (message) => this.#track(this.#handle(message)),
       this.#subscribeHeaders,
     );
+    this.#subscription = subscription;
+    this.#subscribed = confirmed;
     logger.info('awaiting RPC requests', { queue, prefetch, url: this.#connection.url });
   }
 

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, isErrorCode, queueDeclarationHeaders, replyDestination } from './protocol.js';
+
+describe('replyDestination', () => {
+  it.each([
+    ['/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
+    ['amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
+    ['amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3', '/reply-queue/amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3'],
+  ])('accepts the reply queue %s', (replyTo, destination) => {
+    expect(replyDestination(replyTo)).toBe(destination);
+  });
+
+  it.each([
+    undefined,
+    '',
+    'rpc_queue',
+    '/queue/rpc_queue',
+    '/amq/queue/rpc_queue',
+    '/topic/anything',
+    '/exchange/amq.fanout',
+    '/reply-queue/victim',
+    '/temp-queue/x',
+    'amq.gen-x/../rpc_queue',
+    'amq.gen-x\nrpc_queue',
+  ])('refuses %j', (replyTo) => {
+    expect(replyDestination(replyTo)).toBeUndefined();
+  });
+});
+
+describe('queueDeclarationHeaders', () => {
+  it('declares the tutorial’s plain non-durable shared queue by default', () => {
+    expect(queueDeclarationHeaders()).toEqual({ durable: 'false', 'auto-delete': 'false', exclusive: 'false' });
+  });
+
+  it('carries durability and queue arguments as headers', () => {
+    expect(queueDeclarationHeaders({ durable: true, arguments: { 'x-max-length': 1000 } })).toEqual({
+      durable: 'true',
+      'auto-delete': 'false',
+      exclusive: 'false',
+      'x-max-length': '1000',
+    });
+  });
+});
+
+describe('error codes', () => {
+  it('recognises only codes of the table', () => {
+    for (const code of Object.keys(ERROR_CODES)) expect(isErrorCode(code)).toBe(true);
+    for (const other of ['toString', 'timeout', 'NO_SUCH_CODE', 42, undefined]) expect(isErrorCode(other)).toBe(false);
+  });
+});

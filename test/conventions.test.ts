@@ -1,0 +1,22 @@
+// Promises the documentation makes about the code, checked so they stay true.
+import { readdirSync, readFileSync } from 'node:fs';
+import { ERROR_CODES } from '@stomp-rpc/client';
+import { describe, expect, it } from 'vitest';
+
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
+describe('conventions', () => {
+  it.each(['README.md', 'docs/protocol.md'])('docs - %s lists every error code, and no other', (path) => {
+    const rows = [...read(path).matchAll(/^\| `([A-Z_]+)` +\| (?:client|server)/gm)].map((match) => match[1]);
+    expect(rows.sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+
+  it('client - the isomorphic client imports nothing from node:*', () => {
+    const dir = new URL('../packages/client/src/', import.meta.url);
+    const sources = readdirSync(dir).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'));
+    expect(sources.length).toBeGreaterThan(5);
+    for (const name of sources) {
+      expect(readFileSync(new URL(name, dir), 'utf8'), name).not.toMatch(/from ['"]node:/);
+    }
+  });
+});
