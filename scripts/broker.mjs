@@ -182,6 +182,23 @@ export function stopBroker() {
   log('stopped');
 }
 
+/**
+ * Restarts RabbitMQ inside the project-local node (stop_app, start_app): every connection drops
+ * and transient queues vanish, as in a broker restart. For the tests; refuses any other broker.
+ */
+export async function restartLocalBroker() {
+  if (localNodePid() === undefined) {
+    throw new Error(`the broker at ${brokerUrl()} is not the project-local node, which this restart needs`);
+  }
+  for (const step of ['stop_app', 'start_app']) {
+    const result = run(join(rabbitBin, 'rabbitmqctl'), ['-n', nodeName, step], { env: nodeEnv(), timeout: 60_000 });
+    if (result.status !== 0) throw new Error(`rabbitmqctl ${step} failed:\n${result.stderr || result.stdout}`);
+  }
+  if (!(await waitForWebStomp(brokerUrl(), Date.now() + startTimeoutSeconds * 1000))) {
+    throw new Error('Web-STOMP did not come back after the restart');
+  }
+}
+
 async function main(command) {
   switch (command) {
     case 'start':

@@ -1,53 +1,14 @@
 // The command lines as a user runs them: `npm run client -- N` and `npm start`.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_QUEUE } from '@stomp-rpc/client';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { startServer } from './support.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { describe, expect, it } from 'vitest';
+import { spawnChild, startServer } from './support.js';
 
 /** `npm run --silent ...args`, asynchronously: servers in this process must keep running meanwhile. */
-function npmRun(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`npm run ${args.join(' ')} did not finish within 20 s`));
-    }, 20_000);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      // npm warns about machine-level config on stderr; only the program's own lines matter here.
-      resolve({ status, stdout, stderr: stderr.replace(/^npm warn .*\n/gm, '') });
-    });
-  });
-}
-
-/** Resolves with everything printed so far once `text` appears on the child's stdout. */
-function waitForOutput(child: ChildProcess, text: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes(text)) {
-        clearTimeout(timer);
-        resolve(output);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before "${text}":\n${output}`));
-    });
-  });
+async function npmRun(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawnChild('npm', ['run', '--silent', ...args]);
+  const status = await child.exited(20_000);
+  // npm warns about machine-level config on stderr; only the program's own lines matter here.
+  return { status, stdout: child.stdout(), stderr: child.stderr().replace(/^npm warn .*\n/gm, '') };
 }
 
 describe('command line', () => {
@@ -93,15 +54,12 @@ describe('command line', () => {
   });
 
   it('start - brings up two servers that answer, and SIGINT stops them cleanly', async () => {
-    const start = spawn(process.execPath, ['scripts/start.mjs'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    onTestFinished(() => {
-      if (start.exitCode === null) start.kill('SIGKILL');
-    });
-    const banner = await waitForOutput(start, 'npm run broker:stop', 30_000);
+    const start = spawnChild(process.execPath, ['scripts/start.mjs']);
+    await start.waitFor('npm run broker:stop', 30_000);
+    const banner = start.stdout();
     expect(banner).toMatch(/servers {2}2 on rpc_queue \(pids \d+, \d+\)/);
     expect((await npmRun('client', '--', '25')).stdout).toContain(' [.] Got 75025');
-    const exited = new Promise<number | null>((resolve) => start.once('exit', resolve));
-    start.kill('SIGINT');
-    expect(await exited).toBe(0);
+    start.process.kill('SIGINT');
+    expect(await start.exited()).toBe(0);
   });
 });

@@ -1,8 +1,14 @@
 // Shared by the broker tests: unique queues so files and tests never see each other's requests,
-// and servers and clients that are always closed.
+// servers, clients and child processes that are always closed or killed.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { type FibonacciClientOptions, FibonacciRpcClient, StompConnection } from '@stomp-rpc/client';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
 import { onTestFinished } from 'vitest';
+
+/** The repository root: children run there. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WAIT_MS = 10_000;
 
 export const BROKER_URL = process.env.STOMP_URL?.split(',')[0] ?? 'ws://127.0.0.1:15674/ws';
 
@@ -39,11 +45,88 @@ export async function openRawConnection(): Promise<StompConnection> {
   return connection;
 }
 
-/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs`. For state with no event to await. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A child process whose output is collected, killed when the test ends. */
+export interface Child {
+  process: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves once `text` has appeared on stdout; rejects after `timeoutMs` or if the child exits first. */
+  waitFor: (text: string, timeoutMs?: number) => Promise<void>;
+  /** Resolves with the exit code; rejects after `timeoutMs`. */
+  exited: (timeoutMs?: number) => Promise<number | null>;
+}
+
+/** Starts `command` in the repository root with extra environment `env`; killed when the test ends. */
+export function spawnChild(command: string, args: string[], env: Record<string, string> = {}): Child {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, PYTHONUNBUFFERED: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exit = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  exit.catch(() => {}); // observed through waitFor/exited
+  const describeChild = () =>
+    `${[command, ...args].join(' ')} ${JSON.stringify(env)}\n--- stdout ---\n${stdout}--- stderr ---\n${stderr}`;
+
+  const bounded = <T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`timed out after ${timeoutMs} ms ${what}: ${describeChild()}`)),
+        timeoutMs,
+      );
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  };
+
+  return {
+    process: child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    waitFor: (text, timeoutMs = WAIT_MS) => {
+      const appeared = new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!stdout.includes(text)) return;
+          child.stdout.off('data', check);
+          resolve();
+        };
+        child.stdout.on('data', check);
+        check();
+        exit.then(
+          (code) =>
+            reject(new Error(`exited with ${code} before printing ${JSON.stringify(text)}: ${describeChild()}`)),
+          reject,
+        );
+      });
+      return bounded(appeared, timeoutMs, `waiting for ${JSON.stringify(text)}`);
+    },
+    exited: (timeoutMs = WAIT_MS + 5_000) => bounded(exit, timeoutMs, 'waiting for the exit'),
+  };
 }

@@ -112,6 +112,11 @@ export const ERROR_CODES = {
   UNAVAILABLE: { origin: 'client', retry: true, meaning: 'the broker could not be reached in time' },
   UNAUTHENTICATED: { origin: 'client', retry: false, meaning: 'the broker refused the login' },
   BAD_REPLY: { origin: 'client', retry: false, meaning: 'a reply arrived that does not follow the protocol' },
+  DEADLINE_EXCEEDED: {
+    origin: 'server',
+    retry: false,
+    meaning: 'the server skipped the request because its deadline had passed (the caller has timed out by then)',
+  },
   INTERNAL: { origin: 'server', retry: false, meaning: 'the server failed while handling the request' },
 } as const;
 

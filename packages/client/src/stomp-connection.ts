@@ -12,6 +12,13 @@
  *   becomes an RpcError with a code a caller can act on.
  * - In Node, `ws` with permessage-deflate off (it costs about 3x in throughput against the broker)
  *   and sockets terminated rather than closed after a heartbeat failure (`close()` can hang ~30 s).
+ * - Heart-beats one way only. The broker sends them and a silent broker is dropped after two missed
+ *   beats. The client negotiates none towards the broker: on RabbitMQ 3.10 the broker's
+ *   heart-beat receiver crashes ({unexpected_message,resume}) when flow control pauses a busy
+ *   Web-STOMP connection (a burst of a few thousand SENDs does it), leaving a socket that is open
+ *   but dead. Web-STOMP still closes a connection it hears nothing from for 60 s (its WebSocket
+ *   idle timeout), so the client writes a bare end-of-line every `keepaliveMs`, which STOMP allows
+ *   between frames and the broker ignores.
  */
 import {
   Client,
@@ -46,8 +53,10 @@ export interface StompConnectionOptions {
    * compression off) in Node.
    */
   webSocketFactory?: WebSocketFactory;
-  /** STOMP heart-beat interval both ways; 0 turns heart-beats off. @default 10000 */
+  /** How often the broker must send a heart-beat; two missed beats drop the connection. 0: none. @default 10000 */
   heartbeatMs?: number;
+  /** How often an end-of-line keeps an idle connection open (Web-STOMP closes silent ones after 60 s). @default 20000 */
+  keepaliveMs?: number;
   /** Give up on one connection attempt after this long. @default 5000 */
   connectTimeoutMs?: number;
   /** First delay before reconnecting; doubles per failed attempt, with jitter. @default 250 */
@@ -81,6 +90,8 @@ export class StompConnection {
   readonly #reconnectDelayMs: number;
   readonly #maxReconnectDelayMs: number;
   readonly #connectTimeoutMs: number;
+  readonly #keepaliveMs: number;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
   /** Ends an attempt that hangs. Ours, not stompjs's `connectionTimeout`, whose timer outlives close(). */
   #attemptTimer: ReturnType<typeof setTimeout> | undefined;
   #urlIndex = 0;
@@ -107,6 +118,7 @@ export class StompConnection {
     const createWebSocket = options.webSocketFactory ?? defaultWebSocketFactory();
     const protocols = Versions.default.protocolVersions();
     const heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.#keepaliveMs = options.keepaliveMs ?? 20_000;
 
     this.#stomp = new Client({
       webSocketFactory: () => createWebSocket(this.url, protocols),
@@ -116,7 +128,7 @@ export class StompConnection {
         host: options.vhost ?? '/',
       },
       heartbeatIncoming: heartbeatMs,
-      heartbeatOutgoing: heartbeatMs,
+      heartbeatOutgoing: 0, // see the top of this file: the keepalive below replaces it
       reconnectDelay: 1, // the real delay is in beforeConnect, see the top of this file
       discardWebsocketOnCommFailure: true,
       beforeConnect: () => this.#waitBeforeAttempt(),
@@ -155,6 +167,14 @@ export class StompConnection {
   /** Successful connections after the first one. */
   get reconnects(): number {
     return this.#reconnects;
+  }
+
+  /**
+   * Changes with every new connection. A message belongs to the connection it arrived on: once
+   * that is gone, its ACK is meaningless and the broker has already requeued it.
+   */
+  get generation(): number {
+    return this.#reconnects + (this.#everConnected ? 1 : 0);
   }
 
   start(): void {
@@ -215,6 +235,7 @@ export class StompConnection {
     this.#setState('closed');
     this.#cancelBackoff?.();
     clearTimeout(this.#attemptTimer);
+    clearInterval(this.#keepalive);
     this.#settleWaiters(new RpcError('CLOSED', 'the connection was closed'));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const gracefully = this.#stomp.deactivate();
@@ -260,6 +281,10 @@ export class StompConnection {
     this.#everConnected = true;
     this.#failedAttempts = 0;
     this.#pendingReason = undefined;
+    clearInterval(this.#keepalive);
+    if (this.#keepaliveMs > 0) {
+      this.#keepalive = setInterval(() => this.#sendKeepalive(), this.#keepaliveMs);
+    }
     this.#setState('connected');
     this.#events.onConnected?.();
     this.#settleWaiters();
@@ -282,8 +307,18 @@ export class StompConnection {
     this.#events.onBrokerError?.(error);
   }
 
+  #sendKeepalive(): void {
+    const socket = this.#stomp.webSocket;
+    try {
+      if (socket?.readyState === 1) socket.send('\n');
+    } catch {
+      // the socket is going away; its close event reports why
+    }
+  }
+
   #handleClosed(event: unknown): void {
     clearTimeout(this.#attemptTimer);
+    clearInterval(this.#keepalive);
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     const reason = this.#pendingReason ?? closeReason(event, this.url, wasConnected);

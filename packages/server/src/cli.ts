@@ -6,6 +6,7 @@ import { ENVIRONMENT, optionsFromEnvironment } from '@stomp-rpc/client';
 import { fibonacciHandler } from './fibonacci-service.js';
 import { jsonLogger, LOG_LEVELS, type LogLevel } from './logger.js';
 import { RpcServer } from './rpc-server.js';
+import { WorkerPool } from './worker-pool.js';
 
 const USAGE = `usage: stomp-rpc-server [options]
 
@@ -20,6 +21,9 @@ options:
   --durable             declare the queue durable (every party must agree)
   --prefetch <count>    requests held at once (default 1, the tutorial's fair dispatch)
   --max-n <n>           largest n served (default 1000000)
+  --workers <count>     worker threads for large n (default: cores less one, at least 1)
+  --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
+                        handed back to the broker (default 10000); a second signal exits at once
   --log-level <level>   ${LOG_LEVELS.join(' | ')} (default info)
   -h, --help            this text
 
@@ -49,6 +53,8 @@ async function main(): Promise<number> {
         durable: { type: 'boolean' },
         prefetch: { type: 'string' },
         'max-n': { type: 'string' },
+        workers: { type: 'string' },
+        'grace-ms': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -57,10 +63,14 @@ async function main(): Promise<number> {
   }
   let prefetch: number;
   let maxN: number;
+  let workers: number | undefined;
+  let graceMs: number;
   try {
     values = parse().values;
     prefetch = numberOption('prefetch', values.prefetch, 1);
     maxN = numberOption('max-n', values['max-n'], 1_000_000);
+    graceMs = numberOption('grace-ms', values['grace-ms'], 10_000);
+    workers = values.workers === undefined ? undefined : numberOption('workers', values.workers, 1);
     if (values['log-level'] !== undefined && !LOG_LEVELS.includes(values['log-level'] as LogLevel)) {
       throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     }
@@ -75,6 +85,7 @@ async function main(): Promise<number> {
 
   const fromEnvironment = optionsFromEnvironment(process.env);
   const logger = jsonLogger((values['log-level'] as LogLevel | undefined) ?? 'info');
+  const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
   const server = new RpcServer({
     ...fromEnvironment,
     ...(values.url ? { url: values.url.flatMap((url) => url.split(',')) } : {}),
@@ -84,20 +95,27 @@ async function main(): Promise<number> {
     queue: values.queue ?? fromEnvironment.queue,
     queueDeclaration: { durable: values.durable ?? false },
     prefetch,
-    handler: fibonacciHandler({ maxN }),
+    handler: fibonacciHandler({ maxN, pool }),
     logger,
   });
 
   const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
-      logger.info('stopping', { signal });
-      server.stop().then(resolve, (error: unknown) => {
-        logger.error('stop failed', { error: String(error) });
-        resolve();
-      });
+      if (stopping) {
+        logger.warn('second signal: exiting now; the broker requeues what was in hand', { signal });
+        process.exit(130);
+      }
+      stopping = true;
+      logger.info('stopping', { signal, graceMs });
+      server
+        .stop(graceMs)
+        .catch((error: unknown) => logger.error('stop failed', { error: String(error) }))
+        .then(() => pool.close())
+        .then(resolve, resolve);
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
   // The server keeps retrying while the broker is away; it never exits because of it.
   server.start().catch((error: Error) => logger.warn('not connected yet; still trying', { reason: error.message }));

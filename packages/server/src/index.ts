@@ -8,3 +8,4 @@ export {
   type RpcServerOptions,
   type RpcServerStats,
 } from './rpc-server.js';
+export { WorkerPool, type WorkerPoolOptions } from './worker-pool.js';

@@ -10,10 +10,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
-/** One JSON object per line: `{"time":…,"level":"warn","msg":"request dropped",…}`. */
+/** One JSON object per line on stdout: `{"time":…,"level":"warn","msg":"request dropped",…}`. */
 export function jsonLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line),
+  write: (line: string) => void = (line) => process.stdout.write(line),
 ): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const at =

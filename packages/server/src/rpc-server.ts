@@ -10,8 +10,20 @@
  *   bad input is never requeued forever.
  * - `reply-to` must name a reply queue (see replyDestination in the protocol); a request without
  *   one, or asking to reply into any other destination, is logged and dropped.
+ * - A request's `expiration` is the caller's remaining budget. The broker drops the request once
+ *   that passes while it is queued; the server counts the budget from delivery (it cannot see the
+ *   time spent queued, and the caller's clock is not comparable to ours) and skips work that would
+ *   start later than that with DEADLINE_EXCEEDED.
+ * - A request belongs to the connection it arrived on. When that connection drops the broker
+ *   requeues the request, so the server neither replies to nor ACKs it on the next connection:
+ *   the redelivered copy is answered instead, once.
+ * - stop() does not UNSUBSCRIBE: RabbitMQ refuses ACKs for a cancelled subscription ("Subscription
+ *   not found"), so the requests in hand would be redelivered and answered twice. It keeps the
+ *   subscription, NACKs with requeue every request that arrives after the stop began, lets those
+ *   in hand finish and ACK, NACKs whatever is still unfinished after the grace period (another
+ *   server answers it; this one sends no reply for it), and only then disconnects.
  */
-import type { IMessage, StompSubscription } from '@stomp/stompjs';
+import type { IMessage } from '@stomp/stompjs';
 import {
   DEFAULT_QUEUE,
   type ErrorCode,
@@ -33,6 +45,17 @@ export interface RpcRequest {
   /** All headers of the request, as the broker delivered them. */
   headers: Readonly<Record<string, string>>;
   correlationId: string;
+  /** When the caller stops waiting, as a Date.now() time (Infinity without an `expiration`). */
+  deadline: number;
+}
+
+/** A request being handled, with what decides whether it may still be answered. */
+interface InFlight {
+  readonly message: IMessage;
+  /** The connection it arrived on. */
+  readonly generation: number;
+  /** Set when stop() gave the request back to the broker. */
+  abandoned: boolean;
 }
 
 /** Answers one request with the reply body, or throws (an RpcError sets the code; anything else is INTERNAL). */
@@ -70,11 +93,10 @@ export class RpcServer {
   readonly #connection: StompConnection;
   readonly #options: Required<Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger'>>;
   readonly #subscribeHeaders: Record<string, string>;
-  #subscription: StompSubscription | undefined;
   /** Resolves when the broker confirms the current subscription. */
   #subscribed: Promise<void> = new Promise(() => {});
   #stopping = false;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new Map<InFlight, Promise<void>>();
   readonly #counts = { received: 0, succeeded: 0, dropped: 0 };
   readonly #errors: Partial<Record<ErrorCode, number>> = {};
 
@@ -142,48 +164,52 @@ export class RpcServer {
   }
 
   /**
-   * Stops taking requests, lets those in hand finish (up to `graceMs`), then disconnects. Requests
-   * still unfinished are not ACKed, so the broker gives them to another server.
+   * Stops taking requests, lets those in hand finish and reply (up to `graceMs`), NACKs with
+   * requeue the ones that do not, then disconnects.
    */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    try {
-      this.#subscription?.unsubscribe();
-    } catch {
-      // not connected: nothing to unsubscribe from
-    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.allSettled([...this.#inFlight]),
+      Promise.allSettled(this.#inFlight.values()),
       new Promise((resolve) => {
         timer = setTimeout(resolve, graceMs);
       }),
     ]);
     clearTimeout(timer);
+    for (const request of this.#inFlight.keys()) {
+      request.abandoned = true;
+      this.#requeue(request.message);
+    }
+    const abandoned = this.#inFlight.size;
     await this.#connection.close();
-    this.#options.logger.info('stopped', { queue: this.#options.queue });
+    this.#options.logger.info('stopped', { queue: this.#options.queue, requeued: abandoned });
   }
 
   #subscribe(): void {
     if (this.#stopping) return;
     const { queue, prefetch, logger } = this.#options;
-    const { subscription, confirmed } = this.#connection.subscribe(
+    const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
-      (message) => this.#track(this.#handle(message)),
+      (message) => {
+        if (this.#stopping) this.#requeue(message);
+        else this.#track({ message, generation: this.#connection.generation, abandoned: false });
+      },
       this.#subscribeHeaders,
     );
-    this.#subscription = subscription;
     this.#subscribed = confirmed;
     logger.info('awaiting RPC requests', { queue, prefetch, url: this.#connection.url });
   }
 
-  #track(work: Promise<void>): void {
-    this.#inFlight.add(work);
-    void work.finally(() => this.#inFlight.delete(work));
+  #track(request: InFlight): void {
+    const work = this.#handle(request).finally(() => this.#inFlight.delete(request));
+    this.#inFlight.set(request, work);
   }
 
-  async #handle(message: IMessage): Promise<void> {
+  async #handle(request: InFlight): Promise<void> {
+    const { message } = request;
+    const receivedAt = Date.now();
     this.#counts.received++;
     const { logger, maxBodyBytes, handler } = this.#options;
     const rawReplyTo = message.headers[Header.replyTo];
@@ -207,6 +233,7 @@ export class RpcServer {
     }
 
     let body: string;
+    let code: ErrorCode | undefined;
     try {
       if (message.binaryBody.byteLength > maxBodyBytes) {
         throw new RpcError(
@@ -214,14 +241,19 @@ export class RpcServer {
           `request body is ${message.binaryBody.byteLength} bytes; the limit is ${maxBodyBytes}`,
         );
       }
-      body = await handler({ body: message.body, headers: message.headers, correlationId });
-      if (this.#reply(destination, correlationId, body)) this.#counts.succeeded++;
+      const deadline = receivedAt + budgetMs(message.headers[Header.expiration]);
+      body = await handler({ body: message.body, headers: message.headers, correlationId, deadline });
     } catch (thrown) {
       const error = RpcError.from(thrown);
-      this.#errors[error.code] = (this.#errors[error.code] ?? 0) + 1;
-      if (error.code === 'INTERNAL') logger.error('handler failed', { correlationId, error: error.message });
-      this.#reply(destination, correlationId, error.message, error.code);
+      body = error.message;
+      code = error.code;
+      if (code === 'INTERNAL') logger.error('handler failed', { correlationId, error: body });
     }
+    // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
+    if (request.abandoned || request.generation !== this.#connection.generation) return;
+    if (!this.#reply(destination, correlationId, body, code)) return;
+    if (code === undefined) this.#counts.succeeded++;
+    else this.#errors[code] = (this.#errors[code] ?? 0) + 1;
     this.#ack(message);
   }
 
@@ -245,6 +277,15 @@ export class RpcServer {
     }
   }
 
+  /** Gives a request back to the broker for another server. */
+  #requeue(message: IMessage): void {
+    try {
+      message.nack({ requeue: 'true' });
+    } catch {
+      // disconnected: the broker requeues it anyway
+    }
+  }
+
   #ack(message: IMessage): void {
     try {
       message.ack();
@@ -252,4 +293,10 @@ export class RpcServer {
       // The connection is gone; the broker redelivers the request to another consumer.
     }
   }
+}
+
+/** The caller's budget from an `expiration` header, in ms; unlimited without one. */
+function budgetMs(expiration: string | undefined): number {
+  const ms = expiration === undefined ? Number.NaN : Number(expiration);
+  return Number.isFinite(ms) && ms >= 0 ? ms : Number.POSITIVE_INFINITY;
 }

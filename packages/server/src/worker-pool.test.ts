@@ -1,0 +1,56 @@
+import { isRpcError } from '@stomp-rpc/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fibonacci } from './fibonacci.js';
+import { WorkerPool } from './worker-pool.js';
+
+const pools: WorkerPool[] = [];
+function openPool(options: ConstructorParameters<typeof WorkerPool>[0] = {}): WorkerPool {
+  const pool = new WorkerPool(options);
+  pools.push(pool);
+  return pool;
+}
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.close()));
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return isRpcError(error) ? error.code : String(error);
+  }
+  return undefined;
+}
+
+describe('WorkerPool', () => {
+  it('computes the same numbers as the event loop would, many at once', async () => {
+    const pool = openPool({ size: 2 });
+    const ns = [0, 1, 2, 90, 1000, 25_000, 50_000, 7, 30_000];
+    const results = await Promise.all(ns.map((n) => pool.compute(n)));
+    expect(results).toEqual(ns.map((n) => fibonacci(n).toString()));
+  });
+
+  it('fails the job of a worker that dies with INTERNAL, replaces the worker and goes on', async () => {
+    const pool = openPool({ size: 1, workerUrl: new URL('../test/fixtures/crashing-worker.mjs', import.meta.url) });
+    const doomed = pool.compute(13);
+    const queued = pool.compute(20);
+    expect(await codeOf(doomed)).toBe('INTERNAL');
+    await expect(queued).resolves.toBe('6765');
+    expect(pool.replaced).toBe(1);
+    await expect(pool.compute(30)).resolves.toBe('832040');
+  });
+
+  it('skips a job whose deadline passed while it waited, with DEADLINE_EXCEEDED', async () => {
+    const pool = openPool({ size: 1 });
+    const busy = pool.compute(300_000);
+    const late = pool.compute(10, Date.now() - 1);
+    expect(await codeOf(late)).toBe('DEADLINE_EXCEEDED');
+    await expect(busy).resolves.toHaveLength(62_696);
+  });
+
+  it('rejects jobs after close with INTERNAL', async () => {
+    const pool = openPool({ size: 1 });
+    await pool.close();
+    expect(await codeOf(pool.compute(5))).toBe('INTERNAL');
+  });
+});

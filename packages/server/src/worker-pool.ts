@@ -1,0 +1,113 @@
+/*
+ * A small pool of worker threads computing fib(n) in decimal.
+ *
+ * Jobs wait in a FIFO queue for an idle worker. The queue needs no bound of its own: the server
+ * holds at most `prefetch` requests, so at most that many jobs exist. A worker that dies (crash,
+ * out of memory) fails the job it held with INTERNAL and is replaced; the process goes on. A job
+ * whose deadline passes while it waits is dropped with DEADLINE_EXCEEDED instead of computed for
+ * nobody.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { RpcError } from '@stomp-rpc/client';
+
+export interface WorkerPoolOptions {
+  /** Worker threads. @default the cores less one, at least 1 */
+  size?: number;
+  /**
+   * The worker script. Defaults to the built `fibonacci-worker.js`: `../dist/` is the build both
+   * from `src/` (tests) and from `dist/`, because the two folders are siblings.
+   */
+  workerUrl?: URL;
+}
+
+interface Job {
+  readonly id: number;
+  readonly n: number;
+  readonly deadline: number;
+  readonly resolve: (decimal: string) => void;
+  readonly reject: (error: RpcError) => void;
+}
+
+interface PoolWorker {
+  readonly thread: Worker;
+  job: Job | undefined;
+}
+
+export class WorkerPool {
+  readonly #workerUrl: URL;
+  readonly #workers = new Set<PoolWorker>();
+  readonly #idle: PoolWorker[] = [];
+  readonly #waiting: Job[] = [];
+  #nextId = 0;
+  #closed = false;
+  #replaced = 0;
+
+  constructor(options: WorkerPoolOptions = {}) {
+    const size = options.size ?? Math.max(1, availableParallelism() - 1);
+    if (!Number.isSafeInteger(size) || size < 1) throw new RpcError('INVALID_ARGUMENT', 'size must be at least 1');
+    this.#workerUrl = options.workerUrl ?? new URL('../dist/fibonacci-worker.js', import.meta.url);
+    for (let i = 0; i < size; i++) this.#spawn();
+  }
+
+  /** Workers replaced after dying. */
+  get replaced(): number {
+    return this.#replaced;
+  }
+
+  /** fib(n) in decimal, computed off the event loop. `deadline` is a Date.now() time. */
+  compute(n: number, deadline = Number.POSITIVE_INFINITY): Promise<string> {
+    if (this.#closed) return Promise.reject(new RpcError('INTERNAL', 'the worker pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ id: this.#nextId++, n, deadline, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Ends every worker; jobs not finished reject with INTERNAL. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#waiting.splice(0)) job.reject(new RpcError('INTERNAL', 'the worker pool closed'));
+    await Promise.all([...this.#workers].map((worker) => worker.thread.terminate()));
+  }
+
+  #spawn(): void {
+    const worker: PoolWorker = { thread: new Worker(this.#workerUrl), job: undefined };
+    this.#workers.add(worker);
+    worker.thread.on('message', (result: { id: number; decimal: string }) => {
+      const { job } = worker;
+      worker.job = undefined;
+      if (job?.id === result.id) job.resolve(result.decimal);
+      this.#idle.push(worker);
+      this.#dispatch();
+    });
+    worker.thread.on('error', (error) => this.#retire(worker, error));
+    worker.thread.on('exit', (code) => this.#retire(worker, new Error(`worker exited with code ${code}`)));
+    this.#idle.push(worker);
+  }
+
+  #retire(worker: PoolWorker, cause: Error): void {
+    if (!this.#workers.delete(worker)) return; // 'error' and 'exit' both come for one death
+    const idleAt = this.#idle.indexOf(worker);
+    if (idleAt >= 0) this.#idle.splice(idleAt, 1);
+    worker.job?.reject(new RpcError('INTERNAL', 'the computation failed: its worker thread died', { cause }));
+    worker.job = undefined;
+    if (this.#closed) return;
+    this.#replaced++;
+    this.#spawn();
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    while (this.#idle.length > 0 && this.#waiting.length > 0) {
+      const job = this.#waiting.shift() as Job;
+      if (Date.now() > job.deadline) {
+        job.reject(new RpcError('DEADLINE_EXCEEDED', `the caller's deadline passed before fib(${job.n}) started`));
+        continue;
+      }
+      const worker = this.#idle.pop() as PoolWorker;
+      worker.job = job;
+      worker.thread.postMessage({ id: job.id, n: job.n });
+    }
+  }
+}
