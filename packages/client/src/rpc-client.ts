@@ -166,7 +166,7 @@ export class RpcClient {
         callSite,
         resolve,
         reject,
-        timer: setTimeout(() => this.#settle(correlationId, this.#timeoutError(timeoutMs, destination)), timeoutMs),
+        timer: setTimeout(() => this.#settle(correlationId, this.#timeoutError(call, timeoutMs)), timeoutMs),
         signal,
         onAbort,
         sent: false,
@@ -271,13 +271,15 @@ export class RpcClient {
     return error;
   }
 
-  #timeoutError(timeoutMs: number, destination: string): RpcError {
-    if (this.#connection.connected) {
-      return new RpcError('TIMEOUT', `no reply from ${destination} within ${timeoutMs} ms`);
+  /** TIMEOUT, with the connection's trouble as the cause when that is why no reply came. */
+  #timeoutError(call: PendingCall, timeoutMs: number): RpcError {
+    const trouble = this.#connection.lastError;
+    if (this.#connection.connected && (call.sends <= 1 || trouble === undefined)) {
+      return new RpcError('TIMEOUT', `no reply from ${call.destination} within ${timeoutMs} ms`);
     }
-    const cause = this.#connection.lastError;
-    const why = cause ? `: ${cause.message}` : '';
-    return new RpcError('TIMEOUT', `no reply within ${timeoutMs} ms; not connected to the broker${why}`, { cause });
+    const why = this.#connection.connected ? 'the connection dropped while it waited' : 'not connected to the broker';
+    const detail = trouble ? `: ${trouble.message}` : '';
+    return new RpcError('TIMEOUT', `no reply within ${timeoutMs} ms; ${why}${detail}`, { cause: trouble });
   }
 }
 

@@ -165,6 +165,40 @@ describe('connection', () => {
     expect(client.url).toBe(BROKER_URL);
   });
 
+  it('fatal error - a request the broker kills the connection for ends with its reason, not a hang', async () => {
+    const queue = uniqueQueue('fatal');
+    await startServer(queue);
+    const client = new RpcClient({ url: BROKER_URL, reconnectDelayMs: 50 });
+    try {
+      await client.ready(5000);
+      // A durable declaration of a non-durable queue: precondition_failed, and RabbitMQ 3.10 closes
+      // the Web-STOMP socket without delivering the ERROR frame ("STOMP died").
+      const once = await client
+        .request(queueDestination(queue), '1', { headers: queueDeclarationHeaders({ durable: true }) })
+        .catch((thrown: unknown) => thrown);
+      expect(isRpcError(once) && once.code).toBe('CONNECTION_LOST');
+      expect((once as Error).message).toContain('fatal STOMP error');
+
+      // Sent again after every reconnect, an idempotent call times out carrying the same reason.
+      const retried = await client
+        .request(queueDestination(queue), '1', {
+          headers: queueDeclarationHeaders({ durable: true }),
+          idempotent: true,
+          timeoutMs: 1500,
+        })
+        .catch((thrown: unknown) => thrown);
+      expect(isRpcError(retried) && retried.code).toBe('TIMEOUT');
+      expect((retried as Error).message).toContain('fatal STOMP error');
+
+      // The client itself is fine: a valid request still works.
+      await expect(
+        client.request(queueDestination(queue), '7', { headers: queueDeclarationHeaders() }),
+      ).resolves.toMatchObject({ body: '13' });
+    } finally {
+      await client.close();
+    }
+  });
+
   it('close - rejects pending calls with CLOSED and refuses new ones', async () => {
     const client = openClient(uniqueQueue('close'));
     await client.ready(5000);
