@@ -3,3 +3,4 @@ export function webStompAnswers(url?: string, timeoutMs?: number): Promise<boole
 export function ensureBroker(): Promise<{ url: string; started: boolean }>;
 export function stopBroker(): void;
 export function restartLocalBroker(): Promise<void>;
+export function freezeLocalBroker(ms: number): Promise<void>;

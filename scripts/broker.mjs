@@ -132,6 +132,9 @@ async function waitForWebStomp(url, deadline) {
 /** Resolves once Web-STOMP answers at the configured URL, starting a local node if needed. */
 export async function ensureBroker() {
   const url = brokerUrl();
+  // A test run that died inside freezeLocalBroker() would leave the node stopped.
+  const frozen = localNodePid();
+  if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
   if (await webStompAnswers(url)) {
     log(`Web-STOMP answers at ${url}`);
     return { url, started: false };
@@ -196,6 +199,23 @@ export async function restartLocalBroker() {
   }
   if (!(await waitForWebStomp(brokerUrl(), Date.now() + startTimeoutSeconds * 1000))) {
     throw new Error('Web-STOMP did not come back after the restart');
+  }
+}
+
+/**
+ * Freezes the project-local node (SIGSTOP) for `ms`, then lets it run again (SIGCONT): a broker
+ * that goes silent without closing anything. For the tests; refuses any other broker.
+ */
+export async function freezeLocalBroker(ms) {
+  const pid = localNodePid();
+  if (pid === undefined) {
+    throw new Error(`the broker at ${brokerUrl()} is not the project-local node, which this test freezes`);
+  }
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  } finally {
+    process.kill(pid, 'SIGCONT');
   }
 }
 

@@ -27,6 +27,13 @@ ${Object.entries(ENVIRONMENT)
 
 class UsageError extends Error {}
 
+function milliseconds(flag: string, value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 2 ** 31 - 1)
+    throw new UsageError(`${flag} takes whole milliseconds, got ${value}`);
+  return ms;
+}
+
 const VALUE_FLAGS = new Set([
   '--url',
   '--login',
@@ -56,7 +63,9 @@ function parse(argv: readonly string[]) {
       n = arg;
       continue;
     }
-    const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
+    const equals = arg.indexOf('=');
+    const flag = equals < 0 ? arg : arg.slice(0, equals);
+    const inline = equals < 0 ? undefined : arg.slice(equals + 1);
     if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option ${flag}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
@@ -77,10 +86,10 @@ function parse(argv: readonly string[]) {
         options.queue = value;
         break;
       case '--timeout-ms':
-        timeoutMs = Number(value);
+        timeoutMs = milliseconds(flag, value);
         break;
       default: // --connect-timeout-ms
-        connectTimeoutMs = Number(value);
+        connectTimeoutMs = milliseconds(flag, value);
     }
   }
   if (n === undefined) throw new UsageError('n is missing');
@@ -102,7 +111,13 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { options, timeoutMs, connectTimeoutMs, n } = parsed;
-  const client = new FibonacciRpcClient({ ...options, timeoutMs });
+  let client: FibonacciRpcClient;
+  try {
+    client = new FibonacciRpcClient({ ...options, timeoutMs });
+  } catch (error) {
+    process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);
+    return 2;
+  }
   try {
     process.stdout.write(` [x] Requesting fib(${n})\n`);
     await client.ready(connectTimeoutMs);
@@ -110,12 +125,16 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(` [.] Got ${result}\n`);
     return 0;
   } catch (error) {
-    const line = isRpcError(error) ? `${error.code}: ${error.message}` : String(error);
-    process.stderr.write(`stomp-rpc-client: ${line}\n`);
+    process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);
     return 1;
   } finally {
     await client.close();
   }
+}
+
+/** One line: the error code first, so scripts can branch on it. */
+function describe(error: unknown): string {
+  return isRpcError(error) ? `${error.code}: ${error.message}` : String(error);
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -6,6 +6,10 @@ describe('replyDestination', () => {
     ['/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
     ['amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
     ['amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3', '/reply-queue/amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3'],
+    [
+      'amq.rabbitmq.reply-to.g1h2AA9yZXBseUA0NzQ1MzAzOQAAWS0AAAAAZSq+XQ==.8cRpv/Yw2P1uV0qN9hyw3g==',
+      '/reply-queue/amq.rabbitmq.reply-to.g1h2AA9yZXBseUA0NzQ1MzAzOQAAWS0AAAAAZSq+XQ==.8cRpv/Yw2P1uV0qN9hyw3g==',
+    ],
   ])('accepts the reply queue %s', (replyTo, destination) => {
     expect(replyDestination(replyTo)).toBe(destination);
   });
@@ -22,6 +26,10 @@ describe('replyDestination', () => {
     '/temp-queue/x',
     'amq.gen-x/../rpc_queue',
     'amq.gen-x\nrpc_queue',
+    'amq.gen-',
+    'amq.gen-a.b',
+    'amq.rabbitmq.reply-to',
+    'amq.rabbitmq.reply-toX',
   ])('refuses %j', (replyTo) => {
     expect(replyDestination(replyTo)).toBeUndefined();
   });

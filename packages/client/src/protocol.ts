@@ -89,9 +89,9 @@ export function queueDestination(queue: string): string {
 export function replyDestination(replyTo: string | undefined): string | undefined {
   if (replyTo === undefined) return undefined;
   const name = replyTo.startsWith('/reply-queue/') ? replyTo.slice('/reply-queue/'.length) : replyTo;
-  // amq.gen-...: a server-named queue (STOMP temp-queue or AMQP exclusive queue);
-  // amq.rabbitmq.reply-to...: RabbitMQ's Direct Reply-to pseudo-queue.
-  if (!/^(amq\.gen-|amq\.rabbitmq\.reply-to)[\w.-]*$/.test(name)) return undefined;
+  // amq.gen-<base64url>: a server-named queue (STOMP temp-queue or AMQP exclusive queue);
+  // amq.rabbitmq.reply-to.<base64 key>: a caller's RabbitMQ Direct Reply-to address.
+  if (!/^(amq\.gen-[\w-]+|amq\.rabbitmq\.reply-to\.[\w.+/=-]+)$/.test(name)) return undefined;
   return `/reply-queue/${name}`;
 }
 

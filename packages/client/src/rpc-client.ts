@@ -14,7 +14,7 @@
  */
 import type { IMessage } from '@stomp/stompjs';
 import { v4 as uuidv4 } from 'uuid';
-import { RpcError } from './errors.js';
+import { checkMs, RpcError } from './errors.js';
 import { type ErrorCode, Header } from './protocol.js';
 import { type ConnectionState, StompConnection, type StompConnectionOptions } from './stomp-connection.js';
 
@@ -96,7 +96,7 @@ export class RpcClient {
   readonly #errors: Partial<Record<ErrorCode, number>> = {};
 
   constructor(options: RpcClientOptions = {}) {
-    this.#defaultTimeoutMs = checkTimeout(options.timeoutMs ?? 10_000, 'timeoutMs');
+    this.#defaultTimeoutMs = checkMs(options.timeoutMs ?? 10_000, 'timeoutMs');
     this.#connection = new StompConnection(options, {
       onConnected: () => this.#sendUnsent(),
       onDisconnected: (reason) => this.#handleDisconnected(reason),
@@ -135,7 +135,7 @@ export class RpcClient {
    * `timeoutMs`, UNAUTHENTICATED when it refuses the login, CLOSED after close().
    */
   ready(timeoutMs = this.#defaultTimeoutMs): Promise<void> {
-    return this.#connection.whenConnected(checkTimeout(timeoutMs, 'timeoutMs'));
+    return this.#connection.whenConnected(checkMs(timeoutMs, 'timeoutMs'));
   }
 
   /** Sends `body` to `destination` and resolves with the reply, or rejects with an RpcError. */
@@ -148,7 +148,7 @@ export class RpcClient {
     }
     let timeoutMs: number;
     try {
-      timeoutMs = checkTimeout(options.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
+      timeoutMs = checkMs(options.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
     } catch (error) {
       return Promise.reject(this.#failure(callSite, RpcError.from(error)));
     }
@@ -285,12 +285,4 @@ export class RpcClient {
 
 function abortError(signal: AbortSignal): RpcError {
   return new RpcError('ABORTED', 'the call was aborted', { cause: signal.reason });
-}
-
-function checkTimeout(value: number, name: string): number {
-  // setTimeout fires at once for delays above 2^31-1 ms, which would turn a long deadline into none.
-  if (!Number.isFinite(value) || value <= 0 || value > 2 ** 31 - 1) {
-    throw new RpcError('INVALID_ARGUMENT', `${name} must be a number of milliseconds between 1 and 2147483647`);
-  }
-  return value;
 }

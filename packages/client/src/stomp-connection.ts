@@ -30,7 +30,7 @@ import {
   Versions,
 } from '@stomp/stompjs';
 import { defaultWebSocketFactory } from '#default-websocket';
-import { RpcError } from './errors.js';
+import { checkMs, RpcError } from './errors.js';
 import { DEFAULT_STOMP_URL } from './protocol.js';
 
 /** Opens a WebSocket to `url` offering the STOMP subprotocols `protocols`. */
@@ -106,22 +106,29 @@ export class StompConnection {
   #attempted = false;
   #everConnected = false;
   #receipts = 0;
+  #connectedAt = 0;
 
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
-    const urls = typeof options.url === 'string' ? [options.url] : [...(options.url ?? [DEFAULT_STOMP_URL])];
-    if (urls.length === 0) throw new RpcError('INVALID_ARGUMENT', 'url: at least one broker URL is needed');
-    this.#urls = urls;
+    this.#urls = checkUrls(typeof options.url === 'string' ? [options.url] : (options.url ?? [DEFAULT_STOMP_URL]));
     this.#events = events;
-    this.#reconnectDelayMs = options.reconnectDelayMs ?? 250;
-    this.#maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.#reconnectDelayMs = checkMs(options.reconnectDelayMs ?? 250, 'reconnectDelayMs');
+    this.#maxReconnectDelayMs = checkMs(options.maxReconnectDelayMs ?? 10_000, 'maxReconnectDelayMs');
+    this.#connectTimeoutMs = checkMs(options.connectTimeoutMs ?? 5000, 'connectTimeoutMs');
     const createWebSocket = options.webSocketFactory ?? defaultWebSocketFactory();
     const protocols = Versions.default.protocolVersions();
-    const heartbeatMs = options.heartbeatMs ?? 10_000;
-    this.#keepaliveMs = options.keepaliveMs ?? 20_000;
+    const heartbeatMs = checkMs(options.heartbeatMs ?? 10_000, 'heartbeatMs', 0);
+    this.#keepaliveMs = checkMs(options.keepaliveMs ?? 20_000, 'keepaliveMs', 0);
 
     this.#stomp = new Client({
-      webSocketFactory: () => createWebSocket(this.url, protocols),
+      webSocketFactory: () => {
+        try {
+          return createWebSocket(this.url, protocols);
+        } catch (error) {
+          // stompjs would let this escape as an unhandled rejection; make it a failed attempt.
+          this.#pendingReason = new RpcError('UNAVAILABLE', `cannot open ${this.url}: ${RpcError.from(error).message}`);
+          return closedSocket(this.url);
+        }
+      },
       connectHeaders: {
         login: options.login ?? 'guest',
         passcode: options.passcode ?? 'guest',
@@ -178,6 +185,7 @@ export class StompConnection {
   }
 
   start(): void {
+    if (this.#state === 'closed') throw new RpcError('CLOSED', 'the connection is closed');
     this.#stomp.activate();
   }
 
@@ -279,7 +287,7 @@ export class StompConnection {
     if (this.#state === 'closed') return;
     if (this.#everConnected) this.#reconnects++;
     this.#everConnected = true;
-    this.#failedAttempts = 0;
+    this.#connectedAt = Date.now();
     this.#pendingReason = undefined;
     clearInterval(this.#keepalive);
     if (this.#keepaliveMs > 0) {
@@ -325,6 +333,10 @@ export class StompConnection {
     this.#pendingReason = undefined;
     this.#lastError = reason;
     if (wasConnected) {
+      // Only a connection that lasted resets the backoff: one the broker kills right after the
+      // login (a fatal declaration, a refused subscription) must not be retried in a tight loop.
+      if (Date.now() - this.#connectedAt >= this.#maxReconnectDelayMs) this.#failedAttempts = 0;
+      else this.#failedAttempts++;
       this.#setState('reconnecting', reason);
       this.#events.onDisconnected?.(reason);
     } else {
@@ -338,7 +350,11 @@ export class StompConnection {
   #setState(state: ConnectionState, reason?: RpcError): void {
     if (state === this.#state) return;
     this.#state = state;
-    this.#events.onStateChange?.(state, reason);
+    try {
+      this.#events.onStateChange?.(state, reason);
+    } catch {
+      // an application callback must not stop the connection from cleaning up or reconnecting
+    }
   }
 
   #settleWaiters(error?: RpcError): void {
@@ -368,4 +384,36 @@ function closeReason(event: unknown, url: string, wasConnected: boolean): RpcErr
   return wasConnected
     ? new RpcError('CONNECTION_LOST', `lost the connection to ${url}: ${how}`)
     : new RpcError('UNAVAILABLE', `cannot connect to ${url}: ${how}`);
+}
+
+function checkUrls(urls: readonly string[]): string[] {
+  if (urls.length === 0) throw new RpcError('INVALID_ARGUMENT', 'url: at least one broker URL is needed');
+  return urls.map((url) => {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'ws:' && protocol !== 'wss:') {
+      throw new RpcError('INVALID_ARGUMENT', `url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+    }
+    return url;
+  });
+}
+
+/** Stands in for a WebSocket that could not even be created: it closes as soon as it is watched. */
+function closedSocket(url: string): IStompSocket {
+  const socket: IStompSocket = {
+    url,
+    readyState: 3,
+    onclose: null,
+    onerror: null,
+    onmessage: null,
+    onopen: null,
+    close: () => {},
+    send: () => {},
+  };
+  setTimeout(() => socket.onclose?.({ code: 1006, reason: '' }), 0);
+  return socket;
 }

@@ -69,6 +69,7 @@ describe('call', () => {
 
   it('call - rejects with TIMEOUT when no server consumes the queue, leaving nothing pending', async () => {
     const client = openClient(uniqueQueue('no-server'));
+    await client.ready(5000); // so that the request really goes out and waits for a server
     const started = Date.now();
     expect(await rejectionCode(client.call(30, { timeoutMs: 300 }))).toBe('TIMEOUT');
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);

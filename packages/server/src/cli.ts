@@ -33,10 +33,12 @@ ${Object.entries(ENVIRONMENT)
   .join('\n')}
 `;
 
-function numberOption(name: string, value: string | undefined, fallback: number): number {
+function numberOption(name: string, value: string | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new Error(`--${name} must be a whole number, got ${value}`);
+  if (!Number.isSafeInteger(parsed) || parsed < min) {
+    throw new Error(`--${name} must be a whole number of at least ${min}, got ${value}`);
+  }
   return parsed;
 }
 
@@ -67,10 +69,10 @@ async function main(): Promise<number> {
   let graceMs: number;
   try {
     values = parse().values;
-    prefetch = numberOption('prefetch', values.prefetch, 1);
+    prefetch = numberOption('prefetch', values.prefetch, 1, 1);
     maxN = numberOption('max-n', values['max-n'], 1_000_000);
     graceMs = numberOption('grace-ms', values['grace-ms'], 10_000);
-    workers = values.workers === undefined ? undefined : numberOption('workers', values.workers, 1);
+    workers = values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1);
     if (values['log-level'] !== undefined && !LOG_LEVELS.includes(values['log-level'] as LogLevel)) {
       throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     }
@@ -86,18 +88,25 @@ async function main(): Promise<number> {
   const fromEnvironment = optionsFromEnvironment(process.env);
   const logger = jsonLogger((values['log-level'] as LogLevel | undefined) ?? 'info');
   const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
-  const server = new RpcServer({
-    ...fromEnvironment,
-    ...(values.url ? { url: values.url.flatMap((url) => url.split(',')) } : {}),
-    ...(values.login ? { login: values.login } : {}),
-    ...(values.passcode ? { passcode: values.passcode } : {}),
-    ...(values.vhost ? { vhost: values.vhost } : {}),
-    queue: values.queue ?? fromEnvironment.queue,
-    queueDeclaration: { durable: values.durable ?? false },
-    prefetch,
-    handler: fibonacciHandler({ maxN, pool }),
-    logger,
-  });
+  let server: RpcServer;
+  try {
+    server = new RpcServer({
+      ...fromEnvironment,
+      ...(values.url ? { url: values.url.flatMap((url) => url.split(',').map((part) => part.trim())) } : {}),
+      ...(values.login ? { login: values.login } : {}),
+      ...(values.passcode ? { passcode: values.passcode } : {}),
+      ...(values.vhost ? { vhost: values.vhost } : {}),
+      queue: values.queue ?? fromEnvironment.queue,
+      queueDeclaration: { durable: values.durable ?? false },
+      prefetch,
+      handler: fibonacciHandler({ maxN, pool }),
+      logger,
+    });
+  } catch (error) {
+    process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n`);
+    await pool.close();
+    return 2;
+  }
 
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;

@@ -19,9 +19,11 @@
  *   the redelivered copy is answered instead, once.
  * - stop() does not UNSUBSCRIBE: RabbitMQ refuses ACKs for a cancelled subscription ("Subscription
  *   not found"), so the requests in hand would be redelivered and answered twice. It keeps the
- *   subscription, NACKs with requeue every request that arrives after the stop began, lets those
- *   in hand finish and ACK, NACKs whatever is still unfinished after the grace period (another
- *   server answers it; this one sends no reply for it), and only then disconnects.
+ *   subscription and holds, unanswered, whatever arrives after the stop began (those fill the
+ *   prefetch window, so the broker sends no more; NACKing them at once would only have them sent
+ *   straight back), lets the requests in hand finish and ACK, then NACKs with requeue the held
+ *   ones and whatever is still unfinished after the grace period (another server answers those;
+ *   this one sends no reply for them), and only then disconnects.
  */
 import type { IMessage } from '@stomp/stompjs';
 import {
@@ -93,9 +95,12 @@ export class RpcServer {
   readonly #connection: StompConnection;
   readonly #options: Required<Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger'>>;
   readonly #subscribeHeaders: Record<string, string>;
-  /** Resolves when the broker confirms the current subscription. */
-  #subscribed: Promise<void> = new Promise(() => {});
-  #stopping = false;
+  /** Resolves when the broker first confirms a subscription, whichever connection made it. */
+  readonly #subscribed: Promise<void>;
+  #markSubscribed: () => void = () => {};
+  #stopping: Promise<void> | undefined;
+  /** Requests that arrived after stop() began: held unanswered (they fill the prefetch window, so no more come) and NACKed at the end. */
+  readonly #held: IMessage[] = [];
   readonly #inFlight = new Map<InFlight, Promise<void>>();
   readonly #counts = { received: 0, succeeded: 0, dropped: 0 };
   readonly #errors: Partial<Record<ErrorCode, number>> = {};
@@ -118,6 +123,9 @@ export class RpcServer {
       ...queueDeclarationHeaders(options.queueDeclaration),
     };
     const { logger } = this.#options;
+    this.#subscribed = new Promise((resolve) => {
+      this.#markSubscribed = resolve;
+    });
     this.#connection = new StompConnection(options, {
       onConnected: () => this.#subscribe(),
       onDisconnected: (reason) => logger.warn('connection lost; reconnecting', { reason: reason.message }),
@@ -165,41 +173,55 @@ export class RpcServer {
 
   /**
    * Stops taking requests, lets those in hand finish and reply (up to `graceMs`), NACKs with
-   * requeue the ones that do not, then disconnects.
+   * requeue the ones that do not, then disconnects. Calling it again returns the same promise.
    */
-  async stop(graceMs = 10_000): Promise<void> {
-    if (this.#stopping) return;
-    this.#stopping = true;
+  stop(graceMs = 10_000): Promise<void> {
+    this.#stopping ??= this.#stop(graceMs);
+    return this.#stopping;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    // Requests from an earlier connection are already back in the queue: nothing to wait for.
+    const answerable = [...this.#inFlight].filter(([request]) => this.#mayAnswer(request)).map(([, work]) => work);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.allSettled(this.#inFlight.values()),
+      Promise.allSettled(answerable),
       new Promise((resolve) => {
         timer = setTimeout(resolve, graceMs);
       }),
     ]);
     clearTimeout(timer);
+    let requeued = 0;
     for (const request of this.#inFlight.keys()) {
+      if (!this.#mayAnswer(request)) continue;
       request.abandoned = true;
       this.#requeue(request.message);
+      requeued++;
     }
-    const abandoned = this.#inFlight.size;
+    for (const message of this.#held.splice(0)) this.#requeue(message);
     await this.#connection.close();
-    this.#options.logger.info('stopped', { queue: this.#options.queue, requeued: abandoned });
+    this.#options.logger.info('stopped', { queue: this.#options.queue, requeued });
   }
 
   #subscribe(): void {
     if (this.#stopping) return;
     const { queue, prefetch, logger } = this.#options;
+    const generation = this.#connection.generation;
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
       (message) => {
-        if (this.#stopping) this.#requeue(message);
-        else this.#track({ message, generation: this.#connection.generation, abandoned: false });
+        if (this.#stopping) this.#held.push(message);
+        else this.#track({ message, generation, abandoned: false });
       },
       this.#subscribeHeaders,
     );
-    this.#subscribed = confirmed;
+    void confirmed.then(this.#markSubscribed);
     logger.info('awaiting RPC requests', { queue, prefetch, url: this.#connection.url });
+  }
+
+  /** False once the request went back to the broker (stop, or its connection died). */
+  #mayAnswer(request: InFlight): boolean {
+    return !request.abandoned && request.generation === this.#connection.generation;
   }
 
   #track(request: InFlight): void {
@@ -250,7 +272,7 @@ export class RpcServer {
       if (code === 'INTERNAL') logger.error('handler failed', { correlationId, error: body });
     }
     // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
-    if (request.abandoned || request.generation !== this.#connection.generation) return;
+    if (!this.#mayAnswer(request)) return;
     if (!this.#reply(destination, correlationId, body, code)) return;
     if (code === undefined) this.#counts.succeeded++;
     else this.#errors[code] = (this.#errors[code] ?? 0) + 1;

@@ -48,6 +48,13 @@ describe('WorkerPool', () => {
     await expect(busy).resolves.toHaveLength(62_696);
   });
 
+  it('gives up with INTERNAL when workers cannot even start, instead of replacing them forever', async () => {
+    const pool = openPool({ size: 1, workerUrl: new URL('../test/fixtures/no-such-worker.mjs', import.meta.url) });
+    expect(await codeOf(pool.compute(25_000))).toBe('INTERNAL');
+    expect(await codeOf(pool.compute(25_000))).toBe('INTERNAL');
+    expect(pool.replaced).toBeLessThanOrEqual(5);
+  });
+
   it('rejects jobs after close with INTERNAL', async () => {
     const pool = openPool({ size: 1 });
     await pool.close();

@@ -21,6 +21,8 @@ export interface WorkerPoolOptions {
   workerUrl?: URL;
 }
 
+const MAX_DEATHS_IN_A_ROW = 5;
+
 interface Job {
   readonly id: number;
   readonly n: number;
@@ -42,6 +44,9 @@ export class WorkerPool {
   #nextId = 0;
   #closed = false;
   #replaced = 0;
+  /** Deaths since a worker last finished a job; past MAX_DEATHS_IN_A_ROW the pool gives up. */
+  #deathsInARow = 0;
+  #broken: RpcError | undefined;
 
   constructor(options: WorkerPoolOptions = {}) {
     const size = options.size ?? Math.max(1, availableParallelism() - 1);
@@ -57,6 +62,7 @@ export class WorkerPool {
 
   /** fib(n) in decimal, computed off the event loop. `deadline` is a Date.now() time. */
   compute(n: number, deadline = Number.POSITIVE_INFINITY): Promise<string> {
+    if (this.#broken) return Promise.reject(this.#broken);
     if (this.#closed) return Promise.reject(new RpcError('INTERNAL', 'the worker pool is closed'));
     return new Promise((resolve, reject) => {
       this.#waiting.push({ id: this.#nextId++, n, deadline, resolve, reject });
@@ -77,6 +83,7 @@ export class WorkerPool {
     worker.thread.on('message', (result: { id: number; decimal: string }) => {
       const { job } = worker;
       worker.job = undefined;
+      this.#deathsInARow = 0;
       if (job?.id === result.id) job.resolve(result.decimal);
       this.#idle.push(worker);
       this.#dispatch();
@@ -93,6 +100,14 @@ export class WorkerPool {
     worker.job?.reject(new RpcError('INTERNAL', 'the computation failed: its worker thread died', { cause }));
     worker.job = undefined;
     if (this.#closed) return;
+    if (++this.#deathsInARow > MAX_DEATHS_IN_A_ROW) {
+      // A worker that cannot even start (missing build, broken script) would be replaced forever.
+      this.#broken = new RpcError('INTERNAL', `worker threads keep dying (${cause.message}); the pool gave up`, {
+        cause,
+      });
+      for (const job of this.#waiting.splice(0)) job.reject(this.#broken);
+      return;
+    }
     this.#replaced++;
     this.#spawn();
     this.#dispatch();

@@ -37,7 +37,7 @@ describe('server', () => {
     const server = await startServer(queue);
     const raw = await openRawConnection();
     const seen: string[] = [];
-    raw.subscribe('/topic/stolen', (message) => seen.push(message.body), {});
+    await raw.subscribe('/topic/stolen', (message) => seen.push(message.body), {}).confirmed;
     raw.publish({
       destination: queueDestination(queue),
       body: '7',
