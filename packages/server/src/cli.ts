@@ -42,51 +42,55 @@ function numberOption(name: string, value: string | undefined, fallback: number,
   return parsed;
 }
 
+/** Reads the command line; throws with a message for people when it is not valid. */
+function parseCommandLine(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      url: { type: 'string', multiple: true },
+      login: { type: 'string' },
+      passcode: { type: 'string' },
+      vhost: { type: 'string' },
+      queue: { type: 'string' },
+      durable: { type: 'boolean' },
+      prefetch: { type: 'string' },
+      'max-n': { type: 'string' },
+      workers: { type: 'string' },
+      'grace-ms': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  const logLevel = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as LogLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    values,
+    logLevel: logLevel as LogLevel,
+    prefetch: numberOption('prefetch', values.prefetch, 1, 1),
+    maxN: numberOption('max-n', values['max-n'], 1_000_000),
+    graceMs: numberOption('grace-ms', values['grace-ms'], 10_000),
+    workers: values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1),
+  };
+}
+
 async function main(): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  function parse() {
-    return parseArgs({
-      options: {
-        url: { type: 'string', multiple: true },
-        login: { type: 'string' },
-        passcode: { type: 'string' },
-        vhost: { type: 'string' },
-        queue: { type: 'string' },
-        durable: { type: 'boolean' },
-        prefetch: { type: 'string' },
-        'max-n': { type: 'string' },
-        workers: { type: 'string' },
-        'grace-ms': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-  }
-  let prefetch: number;
-  let maxN: number;
-  let workers: number | undefined;
-  let graceMs: number;
+  let commandLine: ReturnType<typeof parseCommandLine>;
   try {
-    values = parse().values;
-    prefetch = numberOption('prefetch', values.prefetch, 1, 1);
-    maxN = numberOption('max-n', values['max-n'], 1_000_000);
-    graceMs = numberOption('grace-ms', values['grace-ms'], 10_000);
-    workers = values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1);
-    if (values['log-level'] !== undefined && !LOG_LEVELS.includes(values['log-level'] as LogLevel)) {
-      throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-    }
+    commandLine = parseCommandLine(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  const { values, logLevel, prefetch, maxN, graceMs, workers } = commandLine;
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
   }
 
   const fromEnvironment = optionsFromEnvironment(process.env);
-  const logger = jsonLogger((values['log-level'] as LogLevel | undefined) ?? 'info');
+  const logger = jsonLogger(logLevel);
   const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
   let server: RpcServer;
   try {
