@@ -7,27 +7,57 @@
 //   node scripts/broker.mjs stop     stop the project-local node, and only that one
 //   node scripts/broker.mjs status
 //
+// STOMP_RPC_NODE=k (1-9) selects a side node: its own name (stomprpc<k>@localhost), folder
+// (.rabbitmq/node<k>/) and ports (every standard port + 100*k, e.g. Web-STOMP 15774 for k=1), so a
+// second checkout or a cluster member can run beside the default node without touching it.
+//
 // The local node keeps its data, logs, pid file and Erlang cookie under .rabbitmq/ (ignored by
 // git), binds every listener to 127.0.0.1, and runs as the current user through
 // /usr/lib/rabbitmq/bin (the /usr/sbin wrappers switch to the rabbitmq user, which cannot write
 // to a root-owned checkout).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const confDir = join(root, 'rabbitmq-conf');
-const stateDir = join(root, '.rabbitmq');
 const rabbitBin = '/usr/lib/rabbitmq/bin';
-const nodeName = process.env.RABBITMQ_NODENAME || 'stomprpc@localhost';
-const pidFile = join(stateDir, 'node.pid');
 const startTimeoutSeconds = 90;
+
+/** Name, folder and ports of project-local node `index` (0: the default node). */
+export function nodeProfile(index = Number(process.env.STOMP_RPC_NODE || 0)) {
+  if (!Number.isInteger(index) || index < 0 || index > 9) throw new Error('STOMP_RPC_NODE must be 0 to 9');
+  const offset = 100 * index;
+  const stateDir = index === 0 ? join(root, '.rabbitmq') : join(root, '.rabbitmq', `node${index}`);
+  return {
+    index,
+    name: index === 0 ? 'stomprpc@localhost' : `stomprpc${index}@localhost`,
+    stateDir,
+    pidFile: join(stateDir, 'node.pid'),
+    ports: {
+      amqp: 5672 + offset,
+      stomp: 61613 + offset,
+      webStomp: 15674 + offset,
+      management: 15672 + offset,
+      dist: 25672 + offset,
+    },
+  };
+}
+
+const profile = nodeProfile();
+const { stateDir, pidFile } = profile;
+const nodeName = profile.name;
 
 /** The Web-STOMP URL the project is configured for (the first of a comma-separated list). */
 export function brokerUrl() {
-  return (process.env.STOMP_URL || 'ws://127.0.0.1:15674/ws').split(',')[0].trim();
+  return (process.env.STOMP_URL || `ws://127.0.0.1:${profile.ports.webStomp}/ws`).split(',')[0].trim();
+}
+
+/** The AMQP URL of the broker (the tutorial's own programs speak AMQP). */
+export function amqpUrl() {
+  return process.env.AMQP_URL || `amqp://guest:guest@127.0.0.1:${profile.ports.amqp}`;
 }
 
 function log(line) {
@@ -59,7 +89,7 @@ function nodeEnv() {
     RABBITMQ_MNESIA_BASE: join(stateDir, 'mnesia'),
     RABBITMQ_LOG_BASE: join(stateDir, 'log'),
     RABBITMQ_PID_FILE: pidFile,
-    RABBITMQ_DIST_PORT: process.env.RABBITMQ_DIST_PORT || '25672',
+    RABBITMQ_DIST_PORT: String(profile.ports.dist),
     ERL_EPMD_ADDRESS: '127.0.0.1',
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
   };
@@ -69,10 +99,12 @@ function nodeEnv() {
 function writeLocalConfig() {
   const overrides = new Map([
     ['load_definitions', join(confDir, 'definitions.json')],
-    ['listeners.tcp.default', '127.0.0.1:5672'],
-    ['stomp.listeners.tcp.1', '127.0.0.1:61613'],
+    ['listeners.tcp.default', `127.0.0.1:${profile.ports.amqp}`],
+    ['stomp.listeners.tcp.1', `127.0.0.1:${profile.ports.stomp}`],
     ['web_stomp.tcp.ip', '127.0.0.1'],
+    ['web_stomp.tcp.port', String(profile.ports.webStomp)],
     ['management.tcp.ip', '127.0.0.1'],
+    ['management.tcp.port', String(profile.ports.management)],
   ]);
   const lines = readFileSync(join(confDir, 'rabbitmq.conf'), 'utf8').split('\n');
   const seen = new Set();
@@ -149,7 +181,7 @@ export async function ensureBroker() {
   if (localNodePid() === undefined) {
     rmSync(pidFile, { force: true });
     writeLocalConfig();
-    log(`starting RabbitMQ node ${nodeName} (data and logs in .rabbitmq/)`);
+    log(`starting RabbitMQ node ${nodeName} (data and logs in ${relative(root, stateDir)}/)`);
     const started = run(join(rabbitBin, 'rabbitmq-server'), ['-detached'], { env: nodeEnv(), cwd: stateDir });
     if (started.status !== 0) throw new Error(`rabbitmq-server failed to start:\n${started.stderr || started.stdout}`);
   } else {
@@ -161,12 +193,13 @@ export async function ensureBroker() {
     { env: nodeEnv(), timeout: startTimeoutSeconds * 1000 },
   );
   if (waited.status !== 0) {
-    throw new Error(`RabbitMQ did not start; see .rabbitmq/log/\n${waited.stderr || waited.stdout}`);
+    throw new Error(`RabbitMQ did not start; see ${join(stateDir, 'log')}\n${waited.stderr || waited.stdout}`);
   }
   if (!(await waitForWebStomp(url, deadline))) {
-    throw new Error(`RabbitMQ started but Web-STOMP does not answer at ${url}; see .rabbitmq/log/`);
+    throw new Error(`RabbitMQ started but Web-STOMP does not answer at ${url}; see ${join(stateDir, 'log')}`);
   }
-  log(`ready: Web-STOMP at ${url}, AMQP at amqp://127.0.0.1:5672, management at http://127.0.0.1:15672`);
+  const { amqp, management } = profile.ports;
+  log(`ready: Web-STOMP at ${url}, AMQP at amqp://127.0.0.1:${amqp}, management at http://127.0.0.1:${management}`);
   return { url, started: true };
 }
 

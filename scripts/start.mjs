@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerUrl, ensureBroker } from './broker.mjs';
+import { brokerUrl, ensureBroker, nodeProfile } from './broker.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const serverCount = 2;
@@ -80,7 +80,7 @@ async function main() {
   }
   process.stdout.write(`
 stomp-rpc is running
-  broker   ${brokerUrl()}  (management http://127.0.0.1:15672, guest/guest)
+  broker   ${brokerUrl()}  (management http://127.0.0.1:${nodeProfile().ports.management}, guest/guest)
   servers  ${serverCount} on rpc_queue (pids ${servers.map((server) => server.child.pid).join(', ')})
 
 Call them from another terminal:

@@ -3,7 +3,7 @@
 import { isRpcError, queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { freezeLocalBroker, restartLocalBroker } from '../scripts/broker.mjs';
+import { amqpUrl, freezeLocalBroker, restartLocalBroker } from '../scripts/broker.mjs';
 import { openClient, openRawConnection, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 const SERVER_CLI = 'packages/server/dist/cli.js';
@@ -19,7 +19,7 @@ async function rejectionCode(promise: Promise<unknown>): Promise<string> {
 
 /** Messages waiting in `queue`, from an AMQP passive declare (exact, unlike management stats). */
 async function queueDepth(queue: string): Promise<number> {
-  const connection = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
+  const connection = await amqp.connect(amqpUrl());
   try {
     const channel = await connection.createChannel();
     return (await channel.checkQueue(queue)).messageCount;

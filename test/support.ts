@@ -5,12 +5,17 @@ import { fileURLToPath } from 'node:url';
 import { type FibonacciClientOptions, FibonacciRpcClient, StompConnection } from '@stomp-rpc/client';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
 import { onTestFinished } from 'vitest';
+import { amqpUrl, brokerUrl } from '../scripts/broker.mjs';
 
 /** The repository root: children run there. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAIT_MS = 10_000;
 
-export const BROKER_URL = process.env.STOMP_URL?.split(',')[0] ?? 'ws://127.0.0.1:15674/ws';
+/** The broker under test: STOMP_URL, or the project-local node STOMP_RPC_NODE selects. */
+export const BROKER_URL = brokerUrl();
+// Child processes (CLIs, fixtures, the tutorial's programs) reach the same broker.
+process.env.STOMP_URL ??= BROKER_URL;
+process.env.AMQP_URL ??= amqpUrl();
 
 let queueCount = 0;
 /** A queue name no other test uses. */

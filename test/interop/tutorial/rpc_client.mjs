@@ -11,7 +11,7 @@ const queue = process.env.RPC_QUEUE || 'rpc_queue';
 const DEADLINE_MS = 10_000;
 const n = Number.parseInt(process.argv[2] ?? '30', 10);
 
-const connection = await amqp.connect('amqp://localhost');
+const connection = await amqp.connect(process.env.AMQP_URL || 'amqp://localhost');
 const channel = await connection.createChannel();
 
 const timer = setTimeout(async () => {

@@ -13,7 +13,7 @@ function fib(n) {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);
 }
 
-const connection = await amqp.connect('amqp://localhost');
+const connection = await amqp.connect(process.env.AMQP_URL || 'amqp://localhost');
 const channel = await connection.createChannel();
 
 let stopping = false;

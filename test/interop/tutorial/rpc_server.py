@@ -16,7 +16,7 @@ import pika
 QUEUE = os.environ.get('RPC_QUEUE', 'rpc_queue')
 LIFETIME_SECONDS = 60
 
-connection = pika.BlockingConnection(pika.ConnectionParameters(host='localhost'))
+connection = pika.BlockingConnection(pika.URLParameters(os.environ.get('AMQP_URL', 'amqp://guest:guest@localhost')))
 channel = connection.channel()
 
 channel.queue_declare(queue=QUEUE)
