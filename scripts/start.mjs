@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm start`: the broker (started if none answers), two Fibonacci servers sharing rpc_queue, and
-// how to call them. Ctrl-C stops the servers; the broker keeps running (`npm run broker:stop`).
+// `npm start`: the broker (started if none answers), two Fibonacci servers sharing rpc_queue, the
+// demo web app (Vite, on loopback), and how to call them. Ctrl-C stops the servers and the demo;
+// the broker keeps running (`npm run broker:stop`).
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { brokerUrl, ensureBroker, nodeProfile } from './broker.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const serverCount = 2;
 const readyTimeoutMs = 30_000;
+const DEFAULT_STOMP_URL = 'ws://127.0.0.1:15674/ws';
 const stopTimeoutMs = 15_000;
 
 function startServer(name) {
@@ -59,21 +61,45 @@ async function stopAll(servers) {
   clearTimeout(timer);
 }
 
+/**
+ * The demo (web/) from Vite's dev server. The page connects to the same broker as the servers,
+ * as the browser user unless VITE_STOMP_LOGIN says otherwise (web/src/config.ts).
+ */
+async function startDemo() {
+  process.env.VITE_STOMP_URL ??= process.env.STOMP_URL || brokerUrl();
+  const { createServer } = await import('vite');
+  const server = await createServer({
+    configFile: join(root, 'web/vite.config.ts'),
+    clearScreen: false,
+    logLevel: 'warn',
+  });
+  await server.listen();
+  const url = server.resolvedUrls?.local[0];
+  if (!url) throw new Error('the demo server has no URL');
+  // The plain page takes the broker from its query string (no build step to put it in).
+  const query =
+    process.env.VITE_STOMP_URL === DEFAULT_STOMP_URL ? '' : `?url=${encodeURIComponent(process.env.VITE_STOMP_URL)}`;
+  return { url, embedUrl: `${url}embed.html${query}`, close: () => server.close() };
+}
+
 async function main() {
   await ensureBroker();
   const servers = Array.from({ length: serverCount }, (_, i) => startServer(`server-${i + 1}`));
+  let demo;
   let stopping = false;
   const stop = async (why) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`\n${why}: stopping the servers\n`);
-    await stopAll(servers);
+    process.stdout.write(`\n${why}: stopping the servers${demo ? ' and the demo' : ''}\n`);
+    await Promise.all([stopAll(servers), demo?.close()]);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
   try {
     await Promise.all(servers.map((server) => server.ready));
+    demo = await startDemo();
+    if (stopping) await demo.close(); // Ctrl-C while the demo was starting
   } catch (error) {
     await stop('startup failed');
     throw error;
@@ -82,15 +108,16 @@ async function main() {
 stomp-rpc is running
   broker   ${brokerUrl()}  (management http://127.0.0.1:${nodeProfile().ports.management}, guest/guest)
   servers  ${serverCount} on rpc_queue (pids ${servers.map((server) => server.child.pid).join(', ')})
+  demo     ${demo.url}  (the same call from a plain page: ${demo.embedUrl})
 
-Call them from another terminal:
+Open the demo in a browser, or call them from another terminal:
   npm run client -- 30
   npm run client -- 1000
 
-Ctrl-C stops the servers; the broker keeps running until: npm run broker:stop
+Ctrl-C stops the servers and the demo; the broker keeps running until: npm run broker:stop
 `);
 
-  // Runs until Ctrl-C, or until every server has exited on its own.
+  // Runs until Ctrl-C, or until every server has exited on its own (then the demo closes too).
   const outcomes = await Promise.all(
     servers.map((server) =>
       server.exited.then((outcome) => {
@@ -99,6 +126,7 @@ Ctrl-C stops the servers; the broker keeps running until: npm run broker:stop
       }),
     ),
   );
+  if (!stopping) await demo.close();
   return stopping ? 0 : outcomes.some((outcome) => outcome.code !== 0) ? 1 : 0;
 }
 

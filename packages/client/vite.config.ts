@@ -1,0 +1,25 @@
+// The script-tag build: one IIFE file that puts a single global, `StompRpc`, on `window`, with
+// @stomp/stompjs and uuid bundled in. It bundles the ESM build tsc writes to dist/ (so run
+// `tsc -b` first), resolved with browser conditions, so `#default-websocket` picks the page's
+// WebSocket and `ws` never enters the bundle. Output: dist/browser/stomp-rpc.iife.js.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  logLevel: 'warn',
+  publicDir: false,
+  build: {
+    outDir: 'dist/browser',
+    emptyOutDir: true,
+    sourcemap: true,
+    minify: true,
+    target: 'es2022',
+    lib: {
+      entry: 'dist/index.js',
+      name: 'StompRpc',
+      formats: ['iife'],
+      fileName: () => 'stomp-rpc.iife.js',
+    },
+  },
+});

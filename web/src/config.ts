@@ -1,0 +1,27 @@
+// Where the demo connects, and as whom: Vite env variables, read at build (or dev-server start)
+// time. The defaults are the local-development broker and its least-privilege browser user from
+// rabbitmq-conf/definitions.json; a deployment sets its own in .env.local or the environment.
+import { DEFAULT_QUEUE, DEFAULT_STOMP_URL } from '@stomp-rpc/client';
+
+export interface DemoConfig {
+  /** Web-STOMP URLs, tried in order. */
+  urls: string[];
+  login: string;
+  passcode: string;
+  vhost: string;
+  queue: string;
+}
+
+export function demoConfig(env: ImportMetaEnv = import.meta.env): DemoConfig {
+  const urls = (env.VITE_STOMP_URL || DEFAULT_STOMP_URL)
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  return {
+    urls,
+    login: env.VITE_STOMP_LOGIN || 'rpc-browser',
+    passcode: env.VITE_STOMP_PASSCODE || 'rpc-browser',
+    vhost: env.VITE_STOMP_VHOST || '/',
+    queue: env.VITE_RPC_QUEUE || DEFAULT_QUEUE,
+  };
+}

@@ -1,0 +1,232 @@
+// The demo page: one FibonacciRpcClient for the page's lifetime, a call form, a burst with live
+// charts, and the connection state always on screen.
+import { type ConnectionState, FibonacciRpcClient, type RpcError } from '@stomp-rpc/client';
+import { type BurstResult, runBurst } from './burst.js';
+import { drawHistogram, drawRate } from './chart.js';
+import { demoConfig } from './config.js';
+import { foldDigits, formatDigits, formatMs } from './format.js';
+import { LatencyRecorder, RateSeries } from './latency.js';
+import { readableError } from './messages.js';
+import './style.css';
+
+function byId<T extends HTMLElement | SVGSVGElement = HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found as T;
+}
+
+const config = demoConfig();
+byId('queue-name').textContent = config.queue;
+byId('broker').textContent = `${config.urls.join(', ')} as ${config.login}`;
+
+// ---- connection state ---------------------------------------------------------------------
+
+const connection = byId('connection');
+const connectionLog = byId<HTMLOListElement>('connection-log');
+const LOG_ENTRIES = 12;
+
+/** Shows the state (and why) in the header and appends it to the connection log. */
+function showState(state: ConnectionState | 'failed', reason?: RpcError): void {
+  connection.dataset.state = state;
+  byId('connection-state').textContent = state;
+  byId('connection-reason').textContent = reason ? `${reason.code}: ${reason.message}` : '';
+  const entry = document.createElement('li');
+  entry.dataset.state = state;
+  const time = document.createElement('time');
+  time.textContent = new Date().toLocaleTimeString();
+  entry.append(time, ` ${state}`, reason ? ` (${reason.code}: ${reason.message})` : '');
+  connectionLog.prepend(entry);
+  while (connectionLog.children.length > LOG_ENTRIES) connectionLog.lastElementChild?.remove();
+}
+
+showState('connecting');
+const client = new FibonacciRpcClient({
+  url: config.urls,
+  login: config.login,
+  passcode: config.passcode,
+  vhost: config.vhost,
+  queue: config.queue,
+  onStateChange: (state, reason) => showState(state, reason),
+});
+// The client keeps retrying on its own; if the first connection is slow to come, say why.
+client.ready(8000).catch((error: RpcError) => {
+  if (client.state === 'connecting') showState('failed', error);
+});
+window.addEventListener('pagehide', () => void client.close());
+
+// ---- one call -----------------------------------------------------------------------------
+
+const callForm = byId<HTMLFormElement>('call-form');
+const nInput = byId<HTMLInputElement>('n');
+const resultBox = byId('result');
+const pendingNote = byId('call-pending');
+/**
+ * A person waiting for one answer would rather wait through a broker restart (reconnecting with
+ * backoff can take 10-15 s) than get TIMEOUT; the burst keeps the client's default of 10 s.
+ */
+const CALL_TIMEOUT_MS = 30_000;
+const errorBox = byId('error');
+let fullValue = '';
+let latestCall = 0;
+
+function showError(error: unknown): void {
+  const readable = readableError(error);
+  byId('error-code').textContent = readable.code;
+  byId('error-explanation').textContent = readable.explanation;
+  byId('error-detail').textContent = `${readable.remote ? 'The server said' : 'The client said'}: ${readable.detail}`;
+  errorBox.hidden = false;
+}
+
+function showValue(n: string, value: string, latencyMs: number): void {
+  const folded = foldDigits(value);
+  fullValue = value;
+  byId('result-call').textContent = `fib(${n})`;
+  const output = byId('value');
+  output.textContent = folded.shown;
+  output.title = folded.folded ? 'folded: the full number is below' : '';
+  byId('full-value').hidden = !folded.folded;
+  byId<HTMLDetailsElement>('full-value').open = false;
+  byId('full-digits').textContent = folded.folded ? value : '';
+  byId('digits').textContent = formatDigits(folded.digits);
+  byId('latency').textContent = `${formatMs(latencyMs)} round trip`;
+  byId('copy-status').textContent = '';
+  resultBox.hidden = false;
+}
+
+callForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const n = nInput.value.trim();
+  const thisCall = ++latestCall;
+  const startedAt = performance.now();
+  byId('call-button').setAttribute('aria-busy', 'true');
+  pendingNote.textContent = `Calling fib(${n})…${client.state === 'connected' ? '' : ' (waiting for the broker)'}`;
+  pendingNote.hidden = false;
+  try {
+    const value = await client.call(n, { timeoutMs: CALL_TIMEOUT_MS });
+    if (thisCall !== latestCall) return; // a newer call owns the result area
+    errorBox.hidden = true;
+    showValue(n, value.toString(), performance.now() - startedAt);
+  } catch (error) {
+    if (thisCall !== latestCall) return;
+    resultBox.hidden = true;
+    showError(error);
+  } finally {
+    if (thisCall === latestCall) {
+      byId('call-button').removeAttribute('aria-busy');
+      pendingNote.hidden = true;
+    }
+  }
+});
+
+byId('copy').addEventListener('click', async () => {
+  const status = byId('copy-status');
+  try {
+    await navigator.clipboard.writeText(fullValue);
+    status.textContent = 'Copied.';
+  } catch {
+    // No clipboard access (e.g. a page served over plain http from another host): select it.
+    const digits = byId('full-value').hidden ? byId('value') : byId('full-digits');
+    byId<HTMLDetailsElement>('full-value').open = true;
+    const range = document.createRange();
+    range.selectNodeContents(digits);
+    getSelection()?.removeAllRanges();
+    getSelection()?.addRange(range);
+    status.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+  }
+});
+
+// ---- burst --------------------------------------------------------------------------------
+
+const burstForm = byId<HTMLFormElement>('burst-form');
+const startButton = byId<HTMLButtonElement>('burst-start');
+const stopButton = byId<HTMLButtonElement>('burst-stop');
+const histogram = byId<SVGSVGElement>('histogram');
+const rateChart = byId<SVGSVGElement>('rate');
+/** How often the charts and the summary are redrawn while a burst runs. */
+const REDRAW_MS = 200;
+let burstAbort: AbortController | undefined;
+
+function readCount(id: string, max: number): number {
+  const input = byId<HTMLInputElement>(id);
+  const value = Math.trunc(Number(input.value));
+  const clamped = Number.isFinite(value) ? Math.min(max, Math.max(1, value)) : 1;
+  input.value = String(clamped);
+  return clamped;
+}
+
+/** Draws the charts again (they size themselves to their width); the latest burst replaces it. */
+let redrawCharts = () => {
+  drawHistogram(histogram, new LatencyRecorder().buckets());
+  drawRate(rateChart, [], 0);
+};
+redrawCharts();
+window.addEventListener('resize', () => redrawCharts());
+
+burstForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (burstAbort) return;
+  const total = readCount('burst-total', 100_000);
+  const concurrency = readCount('burst-concurrency', 1000);
+  const n = byId<HTMLInputElement>('burst-n').value.trim();
+  const recorder = new LatencyRecorder();
+  const series = new RateSeries();
+  const errorsByCode = new Map<string, number>();
+  let ended = 0;
+  const summary = byId('burst-summary');
+  burstAbort = new AbortController();
+  startButton.disabled = true;
+  stopButton.disabled = false;
+  summary.dataset.state = 'running';
+
+  const startedAt = performance.now();
+  let elapsedMs = 0;
+  redrawCharts = () => {
+    drawHistogram(histogram, recorder.buckets());
+    drawRate(rateChart, series.points(elapsedMs), elapsedMs);
+  };
+  const render = (result?: BurstResult) => {
+    elapsedMs = result ? result.elapsedMs : performance.now() - startedAt;
+    redrawCharts();
+    const p50 = recorder.quantile(0.5);
+    const p95 = recorder.quantile(0.95);
+    const percentiles = p50 === undefined || p95 === undefined ? '' : ` · p50 ${formatMs(p50)} · p95 ${formatMs(p95)}`;
+    const errors = [...errorsByCode].map(([code, count]) => `${code} ×${count}`).join(', ');
+    const overall = result ? ` · ${Math.round((ended * 1000) / Math.max(1, result.elapsedMs))} calls/s overall` : '';
+    const verb = result ? (result.aborted ? 'stopped after' : 'done:') : 'running:';
+    summary.textContent = `${verb} ${ended} of ${total} calls${overall}${percentiles}${errors ? ` · errors: ${errors}` : ''}`;
+    histogram.setAttribute(
+      'aria-label',
+      `Latency histogram: ${recorder.count} calls${percentiles.replaceAll(' · ', ', ')}`,
+    );
+    const latest = series.points(elapsedMs).at(-1)?.perSecond ?? 0;
+    rateChart.setAttribute('aria-label', `Calls per second: ${Math.round(latest)} in the latest interval`);
+  };
+  const ticker = setInterval(() => render(), REDRAW_MS);
+  try {
+    const result = await runBurst({
+      total,
+      concurrency,
+      n,
+      signal: burstAbort.signal,
+      call: (value, signal) => client.call(value, { signal }),
+      onCallEnded: ({ latencyMs, error }) => {
+        ended++;
+        series.mark(performance.now() - startedAt);
+        if (error === undefined) recorder.record(latencyMs);
+        else {
+          const { code } = readableError(error);
+          errorsByCode.set(code, (errorsByCode.get(code) ?? 0) + 1);
+        }
+      },
+    });
+    render(result);
+    summary.dataset.state = result.aborted ? 'stopped' : 'done';
+  } finally {
+    clearInterval(ticker);
+    burstAbort = undefined;
+    startButton.disabled = false;
+    stopButton.disabled = true;
+  }
+});
+
+stopButton.addEventListener('click', () => burstAbort?.abort());

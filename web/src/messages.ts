@@ -1,0 +1,39 @@
+// Errors in words a person understands. The page branches on `code` only; the client's message
+// is shown underneath as the detail.
+import { isRpcError } from '@stomp-rpc/client';
+
+/** What each code means to someone using the demo. Unknown codes fall back to the message. */
+const EXPLANATIONS: Readonly<Record<string, string>> = {
+  INVALID_ARGUMENT: 'That n cannot be computed: enter a whole number from 0 up to the servers’ limit.',
+  TIMEOUT: 'No answer arrived in time. The servers may be busy or stopped, or the broker unreachable.',
+  NO_SERVERS: 'No Fibonacci server is running on this queue right now. Start one with: npm run server',
+  CONNECTION_LOST: 'The connection to the broker dropped while the call was out, so its answer was lost.',
+  UNAVAILABLE: 'The broker cannot be reached. Is RabbitMQ running with Web-STOMP?',
+  UNAUTHENTICATED: 'The broker refused the login. Check VITE_STOMP_LOGIN and VITE_STOMP_PASSCODE.',
+  ABORTED: 'The call was cancelled.',
+  CLOSED: 'The page closed its connection before the call ended.',
+  BAD_REPLY: 'A reply arrived that does not follow the protocol.',
+  DEADLINE_EXCEEDED: 'The server skipped the call because its deadline had already passed.',
+  INTERNAL: 'The server failed while computing the answer.',
+};
+
+export interface ReadableError {
+  code: string;
+  explanation: string;
+  detail: string;
+  /** The server sent it (as opposed to the client deciding it). */
+  remote: boolean;
+}
+
+export function readableError(error: unknown): ReadableError {
+  if (isRpcError(error)) {
+    return {
+      code: error.code,
+      explanation: EXPLANATIONS[error.code] ?? error.message,
+      detail: error.message,
+      remote: error.remote,
+    };
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return { code: 'UNEXPECTED', explanation: 'Something unexpected went wrong in the page.', detail, remote: false };
+}

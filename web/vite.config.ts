@@ -1,0 +1,19 @@
+// The demo app. `npm start` serves it with this config (scripts/start.mjs); the browser tests do
+// too (test/browser). The script-tag build of the client (packages/client/dist/browser, made by
+// `npm run build`) is served as-is at the root, so embed.html needs no build step.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const fromHere = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  root: fromHere('.'),
+  publicDir: fromHere('../packages/client/dist/browser'),
+  // Listen on loopback only, like the broker; the browser reaches Web-STOMP directly.
+  server: { host: '127.0.0.1', strictPort: false },
+  preview: { host: '127.0.0.1' },
+  // Pre-bundle the client's dependencies up front, so the first page load does not discover them
+  // and reload the page halfway through.
+  optimizeDeps: { include: ['@stomp/stompjs', 'uuid'] },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
+});
