@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -24,12 +24,28 @@ export default defineConfig({
         test: {
           name: 'broker',
           include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/browser/**'],
           // Brings up RabbitMQ (and the tutorial's Python client library) or fails the run.
           globalSetup: ['test/global-setup.ts'],
           // One file at a time: the broker is shared and the machine has two cores.
           fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // Builds the client and its script-tag bundle, brings up RabbitMQ and Debian's Chromium,
+          // or fails the run.
+          globalSetup: ['test/browser/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          // After the other projects: these tests restart the broker they share.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

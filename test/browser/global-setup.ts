@@ -1,0 +1,41 @@
+// Runs once before the browser tests: the packages and the script-tag bundle built from the
+// current sources, a real RabbitMQ, and Debian's Chromium (installed when missing and running as
+// root). Anything missing fails the run; nothing is skipped.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ensureBroker } from '../../scripts/broker.mjs';
+import { CHROMIUM } from './browser.js';
+
+const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+/** The demo imports the built client (dist/), and embed.html the IIFE bundle: build both. */
+function build(): void {
+  const steps = [
+    [fromRoot('node_modules/typescript/bin/tsc'), '-b', '--force'],
+    [fromRoot('node_modules/vite/bin/vite.js'), 'build', '-c', fromRoot('packages/client/vite.config.ts')],
+  ];
+  for (const args of steps) {
+    const result = spawnSync(process.execPath, args, { cwd: fromRoot('.'), stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`build step failed: ${args.join(' ')}`);
+  }
+}
+
+function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`the browser tests need Debian's chromium at ${CHROMIUM}: sudo apt-get install -y chromium`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'chromium'], { stdio: 'inherit', env }).status;
+  if (install() !== 0) {
+    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+    if (install() !== 0 || !existsSync(CHROMIUM)) throw new Error('apt-get install chromium failed');
+  }
+}
+
+export default async function setup(): Promise<void> {
+  build();
+  await ensureBroker();
+  ensureChromium();
+}

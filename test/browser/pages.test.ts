@@ -1,0 +1,257 @@
+/// <reference lib="dom" />
+// (DOM types for the callbacks given to page.evaluate, which run in the page.)
+// The demo app and the plain embedding page in a real headless Chromium, against the real broker
+// and two real Fibonacci servers on rpc_queue. The pages log in as the browser user (rpc-browser),
+// the servers as rpc-server: the least-privilege setup a deployment would use.
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BROKER_URL, ROOT, spawnChild } from '../support.js';
+import { launchChromium, RESULTS_DIR, screenshotPages, serveDemo, serveEmbedPage } from './browser.js';
+
+const QUEUE = 'rpc_queue';
+const WAIT_MS = 10_000;
+
+let browser: Browser;
+let context: BrowserContext;
+let demo: Page;
+let embed: Page;
+const servers: RpcServer[] = [];
+const closers: (() => Promise<void>)[] = [];
+/** Uncaught exceptions in either page: any of them fails the test it happened in. */
+const pageErrors: string[] = [];
+
+/** Resolves once `read()` returns `expected`; fails with the last value seen after `timeoutMs`. */
+async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = WAIT_MS): Promise<void> {
+  await expect.poll(read, { timeout: timeoutMs, interval: 50 }).toEqual(expected);
+}
+
+/** fib(n) by plain iteration, to check the servers' fast doubling against. */
+function fibonacci(n: number): string {
+  let [a, b] = [0n, 1n];
+  for (let i = 0; i < n; i++) [a, b] = [b, a + b];
+  return a.toString();
+}
+
+const text = (page: Page, selector: string) => page.locator(selector).textContent({ timeout: WAIT_MS });
+const connectionState = (page: Page) => page.locator('#connection').getAttribute('data-state');
+
+async function callOnDemo(n: string): Promise<void> {
+  await demo.getByLabel('n', { exact: true }).fill(n);
+  await demo.getByRole('button', { name: 'Call fib(n)' }).click();
+}
+
+beforeAll(async () => {
+  for (let i = 0; i < 2; i++) {
+    const server = new RpcServer({
+      url: BROKER_URL,
+      login: 'rpc-server',
+      passcode: 'rpc-server',
+      queue: QUEUE,
+      handler: fibonacciHandler(),
+    });
+    servers.push(server);
+    await server.start(WAIT_MS);
+  }
+  const demoServer = await serveDemo(BROKER_URL);
+  closers.push(demoServer.close);
+  const embedServer = await serveEmbedPage();
+  closers.push(embedServer.close);
+
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  demo = await context.newPage();
+  embed = await context.newPage();
+  for (const [name, page] of Object.entries({ demo, embed })) {
+    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+  }
+  await demo.goto(demoServer.url);
+  const embedQuery = new URLSearchParams({ url: BROKER_URL, queue: QUEUE });
+  await embed.goto(`${embedServer.url}?${embedQuery}`);
+}, 60_000);
+
+afterEach(async ({ task }) => {
+  // A failed test leaves pictures of both pages in test-results/browser/.
+  if (task.result?.state === 'fail') await screenshotPages(task.name, { demo, embed });
+  const errors = pageErrors.splice(0);
+  expect(errors, 'uncaught errors in the pages').toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(closers.map((close) => close()));
+  await Promise.all(servers.map((server) => server.stop(1000)));
+});
+
+// A page in a background tab gets few animation frames, and every click waits for two of them.
+describe('demo', () => {
+  beforeEach(() => demo.bringToFront());
+
+  it('demo - loads, connects as the browser user and shows fib(30) = 832040 with its latency', async () => {
+    await eventually(() => connectionState(demo), 'connected');
+    expect(await text(demo, '#broker')).toBe(`${BROKER_URL} as rpc-browser`);
+    await callOnDemo('30');
+    await eventually(() => text(demo, '#value'), '832040');
+    expect(await text(demo, '#result-call')).toBe('fib(30)');
+    expect(await text(demo, '#digits')).toBe('6 digits');
+    expect(await text(demo, '#latency')).toMatch(/^[0-9.]+ m?s round trip$/);
+  });
+
+  it('demo - fib(1000) is folded with its digit count, and the copy button copies all 209 digits', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await callOnDemo('1000');
+    await eventually(() => text(demo, '#digits'), '209 digits');
+    const expected = fibonacci(1000);
+    expect(await text(demo, '#value')).toBe(`${expected.slice(0, 24)}…${expected.slice(-24)}`);
+    await demo.getByText('Show all digits').click();
+    const full = await text(demo, '#full-digits');
+    expect(full).toBe(expected);
+    await demo.getByRole('button', { name: 'Copy number' }).click();
+    await eventually(() => text(demo, '#copy-status'), 'Copied.');
+    expect(await demo.evaluate(() => navigator.clipboard.readText())).toBe(full);
+  });
+
+  it('demo - an invalid n shows the error code and what it means, from the client and from the server', async () => {
+    await callOnDemo('-5');
+    await eventually(() => text(demo, '#error-code'), 'INVALID_ARGUMENT');
+    expect(await demo.locator('#result').isHidden()).toBe(true);
+    expect(await text(demo, '#error-explanation')).toContain('whole number');
+    expect(await text(demo, '#error-detail')).toMatch(/^The client said: n must be a non-negative integer/);
+
+    // Above the server's limit: the server refuses it, and the page says who did.
+    await callOnDemo('5000000');
+    await eventually(() => text(demo, '#error-detail'), expect.stringMatching(/^The server said: /));
+    expect(await text(demo, '#error-code')).toBe('INVALID_ARGUMENT');
+
+    // A good call afterwards clears the error.
+    await callOnDemo('10');
+    await eventually(() => text(demo, '#value'), '55');
+    expect(await demo.locator('#error').isHidden()).toBe(true);
+  });
+
+  it('demo - a burst of 300 calls, 20 in flight, fills the latency histogram and the calls/s chart', async () => {
+    await demo.getByLabel('calls', { exact: true }).fill('300');
+    await demo.getByLabel('in flight', { exact: true }).fill('20');
+    await demo.getByLabel('n for each burst call', { exact: true }).fill('25');
+    await demo.getByRole('button', { name: 'Run burst' }).click();
+    await eventually(() => demo.locator('#burst-summary').getAttribute('data-state'), 'done', 20_000);
+    const summary = await text(demo, '#burst-summary');
+    expect(summary).toMatch(/^done: 300 of 300 calls · \d+ calls\/s overall · p50 [0-9.]+ m?s · p95 [0-9.]+ m?s$/);
+    const barCounts = await demo
+      .locator('#histogram rect.bar')
+      .evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute('data-count'))));
+    expect(barCounts.reduce((sum, count) => sum + count, 0)).toBe(300);
+    expect(await demo.locator('#rate polyline').count()).toBe(1);
+    expect(await demo.locator('#histogram').getAttribute('aria-label')).toMatch(/^Latency histogram: 300 calls, p50/);
+
+    // The README's picture of the demo (npm run docs:screenshot copies it to docs/), with a
+    // folded result in it.
+    await callOnDemo('1000');
+    await eventually(() => text(demo, '#digits'), '209 digits');
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await demo.screenshot({ path: `${RESULTS_DIR}demo.png`, fullPage: true });
+  });
+
+  it('demo - fits a 360 px wide screen without sideways scrolling', async () => {
+    const narrow = await context.newPage();
+    try {
+      await narrow.setViewportSize({ width: 360, height: 740 });
+      await narrow.goto(demo.url());
+      await eventually(() => connectionState(narrow), 'connected');
+      const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      expect(await narrow.getByRole('button', { name: 'Call fib(n)' }).isVisible()).toBe(true);
+    } finally {
+      await narrow.close();
+    }
+  });
+});
+
+describe('embed', () => {
+  beforeEach(() => embed.bringToFront());
+
+  it('embed - the plain page loads the script-tag bundle, which adds exactly one global', async () => {
+    await eventually(() => text(embed, '#state'), 'connected');
+    const globals = await embed.evaluate(() => {
+      const blank = document.createElement('iframe');
+      document.body.append(blank);
+      const standard = new Set(Object.getOwnPropertyNames(blank.contentWindow));
+      blank.remove();
+      return Object.getOwnPropertyNames(window).filter((name) => !standard.has(name));
+    });
+    expect(globals).toEqual(['StompRpc']);
+  });
+
+  it('embed - fib(30) = 832040, and an invalid n shows INVALID_ARGUMENT', async () => {
+    await embed.getByLabel('n').fill('30');
+    await embed.getByRole('button', { name: 'Call' }).click();
+    await eventually(() => text(embed, '#answer'), expect.stringMatching(/^fib\(30\) = 832040 \(\d+ ms\)$/));
+    await embed.getByLabel('n').fill('thirty');
+    await embed.getByRole('button', { name: 'Call' }).click();
+    await eventually(() => embed.locator('#answer').getAttribute('data-error'), 'INVALID_ARGUMENT');
+  });
+});
+
+describe('broker restart', () => {
+  it('both pages show reconnecting with the reason, then recover; a call made while reconnecting completes', async () => {
+    await eventually(() => connectionState(demo), 'connected');
+    // The restart runs in a child so this process keeps watching the pages meanwhile.
+    const restart = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', "await (await import('./scripts/broker.mjs')).restartLocalBroker()"],
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    const restarted = new Promise<number | null>((resolve) => restart.once('exit', resolve));
+    try {
+      await eventually(() => connectionState(demo), 'reconnecting', 15_000);
+      expect(await text(demo, '#connection-reason')).toMatch(/^[A-Z_]+: /);
+      await eventually(() => text(embed, '#state'), 'reconnecting', 15_000);
+      await callOnDemo('31');
+      expect(await text(demo, '#call-pending')).toBe('Calling fib(31)… (waiting for the broker)');
+
+      await eventually(() => connectionState(demo), 'connected', 30_000);
+      await eventually(() => text(demo, '#value'), '1346269', 15_000);
+      await eventually(() => text(embed, '#state'), 'connected', 15_000);
+      const log = await demo
+        .locator('#connection-log li')
+        .evaluateAll((entries) => entries.map((entry) => entry.getAttribute('data-state')));
+      // Newest first: connected after reconnecting.
+      expect(log.slice(0, log.indexOf('reconnecting') + 1)).toEqual(
+        expect.arrayContaining(['connected', 'reconnecting']),
+      );
+      expect(log[0]).toBe('connected');
+
+      await embed.getByLabel('n').fill('30');
+      await embed.getByRole('button', { name: 'Call' }).click();
+      await eventually(() => text(embed, '#answer'), expect.stringMatching(/^fib\(30\) = 832040/), 15_000);
+      expect(await restarted).toBe(0);
+    } finally {
+      // Never leave the broker half restarted for the next test; rabbitmqctl has its own limits.
+      if (restart.exitCode === null) await Promise.race([restarted, sleep(90_000)]);
+    }
+  }, 60_000);
+});
+
+describe('npm start', () => {
+  it('npm start - serves the demo and prints its URL, and the page there answers fib(30)', async () => {
+    const start = spawnChild(process.execPath, ['scripts/start.mjs']);
+    await start.waitFor('npm run broker:stop', 30_000);
+    const url = /^ {2}demo +(http:\/\/127\.0\.0\.1:\d+\/) /m.exec(start.stdout())?.[1];
+    if (!url) throw new Error(`no demo URL in the banner:\n${start.stdout()}`);
+    const page = await context.newPage();
+    try {
+      await page.goto(url);
+      await eventually(() => connectionState(page), 'connected');
+      await page.getByLabel('n', { exact: true }).fill('30');
+      await page.getByRole('button', { name: 'Call fib(n)' }).click();
+      await eventually(() => text(page, '#value'), '832040');
+    } finally {
+      await page.close();
+    }
+    start.process.kill('SIGINT');
+    expect(await start.exited()).toBe(0);
+  }, 45_000);
+});
