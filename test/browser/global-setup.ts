@@ -30,8 +30,9 @@ function ensureChromium(): void {
   const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'chromium'], { stdio: 'inherit', env }).status;
   if (install() !== 0) {
     spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-    if (install() !== 0 || !existsSync(CHROMIUM)) throw new Error('apt-get install chromium failed');
+    if (install() !== 0) throw new Error('apt-get install chromium failed');
   }
+  if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium, but there is nothing at ${CHROMIUM}`);
 }
 
 export default async function setup(): Promise<void> {
