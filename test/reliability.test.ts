@@ -33,9 +33,9 @@ function activeTimers(): number {
 }
 
 describe('deadlines and cancellation', () => {
-  it('no server - the call ends with TIMEOUT at its deadline and the request does not linger', async () => {
+  it('no server - a call told to wait for one ends with TIMEOUT at its deadline, and its request does not linger', async () => {
     const queue = uniqueQueue('no-server');
-    const client = openClient(queue);
+    const client = openClient(queue, { whenNoServers: 'wait' });
     expect(await rejectionCode(client.call(30, { timeoutMs: 400 }))).toBe('TIMEOUT');
     // The request carried its deadline as a per-message TTL: the broker drops it.
     await until(async () => (await queueDepth(queue)) === 0, 5000, 'the expired request to leave the queue');
@@ -63,7 +63,7 @@ describe('deadlines and cancellation', () => {
     const queue = uniqueQueue('leaks');
     await startServer(queue, { prefetch: 200 });
     const client = openClient(queue);
-    const silent = openClient(uniqueQueue('leaks-nobody'));
+    const silent = openClient(uniqueQueue('leaks-nobody'), { whenNoServers: 'wait' });
     await Promise.all([client.ready(5000), silent.ready(5000)]);
     const baseline = activeTimers();
 
@@ -93,7 +93,7 @@ describe('servers that fail', () => {
     doomed.process.kill('SIGKILL');
     const survivor = await startServer(queue);
     expect(await result).toBe(75025n);
-    expect(survivor.stats).toMatchObject({ received: 1, succeeded: 1 });
+    expect(survivor.stats).toMatchObject({ requests: 1, succeeded: 1 });
     expect(client.stats).toMatchObject({ succeeded: 1, droppedReplies: 0, pending: 0 });
   });
 
@@ -158,7 +158,7 @@ describe('servers that fail', () => {
 
     const results = await Promise.all(valid);
     expect(results[0]).toBe(55n);
-    await until(() => server.stats.received === sent + valid.length, 10_000, 'every request to be handled');
+    await until(() => server.stats.requests === sent + valid.length, 10_000, 'every request to be handled');
     expect(server.stats).toMatchObject({
       succeeded: valid.length,
       // no reply-to, a refused reply-to, or no correlation-id

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // `npm run client -- 30`: the tutorial's rpc_client, as a command. Exit 0 with the answer,
 // 1 with a one-line reason (its error code first), 2 for a usage error.
+// `npm run client -- --servers`: the live servers and their counters, as a table.
 import { ENVIRONMENT, optionsFromEnvironment } from './env.js';
-import { isRpcError } from './errors.js';
+import { isRpcError, RpcError } from './errors.js';
 import { FibonacciRpcClient } from './fibonacci-client.js';
+import type { ServerInfo } from './presence.js';
 
 const USAGE = `usage: stomp-rpc-client [options] <n>
+       stomp-rpc-client [options] --servers
 
-Asks a Fibonacci server for fib(n) over RabbitMQ Web-STOMP and prints it.
+Asks a Fibonacci server for fib(n) over RabbitMQ Web-STOMP and prints it. With no server
+running it fails at once with NO_SERVERS (servers announce themselves; see --wait-for-server).
+--servers lists the live servers and their counters instead.
 
 options:
   --url <ws-url>          Web-STOMP URL (repeat or comma-separate to fail over)
@@ -17,6 +22,10 @@ options:
   --queue <name>          request queue
   --timeout-ms <ms>       deadline of the call (default 10000)
   --connect-timeout-ms <ms>  give up when the broker cannot be reached (default 5000)
+  --wait-for-server       send the call even when no server announced itself, and wait for
+                          one until the deadline (for servers without presence, e.g. the
+                          tutorial's own)
+  --servers               list the live servers (all queues) and exit
   -h, --help              this text
 
 environment:
@@ -43,12 +52,15 @@ const VALUE_FLAGS = new Set([
   '--timeout-ms',
   '--connect-timeout-ms',
 ]);
+const SWITCHES = new Set(['--wait-for-server', '--servers']);
 
 function parse(argv: readonly string[]) {
   const options = optionsFromEnvironment(process.env);
   const urls: string[] = [];
   let timeoutMs = 10_000;
   let connectTimeoutMs = 5000;
+  let waitForServer = false;
+  let listServers = false;
   let n: string | undefined;
   let optionsEnded = false;
   for (let i = 0; i < argv.length; i++) {
@@ -63,9 +75,18 @@ function parse(argv: readonly string[]) {
       n = arg;
       continue;
     }
+    if (arg === '--wait-for-server') {
+      waitForServer = true;
+      continue;
+    }
+    if (arg === '--servers') {
+      listServers = true;
+      continue;
+    }
     const equals = arg.indexOf('=');
     const flag = equals < 0 ? arg : arg.slice(0, equals);
     const inline = equals < 0 ? undefined : arg.slice(equals + 1);
+    if (SWITCHES.has(flag)) throw new UsageError(`${flag} takes no value`);
     if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option ${flag}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
@@ -92,9 +113,10 @@ function parse(argv: readonly string[]) {
         connectTimeoutMs = milliseconds(flag, value);
     }
   }
-  if (n === undefined) throw new UsageError('n is missing');
+  if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
+  if (!listServers && n === undefined) throw new UsageError('n is missing');
   if (urls.length > 0) options.url = urls;
-  return { options, timeoutMs, connectTimeoutMs, n };
+  return { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -110,18 +132,25 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { options, timeoutMs, connectTimeoutMs, n } = parsed;
+  const { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers } = parsed;
   let client: FibonacciRpcClient;
   try {
-    client = new FibonacciRpcClient({ ...options, timeoutMs });
+    client = new FibonacciRpcClient({ ...options, timeoutMs, whenNoServers: waitForServer ? 'wait' : 'fail' });
   } catch (error) {
     process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);
     return 2;
   }
   try {
+    if (listServers) {
+      await client.ready(connectTimeoutMs);
+      const servers = await client.discoverServers(LISTING_WAIT_MS);
+      if (servers.length === 0) throw new RpcError('NO_SERVERS', 'no live server announced itself');
+      process.stdout.write(serverTable(servers));
+      return 0;
+    }
     process.stdout.write(` [x] Requesting fib(${n})\n`);
     await client.ready(connectTimeoutMs);
-    const result = await client.call(n);
+    const result = await client.call(n as string);
     process.stdout.write(` [.] Got ${result}\n`);
     return 0;
   } catch (error) {
@@ -130,6 +159,55 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+/** How long --servers waits for the answers to its ping. */
+const LISTING_WAIT_MS = 500;
+
+/** Live servers as an aligned text table, one row per server. */
+export function serverTable(servers: readonly ServerInfo[], now = Date.now()): string {
+  const header = [
+    'ID',
+    'QUEUE',
+    'HOST',
+    'PID',
+    'VERSION',
+    'PREFETCH',
+    'IN FLIGHT',
+    'REQUESTS',
+    'ERRORS',
+    'AVG MS',
+    'P99 MS',
+    'UP',
+  ];
+  const rows = servers.map((server) => {
+    const { stats } = server;
+    const errors = Object.values(stats.errors).reduce((sum, count) => sum + (count ?? 0), 0);
+    const upSeconds = Math.max(0, Math.round((now - Date.parse(server.startedAt)) / 1000));
+    return [
+      server.id,
+      server.queue,
+      server.host,
+      String(server.pid),
+      server.version,
+      String(server.prefetch),
+      String(server.inFlight),
+      String(stats.requests),
+      String(errors),
+      stats.processingMs.average.toFixed(2),
+      stats.latency.p99Ms.toFixed(2),
+      Number.isFinite(upSeconds) ? `${upSeconds}s` : '?',
+    ];
+  });
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+  );
+  const line = (cells: string[]) =>
+    `${cells
+      .map((cell, column) => cell.padEnd(widths[column] as number))
+      .join('  ')
+      .trimEnd()}\n`;
+  return [header, ...rows].map(line).join('');
 }
 
 /** One line: the error code first, so scripts can branch on it. */

@@ -9,19 +9,33 @@ export interface FibonacciClientOptions extends RpcClientOptions {
   queueDeclaration?: QueueDeclaration;
 }
 
-export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent'>;
+export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent' | 'traceparent'>;
+
+/** fib(n) with who answered it and how long it took. */
+export interface FibonacciResult {
+  value: bigint;
+  /** Id of the server that answered (see `servers()`), when it says. */
+  server: string | undefined;
+  /** The server's time for the request in ms, when it says. */
+  serverMs: number | undefined;
+  /** From the call to the reply, in ms. */
+  latencyMs: number;
+  traceparent: string;
+}
 
 /**
  * The tutorial's `FibonacciRpcClient`: `await client.call(30)` resolves to `832040n`, exact for any
  * n the server accepts.
  */
 export class FibonacciRpcClient extends RpcClient {
+  readonly queue: string;
   readonly #destination: string;
   readonly #declarationHeaders: Readonly<Record<string, string>>;
 
   constructor(options: FibonacciClientOptions = {}) {
     super(options);
-    this.#destination = queueDestination(options.queue ?? DEFAULT_QUEUE);
+    this.queue = options.queue ?? DEFAULT_QUEUE;
+    this.#destination = queueDestination(this.queue);
     this.#declarationHeaders = queueDeclarationHeaders(options.queueDeclaration);
   }
 
@@ -31,6 +45,11 @@ export class FibonacciRpcClient extends RpcClient {
    * pure, so calls are idempotent unless told otherwise.
    */
   async call(n: number | bigint | string, options: FibonacciCallOptions = {}): Promise<bigint> {
+    return (await this.callDetailed(n, options)).value;
+  }
+
+  /** Like call(), with the server that answered, its processing time and the round trip. */
+  async callDetailed(n: number | bigint | string, options: FibonacciCallOptions = {}): Promise<FibonacciResult> {
     const reply = await this.request(this.#destination, toDecimal(n), {
       ...options,
       idempotent: options.idempotent ?? true,
@@ -39,7 +58,8 @@ export class FibonacciRpcClient extends RpcClient {
     if (!/^[0-9]+$/.test(reply.body)) {
       throw new RpcError('BAD_REPLY', `expected fib(${n}) in decimal, got ${JSON.stringify(reply.body.slice(0, 40))}`);
     }
-    return BigInt(reply.body);
+    const { server, serverMs, latencyMs, traceparent } = reply;
+    return { value: BigInt(reply.body), server, serverMs, latencyMs, traceparent };
   }
 }
 

@@ -1,6 +1,22 @@
 export { ENVIRONMENT, optionsFromEnvironment } from './env.js';
 export { isRpcError, RpcError, type RpcErrorOptions } from './errors.js';
-export { type FibonacciCallOptions, type FibonacciClientOptions, FibonacciRpcClient } from './fibonacci-client.js';
+export {
+  type FibonacciCallOptions,
+  type FibonacciClientOptions,
+  type FibonacciResult,
+  FibonacciRpcClient,
+} from './fibonacci-client.js';
+export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
+export {
+  type AnnouncementKind,
+  MISSED_BEATS,
+  PING_TOPIC,
+  PRESENCE_TOPIC,
+  parseAnnouncement,
+  type ServerAnnouncement,
+  type ServerInfo,
+  type ServerStats,
+} from './presence.js';
 export {
   DEFAULT_QUEUE,
   DEFAULT_STOMP_URL,
@@ -11,6 +27,7 @@ export {
   type QueueDeclaration,
   queueDeclarationHeaders,
   queueDestination,
+  queueOfDestination,
   replyDestination,
   TEXT_CONTENT_TYPE,
 } from './protocol.js';
@@ -28,3 +45,4 @@ export {
   type StompConnectionOptions,
   type WebSocketFactory,
 } from './stomp-connection.js';
+export { isTraceparent, newTraceparent } from './trace-context.js';

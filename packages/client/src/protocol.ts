@@ -8,10 +8,13 @@
  *                                           connection and subscribes it implicitly
  *             correlation-id:<unique id>
  *             expiration:<ms>               the call's deadline; the broker drops it after that
+ *             traceparent:<W3C trace context>  optional; the server logs it with the request
  *             body: n in decimal            "30"
  *
  *   success   SEND <reply-to as the server saw it>
  *             correlation-id:<same id>
+ *             rpc-server:<server id>        who answered (see presence.ts)
+ *             rpc-server-time-ms:<ms>       how long it took, from delivery to reply
  *             body: fib(n) in decimal       "832040"
  *
  *   error     SEND <reply-to>
@@ -34,6 +37,14 @@ export const Header = {
   expiration: 'expiration',
   /** Present on error replies only; its value is an {@link ErrorCode}. */
   errorCode: 'rpc-error-code',
+  /** On replies: the id of the server that answered. */
+  server: 'rpc-server',
+  /** On replies: the server's processing time in ms, from delivery to reply. */
+  serverTimeMs: 'rpc-server-time-ms',
+  /** On a server's answer to a presence ping, so it is not taken for an RPC reply. */
+  presence: 'rpc-presence',
+  /** W3C Trace Context of the call. */
+  traceparent: 'traceparent',
 } as const;
 
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -79,6 +90,12 @@ export function queueDestination(queue: string): string {
   return `/queue/${queue}`;
 }
 
+/** The queue a `/queue/<name>` or `/amq/queue/<name>` destination addresses; undefined for others. */
+export function queueOfDestination(destination: string): string | undefined {
+  const match = /^\/(?:amq\/)?queue\/(.+)$/.exec(destination);
+  return match?.[1];
+}
+
 /**
  * Turns the `reply-to` a server received into a destination it may SEND to, or `undefined` when
  * it is not a reply queue.
@@ -111,6 +128,11 @@ export const ERROR_CODES = {
   },
   UNAVAILABLE: { origin: 'client', retry: true, meaning: 'the broker could not be reached in time' },
   UNAUTHENTICATED: { origin: 'client', retry: false, meaning: 'the broker refused the login' },
+  NO_SERVERS: {
+    origin: 'client',
+    retry: true,
+    meaning: 'no live server consumes the queue (none announced itself); the request was not sent',
+  },
   BAD_REPLY: { origin: 'client', retry: false, meaning: 'a reply arrived that does not follow the protocol' },
   DEADLINE_EXCEEDED: {
     origin: 'server',

@@ -11,21 +11,51 @@
  * no longer be answered: idempotent ones go back to the unsent state and are sent again once
  * reconnected, the others reject with CONNECTION_LOST. Requests made while disconnected wait
  * for the connection. Every call has a deadline, so nothing waits forever.
+ *
+ * Presence (see presence.ts): the client follows the servers' announcements and, on every
+ * connection, asks "who is there?". A call to a queue no live server consumes is not sent: it
+ * fails at once with NO_SERVERS (or, with `whenNoServers: 'wait'`, goes out anyway and waits for a
+ * server within its deadline). Right after connecting the client cannot know yet, so such calls
+ * are held for `discoveryMs`, and go out the moment a server for their queue answers the ping.
  */
 import type { IMessage } from '@stomp/stompjs';
 import { v4 as uuidv4 } from 'uuid';
 import { checkMs, RpcError } from './errors.js';
-import { type ErrorCode, Header } from './protocol.js';
+import { LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
+import { PING_TOPIC, PRESENCE_TOPIC, PresenceView, parseAnnouncement, type ServerInfo } from './presence.js';
+import { type ErrorCode, Header, queueOfDestination } from './protocol.js';
 import { type ConnectionState, StompConnection, type StompConnectionOptions } from './stomp-connection.js';
+import { isTraceparent, newTraceparent } from './trace-context.js';
 
 /** Where replies go; the broker turns it into this connection's private amq.gen-... queue. */
 const REPLY_TO = '/temp-queue/stomp-rpc';
+/** A discovery timer this late means the event loop was blocked; the window starts again. */
+const LATE_TIMER_MS = 50;
+/** Discovery windows after a connection, at most: a blocked event loop cannot hold calls forever. */
+const MAX_DISCOVERY_WINDOWS = 4;
 
 export interface RpcClientOptions extends StompConnectionOptions {
   /** Deadline of a call when it does not set its own. @default 10000 */
   timeoutMs?: number;
   /** Connection state changes: connecting, connected, reconnecting (with the reason), closed. */
   onStateChange?: (state: ConnectionState, reason?: RpcError) => void;
+  /**
+   * Follow the servers' presence announcements: `servers()`, `onServersChange` and NO_SERVERS.
+   * Needs read access to the presence topic; without it, turn this off.
+   * @default true
+   */
+  presence?: boolean;
+  /**
+   * A call to a queue with no live server: 'fail' rejects it with NO_SERVERS without sending it;
+   * 'wait' sends it anyway, so a server that starts within the deadline answers it (servers that
+   * do not announce themselves, like the tutorial's, need 'wait'). Ignored without `presence`.
+   * @default 'fail'
+   */
+  whenNoServers?: 'fail' | 'wait';
+  /** After each (re)connection, how long answers to the "who is there?" ping are awaited. @default 300 */
+  discoveryMs?: number;
+  /** The live servers changed: one joined, left, or sent new counters. */
+  onServersChange?: (servers: ServerInfo[]) => void;
 }
 
 export interface RequestOptions {
@@ -42,11 +72,21 @@ export interface RequestOptions {
    * @default false
    */
   idempotent?: boolean;
+  /** W3C `traceparent` to send (e.g. the caller's current span). @default a new random one */
+  traceparent?: string;
 }
 
 export interface RpcReply {
   body: string;
   headers: Readonly<Record<string, string>>;
+  /** The id of the server that answered, when it says (see `servers()`). */
+  server: string | undefined;
+  /** The server's own time for the request in ms, from delivery to reply, when it says. */
+  serverMs: number | undefined;
+  /** From the call to its reply, in ms, as this client measured it. */
+  latencyMs: number;
+  /** The W3C trace context the request carried. */
+  traceparent: string;
 }
 
 export interface RpcClientStats {
@@ -63,10 +103,16 @@ export interface RpcClientStats {
   reconnects: number;
   /** Calls waiting for a reply or for the connection right now. */
   pending: number;
+  /** Time from call to reply, for calls that got one (including error replies). */
+  latency: LatencySnapshot;
 }
 
 interface PendingCall {
   readonly destination: string;
+  /** The queue the destination names, for the presence check. */
+  readonly queue: string | undefined;
+  readonly startedAt: number;
+  readonly traceparent: string;
   readonly body: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly idempotent: boolean;
@@ -94,11 +140,31 @@ export class RpcClient {
   #closed = false;
   readonly #stats = { calls: 0, succeeded: 0, droppedReplies: 0, resent: 0 };
   readonly #errors: Partial<Record<ErrorCode, number>> = {};
+  readonly #latency = new LatencyHistogram();
+  readonly #presenceEnabled: boolean;
+  readonly #failFast: boolean;
+  readonly #discoveryMs: number;
+  readonly #onServersChange: ((servers: ServerInfo[]) => void) | undefined;
+  readonly #presence = new PresenceView();
+  /** Set while the answers to this connection's ping are awaited. */
+  #discoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: RpcClientOptions = {}) {
     this.#defaultTimeoutMs = checkMs(options.timeoutMs ?? 10_000, 'timeoutMs');
+    this.#discoveryMs = checkMs(options.discoveryMs ?? 300, 'discoveryMs', 0);
+    const whenNoServers = options.whenNoServers ?? 'fail';
+    if (whenNoServers !== 'fail' && whenNoServers !== 'wait') {
+      throw new RpcError('INVALID_ARGUMENT', `whenNoServers must be 'fail' or 'wait', got ${String(whenNoServers)}`);
+    }
+    this.#presenceEnabled = options.presence ?? true;
+    this.#failFast = this.#presenceEnabled && whenNoServers === 'fail';
+    this.#onServersChange = options.onServersChange;
     this.#connection = new StompConnection(options, {
-      onConnected: () => this.#sendUnsent(),
+      onConnected: () => {
+        this.#discover();
+        this.#sendUnsent();
+      },
       onDisconnected: (reason) => this.#handleDisconnected(reason),
       onConnectFailed: (reason) => {
         // A refused login will not fix itself within a call's deadline: fail the waiting calls now.
@@ -127,7 +193,26 @@ export class RpcClient {
       errors: { ...this.#errors },
       reconnects: this.#connection.reconnects,
       pending: this.#pendingCalls.size,
+      latency: this.#latency.snapshot(),
     };
+  }
+
+  /** Live servers (of `queue`, or all), from their presence announcements. */
+  servers(queue?: string): ServerInfo[] {
+    return this.#presence.list(queue);
+  }
+
+  /**
+   * Asks "who is there?" and resolves with the live servers after `waitMs`. Rejects like ready()
+   * when the broker cannot be reached, and with INVALID_ARGUMENT when presence is off.
+   */
+  async discoverServers(waitMs = this.#discoveryMs, queue?: string): Promise<ServerInfo[]> {
+    checkMs(waitMs, 'waitMs', 0);
+    if (!this.#presenceEnabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
+    await this.ready();
+    this.#ping();
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    return this.servers(queue);
   }
 
   /**
@@ -152,17 +237,26 @@ export class RpcClient {
     } catch (error) {
       return Promise.reject(this.#failure(callSite, RpcError.from(error)));
     }
+    const { traceparent = newTraceparent() } = options;
+    if (!isTraceparent(traceparent)) {
+      const shown = JSON.stringify(traceparent.slice(0, 60));
+      return Promise.reject(this.#failure(callSite, new RpcError('INVALID_ARGUMENT', `not a traceparent: ${shown}`)));
+    }
 
     this.#stats.calls++;
     const correlationId = this.#idPrefix + this.#nextId++;
     return new Promise<RpcReply>((resolve, reject) => {
       const onAbort = signal ? () => this.#settle(correlationId, abortError(signal)) : undefined;
+      const now = Date.now();
       const call: PendingCall = {
         destination,
+        queue: queueOfDestination(destination),
+        startedAt: now,
+        traceparent,
         body,
         headers: options.headers ?? {},
         idempotent: options.idempotent ?? false,
-        deadline: Date.now() + timeoutMs,
+        deadline: now + timeoutMs,
         callSite,
         resolve,
         reject,
@@ -174,7 +268,7 @@ export class RpcClient {
       };
       this.#pendingCalls.set(correlationId, call);
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
-      if (this.#connection.connected) this.#send(correlationId, call);
+      this.#dispatch(correlationId, call);
     });
   }
 
@@ -182,8 +276,21 @@ export class RpcClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#discoveryTimer);
+    clearInterval(this.#expiryTimer);
     this.#rejectAll(() => new RpcError('CLOSED', 'the client was closed'));
     await this.#connection.close();
+  }
+
+  /** Sends a call if it can go now; otherwise it waits for the connection or for discovery. */
+  #dispatch(correlationId: string, call: PendingCall): void {
+    if (!this.#connection.connected) return;
+    if (this.#failFast && call.queue !== undefined && !this.#presence.hasServerFor(call.queue)) {
+      if (this.#discoveryTimer !== undefined) return; // decided when a server answers or discovery ends
+      this.#settle(correlationId, noServersError(call.queue));
+      return;
+    }
+    this.#send(correlationId, call);
   }
 
   #send(correlationId: string, call: PendingCall): void {
@@ -197,6 +304,7 @@ export class RpcClient {
           [Header.replyTo]: REPLY_TO,
           [Header.correlationId]: correlationId,
           [Header.expiration]: String(Math.ceil(remainingMs)),
+          [Header.traceparent]: call.traceparent,
         },
       });
       call.sent = true;
@@ -209,7 +317,66 @@ export class RpcClient {
 
   #sendUnsent(): void {
     for (const [correlationId, call] of this.#pendingCalls) {
-      if (!call.sent) this.#send(correlationId, call);
+      if (!call.sent) this.#dispatch(correlationId, call);
+    }
+  }
+
+  /** Subscribes to announcements and pings the servers; called on every (re)connection. */
+  #discover(): void {
+    if (!this.#presenceEnabled) return;
+    try {
+      this.#connection.subscribe(PRESENCE_TOPIC, (message) => this.#handleAnnouncement(message.body), {});
+    } catch {
+      return; // the connection dropped meanwhile; the next one discovers again
+    }
+    this.#ping();
+    clearTimeout(this.#discoveryTimer);
+    this.#awaitAnswers(this.#discoveryMs, MAX_DISCOVERY_WINDOWS);
+  }
+
+  /** Asks every live server to announce itself to this client at once. */
+  #ping(): void {
+    try {
+      this.#connection.publish({ destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } });
+    } catch {
+      // disconnected: the next connection pings again
+    }
+  }
+
+  /**
+   * Ends discovery after `windowMs` in which this client could actually listen. A timer that
+   * fires late means the event loop was blocked (a page still loading, a burst of calls being
+   * made) and the answers may still be unread, or, for a server in the same process, unsent; the
+   * window then starts again, a bounded number of times.
+   */
+  #awaitAnswers(windowMs: number, windowsLeft: number): void {
+    const due = Date.now() + windowMs;
+    this.#discoveryTimer = setTimeout(() => {
+      if (windowsLeft > 1 && Date.now() - due > LATE_TIMER_MS) {
+        this.#awaitAnswers(windowMs, windowsLeft - 1);
+        return;
+      }
+      this.#discoveryTimer = undefined;
+      this.#sendUnsent(); // what is still held now fails with NO_SERVERS
+    }, windowMs);
+  }
+
+  #handleAnnouncement(body: string): void {
+    const announcement = parseAnnouncement(body);
+    if (announcement === undefined) return;
+    const change = this.#presence.apply(announcement, Date.now());
+    if (change === 'joined') {
+      this.#expiryTimer ??= setInterval(() => this.#expireServers(), 1000);
+      this.#sendUnsent(); // calls held for this queue can go
+    }
+    this.#onServersChange?.(this.#presence.list());
+  }
+
+  #expireServers(): void {
+    if (this.#presence.expire(Date.now()) > 0) this.#onServersChange?.(this.#presence.list());
+    if (this.#presence.size === 0) {
+      clearInterval(this.#expiryTimer);
+      this.#expiryTimer = undefined;
     }
   }
 
@@ -230,18 +397,33 @@ export class RpcClient {
   }
 
   #handleReply(message: IMessage): void {
+    if (message.headers[Header.presence] !== undefined) {
+      this.#handleAnnouncement(message.body);
+      return;
+    }
     const correlationId = message.headers[Header.correlationId];
     if (correlationId === undefined || !this.#pendingCalls.has(correlationId)) {
       this.#stats.droppedReplies++;
       return;
     }
-    const errorCode = message.headers[Header.errorCode];
-    this.#settle(
-      correlationId,
-      errorCode === undefined
-        ? { body: message.body, headers: message.headers }
-        : RpcError.fromReply(errorCode, message.body),
-    );
+    const call = this.#pendingCalls.get(correlationId) as PendingCall;
+    const latencyMs = Date.now() - call.startedAt;
+    this.#latency.record(latencyMs);
+    const { headers } = message;
+    const errorCode = headers[Header.errorCode];
+    if (errorCode !== undefined) {
+      this.#settle(correlationId, RpcError.fromReply(errorCode, message.body));
+      return;
+    }
+    const serverMs = Number(headers[Header.serverTimeMs] ?? Number.NaN);
+    this.#settle(correlationId, {
+      body: message.body,
+      headers,
+      server: headers[Header.server],
+      serverMs: Number.isFinite(serverMs) ? serverMs : undefined,
+      latencyMs,
+      traceparent: call.traceparent,
+    });
   }
 
   /** Ends a call exactly once, releasing its timer, abort listener and map entry. */
@@ -281,6 +463,13 @@ export class RpcClient {
     const detail = trouble ? `: ${trouble.message}` : '';
     return new RpcError('TIMEOUT', `no reply within ${timeoutMs} ms; ${why}${detail}`, { cause: trouble });
   }
+}
+
+function noServersError(queue: string): RpcError {
+  return new RpcError(
+    'NO_SERVERS',
+    `no live server consumes ${queue} (none announced itself on ${PRESENCE_TOPIC}); the request was not sent`,
+  );
 }
 
 function abortError(signal: AbortSignal): RpcError {

@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util';
 import { ENVIRONMENT, optionsFromEnvironment } from '@stomp-rpc/client';
 import { fibonacciHandler } from './fibonacci-service.js';
-import { jsonLogger, LOG_LEVELS, type LogLevel } from './logger.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
+import { ServerMetrics } from './metrics.js';
 import { RpcServer } from './rpc-server.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -24,7 +25,11 @@ options:
   --workers <count>     worker threads for large n (default: cores less one, at least 1)
   --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
                         handed back to the broker (default 10000); a second signal exits at once
-  --log-level <level>   ${LOG_LEVELS.join(' | ')} (default info)
+  --presence-ms <ms>    how often the server announces itself to clients (default 2000; 0: never,
+                        and then clients must use --wait-for-server)
+  --metrics-port <port> serve Prometheus metrics at http://<metrics-host>:<port>/metrics
+  --metrics-host <host> address the metrics endpoint binds (default 127.0.0.1)
+  --log-level <level>   ${LOG_LEVELS.join(' | ')} (default info; debug logs every request)
   -h, --help            this text
 
 environment:
@@ -57,6 +62,9 @@ function parseCommandLine(args: string[]) {
       'max-n': { type: 'string' },
       workers: { type: 'string' },
       'grace-ms': { type: 'string' },
+      'presence-ms': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,6 +79,9 @@ function parseCommandLine(args: string[]) {
     prefetch: numberOption('prefetch', values.prefetch, 1, 1),
     maxN: numberOption('max-n', values['max-n'], 1_000_000),
     graceMs: numberOption('grace-ms', values['grace-ms'], 10_000),
+    presenceMs: numberOption('presence-ms', values['presence-ms'], 2000),
+    metricsPort:
+      values['metrics-port'] === undefined ? undefined : numberOption('metrics-port', values['metrics-port'], 0),
     workers: values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1),
   };
 }
@@ -83,55 +94,66 @@ async function main(): Promise<number> {
     process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const { values, logLevel, prefetch, maxN, graceMs, workers } = commandLine;
+  const { values, logLevel, prefetch, maxN, graceMs, workers, presenceMs, metricsPort } = commandLine;
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
   }
 
   const fromEnvironment = optionsFromEnvironment(process.env);
-  const logger = jsonLogger(logLevel);
+  const logger = createLogger(logLevel);
   const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
-  let server: RpcServer;
+  const queue = values.queue ?? fromEnvironment.queue;
+  let server: RpcServer | undefined;
+  const metrics =
+    metricsPort === undefined ? undefined : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0 });
+  let metricsEndpoint: Awaited<ReturnType<ServerMetrics['serve']>> | undefined;
   try {
+    if (metrics && metricsPort !== undefined) {
+      metricsEndpoint = await metrics.serve(metricsPort, values['metrics-host']);
+      logger.info({ url: metricsEndpoint.url }, 'serving metrics');
+    }
     server = new RpcServer({
       ...fromEnvironment,
       ...(values.url ? { url: values.url.flatMap((url) => url.split(',').map((part) => part.trim())) } : {}),
       ...(values.login ? { login: values.login } : {}),
       ...(values.passcode ? { passcode: values.passcode } : {}),
       ...(values.vhost ? { vhost: values.vhost } : {}),
-      queue: values.queue ?? fromEnvironment.queue,
+      queue,
       queueDeclaration: { durable: values.durable ?? false },
       prefetch,
+      presenceMs,
       handler: fibonacciHandler({ maxN, pool }),
       logger,
+      ...(metrics ? { observer: metrics } : {}),
     });
   } catch (error) {
     process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n`);
-    await pool.close();
+    await Promise.all([pool.close(), metricsEndpoint?.close()]);
     return 2;
   }
+  const running = server;
 
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
-        logger.warn('second signal: exiting now; the broker requeues what was in hand', { signal });
+        logger.warn({ signal }, 'second signal: exiting now; the broker requeues what was in hand');
         process.exit(130);
       }
       stopping = true;
-      logger.info('stopping', { signal, graceMs });
-      server
+      logger.info({ signal, graceMs }, 'stopping');
+      running
         .stop(graceMs)
-        .catch((error: unknown) => logger.error('stop failed', { error: String(error) }))
-        .then(() => pool.close())
-        .then(resolve, resolve);
+        .catch((error: unknown) => logger.error({ error: String(error) }, 'stop failed'))
+        .then(() => Promise.all([pool.close(), metricsEndpoint?.close()]))
+        .then(() => resolve(), resolve);
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
   // The server keeps retrying while the broker is away; it never exits because of it.
-  server.start().catch((error: Error) => logger.warn('not connected yet; still trying', { reason: error.message }));
+  running.start().catch((error: Error) => logger.warn({ reason: error.message }, 'not connected yet; still trying'));
   await stopped;
   return 0;
 }

@@ -1,11 +1,14 @@
 export { fibonacci } from './fibonacci.js';
 export { type FibonacciServiceOptions, fibonacciHandler, parseN } from './fibonacci-service.js';
-export { jsonLogger, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from './logger.js';
+export { createLogger, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from './logger.js';
+export { ServerMetrics, type ServerMetricsOptions } from './metrics.js';
 export {
   type RpcHandler,
   type RpcRequest,
   RpcServer,
+  type RpcServerObserver,
   type RpcServerOptions,
   type RpcServerStats,
 } from './rpc-server.js';
+export { SERVER_VERSION } from './version.js';
 export { WorkerPool, type WorkerPoolOptions } from './worker-pool.js';

@@ -1,26 +1,38 @@
-/** Where the server reports lifecycle events and failed requests (never each successful one). */
+/*
+ * Server logs: pino, one JSON object per line on stdout. At the default level `info` that is one
+ * line per lifecycle event (connected, reconnecting, stopping, stopped) and per failed request,
+ * never per successful request (those are `debug`). Failed requests carry the caller's
+ * `traceparent`, so a call can be followed from the page that made it to the server log.
+ */
+import { pino } from 'pino';
+
+/** What the server needs of a logger; a pino logger (or a child of one) fits. */
 export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
 }
 
-export const LOG_LEVELS = ['info', 'warn', 'error', 'silent'] as const;
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
-
-/** One JSON object per line on stdout: `{"time":…,"level":"warn","msg":"request dropped",…}`. */
-export function jsonLogger(
+/**
+ * A pino logger writing to `destination` (stdout by default) synchronously, so nothing is lost
+ * when the process exits right after a line; levels appear as names ("level":"warn").
+ */
+export function createLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stdout.write(line),
+  destination: pino.DestinationStream = pino.destination({ sync: true }),
 ): Logger {
-  const threshold = LOG_LEVELS.indexOf(level);
-  const at =
-    (name: Exclude<LogLevel, 'silent'>) =>
-    (message: string, fields: Record<string, unknown> = {}): void => {
-      if (LOG_LEVELS.indexOf(name) < threshold) return;
-      write(`${JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...fields })}\n`);
-    };
-  return { info: at('info'), warn: at('warn'), error: at('error') };
+  return pino(
+    {
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
 }
+
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -24,22 +24,36 @@
  *   straight back), lets the requests in hand finish and ACK, then NACKs with requeue the held
  *   ones and whatever is still unfinished after the grace period (another server answers those;
  *   this one sends no reply for them), and only then disconnects.
+ * - Presence (protocol in the client's presence.ts): the server says "hello" on the presence topic
+ *   once its subscription is confirmed, "beat" every `presenceMs` with its counters, and "bye" as
+ *   soon as stop() begins, and answers every "who is there?" ping on the asker's reply queue.
+ *   Replies name the server (`rpc-server`) and its processing time (`rpc-server-time-ms`).
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { IMessage } from '@stomp/stompjs';
 import {
+  type AnnouncementKind,
   DEFAULT_QUEUE,
   type ErrorCode,
   Header,
+  LatencyHistogram,
+  PING_TOPIC,
+  PRESENCE_TOPIC,
   type QueueDeclaration,
   queueDeclarationHeaders,
   queueDestination,
   RpcError,
   replyDestination,
+  type ServerAnnouncement,
+  type ServerStats,
   StompConnection,
   type StompConnectionOptions,
   TEXT_CONTENT_TYPE,
 } from '@stomp-rpc/client';
 import { type Logger, silentLogger } from './logger.js';
+import { SERVER_VERSION } from './version.js';
 
 export interface RpcRequest {
   /** The request body as text. */
@@ -75,25 +89,35 @@ export interface RpcServerOptions extends StompConnectionOptions {
   maxBodyBytes?: number;
   /** @default no logging */
   logger?: Logger;
+  /** This server's id in presence announcements and reply headers. @default 8 random hex digits */
+  id?: string;
+  /** How often the server announces itself on the presence topic; 0 turns presence off. @default 2000 */
+  presenceMs?: number;
+  /** Told about every answered request, e.g. to feed Prometheus metrics. */
+  observer?: RpcServerObserver;
 }
 
-export interface RpcServerStats {
-  /** Requests taken from the queue. */
-  received: number;
-  /** Success replies sent. */
-  succeeded: number;
-  /** Error replies sent, by code. */
-  errors: Partial<Record<ErrorCode, number>>;
-  /** Requests ACKed without a reply: no or refused reply-to, no correlation-id. */
-  dropped: number;
+export interface RpcServerObserver {
+  /** A request was answered: `code` is undefined for a success. */
+  requestDone(code: ErrorCode | undefined, processingMs: number): void;
+}
+
+export interface RpcServerStats extends ServerStats {
   /** Requests being handled right now. */
   inFlight: number;
   reconnects: number;
 }
 
+/** At most this many pings are answered per second, so a ping flood cannot multiply itself. */
+const PONGS_PER_SECOND = 200;
+const HOST = hostname();
+
 export class RpcServer {
   readonly #connection: StompConnection;
-  readonly #options: Required<Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger'>>;
+  readonly #options: Required<
+    Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id' | 'presenceMs'>
+  >;
+  readonly #observer: RpcServerObserver | undefined;
   readonly #subscribeHeaders: Record<string, string>;
   /** Resolves when the broker first confirms a subscription, whichever connection made it. */
   readonly #subscribed: Promise<void>;
@@ -102,8 +126,13 @@ export class RpcServer {
   /** Requests that arrived after stop() began: held unanswered (they fill the prefetch window, so no more come) and NACKed at the end. */
   readonly #held: IMessage[] = [];
   readonly #inFlight = new Map<InFlight, Promise<void>>();
-  readonly #counts = { received: 0, succeeded: 0, dropped: 0 };
+  readonly #counts = { requests: 0, succeeded: 0, dropped: 0 };
   readonly #errors: Partial<Record<ErrorCode, number>> = {};
+  readonly #latency = new LatencyHistogram();
+  #lastError: ServerStats['lastError'];
+  readonly #startedAt = new Date().toISOString();
+  #beat: ReturnType<typeof setInterval> | undefined;
+  #pongWindow = { second: 0, answered: 0 };
 
   constructor(options: RpcServerOptions) {
     const prefetch = options.prefetch ?? 1;
@@ -116,7 +145,13 @@ export class RpcServer {
       prefetch,
       maxBodyBytes: options.maxBodyBytes ?? 4096,
       logger: options.logger ?? silentLogger,
+      id: options.id ?? randomUUID().slice(0, 8),
+      presenceMs: options.presenceMs ?? 2000,
     };
+    this.#observer = options.observer;
+    if (this.#options.presenceMs !== 0 && !(this.#options.presenceMs >= 100 && this.#options.presenceMs <= 3_600_000)) {
+      throw new RpcError('INVALID_ARGUMENT', 'presenceMs must be 0 (off) or from 100 to 3600000');
+    }
     this.#subscribeHeaders = {
       ack: 'client-individual',
       'prefetch-count': String(prefetch),
@@ -128,16 +163,25 @@ export class RpcServer {
     });
     this.#connection = new StompConnection(options, {
       onConnected: () => this.#subscribe(),
-      onDisconnected: (reason) => logger.warn('connection lost; reconnecting', { reason: reason.message }),
-      onConnectFailed: (reason) => logger.warn('cannot connect; retrying', { reason: reason.message }),
-      onBrokerError: (error) => logger.error('broker error', { reason: error.message }),
+      onDisconnected: (reason) => logger.warn({ reason: reason.message }, 'connection lost; reconnecting'),
+      onConnectFailed: (reason) => logger.warn({ reason: reason.message }, 'cannot connect; retrying'),
+      onBrokerError: (error) => logger.error({ reason: error.message }, 'broker error'),
     });
   }
 
+  /** This server's id, as announced and sent in the `rpc-server` reply header. */
+  get id(): string {
+    return this.#options.id;
+  }
+
   get stats(): RpcServerStats {
+    const latency = this.#latency.snapshot();
     return {
       ...this.#counts,
       errors: { ...this.#errors },
+      processingMs: { total: latency.sumMs, average: latency.count === 0 ? 0 : latency.sumMs / latency.count },
+      latency,
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
       inFlight: this.#inFlight.size,
       reconnects: this.#connection.reconnects,
     };
@@ -154,6 +198,9 @@ export class RpcServer {
    */
   async start(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    if (this.#options.presenceMs > 0 && this.#beat === undefined) {
+      this.#beat = setInterval(() => this.#announce('beat'), this.#options.presenceMs);
+    }
     this.#connection.start();
     await this.#connection.whenConnected(timeoutMs);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -181,6 +228,8 @@ export class RpcServer {
   }
 
   async #stop(graceMs: number): Promise<void> {
+    clearInterval(this.#beat);
+    this.#announce('bye'); // callers stop counting on this server before it drains
     // Requests from an earlier connection are already back in the queue: nothing to wait for.
     const answerable = [...this.#inFlight].filter(([request]) => this.#mayAnswer(request)).map(([, work]) => work);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -200,13 +249,16 @@ export class RpcServer {
     }
     for (const message of this.#held.splice(0)) this.#requeue(message);
     await this.#connection.close();
-    this.#options.logger.info('stopped', { queue: this.#options.queue, requeued });
+    this.#options.logger.info({ queue: this.#options.queue, requeued }, 'stopped');
   }
 
   #subscribe(): void {
     if (this.#stopping) return;
-    const { queue, prefetch, logger } = this.#options;
+    const { queue, prefetch, logger, presenceMs } = this.#options;
     const generation = this.#connection.generation;
+    // Pings first: the broker handles frames in order, so once the queue subscription is confirmed
+    // this server also hears pings, and a client that finds it there can count on an answer.
+    if (presenceMs > 0) this.#connection.subscribe(PING_TOPIC, (ping) => this.#answerPing(ping), {});
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
       (message) => {
@@ -215,8 +267,51 @@ export class RpcServer {
       },
       this.#subscribeHeaders,
     );
-    void confirmed.then(this.#markSubscribed);
-    logger.info('awaiting RPC requests', { queue, prefetch, url: this.#connection.url });
+    void confirmed.then(() => {
+      if (generation !== this.#connection.generation) return; // that connection is gone already
+      this.#markSubscribed();
+      this.#announce('hello');
+      logger.info({ queue, prefetch, url: this.#connection.url, id: this.#options.id }, 'awaiting RPC requests');
+    });
+  }
+
+  #announcement(kind: AnnouncementKind): ServerAnnouncement {
+    const { id, queue, prefetch, presenceMs } = this.#options;
+    const { inFlight, reconnects: _reconnects, ...stats } = this.stats;
+    return {
+      kind,
+      id,
+      host: HOST,
+      pid: process.pid,
+      version: SERVER_VERSION,
+      queue,
+      prefetch,
+      inFlight,
+      beatMs: presenceMs,
+      startedAt: this.#startedAt,
+      stats,
+    };
+  }
+
+  /** Publishes an announcement on the presence topic (or to one asker); skipped while disconnected. */
+  #announce(kind: AnnouncementKind, destination = PRESENCE_TOPIC): void {
+    if (this.#options.presenceMs === 0 || !this.#connection.connected) return;
+    const headers: Record<string, string> = { [Header.contentType]: 'application/json' };
+    if (kind === 'pong') headers[Header.presence] = kind;
+    try {
+      this.#connection.publish({ destination, body: JSON.stringify(this.#announcement(kind)), headers });
+    } catch {
+      // disconnected meanwhile; the next connection says hello again
+    }
+  }
+
+  #answerPing(ping: IMessage): void {
+    const destination = replyDestination(ping.headers[Header.replyTo]);
+    if (destination === undefined || this.#stopping) return;
+    const second = Math.floor(Date.now() / 1000);
+    if (this.#pongWindow.second !== second) this.#pongWindow = { second, answered: 0 };
+    if (++this.#pongWindow.answered > PONGS_PER_SECOND) return;
+    this.#announce('pong', destination);
   }
 
   /** False once the request went back to the broker (stop, or its connection died). */
@@ -232,7 +327,8 @@ export class RpcServer {
   async #handle(request: InFlight): Promise<void> {
     const { message } = request;
     const receivedAt = Date.now();
-    this.#counts.received++;
+    const startedAt = performance.now();
+    this.#counts.requests++;
     const { logger, maxBodyBytes, handler } = this.#options;
     const rawReplyTo = message.headers[Header.replyTo];
     const correlationId = message.headers[Header.correlationId];
@@ -245,11 +341,10 @@ export class RpcServer {
           : destination === undefined
             ? 'reply-to is not a reply queue'
             : 'no correlation-id';
-      logger.warn('request dropped', {
-        why,
-        replyTo: rawReplyTo?.slice(0, 200),
-        correlationId: correlationId?.slice(0, 200),
-      });
+      logger.warn(
+        { why, replyTo: rawReplyTo?.slice(0, 200), correlationId: correlationId?.slice(0, 200) },
+        'request dropped',
+      );
       this.#ack(message);
       return;
     }
@@ -269,21 +364,40 @@ export class RpcServer {
       const error = RpcError.from(thrown);
       body = error.message;
       code = error.code;
-      if (code === 'INTERNAL') logger.error('handler failed', { correlationId, error: body });
     }
     // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
     if (!this.#mayAnswer(request)) return;
-    if (!this.#reply(destination, correlationId, body, code)) return;
-    if (code === undefined) this.#counts.succeeded++;
-    else this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+    const processingMs = performance.now() - startedAt;
+    if (!this.#reply(destination, correlationId, body, processingMs, code)) return;
     this.#ack(message);
+    this.#latency.record(processingMs);
+    this.#observer?.requestDone(code, processingMs);
+    const traceparent = message.headers[Header.traceparent]?.slice(0, 100);
+    if (code === undefined) {
+      this.#counts.succeeded++;
+      logger.debug({ correlationId, traceparent, ms: processingMs }, 'request answered');
+      return;
+    }
+    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+    this.#lastError = { code, message: body.slice(0, 500), at: new Date().toISOString() };
+    const fields = { correlationId: correlationId.slice(0, 200), traceparent, code, error: body.slice(0, 500) };
+    if (code === 'INTERNAL') logger.error(fields, 'request failed');
+    else logger.warn(fields, 'request failed');
   }
 
   /** Sends a reply; false when the connection is gone (the request will be redelivered). */
-  #reply(destination: string, correlationId: string, body: string, errorCode?: ErrorCode): boolean {
+  #reply(
+    destination: string,
+    correlationId: string,
+    body: string,
+    processingMs: number,
+    errorCode?: ErrorCode,
+  ): boolean {
     const headers: Record<string, string> = {
       [Header.correlationId]: correlationId,
       [Header.contentType]: TEXT_CONTENT_TYPE,
+      [Header.server]: this.#options.id,
+      [Header.serverTimeMs]: processingMs.toFixed(3),
     };
     if (errorCode !== undefined) headers[Header.errorCode] = errorCode;
     try {
@@ -291,10 +405,10 @@ export class RpcServer {
       return true;
     } catch (error) {
       // Disconnected while handling: the request was not ACKed, so the broker redelivers it.
-      this.#options.logger.warn('reply not sent; the request will be redelivered', {
-        correlationId,
-        reason: RpcError.from(error).message,
-      });
+      this.#options.logger.warn(
+        { correlationId, reason: RpcError.from(error).message },
+        'reply not sent; the request will be redelivered',
+      );
       return false;
     }
   }

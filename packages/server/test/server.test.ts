@@ -44,7 +44,7 @@ describe('server', () => {
       headers: { ...queueDeclarationHeaders(), [Header.replyTo]: target(queue), [Header.correlationId]: 'evil-1' },
     });
     await until(() => server.stats.dropped === 1, 5000, 'the request to be dropped');
-    expect(server.stats).toMatchObject({ received: 1, succeeded: 0, dropped: 1 });
+    expect(server.stats).toMatchObject({ requests: 1, succeeded: 0, dropped: 1 });
     expect(seen).toEqual([]);
     await expect(openClient(queue).call(7)).resolves.toBe(13n);
   });

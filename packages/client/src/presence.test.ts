@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { MISSED_BEATS, PresenceView, parseAnnouncement, type ServerAnnouncement } from './presence.js';
+
+function announcement(overrides: Partial<ServerAnnouncement> = {}): ServerAnnouncement {
+  const parsed = parseAnnouncement(
+    JSON.stringify({ kind: 'beat', id: 'a1', host: 'h', pid: 7, version: '1.0.0', queue: 'q', beatMs: 1000 }),
+  );
+  if (parsed === undefined) throw new Error('the sample announcement does not parse');
+  return { ...parsed, ...overrides };
+}
+
+describe('presence', () => {
+  it('parse - reads an announcement and fills absent counters with zeros', () => {
+    const parsed = announcement();
+    expect(parsed).toMatchObject({ kind: 'beat', id: 'a1', queue: 'q', beatMs: 1000, inFlight: 0 });
+    expect(parsed.stats).toMatchObject({ requests: 0, errors: {}, processingMs: { total: 0, average: 0 } });
+  });
+
+  it('parse - rejects junk: not JSON, unknown kind, no id or queue, silly beat, oversized', () => {
+    const valid = { kind: 'hello', id: 'a', queue: 'q', beatMs: 1000 };
+    for (const body of [
+      'not json',
+      'null',
+      '42',
+      JSON.stringify({ ...valid, kind: 'shout' }),
+      JSON.stringify({ ...valid, id: '' }),
+      JSON.stringify({ ...valid, queue: 7 }),
+      JSON.stringify({ ...valid, beatMs: 0 }),
+      JSON.stringify({ ...valid, beatMs: 'often' }),
+      JSON.stringify({ ...valid, host: 'x'.repeat(20_000) }),
+    ]) {
+      expect(parseAnnouncement(body), body.slice(0, 60)).toBeUndefined();
+    }
+  });
+
+  it('view - a server joins, updates, and leaves on bye', () => {
+    const view = new PresenceView();
+    expect(view.apply(announcement({ kind: 'hello' }), 0)).toBe('joined');
+    expect(view.apply(announcement({ inFlight: 3 }), 10)).toBe('updated');
+    expect(view.list('q')).toEqual([expect.objectContaining({ id: 'a1', inFlight: 3, lastSeen: 10 })]);
+    expect(view.hasServerFor('q')).toBe(true);
+    expect(view.hasServerFor('other')).toBe(false);
+    expect(view.apply(announcement({ kind: 'bye' }), 20)).toBe('left');
+    expect(view.size).toBe(0);
+  });
+
+  it(`view - a server silent for more than ${MISSED_BEATS} beats expires, one that beats stays`, () => {
+    const view = new PresenceView();
+    view.apply(announcement({ id: 'quiet' }), 0);
+    view.apply(announcement({ id: 'lively' }), 0);
+    view.apply(announcement({ id: 'lively' }), 2500);
+    expect(view.expire(MISSED_BEATS * 1000)).toBe(0); // exactly three beats: not yet
+    expect(view.expire(MISSED_BEATS * 1000 + 1)).toBe(1);
+    expect(view.list().map((server) => server.id)).toEqual(['lively']);
+  });
+
+  it('view - lists servers of one queue, or all, ordered by id', () => {
+    const view = new PresenceView();
+    view.apply(announcement({ id: 'b', queue: 'q1' }), 0);
+    view.apply(announcement({ id: 'a', queue: 'q2' }), 0);
+    view.apply(announcement({ id: 'c', queue: 'q1' }), 0);
+    expect(view.list('q1').map((server) => server.id)).toEqual(['b', 'c']);
+    expect(view.list().map((server) => server.id)).toEqual(['a', 'b', 'c']);
+  });
+});

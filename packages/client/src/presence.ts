@@ -1,0 +1,157 @@
+/*
+ * Who is serving: server presence over two STOMP topics.
+ *
+ * A RabbitMQ queue takes requests whether or not anything consumes it, so without help a caller
+ * cannot tell "slow" from "nobody there". Servers therefore announce themselves:
+ *
+ *   SEND /topic/rpc.presence        body: ServerAnnouncement as JSON, kind "hello" once consuming,
+ *                                   "beat" every beatMs, "bye" when stopping
+ *   SEND /topic/rpc.ping            a client asking "who is there?", with reply-to its temp-queue
+ *     -> SEND <reply-to>            every live server answers at once: a "pong" announcement,
+ *        rpc-presence:pong          marked with this header so it is not taken for an RPC reply
+ *
+ * Each client keeps a PresenceView: servers by id, dropped on "bye" or after MISSED_BEATS beats
+ * without news. A client only trusts its own clock (lastSeen), never the server's.
+ */
+import { LATENCY_BOUNDS_MS, type LatencySnapshot } from './latency-histogram.js';
+import type { ErrorCode } from './protocol.js';
+
+export const PRESENCE_TOPIC = '/topic/rpc.presence';
+export const PING_TOPIC = '/topic/rpc.ping';
+
+/** A server is gone when it missed this many beats in a row. */
+export const MISSED_BEATS = 3;
+
+export type AnnouncementKind = 'hello' | 'beat' | 'bye' | 'pong';
+const KINDS: ReadonlySet<string> = new Set<AnnouncementKind>(['hello', 'beat', 'bye', 'pong']);
+
+/** A server's counters, in the style of NATS service stats. */
+export interface ServerStats {
+  /** Requests taken from the queue. */
+  requests: number;
+  /** Success replies sent. */
+  succeeded: number;
+  /** Error replies sent, by code. */
+  errors: Partial<Record<ErrorCode, number>>;
+  /** Requests ACKed without a reply (no or refused reply-to, no correlation-id). */
+  dropped: number;
+  /** Time spent on answered requests, from delivery to reply. */
+  processingMs: { total: number; average: number };
+  latency: LatencySnapshot;
+  lastError?: { code: ErrorCode; message: string; at: string };
+}
+
+/** What a server says about itself on the presence topic. */
+export interface ServerAnnouncement {
+  kind: AnnouncementKind;
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** The queue it consumes. */
+  queue: string;
+  /** Requests it takes at once (its prefetch). */
+  prefetch: number;
+  inFlight: number;
+  /** How often it beats; it counts as gone after MISSED_BEATS beats without news. */
+  beatMs: number;
+  /** When it started, by its own clock (ISO 8601). */
+  startedAt: string;
+  stats: ServerStats;
+}
+
+/** A live server as a client sees it. */
+export interface ServerInfo extends Omit<ServerAnnouncement, 'kind'> {
+  /** When this client last heard from it, by the client's clock (Date.now()). */
+  lastSeen: number;
+}
+
+/** Reads an announcement, or undefined when the body is not one (anyone may publish junk). */
+export function parseAnnouncement(body: string): ServerAnnouncement | undefined {
+  if (body.length > 16_384) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const a = value as Record<string, unknown>;
+  const isName = (field: unknown) => typeof field === 'string' && field.length > 0 && field.length <= 256;
+  const isCount = (field: unknown) => typeof field === 'number' && Number.isFinite(field) && field >= 0;
+  if (!KINDS.has(a.kind as string) || !isName(a.id) || !isName(a.queue)) return undefined;
+  if (!isCount(a.beatMs) || (a.beatMs as number) < 10) return undefined;
+  const stats = (typeof a.stats === 'object' && a.stats !== null ? a.stats : {}) as Partial<ServerStats>;
+  return {
+    kind: a.kind as AnnouncementKind,
+    id: a.id as string,
+    host: isName(a.host) ? (a.host as string) : '?',
+    pid: isCount(a.pid) ? (a.pid as number) : 0,
+    version: isName(a.version) ? (a.version as string) : '?',
+    queue: a.queue as string,
+    prefetch: isCount(a.prefetch) ? (a.prefetch as number) : 0,
+    inFlight: isCount(a.inFlight) ? (a.inFlight as number) : 0,
+    beatMs: a.beatMs as number,
+    startedAt: typeof a.startedAt === 'string' ? a.startedAt.slice(0, 40) : '',
+    stats: {
+      requests: isCount(stats.requests) ? (stats.requests as number) : 0,
+      succeeded: isCount(stats.succeeded) ? (stats.succeeded as number) : 0,
+      errors: typeof stats.errors === 'object' && stats.errors !== null ? stats.errors : {},
+      dropped: isCount(stats.dropped) ? (stats.dropped as number) : 0,
+      processingMs: stats.processingMs ?? { total: 0, average: 0 },
+      latency: stats.latency ?? emptyLatency(),
+      ...(stats.lastError ? { lastError: stats.lastError } : {}),
+    },
+  };
+}
+
+function emptyLatency(): LatencySnapshot {
+  const counts = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
+  return { boundsMs: LATENCY_BOUNDS_MS, counts, count: 0, sumMs: 0, maxMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0 };
+}
+
+/** The live servers a client knows of. Pure: time comes in as arguments. */
+export class PresenceView {
+  readonly #servers = new Map<string, ServerInfo>();
+
+  /**
+   * Applies an announcement heard at `now`. Returns 'joined' when a server became known, 'left'
+   * when one said bye, 'updated' otherwise.
+   */
+  apply(announcement: ServerAnnouncement, now: number): 'joined' | 'left' | 'updated' {
+    const { kind, ...info } = announcement;
+    if (kind === 'bye') {
+      return this.#servers.delete(info.id) ? 'left' : 'updated';
+    }
+    const known = this.#servers.has(info.id);
+    this.#servers.set(info.id, { ...info, lastSeen: now });
+    return known ? 'updated' : 'joined';
+  }
+
+  /** Forgets servers that missed MISSED_BEATS beats; returns how many went. */
+  expire(now: number): number {
+    let gone = 0;
+    for (const [id, server] of this.#servers) {
+      if (now - server.lastSeen > MISSED_BEATS * server.beatMs) {
+        this.#servers.delete(id);
+        gone++;
+      }
+    }
+    return gone;
+  }
+
+  /** Live servers, of one queue or all, ordered by id. */
+  list(queue?: string): ServerInfo[] {
+    const servers = [...this.#servers.values()].filter((server) => queue === undefined || server.queue === queue);
+    return servers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  hasServerFor(queue: string): boolean {
+    for (const server of this.#servers.values()) if (server.queue === queue) return true;
+    return false;
+  }
+
+  get size(): number {
+    return this.#servers.size;
+  }
+}

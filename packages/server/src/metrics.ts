@@ -1,0 +1,92 @@
+/*
+ * Prometheus metrics for a server process, with prom-client (the Node ecosystem's standard
+ * client): requests and errors by code, a processing-time histogram, requests in flight, and
+ * prom-client's default process metrics, which include the event-loop delay
+ * (nodejs_eventloop_lag_p99_seconds and friends). `serve()` exposes them at /metrics.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ErrorCode, LATENCY_BOUNDS_MS } from '@stomp-rpc/client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RpcServerObserver } from './rpc-server.js';
+
+export interface ServerMetricsOptions {
+  /** The queue served, as the `queue` label. */
+  queue: string;
+  /** Reads the requests in flight at scrape time. */
+  inFlight: () => number;
+}
+
+export class ServerMetrics implements RpcServerObserver {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'queue'>;
+  readonly #errors: Counter<'queue' | 'code'>;
+  readonly #processing: Histogram<'queue'>;
+  readonly #queue: string;
+
+  constructor({ queue, inFlight }: ServerMetricsOptions) {
+    this.#queue = queue;
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: 'stomp_rpc_requests_total',
+      help: 'Requests answered (successes and error replies)',
+      labelNames: ['queue'],
+      registers,
+    });
+    this.#errors = new Counter({
+      name: 'stomp_rpc_request_errors_total',
+      help: 'Error replies sent, by error code',
+      labelNames: ['queue', 'code'],
+      registers,
+    });
+    this.#processing = new Histogram({
+      name: 'stomp_rpc_processing_seconds',
+      help: 'Time from a request’s delivery to its reply',
+      labelNames: ['queue'],
+      buckets: LATENCY_BOUNDS_MS.map((ms) => ms / 1000),
+      registers,
+    });
+    new Gauge({
+      name: 'stomp_rpc_in_flight',
+      help: 'Requests being handled right now',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.set({ queue }, inFlight());
+      },
+    });
+    this.#requests.inc({ queue }, 0); // present from the first scrape, not from the first request
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  requestDone(code: ErrorCode | undefined, processingMs: number): void {
+    const queue = this.#queue;
+    this.#requests.inc({ queue });
+    if (code !== undefined) this.#errors.inc({ queue, code });
+    this.#processing.observe({ queue }, processingMs / 1000);
+  }
+
+  /** Serves GET /metrics on `host:port` (port 0 picks a free one); resolves once listening. */
+  async serve(port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
+    const http = createServer((request, response) => {
+      if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => resolve());
+    });
+    const { port: bound } = http.address() as AddressInfo;
+    const shownHost = host.includes(':') ? `[${host}]` : host;
+    return {
+      url: `http://${shownHost}:${bound}/metrics`,
+      close: () => new Promise<void>((resolve) => http.close(() => resolve())),
+    };
+  }
+}

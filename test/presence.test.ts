@@ -1,0 +1,246 @@
+// Issue 4: who is serving. Presence, NO_SERVERS, per-call server info, stats, metrics, logs, tracing.
+import { Writable } from 'node:stream';
+import { isRpcError, newTraceparent, type ServerInfo } from '@stomp-rpc/client';
+import { createLogger } from '@stomp-rpc/server';
+import { describe, expect, it } from 'vitest';
+import { openClient, spawnChild, startServer, uniqueQueue, until } from './support.js';
+
+const CLIENT_CLI = 'packages/client/dist/cli.js';
+const SERVER_CLI = 'packages/server/dist/cli.js';
+
+async function rejectionCode(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  if (!isRpcError(error)) throw new Error(`expected an RpcError, got ${String(error)}`);
+  return error.code;
+}
+
+/** The client command line as `npm run client` runs it, timed from spawn to exit. */
+async function runClient(args: string[], env: Record<string, string>) {
+  const started = Date.now();
+  const child = spawnChild(process.execPath, [CLIENT_CLI, ...args], env);
+  const status = await child.exited(20_000);
+  return { status, stdout: child.stdout(), stderr: child.stderr(), elapsedMs: Date.now() - started };
+}
+
+/** Checks Prometheus text exposition format line by line; returns the samples by series. */
+function parsePrometheusText(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  const name = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+  const labels = `\\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\.)*",?)*\\}`;
+  const sample = new RegExp(`^(${name}(?:${labels})?) (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|NaN))$`);
+  const typed = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const type = new RegExp(`^# TYPE (${name}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
+    if (type) {
+      typed.add(type[1] as string);
+      continue;
+    }
+    if (new RegExp(`^# HELP ${name} .*$`).test(line)) continue;
+    const match = sample.exec(line);
+    if (!match) throw new Error(`not Prometheus text: ${JSON.stringify(line)}`);
+    const series = match[1] as string;
+    const family = series.replace(/\{.*$/, '').replace(/_(bucket|sum|count|total)$/, '');
+    if (![...typed].some((known) => known === family || known.startsWith(family) || family.startsWith(known))) {
+      throw new Error(`sample before its # TYPE line: ${line}`);
+    }
+    samples.set(series, Number(match[2]));
+  }
+  return samples;
+}
+
+describe('presence', () => {
+  it('no servers - a fresh client fails with NO_SERVERS in well under a second instead of hanging', async () => {
+    const client = openClient(uniqueQueue('nobody'));
+    const started = Date.now();
+    expect(await rejectionCode(client.call(30, { timeoutMs: 10_000 }))).toBe('NO_SERVERS');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(client.stats).toMatchObject({ pending: 0, errors: { NO_SERVERS: 1 } });
+  });
+
+  it('no servers - the command line fails with NO_SERVERS in under a second; a started server answers the next one', async () => {
+    const queue = uniqueQueue('cli-nobody');
+    const refused = await runClient(['30'], { RPC_QUEUE: queue });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: no live server consumes /);
+    expect(refused.elapsedMs).toBeLessThan(1000);
+
+    const server = spawnChild(process.execPath, [SERVER_CLI], { RPC_QUEUE: queue });
+    await server.waitFor('awaiting RPC requests');
+    const answered = await runClient(['30'], { RPC_QUEUE: queue });
+    expect(answered.stdout).toContain(' [.] Got 832040');
+    expect(answered.status).toBe(0);
+  });
+
+  it('no servers - with whenNoServers "wait" the call waits, and a server started within the deadline answers it', async () => {
+    const queue = uniqueQueue('late-server');
+    const client = openClient(queue, { whenNoServers: 'wait' });
+    await client.ready(5000);
+    const call = client.call(12, { timeoutMs: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // well past the discovery window
+    await startServer(queue);
+    await expect(call).resolves.toBe(144n);
+  });
+
+  it('discovery - an existing client sees a new server join, and its calls then succeed', async () => {
+    const queue = uniqueQueue('join');
+    const changes: ServerInfo[][] = [];
+    const client = openClient(queue, { onServersChange: (servers) => changes.push(servers) });
+    await client.ready(5000);
+    expect(await rejectionCode(client.call(5))).toBe('NO_SERVERS');
+    const server = await startServer(queue);
+    await until(() => client.servers(queue).length === 1, 5000, 'the hello of the new server');
+    expect(client.servers(queue)[0]).toMatchObject({ id: server.id, queue, pid: process.pid });
+    expect(changes.at(-1)?.map((info) => info.id)).toContain(server.id);
+    await expect(client.call(5)).resolves.toBe(5n);
+  });
+
+  it('discovery - the server list shows every running server with live counts; a stopped one leaves at once, a killed one within a few beats', async () => {
+    const queue = uniqueQueue('list');
+    const beatMs = 200;
+    const stopped = await startServer(queue, { presenceMs: beatMs, id: 'stopped-one' });
+    const killed = spawnChild(process.execPath, [SERVER_CLI, '--presence-ms', String(beatMs)], { RPC_QUEUE: queue });
+    await killed.waitFor('awaiting RPC requests');
+
+    const client = openClient(queue);
+    const found = await client.discoverServers(300, queue);
+    expect(found.map((server) => server.id)).toContain('stopped-one');
+    expect(found).toHaveLength(2);
+
+    await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(i)));
+    await until(
+      () => client.servers(queue).reduce((sum, server) => sum + server.stats.requests, 0) === 40,
+      5000,
+      'the beats to report all 40 requests',
+    );
+    for (const server of client.servers(queue)) {
+      expect(server.stats.latency.count).toBe(server.stats.requests);
+      expect(server).toMatchObject({ inFlight: 0, prefetch: 1, beatMs });
+    }
+
+    const listing = await runClient(['--servers'], { RPC_QUEUE: queue });
+    expect(listing.status).toBe(0);
+    expect(listing.stdout).toMatch(
+      /^ID +QUEUE +HOST +PID +VERSION +PREFETCH +IN FLIGHT +REQUESTS +ERRORS +AVG MS +P99 MS +UP\n/,
+    );
+    expect(listing.stdout).toMatch(new RegExp(`^stopped-one +${queue.replaceAll('.', '\\.')} `, 'm'));
+
+    await stopped.stop(1000);
+    expect(client.servers(queue).map((server) => server.id)).not.toContain('stopped-one');
+    await until(() => client.servers(queue).length === 1, 2000, 'the bye of the stopped server');
+
+    const killedAt = Date.now();
+    killed.process.kill('SIGKILL');
+    await until(() => client.servers(queue).length === 0, 5000, 'the killed server to be forgotten');
+    // Gone after three missed beats (600 ms), noticed by the once-a-second check.
+    expect(Date.now() - killedAt).toBeLessThan(3 * beatMs + 1500);
+    expect(await rejectionCode(client.call(1))).toBe('NO_SERVERS');
+  });
+
+  it('replies - say which server answered and how long it took; the client keeps a latency histogram', async () => {
+    const queue = uniqueQueue('who');
+    const server = await startServer(queue);
+    const client = openClient(queue);
+    const result = await client.callDetailed(20);
+    expect(result.value).toBe(6765n);
+    expect(result.server).toBe(server.id);
+    expect(result.serverMs).toBeGreaterThanOrEqual(0);
+    expect(result.latencyMs).toBeGreaterThanOrEqual(result.serverMs ?? 0);
+    await client.call(21);
+    expect(client.stats.latency.count).toBe(2);
+    expect(server.stats).toMatchObject({ requests: 2, succeeded: 2, latency: { count: 2 } });
+    expect(server.stats.processingMs.average).toBeCloseTo(server.stats.processingMs.total / 2, 6);
+  });
+});
+
+describe('stats, metrics, logs', () => {
+  it('stats - errors by code and the last error, as NATS services report them', async () => {
+    const queue = uniqueQueue('stats');
+    const server = await startServer(queue);
+    const client = openClient(queue);
+    await client.call(3);
+    expect(await rejectionCode(client.call('1000001'))).toBe('INVALID_ARGUMENT');
+    expect(server.stats).toMatchObject({
+      requests: 2,
+      succeeded: 1,
+      errors: { INVALID_ARGUMENT: 1 },
+      lastError: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('at most') },
+      inFlight: 0,
+    });
+  });
+
+  it('metrics - --metrics-port serves valid Prometheus text with requests, errors by code, processing time, in flight and event-loop delay', async () => {
+    const queue = uniqueQueue('metrics');
+    const server = spawnChild(process.execPath, [SERVER_CLI, '--metrics-port', '0'], { RPC_QUEUE: queue });
+    await server.waitFor('awaiting RPC requests');
+    const url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(server.stdout())?.[1];
+    expect(url, server.stdout()).toBeDefined();
+
+    const client = openClient(queue);
+    await Promise.all(Array.from({ length: 5 }, (_, i) => client.call(i)));
+    expect(await rejectionCode(client.call('2000000'))).toBe('INVALID_ARGUMENT');
+
+    const response = await fetch(url as string);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const samples = parsePrometheusText(await response.text());
+    const label = `queue="${queue}"`;
+    expect(samples.get(`stomp_rpc_requests_total{${label}}`)).toBe(6);
+    expect(samples.get(`stomp_rpc_request_errors_total{${label},code="INVALID_ARGUMENT"}`)).toBe(1);
+    expect(samples.get(`stomp_rpc_processing_seconds_count{${label}}`)).toBe(6);
+    expect(samples.get(`stomp_rpc_processing_seconds_bucket{le="+Inf",${label}}`)).toBe(6);
+    expect(samples.get(`stomp_rpc_in_flight{${label}}`)).toBe(0);
+    expect(samples.get('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
+    expect((await fetch(url?.replace('/metrics', '/other') as string)).status).toBe(404);
+  });
+
+  it('logs - one JSON line per failed request with its traceparent, none per success at the default level', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const queue = uniqueQueue('logs');
+    await startServer(queue, { logger: createLogger('info', sink) });
+    const client = openClient(queue);
+    for (let n = 0; n < 10; n++) await client.call(n);
+    const traceparent = newTraceparent();
+    expect(await rejectionCode(client.call('1000001', { traceparent }))).toBe('INVALID_ARGUMENT'); // the server's limit
+
+    const failures = lines.filter((line) => line.msg === 'request failed');
+    expect(failures).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        code: 'INVALID_ARGUMENT',
+        traceparent,
+        correlationId: expect.any(String),
+      }),
+    ]);
+    expect(lines.filter((line) => line.msg === 'request answered')).toEqual([]);
+    expect(lines.map((line) => line.msg)).toContain('awaiting RPC requests');
+    for (const line of lines) expect(line).toMatchObject({ time: expect.any(String), pid: process.pid });
+  });
+
+  it('tracing - a call sends the caller’s traceparent, or a fresh one, and an invalid one is refused', async () => {
+    const queue = uniqueQueue('trace');
+    const seen: string[] = [];
+    await startServer(queue, {
+      handler: (request) => {
+        seen.push(request.headers.traceparent as string);
+        return '1';
+      },
+    });
+    const client = openClient(queue);
+    const mine = newTraceparent();
+    expect((await client.callDetailed(1, { traceparent: mine })).traceparent).toBe(mine);
+    const fresh = await client.callDetailed(2);
+    expect(seen).toEqual([mine, fresh.traceparent]);
+    expect(fresh.traceparent).not.toBe(mine);
+    expect(await rejectionCode(client.call(1, { traceparent: 'not-a-trace' }))).toBe('INVALID_ARGUMENT');
+  });
+});
