@@ -36,6 +36,24 @@ function fibonacci(n: number): string {
   return a.toString();
 }
 
+/** A Fibonacci server on rpc_queue as the least-privilege server user. */
+async function startBrowserTestServer(id: string): Promise<RpcServer> {
+  const server = new RpcServer({
+    url: BROKER_URL,
+    login: 'rpc-server',
+    passcode: 'rpc-server',
+    queue: QUEUE,
+    id,
+    handler: fibonacciHandler(),
+  });
+  await server.start(WAIT_MS);
+  return server;
+}
+
+/** The server ids in the demo's servers panel. */
+const serverRows = (page: Page) =>
+  page.locator('#servers tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-server')).sort());
+
 const text = (page: Page, selector: string) => page.locator(selector).textContent({ timeout: WAIT_MS });
 const connectionState = (page: Page) => page.locator('#connection').getAttribute('data-state');
 
@@ -45,17 +63,7 @@ async function callOnDemo(n: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  for (let i = 0; i < 2; i++) {
-    const server = new RpcServer({
-      url: BROKER_URL,
-      login: 'rpc-server',
-      passcode: 'rpc-server',
-      queue: QUEUE,
-      handler: fibonacciHandler(),
-    });
-    servers.push(server);
-    await server.start(WAIT_MS);
-  }
+  for (let i = 1; i <= 2; i++) servers.push(await startBrowserTestServer(`browser-test-${i}`));
   const demoServer = await serveDemo(BROKER_URL);
   closers.push(demoServer.close);
   const embedServer = await serveEmbedPage();
@@ -98,6 +106,18 @@ describe('demo', () => {
     expect(await text(demo, '#result-call')).toBe('fib(30)');
     expect(await text(demo, '#digits')).toBe('6 digits');
     expect(await text(demo, '#latency')).toMatch(/^[0-9.]+ m?s round trip$/);
+    expect(await text(demo, '#answered-by')).toMatch(/^ · answered by browser-test-[12] in [0-9.]+ m?s$/);
+  });
+
+  it('demo - the servers panel lists the live servers and drops one that stops within seconds', async () => {
+    await eventually(() => serverRows(demo), ['browser-test-1', 'browser-test-2']);
+    const extra = await startBrowserTestServer('browser-test-3');
+    try {
+      await eventually(() => serverRows(demo), ['browser-test-1', 'browser-test-2', 'browser-test-3']);
+    } finally {
+      await extra.stop(1000);
+    }
+    await eventually(() => serverRows(demo), ['browser-test-1', 'browser-test-2']);
   });
 
   it('demo - fib(1000) is folded with its digit count, and the copy button copies all 209 digits', async () => {
@@ -145,6 +165,11 @@ describe('demo', () => {
       .evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute('data-count'))));
     expect(barCounts.reduce((sum, count) => sum + count, 0)).toBe(300);
     expect(await demo.locator('#rate polyline').count()).toBe(1);
+    // The servers panel shows how the burst spread over the servers.
+    const shares = await demo
+      .locator('#servers tbody tr td:nth-child(7)')
+      .evaluateAll((cells) => cells.map((cell) => Number(cell.textContent)));
+    expect(shares.reduce((sum, count) => sum + count, 0)).toBe(300);
     expect(await demo.locator('#histogram').getAttribute('aria-label')).toMatch(/^Latency histogram: 300 calls, p50/);
 
     // The README's picture of the demo (npm run docs:screenshot copies it to docs/), with a

@@ -7,6 +7,7 @@ import { demoConfig } from './config.js';
 import { foldDigits, formatDigits, formatMs } from './format.js';
 import { LatencyRecorder, RateSeries } from './latency.js';
 import { readableError } from './messages.js';
+import { ServersPanel } from './servers.js';
 import './style.css';
 
 function byId<T extends HTMLElement | SVGSVGElement = HTMLElement>(id: string): T {
@@ -40,6 +41,7 @@ function showState(state: ConnectionState | 'failed', reason?: RpcError): void {
 }
 
 showState('connecting');
+const serversPanel = new ServersPanel(byId('servers'));
 const client = new FibonacciRpcClient({
   url: config.urls,
   login: config.login,
@@ -47,7 +49,10 @@ const client = new FibonacciRpcClient({
   vhost: config.vhost,
   queue: config.queue,
   onStateChange: (state, reason) => showState(state, reason),
+  onServersChange: () => serversPanel.render(client.servers(config.queue)),
 });
+// Between announcements, keep "seen … ago" current (and drop servers that went silent).
+setInterval(() => serversPanel.render(client.servers(config.queue)), 1000);
 // The client keeps retrying on its own; if the first connection is slow to come, say why.
 client.ready(8000).catch((error: RpcError) => {
   if (client.state === 'connecting') showState('failed', error);
@@ -77,7 +82,7 @@ function showError(error: unknown): void {
   errorBox.hidden = false;
 }
 
-function showValue(n: string, value: string, latencyMs: number): void {
+function showValue(n: string, value: string, latencyMs: number, server?: string, serverMs?: number): void {
   const folded = foldDigits(value);
   fullValue = value;
   byId('result-call').textContent = `fib(${n})`;
@@ -89,6 +94,8 @@ function showValue(n: string, value: string, latencyMs: number): void {
   byId('full-digits').textContent = folded.folded ? value : '';
   byId('digits').textContent = formatDigits(folded.digits);
   byId('latency').textContent = `${formatMs(latencyMs)} round trip`;
+  byId('answered-by').textContent =
+    server === undefined ? '' : ` · answered by ${server}${serverMs === undefined ? '' : ` in ${formatMs(serverMs)}`}`;
   byId('copy-status').textContent = '';
   resultBox.hidden = false;
 }
@@ -102,10 +109,10 @@ callForm.addEventListener('submit', async (event) => {
   pendingNote.textContent = `Calling fib(${n})…${client.state === 'connected' ? '' : ' (waiting for the broker)'}`;
   pendingNote.hidden = false;
   try {
-    const value = await client.call(n, { timeoutMs: CALL_TIMEOUT_MS });
+    const result = await client.callDetailed(n, { timeoutMs: CALL_TIMEOUT_MS });
     if (thisCall !== latestCall) return; // a newer call owns the result area
     errorBox.hidden = true;
-    showValue(n, value.toString(), performance.now() - startedAt);
+    showValue(n, result.value.toString(), performance.now() - startedAt, result.server, result.serverMs);
   } catch (error) {
     if (thisCall !== latestCall) return;
     resultBox.hidden = true;
@@ -170,6 +177,7 @@ burstForm.addEventListener('submit', async (event) => {
   const n = byId<HTMLInputElement>('burst-n').value.trim();
   const recorder = new LatencyRecorder();
   const series = new RateSeries();
+  serversPanel.burstShare = new Map();
   const errorsByCode = new Map<string, number>();
   let ended = 0;
   const summary = byId('burst-summary');
@@ -187,6 +195,7 @@ burstForm.addEventListener('submit', async (event) => {
   const render = (result?: BurstResult) => {
     elapsedMs = result ? result.elapsedMs : performance.now() - startedAt;
     redrawCharts();
+    serversPanel.render(client.servers(config.queue)); // the "this burst" column
     const p50 = recorder.quantile(0.5);
     const p95 = recorder.quantile(0.95);
     const percentiles = p50 === undefined || p95 === undefined ? '' : ` · p50 ${formatMs(p50)} · p95 ${formatMs(p95)}`;
@@ -208,7 +217,10 @@ burstForm.addEventListener('submit', async (event) => {
       concurrency,
       n,
       signal: burstAbort.signal,
-      call: (value, signal) => client.call(value, { signal }),
+      call: async (value, signal) => {
+        const { server } = await client.callDetailed(value, { signal });
+        if (server !== undefined) serversPanel.burstShare.set(server, (serversPanel.burstShare.get(server) ?? 0) + 1);
+      },
       onCallEnded: ({ latencyMs, error }) => {
         ended++;
         series.mark(performance.now() - startedAt);
