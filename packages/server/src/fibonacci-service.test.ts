@@ -1,6 +1,6 @@
-import { isRpcError } from '@stomp-rpc/client';
-import { describe, expect, it } from 'vitest';
-import { parseN } from './fibonacci-service.js';
+import { isRpcError, RpcError } from '@stomp-rpc/client';
+import { describe, expect, it, vi } from 'vitest';
+import { CACHE_ENTRY_OVERHEAD_BYTES, FibonacciCache, fibonacciHandler, parseN } from './fibonacci-service.js';
 
 function codeOf(action: () => unknown): string | undefined {
   try {
@@ -46,5 +46,111 @@ describe('parseN', () => {
       expect((error as Error).message.length).toBeLessThan(120);
     }
     expect.assertions(1);
+  });
+});
+
+describe('FibonacciCache', () => {
+  const entry = (digits: number) => '1'.repeat(digits);
+  const cost = (digits: number) => digits + CACHE_ENTRY_OVERHEAD_BYTES;
+
+  it('never holds more bytes than its bound, dropping the least recently used first', () => {
+    const cache = new FibonacciCache(3 * cost(100));
+    cache.set(1, entry(100));
+    cache.set(2, entry(100));
+    cache.set(3, entry(100));
+    expect(cache.get(1)).toBe(entry(100)); // 1 is now the most recently used
+    cache.set(4, entry(100));
+    expect(cache.get(2)).toBeUndefined();
+    expect([1, 3, 4].map((n) => cache.get(n) !== undefined)).toEqual([true, true, true]);
+    expect(cache.bytes).toBe(3 * cost(100));
+    cache.set(5, entry(250)); // needs the room of two entries
+    expect(cache.size).toBe(2);
+    expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
+  });
+
+  it('does not keep an entry larger than the whole bound, and keeps nothing at 0', () => {
+    const cache = new FibonacciCache(cost(10));
+    cache.set(1, entry(11));
+    expect(cache.size).toBe(0);
+    const off = new FibonacciCache(0);
+    off.set(1, '1');
+    expect(off.get(1)).toBeUndefined();
+  });
+
+  it('rejects a bound that is not a byte count', () => {
+    expect(codeOf(() => new FibonacciCache(-1))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => new FibonacciCache(1.5))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+/** A pool whose computations finish when the test says so. */
+function manualPool() {
+  const jobs: { n: number; deadline: number; resolve: (decimal: string) => void; reject: (e: unknown) => void }[] = [];
+  return {
+    jobs,
+    compute: (n: number, deadline = Number.POSITIVE_INFINITY) =>
+      new Promise<string>((resolve, reject) => {
+        jobs.push({ n, deadline, resolve, reject });
+      }),
+  };
+}
+
+const request = (n: number, deadline = Number.POSITIVE_INFINITY) => ({
+  body: String(n),
+  headers: {},
+  correlationId: 'c',
+  deadline,
+});
+
+describe('fibonacciHandler', () => {
+  it('answers fib(n) in decimal, inline for small n', async () => {
+    const handler = fibonacciHandler();
+    expect(await handler(request(30))).toBe('832040');
+    expect(await handler(request(30))).toBe('832040'); // from the cache
+  });
+
+  it('computes concurrent requests for the same large n once, and repeated n never again', async () => {
+    const pool = manualPool();
+    const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
+    const answers = Promise.all([handler(request(50)), handler(request(50)), handler(request(50))]);
+    expect(pool.jobs.map((job) => job.n)).toEqual([50]);
+    pool.jobs[0]?.resolve('12586269025');
+    expect(await answers).toEqual(['12586269025', '12586269025', '12586269025']);
+    expect(await handler(request(50))).toBe('12586269025');
+    expect(pool.jobs.length).toBe(1);
+  });
+
+  it('does not cache failures: the next request computes again', async () => {
+    const pool = manualPool();
+    const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
+    const failed = handler(request(60));
+    pool.jobs[0]?.reject(new RpcError('INTERNAL', 'worker died'));
+    await expect(failed).rejects.toMatchObject({ code: 'INTERNAL' });
+    const retried = handler(request(60));
+    expect(pool.jobs.length).toBe(2);
+    pool.jobs[1]?.resolve('1548008755920');
+    expect(await retried).toBe('1548008755920');
+  });
+
+  it('a request with a later deadline computes again when the shared computation was skipped', async () => {
+    const pool = manualPool();
+    const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
+    const early = handler(request(70, Date.now() - 1));
+    const late = handler(request(70, Date.now() + 60_000));
+    pool.jobs[0]?.reject(new RpcError('DEADLINE_EXCEEDED', 'too late'));
+    await expect(early).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    await vi.waitFor(() => expect(pool.jobs.length).toBe(2));
+    pool.jobs[1]?.resolve('190392490709135');
+    expect(await late).toBe('190392490709135');
+  });
+
+  it('turns the cache off with cacheBytes 0', async () => {
+    const pool = manualPool();
+    const handler = fibonacciHandler({ pool, inlineMaxN: 10, cacheBytes: 0 });
+    const first = handler(request(50));
+    pool.jobs[0]?.resolve('12586269025');
+    await first;
+    void handler(request(50));
+    expect(pool.jobs.length).toBe(2);
   });
 });
