@@ -63,3 +63,13 @@ describe('presence', () => {
     expect(view.list().map((server) => server.id)).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('presence after a reconnect', () => {
+  it('view - resume() gives every known server a fresh set of beats', () => {
+    const view = new PresenceView();
+    view.apply(announcement(), 0);
+    view.resume(10_000); // the client was disconnected for 10 s
+    expect(view.expire(10_000 + MISSED_BEATS * 1000)).toBe(0);
+    expect(view.expire(10_000 + MISSED_BEATS * 1000 + 1)).toBe(1);
+  });
+});

@@ -128,6 +128,15 @@ export class PresenceView {
     return known ? 'updated' : 'joined';
   }
 
+  /**
+   * Restarts every server's clock at `now`. A client that was disconnected could not hear the
+   * beats, so their absence says nothing about the servers; after a reconnect each known server
+   * gets MISSED_BEATS beats to show it is still there.
+   */
+  resume(now: number): void {
+    for (const server of this.#servers.values()) server.lastSeen = now;
+  }
+
   /** Forgets servers that missed MISSED_BEATS beats; returns how many went. */
   expire(now: number): number {
     let gone = 0;

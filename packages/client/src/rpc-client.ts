@@ -19,11 +19,11 @@
  * are held for `discoveryMs`, and go out the moment a server for their queue answers the ping.
  */
 import type { IMessage } from '@stomp/stompjs';
-import { v4 as uuidv4 } from 'uuid';
 import { checkMs, RpcError } from './errors.js';
 import { LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
 import { PING_TOPIC, PRESENCE_TOPIC, PresenceView, parseAnnouncement, type ServerInfo } from './presence.js';
 import { type ErrorCode, Header, queueOfDestination } from './protocol.js';
+import { randomHex } from './random.js';
 import { type ConnectionState, StompConnection, type StompConnectionOptions } from './stomp-connection.js';
 import { isTraceparent, newTraceparent } from './trace-context.js';
 
@@ -31,6 +31,8 @@ import { isTraceparent, newTraceparent } from './trace-context.js';
 const REPLY_TO = '/temp-queue/stomp-rpc';
 /** A discovery timer this late means the event loop was blocked; the window starts again. */
 const LATE_TIMER_MS = 50;
+/** How often servers that stopped beating are looked for. */
+const EXPIRY_CHECK_MS = 1000;
 /** Discovery windows after a connection, at most: a blocked event loop cannot hold calls forever. */
 const MAX_DISCOVERY_WINDOWS = 4;
 
@@ -135,7 +137,7 @@ export class RpcClient {
   readonly #defaultTimeoutMs: number;
   readonly #pendingCalls = new Map<string, PendingCall>();
   /** Correlation ids are this client's random id plus a counter: unique, and cheap per call. */
-  readonly #idPrefix = `${uuidv4()}.`;
+  readonly #idPrefix = `${randomHex(16)}.`;
   #nextId = 0;
   #closed = false;
   readonly #stats = { calls: 0, succeeded: 0, droppedReplies: 0, resent: 0 };
@@ -149,6 +151,7 @@ export class RpcClient {
   /** Set while the answers to this connection's ping are awaited. */
   #discoveryTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setInterval> | undefined;
+  #lastExpiryCheck = 0;
 
   constructor(options: RpcClientOptions = {}) {
     this.#defaultTimeoutMs = checkMs(options.timeoutMs ?? 10_000, 'timeoutMs');
@@ -324,6 +327,7 @@ export class RpcClient {
   /** Subscribes to announcements and pings the servers; called on every (re)connection. */
   #discover(): void {
     if (!this.#presenceEnabled) return;
+    this.#presence.resume(Date.now());
     try {
       this.#connection.subscribe(PRESENCE_TOPIC, (message) => this.#handleAnnouncement(message.body), {});
     } catch {
@@ -366,14 +370,24 @@ export class RpcClient {
     if (announcement === undefined) return;
     const change = this.#presence.apply(announcement, Date.now());
     if (change === 'joined') {
-      this.#expiryTimer ??= setInterval(() => this.#expireServers(), 1000);
+      if (this.#expiryTimer === undefined) {
+        this.#lastExpiryCheck = Date.now();
+        this.#expiryTimer = setInterval(() => this.#expireServers(), EXPIRY_CHECK_MS);
+      }
       this.#sendUnsent(); // calls held for this queue can go
     }
     this.#onServersChange?.(this.#presence.list());
   }
 
   #expireServers(): void {
-    if (this.#presence.expire(Date.now()) > 0) this.#onServersChange?.(this.#presence.list());
+    const now = Date.now();
+    const sinceLastCheck = now - this.#lastExpiryCheck;
+    this.#lastExpiryCheck = now;
+    if (!this.#connection.connected) return; // beats cannot arrive now; resume() on reconnect
+    // A check this late means this client's event loop was stalled (or the machine slept): it
+    // did not listen, so the servers' silence meanwhile proves nothing.
+    if (sinceLastCheck > 2 * EXPIRY_CHECK_MS) this.#presence.resume(now);
+    if (this.#presence.expire(now) > 0) this.#onServersChange?.(this.#presence.list());
     if (this.#presence.size === 0) {
       clearInterval(this.#expiryTimer);
       this.#expiryTimer = undefined;

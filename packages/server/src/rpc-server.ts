@@ -29,7 +29,6 @@
  *   soon as stop() begins, and answers every "who is there?" ping on the asker's reply queue.
  *   Replies name the server (`rpc-server`) and its processing time (`rpc-server-time-ms`).
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { IMessage } from '@stomp/stompjs';
@@ -52,6 +51,7 @@ import {
   type StompConnectionOptions,
   TEXT_CONTENT_TYPE,
 } from '@stomp-rpc/client';
+import { v4 as uuidv4 } from 'uuid';
 import { type Logger, silentLogger } from './logger.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -145,7 +145,7 @@ export class RpcServer {
       prefetch,
       maxBodyBytes: options.maxBodyBytes ?? 4096,
       logger: options.logger ?? silentLogger,
-      id: options.id ?? randomUUID().slice(0, 8),
+      id: options.id ?? uuidv4().slice(0, 8),
       presenceMs: options.presenceMs ?? 2000,
     };
     this.#observer = options.observer;

@@ -1,0 +1,15 @@
+/*
+ * Random ids from `crypto.getRandomValues`, which every browser (secure context or not) and Node 20
+ * have as a global; `crypto.randomUUID` exists in secure contexts only, so a page served over
+ * plain http could not use it.
+ */
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** `bytes` random bytes as lower-case hex. */
+export function randomHex(bytes: number): string {
+  const values = globalThis.crypto.getRandomValues(new Uint8Array(bytes));
+  let hex = '';
+  for (const byte of values) hex += HEX[byte];
+  return hex;
+}
