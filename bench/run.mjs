@@ -1,0 +1,515 @@
+#!/usr/bin/env node
+/*
+ * `npm run bench`: this project against the designs its users know, on the same broker, machine
+ * and run, so the ratios mean something.
+ *
+ *   node bench/run.mjs            full run (about 5 minutes): table on stdout, results in bench-results/
+ *   node bench/run.mjs --smoke    a few seconds; what CI runs so the bench cannot rot
+ *   node bench/run.mjs --docs     also rewrites the table in BENCHMARKS.md and docs/bench.svg
+ *   node bench/run.mjs --profile  CPU profiles (--cpu-prof) of this project's client and server at
+ *                                 256 in flight, summarised into bench-results/profile.md
+ *   --reps N, --duration-ms MS    repetitions and window per level (default 3 x 2500 ms)
+ *
+ * Every scenario gets its own queue and its own server process, started before its client, and
+ * stopped after; the client runs in its own process (load.mjs), which reads the CPU time of the
+ * broker, the server and itself around every window. The broker comes from scripts/broker.mjs
+ * (STOMP_URL, or the project-local node it starts; STOMP_RPC_NODE picks a side node).
+ */
+import { fork, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import amqp from 'amqplib';
+import { amqpUrl, brokerUrl, ensureBroker, nodeProfile } from '../scripts/broker.mjs';
+import { median, withTimeout } from './lib.mjs';
+import { summarizeProfile } from './profile-summary.mjs';
+import { renderChart } from './render.mjs';
+import { connectRawStomp } from './stomp-wire.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(root, 'bench-results');
+const CLI = join(root, 'packages/server/dist/cli.js');
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    docs: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    'duration-ms': { type: 'string' },
+  },
+});
+const smoke = args.smoke;
+const settings = {
+  levels: smoke ? [1, 64] : [1, 64, 256],
+  reps: Number(args.reps ?? (smoke ? 1 : 3)),
+  durationMs: Number(args['duration-ms'] ?? (smoke ? 250 : 2500)),
+  warmupMs: smoke ? 100 : 500,
+  fibNs: smoke ? [1000, 100_000] : [1000, 10_000, 100_000, 1_000_000],
+  fibReps: smoke ? 1 : 5,
+  largeMs: smoke ? 500 : 4000,
+  memoryCalls: smoke ? 1000 : 10_000,
+};
+if (![settings.reps, settings.durationMs].every((v) => Number.isInteger(v) && v > 0 && v <= 60_000)) {
+  throw new Error('--reps and --duration-ms must be whole numbers from 1 to 60000');
+}
+
+/** Prefetch of the tuned servers: at least the most calls in flight, so none waits on an ACK. */
+const WIDE_PREFETCH = 256;
+const SCENARIOS = [
+  {
+    name: 'project',
+    label: 'stomp-rpc, --prefetch 256',
+    server: { kind: 'cli', prefetch: WIDE_PREFETCH },
+  },
+  { name: 'project', id: 'project-p1', label: 'stomp-rpc, default prefetch 1', server: { kind: 'cli', prefetch: 1 } },
+  { name: 'rx-default', label: 'RxStompRPC defaults, tutorial server', server: { kind: 'stompjs', prefetch: 1 } },
+  {
+    name: 'rx-tuned',
+    label: 'RxStompRPC tuned, server prefetch 256',
+    server: { kind: 'stompjs', prefetch: WIDE_PREFETCH },
+  },
+  { name: 'stompjs', label: 'tutorial in stompjs (prefetch 1)', server: { kind: 'stompjs', prefetch: 1 } },
+  {
+    name: 'amqplib',
+    label: 'amqplib Direct Reply-to, noDelay, prefetch 256',
+    server: { kind: 'amqplib', prefetch: WIDE_PREFETCH },
+  },
+  { name: 'echo', label: 'raw Web-STOMP echo (ceiling)', server: { kind: 'raw-echo' } },
+  { name: 'one-hop', label: 'raw one-hop loop (not an RPC)', server: undefined },
+];
+
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+const children = new Set();
+const queues = [];
+const queueName = (id) => {
+  const name = `bench.${id}.${process.pid}`;
+  queues.push(name);
+  return name;
+};
+
+/** Waits for a child to exit, killing it (it is ours) when it does not within `ms`. */
+function exited(child, ms) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Starts a scenario's server; resolves once it consumes. */
+async function startServer(spec, queue, { execArgv = [] } = {}) {
+  const url = brokerUrl();
+  if (spec.kind === 'cli') {
+    // As a user runs it: the command line, JSON logs on stdout.
+    const child = track(
+      spawn(
+        process.execPath,
+        [...execArgv, CLI, '--url', url, '--queue', queue, '--prefetch', String(spec.prefetch), '--log-level', 'info'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      ),
+    );
+    let output = '';
+    await withTimeout(
+      new Promise((resolve, reject) => {
+        child.stdout.on('data', (chunk) => {
+          output = (output + chunk).slice(-4000);
+          if (output.includes('awaiting RPC requests')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+      }),
+      20_000,
+      'project server start',
+    );
+    child.stdout.resume();
+    return {
+      pid: child.pid,
+      stop: async () => {
+        child.kill('SIGTERM');
+        await exited(child, 15_000);
+      },
+    };
+  }
+  const address = spec.kind === 'amqplib' ? amqpUrl() : url;
+  const extra = spec.kind === 'project' ? [String(spec.cacheBytes), String(spec.workers)] : [];
+  const child = track(
+    fork(join(root, 'bench/servers.mjs'), [spec.kind, address, queue, String(spec.prefetch ?? 1), ...extra], {
+      execArgv,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
+  );
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`${spec.kind} server exited with ${code}`)));
+    }),
+    20_000,
+    `${spec.kind} server start`,
+  );
+  return {
+    pid: child.pid,
+    eventLoopDelay: async (reset) => {
+      if (reset) return child.send('eld-reset');
+      const answer = new Promise((resolve) => child.once('message', (message) => resolve(message.eld)));
+      child.send('eld');
+      return withTimeout(answer, 5000, 'event-loop delay');
+    },
+    stop: async () => {
+      if (child.connected) child.send('stop');
+      await exited(child, 15_000);
+    },
+  };
+}
+
+/** Runs load.mjs with `config`; resolves with what it reports. */
+async function runLoad(config, { execArgv = [], timeoutMs }) {
+  const child = track(
+    fork(join(root, 'bench/load.mjs'), [JSON.stringify({ url: brokerUrl(), amqpUrl: amqpUrl(), ...config })], {
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const report = await withTimeout(
+    new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+    }),
+    timeoutMs,
+    `${config.mode} ${config.scenario ?? ''}`,
+  );
+  await exited(child, 10_000);
+  if (!report.ok) throw new Error(report.error);
+  return report;
+}
+
+function brokerPid() {
+  const { pidFile } = nodeProfile();
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+async function throughput(scenario, pids) {
+  const id = scenario.id ?? scenario.name;
+  const queue = queueName(id);
+  const server = scenario.server ? await startServer(scenario.server, queue) : undefined;
+  try {
+    const { levels, reps, durationMs, warmupMs } = settings;
+    const windows = levels.length * (reps * durationMs + warmupMs);
+    const { runs } = await runLoad(
+      {
+        mode: 'throughput',
+        scenario: scenario.name,
+        queue,
+        levels,
+        reps,
+        durationMs,
+        warmupMs,
+        pids: { ...pids, server: server?.pid },
+      },
+      { timeoutMs: windows + levels.length * reps * 15_000 + 30_000 },
+    );
+    return runs;
+  } finally {
+    await server?.stop();
+  }
+}
+
+async function fibTimings() {
+  const rows = {};
+  for (const cached of [false, true]) {
+    const queue = queueName(cached ? 'fib-cached' : 'fib-uncached');
+    const server = await startServer(
+      { kind: 'project', prefetch: 1, cacheBytes: cached ? 33_554_432 : 0, workers: 1 },
+      queue,
+    );
+    try {
+      const { results } = await runLoad(
+        { mode: 'fib', queue, ns: settings.fibNs, reps: settings.fibReps, cached },
+        { timeoutMs: 120_000 },
+      );
+      for (const result of results) {
+        rows[result.n] ??= { n: result.n };
+        const row = rows[result.n];
+        row[cached ? 'cachedEndToEnd' : 'uncachedEndToEnd'] = median(result.endToEnd);
+        row[cached ? 'cachedServer' : 'uncachedServer'] = median(result.server);
+        if (!cached) row.computeAlone = median(result.computeAlone);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  return Object.values(rows);
+}
+
+/** Event-loop delay in the server while it serves fib(1000000) with 2 in flight, uncached. */
+async function eventLoopUnderLargeN() {
+  const results = [];
+  for (const workers of [1, 0]) {
+    const queue = queueName(`eld-${workers}`);
+    const server = await startServer({ kind: 'project', prefetch: 2, cacheBytes: 0, workers }, queue);
+    try {
+      await server.eventLoopDelay(true);
+      const load = await runLoad(
+        { mode: 'load-large', queue, n: 1_000_000, level: 2, durationMs: settings.largeMs },
+        { timeoutMs: settings.largeMs + 60_000 },
+      );
+      results.push({ workers, ...load, eld: await server.eventLoopDelay(false) });
+    } finally {
+      await server.stop();
+    }
+  }
+  return results;
+}
+
+async function memoryPerCall() {
+  return runLoad(
+    { mode: 'memory', queue: queueName('memory'), calls: settings.memoryCalls },
+    { execArgv: ['--expose-gc'], timeoutMs: 60_000 },
+  );
+}
+
+function bundleSize() {
+  const file = join(root, 'packages/client/dist/browser/stomp-rpc.iife.js');
+  if (!existsSync(file)) return undefined;
+  const bytes = readFileSync(file);
+  return { file: 'packages/client/dist/browser/stomp-rpc.iife.js', raw: bytes.length, gzip: gzipSync(bytes).length };
+}
+
+async function machine() {
+  let broker = 'unknown';
+  try {
+    const session = await connectRawStomp(brokerUrl(), { onFrame: () => {} });
+    broker = session.server ?? broker;
+    await session.close();
+  } catch {
+    // reported as unknown
+  }
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    broker,
+  };
+}
+
+async function deleteQueues() {
+  try {
+    const connection = await amqp.connect(amqpUrl());
+    const channel = await connection.createChannel();
+    for (const queue of queues) await channel.deleteQueue(queue);
+    await connection.close();
+  } catch (error) {
+    log(`could not delete the bench queues: ${error.message}`);
+  }
+}
+
+/** Per scenario and level: medians and ranges over the repetitions. */
+function summarize(runsByScenario) {
+  const rows = [];
+  for (const { scenario, runs } of runsByScenario) {
+    for (const level of settings.levels) {
+      const mine = runs.filter((run) => run.level === level);
+      const rates = mine.map((run) => run.callsPerSecond);
+      const cpu = {};
+      for (const who of ['broker', 'server', 'client']) {
+        const used = mine.map((run) => run.cpu[who]).filter((value) => typeof value === 'number');
+        cpu[who] = used.length ? median(used) : null;
+      }
+      rows.push({
+        id: scenario.id ?? scenario.name,
+        label: scenario.label,
+        level,
+        callsPerSecond: median(rates),
+        min: Math.min(...rates),
+        max: Math.max(...rates),
+        p50: median(mine.map((run) => run.p50)),
+        p99: median(mine.map((run) => run.p99)),
+        errors: mine.reduce((sum, run) => sum + run.errors, 0),
+        cpu,
+      });
+    }
+  }
+  const ceiling = (level) => rows.find((row) => row.id === 'echo' && row.level === level);
+  for (const row of rows) {
+    const echo = ceiling(row.level);
+    row.vsCeiling = echo ? row.callsPerSecond / echo.callsPerSecond : null;
+    row.p50VsCeiling = echo ? row.p50 / echo.p50 : null;
+  }
+  return rows;
+}
+
+const fmt = (value, digits = 0) =>
+  value === null || value === undefined || Number.isNaN(value)
+    ? 'n/a'
+    : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function renderTables(report) {
+  const lines = [];
+  const { settings: s } = report;
+  lines.push(
+    `Calls of fib(30); ${s.reps} repetition(s) of ${s.durationMs} ms per level (after ${s.warmupMs} ms warm-up); ` +
+      'calls/s is the median with the range; p50/p99 are medians over the repetitions; CPU is cores busy ' +
+      '(median; 1.00 = one core) for broker / server / client.',
+    '',
+    '| scenario | in flight | calls/s (median) | range | vs echo | p50 ms | p99 ms | CPU broker / server / client |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  );
+  for (const row of report.throughput) {
+    const cpu = ['broker', 'server', 'client'].map((who) => fmt(row.cpu[who], 2)).join(' / ');
+    lines.push(
+      `| ${row.label} | ${row.level} | ${fmt(row.callsPerSecond)} | ${fmt(row.min)}–${fmt(row.max)} | ` +
+        `${fmt(row.vsCeiling, 2)}x | ${fmt(row.p50, 2)} | ${fmt(row.p99, 2)} | ${cpu} |` +
+        (row.errors ? ` ${row.errors} errors` : ''),
+    );
+  }
+  lines.push(
+    '',
+    `fib(n), median of ${s.fibReps}, ms: end to end = call made to exact bigint in hand; server = the server's own time ` +
+      '(delivery to reply, `rpc-server-time-ms`); compute = fib(n) and its decimal in one process, no broker.',
+    '',
+    '| n | end to end, uncached | server, uncached | compute alone | end to end, cached | server, cached |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const row of report.fib) {
+    lines.push(
+      `| ${fmt(row.n)} | ${fmt(row.uncachedEndToEnd, 2)} | ${fmt(row.uncachedServer, 2)} | ${fmt(row.computeAlone, 2)} | ` +
+        `${fmt(row.cachedEndToEnd, 2)} | ${fmt(row.cachedServer, 2)} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Server event-loop delay while serving fib(1000000) uncached, 2 in flight (monitorEventLoopDelay, 1 ms resolution):',
+    '',
+    '| server | calls | event-loop delay p50 ms | p99 ms | max ms |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const row of report.eventLoop) {
+    const label = row.workers > 0 ? `worker pool (${row.workers} thread)` : 'no pool (inline, for comparison)';
+    lines.push(
+      `| ${label} | ${row.calls} | ${fmt(row.eld.p50, 1)} | ${fmt(row.eld.p99, 1)} | ${fmt(row.eld.max, 1)} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Memory per pending call (${fmt(report.memory.pending)} calls in flight to a queue nobody consumes, heap + external after GC): ` +
+      `${fmt(report.memory.bytesPerCall)} bytes.`,
+    '',
+    report.bundle
+      ? `Browser bundle \`${report.bundle.file}\`: ${fmt(report.bundle.raw)} bytes, ${fmt(report.bundle.gzip)} bytes gzipped (${fmt(report.bundle.gzip / 1024, 1)} KiB, zlib default level).`
+      : 'Browser bundle: not built (npm run build writes it).',
+  );
+  return lines.join('\n');
+}
+
+async function profileRun() {
+  const dir = join(outDir, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const execArgv = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const queue = queueName('profile');
+  const before = new Set(readdirSync(dir));
+  const server = await startServer({ kind: 'cli', prefetch: WIDE_PREFETCH }, queue, { execArgv });
+  try {
+    await runLoad(
+      {
+        mode: 'throughput',
+        scenario: 'project',
+        queue,
+        levels: [256],
+        reps: 1,
+        durationMs: settings.durationMs * 2,
+        warmupMs: 0,
+        pids: {},
+      },
+      { execArgv, timeoutMs: 120_000 },
+    );
+  } finally {
+    await server.stop();
+  }
+  const fresh = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile') && !before.has(name));
+  const sections = fresh.map((name) => {
+    const who = name.includes(String(server.pid)) ? 'server' : 'client';
+    return `### ${who} (${name})\n\n${summarizeProfile(JSON.parse(readFileSync(join(dir, name), 'utf8')))}`;
+  });
+  const text = sections.join('\n\n');
+  writeFileSync(join(outDir, 'profile.md'), `${text}\n`);
+  process.stdout.write(`${text}\n`);
+}
+
+async function main() {
+  const startedAt = Date.now();
+  await ensureBroker();
+  mkdirSync(outDir, { recursive: true });
+  if (args.profile) {
+    await profileRun();
+    return;
+  }
+  const pids = { broker: brokerPid() };
+  const runsByScenario = [];
+  for (const scenario of SCENARIOS) {
+    log(`${scenario.label}: levels ${settings.levels.join(', ')}`);
+    runsByScenario.push({ scenario, runs: await throughput(scenario, pids) });
+  }
+  log('fib(n) timings');
+  const fib = await fibTimings();
+  log('event-loop delay under fib(1000000)');
+  const eventLoop = await eventLoopUnderLargeN();
+  log('memory per pending call');
+  const memory = await memoryPerCall();
+  const report = {
+    when: new Date().toISOString(),
+    command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: await machine(),
+    settings,
+    throughput: summarize(runsByScenario),
+    fib,
+    eventLoop,
+    memory,
+    bundle: bundleSize(),
+    seconds: (Date.now() - startedAt) / 1000,
+  };
+  const tables = renderTables(report);
+  const { machine: m } = report;
+  const header = `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.broker}. Run took ${fmt(report.seconds)} s.`;
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const chart = renderChart(report.throughput, settings.levels, header);
+  writeFileSync(join(outDir, 'bench.svg'), chart);
+  process.stdout.write(`${header}\n\n${tables}\n`);
+  if (args.docs) {
+    writeFileSync(join(root, 'docs/bench.svg'), chart);
+    const path = join(root, 'BENCHMARKS.md');
+    const doc = readFileSync(path, 'utf8');
+    const start = '<!-- bench:start -->';
+    const end = '<!-- bench:end -->';
+    if (!doc.includes(start) || !doc.includes(end)) throw new Error('BENCHMARKS.md lacks the bench markers');
+    const body = `${start}\n\`${report.command}\`, ${report.when}. ${header}\n\n${tables}\n${end}`;
+    writeFileSync(path, doc.slice(0, doc.indexOf(start)) + body + doc.slice(doc.indexOf(end) + end.length));
+    log('wrote BENCHMARKS.md and docs/bench.svg');
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  log(error.stack ?? String(error));
+  process.exitCode = 1;
+} finally {
+  for (const child of children) child.kill('SIGKILL');
+  await deleteQueues();
+}
