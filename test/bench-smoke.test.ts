@@ -1,0 +1,54 @@
+// The bench in its smoke mode (a few seconds, every scenario once), so `npm run bench` cannot rot.
+// It checks that the table comes out, never how fast anything was.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function runSmoke(timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bench/run.mjs', '--smoke'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('bench', () => {
+  it('bench - the smoke run prints the table for every scenario', async () => {
+    const { code, stdout, stderr } = await runSmoke(55_000);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^Machine: .+ cores/m);
+    expect(stdout).toContain('| scenario | in flight | calls/s (median) |');
+    for (const scenario of [
+      'stomp-rpc, --prefetch 256',
+      'RxStompRPC defaults',
+      'RxStompRPC tuned',
+      'tutorial in stompjs',
+      'amqplib',
+      'raw Web-STOMP echo',
+    ]) {
+      expect(stdout, scenario).toMatch(
+        new RegExp(`\\| ${scenario.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^|]* \\| 64 \\| [0-9,]+ \\|`),
+      );
+    }
+    expect(stdout).toMatch(/\| 100,000 \| [0-9.]+ \|/);
+    expect(stdout).toContain('Memory per pending call');
+    expect(stdout).not.toContain(' errors');
+  }, 60_000);
+});
