@@ -10,6 +10,7 @@
 // STOMP_RPC_NODE=k (1-9) selects a side node: its own name (stomprpc<k>@localhost), folder
 // (.rabbitmq/node<k>/) and ports (every standard port + 100*k, e.g. Web-STOMP 15774 for k=1), so a
 // second checkout or a cluster member can run beside the default node without touching it.
+// STOMP_RPC_EXTRA_CONF names a file of rabbitmq.conf lines added to the node's configuration.
 //
 // The local node keeps its data, logs, pid file and Erlang cookie under .rabbitmq/ (ignored by
 // git), binds every listener to 127.0.0.1, and runs as the current user through
@@ -116,6 +117,8 @@ function writeLocalConfig() {
   });
   out.push('# Added by scripts/broker.mjs for the project-local node:');
   for (const [key, value] of overrides) if (!seen.has(key)) out.push(`${key} = ${value}`);
+  // More settings for this node only, e.g. a TLS listener in the tests.
+  if (process.env.STOMP_RPC_EXTRA_CONF) out.push(readFileSync(process.env.STOMP_RPC_EXTRA_CONF, 'utf8'));
   writeFileSync(join(stateDir, 'rabbitmq.conf'), `${out.join('\n')}\n`);
 }
 

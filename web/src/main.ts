@@ -48,6 +48,8 @@ const client = new FibonacciRpcClient({
   passcode: config.passcode,
   vhost: config.vhost,
   queue: config.queue,
+  // The browser user may publish to the rpc exchange only (it routes to rpc_queue).
+  exchange: 'rpc',
   onStateChange: (state, reason) => showState(state, reason),
   onServersChange: () => serversPanel.render(client.servers(config.queue)),
 });

@@ -25,6 +25,8 @@ options:
   --wait-for-server       send the call even when no server announced itself, and wait for
                           one until the deadline (for servers without presence, e.g. the
                           tutorial's own)
+  --exchange <name>       send through this exchange (routing key: the queue) instead of
+                          declaring the queue; the browser user rpc-browser needs --exchange rpc
   --servers               list the live servers (all queues) and exit
   -h, --help              this text
 
@@ -51,6 +53,7 @@ const VALUE_FLAGS = new Set([
   '--queue',
   '--timeout-ms',
   '--connect-timeout-ms',
+  '--exchange',
 ]);
 const SWITCHES = new Set(['--wait-for-server', '--servers']);
 
@@ -61,6 +64,7 @@ function parse(argv: readonly string[]) {
   let connectTimeoutMs = 5000;
   let waitForServer = false;
   let listServers = false;
+  let exchange: string | undefined;
   let n: string | undefined;
   let optionsEnded = false;
   for (let i = 0; i < argv.length; i++) {
@@ -109,6 +113,9 @@ function parse(argv: readonly string[]) {
       case '--timeout-ms':
         timeoutMs = milliseconds(flag, value);
         break;
+      case '--exchange':
+        exchange = value;
+        break;
       default: // --connect-timeout-ms
         connectTimeoutMs = milliseconds(flag, value);
     }
@@ -116,7 +123,7 @@ function parse(argv: readonly string[]) {
   if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
   if (!listServers && n === undefined) throw new UsageError('n is missing');
   if (urls.length > 0) options.url = urls;
-  return { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers };
+  return { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers, exchange };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -132,10 +139,15 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers } = parsed;
+  const { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers, exchange } = parsed;
   let client: FibonacciRpcClient;
   try {
-    client = new FibonacciRpcClient({ ...options, timeoutMs, whenNoServers: waitForServer ? 'wait' : 'fail' });
+    client = new FibonacciRpcClient({
+      ...options,
+      timeoutMs,
+      ...(exchange === undefined ? {} : { exchange }),
+      whenNoServers: waitForServer ? 'wait' : 'fail',
+    });
   } catch (error) {
     process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);
     return 2;

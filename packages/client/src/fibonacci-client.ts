@@ -7,6 +7,15 @@ export interface FibonacciClientOptions extends RpcClientOptions {
   queue?: string;
   /** How the queue is declared; must match the servers' declaration. @default non-durable, as in the tutorial */
   queueDeclaration?: QueueDeclaration;
+  /**
+   * Send requests through this exchange, with the queue name as routing key, instead of
+   * declaring the queue and publishing to the default exchange as the tutorial does. Pages that
+   * log in as the least-privilege browser user set `'rpc'`: that user may publish to the `rpc`
+   * exchange only (bound to rpc_queue in definitions.json), so it can neither declare, delete nor
+   * fill any other queue. The exchange must exist and route to the queue.
+   * @default undefined (declare the queue, use the default exchange)
+   */
+  exchange?: string;
 }
 
 export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent' | 'traceparent'>;
@@ -35,8 +44,9 @@ export class FibonacciRpcClient extends RpcClient {
   constructor(options: FibonacciClientOptions = {}) {
     super(options);
     this.queue = options.queue ?? DEFAULT_QUEUE;
-    this.#destination = queueDestination(this.queue);
-    this.#declarationHeaders = queueDeclarationHeaders(options.queueDeclaration);
+    const { exchange } = options;
+    this.#destination = exchange === undefined ? queueDestination(this.queue) : `/exchange/${exchange}/${this.queue}`;
+    this.#declarationHeaders = exchange === undefined ? queueDeclarationHeaders(options.queueDeclaration) : {};
   }
 
   /**
@@ -54,6 +64,7 @@ export class FibonacciRpcClient extends RpcClient {
       ...options,
       idempotent: options.idempotent ?? true,
       headers: this.#declarationHeaders,
+      queue: this.queue,
     });
     if (!/^[0-9]+$/.test(reply.body)) {
       throw new RpcError('BAD_REPLY', `expected fib(${n}) in decimal, got ${JSON.stringify(reply.body.slice(0, 40))}`);

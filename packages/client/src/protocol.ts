@@ -9,6 +9,8 @@
  *             correlation-id:<unique id>
  *             expiration:<ms>               the call's deadline; the broker drops it after that
  *             traceparent:<W3C trace context>  optional; the server logs it with the request
+ *             receipt:<correlation id>      the broker confirms with a RECEIPT once it holds the
+ *                                           request; one it refuses (a full queue) gets none
  *             body: n in decimal            "30"
  *
  *   success   SEND <reply-to as the server saw it>
@@ -45,6 +47,8 @@ export const Header = {
   presence: 'rpc-presence',
   /** W3C Trace Context of the call. */
   traceparent: 'traceparent',
+  /** Asks the broker for a RECEIPT once it holds the frame (publisher confirms for a SEND). */
+  receipt: 'receipt',
 } as const;
 
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -128,6 +132,12 @@ export const ERROR_CODES = {
   },
   UNAVAILABLE: { origin: 'client', retry: true, meaning: 'the broker could not be reached in time' },
   UNAUTHENTICATED: { origin: 'client', retry: false, meaning: 'the broker refused the login' },
+  OVERLOADED: {
+    origin: 'client',
+    retry: true,
+    meaning:
+      'the broker had not accepted the request by its deadline: the queue refused it (full, reject-publish policy) or the broker is too busy to confirm it',
+  },
   NO_SERVERS: {
     origin: 'client',
     retry: true,

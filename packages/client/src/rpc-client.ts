@@ -58,6 +58,13 @@ export interface RpcClientOptions extends StompConnectionOptions {
   discoveryMs?: number;
   /** The live servers changed: one joined, left, or sent new counters. */
   onServersChange?: (servers: ServerInfo[]) => void;
+  /**
+   * Ask the broker to confirm each request (a `receipt` header). A request the broker refuses (a
+   * queue full under a `reject-publish` policy) gets no receipt, so its call ends with OVERLOADED
+   * rather than TIMEOUT. Costs one RECEIPT frame per call.
+   * @default true
+   */
+  confirmRequests?: boolean;
 }
 
 export interface RequestOptions {
@@ -76,6 +83,11 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** W3C `traceparent` to send (e.g. the caller's current span). @default a new random one */
   traceparent?: string;
+  /**
+   * The queue the destination delivers to, for the presence check (NO_SERVERS).
+   * @default the queue a `/queue/<name>` or `/amq/queue/<name>` destination names; none otherwise
+   */
+  queue?: string;
 }
 
 export interface RpcReply {
@@ -128,6 +140,8 @@ interface PendingCall {
   readonly onAbort: (() => void) | undefined;
   /** Whether the request is out on the current connection. */
   sent: boolean;
+  /** Whether the broker confirmed (RECEIPT) the request's latest send. */
+  confirmed: boolean;
   /** Times it was written to a connection. */
   sends: number;
 }
@@ -147,6 +161,7 @@ export class RpcClient {
   readonly #failFast: boolean;
   readonly #discoveryMs: number;
   readonly #onServersChange: ((servers: ServerInfo[]) => void) | undefined;
+  readonly #confirmRequests: boolean;
   readonly #presence = new PresenceView();
   /** Set while the answers to this connection's ping are awaited. */
   #discoveryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -163,6 +178,7 @@ export class RpcClient {
     this.#presenceEnabled = options.presence ?? true;
     this.#failFast = this.#presenceEnabled && whenNoServers === 'fail';
     this.#onServersChange = options.onServersChange;
+    this.#confirmRequests = options.confirmRequests ?? true;
     this.#connection = new StompConnection(options, {
       onConnected: () => {
         this.#discover();
@@ -176,6 +192,10 @@ export class RpcClient {
         }
       },
       onUnhandledMessage: (message) => this.#handleReply(message),
+      onReceipt: (correlationId) => {
+        const call = this.#pendingCalls.get(correlationId);
+        if (call) call.confirmed = true;
+      },
       ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
     });
     this.#connection.start();
@@ -253,7 +273,7 @@ export class RpcClient {
       const now = Date.now();
       const call: PendingCall = {
         destination,
-        queue: queueOfDestination(destination),
+        queue: options.queue ?? queueOfDestination(destination),
         startedAt: now,
         traceparent,
         body,
@@ -267,6 +287,7 @@ export class RpcClient {
         signal,
         onAbort,
         sent: false,
+        confirmed: false,
         sends: 0,
       };
       this.#pendingCalls.set(correlationId, call);
@@ -298,19 +319,18 @@ export class RpcClient {
 
   #send(correlationId: string, call: PendingCall): void {
     const remainingMs = Math.max(1, call.deadline - Date.now());
+    const headers: Record<string, string> = {
+      ...call.headers,
+      [Header.replyTo]: REPLY_TO,
+      [Header.correlationId]: correlationId,
+      [Header.expiration]: String(Math.ceil(remainingMs)),
+      [Header.traceparent]: call.traceparent,
+    };
+    if (this.#confirmRequests) headers[Header.receipt] = correlationId;
     try {
-      this.#connection.publish({
-        destination: call.destination,
-        body: call.body,
-        headers: {
-          ...call.headers,
-          [Header.replyTo]: REPLY_TO,
-          [Header.correlationId]: correlationId,
-          [Header.expiration]: String(Math.ceil(remainingMs)),
-          [Header.traceparent]: call.traceparent,
-        },
-      });
+      this.#connection.publish({ destination: call.destination, body: call.body, headers });
       call.sent = true;
+      call.confirmed = false;
       if (++call.sends > 1) this.#stats.resent++;
     } catch {
       // The socket went away between the state check and the write: the call stays unsent and
@@ -467,8 +487,17 @@ export class RpcClient {
     return error;
   }
 
-  /** TIMEOUT, with the connection's trouble as the cause when that is why no reply came. */
+  /**
+   * TIMEOUT, with the connection's trouble as the cause when that is why no reply came; OVERLOADED
+   * when the broker never confirmed the request on a connection that stayed up.
+   */
   #timeoutError(call: PendingCall, timeoutMs: number): RpcError {
+    if (this.#confirmRequests && call.sent && !call.confirmed && this.#connection.connected) {
+      return new RpcError(
+        'OVERLOADED',
+        `the broker did not accept the request to ${call.destination} within ${timeoutMs} ms: the queue is full or the broker too busy`,
+      );
+    }
     const trouble = this.#connection.lastError;
     if (this.#connection.connected && (call.sends <= 1 || trouble === undefined)) {
       return new RpcError('TIMEOUT', `no reply from ${call.destination} within ${timeoutMs} ms`);

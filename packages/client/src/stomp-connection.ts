@@ -76,6 +76,8 @@ export interface StompConnectionEvents {
   onDisconnected?: (reason: RpcError) => void;
   /** A MESSAGE no subscription claimed: replies to a `/temp-queue/` arrive here. */
   onUnhandledMessage?: (message: IMessage) => void;
+  /** A RECEIPT for a frame sent with a `receipt` header (subscriptions' receipts are handled here). */
+  onReceipt?: (receiptId: string) => void;
   /** One connection attempt failed (refused, unreachable, login refused); reconnecting goes on. */
   onConnectFailed?: (reason: RpcError) => void;
   /** An ERROR frame on a live connection (e.g. "Server cancelled subscription"). */
@@ -149,6 +151,7 @@ export class StompConnection {
         this.#pendingReason = new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`);
       },
       onUnhandledMessage: (message) => this.#events.onUnhandledMessage?.(message),
+      onUnhandledReceipt: (frame) => this.#events.onReceipt?.(frame.headers['receipt-id'] ?? ''),
       ...(options.debug ? { debug: options.debug } : {}),
     });
   }

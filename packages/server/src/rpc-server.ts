@@ -9,7 +9,8 @@
  * - Every request is ACKed once handled, including invalid ones (they get an error reply), so
  *   bad input is never requeued forever.
  * - `reply-to` must name a reply queue (see replyDestination in the protocol); a request without
- *   one, or asking to reply into any other destination, is logged and dropped.
+ *   one, or asking to reply into any other destination, or without a correlation-id of at most
+ *   256 characters, is logged and dropped.
  * - A request's `expiration` is the caller's remaining budget. The broker drops the request once
  *   that passes while it is queued; the server counts the budget from delivery (it cannot see the
  *   time spent queued, and the caller's clock is not comparable to ours) and skips work that would
@@ -110,6 +111,8 @@ export interface RpcServerStats extends ServerStats {
 
 /** At most this many pings are answered per second, so a ping flood cannot multiply itself. */
 const PONGS_PER_SECOND = 200;
+/** Longer correlation ids are not echoed (a reply would carry the caller's junk back); the request is dropped. */
+const MAX_CORRELATION_ID_LENGTH = 256;
 const HOST = hostname();
 
 export class RpcServer {
@@ -333,14 +336,16 @@ export class RpcServer {
     const rawReplyTo = message.headers[Header.replyTo];
     const correlationId = message.headers[Header.correlationId];
     const destination = replyDestination(rawReplyTo);
-    if (destination === undefined || correlationId === undefined) {
+    if (destination === undefined || correlationId === undefined || correlationId.length > MAX_CORRELATION_ID_LENGTH) {
       this.#counts.dropped++;
       const why =
         rawReplyTo === undefined
           ? 'no reply-to'
           : destination === undefined
             ? 'reply-to is not a reply queue'
-            : 'no correlation-id';
+            : correlationId === undefined
+              ? 'no correlation-id'
+              : `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters`;
       logger.warn(
         { why, replyTo: rawReplyTo?.slice(0, 200), correlationId: correlationId?.slice(0, 200) },
         'request dropped',
