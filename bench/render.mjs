@@ -18,6 +18,7 @@ export function renderChart(rows, levels, caption) {
   const scale = (value) => (value / max) * plotWidth;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    '<title>Calls/s of fib(30) by scenario and calls in flight</title>',
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">Calls/s of fib(30) by scenario and calls in flight (median; whisker: range)</text>`,
     `<text x="10" y="38" fill="#555">${escapeXml(caption)}</text>`,

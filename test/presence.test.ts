@@ -1,21 +1,12 @@
 // Issue 4: who is serving. Presence, NO_SERVERS, per-call server info, stats, metrics, logs, tracing.
 import { Writable } from 'node:stream';
-import { isRpcError, newTraceparent, type ServerInfo } from '@stomp-rpc/client';
+import { newTraceparent, type ServerInfo } from '@stomp-rpc/client';
 import { createLogger } from '@stomp-rpc/server';
 import { describe, expect, it } from 'vitest';
-import { openClient, spawnChild, startServer, uniqueQueue, until } from './support.js';
+import { openClient, rejectionCode, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 const CLIENT_CLI = 'packages/client/dist/cli.js';
 const SERVER_CLI = 'packages/server/dist/cli.js';
-
-async function rejectionCode(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  if (!isRpcError(error)) throw new Error(`expected an RpcError, got ${String(error)}`);
-  return error.code;
-}
 
 /** The client command line as `npm run client` runs it, timed from spawn to exit. */
 async function runClient(args: string[], env: Record<string, string>) {

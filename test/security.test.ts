@@ -17,15 +17,6 @@ const BROWSER = { login: 'rpc-browser', passcode: 'rpc-browser' };
 const SERVER = { login: 'rpc-server', passcode: 'rpc-server' };
 const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
 
-async function rejectionCode(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  if (!isRpcError(error)) throw new Error(`expected an RpcError, got ${String(error)}`);
-  return error.code;
-}
-
 /** The management HTTP API as the admin (guest, loopback only). */
 async function management(method: string, path: string, body?: unknown): Promise<Response> {
   const response = await fetch(`${MANAGEMENT}${path}`, {

@@ -2,7 +2,7 @@
 // servers, clients and child processes that are always closed or killed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type FibonacciClientOptions, FibonacciRpcClient, StompConnection } from '@stomp-rpc/client';
+import { type FibonacciClientOptions, FibonacciRpcClient, isRpcError, StompConnection } from '@stomp-rpc/client';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
 import { onTestFinished } from 'vitest';
 import { amqpUrl, brokerUrl } from '../scripts/broker.mjs';
@@ -134,4 +134,14 @@ export function spawnChild(command: string, args: string[], env: Record<string, 
     },
     exited: (timeoutMs = WAIT_MS + 5_000) => bounded(exit, timeoutMs, 'waiting for the exit'),
   };
+}
+
+/** The code of the RpcError `promise` rejects with; throws when it resolves or rejects otherwise. */
+export async function rejectionCode(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => new Error('expected a rejection'),
+    (thrown: unknown) => thrown,
+  );
+  if (!isRpcError(error)) throw error;
+  return error.code;
 }

@@ -1,18 +1,16 @@
 import { Header, isRpcError, queueDeclarationHeaders, queueDestination, RpcClient } from '@stomp-rpc/client';
 import { describe, expect, it } from 'vitest';
-import { BROKER_URL, openClient, openRawConnection, startServer, uniqueQueue, until } from '../../../test/support.js';
+import {
+  BROKER_URL,
+  openClient,
+  openRawConnection,
+  rejectionCode,
+  startServer,
+  uniqueQueue,
+  until,
+} from '../../../test/support.js';
 
 /** The code of the error `promise` rejects with. */
-async function rejectionCode(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (thrown: unknown) => thrown,
-  );
-  if (!isRpcError(error)) throw error;
-  return error.code;
-}
 
 describe('call', () => {
   it('call - resolves fib(30) to 832040n', async () => {
