@@ -131,28 +131,18 @@ const callers = {
   /** The ceiling for a request/reply: the same two hops, no library, no ACK, the fewest headers. */
   async echo() {
     const replies = correlated();
-    let nextId = 0;
     const session = await connectRawStomp(url, {
       onFrame: (frame) => {
         if (frame.command === 'MESSAGE') replies.deliver(frame.body, frame.body);
       },
     });
     const headers = { destination: `/queue/${queue}`, 'reply-to': '/temp-queue/r', ...SCRATCH_QUEUE_HEADERS };
-    return {
-      call: async () => {
-        const id = String(nextId++);
-        const reply = replies.expect(id);
-        session.send('SEND', headers, id);
-        await reply;
-      },
-      close: () => session.close(),
-    };
+    return bodyIdCaller(session, headers, replies);
   },
 
   /** One hop: a connection sending to a queue it consumes itself (auto-ack). Not an RPC. */
   async 'one-hop'() {
     const replies = correlated();
-    let nextId = 0;
     let confirmed;
     const subscribed = new Promise((resolve) => {
       confirmed = resolve;
@@ -167,17 +157,23 @@ const callers = {
     session.send('SUBSCRIBE', { id: '0', destination, ack: 'auto', receipt: 'sub', ...SCRATCH_QUEUE_HEADERS });
     await withTimeout(subscribed, 10_000, 'one-hop subscription');
     const headers = { destination, ...SCRATCH_QUEUE_HEADERS };
-    return {
-      call: async () => {
-        const id = String(nextId++);
-        const reply = replies.expect(id);
-        session.send('SEND', headers, id);
-        await reply;
-      },
-      close: () => session.close(),
-    };
+    return bodyIdCaller(session, headers, replies);
   },
 };
+
+/** Calls over a raw session whose id travels as the body and comes back as the reply's body. */
+function bodyIdCaller(session, headers, replies) {
+  let nextId = 0;
+  return {
+    call: async () => {
+      const id = String(nextId++);
+      const reply = replies.expect(id);
+      session.send('SEND', headers, id);
+      await reply;
+    },
+    close: () => session.close(),
+  };
+}
 
 async function rxCaller({ perMessageDeflate = true, heartbeatIncoming, heartbeatOutgoing }) {
   const rxStomp = new RxStomp();

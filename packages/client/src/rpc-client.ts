@@ -436,11 +436,11 @@ export class RpcClient {
       return;
     }
     const correlationId = message.headers[Header.correlationId];
-    if (correlationId === undefined || !this.#pendingCalls.has(correlationId)) {
+    const call = correlationId === undefined ? undefined : this.#pendingCalls.get(correlationId);
+    if (correlationId === undefined || call === undefined) {
       this.#stats.droppedReplies++;
       return;
     }
-    const call = this.#pendingCalls.get(correlationId) as PendingCall;
     const latencyMs = Date.now() - call.startedAt;
     this.#latency.record(latencyMs);
     const { headers } = message;
