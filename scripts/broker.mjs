@@ -11,6 +11,7 @@
 // (.rabbitmq/node<k>/) and ports (every standard port + 100*k, e.g. Web-STOMP 15774 for k=1), so a
 // second checkout or a cluster member can run beside the default node without touching it.
 // STOMP_RPC_EXTRA_CONF names a file of rabbitmq.conf lines added to the node's configuration.
+// scripts/cluster.mjs builds a three-node cluster from side nodes with the functions exported here.
 //
 // The local node keeps its data, logs, pid file and Erlang cookie under .rabbitmq/ (ignored by
 // git), binds every listener to 127.0.0.1, and runs as the current user through
@@ -48,12 +49,15 @@ export function nodeProfile(index = Number(process.env.STOMP_RPC_NODE || 0)) {
 }
 
 const profile = nodeProfile();
-const { stateDir, pidFile } = profile;
-const nodeName = profile.name;
 
 /** The Web-STOMP URL the project is configured for (the first of a comma-separated list). */
 export function brokerUrl() {
-  return (process.env.STOMP_URL || `ws://127.0.0.1:${profile.ports.webStomp}/ws`).split(',')[0].trim();
+  return (process.env.STOMP_URL || webStompUrl(profile)).split(',')[0].trim();
+}
+
+/** The Web-STOMP URL of a project-local node. */
+export function webStompUrl(node) {
+  return `ws://127.0.0.1:${node.ports.webStomp}/ws`;
 }
 
 /** The AMQP URL of the broker (the tutorial's own programs speak AMQP). */
@@ -61,7 +65,7 @@ export function amqpUrl() {
   return process.env.AMQP_URL || `amqp://guest:guest@127.0.0.1:${profile.ports.amqp}`;
 }
 
-function log(line) {
+export function log(line) {
   process.stderr.write(`broker: ${line}\n`);
 }
 
@@ -80,53 +84,70 @@ export function webStompAnswers(url = brokerUrl(), timeoutMs = 2000) {
   });
 }
 
-function nodeEnv() {
+function nodeEnv(node) {
   return {
     ...process.env,
-    HOME: stateDir, // holds the Erlang cookie shared by the node and rabbitmqctl
-    RABBITMQ_NODENAME: nodeName,
-    RABBITMQ_CONFIG_FILE: join(stateDir, 'rabbitmq.conf'),
+    HOME: node.stateDir, // holds the Erlang cookie shared by the node and rabbitmqctl
+    RABBITMQ_NODENAME: node.name,
+    RABBITMQ_CONFIG_FILE: join(node.stateDir, 'rabbitmq.conf'),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(confDir, 'enabled_plugins'),
-    RABBITMQ_MNESIA_BASE: join(stateDir, 'mnesia'),
-    RABBITMQ_LOG_BASE: join(stateDir, 'log'),
-    RABBITMQ_PID_FILE: pidFile,
-    RABBITMQ_DIST_PORT: String(profile.ports.dist),
+    RABBITMQ_MNESIA_BASE: join(node.stateDir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(node.stateDir, 'log'),
+    RABBITMQ_PID_FILE: node.pidFile,
+    RABBITMQ_DIST_PORT: String(node.ports.dist),
     ERL_EPMD_ADDRESS: '127.0.0.1',
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
   };
 }
 
-/** rabbitmq-conf/rabbitmq.conf with the definitions path made absolute and listeners on loopback. */
-function writeLocalConfig() {
+/**
+ * rabbitmq-conf/rabbitmq.conf with listeners on loopback at the node's ports and load_definitions
+ * pointing at `definitions` (none: the line is dropped, as for cluster members, whose definitions
+ * are imported once the cluster has formed).
+ */
+function writeLocalConfig(node, definitions) {
   const overrides = new Map([
-    ['load_definitions', join(confDir, 'definitions.json')],
-    ['listeners.tcp.default', `127.0.0.1:${profile.ports.amqp}`],
-    ['stomp.listeners.tcp.1', `127.0.0.1:${profile.ports.stomp}`],
+    ['load_definitions', definitions],
+    ['listeners.tcp.default', `127.0.0.1:${node.ports.amqp}`],
+    ['stomp.listeners.tcp.1', `127.0.0.1:${node.ports.stomp}`],
     ['web_stomp.tcp.ip', '127.0.0.1'],
-    ['web_stomp.tcp.port', String(profile.ports.webStomp)],
+    ['web_stomp.tcp.port', String(node.ports.webStomp)],
     ['management.tcp.ip', '127.0.0.1'],
-    ['management.tcp.port', String(profile.ports.management)],
+    ['management.tcp.port', String(node.ports.management)],
   ]);
   const lines = readFileSync(join(confDir, 'rabbitmq.conf'), 'utf8').split('\n');
   const seen = new Set();
-  const out = lines.map((line) => {
+  const out = [];
+  for (const line of lines) {
     const key = /^\s*([\w.]+)\s*=/.exec(line)?.[1];
-    if (key === undefined || !overrides.has(key)) return line;
+    if (key === undefined || !overrides.has(key)) {
+      out.push(line);
+      continue;
+    }
     seen.add(key);
-    return `${key} = ${overrides.get(key)}`;
-  });
+    if (overrides.get(key) !== undefined) out.push(`${key} = ${overrides.get(key)}`);
+  }
   out.push('# Added by scripts/broker.mjs for the project-local node:');
-  for (const [key, value] of overrides) if (!seen.has(key)) out.push(`${key} = ${value}`);
+  for (const [key, value] of overrides) if (!seen.has(key) && value !== undefined) out.push(`${key} = ${value}`);
   // More settings for this node only, e.g. a TLS listener in the tests.
   if (process.env.STOMP_RPC_EXTRA_CONF) out.push(readFileSync(process.env.STOMP_RPC_EXTRA_CONF, 'utf8'));
-  writeFileSync(join(stateDir, 'rabbitmq.conf'), `${out.join('\n')}\n`);
+  writeFileSync(join(node.stateDir, 'rabbitmq.conf'), `${out.join('\n')}\n`);
 }
 
 function run(command, args, options = {}) {
   return spawnSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
 }
 
-function ensureInstalled() {
+/** Runs a RabbitMQ command-line tool (rabbitmqctl, rabbitmq-queues, ...) against a local node. */
+export function rabbitmqTool(node, tool, args, timeoutMs = 60_000) {
+  const result = run(join(rabbitBin, tool), ['-n', node.name, ...args], { env: nodeEnv(node), timeout: timeoutMs });
+  if (result.status !== 0) {
+    throw new Error(`${tool} ${args.join(' ')} failed on ${node.name}:\n${result.stderr || result.stdout}`);
+  }
+  return result.stdout;
+}
+
+export function ensureInstalled() {
   if (existsSync(join(rabbitBin, 'rabbitmq-server'))) return;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
@@ -144,9 +165,10 @@ function ensureInstalled() {
   }
 }
 
-function localNodePid() {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+/** The operating-system pid of a running project-local node, or undefined. */
+export function nodePid(node = profile) {
+  if (!existsSync(node.pidFile)) return undefined;
+  const pid = Number(readFileSync(node.pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
@@ -164,61 +186,76 @@ async function waitForWebStomp(url, deadline) {
   return false;
 }
 
+/**
+ * Starts a project-local node in the background unless it runs (a node frozen by a test that died
+ * is thawed). `definitions`: the file it imports at boot, if any. Returns at once; see waitForNode.
+ */
+export function launchNode(node, definitions) {
+  const frozen = nodePid(node);
+  if (frozen !== undefined) {
+    process.kill(frozen, 'SIGCONT');
+    return false;
+  }
+  ensureInstalled();
+  mkdirSync(join(node.stateDir, 'log'), { recursive: true });
+  rmSync(node.pidFile, { force: true });
+  writeLocalConfig(node, definitions);
+  log(`starting RabbitMQ node ${node.name} (data and logs in ${relative(root, node.stateDir)}/)`);
+  const started = run(join(rabbitBin, 'rabbitmq-server'), ['-detached'], { env: nodeEnv(node), cwd: node.stateDir });
+  if (started.status !== 0) throw new Error(`rabbitmq-server failed to start:\n${started.stderr || started.stdout}`);
+  return true;
+}
+
+/** Resolves once the node's RabbitMQ application runs and its Web-STOMP answers. */
+export async function waitForNode(node) {
+  const deadline = Date.now() + startTimeoutSeconds * 1000;
+  const waited = run(
+    join(rabbitBin, 'rabbitmqctl'),
+    ['-n', node.name, 'wait', node.pidFile, '--timeout', String(startTimeoutSeconds)],
+    { env: nodeEnv(node), timeout: startTimeoutSeconds * 1000 },
+  );
+  if (waited.status !== 0) {
+    throw new Error(`RabbitMQ did not start; see ${join(node.stateDir, 'log')}\n${waited.stderr || waited.stdout}`);
+  }
+  if (!(await waitForWebStomp(webStompUrl(node), deadline))) {
+    throw new Error(`RabbitMQ ${node.name} started but Web-STOMP does not answer; see ${join(node.stateDir, 'log')}`);
+  }
+}
+
 /** Resolves once Web-STOMP answers at the configured URL, starting a local node if needed. */
 export async function ensureBroker() {
   const url = brokerUrl();
   // A test run that died inside freezeLocalBroker() would leave the node stopped.
-  const frozen = localNodePid();
+  const frozen = nodePid();
   if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
   if (await webStompAnswers(url)) {
     log(`Web-STOMP answers at ${url}`);
     return { url, started: false };
   }
   const host = new URL(url).hostname;
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {
-    throw new Error(`no Web-STOMP broker answers at ${url}, and a local node can only serve loopback URLs`);
+  const { port } = new URL(url);
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host) || port !== String(profile.ports.webStomp)) {
+    throw new Error(
+      `no Web-STOMP broker answers at ${url}, and the local node would listen at ${webStompUrl(profile)}`,
+    );
   }
-  ensureInstalled();
-  mkdirSync(join(stateDir, 'log'), { recursive: true });
-  const deadline = Date.now() + startTimeoutSeconds * 1000;
-  if (localNodePid() === undefined) {
-    rmSync(pidFile, { force: true });
-    writeLocalConfig();
-    log(`starting RabbitMQ node ${nodeName} (data and logs in ${relative(root, stateDir)}/)`);
-    const started = run(join(rabbitBin, 'rabbitmq-server'), ['-detached'], { env: nodeEnv(), cwd: stateDir });
-    if (started.status !== 0) throw new Error(`rabbitmq-server failed to start:\n${started.stderr || started.stdout}`);
-  } else {
-    log(`node ${nodeName} is running; waiting for Web-STOMP`);
-  }
-  const waited = run(
-    join(rabbitBin, 'rabbitmqctl'),
-    ['-n', nodeName, 'wait', pidFile, '--timeout', String(startTimeoutSeconds)],
-    { env: nodeEnv(), timeout: startTimeoutSeconds * 1000 },
-  );
-  if (waited.status !== 0) {
-    throw new Error(`RabbitMQ did not start; see ${join(stateDir, 'log')}\n${waited.stderr || waited.stdout}`);
-  }
-  if (!(await waitForWebStomp(url, deadline))) {
-    throw new Error(`RabbitMQ started but Web-STOMP does not answer at ${url}; see ${join(stateDir, 'log')}`);
-  }
+  if (!launchNode(profile, join(confDir, 'definitions.json')))
+    log(`node ${profile.name} is running; waiting for Web-STOMP`);
+  await waitForNode(profile);
   const { amqp, management } = profile.ports;
   log(`ready: Web-STOMP at ${url}, AMQP at amqp://127.0.0.1:${amqp}, management at http://127.0.0.1:${management}`);
   return { url, started: true };
 }
 
-/** Stops the project-local node if it runs; never touches any other broker. */
-export function stopBroker() {
-  if (localNodePid() === undefined) {
-    log('no project-local RabbitMQ node is running');
+/** Stops a project-local node if it runs; never touches any other broker. */
+export function stopNode(node = profile) {
+  if (nodePid(node) === undefined) {
+    log(`project-local RabbitMQ node ${node.name} is not running`);
     return;
   }
-  log(`stopping node ${nodeName}`);
-  const stopped = run(join(rabbitBin, 'rabbitmqctl'), ['-n', nodeName, 'stop', pidFile], {
-    env: nodeEnv(),
-    timeout: 60_000,
-  });
-  if (stopped.status !== 0) throw new Error(`rabbitmqctl stop failed:\n${stopped.stderr || stopped.stdout}`);
-  log('stopped');
+  log(`stopping node ${node.name}`);
+  rabbitmqTool(node, 'rabbitmqctl', ['stop', node.pidFile]);
+  log(`stopped ${node.name}`);
 }
 
 /**
@@ -226,13 +263,10 @@ export function stopBroker() {
  * and transient queues vanish, as in a broker restart. For the tests; refuses any other broker.
  */
 export async function restartLocalBroker() {
-  if (localNodePid() === undefined) {
+  if (nodePid() === undefined) {
     throw new Error(`the broker at ${brokerUrl()} is not the project-local node, which this restart needs`);
   }
-  for (const step of ['stop_app', 'start_app']) {
-    const result = run(join(rabbitBin, 'rabbitmqctl'), ['-n', nodeName, step], { env: nodeEnv(), timeout: 60_000 });
-    if (result.status !== 0) throw new Error(`rabbitmqctl ${step} failed:\n${result.stderr || result.stdout}`);
-  }
+  for (const step of ['stop_app', 'start_app']) rabbitmqTool(profile, 'rabbitmqctl', [step]);
   if (!(await waitForWebStomp(brokerUrl(), Date.now() + startTimeoutSeconds * 1000))) {
     throw new Error('Web-STOMP did not come back after the restart');
   }
@@ -243,7 +277,7 @@ export async function restartLocalBroker() {
  * that goes silent without closing anything. For the tests; refuses any other broker.
  */
 export async function freezeLocalBroker(ms) {
-  const pid = localNodePid();
+  const pid = nodePid();
   if (pid === undefined) {
     throw new Error(`the broker at ${brokerUrl()} is not the project-local node, which this test freezes`);
   }
@@ -261,13 +295,13 @@ async function main(command) {
       await ensureBroker();
       return 0;
     case 'stop':
-      stopBroker();
+      stopNode();
       return 0;
     case 'status': {
-      const pid = localNodePid();
+      const pid = nodePid();
       const answers = await webStompAnswers();
       log(`${answers ? 'Web-STOMP answers' : 'nothing answers'} at ${brokerUrl()}`);
-      log(pid ? `project-local node ${nodeName} runs as pid ${pid}` : 'no project-local node runs');
+      log(pid ? `project-local node ${profile.name} runs as pid ${pid}` : 'no project-local node runs');
       return answers ? 0 : 1;
     }
     default:

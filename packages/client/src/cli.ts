@@ -6,6 +6,7 @@ import { ENVIRONMENT, optionsFromEnvironment } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
 import { FibonacciRpcClient } from './fibonacci-client.js';
 import type { ServerInfo } from './presence.js';
+import type { QueueProfile } from './queue-profile.js';
 
 const USAGE = `usage: stomp-rpc-client [options] <n>
        stomp-rpc-client [options] --servers
@@ -20,6 +21,8 @@ options:
   --passcode <password>   broker password
   --vhost <vhost>         RabbitMQ virtual host
   --queue <name>          request queue
+  --queue-profile <name>  how the queue is declared, as the servers do: tutorial (default)
+                          or replicated (quorum queue, for a cluster)
   --timeout-ms <ms>       deadline of the call (default 10000)
   --connect-timeout-ms <ms>  give up when the broker cannot be reached (default 5000)
   --wait-for-server       send the call even when no server announced itself, and wait for
@@ -51,6 +54,7 @@ const VALUE_FLAGS = new Set([
   '--passcode',
   '--vhost',
   '--queue',
+  '--queue-profile',
   '--timeout-ms',
   '--connect-timeout-ms',
   '--exchange',
@@ -109,6 +113,9 @@ function parse(argv: readonly string[]) {
         break;
       case '--queue':
         options.queue = value;
+        break;
+      case '--queue-profile':
+        options.queueDeclaration = value as QueueProfile; // checked by the client's constructor
         break;
       case '--timeout-ms':
         timeoutMs = milliseconds(flag, value);

@@ -1,4 +1,5 @@
-import { DEFAULT_QUEUE } from './protocol.js';
+import { DEFAULT_QUEUE, type QueueDeclaration } from './protocol.js';
+import type { QueueProfile } from './queue-profile.js';
 import type { StompConnectionOptions } from './stomp-connection.js';
 
 /** The environment variables both command lines read, with what they configure. */
@@ -8,13 +9,20 @@ export const ENVIRONMENT = {
   STOMP_PASSCODE: 'broker password (default guest)',
   STOMP_VHOST: 'RabbitMQ virtual host (default /)',
   RPC_QUEUE: `queue the servers consume (default ${DEFAULT_QUEUE})`,
+  RPC_QUEUE_PROFILE:
+    'how every party declares the queue: tutorial (default) or replicated (quorum queue, for a cluster)',
 } as const;
 
-/** Connection options and queue name from `STOMP_*` and `RPC_QUEUE`, for Node programs. */
-export function optionsFromEnvironment(
-  env: Readonly<Record<string, string | undefined>>,
-): StompConnectionOptions & { queue: string } {
-  const options: StompConnectionOptions & { queue: string } = { queue: env.RPC_QUEUE || DEFAULT_QUEUE };
+export type EnvironmentOptions = StompConnectionOptions & {
+  queue: string;
+  queueDeclaration?: QueueDeclaration | QueueProfile;
+};
+
+/** Connection options, queue name and profile from `STOMP_*` and `RPC_QUEUE*`, for Node programs. */
+export function optionsFromEnvironment(env: Readonly<Record<string, string | undefined>>): EnvironmentOptions {
+  const options: EnvironmentOptions = { queue: env.RPC_QUEUE || DEFAULT_QUEUE };
+  // An unknown profile name is reported by the client or server it configures.
+  if (env.RPC_QUEUE_PROFILE) options.queueDeclaration = env.RPC_QUEUE_PROFILE as QueueProfile;
   if (env.STOMP_URL) {
     options.url = env.STOMP_URL.split(',')
       .map((url) => url.trim())

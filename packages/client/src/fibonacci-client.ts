@@ -1,12 +1,16 @@
 import { RpcError } from './errors.js';
 import { DEFAULT_QUEUE, type QueueDeclaration, queueDeclarationHeaders, queueDestination } from './protocol.js';
+import { type QueueProfile, resolveQueueDeclaration } from './queue-profile.js';
 import { type RequestOptions, RpcClient, type RpcClientOptions } from './rpc-client.js';
 
 export interface FibonacciClientOptions extends RpcClientOptions {
   /** The queue the Fibonacci servers consume. @default 'rpc_queue' */
   queue?: string;
-  /** How the queue is declared; must match the servers' declaration. @default non-durable, as in the tutorial */
-  queueDeclaration?: QueueDeclaration;
+  /**
+   * How the queue is declared, by profile name or spelled out; must match the servers'.
+   * @default 'tutorial' (non-durable, as in the tutorial)
+   */
+  queueDeclaration?: QueueDeclaration | QueueProfile;
   /**
    * Send requests through this exchange, with the queue name as routing key, instead of
    * declaring the queue and publishing to the default exchange as the tutorial does. Pages that
@@ -46,7 +50,8 @@ export class FibonacciRpcClient extends RpcClient {
     this.queue = options.queue ?? DEFAULT_QUEUE;
     const { exchange } = options;
     this.#destination = exchange === undefined ? queueDestination(this.queue) : `/exchange/${exchange}/${this.queue}`;
-    this.#declarationHeaders = exchange === undefined ? queueDeclarationHeaders(options.queueDeclaration) : {};
+    const declaration = resolveQueueDeclaration(options.queueDeclaration);
+    this.#declarationHeaders = exchange === undefined ? queueDeclarationHeaders(declaration) : {};
   }
 
   /**

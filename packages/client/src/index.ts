@@ -1,4 +1,4 @@
-export { ENVIRONMENT, optionsFromEnvironment } from './env.js';
+export { ENVIRONMENT, type EnvironmentOptions, optionsFromEnvironment } from './env.js';
 export { isRpcError, RpcError, type RpcErrorOptions } from './errors.js';
 export {
   type FibonacciCallOptions,
@@ -31,6 +31,7 @@ export {
   replyDestination,
   TEXT_CONTENT_TYPE,
 } from './protocol.js';
+export { QUEUE_PROFILES, type QueueProfile, resolveQueueDeclaration } from './queue-profile.js';
 export {
   type RequestOptions,
   RpcClient,

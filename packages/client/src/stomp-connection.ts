@@ -3,7 +3,8 @@
  *
  * It wraps @stomp/stompjs's Client and adds what RPC needs from it:
  * - Reconnection with capped exponential backoff and jitter, rotating through a list of broker
- *   URLs. stompjs only offers a fixed or doubling delay without jitter, so its own delay is set to
+ *   URLs (the nodes of a cluster), starting from a random one so that many clients spread over the
+ *   nodes, and moving on to the next one when a connection is lost. stompjs only offers a fixed or doubling delay without jitter, so its own delay is set to
  *   1 ms and the real wait happens in `beforeConnect`, which stompjs awaits before every attempt.
  * - A reason for every way a connection ends. RabbitMQ 3.10 usually closes a Web-STOMP socket after
  *   a fatal error without delivering the ERROR frame (close code 1000, reason "STOMP died"); a
@@ -38,10 +39,17 @@ export type WebSocketFactory = (url: string, protocols: string[]) => IStompSocke
 
 export interface StompConnectionOptions {
   /**
-   * Web-STOMP endpoint, or several: on connection failure the next one is tried (failover).
+   * Web-STOMP endpoint, or several (e.g. one per cluster node): when a connection attempt fails or
+   * a connection is lost, the next one is tried (failover).
    * @default 'ws://127.0.0.1:15674/ws'
    */
   url?: string | readonly string[];
+  /**
+   * Start from a random URL of the list, so that clients spread across the nodes; false: always
+   * start from the first (e.g. a preferred node).
+   * @default true
+   */
+  randomizeUrls?: boolean;
   /** @default 'guest' (RabbitMQ lets guest in from loopback only) */
   login?: string;
   /** @default 'guest' */
@@ -112,6 +120,7 @@ export class StompConnection {
 
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
     this.#urls = checkUrls(typeof options.url === 'string' ? [options.url] : (options.url ?? [DEFAULT_STOMP_URL]));
+    if (options.randomizeUrls ?? true) this.#urlIndex = Math.floor(Math.random() * this.#urls.length);
     this.#events = events;
     this.#reconnectDelayMs = checkMs(options.reconnectDelayMs ?? 250, 'reconnectDelayMs');
     this.#maxReconnectDelayMs = checkMs(options.maxReconnectDelayMs ?? 10_000, 'maxReconnectDelayMs');
@@ -340,6 +349,7 @@ export class StompConnection {
       // login (a fatal declaration, a refused subscription) must not be retried in a tight loop.
       if (Date.now() - this.#connectedAt >= this.#maxReconnectDelayMs) this.#failedAttempts = 0;
       else this.#failedAttempts++;
+      this.#urlIndex++; // the node that dropped us may be going down: try the next one first
       this.#setState('reconnecting', reason);
       this.#events.onDisconnected?.(reason);
     } else {

@@ -2,7 +2,7 @@
 // `npm run server`: one Fibonacci server in the foreground, the tutorial's rpc_server. Ctrl-C
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 import { parseArgs } from 'node:util';
-import { ENVIRONMENT, optionsFromEnvironment } from '@stomp-rpc/client';
+import { ENVIRONMENT, optionsFromEnvironment, type QueueProfile } from '@stomp-rpc/client';
 import { fibonacciHandler } from './fibonacci-service.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -19,7 +19,10 @@ options:
   --passcode <password> broker password
   --vhost <vhost>       RabbitMQ virtual host
   --queue <name>        request queue
-  --durable             declare the queue durable (every party must agree)
+  --queue-profile <name>
+                        how the queue is declared (every party must agree): tutorial (default,
+                        non-durable classic queue) or replicated (quorum queue, for a cluster)
+  --durable             declare the tutorial's queue durable (every party must agree)
   --prefetch <count>    requests held at once (default 1, the tutorial's fair dispatch)
   --max-n <n>           largest n served (default 1000000)
   --workers <count>     worker threads for large n (default: cores less one, at least 1)
@@ -58,6 +61,7 @@ function parseCommandLine(args: string[]) {
       vhost: { type: 'string' },
       queue: { type: 'string' },
       durable: { type: 'boolean' },
+      'queue-profile': { type: 'string' },
       prefetch: { type: 'string' },
       'max-n': { type: 'string' },
       workers: { type: 'string' },
@@ -73,6 +77,9 @@ function parseCommandLine(args: string[]) {
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as LogLevel))
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (values.durable && values['queue-profile'] !== undefined) {
+    throw new Error('--durable and --queue-profile exclude each other');
+  }
   return {
     values,
     logLevel: logLevel as LogLevel,
@@ -120,7 +127,9 @@ async function main(): Promise<number> {
       ...(values.passcode ? { passcode: values.passcode } : {}),
       ...(values.vhost ? { vhost: values.vhost } : {}),
       queue,
-      queueDeclaration: { durable: values.durable ?? false },
+      queueDeclaration: values.durable
+        ? { durable: true }
+        : ((values['queue-profile'] as QueueProfile | undefined) ?? fromEnvironment.queueDeclaration),
       prefetch,
       presenceMs,
       handler: fibonacciHandler({ maxN, pool }),

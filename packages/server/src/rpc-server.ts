@@ -42,10 +42,12 @@ import {
   PING_TOPIC,
   PRESENCE_TOPIC,
   type QueueDeclaration,
+  type QueueProfile,
   queueDeclarationHeaders,
   queueDestination,
   RpcError,
   replyDestination,
+  resolveQueueDeclaration,
   type ServerAnnouncement,
   type ServerStats,
   StompConnection,
@@ -82,8 +84,11 @@ export interface RpcServerOptions extends StompConnectionOptions {
   handler: RpcHandler;
   /** The queue to consume. @default 'rpc_queue' */
   queue?: string;
-  /** How the queue is declared; must match every other party's declaration. @default non-durable, as in the tutorial */
-  queueDeclaration?: QueueDeclaration;
+  /**
+   * How the queue is declared, by profile name or spelled out; must match every other party's.
+   * @default 'tutorial' (non-durable, as in the tutorial)
+   */
+  queueDeclaration?: QueueDeclaration | QueueProfile;
   /** Requests this server holds at once, unacknowledged. @default 1 (the tutorial's fair dispatch) */
   prefetch?: number;
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. @default 4096 */
@@ -158,7 +163,7 @@ export class RpcServer {
     this.#subscribeHeaders = {
       ack: 'client-individual',
       'prefetch-count': String(prefetch),
-      ...queueDeclarationHeaders(options.queueDeclaration),
+      ...queueDeclarationHeaders(resolveQueueDeclaration(options.queueDeclaration)),
     };
     const { logger } = this.#options;
     this.#subscribed = new Promise((resolve) => {
