@@ -24,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'broker',
           include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/browser/**'],
+          exclude: [...configDefaults.exclude, 'test/browser/**', 'test/cluster/**'],
           // Brings up RabbitMQ (and the tutorial's Python client library) or fails the run.
           globalSetup: ['test/global-setup.ts'],
           // One file at a time: the broker is shared and the machine has two cores.
@@ -46,6 +46,20 @@ export default defineConfig({
           hookTimeout: 60_000,
           // After the other projects: these tests restart the broker they share.
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          // Brings up the three-node cluster of `npm run broker:cluster`, or fails the run.
+          globalSetup: ['test/cluster/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Last: these tests kill cluster nodes and load the machine.
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -7,9 +7,16 @@ export interface NodeProfile {
 }
 export function nodeProfile(index?: number): NodeProfile;
 export function brokerUrl(): string;
+export function webStompUrl(node: NodeProfile): string;
 export function amqpUrl(): string;
+export function log(line: string): void;
 export function webStompAnswers(url?: string, timeoutMs?: number): Promise<boolean>;
+export function rabbitmqTool(node: NodeProfile, tool: string, args: string[], timeoutMs?: number): string;
+export function ensureInstalled(): void;
+export function nodePid(node?: NodeProfile): number | undefined;
+export function launchNode(node: NodeProfile, definitions?: string): boolean;
+export function waitForNode(node: NodeProfile): Promise<void>;
 export function ensureBroker(): Promise<{ url: string; started: boolean }>;
-export function stopBroker(): void;
+export function stopNode(node?: NodeProfile): void;
 export function restartLocalBroker(): Promise<void>;
 export function freezeLocalBroker(ms: number): Promise<void>;

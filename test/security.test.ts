@@ -150,11 +150,12 @@ describe('least-privilege users', () => {
 });
 
 describe('limits', () => {
-  it('overload - a queue full under a reject-publish policy: refused requests end with OVERLOADED, accepted ones are answered', async () => {
-    const queue = uniqueQueue('overload');
+  /** A queue capped at 5 messages with reject-publish, and a server that holds what it takes until released, then answers at once. */
+  async function overloadedQueue(label: string) {
+    const queue = uniqueQueue(label);
     // RabbitMQ ignores x-overflow sent as a STOMP header; only a policy sets it. Same shape as
     // rpc-queue-limits in definitions.json, smaller.
-    const policy = `test-overload-${process.pid}`;
+    const policy = `test-${label}-${process.pid}`;
     await management('PUT', `/policies/%2F/${policy}`, {
       pattern: `^${queue.replaceAll('.', '\\.')}$`,
       'apply-to': 'queues',
@@ -163,29 +164,51 @@ describe('limits', () => {
     onTestFinished(async () => {
       await management('DELETE', `/policies/%2F/${policy}`);
     });
-
     const held: (() => void)[] = [];
+    let released = false;
     await startServer(queue, {
-      handler: (request) => new Promise<string>((resolve) => held.push(() => resolve(request.body))),
+      handler: (request) =>
+        released ? request.body : new Promise<string>((resolve) => held.push(() => resolve(request.body))),
     });
     const client = openClient(queue);
     await client.ready(5000);
     await until(() => client.servers(queue).length === 1, 5000, 'the server to be known');
-    const started = Date.now();
-    const outcomes = Array.from({ length: 20 }, (_, i) =>
-      client.call(i, { timeoutMs: 2000 }).then(
+    const releaseAfterFirst = async () => {
+      await until(() => held.length === 1, 5000, 'the server to take one request');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      released = true;
+      for (const release of held.splice(0)) release();
+    };
+    const outcome = (call: Promise<unknown>) =>
+      call.then(
         () => 'answered',
         (error: unknown) => (isRpcError(error) ? error.code : String(error)),
-      ),
+      );
+    return { client, releaseAfterFirst, outcome };
+  }
+
+  it('overload - a queue full under a reject-publish policy: refused requests end with OVERLOADED, accepted ones are answered', async () => {
+    const { client, releaseAfterFirst, outcome } = await overloadedQueue('overload');
+    const started = Date.now();
+    // Not idempotent, so a refused request is never sent again.
+    const outcomes = Array.from({ length: 20 }, (_, i) =>
+      outcome(client.call(i, { timeoutMs: 2000, idempotent: false })),
     );
-    await until(() => held.length === 1, 5000, 'the server to take one request');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    for (const release of held.splice(0)) release();
+    await releaseAfterFirst();
     const codes = await Promise.all(outcomes);
     // 1 in the server's hands + 5 in the queue are accepted; the other 14 are refused by the broker.
     expect(codes.filter((code) => code === 'OVERLOADED')).toHaveLength(14);
+    expect(codes.filter((code) => code === 'answered')).toHaveLength(6);
     expect(Date.now() - started).toBeLessThan(2000 + 1500); // learned within the deadline, not never
-    expect(codes.filter((code) => code === 'OVERLOADED' || code === 'answered' || code === 'TIMEOUT')).toHaveLength(20);
+  });
+
+  it('overload - refused idempotent requests are sent again while unconfirmed, and answered once the queue has room', async () => {
+    const { client, releaseAfterFirst, outcome } = await overloadedQueue('overload-resend');
+    const outcomes = Array.from({ length: 20 }, (_, i) => outcome(client.call(i, { timeoutMs: 8000 })));
+    await releaseAfterFirst();
+    // The server now answers at once; the 14 refused requests go again after 1 s, then 2 s, 4 s.
+    expect(await Promise.all(outcomes)).toEqual(Array(20).fill('answered'));
+    expect(client.stats.resent).toBeGreaterThanOrEqual(14);
   });
 
   it('frames - Web-STOMP closes a connection that sends a frame above 256 KiB; fib(1,000,000) (209 KB) still fits', async () => {

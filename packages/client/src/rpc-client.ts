@@ -65,6 +65,14 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * @default true
    */
   confirmRequests?: boolean;
+  /**
+   * An idempotent request the broker has not confirmed after this long is sent again, then after
+   * twice as long, and so on within its deadline. Over Web-STOMP a publish the broker drops gets
+   * neither RECEIPT nor ERROR: refused by a full queue, or sent to a quorum queue while it elects a
+   * new leader after a node died. 0: never. Needs `confirmRequests`.
+   * @default 1000
+   */
+  resendUnconfirmedMs?: number;
 }
 
 export interface RequestOptions {
@@ -112,7 +120,7 @@ export interface RpcClientStats {
   errors: Partial<Record<ErrorCode, number>>;
   /** Replies whose correlation-id matched no pending call (late, duplicate or foreign). */
   droppedReplies: number;
-  /** Idempotent requests sent again after a reconnect. */
+  /** Idempotent requests sent again: after a reconnect, or when the broker did not confirm them. */
   resent: number;
   reconnects: number;
   /** Calls waiting for a reply or for the connection right now. */
@@ -144,6 +152,9 @@ interface PendingCall {
   confirmed: boolean;
   /** Times it was written to a connection. */
   sends: number;
+  lastSentAt: number;
+  /** How long the latest send may go unconfirmed before an idempotent request goes again. */
+  confirmWaitMs: number;
 }
 
 export class RpcClient {
@@ -162,6 +173,9 @@ export class RpcClient {
   readonly #discoveryMs: number;
   readonly #onServersChange: ((servers: ServerInfo[]) => void) | undefined;
   readonly #confirmRequests: boolean;
+  readonly #resendUnconfirmedMs: number;
+  /** Runs while calls are pending: re-sends idempotent requests the broker did not confirm. */
+  #confirmSweep: ReturnType<typeof setInterval> | undefined;
   readonly #presence = new PresenceView();
   /** Set while the answers to this connection's ping are awaited. */
   #discoveryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -179,6 +193,9 @@ export class RpcClient {
     this.#failFast = this.#presenceEnabled && whenNoServers === 'fail';
     this.#onServersChange = options.onServersChange;
     this.#confirmRequests = options.confirmRequests ?? true;
+    this.#resendUnconfirmedMs = this.#confirmRequests
+      ? checkMs(options.resendUnconfirmedMs ?? 1000, 'resendUnconfirmedMs', 0)
+      : 0;
     this.#connection = new StompConnection(options, {
       onConnected: () => {
         this.#discover();
@@ -289,6 +306,8 @@ export class RpcClient {
         sent: false,
         confirmed: false,
         sends: 0,
+        lastSentAt: 0,
+        confirmWaitMs: this.#resendUnconfirmedMs,
       };
       this.#pendingCalls.set(correlationId, call);
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
@@ -302,6 +321,7 @@ export class RpcClient {
     this.#closed = true;
     clearTimeout(this.#discoveryTimer);
     clearInterval(this.#expiryTimer);
+    clearInterval(this.#confirmSweep);
     this.#rejectAll(() => new RpcError('CLOSED', 'the client was closed'));
     await this.#connection.close();
   }
@@ -331,10 +351,29 @@ export class RpcClient {
       this.#connection.publish({ destination: call.destination, body: call.body, headers });
       call.sent = true;
       call.confirmed = false;
+      call.lastSentAt = Date.now();
       if (++call.sends > 1) this.#stats.resent++;
+      if (call.idempotent && this.#resendUnconfirmedMs > 0 && this.#confirmSweep === undefined) {
+        this.#confirmSweep = setInterval(() => this.#resendUnconfirmed(), Math.max(50, this.#resendUnconfirmedMs / 4));
+      }
     } catch {
       // The socket went away between the state check and the write: the call stays unsent and
       // goes out after the reconnect, within its deadline.
+    }
+  }
+
+  #resendUnconfirmed(): void {
+    if (this.#pendingCalls.size === 0) {
+      clearInterval(this.#confirmSweep);
+      this.#confirmSweep = undefined;
+      return;
+    }
+    if (!this.#connection.connected) return; // unsent calls go out after the reconnect anyway
+    const now = Date.now();
+    for (const [correlationId, call] of this.#pendingCalls) {
+      if (!call.idempotent || !call.sent || call.confirmed || now - call.lastSentAt < call.confirmWaitMs) continue;
+      call.confirmWaitMs *= 2;
+      this.#send(correlationId, call);
     }
   }
 

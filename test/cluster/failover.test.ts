@@ -1,0 +1,156 @@
+// What survives when a member of the three-node cluster dies (SIGKILL, as in a crash), with
+// rpc_queue a quorum queue (the replicated profile). Each test brings killed members back.
+import { describe, expect, it } from 'vitest';
+import type { NodeProfile } from '../../scripts/broker.mjs';
+import { clusterStatus, killNode, restartNode } from '../../scripts/cluster.mjs';
+import { until } from '../support.js';
+import {
+  type CallRecord,
+  CLUSTER_NODES,
+  callSteadily,
+  openClientOn,
+  restartKilledMembersAfterTest,
+  rpcQueueInfo,
+  rpcQueueLeader,
+  sleep,
+  startServerOn,
+  tally,
+} from './cluster-support.js';
+
+const CALL_TIMEOUT_MS = 20_000;
+
+function othersThan(...excluded: NodeProfile[]): NodeProfile[] {
+  return CLUSTER_NODES.filter((node) => !excluded.includes(node));
+}
+
+/** Calls that started at or after `from` and succeeded. */
+function okSince(records: readonly CallRecord[], from: number): number {
+  return records.filter((record) => record.startedAt >= from && record.outcome === 'ok').length;
+}
+
+/** Waits until the cluster and rpc_queue count `node` as a running, online member again. */
+async function waitUntilRejoined(node: NodeProfile): Promise<void> {
+  await until(() => clusterStatus().running.includes(node.name), 30_000, `${node.name} running in the cluster`);
+  await until(
+    async () => (await rpcQueueInfo()).online.includes(node.name),
+    30_000,
+    `${node.name} online for rpc_queue`,
+  );
+}
+
+describe('cluster failover (three local nodes, quorum rpc_queue)', () => {
+  it('the cluster is formed and rpc_queue is a quorum queue with a member on every node', async () => {
+    expect(clusterStatus().running.sort()).toEqual(CLUSTER_NODES.map((node) => node.name).sort());
+    const info = await rpcQueueInfo();
+    expect(info.type).toBe('quorum');
+    expect([...info.members].sort()).toEqual(CLUSTER_NODES.map((node) => node.name).sort());
+  });
+
+  it('killing the node a server is connected to: the server reconnects to another member and keeps serving', async () => {
+    restartKilledMembersAfterTest();
+    const leader = await rpcQueueLeader();
+    // Not the queue's leader, so this test is about the server's connection alone.
+    const [victim, other] = othersThan(leader) as [NodeProfile, NodeProfile];
+    const server = await startServerOn(victim);
+    const clients = [await openClientOn(leader), await openClientOn(other)];
+
+    let stopped = false;
+    const streams = clients.map((client) => callSteadily(client, 4, () => stopped));
+    await sleep(2000);
+    const killedAt = Date.now();
+    await killNode(victim);
+    await sleep(10_000);
+    stopped = true;
+    const records = (await Promise.all(streams)).flat();
+
+    expect(tally(records)).toEqual({ ok: records.length });
+    expect(server.stats.reconnects).toBeGreaterThanOrEqual(1);
+    expect(server.state).toBe('connected');
+    // Answered after the kill, by the one server, now connected elsewhere.
+    expect(okSince(records, killedAt + 5000)).toBeGreaterThan(10);
+    expect(new Set(records.map((record) => record.server))).toEqual(new Set([server.id]));
+  });
+
+  it('killing the leader of rpc_queue during a steady stream: no call is lost, calls fail over within their deadline, throughput recovers', async () => {
+    restartKilledMembersAfterTest();
+    const leader = await rpcQueueLeader();
+    const survivors = othersThan(leader);
+    for (const node of CLUSTER_NODES) await startServerOn(node);
+    const onLeader = await openClientOn(leader, { timeoutMs: CALL_TIMEOUT_MS });
+    const notIdempotentOnLeader = await openClientOn(leader, { timeoutMs: CALL_TIMEOUT_MS });
+    const onSurvivors = await Promise.all(survivors.map((node) => openClientOn(node, { timeoutMs: CALL_TIMEOUT_MS })));
+
+    let stopped = false;
+    const stop = () => stopped;
+    const streams = {
+      onLeader: callSteadily(onLeader, 3, stop),
+      notIdempotentOnLeader: callSteadily(notIdempotentOnLeader, 3, stop, false),
+      onSurvivors: Promise.all(onSurvivors.map((client) => callSteadily(client, 3, stop))),
+    };
+    await sleep(3000);
+    const killedAt = Date.now();
+    await killNode(leader);
+    await sleep(12_000);
+    const endedAt = Date.now();
+    stopped = true;
+    const onLeaderRecords = await streams.onLeader;
+    const notIdempotentRecords = await streams.notIdempotentOnLeader;
+    const survivorRecords = await streams.onSurvivors;
+    const all = [onLeaderRecords, notIdempotentRecords, ...survivorRecords].flat();
+
+    // A new leader among the survivors; the queue runs on two of its three members.
+    const info = await rpcQueueInfo();
+    expect(survivors.map((node) => node.name)).toContain(info.leader);
+    expect(info.online.sort()).toEqual(survivors.map((node) => node.name).sort());
+
+    // Clients on the surviving nodes never notice beyond latency.
+    for (const records of survivorRecords) expect(tally(records)).toEqual({ ok: records.length });
+    // The client on the dead node fails over and re-sends its idempotent calls.
+    expect(tally(onLeaderRecords)).toEqual({ ok: onLeaderRecords.length });
+    expect(onLeader.stats.reconnects).toBeGreaterThanOrEqual(1);
+    expect(onLeader.stats.resent).toBeGreaterThanOrEqual(1);
+    // Calls that are not idempotent and were in flight end with CONNECTION_LOST; the rest succeed.
+    const notIdempotent = tally(notIdempotentRecords);
+    expect(Object.keys(notIdempotent).sort()).toEqual(['CONNECTION_LOST', 'ok']);
+    expect(notIdempotent.CONNECTION_LOST).toBeLessThanOrEqual(3); // at most the calls in flight
+    // Every call ended within its deadline: nothing waited for a reply that could not come.
+    for (const record of all) expect(record.endedAt - record.startedAt).toBeLessThanOrEqual(CALL_TIMEOUT_MS);
+    // Throughput recovers: every client completes calls in the last three seconds.
+    for (const records of [onLeaderRecords, notIdempotentRecords, ...survivorRecords]) {
+      expect(okSince(records, endedAt - 3000)).toBeGreaterThan(3);
+    }
+    const rate = (from: number, to: number) =>
+      all.filter((r) => r.outcome === 'ok' && r.endedAt >= from && r.endedAt < to).length / ((to - from) / 1000);
+    console.info(
+      `leader kill: ${Math.round(rate(killedAt - 3000, killedAt))} calls/s before, ` +
+        `${Math.round(rate(killedAt, killedAt + 3000))} in the 3 s after, ${Math.round(rate(endedAt - 3000, endedAt))} at the end; ` +
+        `slowest call ${Math.max(...all.map((r) => r.endedAt - r.startedAt))} ms; ${onLeader.stats.resent} re-sent`,
+    );
+  });
+
+  it('a killed member comes back: it rejoins, catches up and takes load again', async () => {
+    restartKilledMembersAfterTest();
+    const victim = await rpcQueueLeader();
+    await killNode(victim);
+    await sleep(2000);
+    await restartNode(victim);
+    await waitUntilRejoined(victim);
+
+    // Connections to the member that came back work: a server and a client pinned to it.
+    const server = await startServerOn(victim);
+    const client = await openClientOn(victim);
+    for (let n = 1; n <= 20; n++) {
+      const { value, server: answeredBy } = await client.callDetailed(n);
+      expect(answeredBy).toBe(server.id);
+      expect(value).toBeGreaterThanOrEqual(1n);
+    }
+
+    // Its replica of rpc_queue counts again: with another member killed, a request is committed
+    // only with the returned member's vote (it and the third are the majority left).
+    const [second] = othersThan(victim) as [NodeProfile];
+    await killNode(second);
+    expect(await client.call(40)).toBe(102334155n);
+    await until(async () => !(await rpcQueueInfo()).online.includes(second.name), 10_000, `${second.name} offline`);
+    expect((await rpcQueueInfo()).online).toContain(victim.name);
+  });
+});

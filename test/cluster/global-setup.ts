@@ -1,0 +1,22 @@
+// Runs once before the cluster tests: the three-node cluster of `npm run broker:cluster` must be
+// up (it is started when missing, and stopped again afterwards if this run started it).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { nodePid } from '../../scripts/broker.mjs';
+import { CLUSTER_NODES, ensureCluster, stopCluster } from '../../scripts/cluster.mjs';
+
+/** The tests fork the built command lines, so build them from the current sources. */
+function build(): void {
+  const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+  const result = spawnSync(process.execPath, [tsc, '-b', '--force'], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('tsc -b failed');
+}
+
+export default async function setup(): Promise<() => void> {
+  build();
+  const wasRunning = CLUSTER_NODES.every((node) => nodePid(node) !== undefined);
+  await ensureCluster();
+  return () => {
+    if (!wasRunning) stopCluster();
+  };
+}
