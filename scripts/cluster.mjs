@@ -24,6 +24,7 @@ import {
   rabbitmqTool,
   stopNode,
   waitForNode,
+  webStompAnswers,
   webStompUrl,
 } from './broker.mjs';
 
@@ -82,6 +83,11 @@ export function clusterStatus() {
 /** Starts what is missing of the cluster and resolves once every member serves Web-STOMP. */
 export async function ensureCluster() {
   ensureInstalled();
+  for (const node of CLUSTER_NODES) {
+    if (nodePid(node) === undefined && (await webStompAnswers(webStompUrl(node)))) {
+      throw new Error(`${webStompUrl(node)} answers, but not from this checkout's ${node.name}: stop that broker first`);
+    }
+  }
   shareCookie();
   for (const node of CLUSTER_NODES) launchNode(node); // boot in parallel; members import nothing at boot
   for (const node of CLUSTER_NODES) await waitForNode(node);

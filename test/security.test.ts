@@ -202,13 +202,14 @@ describe('limits', () => {
     expect(Date.now() - started).toBeLessThan(2000 + 1500); // learned within the deadline, not never
   });
 
-  it('overload - refused idempotent requests are sent again while unconfirmed, and answered once the queue has room', async () => {
+  it('overload - a refused idempotent request is sent again while unconfirmed, and answered once the queue has room', async () => {
     const { client, releaseAfterFirst, outcome } = await overloadedQueue('overload-resend');
-    const outcomes = Array.from({ length: 20 }, (_, i) => outcome(client.call(i, { timeoutMs: 8000 })));
+    // 1 in the server's hands + 5 in the queue; the 7th is refused.
+    const outcomes = Array.from({ length: 7 }, (_, i) => outcome(client.call(i, { timeoutMs: 8000 })));
     await releaseAfterFirst();
-    // The server now answers at once; the 14 refused requests go again after 1 s, then 2 s, 4 s.
-    expect(await Promise.all(outcomes)).toEqual(Array(20).fill('answered'));
-    expect(client.stats.resent).toBeGreaterThanOrEqual(14);
+    // The server now answers at once, and the refused request goes again after 1 s.
+    expect(await Promise.all(outcomes)).toEqual(Array(7).fill('answered'));
+    expect(client.stats.resent).toBeGreaterThanOrEqual(1);
   });
 
   it('frames - Web-STOMP closes a connection that sends a frame above 256 KiB; fib(1,000,000) (209 KB) still fits', async () => {

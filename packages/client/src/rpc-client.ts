@@ -68,8 +68,11 @@ export interface RpcClientOptions extends StompConnectionOptions {
   /**
    * An idempotent request the broker has not confirmed after this long is sent again, then after
    * twice as long, and so on within its deadline. Over Web-STOMP a publish the broker drops gets
-   * neither RECEIPT nor ERROR: refused by a full queue, or sent to a quorum queue while it elects a
-   * new leader after a node died. 0: never. Needs `confirmRequests`.
+   * neither RECEIPT nor ERROR: refused by a full queue, for one. And when the broker confirms
+   * nothing at all for 4 times this long while requests wait, the connection is dropped and made
+   * again (to the next URL): RabbitMQ 3.10 can leave a connection that first published to a
+   * quorum queue while its leader was down unable to publish to it ever again. 0: never. Needs
+   * `confirmRequests`.
    * @default 1000
    */
   resendUnconfirmedMs?: number;
@@ -153,6 +156,8 @@ interface PendingCall {
   /** Times it was written to a connection. */
   sends: number;
   lastSentAt: number;
+  /** When its first send on the current connection went out; it has been unconfirmed since. */
+  unconfirmedSince: number;
   /** How long the latest send may go unconfirmed before an idempotent request goes again. */
   confirmWaitMs: number;
 }
@@ -176,6 +181,8 @@ export class RpcClient {
   readonly #resendUnconfirmedMs: number;
   /** Runs while calls are pending: re-sends idempotent requests the broker did not confirm. */
   #confirmSweep: ReturnType<typeof setInterval> | undefined;
+  /** The last RECEIPT on the current connection, or when it was made. */
+  #lastReceiptAt = 0;
   readonly #presence = new PresenceView();
   /** Set while the answers to this connection's ping are awaited. */
   #discoveryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -198,6 +205,7 @@ export class RpcClient {
       : 0;
     this.#connection = new StompConnection(options, {
       onConnected: () => {
+        this.#lastReceiptAt = Date.now();
         this.#discover();
         this.#sendUnsent();
       },
@@ -210,6 +218,7 @@ export class RpcClient {
       },
       onUnhandledMessage: (message) => this.#handleReply(message),
       onReceipt: (correlationId) => {
+        this.#lastReceiptAt = Date.now();
         const call = this.#pendingCalls.get(correlationId);
         if (call) call.confirmed = true;
       },
@@ -307,6 +316,7 @@ export class RpcClient {
         confirmed: false,
         sends: 0,
         lastSentAt: 0,
+        unconfirmedSince: 0,
         confirmWaitMs: this.#resendUnconfirmedMs,
       };
       this.#pendingCalls.set(correlationId, call);
@@ -349,11 +359,12 @@ export class RpcClient {
     if (this.#confirmRequests) headers[Header.receipt] = correlationId;
     try {
       this.#connection.publish({ destination: call.destination, body: call.body, headers });
+      if (!call.sent || call.confirmed) call.unconfirmedSince = Date.now();
       call.sent = true;
       call.confirmed = false;
       call.lastSentAt = Date.now();
       if (++call.sends > 1) this.#stats.resent++;
-      if (call.idempotent && this.#resendUnconfirmedMs > 0 && this.#confirmSweep === undefined) {
+      if (this.#resendUnconfirmedMs > 0 && this.#confirmSweep === undefined) {
         this.#confirmSweep = setInterval(() => this.#resendUnconfirmed(), Math.max(50, this.#resendUnconfirmedMs / 4));
       }
     } catch {
@@ -370,10 +381,18 @@ export class RpcClient {
     }
     if (!this.#connection.connected) return; // unsent calls go out after the reconnect anyway
     const now = Date.now();
+    const stuckMs = 4 * this.#resendUnconfirmedMs;
+    let stuck = false;
     for (const [correlationId, call] of this.#pendingCalls) {
-      if (!call.idempotent || !call.sent || call.confirmed || now - call.lastSentAt < call.confirmWaitMs) continue;
+      if (!call.sent || call.confirmed) continue;
+      if (now - call.unconfirmedSince >= stuckMs && now - this.#lastReceiptAt >= stuckMs) stuck = true;
+      if (!call.idempotent || now - call.lastSentAt < call.confirmWaitMs) continue;
       call.confirmWaitMs *= 2;
       this.#send(correlationId, call);
+    }
+    if (stuck) {
+      const reason = `the broker confirmed no request for ${stuckMs} ms`;
+      this.#connection.drop(new RpcError('CONNECTION_LOST', `${reason}; reconnecting`));
     }
   }
 

@@ -249,6 +249,13 @@ export class StompConnection {
     return { subscription, confirmed };
   }
 
+  /** Drops a live connection that misbehaves, for `reason`; reconnecting (to the next URL) follows. */
+  drop(reason: RpcError): void {
+    if (this.#state !== 'connected') return;
+    this.#pendingReason = reason;
+    this.#stomp.forceDisconnect();
+  }
+
   /** Closes the connection and stops reconnecting. Bounded: a stuck socket is dropped after `graceMs`. */
   async close(graceMs = 2000): Promise<void> {
     if (this.#state === 'closed') return;
