@@ -15,16 +15,17 @@ export function urlsFrom(node: NodeProfile): string[] {
   return [...urls.slice(at), ...urls.slice(0, at)];
 }
 
-/** GET from the management API of a member that runs (any member sees the whole cluster). */
-export async function management<T>(path: string): Promise<T> {
+/** Calls the management API of a member that runs (any member sees the whole cluster). */
+export async function management<T>(path: string, method = 'GET'): Promise<T> {
   const live = CLUSTER_NODES.find((node) => nodePid(node) !== undefined);
   if (!live) throw new Error('no cluster member runs');
   const response = await fetch(`http://127.0.0.1:${live.ports.management}/api${path}`, {
+    method,
     headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
     signal: AbortSignal.timeout(5000),
   });
-  if (!response.ok) throw new Error(`GET /api${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
+  if (!response.ok) throw new Error(`${method} /api${path}: ${response.status} ${await response.text()}`);
+  return (method === 'GET' ? await response.json() : undefined) as T;
 }
 
 interface QuorumQueueInfo {

@@ -66,8 +66,9 @@ export interface RpcClientOptions extends StompConnectionOptions {
    */
   confirmRequests?: boolean;
   /**
-   * An idempotent request the broker has not confirmed after this long is sent again, then after
-   * twice as long, and so on within its deadline. Over Web-STOMP a publish the broker drops gets
+   * An idempotent request the broker has not confirmed after this long (or longer when the
+   * broker's confirmations are slow: the wait adapts to them, as TCP's retransmission timeout does
+   * to round trips) is sent again, then after twice as long, and so on within its deadline. Over Web-STOMP a publish the broker drops gets
    * neither RECEIPT nor ERROR: refused by a full queue, for one. And when the broker confirms
    * nothing at all for 4 times this long while requests wait, the connection is dropped and made
    * again (to the next URL): RabbitMQ 3.10 can leave a connection that first published to a
@@ -183,6 +184,8 @@ export class RpcClient {
   #confirmSweep: ReturnType<typeof setInterval> | undefined;
   /** The last RECEIPT on the current connection, or when it was made. */
   #lastReceiptAt = 0;
+  /** Smoothed time from a request's send to its RECEIPT and its variation (RFC 6298), in ms. */
+  #receiptMs: { smoothed: number; variation: number } | undefined;
   readonly #presence = new PresenceView();
   /** Set while the answers to this connection's ping are awaited. */
   #discoveryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -220,7 +223,10 @@ export class RpcClient {
       onReceipt: (correlationId) => {
         this.#lastReceiptAt = Date.now();
         const call = this.#pendingCalls.get(correlationId);
-        if (call) call.confirmed = true;
+        if (call === undefined) return;
+        // Only a request sent once tells which send this RECEIPT belongs to (Karn's rule).
+        if (!call.confirmed && call.sends === 1) this.#sampleReceiptTime(this.#lastReceiptAt - call.lastSentAt);
+        call.confirmed = true;
       },
       ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
     });
@@ -317,7 +323,7 @@ export class RpcClient {
         sends: 0,
         lastSentAt: 0,
         unconfirmedSince: 0,
-        confirmWaitMs: this.#resendUnconfirmedMs,
+        confirmWaitMs: this.#resendWaitMs(),
       };
       this.#pendingCalls.set(correlationId, call);
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
@@ -373,6 +379,25 @@ export class RpcClient {
     }
   }
 
+  #sampleReceiptTime(ms: number): void {
+    if (this.#receiptMs === undefined) {
+      this.#receiptMs = { smoothed: ms, variation: ms / 2 };
+      return;
+    }
+    const { smoothed, variation } = this.#receiptMs;
+    this.#receiptMs = {
+      smoothed: 0.875 * smoothed + 0.125 * ms,
+      variation: 0.75 * variation + 0.25 * Math.abs(smoothed - ms),
+    };
+  }
+
+  /** How long a new request may go unconfirmed before it is sent again: the RFC 6298 timeout, at least resendUnconfirmedMs. */
+  #resendWaitMs(): number {
+    if (this.#receiptMs === undefined) return this.#resendUnconfirmedMs;
+    const { smoothed, variation } = this.#receiptMs;
+    return Math.max(this.#resendUnconfirmedMs, Math.ceil(smoothed + 4 * variation));
+  }
+
   #resendUnconfirmed(): void {
     if (this.#pendingCalls.size === 0) {
       clearInterval(this.#confirmSweep);
@@ -381,7 +406,7 @@ export class RpcClient {
     }
     if (!this.#connection.connected) return; // unsent calls go out after the reconnect anyway
     const now = Date.now();
-    const stuckMs = 4 * this.#resendUnconfirmedMs;
+    const stuckMs = 4 * this.#resendWaitMs();
     let stuck = false;
     for (const [correlationId, call] of this.#pendingCalls) {
       if (!call.sent || call.confirmed) continue;
