@@ -85,7 +85,9 @@ export async function ensureCluster() {
   ensureInstalled();
   for (const node of CLUSTER_NODES) {
     if (nodePid(node) === undefined && (await webStompAnswers(webStompUrl(node)))) {
-      throw new Error(`${webStompUrl(node)} answers, but not from this checkout's ${node.name}: stop that broker first`);
+      throw new Error(
+        `${webStompUrl(node)} answers, but not from this checkout's ${node.name}: stop that broker first`,
+      );
     }
   }
   shareCookie();
