@@ -66,14 +66,14 @@ export interface RpcClientOptions extends StompConnectionOptions {
    */
   confirmRequests?: boolean;
   /**
-   * An idempotent request the broker has not confirmed after this long (or longer when the
-   * broker's confirmations are slow: the wait adapts to them, as TCP's retransmission timeout does
-   * to round trips) is sent again, then after twice as long, and so on within its deadline. Over Web-STOMP a publish the broker drops gets
-   * neither RECEIPT nor ERROR: refused by a full queue, for one. And when the broker confirms
-   * nothing at all for 4 times this long while requests wait, the connection is dropped and made
-   * again (to the next URL): RabbitMQ 3.10 can leave a connection that first published to a
-   * quorum queue while its leader was down unable to publish to it ever again. 0: never. Needs
-   * `confirmRequests`.
+   * An idempotent request the broker has not confirmed after this long (longer when the broker's
+   * confirmations are slow: the wait adapts to them as TCP's retransmission timeout adapts to round
+   * trips) is sent again, then after twice as long, and so on within its deadline. Over Web-STOMP
+   * a publish the broker drops gets neither RECEIPT nor ERROR (a full queue refuses it, say). When
+   * the broker confirms nothing at all for 4 times this wait while requests wait, the connection
+   * is dropped and made again (to the next URL): RabbitMQ 3.10 can leave a connection that first
+   * published to a quorum queue while its leader was down unable to publish there ever again.
+   * 0: never. Needs `confirmRequests`.
    * @default 1000
    */
   resendUnconfirmedMs?: number;
@@ -391,7 +391,7 @@ export class RpcClient {
     };
   }
 
-  /** How long a new request may go unconfirmed before it is sent again: the RFC 6298 timeout, at least resendUnconfirmedMs. */
+  /** How long a new request may go unconfirmed before it is sent again: RFC 6298's timeout, at least resendUnconfirmedMs. */
   #resendWaitMs(): number {
     if (this.#receiptMs === undefined) return this.#resendUnconfirmedMs;
     const { smoothed, variation } = this.#receiptMs;
