@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import amqp from 'amqplib';
 import { amqpUrl, brokerUrl, ensureBroker, nodeProfile } from '../scripts/broker.mjs';
-import { median, withTimeout } from './lib.mjs';
+import { exited, median, withTimeout } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { renderChart } from './render.mjs';
 import { connectRawStomp } from './stomp-wire.mjs';
@@ -90,21 +90,6 @@ const queueName = (id) => {
   queues.push(name);
   return name;
 };
-
-/** Waits for a child to exit, killing it (it is ours) when it does not within `ms`. */
-function exited(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 function track(child) {
   children.add(child);

@@ -40,7 +40,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSeconds, fibDecimal, quantile, sleep, withTimeout } from './lib.mjs';
+import { cpuSeconds, exited, fibDecimal, quantile, sleep, withTimeout } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_CLI = join(root, 'packages/server/dist/cli.js');
@@ -321,21 +321,6 @@ async function brokerPids(urls) {
 function fileDescriptorLimit() {
   const result = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
   return result.stdout.trim();
-}
-
-/** Waits for a child to exit, killing it (it is ours) when it does not within `ms`. */
-function exited(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 async function startServer(options, children) {

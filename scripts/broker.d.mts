@@ -20,3 +20,4 @@ export function ensureBroker(): Promise<{ url: string; started: boolean }>;
 export function stopNode(node?: NodeProfile): void;
 export function restartLocalBroker(): Promise<void>;
 export function freezeLocalBroker(ms: number): Promise<void>;
+export function runAsCommand(moduleUrl: string, main: (command: string | undefined) => Promise<number>): void;

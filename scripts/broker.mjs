@@ -310,7 +310,9 @@ async function main(command) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** Runs `main(command)` when the module at `moduleUrl` is the program node was started with. */
+export function runAsCommand(moduleUrl, main) {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
   main(process.argv[2]).then(
     (code) => {
       process.exitCode = code;
@@ -321,3 +323,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     },
   );
 }
+
+runAsCommand(import.meta.url, main);

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import {
   ensureInstalled,
   launchNode,
@@ -22,6 +22,7 @@ import {
   nodePid,
   nodeProfile,
   rabbitmqTool,
+  runAsCommand,
   stopNode,
   waitForNode,
   webStompAnswers,
@@ -156,14 +157,4 @@ async function main(command) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv[2]).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error) => {
-      log(error.message);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsCommand(import.meta.url, main);

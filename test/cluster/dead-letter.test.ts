@@ -5,7 +5,7 @@ import { queueDeclarationHeaders, resolveQueueDeclaration, StompConnection } fro
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { NodeProfile } from '../../scripts/broker.mjs';
 import { until } from '../support.js';
-import { CLUSTER_NODES, QUEUE, urlsFrom } from './cluster-support.js';
+import { CLUSTER_NODES, QUEUE, sleep, urlsFrom } from './cluster-support.js';
 
 const DEAD_LETTER_QUEUE = 'rpc_queue.dead-letter';
 const DELIVERY_LIMIT = 5; // rabbitmq-conf/definitions.json
@@ -65,7 +65,7 @@ describe('poison requests (quorum rpc_queue)', () => {
     expect(deadLetters[0]?.headers['x-first-death-reason']).toBe('delivery_limit');
     expect(deadLetters[0]?.headers['x-first-death-queue']).toBe(QUEUE);
     // And it stays there: no further delivery from rpc_queue.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(deliveries).toHaveLength(DELIVERY_LIMIT + 1);
   });
 });

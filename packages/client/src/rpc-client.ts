@@ -365,10 +365,11 @@ export class RpcClient {
     if (this.#confirmRequests) headers[Header.receipt] = correlationId;
     try {
       this.#connection.publish({ destination: call.destination, body: call.body, headers });
-      if (!call.sent || call.confirmed) call.unconfirmedSince = Date.now();
+      const now = Date.now();
+      if (!call.sent || call.confirmed) call.unconfirmedSince = now;
       call.sent = true;
       call.confirmed = false;
-      call.lastSentAt = Date.now();
+      call.lastSentAt = now;
       if (++call.sends > 1) this.#stats.resent++;
       if (this.#resendUnconfirmedMs > 0 && this.#confirmSweep === undefined) {
         this.#confirmSweep = setInterval(() => this.#resendUnconfirmed(), Math.max(50, this.#resendUnconfirmedMs / 4));
