@@ -191,6 +191,8 @@ export class RpcClient {
   #discoveryTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setInterval> | undefined;
   #lastExpiryCheck = 0;
+  /** Ends the waits of discoverServers(): close() cuts them short, so no timer outlives it. */
+  readonly #wakeOnClose = new Set<() => void>();
 
   constructor(options: RpcClientOptions = {}) {
     this.#defaultTimeoutMs = checkMs(options.timeoutMs ?? 10_000, 'timeoutMs');
@@ -259,14 +261,24 @@ export class RpcClient {
 
   /**
    * Asks "who is there?" and resolves with the live servers after `waitMs`. Rejects like ready()
-   * when the broker cannot be reached, and with INVALID_ARGUMENT when presence is off.
+   * when the broker cannot be reached, with INVALID_ARGUMENT when presence is off, and with CLOSED
+   * when the client is closed meanwhile.
    */
   async discoverServers(waitMs = this.#discoveryMs, queue?: string): Promise<ServerInfo[]> {
     checkMs(waitMs, 'waitMs', 0);
     if (!this.#presenceEnabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
     await this.ready();
     this.#ping();
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#wakeOnClose.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, waitMs);
+      this.#wakeOnClose.add(wake);
+    });
+    if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
     return this.servers(queue);
   }
 
@@ -338,6 +350,7 @@ export class RpcClient {
     clearTimeout(this.#discoveryTimer);
     clearInterval(this.#expiryTimer);
     clearInterval(this.#confirmSweep);
+    for (const wake of this.#wakeOnClose) wake();
     this.#rejectAll(() => new RpcError('CLOSED', 'the client was closed'));
     await this.#connection.close();
   }

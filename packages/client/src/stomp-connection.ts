@@ -159,8 +159,12 @@ export class StompConnection {
       onHeartbeatLost: () => {
         this.#pendingReason = new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`);
       },
-      onUnhandledMessage: (message) => this.#events.onUnhandledMessage?.(message),
-      onUnhandledReceipt: (frame) => this.#events.onReceipt?.(frame.headers['receipt-id'] ?? ''),
+      onUnhandledMessage: (message) => {
+        if (this.#state !== 'closed') this.#events.onUnhandledMessage?.(message);
+      },
+      onUnhandledReceipt: (frame) => {
+        if (this.#state !== 'closed') this.#events.onReceipt?.(frame.headers['receipt-id'] ?? '');
+      },
       ...(options.debug ? { debug: options.debug } : {}),
     });
   }
@@ -245,7 +249,13 @@ export class StompConnection {
   ): { subscription: StompSubscription; confirmed: Promise<void> } {
     const receipt = `subscribe-${++this.#receipts}`;
     const confirmed = new Promise<void>((resolve) => this.#stomp.watchForReceipt(receipt, () => resolve()));
-    const subscription = this.#stomp.subscribe(destination, onMessage, { ...headers, receipt });
+    const subscription = this.#stomp.subscribe(
+      destination,
+      (message) => {
+        if (this.#state !== 'closed') onMessage(message);
+      },
+      { ...headers, receipt },
+    );
     return { subscription, confirmed };
   }
 
@@ -256,7 +266,11 @@ export class StompConnection {
     this.#stomp.forceDisconnect();
   }
 
-  /** Closes the connection and stops reconnecting. Bounded: a stuck socket is dropped after `graceMs`. */
+  /**
+   * Closes the connection and stops reconnecting. Bounded: a stuck socket is dropped after `graceMs`.
+   * From the moment it is called, nothing more is delivered to the owner: frames still arriving
+   * while the socket closes (a pong, a late reply) must not wake it up again and start timers.
+   */
   async close(graceMs = 2000): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
