@@ -5,11 +5,16 @@ const fromRoot = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 // Tests run against the TypeScript sources, so `vitest` works without a build.
 const resolve = {
-  alias: {
-    '@stomp-rpc/client': fromRoot('./packages/client/src/index.ts'),
-    '@stomp-rpc/server': fromRoot('./packages/server/src/index.ts'),
-    '#default-websocket': fromRoot('./packages/client/src/default-websocket.node.ts'),
-  },
+  alias: [
+    { find: /^@stomp-rpc\/client$/, replacement: fromRoot('./packages/client/src/index.ts') },
+    { find: /^@stomp-rpc\/client\/protocol$/, replacement: fromRoot('./packages/client/src/protocol/index.ts') },
+    { find: /^@stomp-rpc\/client\/internal$/, replacement: fromRoot('./packages/client/src/internal.ts') },
+    { find: /^@stomp-rpc\/server$/, replacement: fromRoot('./packages/server/src/index.ts') },
+    {
+      find: /^#default-websocket$/,
+      replacement: fromRoot('./packages/client/src/transport/default-websocket.node.ts'),
+    },
+  ],
 };
 
 export default defineConfig({

@@ -1,7 +1,7 @@
 // Issue 7: hostile input against a running server (a child process, as deployed). Each case is
 // bounded; throughout, valid calls keep being answered and the server's memory stays bounded.
 import { readFileSync } from 'node:fs';
-import { queueDeclarationHeaders } from '@stomp-rpc/client';
+import { queueDeclarationHeaders } from '@stomp-rpc/client/protocol';
 import { describe, expect, it } from 'vitest';
 import { type Frame, openWire } from './stomp-wire.js';
 import { openClient, spawnChild, uniqueQueue, until } from './support.js';

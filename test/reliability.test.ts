@@ -1,6 +1,6 @@
 // Calls that never hang and never lie: each failure the tutorial leaves open, against the real
 // broker, each bounded in time.
-import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client';
+import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { amqpUrl, freezeLocalBroker, restartLocalBroker } from '../scripts/broker.mjs';

@@ -2,7 +2,8 @@
 // servers, clients and child processes that are always closed or killed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type FibonacciClientOptions, FibonacciRpcClient, isRpcError, StompConnection } from '@stomp-rpc/client';
+import { type FibonacciClientOptions, FibonacciRpcClient, isRpcError } from '@stomp-rpc/client';
+import { StompConnection } from '@stomp-rpc/client/internal';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
 import { onTestFinished } from 'vitest';
 import { amqpUrl, brokerUrl } from '../scripts/broker.mjs';

@@ -1,7 +1,8 @@
 // A poison request cannot loop forever: the replicated profile's policy (rpc-queue-limits in
 // rabbitmq-conf/definitions.json) gives rpc_queue a delivery limit and dead-letters what exceeds it.
 import type { IMessage } from '@stomp/stompjs';
-import { queueDeclarationHeaders, resolveQueueDeclaration, StompConnection } from '@stomp-rpc/client';
+import { StompConnection } from '@stomp-rpc/client/internal';
+import { queueDeclarationHeaders, resolveQueueDeclaration } from '@stomp-rpc/client/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { NodeProfile } from '../../scripts/broker.mjs';
 import { until } from '../support.js';

@@ -4,9 +4,9 @@
 // `npm run client -- --servers`: the live servers and their counters, as a table.
 import { ENVIRONMENT, optionsFromEnvironment } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
-import { FibonacciRpcClient } from './fibonacci-client.js';
-import type { ServerInfo } from './presence.js';
-import type { QueueProfile } from './queue-profile.js';
+import type { ServerInfo } from './protocol/presence.js';
+import type { QueueProfile } from './protocol/queue-profile.js';
+import { FibonacciRpcClient } from './services/fibonacci-client.js';
 
 const USAGE = `usage: stomp-rpc-client [options] <n>
        stomp-rpc-client [options] --servers

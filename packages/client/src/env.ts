@@ -1,6 +1,7 @@
-import { DEFAULT_QUEUE, type QueueDeclaration } from './protocol.js';
-import type { QueueProfile } from './queue-profile.js';
-import type { StompConnectionOptions } from './stomp-connection.js';
+import { parseUrlList } from './options.js';
+import type { QueueProfile } from './protocol/queue-profile.js';
+import { DEFAULT_QUEUE, type QueueDeclaration } from './protocol/wire.js';
+import type { StompConnectionOptions } from './transport/stomp-connection.js';
 
 /** The environment variables both command lines read, with what they configure. */
 export const ENVIRONMENT = {
@@ -24,9 +25,7 @@ export function optionsFromEnvironment(env: Readonly<Record<string, string | und
   // An unknown profile name is reported by the client or server it configures.
   if (env.RPC_QUEUE_PROFILE) options.queueDeclaration = env.RPC_QUEUE_PROFILE as QueueProfile;
   if (env.STOMP_URL) {
-    options.url = env.STOMP_URL.split(',')
-      .map((url) => url.trim())
-      .filter((url) => url !== '');
+    options.url = parseUrlList(env.STOMP_URL);
   }
   if (env.STOMP_LOGIN) options.login = env.STOMP_LOGIN;
   if (env.STOMP_PASSCODE) options.passcode = env.STOMP_PASSCODE;

@@ -1,4 +1,4 @@
-import { type ErrorCode, isErrorCode } from './protocol.js';
+import { type ErrorCode, isErrorCode } from './protocol/error-codes.js';
 
 export interface RpcErrorOptions {
   cause?: unknown;
@@ -37,15 +37,4 @@ export class RpcError extends Error {
 
 export function isRpcError(value: unknown): value is RpcError {
   return value instanceof RpcError;
-}
-
-/**
- * A duration option, checked: a finite number of ms within `min` and 2^31-1 (setTimeout fires at
- * once beyond that, which would turn a long wait into none).
- */
-export function checkMs(value: number, name: string, min = 1): number {
-  if (!Number.isFinite(value) || value < min || value > 2 ** 31 - 1) {
-    throw new RpcError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from ${min} to 2147483647`);
-  }
-  return value;
 }

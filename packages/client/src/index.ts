@@ -1,49 +1,28 @@
-export { ENVIRONMENT, type EnvironmentOptions, optionsFromEnvironment } from './env.js';
-export { isRpcError, RpcError, type RpcErrorOptions } from './errors.js';
-export {
-  type FibonacciCallOptions,
-  type FibonacciClientOptions,
-  type FibonacciResult,
-  FibonacciRpcClient,
-} from './fibonacci-client.js';
-export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
-export {
-  type AnnouncementKind,
-  MISSED_BEATS,
-  PING_TOPIC,
-  PRESENCE_TOPIC,
-  parseAnnouncement,
-  type ServerAnnouncement,
-  type ServerInfo,
-  type ServerStats,
-} from './presence.js';
-export {
-  DEFAULT_QUEUE,
-  DEFAULT_STOMP_URL,
-  ERROR_CODES,
-  type ErrorCode,
-  Header,
-  isErrorCode,
-  type QueueDeclaration,
-  queueDeclarationHeaders,
-  queueDestination,
-  queueOfDestination,
-  replyDestination,
-  TEXT_CONTENT_TYPE,
-} from './protocol.js';
-export { QUEUE_PROFILES, type QueueProfile, resolveQueueDeclaration } from './queue-profile.js';
+/*
+ * `@stomp-rpc/client`: the client API. The wire protocol is `@stomp-rpc/client/protocol`; the
+ * transport and other shared internals, for our server and tools, `@stomp-rpc/client/internal`.
+ */
 export {
   type RequestOptions,
   RpcClient,
   type RpcClientOptions,
   type RpcClientStats,
   type RpcReply,
-} from './rpc-client.js';
+} from './core/rpc-client.js';
+export type { ConnectionState } from './core/transport.js';
+export { CLIENT_DEFAULTS } from './defaults.js';
+export { ENVIRONMENT, type EnvironmentOptions, optionsFromEnvironment } from './env.js';
+export { isRpcError, RpcError, type RpcErrorOptions } from './errors.js';
+export type { LatencySnapshot } from './latency-histogram.js';
+export { ERROR_CODES, type ErrorCode, isErrorCode } from './protocol/error-codes.js';
+export type { ServerInfo, ServerStats } from './protocol/presence.js';
+export { QUEUE_PROFILES, type QueueProfile } from './protocol/queue-profile.js';
+export { DEFAULT_QUEUE, DEFAULT_STOMP_URL, type QueueDeclaration } from './protocol/wire.js';
 export {
-  type ConnectionState,
-  StompConnection,
-  type StompConnectionEvents,
-  type StompConnectionOptions,
-  type WebSocketFactory,
-} from './stomp-connection.js';
+  type FibonacciCallOptions,
+  type FibonacciClientOptions,
+  type FibonacciResult,
+  FibonacciRpcClient,
+} from './services/fibonacci-client.js';
 export { isTraceparent, newTraceparent } from './trace-context.js';
+export type { StompConnectionOptions, WebSocketFactory } from './transport/stomp-connection.js';

@@ -9,6 +9,7 @@
  * it skipped (DEADLINE_EXCEEDED) starts its own, once. Failures are never cached.
  */
 import { isRpcError, RpcError } from '@stomp-rpc/client';
+import { decodeN } from '@stomp-rpc/client/protocol';
 import { fibonacci } from './fibonacci.js';
 import type { RpcHandler } from './rpc-server.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -84,21 +85,8 @@ function entryBytes(decimal: string): number {
   return decimal.length + CACHE_ENTRY_OVERHEAD_BYTES;
 }
 
-/**
- * Parses the tutorial's request body: n in canonical decimal ("30"; no sign, exponent, leading
- * zero or whitespace), at most `maxN`.
- */
-export function parseN(body: string, maxN: number): number {
-  const shown = JSON.stringify(body.length > 40 ? `${body.slice(0, 40)}…` : body);
-  if (!/^(0|[1-9][0-9]*)$/.test(body)) {
-    throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer in decimal, got ${shown}`);
-  }
-  // Compare as text first: a 400-digit n must not turn into Infinity and slip past the bound.
-  if (body.length > String(maxN).length || Number(body) > maxN) {
-    throw new RpcError('INVALID_ARGUMENT', `n must be at most ${maxN}, got ${shown}`);
-  }
-  return Number(body);
-}
+/** n from a request body, at most `maxN`: the protocol's rule (INVALID_ARGUMENT otherwise). */
+export const parseN = decodeN;
 
 /** The tutorial's service: request body n, reply body fib(n), both in decimal. */
 export function fibonacciHandler(options: FibonacciServiceOptions = {}): RpcHandler {

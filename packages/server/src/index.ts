@@ -1,3 +1,4 @@
+export { SERVER_DEFAULTS } from './defaults.js';
 export { fibonacci } from './fibonacci.js';
 export { type FibonacciServiceOptions, fibonacciHandler, parseN } from './fibonacci-service.js';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from './logger.js';

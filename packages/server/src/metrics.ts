@@ -6,7 +6,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ErrorCode, LATENCY_BOUNDS_MS } from '@stomp-rpc/client';
+import type { ErrorCode } from '@stomp-rpc/client';
+import { LATENCY_BOUNDS_MS } from '@stomp-rpc/client/internal';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RpcServerObserver } from './rpc-server.js';
 

@@ -1,5 +1,7 @@
 /*
  * The server loop: consume a request queue, hand each request to a handler, reply, then ACK.
+ * Its parts: request-intake.ts (what a delivered message is), presence-announcer.ts (who is
+ * serving), server-stats.ts (the counters); this file joins them to the connection.
  *
  * - The queue is consumed with `ack: client-individual` and a `prefetch-count`, so the broker
  *   hands this server at most `prefetch` requests at a time (the tutorial's fair dispatch is 1) and
@@ -7,14 +9,8 @@
  * - The reply goes out before the ACK. A crash between the two means the request is redelivered
  *   and answered twice; the client drops the second answer (it no longer waits for it).
  * - Every request is ACKed once handled, including invalid ones (they get an error reply), so
- *   bad input is never requeued forever.
- * - `reply-to` must name a reply queue (see replyDestination in the protocol); a request without
- *   one, or asking to reply into any other destination, or without a correlation-id of at most
- *   256 characters, is logged and dropped.
- * - A request's `expiration` is the caller's remaining budget. The broker drops the request once
- *   that passes while it is queued; the server counts the budget from delivery (it cannot see the
- *   time spent queued, and the caller's clock is not comparable to ours) and skips work that would
- *   start later than that with DEADLINE_EXCEEDED.
+ *   bad input is never requeued forever. Work that would start after the caller's deadline is
+ *   skipped by the handler with DEADLINE_EXCEEDED.
  * - A request belongs to the connection it arrived on. When that connection drops the broker
  *   requeues the request, so the server neither replies to nor ACKs it on the next connection:
  *   the redelivered copy is answered instead, once.
@@ -25,48 +21,32 @@
  *   straight back), lets the requests in hand finish and ACK, then NACKs with requeue the held
  *   ones and whatever is still unfinished after the grace period (another server answers those;
  *   this one sends no reply for them), and only then disconnects.
- * - Presence (protocol in the client's presence.ts): the server says "hello" on the presence topic
- *   once its subscription is confirmed, "beat" every `presenceMs` with its counters, and "bye" as
- *   soon as stop() begins, and answers every "who is there?" ping on the asker's reply queue.
- *   Replies name the server (`rpc-server`) and its processing time (`rpc-server-time-ms`).
  */
-import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { IMessage } from '@stomp/stompjs';
+import { RpcError } from '@stomp-rpc/client';
+import { StompConnection, type StompConnectionOptions } from '@stomp-rpc/client/internal';
 import {
-  type AnnouncementKind,
   DEFAULT_QUEUE,
   type ErrorCode,
   Header,
-  LatencyHistogram,
   PING_TOPIC,
-  PRESENCE_TOPIC,
   type QueueDeclaration,
   type QueueProfile,
   queueDeclarationHeaders,
   queueDestination,
-  RpcError,
-  replyDestination,
   resolveQueueDeclaration,
-  type ServerAnnouncement,
   type ServerStats,
-  StompConnection,
-  type StompConnectionOptions,
   TEXT_CONTENT_TYPE,
-} from '@stomp-rpc/client';
+} from '@stomp-rpc/client/protocol';
 import { v4 as uuidv4 } from 'uuid';
+import { SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, silentLogger } from './logger.js';
-import { SERVER_VERSION } from './version.js';
+import { PresenceAnnouncer } from './presence-announcer.js';
+import { type RpcRequest, takeRequest } from './request-intake.js';
+import { ServerStatsCounter } from './server-stats.js';
 
-export interface RpcRequest {
-  /** The request body as text. */
-  body: string;
-  /** All headers of the request, as the broker delivered them. */
-  headers: Readonly<Record<string, string>>;
-  correlationId: string;
-  /** When the caller stops waiting, as a Date.now() time (Infinity without an `expiration`). */
-  deadline: number;
-}
+export type { RpcRequest } from './request-intake.js';
 
 /** A request being handled, with what decides whether it may still be answered. */
 interface InFlight {
@@ -89,7 +69,7 @@ export interface RpcServerOptions extends StompConnectionOptions {
    * @default 'tutorial' (non-durable, as in the tutorial)
    */
   queueDeclaration?: QueueDeclaration | QueueProfile;
-  /** Requests this server holds at once, unacknowledged. @default 1 (the tutorial's fair dispatch) */
+  /** Requests this server holds at once, unacknowledged. @default 1 (the tutorial's fair dispatch; SERVER_DEFAULTS) */
   prefetch?: number;
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. @default 4096 */
   maxBodyBytes?: number;
@@ -114,19 +94,15 @@ export interface RpcServerStats extends ServerStats {
   reconnects: number;
 }
 
-/** At most this many pings are answered per second, so a ping flood cannot multiply itself. */
-const PONGS_PER_SECOND = 200;
-/** Longer correlation ids are not echoed (a reply would carry the caller's junk back); the request is dropped. */
-const MAX_CORRELATION_ID_LENGTH = 256;
-const HOST = hostname();
+type Settings = Required<Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id'>>;
 
 export class RpcServer {
   readonly #connection: StompConnection;
-  readonly #options: Required<
-    Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id' | 'presenceMs'>
-  >;
+  readonly #options: Settings;
   readonly #observer: RpcServerObserver | undefined;
   readonly #subscribeHeaders: Record<string, string>;
+  readonly #announcer: PresenceAnnouncer;
+  readonly #stats = new ServerStatsCounter();
   /** Resolves when the broker first confirms a subscription, whichever connection made it. */
   readonly #subscribed: Promise<void>;
   #markSubscribed: () => void = () => {};
@@ -134,38 +110,16 @@ export class RpcServer {
   /** Requests that arrived after stop() began: held unanswered (they fill the prefetch window, so no more come) and NACKed at the end. */
   readonly #held: IMessage[] = [];
   readonly #inFlight = new Map<InFlight, Promise<void>>();
-  readonly #counts = { requests: 0, succeeded: 0, dropped: 0 };
-  readonly #errors: Partial<Record<ErrorCode, number>> = {};
-  readonly #latency = new LatencyHistogram();
-  #lastError: ServerStats['lastError'];
-  readonly #startedAt = new Date().toISOString();
-  #beat: ReturnType<typeof setInterval> | undefined;
-  #pongWindow = { second: 0, answered: 0 };
 
   constructor(options: RpcServerOptions) {
-    const prefetch = options.prefetch ?? 1;
-    if (!Number.isSafeInteger(prefetch) || prefetch < 1) {
-      throw new RpcError('INVALID_ARGUMENT', 'prefetch must be a whole number of at least 1');
-    }
-    this.#options = {
-      handler: options.handler,
-      queue: options.queue ?? DEFAULT_QUEUE,
-      prefetch,
-      maxBodyBytes: options.maxBodyBytes ?? 4096,
-      logger: options.logger ?? silentLogger,
-      id: options.id ?? uuidv4().slice(0, 8),
-      presenceMs: options.presenceMs ?? 2000,
-    };
+    this.#options = checkServerOptions(options);
     this.#observer = options.observer;
-    if (this.#options.presenceMs !== 0 && !(this.#options.presenceMs >= 100 && this.#options.presenceMs <= 3_600_000)) {
-      throw new RpcError('INVALID_ARGUMENT', 'presenceMs must be 0 (off) or from 100 to 3600000');
-    }
+    const { queue, prefetch, id, logger } = this.#options;
     this.#subscribeHeaders = {
       ack: 'client-individual',
       'prefetch-count': String(prefetch),
       ...queueDeclarationHeaders(resolveQueueDeclaration(options.queueDeclaration)),
     };
-    const { logger } = this.#options;
     this.#subscribed = new Promise((resolve) => {
       this.#markSubscribed = resolve;
     });
@@ -175,6 +129,14 @@ export class RpcServer {
       onConnectFailed: (reason) => logger.warn({ reason: reason.message }, 'cannot connect; retrying'),
       onBrokerError: (error) => logger.error({ reason: error.message }, 'broker error'),
     });
+    this.#announcer = new PresenceAnnouncer(
+      { id, queue, prefetch, presenceMs: options.presenceMs ?? SERVER_DEFAULTS.presenceMs },
+      {
+        publish: (frame) => this.#connection.publish(frame),
+        connected: () => this.#connection.connected,
+        status: () => ({ stats: this.#stats.snapshot(), inFlight: this.#inFlight.size }),
+      },
+    );
   }
 
   /** This server's id, as announced and sent in the `rpc-server` reply header. */
@@ -183,16 +145,7 @@ export class RpcServer {
   }
 
   get stats(): RpcServerStats {
-    const latency = this.#latency.snapshot();
-    return {
-      ...this.#counts,
-      errors: { ...this.#errors },
-      processingMs: { total: latency.sumMs, average: latency.count === 0 ? 0 : latency.sumMs / latency.count },
-      latency,
-      ...(this.#lastError ? { lastError: this.#lastError } : {}),
-      inFlight: this.#inFlight.size,
-      reconnects: this.#connection.reconnects,
-    };
+    return { ...this.#stats.snapshot(), inFlight: this.#inFlight.size, reconnects: this.#connection.reconnects };
   }
 
   get state() {
@@ -204,11 +157,9 @@ export class RpcServer {
    * request published after that is sure to find the queue. Rejects with UNAVAILABLE after
    * `timeoutMs` (the server keeps trying in the background until stop()).
    */
-  async start(timeoutMs = 30_000): Promise<void> {
+  async start(timeoutMs: number = SERVER_DEFAULTS.startTimeoutMs): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    if (this.#options.presenceMs > 0 && this.#beat === undefined) {
-      this.#beat = setInterval(() => this.#announce('beat'), this.#options.presenceMs);
-    }
+    this.#announcer.start();
     this.#connection.start();
     await this.#connection.whenConnected(timeoutMs);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -230,14 +181,13 @@ export class RpcServer {
    * Stops taking requests, lets those in hand finish and reply (up to `graceMs`), NACKs with
    * requeue the ones that do not, then disconnects. Calling it again returns the same promise.
    */
-  stop(graceMs = 10_000): Promise<void> {
+  stop(graceMs: number = SERVER_DEFAULTS.graceMs): Promise<void> {
     this.#stopping ??= this.#stop(graceMs);
     return this.#stopping;
   }
 
   async #stop(graceMs: number): Promise<void> {
-    clearInterval(this.#beat);
-    this.#announce('bye'); // callers stop counting on this server before it drains
+    this.#announcer.stop();
     // Requests from an earlier connection are already back in the queue: nothing to wait for.
     const answerable = [...this.#inFlight].filter(([request]) => this.#mayAnswer(request)).map(([, work]) => work);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -262,11 +212,19 @@ export class RpcServer {
 
   #subscribe(): void {
     if (this.#stopping) return;
-    const { queue, prefetch, logger, presenceMs } = this.#options;
+    const { queue, prefetch, logger } = this.#options;
     const generation = this.#connection.generation;
     // Pings first: the broker handles frames in order, so once the queue subscription is confirmed
     // this server also hears pings, and a client that finds it there can count on an answer.
-    if (presenceMs > 0) this.#connection.subscribe(PING_TOPIC, (ping) => this.#answerPing(ping), {});
+    if (this.#announcer.enabled) {
+      this.#connection.subscribe(
+        PING_TOPIC,
+        (ping) => {
+          if (!this.#stopping) this.#announcer.answerPing(ping.headers[Header.replyTo]);
+        },
+        {},
+      );
+    }
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
       (message) => {
@@ -278,48 +236,9 @@ export class RpcServer {
     void confirmed.then(() => {
       if (generation !== this.#connection.generation) return; // that connection is gone already
       this.#markSubscribed();
-      this.#announce('hello');
+      this.#announcer.announce('hello');
       logger.info({ queue, prefetch, url: this.#connection.url, id: this.#options.id }, 'awaiting RPC requests');
     });
-  }
-
-  #announcement(kind: AnnouncementKind): ServerAnnouncement {
-    const { id, queue, prefetch, presenceMs } = this.#options;
-    const { inFlight, reconnects: _reconnects, ...stats } = this.stats;
-    return {
-      kind,
-      id,
-      host: HOST,
-      pid: process.pid,
-      version: SERVER_VERSION,
-      queue,
-      prefetch,
-      inFlight,
-      beatMs: presenceMs,
-      startedAt: this.#startedAt,
-      stats,
-    };
-  }
-
-  /** Publishes an announcement on the presence topic (or to one asker); skipped while disconnected. */
-  #announce(kind: AnnouncementKind, destination = PRESENCE_TOPIC): void {
-    if (this.#options.presenceMs === 0 || !this.#connection.connected) return;
-    const headers: Record<string, string> = { [Header.contentType]: 'application/json' };
-    if (kind === 'pong') headers[Header.presence] = kind;
-    try {
-      this.#connection.publish({ destination, body: JSON.stringify(this.#announcement(kind)), headers });
-    } catch {
-      // disconnected meanwhile; the next connection says hello again
-    }
-  }
-
-  #answerPing(ping: IMessage): void {
-    const destination = replyDestination(ping.headers[Header.replyTo]);
-    if (destination === undefined || this.#stopping) return;
-    const second = Math.floor(Date.now() / 1000);
-    if (this.#pongWindow.second !== second) this.#pongWindow = { second, answered: 0 };
-    if (++this.#pongWindow.answered > PONGS_PER_SECOND) return;
-    this.#announce('pong', destination);
   }
 
   /** False once the request went back to the broker (stop, or its connection died). */
@@ -334,63 +253,64 @@ export class RpcServer {
 
   async #handle(request: InFlight): Promise<void> {
     const { message } = request;
-    const receivedAt = Date.now();
     const startedAt = performance.now();
-    this.#counts.requests++;
-    const { logger, maxBodyBytes, handler } = this.#options;
-    const rawReplyTo = message.headers[Header.replyTo];
-    const correlationId = message.headers[Header.correlationId];
-    const destination = replyDestination(rawReplyTo);
-    if (destination === undefined || correlationId === undefined || correlationId.length > MAX_CORRELATION_ID_LENGTH) {
-      this.#counts.dropped++;
-      const why =
-        rawReplyTo === undefined
-          ? 'no reply-to'
-          : destination === undefined
-            ? 'reply-to is not a reply queue'
-            : correlationId === undefined
-              ? 'no correlation-id'
-              : `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters`;
-      logger.warn(
-        { why, replyTo: rawReplyTo?.slice(0, 200), correlationId: correlationId?.slice(0, 200) },
-        'request dropped',
-      );
-      this.#ack(message);
+    this.#stats.received();
+    const intake = takeRequest(
+      { headers: message.headers, body: message.body, byteLength: message.binaryBody.byteLength },
+      this.#options.maxBodyBytes,
+      Date.now(),
+    );
+    if (intake.kind === 'drop') {
+      this.#drop(message, intake.why);
       return;
     }
-
-    let body: string;
-    let code: ErrorCode | undefined;
-    try {
-      if (message.binaryBody.byteLength > maxBodyBytes) {
-        throw new RpcError(
-          'INVALID_ARGUMENT',
-          `request body is ${message.binaryBody.byteLength} bytes; the limit is ${maxBodyBytes}`,
-        );
-      }
-      const deadline = receivedAt + budgetMs(message.headers[Header.expiration]);
-      body = await handler({ body: message.body, headers: message.headers, correlationId, deadline });
-    } catch (thrown) {
-      const error = RpcError.from(thrown);
-      body = error.message;
-      code = error.code;
-    }
+    const { body, code } = await this.#run(intake.request, intake.refusal);
     // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
     if (!this.#mayAnswer(request)) return;
     const processingMs = performance.now() - startedAt;
-    if (!this.#reply(destination, correlationId, body, processingMs, code)) return;
+    const { correlationId } = intake.request;
+    if (!this.#reply(intake.replyTo, correlationId, body, processingMs, code)) return;
     this.#ack(message);
-    this.#latency.record(processingMs);
+    this.#stats.answered(processingMs, code, body);
     this.#observer?.requestDone(code, processingMs);
-    const traceparent = message.headers[Header.traceparent]?.slice(0, 100);
+    this.#log(intake.request, processingMs, body, code);
+  }
+
+  /** The handler's answer, or the error it threw (or the refusal made before it could run). */
+  async #run(request: RpcRequest, refusal: RpcError | undefined): Promise<{ body: string; code?: ErrorCode }> {
+    try {
+      if (refusal) throw refusal;
+      return { body: await this.#options.handler(request) };
+    } catch (thrown) {
+      const error = RpcError.from(thrown);
+      return { body: error.message, code: error.code };
+    }
+  }
+
+  #drop(message: IMessage, why: string): void {
+    this.#stats.dropped();
+    const { headers } = message;
+    this.#options.logger.warn(
+      {
+        why,
+        replyTo: headers[Header.replyTo]?.slice(0, 200),
+        correlationId: headers[Header.correlationId]?.slice(0, 200),
+      },
+      'request dropped',
+    );
+    this.#ack(message);
+  }
+
+  /** One line per failed request (with its trace), none per success at the default level. */
+  #log(request: RpcRequest, processingMs: number, body: string, code: ErrorCode | undefined): void {
+    const { logger } = this.#options;
+    const traceparent = request.headers[Header.traceparent]?.slice(0, 100);
+    const correlationId = request.correlationId.slice(0, 200);
     if (code === undefined) {
-      this.#counts.succeeded++;
       logger.debug({ correlationId, traceparent, ms: processingMs }, 'request answered');
       return;
     }
-    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
-    this.#lastError = { code, message: body.slice(0, 500), at: new Date().toISOString() };
-    const fields = { correlationId: correlationId.slice(0, 200), traceparent, code, error: body.slice(0, 500) };
+    const fields = { correlationId, traceparent, code, error: body.slice(0, 500) };
     if (code === 'INTERNAL') logger.error(fields, 'request failed');
     else logger.warn(fields, 'request failed');
   }
@@ -441,8 +361,22 @@ export class RpcServer {
   }
 }
 
-/** The caller's budget from an `expiration` header, in ms; unlimited without one. */
-function budgetMs(expiration: string | undefined): number {
-  const ms = expiration === undefined ? Number.NaN : Number(expiration);
-  return Number.isFinite(ms) && ms >= 0 ? ms : Number.POSITIVE_INFINITY;
+/** The server's settings from its options, checked; INVALID_ARGUMENT for a bad one. */
+function checkServerOptions(options: RpcServerOptions): Settings {
+  const prefetch = options.prefetch ?? SERVER_DEFAULTS.prefetch;
+  if (!Number.isSafeInteger(prefetch) || prefetch < 1) {
+    throw new RpcError('INVALID_ARGUMENT', 'prefetch must be a whole number of at least 1');
+  }
+  const presenceMs = options.presenceMs ?? SERVER_DEFAULTS.presenceMs;
+  if (presenceMs !== 0 && !(presenceMs >= 100 && presenceMs <= 3_600_000)) {
+    throw new RpcError('INVALID_ARGUMENT', 'presenceMs must be 0 (off) or from 100 to 3600000');
+  }
+  return {
+    handler: options.handler,
+    queue: options.queue ?? DEFAULT_QUEUE,
+    prefetch,
+    maxBodyBytes: options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes,
+    logger: options.logger ?? silentLogger,
+    id: options.id ?? uuidv4().slice(0, 8),
+  };
 }

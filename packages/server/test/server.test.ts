@@ -1,4 +1,5 @@
-import { Header, isRpcError, queueDeclarationHeaders, queueDestination, RpcClient } from '@stomp-rpc/client';
+import { isRpcError, RpcClient } from '@stomp-rpc/client';
+import { Header, queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { describe, expect, it } from 'vitest';
 import { BROKER_URL, openClient, openRawConnection, startServer, uniqueQueue, until } from '../../../test/support.js';
 

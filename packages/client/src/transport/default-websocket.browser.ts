@@ -1,4 +1,4 @@
-import { RpcError } from './errors.js';
+import { RpcError } from '../errors.js';
 import type { WebSocketFactory } from './stomp-connection.js';
 
 export function defaultWebSocketFactory(): WebSocketFactory {

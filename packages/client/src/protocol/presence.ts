@@ -10,11 +10,11 @@
  *     -> SEND <reply-to>            every live server answers at once: a "pong" announcement,
  *        rpc-presence:pong          marked with this header so it is not taken for an RPC reply
  *
- * Each client keeps a PresenceView: servers by id, dropped on "bye" or after MISSED_BEATS beats
- * without news. A client only trusts its own clock (lastSeen), never the server's.
+ * A client keeps the servers it heard of by id (core/presence-view.ts), dropped on "bye" or after
+ * MISSED_BEATS beats without news, by its own clock (lastSeen), never the server's.
  */
-import { LATENCY_BOUNDS_MS, type LatencySnapshot } from './latency-histogram.js';
-import type { ErrorCode } from './protocol.js';
+import { LATENCY_BOUNDS_MS, type LatencySnapshot } from '../latency-histogram.js';
+import type { ErrorCode } from './error-codes.js';
 
 export const PRESENCE_TOPIC = '/topic/rpc.presence';
 export const PING_TOPIC = '/topic/rpc.ping';
@@ -108,59 +108,4 @@ export function parseAnnouncement(body: string): ServerAnnouncement | undefined 
 function emptyLatency(): LatencySnapshot {
   const counts = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
   return { boundsMs: LATENCY_BOUNDS_MS, counts, count: 0, sumMs: 0, maxMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0 };
-}
-
-/** The live servers a client knows of. Pure: time comes in as arguments. */
-export class PresenceView {
-  readonly #servers = new Map<string, ServerInfo>();
-
-  /**
-   * Applies an announcement heard at `now`. Returns 'joined' when a server became known, 'left'
-   * when one said bye, 'updated' otherwise.
-   */
-  apply(announcement: ServerAnnouncement, now: number): 'joined' | 'left' | 'updated' {
-    const { kind, ...info } = announcement;
-    if (kind === 'bye') {
-      return this.#servers.delete(info.id) ? 'left' : 'updated';
-    }
-    const known = this.#servers.has(info.id);
-    this.#servers.set(info.id, { ...info, lastSeen: now });
-    return known ? 'updated' : 'joined';
-  }
-
-  /**
-   * Restarts every server's clock at `now`. A client that was disconnected could not hear the
-   * beats, so their absence says nothing about the servers; after a reconnect each known server
-   * gets MISSED_BEATS beats to show it is still there.
-   */
-  resume(now: number): void {
-    for (const server of this.#servers.values()) server.lastSeen = now;
-  }
-
-  /** Forgets servers that missed MISSED_BEATS beats; returns how many went. */
-  expire(now: number): number {
-    let gone = 0;
-    for (const [id, server] of this.#servers) {
-      if (now - server.lastSeen > MISSED_BEATS * server.beatMs) {
-        this.#servers.delete(id);
-        gone++;
-      }
-    }
-    return gone;
-  }
-
-  /** Live servers, of one queue or all, ordered by id. */
-  list(queue?: string): ServerInfo[] {
-    const servers = [...this.#servers.values()].filter((server) => queue === undefined || server.queue === queue);
-    return servers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  hasServerFor(queue: string): boolean {
-    for (const server of this.#servers.values()) if (server.queue === queue) return true;
-    return false;
-  }
-
-  get size(): number {
-    return this.#servers.size;
-  }
 }

@@ -2,10 +2,9 @@
  * One STOMP-over-WebSocket connection to RabbitMQ's Web-STOMP plugin that keeps itself up.
  *
  * It wraps @stomp/stompjs's Client and adds what RPC needs from it:
- * - Reconnection with capped exponential backoff and jitter, rotating through a list of broker
- *   URLs (the nodes of a cluster), starting from a random one so that many clients spread over the
- *   nodes, and moving on to the next one when a connection is lost. stompjs only offers a fixed or doubling delay without jitter, so its own delay is set to
- *   1 ms and the real wait happens in `beforeConnect`, which stompjs awaits before every attempt.
+ * - Reconnection as reconnect-policy.ts decides (URL rotation, backoff with jitter). stompjs only
+ *   offers a fixed or doubling delay without jitter, so its own delay is set to 1 ms and the real
+ *   wait happens in `beforeConnect`, which stompjs awaits before every attempt.
  * - A reason for every way a connection ends. RabbitMQ 3.10 usually closes a Web-STOMP socket after
  *   a fatal error without delivering the ERROR frame (close code 1000, reason "STOMP died"); a
  *   refused login arrives as an ERROR frame ("Bad CONNECT") on a socket the broker leaves open,
@@ -31,8 +30,13 @@ import {
   Versions,
 } from '@stomp/stompjs';
 import { defaultWebSocketFactory } from '#default-websocket';
-import { checkMs, RpcError } from './errors.js';
-import { DEFAULT_STOMP_URL } from './protocol.js';
+import type { ConnectionState, Transport, TransportEvents } from '../core/transport.js';
+import { CLIENT_DEFAULTS } from '../defaults.js';
+import { RpcError } from '../errors.js';
+import { checkMs } from '../options.js';
+import { ReconnectPolicy } from './reconnect-policy.js';
+
+export type { ConnectionState } from '../core/transport.js';
 
 /** Opens a WebSocket to `url` offering the STOMP subprotocols `protocols`. */
 export type WebSocketFactory = (url: string, protocols: string[]) => IStompSocket;
@@ -75,37 +79,22 @@ export interface StompConnectionOptions {
   debug?: (line: string) => void;
 }
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
-
-export interface StompConnectionEvents {
-  /** Called on every (re)connection, before waiters are released: (re)subscribe here. */
-  onConnected?: () => void;
-  /** The connection went away; `reason` says why. Not called for close(). */
-  onDisconnected?: (reason: RpcError) => void;
+export interface StompConnectionEvents extends Omit<TransportEvents, 'onUnhandledMessage'> {
   /** A MESSAGE no subscription claimed: replies to a `/temp-queue/` arrive here. */
   onUnhandledMessage?: (message: IMessage) => void;
-  /** A RECEIPT for a frame sent with a `receipt` header (subscriptions' receipts are handled here). */
-  onReceipt?: (receiptId: string) => void;
-  /** One connection attempt failed (refused, unreachable, login refused); reconnecting goes on. */
-  onConnectFailed?: (reason: RpcError) => void;
   /** An ERROR frame on a live connection (e.g. "Server cancelled subscription"). */
   onBrokerError?: (error: RpcError) => void;
-  onStateChange?: (state: ConnectionState, reason?: RpcError) => void;
 }
 
-export class StompConnection {
+export class StompConnection implements Transport {
   readonly #stomp: Client;
-  readonly #urls: readonly string[];
+  readonly #policy: ReconnectPolicy;
   readonly #events: StompConnectionEvents;
-  readonly #reconnectDelayMs: number;
-  readonly #maxReconnectDelayMs: number;
   readonly #connectTimeoutMs: number;
   readonly #keepaliveMs: number;
   #keepalive: ReturnType<typeof setInterval> | undefined;
   /** Ends an attempt that hangs. Ours, not stompjs's `connectionTimeout`, whose timer outlives close(). */
   #attemptTimer: ReturnType<typeof setTimeout> | undefined;
-  #urlIndex = 0;
-  #failedAttempts = 0;
   #state: ConnectionState = 'connecting';
   /** Why the last attempt or connection ended; filled in by the socket and STOMP callbacks. */
   #lastError: RpcError | undefined;
@@ -119,16 +108,21 @@ export class StompConnection {
   #connectedAt = 0;
 
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
-    this.#urls = checkUrls(typeof options.url === 'string' ? [options.url] : (options.url ?? [DEFAULT_STOMP_URL]));
-    if (options.randomizeUrls ?? true) this.#urlIndex = Math.floor(Math.random() * this.#urls.length);
+    this.#policy = new ReconnectPolicy({
+      urls: checkUrls(typeof options.url === 'string' ? [options.url] : (options.url ?? [CLIENT_DEFAULTS.url])),
+      randomizeUrls: options.randomizeUrls ?? true,
+      reconnectDelayMs: checkMs(options.reconnectDelayMs ?? CLIENT_DEFAULTS.reconnectDelayMs, 'reconnectDelayMs'),
+      maxReconnectDelayMs: checkMs(
+        options.maxReconnectDelayMs ?? CLIENT_DEFAULTS.maxReconnectDelayMs,
+        'maxReconnectDelayMs',
+      ),
+    });
     this.#events = events;
-    this.#reconnectDelayMs = checkMs(options.reconnectDelayMs ?? 250, 'reconnectDelayMs');
-    this.#maxReconnectDelayMs = checkMs(options.maxReconnectDelayMs ?? 10_000, 'maxReconnectDelayMs');
-    this.#connectTimeoutMs = checkMs(options.connectTimeoutMs ?? 5000, 'connectTimeoutMs');
+    this.#connectTimeoutMs = checkMs(options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 'connectTimeoutMs');
     const createWebSocket = options.webSocketFactory ?? defaultWebSocketFactory();
     const protocols = Versions.default.protocolVersions();
-    const heartbeatMs = checkMs(options.heartbeatMs ?? 10_000, 'heartbeatMs', 0);
-    this.#keepaliveMs = checkMs(options.keepaliveMs ?? 20_000, 'keepaliveMs', 0);
+    const heartbeatMs = checkMs(options.heartbeatMs ?? CLIENT_DEFAULTS.heartbeatMs, 'heartbeatMs', 0);
+    this.#keepaliveMs = checkMs(options.keepaliveMs ?? CLIENT_DEFAULTS.keepaliveMs, 'keepaliveMs', 0);
 
     this.#stomp = new Client({
       webSocketFactory: () => {
@@ -141,9 +135,9 @@ export class StompConnection {
         }
       },
       connectHeaders: {
-        login: options.login ?? 'guest',
-        passcode: options.passcode ?? 'guest',
-        host: options.vhost ?? '/',
+        login: options.login ?? CLIENT_DEFAULTS.login,
+        passcode: options.passcode ?? CLIENT_DEFAULTS.passcode,
+        host: options.vhost ?? CLIENT_DEFAULTS.vhost,
       },
       heartbeatIncoming: heartbeatMs,
       heartbeatOutgoing: 0, // see the top of this file: the keepalive below replaces it
@@ -171,7 +165,7 @@ export class StompConnection {
 
   /** The broker URL in use or being tried. */
   get url(): string {
-    return this.#urls[this.#urlIndex % this.#urls.length] as string;
+    return this.#policy.url;
   }
 
   get state(): ConnectionState {
@@ -302,11 +296,8 @@ export class StompConnection {
   }
 
   async #backoff(): Promise<void> {
-    const exponent = Math.min(this.#failedAttempts, 16);
-    const ceilingMs = Math.min(this.#maxReconnectDelayMs, this.#reconnectDelayMs * 2 ** exponent);
-    const delayMs = ceilingMs / 2 + (Math.random() * ceilingMs) / 2; // "equal jitter"
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delayMs);
+      const timer = setTimeout(resolve, this.#policy.delayMs());
       this.#cancelBackoff = () => {
         clearTimeout(timer);
         resolve();
@@ -366,16 +357,11 @@ export class StompConnection {
     this.#pendingReason = undefined;
     this.#lastError = reason;
     if (wasConnected) {
-      // Only a connection that lasted resets the backoff: one the broker kills right after the
-      // login (a fatal declaration, a refused subscription) must not be retried in a tight loop.
-      if (Date.now() - this.#connectedAt >= this.#maxReconnectDelayMs) this.#failedAttempts = 0;
-      else this.#failedAttempts++;
-      this.#urlIndex++; // the node that dropped us may be going down: try the next one first
+      this.#policy.connectionLost(Date.now() - this.#connectedAt);
       this.#setState('reconnecting', reason);
       this.#events.onDisconnected?.(reason);
     } else {
-      this.#failedAttempts++;
-      this.#urlIndex++; // fail over to the next URL
+      this.#policy.attemptFailed();
       if (this.#state !== 'connecting') this.#setState('reconnecting', reason);
       this.#events.onConnectFailed?.(reason);
     }

@@ -1,5 +1,5 @@
-import { RpcError } from './errors.js';
-import type { QueueDeclaration } from './protocol.js';
+import { RpcError } from '../errors.js';
+import type { QueueDeclaration } from './wire.js';
 
 /**
  * Named ways to declare the request queue; every client and server of one queue must use the same

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, isErrorCode, queueDeclarationHeaders, replyDestination } from './protocol.js';
+import { ERROR_CODES, isErrorCode, queueDeclarationHeaders, replyDestination } from './index.js';
 
 describe('replyDestination', () => {
   it.each([

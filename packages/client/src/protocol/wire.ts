@@ -53,6 +53,9 @@ export const Header = {
 
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
+/** Where replies go: on the first SEND carrying it, the broker makes this connection's private amq.gen-... queue. */
+export const REPLY_TO = '/temp-queue/stomp-rpc';
+
 /** The tutorial's queue name; the default for clients and servers. */
 export const DEFAULT_QUEUE = 'rpc_queue';
 
@@ -114,46 +117,4 @@ export function replyDestination(replyTo: string | undefined): string | undefine
   // amq.rabbitmq.reply-to.<base64 key>: a caller's RabbitMQ Direct Reply-to address.
   if (!/^(amq\.gen-[\w-]+|amq\.rabbitmq\.reply-to\.[\w.+/=-]+)$/.test(name)) return undefined;
   return `/reply-queue/${name}`;
-}
-
-/**
- * Every error a caller can see carries one of these codes. Callers branch on the code, never on
- * the message. `origin` says who raises it.
- */
-export const ERROR_CODES = {
-  INVALID_ARGUMENT: { origin: 'client or server', retry: false, meaning: 'the request (or an option) is not valid' },
-  TIMEOUT: { origin: 'client', retry: true, meaning: 'no reply arrived before the call’s deadline' },
-  ABORTED: { origin: 'client', retry: false, meaning: 'the caller’s AbortSignal fired' },
-  CLOSED: { origin: 'client', retry: false, meaning: 'the client was closed before the call ended' },
-  CONNECTION_LOST: {
-    origin: 'client',
-    retry: true,
-    meaning: 'the connection died after the request was sent, and the call is not idempotent',
-  },
-  UNAVAILABLE: { origin: 'client', retry: true, meaning: 'the broker could not be reached in time' },
-  UNAUTHENTICATED: { origin: 'client', retry: false, meaning: 'the broker refused the login' },
-  OVERLOADED: {
-    origin: 'client',
-    retry: true,
-    meaning:
-      'the broker had not accepted the request by its deadline: the queue refused it (full, reject-publish policy) or the broker is too busy to confirm it',
-  },
-  NO_SERVERS: {
-    origin: 'client',
-    retry: true,
-    meaning: 'no live server consumes the queue (none announced itself); the request was not sent',
-  },
-  BAD_REPLY: { origin: 'client', retry: false, meaning: 'a reply arrived that does not follow the protocol' },
-  DEADLINE_EXCEEDED: {
-    origin: 'server',
-    retry: false,
-    meaning: 'the server skipped the request because its deadline had passed (the caller has timed out by then)',
-  },
-  INTERNAL: { origin: 'server', retry: false, meaning: 'the server failed while handling the request' },
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MISSED_BEATS, PresenceView, parseAnnouncement, type ServerAnnouncement } from './presence.js';
+import { MISSED_BEATS, parseAnnouncement, type ServerAnnouncement } from '../protocol/presence.js';
+import { PresenceView } from './presence-view.js';
 
 function announcement(overrides: Partial<ServerAnnouncement> = {}): ServerAnnouncement {
   const parsed = parseAnnouncement(

@@ -1,7 +1,22 @@
-import { RpcError } from './errors.js';
-import { DEFAULT_QUEUE, type QueueDeclaration, queueDeclarationHeaders, queueDestination } from './protocol.js';
-import { type QueueProfile, resolveQueueDeclaration } from './queue-profile.js';
-import { type RequestOptions, RpcClient, type RpcClientOptions } from './rpc-client.js';
+/*
+ * The tutorial's service as a client: fib(n) by its decimal wire format (protocol/fibonacci.ts)
+ * on one queue. It uses an RpcClient rather than being one, so several services can share one
+ * connection: pass `client` to use an existing RpcClient (closing this client then leaves it open).
+ */
+
+import {
+  type RequestOptions,
+  RpcClient,
+  type RpcClientOptions,
+  type RpcClientStats,
+  type RpcReply,
+} from '../core/rpc-client.js';
+import type { ConnectionState } from '../core/transport.js';
+import { CLIENT_DEFAULTS } from '../defaults.js';
+import { decodeValue, encodeN } from '../protocol/fibonacci.js';
+import type { ServerInfo } from '../protocol/presence.js';
+import { type QueueProfile, resolveQueueDeclaration } from '../protocol/queue-profile.js';
+import { type QueueDeclaration, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
 
 export interface FibonacciClientOptions extends RpcClientOptions {
   /** The queue the Fibonacci servers consume. @default 'rpc_queue' */
@@ -20,6 +35,12 @@ export interface FibonacciClientOptions extends RpcClientOptions {
    * @default undefined (declare the queue, use the default exchange)
    */
   exchange?: string;
+  /**
+   * An RpcClient to send through, shared with other services; the connection options above are
+   * then ignored, and close() leaves that client open.
+   * @default a client of its own, made from these options
+   */
+  client?: RpcClient;
 }
 
 export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent' | 'traceparent'>;
@@ -40,18 +61,22 @@ export interface FibonacciResult {
  * The tutorial's `FibonacciRpcClient`: `await client.call(30)` resolves to `832040n`, exact for any
  * n the server accepts.
  */
-export class FibonacciRpcClient extends RpcClient {
+export class FibonacciRpcClient {
   readonly queue: string;
+  /** The RpcClient its requests go through. */
+  readonly rpc: RpcClient;
+  readonly #ownsClient: boolean;
   readonly #destination: string;
   readonly #declarationHeaders: Readonly<Record<string, string>>;
 
   constructor(options: FibonacciClientOptions = {}) {
-    super(options);
-    this.queue = options.queue ?? DEFAULT_QUEUE;
+    this.queue = options.queue ?? CLIENT_DEFAULTS.queue;
     const { exchange } = options;
     this.#destination = exchange === undefined ? queueDestination(this.queue) : `/exchange/${exchange}/${this.queue}`;
     const declaration = resolveQueueDeclaration(options.queueDeclaration);
     this.#declarationHeaders = exchange === undefined ? queueDeclarationHeaders(declaration) : {};
+    this.#ownsClient = options.client === undefined;
+    this.rpc = options.client ?? new RpcClient(options);
   }
 
   /**
@@ -65,24 +90,48 @@ export class FibonacciRpcClient extends RpcClient {
 
   /** Like call(), with the server that answered, its processing time and the round trip. */
   async callDetailed(n: number | bigint | string, options: FibonacciCallOptions = {}): Promise<FibonacciResult> {
-    const reply = await this.request(this.#destination, toDecimal(n), {
+    const reply = await this.rpc.request(this.#destination, encodeN(n), {
       ...options,
       idempotent: options.idempotent ?? true,
       headers: this.#declarationHeaders,
       queue: this.queue,
     });
-    if (!/^[0-9]+$/.test(reply.body)) {
-      throw new RpcError('BAD_REPLY', `expected fib(${n}) in decimal, got ${JSON.stringify(reply.body.slice(0, 40))}`);
-    }
     const { server, serverMs, latencyMs, traceparent } = reply;
-    return { value: BigInt(reply.body), server, serverMs, latencyMs, traceparent };
+    return { value: decodeValue(reply.body, n), server, serverMs, latencyMs, traceparent };
   }
-}
 
-function toDecimal(n: number | bigint | string): string {
-  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return String(n);
-  if (typeof n === 'bigint' && n >= 0n) return n.toString();
-  if (typeof n === 'string' && /^(0|[1-9][0-9]*)$/.test(n)) return n;
-  const shown = typeof n === 'string' ? JSON.stringify(n.slice(0, 40)) : String(n);
-  throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer, got ${shown}`);
+  // The RpcClient's own API, for the one-service case.
+
+  get state(): ConnectionState {
+    return this.rpc.state;
+  }
+
+  get url(): string {
+    return this.rpc.url;
+  }
+
+  get stats(): RpcClientStats {
+    return this.rpc.stats;
+  }
+
+  servers(queue?: string): ServerInfo[] {
+    return this.rpc.servers(queue);
+  }
+
+  discoverServers(waitMs?: number, queue?: string): Promise<ServerInfo[]> {
+    return this.rpc.discoverServers(waitMs, queue);
+  }
+
+  ready(timeoutMs?: number): Promise<void> {
+    return this.rpc.ready(timeoutMs);
+  }
+
+  request(destination: string, body: string, options?: RequestOptions): Promise<RpcReply> {
+    return this.rpc.request(destination, body, options);
+  }
+
+  /** Closes its own client (a shared one stays open). */
+  close(): Promise<void> {
+    return this.#ownsClient ? this.rpc.close() : Promise.resolve();
+  }
 }

@@ -1,0 +1,145 @@
+/*
+ * The calls waiting for a reply, by correlation id: each one's deadline, abort listener and the
+ * caller's stack. A call ends exactly once, by whichever comes first (reply, error, deadline,
+ * abort, close), and everything it held is released with it.
+ */
+import { RpcError } from '../errors.js';
+import type { Clock, Timer } from './clock.js';
+
+/** What goes on the wire for a call, unchanged between sends. */
+export interface OutgoingRequest {
+  readonly destination: string;
+  /** The queue the destination delivers to, for the presence check; undefined when unknown. */
+  readonly queue: string | undefined;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly idempotent: boolean;
+  readonly traceparent: string;
+}
+
+/** How a request fares on the wire; kept by the facade and request confirmation. */
+export interface Delivery {
+  /** Whether the request is out on the current connection. */
+  sent: boolean;
+  /** Whether the broker confirmed (RECEIPT) the latest send. */
+  confirmed: boolean;
+  /** Times it was written to a connection. */
+  sends: number;
+  lastSentAt: number;
+  /** When its first send on the current connection went out; unconfirmed since. */
+  unconfirmedSince: number;
+  /** How long the latest send may go unconfirmed before an idempotent request goes again. */
+  confirmWaitMs: number;
+}
+
+export interface PendingCall<Reply> {
+  readonly correlationId: string;
+  readonly request: OutgoingRequest;
+  readonly startedAt: number;
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly delivery: Delivery;
+  readonly resolve: (reply: Reply) => void;
+  readonly reject: (error: RpcError) => void;
+  readonly callSite: Error;
+  readonly timer: Timer;
+  readonly release: () => void;
+}
+
+export interface PendingCallsEvents<Reply> {
+  /** The error a call gets when its deadline passes (TIMEOUT, or OVERLOADED when never confirmed). */
+  timeoutError(call: PendingCall<Reply>): RpcError;
+  /** Every call's end, once: for statistics. */
+  settled?(call: PendingCall<Reply>, outcome: Reply | RpcError): void;
+}
+
+export class PendingCalls<Reply> {
+  readonly #calls = new Map<string, PendingCall<Reply>>();
+  readonly #clock: Clock;
+  readonly #events: PendingCallsEvents<Reply>;
+
+  constructor(clock: Clock, events: PendingCallsEvents<Reply>) {
+    this.#clock = clock;
+    this.#events = events;
+  }
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  get(correlationId: string): PendingCall<Reply> | undefined {
+    return this.#calls.get(correlationId);
+  }
+
+  values(): IterableIterator<PendingCall<Reply>> {
+    return this.#calls.values();
+  }
+
+  /**
+   * Registers a call with its deadline and abort signal; the promise settles through settle().
+   * `callSite` is captured by the caller so that an asynchronous error points at the caller's code.
+   */
+  add(
+    correlationId: string,
+    request: OutgoingRequest,
+    options: { timeoutMs: number; signal: AbortSignal | undefined; callSite: Error; confirmWaitMs: number },
+  ): { call: PendingCall<Reply>; settled: Promise<Reply> } {
+    let call!: PendingCall<Reply>;
+    const settled = new Promise<Reply>((resolve, reject) => {
+      const { timeoutMs, signal, callSite } = options;
+      const now = this.#clock.now();
+      const onAbort = () => this.settle(correlationId, abortError(signal as AbortSignal));
+      call = {
+        correlationId,
+        request,
+        startedAt: now,
+        deadline: now + timeoutMs,
+        timeoutMs,
+        delivery: {
+          sent: false,
+          confirmed: false,
+          sends: 0,
+          lastSentAt: 0,
+          unconfirmedSince: 0,
+          confirmWaitMs: options.confirmWaitMs,
+        },
+        resolve,
+        reject,
+        callSite,
+        timer: this.#clock.setTimeout(() => this.settle(correlationId, this.#events.timeoutError(call)), timeoutMs),
+        release: () => signal?.removeEventListener('abort', onAbort),
+      };
+      this.#calls.set(correlationId, call);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return { call, settled };
+  }
+
+  /** Ends a call exactly once, releasing its timer, abort listener and entry. False if it had ended. */
+  settle(correlationId: string, outcome: Reply | RpcError): boolean {
+    const call = this.#calls.get(correlationId);
+    if (call === undefined) return false;
+    this.#calls.delete(correlationId);
+    this.#clock.clearTimeout(call.timer);
+    call.release();
+    this.#events.settled?.(call, outcome);
+    if (outcome instanceof RpcError) call.reject(withCallSite(call.callSite, outcome));
+    else call.resolve(outcome);
+    return true;
+  }
+
+  rejectAll(makeError: () => RpcError): void {
+    for (const correlationId of [...this.#calls.keys()]) this.settle(correlationId, makeError());
+  }
+}
+
+/** Gives an error the caller's stack: an asynchronous rejection then points at the call. */
+export function withCallSite(callSite: Error, error: RpcError): RpcError {
+  const frames = callSite.stack?.split('\n').slice(1).join('\n');
+  if (frames) error.stack = `${error.name} [${error.code}]: ${error.message}\n${frames}`;
+  return error;
+}
+
+export function abortError(signal: AbortSignal): RpcError {
+  return new RpcError('ABORTED', 'the call was aborted', { cause: signal.reason });
+}

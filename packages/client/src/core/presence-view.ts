@@ -1,0 +1,56 @@
+import { MISSED_BEATS, type ServerAnnouncement, type ServerInfo } from '../protocol/presence.js';
+
+/** The live servers a client knows of. Pure: time comes in as arguments. */
+export class PresenceView {
+  readonly #servers = new Map<string, ServerInfo>();
+
+  /**
+   * Applies an announcement heard at `now`. Returns 'joined' when a server became known, 'left'
+   * when one said bye, 'updated' otherwise.
+   */
+  apply(announcement: ServerAnnouncement, now: number): 'joined' | 'left' | 'updated' {
+    const { kind, ...info } = announcement;
+    if (kind === 'bye') {
+      return this.#servers.delete(info.id) ? 'left' : 'updated';
+    }
+    const known = this.#servers.has(info.id);
+    this.#servers.set(info.id, { ...info, lastSeen: now });
+    return known ? 'updated' : 'joined';
+  }
+
+  /**
+   * Restarts every server's clock at `now`. A client that was disconnected could not hear the
+   * beats, so their absence says nothing about the servers; after a reconnect each known server
+   * gets MISSED_BEATS beats to show it is still there.
+   */
+  resume(now: number): void {
+    for (const server of this.#servers.values()) server.lastSeen = now;
+  }
+
+  /** Forgets servers that missed MISSED_BEATS beats; returns how many went. */
+  expire(now: number): number {
+    let gone = 0;
+    for (const [id, server] of this.#servers) {
+      if (now - server.lastSeen > MISSED_BEATS * server.beatMs) {
+        this.#servers.delete(id);
+        gone++;
+      }
+    }
+    return gone;
+  }
+
+  /** Live servers, of one queue or all, ordered by id. */
+  list(queue?: string): ServerInfo[] {
+    const servers = [...this.#servers.values()].filter((server) => queue === undefined || server.queue === queue);
+    return servers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  hasServerFor(queue: string): boolean {
+    for (const server of this.#servers.values()) if (server.queue === queue) return true;
+    return false;
+  }
+
+  get size(): number {
+    return this.#servers.size;
+  }
+}

@@ -1,0 +1,432 @@
+/*
+ * Request/reply over one STOMP connection, for any service: the facade that joins the parts.
+ *
+ * - pending-calls.ts: the calls waiting for a reply, each ending exactly once;
+ * - request-confirmation.ts: RECEIPTs, re-sending unconfirmed idempotent requests, stuck connections;
+ * - server-discovery.ts: which servers are live, so whether a call is sent, held or fails;
+ * - transport/stomp-connection.ts: the connection that keeps itself up.
+ *
+ * Every request carries the same `reply-to` (protocol/wire.ts REPLY_TO): the broker gives the
+ * connection one private reply queue, and a reply is matched to its call by `correlation-id`. A
+ * reply nobody waits for any more (timed out, aborted, a server answering twice) is dropped and
+ * counted. When the connection drops, requests already sent can no longer be answered: idempotent
+ * ones go back to unsent and are sent again once reconnected, the others reject with
+ * CONNECTION_LOST. Requests made while disconnected wait for the connection. Every call has a
+ * deadline, so nothing waits forever. docs/protocol.md has the whole exchange.
+ */
+import { CLIENT_DEFAULTS } from '../defaults.js';
+import { RpcError } from '../errors.js';
+import { checkMs } from '../options.js';
+import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
+import { Header, queueOfDestination, REPLY_TO } from '../protocol/wire.js';
+import { randomHex } from '../random.js';
+import { isTraceparent, newTraceparent } from '../trace-context.js';
+import { StompConnection, type StompConnectionOptions } from '../transport/stomp-connection.js';
+import { ClientStats, type RpcClientStats } from './client-stats.js';
+import { type Clock, systemClock } from './clock.js';
+import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
+import { deadlineError, RequestConfirmation } from './request-confirmation.js';
+import { ServerDiscovery } from './server-discovery.js';
+import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from './transport.js';
+
+export type { RpcClientStats } from './client-stats.js';
+
+export interface RpcClientOptions extends StompConnectionOptions {
+  /** Deadline of a call when it does not set its own. @default 10000 */
+  timeoutMs?: number;
+  /** Connection state changes: connecting, connected, reconnecting (with the reason), closed. */
+  onStateChange?: (state: ConnectionState, reason?: RpcError) => void;
+  /**
+   * Follow the servers' presence announcements: `servers()`, `onServersChange` and NO_SERVERS.
+   * Needs read access to the presence topic; without it, turn this off.
+   * @default true
+   */
+  presence?: boolean;
+  /**
+   * A call to a queue with no live server: 'fail' rejects it with NO_SERVERS without sending it;
+   * 'wait' sends it anyway, so a server that starts within the deadline answers it (servers that
+   * do not announce themselves, like the tutorial's, need 'wait'). Ignored without `presence`.
+   * @default 'fail'
+   */
+  whenNoServers?: 'fail' | 'wait';
+  /** After each (re)connection, how long answers to the "who is there?" ping are awaited. @default 300 */
+  discoveryMs?: number;
+  /** The live servers changed: one joined, left, or sent new counters. */
+  onServersChange?: (servers: ServerInfo[]) => void;
+  /**
+   * Ask the broker to confirm each request (a `receipt` header). A request the broker refuses (a
+   * queue full under a `reject-publish` policy) gets no receipt, so its call ends with OVERLOADED
+   * rather than TIMEOUT. Costs one RECEIPT frame per call.
+   * @default true
+   */
+  confirmRequests?: boolean;
+  /**
+   * An idempotent request the broker has not confirmed after this long (longer when the broker's
+   * confirmations are slow: the wait adapts to them as TCP's retransmission timeout adapts to round
+   * trips) is sent again, then after twice as long, and so on within its deadline. Over Web-STOMP
+   * a publish the broker drops gets neither RECEIPT nor ERROR (a full queue refuses it, say). When
+   * the broker confirms nothing at all for 4 times this wait while requests wait, the connection
+   * is dropped and made again (to the next URL): RabbitMQ 3.10 can leave a connection that first
+   * published to a quorum queue while its leader was down unable to publish there ever again.
+   * 0: never. Needs `confirmRequests`.
+   * @default 1000
+   */
+  resendUnconfirmedMs?: number;
+}
+
+export interface RequestOptions {
+  /** This call's deadline, from now. @default the client's `timeoutMs` */
+  timeoutMs?: number;
+  /** Aborting rejects the call at once with ABORTED and frees what it held. */
+  signal?: AbortSignal;
+  /** Extra STOMP headers for the request (e.g. queue declaration headers). */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * The request may be sent twice without harm. If the connection drops before the reply, an
+   * idempotent request is sent again after reconnecting (within its deadline); any other rejects
+   * with CONNECTION_LOST.
+   * @default false
+   */
+  idempotent?: boolean;
+  /** W3C `traceparent` to send (e.g. the caller's current span). @default a new random one */
+  traceparent?: string;
+  /**
+   * The queue the destination delivers to, for the presence check (NO_SERVERS).
+   * @default the queue a `/queue/<name>` or `/amq/queue/<name>` destination names; none otherwise
+   */
+  queue?: string;
+}
+
+export interface RpcReply {
+  body: string;
+  headers: Readonly<Record<string, string>>;
+  /** The id of the server that answered, when it says (see `servers()`). */
+  server: string | undefined;
+  /** The server's own time for the request in ms, from delivery to reply, when it says. */
+  serverMs: number | undefined;
+  /** From the call to its reply, in ms, as this client measured it. */
+  latencyMs: number;
+  /** The W3C trace context the request carried. */
+  traceparent: string;
+}
+
+/** For unit tests: the clock and connection a client uses instead of the real ones. */
+export interface RpcClientInternals {
+  clock?: Clock;
+  transport?: (events: TransportEvents) => Transport;
+}
+
+type Call = PendingCall<RpcReply>;
+
+export class RpcClient {
+  readonly #connection: Transport;
+  readonly #clock: Clock;
+  readonly #defaultTimeoutMs: number;
+  readonly #discoveryMs: number;
+  readonly #confirmRequests: boolean;
+  readonly #calls: PendingCalls<RpcReply>;
+  readonly #confirmation: RequestConfirmation<Call>;
+  readonly #discovery: ServerDiscovery;
+  readonly #stats = new ClientStats();
+  /** Correlation ids are this client's random id plus a counter: unique, and cheap per call. */
+  readonly #idPrefix = `${randomHex(16)}.`;
+  #nextId = 0;
+  #closed = false;
+  /** Ends the waits of discoverServers(): close() cuts them short, so no timer outlives it. */
+  readonly #wakeOnClose = new Set<() => void>();
+
+  constructor(options: RpcClientOptions = {}, internals: RpcClientInternals = {}) {
+    this.#clock = internals.clock ?? systemClock;
+    const settings = checkClientOptions(options);
+    this.#defaultTimeoutMs = settings.timeoutMs;
+    this.#discoveryMs = settings.discoveryMs;
+    this.#confirmRequests = settings.confirmRequests;
+    this.#calls = new PendingCalls<RpcReply>(this.#clock, {
+      timeoutError: (call) =>
+        deadlineError(call, {
+          confirmRequests: this.#confirmRequests,
+          connected: this.#connection.connected,
+          trouble: this.#connection.lastError,
+        }),
+      settled: (_call, outcome) => {
+        if (outcome instanceof RpcError) this.#stats.failed(outcome.code);
+        else this.#stats.succeeded();
+      },
+    });
+    this.#confirmation = new RequestConfirmation<Call>(this.#clock, settings.resendUnconfirmedMs, {
+      pending: () => this.#calls.values(),
+      connected: () => this.#connection.connected,
+      resend: (call) => this.#send(call),
+      stuck: (stuckMs) => {
+        const reason = `the broker confirmed no request for ${stuckMs} ms; reconnecting`;
+        this.#connection.drop(new RpcError('CONNECTION_LOST', reason));
+      },
+    });
+    this.#discovery = new ServerDiscovery(
+      { ...settings.discovery, onServersChange: options.onServersChange },
+      this.#clock,
+      {
+        listen: (onAnnouncement) => this.#listen(onAnnouncement),
+        ping: () => this.#ping(),
+        connected: () => this.#connection.connected,
+        decide: () => this.#sendUnsent(),
+      },
+    );
+    const events: TransportEvents = {
+      onConnected: () => this.#handleConnected(),
+      onDisconnected: (reason) => this.#handleDisconnected(reason),
+      onConnectFailed: (reason) => this.#handleConnectFailed(reason),
+      onUnhandledMessage: (message) => this.#handleReply(message),
+      onReceipt: (correlationId) => this.#confirmation.receipt(this.#calls.get(correlationId)?.delivery),
+      ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
+    };
+    this.#connection = internals.transport?.(events) ?? new StompConnection(options, events);
+    this.#connection.start();
+  }
+
+  get state(): ConnectionState {
+    return this.#connection.state;
+  }
+
+  /** The broker URL in use (or being tried). */
+  get url(): string {
+    return this.#connection.url;
+  }
+
+  get stats(): RpcClientStats {
+    return this.#stats.snapshot(this.#calls.size, this.#connection.reconnects);
+  }
+
+  /** Live servers (of `queue`, or all), from their presence announcements. */
+  servers(queue?: string): ServerInfo[] {
+    return this.#discovery.servers(queue);
+  }
+
+  /**
+   * Asks "who is there?" and resolves with the live servers after `waitMs`. Rejects like ready()
+   * when the broker cannot be reached, with INVALID_ARGUMENT when presence is off, and with CLOSED
+   * when the client is closed meanwhile.
+   */
+  async discoverServers(waitMs = this.#discoveryMs, queue?: string): Promise<ServerInfo[]> {
+    checkMs(waitMs, 'waitMs', 0);
+    if (!this.#discovery.enabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
+    await this.ready();
+    this.#discovery.ping();
+    await this.#sleep(waitMs);
+    if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
+    return this.servers(queue);
+  }
+
+  /**
+   * Resolves once connected. Rejects with UNAVAILABLE when the broker cannot be reached within
+   * `timeoutMs`, UNAUTHENTICATED when it refuses the login, CLOSED after close().
+   */
+  ready(timeoutMs = this.#defaultTimeoutMs): Promise<void> {
+    return this.#connection.whenConnected(checkMs(timeoutMs, 'timeoutMs'));
+  }
+
+  /** Sends `body` to `destination` and resolves with the reply, or rejects with an RpcError. */
+  request(destination: string, body: string, options: RequestOptions = {}): Promise<RpcReply> {
+    const callSite = new Error();
+    let timeoutMs: number;
+    let request: OutgoingRequest;
+    try {
+      timeoutMs = this.#checkRequest(options);
+      const { traceparent = newTraceparent() } = options;
+      if (!isTraceparent(traceparent)) {
+        const shown = JSON.stringify(traceparent.slice(0, 60));
+        throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${shown}`);
+      }
+      request = {
+        destination,
+        queue: options.queue ?? queueOfDestination(destination),
+        body,
+        headers: options.headers ?? {},
+        idempotent: options.idempotent ?? false,
+        traceparent,
+      };
+    } catch (error) {
+      const failure = RpcError.from(error);
+      this.#stats.failed(failure.code);
+      return Promise.reject(withCallSite(callSite, failure));
+    }
+    this.#stats.called();
+    const correlationId = this.#idPrefix + this.#nextId++;
+    const { call, settled } = this.#calls.add(correlationId, request, {
+      timeoutMs,
+      signal: options.signal,
+      callSite,
+      confirmWaitMs: this.#confirmation.resendWaitMs(),
+    });
+    this.#dispatch(call);
+    return settled;
+  }
+
+  /** Rejects every pending call with CLOSED and closes the connection. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#discovery.close();
+    this.#confirmation.stop();
+    for (const wake of this.#wakeOnClose) wake();
+    this.#calls.rejectAll(() => new RpcError('CLOSED', 'the client was closed'));
+    await this.#connection.close();
+  }
+
+  /** The request's deadline, or an error when the call cannot start. */
+  #checkRequest(options: RequestOptions): number {
+    if (this.#closed) throw new RpcError('CLOSED', 'the client is closed');
+    if (options.signal?.aborted) throw abortError(options.signal);
+    return checkMs(options.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
+  }
+
+  /** Sends a call if it can go now; otherwise it waits for the connection or for discovery. */
+  #dispatch(call: Call): void {
+    if (!this.#connection.connected) return;
+    const verdict = this.#discovery.verdict(call.request.queue);
+    if (verdict === 'send') this.#send(call);
+    else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
+  }
+
+  #send(call: Call): void {
+    const { request, correlationId } = call;
+    const remainingMs = Math.max(1, call.deadline - this.#clock.now());
+    const headers: Record<string, string> = {
+      ...request.headers,
+      [Header.replyTo]: REPLY_TO,
+      [Header.correlationId]: correlationId,
+      [Header.expiration]: String(Math.ceil(remainingMs)),
+      [Header.traceparent]: request.traceparent,
+    };
+    if (this.#confirmRequests) headers[Header.receipt] = correlationId;
+    try {
+      this.#connection.publish({ destination: request.destination, body: request.body, headers });
+    } catch {
+      // The socket went away between the state check and the write: the call stays unsent and
+      // goes out after the reconnect, within its deadline.
+      return;
+    }
+    if (this.#confirmation.sent(call.delivery)) this.#stats.resent();
+  }
+
+  #sendUnsent(): void {
+    for (const call of this.#calls.values()) {
+      if (!call.delivery.sent) this.#dispatch(call);
+    }
+  }
+
+  #handleConnected(): void {
+    this.#confirmation.connected();
+    this.#discovery.connected();
+    this.#sendUnsent();
+  }
+
+  #handleConnectFailed(reason: RpcError): void {
+    // A refused login will not fix itself within a call's deadline: fail the waiting calls now.
+    if (reason.code === 'UNAUTHENTICATED') {
+      this.#calls.rejectAll(() => new RpcError('UNAUTHENTICATED', reason.message, { cause: reason }));
+    }
+  }
+
+  #handleDisconnected(reason: RpcError): void {
+    for (const call of [...this.#calls.values()]) {
+      if (!call.delivery.sent) continue;
+      if (call.request.idempotent) {
+        call.delivery.sent = false;
+        continue;
+      }
+      const message = `the connection dropped before the reply: ${reason.message}`;
+      this.#calls.settle(call.correlationId, new RpcError('CONNECTION_LOST', message, { cause: reason }));
+    }
+  }
+
+  #listen(onAnnouncement: (body: string) => void): boolean {
+    try {
+      this.#connection.subscribe(PRESENCE_TOPIC, (message) => onAnnouncement(message.body), {});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #ping(): void {
+    try {
+      this.#connection.publish({ destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } });
+    } catch {
+      // disconnected: the next connection pings again
+    }
+  }
+
+  #handleReply(message: IncomingMessage): void {
+    const { headers } = message;
+    if (headers[Header.presence] !== undefined) {
+      this.#discovery.heard(message.body);
+      return;
+    }
+    const correlationId = headers[Header.correlationId];
+    const call = correlationId === undefined ? undefined : this.#calls.get(correlationId);
+    if (call === undefined) {
+      this.#stats.droppedReply();
+      return;
+    }
+    const latencyMs = this.#clock.now() - call.startedAt;
+    this.#stats.replied(latencyMs);
+    this.#calls.settle(call.correlationId, replyOutcome(message, latencyMs, call.request.traceparent));
+  }
+
+  /** Waits `ms`, or less when the client closes meanwhile. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        this.#clock.clearTimeout(timer);
+        this.#wakeOnClose.delete(wake);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(wake, ms);
+      this.#wakeOnClose.add(wake);
+    });
+  }
+}
+
+/** The client's settings from its options, checked; INVALID_ARGUMENT for a bad one. */
+function checkClientOptions(options: RpcClientOptions) {
+  const whenNoServers = options.whenNoServers ?? 'fail';
+  if (whenNoServers !== 'fail' && whenNoServers !== 'wait') {
+    throw new RpcError('INVALID_ARGUMENT', `whenNoServers must be 'fail' or 'wait', got ${String(whenNoServers)}`);
+  }
+  const confirmRequests = options.confirmRequests ?? true;
+  const presence = options.presence ?? true;
+  const discoveryMs = checkMs(options.discoveryMs ?? CLIENT_DEFAULTS.discoveryMs, 'discoveryMs', 0);
+  return {
+    timeoutMs: checkMs(options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, 'timeoutMs'),
+    discoveryMs,
+    confirmRequests,
+    resendUnconfirmedMs: confirmRequests
+      ? checkMs(options.resendUnconfirmedMs ?? CLIENT_DEFAULTS.resendUnconfirmedMs, 'resendUnconfirmedMs', 0)
+      : 0,
+    discovery: { enabled: presence, failFast: presence && whenNoServers === 'fail', discoveryMs },
+  };
+}
+
+/** A reply as the caller gets it: the server's error, or the body with who answered and how fast. */
+function replyOutcome(message: IncomingMessage, latencyMs: number, traceparent: string): RpcReply | RpcError {
+  const { headers, body } = message;
+  const errorCode = headers[Header.errorCode];
+  if (errorCode !== undefined) return RpcError.fromReply(errorCode, body);
+  const serverMs = Number(headers[Header.serverTimeMs] ?? Number.NaN);
+  return {
+    body,
+    headers,
+    server: headers[Header.server],
+    serverMs: Number.isFinite(serverMs) ? serverMs : undefined,
+    latencyMs,
+    traceparent,
+  };
+}
+
+function noServersError(queue: string): RpcError {
+  return new RpcError(
+    'NO_SERVERS',
+    `no live server consumes ${queue} (none announced itself on ${PRESENCE_TOPIC}); the request was not sent`,
+  );
+}

@@ -1,0 +1,152 @@
+/*
+ * Which servers are live, and so whether a call can go: the client's side of presence
+ * (protocol/presence.ts).
+ *
+ * On every connection the client listens to the servers' announcements and pings "who is
+ * there?"; each live server answers at once. Right after connecting the client cannot know yet, so
+ * a call to a queue with no known server is held for a discovery window and goes out the moment
+ * a server for its queue answers; when the window ends, what is still held fails with NO_SERVERS
+ * (or, with `whenNoServers: 'wait'`, every call goes out at once). Servers that stop beating are
+ * forgotten after MISSED_BEATS beats, by this client's own clock.
+ */
+
+import { parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
+import type { Clock, Timer } from './clock.js';
+import { PresenceView } from './presence-view.js';
+
+/** What to do with a call now: send it, hold it until discovery decides, or fail it with NO_SERVERS. */
+export type Verdict = 'send' | 'hold' | 'fail';
+
+/** A timer this late means the event loop was blocked; the window starts again. */
+const LATE_TIMER_MS = 50;
+/** How often servers that stopped beating are looked for. */
+const EXPIRY_CHECK_MS = 1000;
+/** Discovery windows after a connection, at most: a blocked event loop cannot hold calls forever. */
+const MAX_DISCOVERY_WINDOWS = 4;
+
+export interface ServerDiscoveryOptions {
+  /** Follow presence at all; off: every call is sent. */
+  enabled: boolean;
+  /** Fail calls to a queue no live server consumes (true), or send them anyway (false). */
+  failFast: boolean;
+  /** How long a discovery window lasts after each connection. */
+  discoveryMs: number;
+  onServersChange?: ((servers: ServerInfo[]) => void) | undefined;
+}
+
+export interface ServerDiscoveryEvents {
+  /** Subscribes to the announcements topic; false when the connection is gone. */
+  listen(onAnnouncement: (body: string) => void): boolean;
+  /** Publishes a "who is there?" ping. */
+  ping(): void;
+  connected(): boolean;
+  /** A server joined or a window ended: held calls can be decided now. */
+  decide(): void;
+}
+
+export class ServerDiscovery {
+  readonly #view = new PresenceView();
+  readonly #options: ServerDiscoveryOptions;
+  readonly #clock: Clock;
+  readonly #events: ServerDiscoveryEvents;
+  /** Set while the answers to this connection's ping are awaited. */
+  #window: Timer | undefined;
+  #expiry: Timer | undefined;
+  #lastExpiryCheck = 0;
+  #closed = false;
+
+  constructor(options: ServerDiscoveryOptions, clock: Clock, events: ServerDiscoveryEvents) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#events = events;
+  }
+
+  get enabled(): boolean {
+    return this.#options.enabled;
+  }
+
+  /** A new connection: listen, ask who is there, and open the discovery window. */
+  connected(): void {
+    if (!this.#options.enabled || this.#closed) return;
+    this.#view.resume(this.#clock.now());
+    if (!this.#events.listen((body) => this.heard(body))) return; // dropped meanwhile; the next connection discovers again
+    this.#events.ping();
+    this.#clock.clearTimeout(this.#window);
+    this.#openWindow(MAX_DISCOVERY_WINDOWS);
+  }
+
+  /** Send, hold or fail a call to `queue` (undefined: a destination that names no queue). */
+  verdict(queue: string | undefined): Verdict {
+    if (!this.#options.failFast || queue === undefined || this.#view.hasServerFor(queue)) return 'send';
+    return this.#window === undefined ? 'fail' : 'hold';
+  }
+
+  /** An announcement or an answer to a ping. */
+  heard(body: string): void {
+    const announcement = parseAnnouncement(body);
+    if (announcement === undefined || this.#closed) return;
+    const change = this.#view.apply(announcement, this.#clock.now());
+    if (change === 'joined') {
+      if (this.#expiry === undefined) {
+        this.#lastExpiryCheck = this.#clock.now();
+        this.#scheduleExpiry();
+      }
+      this.#events.decide(); // calls held for this queue can go
+    }
+    this.#options.onServersChange?.(this.#view.list());
+  }
+
+  /** Asks every live server to announce itself to this client at once. */
+  ping(): void {
+    this.#events.ping();
+  }
+
+  servers(queue?: string): ServerInfo[] {
+    return this.#view.list(queue);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#window);
+    this.#clock.clearTimeout(this.#expiry);
+    this.#window = undefined;
+    this.#expiry = undefined;
+  }
+
+  /**
+   * Ends discovery after a window in which this client could actually listen. A timer that fires
+   * late means the event loop was blocked (a page still loading, a burst of calls being made) and
+   * the answers may still be unread, or, for a server in the same process, unsent; the window then
+   * starts again, a bounded number of times.
+   */
+  #openWindow(windowsLeft: number): void {
+    const windowMs = this.#options.discoveryMs;
+    const due = this.#clock.now() + windowMs;
+    this.#window = this.#clock.setTimeout(() => {
+      if (windowsLeft > 1 && this.#clock.now() - due > LATE_TIMER_MS) {
+        this.#openWindow(windowsLeft - 1);
+        return;
+      }
+      this.#window = undefined;
+      this.#events.decide(); // what is still held now fails with NO_SERVERS
+    }, windowMs);
+  }
+
+  #scheduleExpiry(): void {
+    this.#expiry = this.#clock.setTimeout(() => this.#expireServers(), EXPIRY_CHECK_MS);
+  }
+
+  #expireServers(): void {
+    const now = this.#clock.now();
+    const sinceLastCheck = now - this.#lastExpiryCheck;
+    this.#lastExpiryCheck = now;
+    this.#expiry = undefined;
+    if (this.#events.connected()) {
+      // A check this late means this client's event loop was stalled (or the machine slept): it
+      // did not listen, so the servers' silence meanwhile proves nothing.
+      if (sinceLastCheck > 2 * EXPIRY_CHECK_MS) this.#view.resume(now);
+      if (this.#view.expire(now) > 0) this.#options.onServersChange?.(this.#view.list());
+    } // else beats cannot arrive now; resume() on reconnect
+    if (this.#view.size > 0) this.#scheduleExpiry();
+  }
+}

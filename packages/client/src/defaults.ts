@@ -1,0 +1,28 @@
+/*
+ * The client's defaults, in one table: the classes read them, the command line shows them in
+ * --help, and the README quotes them.
+ */
+import { DEFAULT_QUEUE, DEFAULT_STOMP_URL } from './protocol/wire.js';
+
+export const CLIENT_DEFAULTS = {
+  url: DEFAULT_STOMP_URL,
+  queue: DEFAULT_QUEUE,
+  login: 'guest',
+  passcode: 'guest',
+  vhost: '/',
+  /** Deadline of a call. */
+  timeoutMs: 10_000,
+  /** Give up on one connection attempt after this long. */
+  connectTimeoutMs: 5000,
+  /** How often the broker must send a heart-beat. */
+  heartbeatMs: 10_000,
+  /** How often an end-of-line keeps an idle connection open. */
+  keepaliveMs: 20_000,
+  /** First delay before reconnecting; doubles per failed attempt. */
+  reconnectDelayMs: 250,
+  maxReconnectDelayMs: 10_000,
+  /** After each (re)connection, how long answers to the "who is there?" ping are awaited. */
+  discoveryMs: 300,
+  /** An idempotent request the broker has not confirmed after this long is sent again. */
+  resendUnconfirmedMs: 1000,
+} as const;

@@ -1,0 +1,16 @@
+/*
+ * `@stomp-rpc/client/internal`: what our server, tests and tools share with the client but a
+ * page never needs: the STOMP transport, the latency histogram, option checks. Not a public API:
+ * it may change in any release.
+ */
+export { type Clock, systemClock } from './core/clock.js';
+export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
+export { checkMs, parseUrlList } from './options.js';
+export { ReconnectPolicy } from './transport/reconnect-policy.js';
+export {
+  type ConnectionState,
+  StompConnection,
+  type StompConnectionEvents,
+  type StompConnectionOptions,
+  type WebSocketFactory,
+} from './transport/stomp-connection.js';

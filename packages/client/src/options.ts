@@ -1,0 +1,23 @@
+/*
+ * Option checks shared by the classes and the command lines, so each rule is written once.
+ */
+import { RpcError } from './errors.js';
+
+/**
+ * A duration option, checked: a finite number of ms within `min` and 2^31-1 (setTimeout fires at
+ * once beyond that, which would turn a long wait into none).
+ */
+export function checkMs(value: number, name: string, min = 1): number {
+  if (!Number.isFinite(value) || value < min || value > 2 ** 31 - 1) {
+    throw new RpcError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from ${min} to 2147483647`);
+  }
+  return value;
+}
+
+/** A list of broker URLs from text: comma-separated, blanks trimmed and dropped ("a, b" -> [a, b]). */
+export function parseUrlList(text: string): string[] {
+  return text
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+}

@@ -1,0 +1,29 @@
+/*
+ * `@stomp-rpc/client/protocol`: the wire protocol, for every party that speaks it (our server,
+ * tools, tests). docs/protocol.md describes it; these are its names and rules in code.
+ */
+export { ERROR_CODES, type ErrorCode, isErrorCode } from './error-codes.js';
+export { decodeN, decodeValue, encodeN } from './fibonacci.js';
+export {
+  type AnnouncementKind,
+  MISSED_BEATS,
+  PING_TOPIC,
+  PRESENCE_TOPIC,
+  parseAnnouncement,
+  type ServerAnnouncement,
+  type ServerInfo,
+  type ServerStats,
+} from './presence.js';
+export { QUEUE_PROFILES, type QueueProfile, resolveQueueDeclaration } from './queue-profile.js';
+export {
+  DEFAULT_QUEUE,
+  DEFAULT_STOMP_URL,
+  Header,
+  type QueueDeclaration,
+  queueDeclarationHeaders,
+  queueDestination,
+  queueOfDestination,
+  REPLY_TO,
+  replyDestination,
+  TEXT_CONTENT_TYPE,
+} from './wire.js';

@@ -1,0 +1,62 @@
+/*
+ * Where and when to connect next: a list of broker URLs (the nodes of a cluster) tried in turn,
+ * starting from a random one so that many clients spread over the nodes, and moving on whenever an
+ * attempt fails or a connection is lost (the node may be going down); the wait before an attempt
+ * is a capped exponential backoff with "equal jitter". Pure: randomness comes in as a function.
+ */
+
+export interface ReconnectPolicyOptions {
+  urls: readonly string[];
+  /** Start from a random URL of the list. */
+  randomizeUrls: boolean;
+  /** First delay before reconnecting; doubles per failed attempt. */
+  reconnectDelayMs: number;
+  /** Cap on the delay. */
+  maxReconnectDelayMs: number;
+}
+
+export class ReconnectPolicy {
+  readonly #urls: readonly string[];
+  readonly #reconnectDelayMs: number;
+  readonly #maxReconnectDelayMs: number;
+  readonly #random: () => number;
+  #urlIndex = 0;
+  #failedAttempts = 0;
+
+  constructor(options: ReconnectPolicyOptions, random: () => number = Math.random) {
+    this.#urls = options.urls;
+    this.#reconnectDelayMs = options.reconnectDelayMs;
+    this.#maxReconnectDelayMs = options.maxReconnectDelayMs;
+    this.#random = random;
+    if (options.randomizeUrls) this.#urlIndex = Math.floor(random() * this.#urls.length);
+  }
+
+  /** The URL to use now. */
+  get url(): string {
+    return this.#urls[this.#urlIndex % this.#urls.length] as string;
+  }
+
+  /** How long to wait before the next attempt. */
+  delayMs(): number {
+    const exponent = Math.min(this.#failedAttempts, 16);
+    const ceilingMs = Math.min(this.#maxReconnectDelayMs, this.#reconnectDelayMs * 2 ** exponent);
+    return ceilingMs / 2 + (this.#random() * ceilingMs) / 2;
+  }
+
+  /** An attempt failed: back off further and fail over to the next URL. */
+  attemptFailed(): void {
+    this.#failedAttempts++;
+    this.#urlIndex++;
+  }
+
+  /**
+   * A live connection ended after `connectedForMs`. Only one that lasted resets the backoff: one the
+   * broker kills right after the login (a fatal declaration, a refused subscription) must not be
+   * retried in a tight loop. The next attempt goes to the next URL.
+   */
+  connectionLost(connectedForMs: number): void {
+    if (connectedForMs >= this.#maxReconnectDelayMs) this.#failedAttempts = 0;
+    else this.#failedAttempts++;
+    this.#urlIndex++;
+  }
+}

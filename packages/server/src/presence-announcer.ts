@@ -1,0 +1,106 @@
+/*
+ * The server's side of presence (the protocol is in @stomp-rpc/client/protocol presence.ts): "hello"
+ * once consuming, "beat" every `presenceMs` with the counters, "bye" as soon as a stop begins, and
+ * an answer to every "who is there?" ping on the asker's reply queue, at most PONGS_PER_SECOND a
+ * second so that a ping flood cannot multiply itself.
+ */
+import { hostname } from 'node:os';
+import {
+  type AnnouncementKind,
+  Header,
+  PRESENCE_TOPIC,
+  replyDestination,
+  type ServerAnnouncement,
+  type ServerStats,
+} from '@stomp-rpc/client/protocol';
+import { SERVER_VERSION } from './version.js';
+
+/** At most this many pings are answered per second. */
+export const PONGS_PER_SECOND = 200;
+const HOST = hostname();
+
+export interface AnnouncerOptions {
+  id: string;
+  queue: string;
+  prefetch: number;
+  /** 0: presence off, nothing is ever sent. */
+  presenceMs: number;
+}
+
+export interface AnnouncerEvents {
+  /** Sends a frame; throws when disconnected. */
+  publish(frame: { destination: string; body: string; headers: Record<string, string> }): void;
+  connected(): boolean;
+  /** The counters to announce and the requests in hand. */
+  status(): { stats: ServerStats; inFlight: number };
+}
+
+export class PresenceAnnouncer {
+  readonly #options: AnnouncerOptions;
+  readonly #events: AnnouncerEvents;
+  readonly #startedAt = new Date().toISOString();
+  #beat: ReturnType<typeof setInterval> | undefined;
+  #pongWindow = { second: 0, answered: 0 };
+
+  constructor(options: AnnouncerOptions, events: AnnouncerEvents) {
+    this.#options = options;
+    this.#events = events;
+  }
+
+  get enabled(): boolean {
+    return this.#options.presenceMs > 0;
+  }
+
+  /** Starts beating. */
+  start(): void {
+    if (this.enabled && this.#beat === undefined) {
+      this.#beat = setInterval(() => this.announce('beat'), this.#options.presenceMs);
+    }
+  }
+
+  /** Stops beating and says bye: callers stop counting on this server before it drains. */
+  stop(): void {
+    clearInterval(this.#beat);
+    this.announce('bye');
+  }
+
+  /** Answers a ping on the asker's reply queue, within the rate limit. */
+  answerPing(replyTo: string | undefined, now = Date.now()): void {
+    const destination = replyDestination(replyTo);
+    if (destination === undefined) return;
+    const second = Math.floor(now / 1000);
+    if (this.#pongWindow.second !== second) this.#pongWindow = { second, answered: 0 };
+    if (++this.#pongWindow.answered > PONGS_PER_SECOND) return;
+    this.announce('pong', destination);
+  }
+
+  /** Publishes an announcement on the presence topic (or to one asker); skipped while disconnected. */
+  announce(kind: AnnouncementKind, destination = PRESENCE_TOPIC): void {
+    if (!this.enabled || !this.#events.connected()) return;
+    const headers: Record<string, string> = { [Header.contentType]: 'application/json' };
+    if (kind === 'pong') headers[Header.presence] = kind;
+    try {
+      this.#events.publish({ destination, body: JSON.stringify(this.#announcement(kind)), headers });
+    } catch {
+      // disconnected meanwhile; the next connection says hello again
+    }
+  }
+
+  #announcement(kind: AnnouncementKind): ServerAnnouncement {
+    const { id, queue, prefetch, presenceMs } = this.#options;
+    const { stats, inFlight } = this.#events.status();
+    return {
+      kind,
+      id,
+      host: HOST,
+      pid: process.pid,
+      version: SERVER_VERSION,
+      queue,
+      prefetch,
+      inFlight,
+      beatMs: presenceMs,
+      startedAt: this.#startedAt,
+      stats,
+    };
+  }
+}

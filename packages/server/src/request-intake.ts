@@ -1,0 +1,69 @@
+/*
+ * What a delivered request is, decided before any work: a pure function of the message.
+ *
+ * - `reply-to` must name a reply queue (protocol replyDestination): anything else would let a
+ *   caller make the server publish into rpc_queue itself, a topic or an exchange. A request
+ *   without one, or without a correlation-id of at most 256 characters, is dropped (ACKed, logged,
+ *   never answered: there is nowhere safe to answer).
+ * - A body over `maxBodyBytes` is answered with INVALID_ARGUMENT without being read.
+ * - `expiration` is the caller's remaining budget. The broker drops the request once that passes
+ *   while it is queued; the server counts the budget from delivery (it cannot see the time spent
+ *   queued, and the caller's clock is not comparable to ours).
+ */
+import { RpcError } from '@stomp-rpc/client';
+import { Header, replyDestination } from '@stomp-rpc/client/protocol';
+
+/** Longer correlation ids are not echoed (a reply would carry the caller's junk back); the request is dropped. */
+export const MAX_CORRELATION_ID_LENGTH = 256;
+
+export interface DeliveredMessage {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** The body's size in bytes. */
+  readonly byteLength: number;
+}
+
+export interface RpcRequest {
+  /** The request body as text. */
+  body: string;
+  /** All headers of the request, as the broker delivered them. */
+  headers: Readonly<Record<string, string>>;
+  correlationId: string;
+  /** When the caller stops waiting, as a Date.now() time (Infinity without an `expiration`). */
+  deadline: number;
+}
+
+export type Intake =
+  | { kind: 'drop'; why: string }
+  /** Answerable: `replyTo` is where the reply goes; `refusal`, when set, is the reply instead of the handler's. */
+  | { kind: 'request'; request: RpcRequest; replyTo: string; refusal?: RpcError };
+
+/** Reads a delivered request at `receivedAt`: drop it, refuse it, or hand it to the handler. */
+export function takeRequest(message: DeliveredMessage, maxBodyBytes: number, receivedAt: number): Intake {
+  const { headers } = message;
+  const rawReplyTo = headers[Header.replyTo];
+  const correlationId = headers[Header.correlationId];
+  const replyTo = replyDestination(rawReplyTo);
+  if (rawReplyTo === undefined) return { kind: 'drop', why: 'no reply-to' };
+  if (replyTo === undefined) return { kind: 'drop', why: 'reply-to is not a reply queue' };
+  if (correlationId === undefined) return { kind: 'drop', why: 'no correlation-id' };
+  if (correlationId.length > MAX_CORRELATION_ID_LENGTH) {
+    return { kind: 'drop', why: `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters` };
+  }
+  const deadline = receivedAt + budgetMs(headers[Header.expiration]);
+  const request: RpcRequest = { body: message.body, headers, correlationId, deadline };
+  if (message.byteLength > maxBodyBytes) {
+    const refusal = new RpcError(
+      'INVALID_ARGUMENT',
+      `request body is ${message.byteLength} bytes; the limit is ${maxBodyBytes}`,
+    );
+    return { kind: 'request', request, replyTo, refusal };
+  }
+  return { kind: 'request', request, replyTo };
+}
+
+/** The caller's budget from an `expiration` header, in ms; unlimited without one. */
+function budgetMs(expiration: string | undefined): number {
+  const ms = expiration === undefined ? Number.NaN : Number(expiration);
+  return Number.isFinite(ms) && ms >= 0 ? ms : Number.POSITIVE_INFINITY;
+}
