@@ -1,17 +1,7 @@
 /*
- * Who is serving: server presence over two STOMP topics.
- *
- * A RabbitMQ queue takes requests whether or not anything consumes it, so without help a caller
- * cannot tell "slow" from "nobody there". Servers therefore announce themselves:
- *
- *   SEND /topic/rpc.presence        body: ServerAnnouncement as JSON, kind "hello" once consuming,
- *                                   "beat" every beatMs, "bye" when stopping
- *   SEND /topic/rpc.ping            a client asking "who is there?", with reply-to its temp-queue
- *     -> SEND <reply-to>            every live server answers at once: a "pong" announcement,
- *        rpc-presence:pong          marked with this header so it is not taken for an RPC reply
- *
- * A client keeps the servers it heard of by id (core/presence-view.ts), dropped on "bye" or after
- * MISSED_BEATS beats without news, by its own clock (lastSeen), never the server's.
+ * Who is serving: the presence messages servers and clients exchange over two STOMP topics
+ * (docs/protocol.md, "Presence"). A client trusts only its own clock about when it last heard a
+ * server, never the server's.
  */
 import { LATENCY_BOUNDS_MS, type LatencySnapshot } from '../latency-histogram.js';
 import type { ErrorCode } from './error-codes.js';

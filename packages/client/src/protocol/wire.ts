@@ -1,33 +1,6 @@
 /*
- * The wire protocol, defined once for the client and the server.
- *
- * It is RabbitMQ's RPC tutorial (tutorial six) spoken over STOMP:
- *
- *   request   SEND /queue/<queue>
- *             reply-to:/temp-queue/<name>   the broker makes a private amq.gen-... queue for this
- *                                           connection and subscribes it implicitly
- *             correlation-id:<unique id>
- *             expiration:<ms>               the call's deadline; the broker drops it after that
- *             traceparent:<W3C trace context>  optional; the server logs it with the request
- *             receipt:<correlation id>      the broker confirms with a RECEIPT once it holds the
- *                                           request; one it refuses (a full queue) gets none
- *             body: n in decimal            "30"
- *
- *   success   SEND <reply-to as the server saw it>
- *             correlation-id:<same id>
- *             rpc-server:<server id>        who answered (see presence.ts)
- *             rpc-server-time-ms:<ms>       how long it took, from delivery to reply
- *             body: fib(n) in decimal       "832040"
- *
- *   error     SEND <reply-to>
- *             correlation-id:<same id>
- *             rpc-error-code:<code>         one of ERROR_CODES, e.g. INVALID_ARGUMENT
- *             body: a message for people    "n must be at most 1000000"
- *
- * A STOMP server sees every `reply-to` as `/reply-queue/amq.gen-...`, whether the caller spoke
- * STOMP or AMQP (the tutorial's pika and amqplib clients); an AMQP server sees the bare
- * `amq.gen-...` name. The server accepts both forms. Tutorial clients ignore headers they do not
- * know, so an error reply shows up there as a body that is not a number.
+ * The wire protocol's names and rules, defined once for the client and the server. What they mean
+ * and how a call crosses the broker is described once, in docs/protocol.md.
  */
 
 /** Header names used on requests and replies. */
