@@ -2,6 +2,14 @@
 // `npm start`: the broker (started if none answers), two Fibonacci servers sharing rpc_queue, the
 // demo web app (Vite, on loopback), and how to call them. Ctrl-C stops the servers and the demo;
 // the broker keeps running (`npm run broker:stop`).
+//
+// Signals: a terminal's Ctrl-C sends SIGINT to its whole foreground process group. A server in that
+// group would get it and then this script's SIGTERM, take the two for a double Ctrl-C, and exit
+// without finishing its requests. So the servers run in process groups of their own and hear only
+// this script: the first SIGINT or SIGTERM sends each one SIGTERM (it answers what it holds, then
+// exits); a second is passed on, and they exit at once (the broker requeues what they held). However
+// this script ends, the servers are signalled; killed with SIGKILL it cannot, but then their IPC
+// channel to it closes and each stops as on a first signal (packages/server/src/cli.ts).
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +25,8 @@ function startServer(name) {
   const child = spawn(process.execPath, [join(root, 'packages/server/dist/cli.js')], {
     cwd: root,
     env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true, // its own process group: see the top of the file
   });
   const ready = new Promise((resolveReady, rejectReady) => {
     const timer = setTimeout(
@@ -52,10 +61,12 @@ function startServer(name) {
   return { name, child, ready, exited };
 }
 
+const running = (servers) => servers.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+
 async function stopAll(servers) {
-  for (const { child } of servers) if (child.exitCode === null) child.kill('SIGTERM');
+  for (const { child } of running(servers)) child.kill('SIGTERM');
   const timer = setTimeout(() => {
-    for (const { child } of servers) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const { child } of running(servers)) child.kill('SIGKILL');
   }, stopTimeoutMs);
   await Promise.all(servers.map((server) => server.exited));
   clearTimeout(timer);
@@ -87,14 +98,25 @@ async function main() {
   const servers = Array.from({ length: serverCount }, (_, i) => startServer(`server-${i + 1}`));
   let demo;
   let stopping = false;
+  let forced = false;
   const stop = async (why) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`\n${why}: stopping the servers${demo ? ' and the demo' : ''}\n`);
     await Promise.all([stopAll(servers), demo?.close()]);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const onSignal = (signal) => {
+    if (!stopping) return void stop(signal);
+    forced = true;
+    process.stdout.write(`\n${signal} again: the servers exit now; the broker requeues what they held\n`);
+    for (const { child } of running(servers)) child.kill(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // An uncaught error, say: the servers are not to run on without this script.
+  process.on('exit', () => {
+    if (!stopping) for (const { child } of running(servers)) child.kill('SIGTERM');
+  });
 
   try {
     await Promise.all(servers.map((server) => server.ready));
@@ -127,6 +149,7 @@ Ctrl-C stops the servers and the demo; the broker keeps running until: npm run b
     ),
   );
   if (!stopping) await demo.close();
+  if (forced) return 130;
   return stopping ? 0 : outcomes.some((outcome) => outcome.code !== 0) ? 1 : 0;
 }
 

@@ -1,7 +1,77 @@
 // The command lines as a user runs them: `npm run client -- N` and `npm start`.
-import { DEFAULT_QUEUE } from '@stomp-rpc/client';
-import { describe, expect, it } from 'vitest';
-import { spawnChild, startServer } from './support.js';
+import { spawn } from 'node:child_process';
+import { DEFAULT_QUEUE, type FibonacciRpcClient } from '@stomp-rpc/client';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { openClient, ROOT, spawnChild, startServer, uniqueQueue, until } from './support.js';
+
+/**
+ * `node scripts/start.mjs` run from a terminal: the leader of its own process group, the group a
+ * Ctrl-C signals as a whole (`ctrlC()`). Its servers serve `queue`. Killed, with any server still
+ * running, when the test ends.
+ */
+function startFromTerminal(queue: string) {
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: ROOT,
+    env: { ...process.env, RPC_QUEUE: queue },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+  }
+  const exit = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  exit.catch(() => {}); // observed through waitFor/exited
+  onTestFinished(() => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // The servers, from the banner: after the fix they are in process groups of their own.
+    const serverPids = /\(pids (\d+), (\d+)\)/.exec(output)?.slice(1).map(Number) ?? [];
+    for (const pid of [-(child.pid as number), ...serverPids]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  });
+  const bounded = <T>(promise: Promise<T>, timeoutMs: number, what: string) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms ${what}:\n${output}`)), timeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  };
+  const appeared = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!output.includes(text)) return;
+        child.stdout.off('data', check);
+        resolve();
+      };
+      child.stdout.on('data', check);
+      check();
+      exit.then((code) => reject(new Error(`exited with ${code} before printing ${JSON.stringify(text)}:\n${output}`)));
+    });
+  return {
+    output: () => output,
+    /** What a terminal does on Ctrl-C: SIGINT to every process in the foreground group. */
+    ctrlC: () => process.kill(-(child.pid as number), 'SIGINT'),
+    waitFor: (text: string, timeoutMs = 10_000) =>
+      bounded(appeared(text), timeoutMs, `waiting for ${JSON.stringify(text)}`),
+    exited: (timeoutMs = 20_000) => bounded(exit, timeoutMs, 'waiting for the exit'),
+  };
+}
+
+/** Resolves once a server of `queue` says (answering the presence ping) that it holds a request. */
+async function untilInHand(client: FibonacciRpcClient, queue: string): Promise<void> {
+  const holding = async () => (await client.discoverServers(20, queue)).some((server) => server.inFlight > 0);
+  await until(holding, 5000, "a request in a server's hands");
+}
 
 /** `npm run --silent ...args`, asynchronously: servers in this process must keep running meanwhile. */
 async function npmRun(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -61,5 +131,43 @@ describe('command line', () => {
     expect((await npmRun('client', '--', '25')).stdout).toContain(' [.] Got 75025');
     start.process.kill('SIGINT');
     expect(await start.exited()).toBe(0);
+  });
+
+  // Regression: each server got the terminal's SIGINT and then start's SIGTERM, took the second
+  // for a second Ctrl-C and exited at once, dropping the requests in hand.
+  it('start - one Ctrl-C stops every server gracefully, answering the request in hand', async () => {
+    const queue = uniqueQueue('start-ctrl-c');
+    const start = startFromTerminal(queue);
+    await start.waitFor('npm run broker:stop', 30_000);
+    const client = openClient(queue);
+    const call = client.call(1_000_000, { timeoutMs: 10_000 });
+    call.catch(() => {}); // awaited last; a failure before that must not leave it unhandled
+    await untilInHand(client, queue);
+    start.ctrlC();
+    expect(await start.exited()).toBe(0);
+    const output = start.output();
+    expect(output).not.toContain('second signal');
+    for (const server of ['server-1', 'server-2']) {
+      expect(output).toMatch(new RegExp(`\\[${server}\\] .*"msg":"stopping"`));
+      expect(output).toMatch(new RegExp(`\\[${server}\\] .*"requeued":0,"msg":"stopped"`));
+    }
+    const answer = (await call).toString();
+    expect(answer).toHaveLength(208_988); // fib(1000000)
+    expect(answer.slice(0, 20)).toBe('19532821287077577316');
+    expect(answer.slice(-20)).toBe('68996526838242546875');
+  });
+
+  it('start - a second Ctrl-C makes the servers exit at once', async () => {
+    const queue = uniqueQueue('start-ctrl-c-twice');
+    const start = startFromTerminal(queue);
+    await start.waitFor('npm run broker:stop', 30_000);
+    const client = openClient(queue);
+    void client.call(1_000_000, { timeoutMs: 10_000 }).catch(() => {}); // handed back to the broker, unanswered
+    await untilInHand(client, queue);
+    start.ctrlC();
+    await start.waitFor('SIGINT: stopping the servers');
+    start.ctrlC();
+    expect(await start.exited(5000)).toBe(130);
+    expect(start.output()).toMatch(/\[server-\d\] .*"msg":"second signal/);
   });
 });

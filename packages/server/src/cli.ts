@@ -160,6 +160,15 @@ async function main(): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // Started by `npm start` (scripts/start.mjs): in a process group of its own, with an IPC channel
+    // to start.mjs, which passes on Ctrl-C. The channel closing means start.mjs is gone (even killed
+    // with SIGKILL): stop as on a first signal. Unref'd, so the channel keeps no stopped server alive.
+    if (process.channel) {
+      process.channel.unref();
+      process.once('disconnect', () => {
+        if (!stopping) stop('disconnect');
+      });
+    }
   });
   // The server keeps retrying while the broker is away; it never exits because of it.
   running.start().catch((error: Error) => logger.warn({ reason: error.message }, 'not connected yet; still trying'));
