@@ -2,8 +2,11 @@
 // `npm run client -- 30`: the tutorial's rpc_client, as a command. Exit 0 with the answer,
 // 1 with a one-line reason (its error code first), 2 for a usage error.
 // `npm run client -- --servers`: the live servers and their counters, as a table.
+import { parseArgs } from 'node:util';
+import { CLIENT_DEFAULTS } from './defaults.js';
 import { ENVIRONMENT, optionsFromEnvironment } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
+import { checkMs, parseUrlList } from './options.js';
 import type { ServerInfo } from './protocol/presence.js';
 import type { QueueProfile } from './protocol/queue-profile.js';
 import { FibonacciRpcClient } from './services/fibonacci-client.js';
@@ -20,11 +23,11 @@ options:
   --login <user>          broker user
   --passcode <password>   broker password
   --vhost <vhost>         RabbitMQ virtual host
-  --queue <name>          request queue
+  --queue <name>          request queue (default ${CLIENT_DEFAULTS.queue})
   --queue-profile <name>  how the queue is declared, as the servers do: tutorial (default)
                           or replicated (quorum queue, for a cluster)
-  --timeout-ms <ms>       deadline of the call (default 10000)
-  --connect-timeout-ms <ms>  give up when the broker cannot be reached (default 5000)
+  --timeout-ms <ms>       deadline of the call (default ${CLIENT_DEFAULTS.timeoutMs})
+  --connect-timeout-ms <ms>  give up when the broker cannot be reached (default ${CLIENT_DEFAULTS.connectTimeoutMs})
   --wait-for-server       send the call even when no server announced itself, and wait for
                           one until the deadline (for servers without presence, e.g. the
                           tutorial's own)
@@ -41,96 +44,83 @@ ${Object.entries(ENVIRONMENT)
 
 class UsageError extends Error {}
 
-function milliseconds(flag: string, value: string): number {
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 1 || ms > 2 ** 31 - 1)
-    throw new UsageError(`${flag} takes whole milliseconds, got ${value}`);
-  return ms;
+/** A duration flag, by the options' own rule (options.ts), as a usage error. */
+function milliseconds(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  try {
+    return checkMs(/^[0-9]+$/.test(value) ? Number(value) : Number.NaN, flag);
+  } catch {
+    throw new UsageError(`${flag} takes whole milliseconds from 1 to 2147483647, got ${value}`);
+  }
 }
 
-const VALUE_FLAGS = new Set([
-  '--url',
-  '--login',
-  '--passcode',
-  '--vhost',
-  '--queue',
-  '--queue-profile',
-  '--timeout-ms',
-  '--connect-timeout-ms',
-  '--exchange',
-]);
-const SWITCHES = new Set(['--wait-for-server', '--servers']);
-
-function parse(argv: readonly string[]) {
-  const options = optionsFromEnvironment(process.env);
-  const urls: string[] = [];
-  let timeoutMs = 10_000;
-  let connectTimeoutMs = 5000;
-  let waitForServer = false;
-  let listServers = false;
-  let exchange: string | undefined;
-  let n: string | undefined;
-  let optionsEnded = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--' && !optionsEnded) {
-      optionsEnded = true;
-      continue;
-    }
-    if (!optionsEnded && (arg === '-h' || arg === '--help')) return undefined;
-    if (optionsEnded || !arg.startsWith('--')) {
-      if (n !== undefined) throw new UsageError(`one n at a time (got ${n} and ${arg})`);
-      n = arg;
-      continue;
-    }
-    if (arg === '--wait-for-server') {
-      waitForServer = true;
-      continue;
-    }
-    if (arg === '--servers') {
-      listServers = true;
-      continue;
-    }
-    const equals = arg.indexOf('=');
-    const flag = equals < 0 ? arg : arg.slice(0, equals);
-    const inline = equals < 0 ? undefined : arg.slice(equals + 1);
-    if (SWITCHES.has(flag)) throw new UsageError(`${flag} takes no value`);
-    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option ${flag}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    switch (flag) {
-      case '--url':
-        urls.push(...value.split(',').map((url) => url.trim()));
-        break;
-      case '--login':
-        options.login = value;
-        break;
-      case '--passcode':
-        options.passcode = value;
-        break;
-      case '--vhost':
-        options.vhost = value;
-        break;
-      case '--queue':
-        options.queue = value;
-        break;
-      case '--queue-profile':
-        options.queueDeclaration = value as QueueProfile; // checked by the client's constructor
-        break;
-      case '--timeout-ms':
-        timeoutMs = milliseconds(flag, value);
-        break;
-      case '--exchange':
-        exchange = value;
-        break;
-      default: // --connect-timeout-ms
-        connectTimeoutMs = milliseconds(flag, value);
-    }
+function readArgs(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        url: { type: 'string', multiple: true },
+        login: { type: 'string' },
+        passcode: { type: 'string' },
+        vhost: { type: 'string' },
+        queue: { type: 'string' },
+        'queue-profile': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        'connect-timeout-ms': { type: 'string' },
+        exchange: { type: 'string' },
+        'wait-for-server': { type: 'boolean' },
+        servers: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(usageMessage((error as Error).message));
   }
+}
+
+/** parseArgs's complaint in this command's own words. */
+function usageMessage(parseArgsMessage: string): string {
+  const option = /'(-[^' ]*)/.exec(parseArgsMessage)?.[1] ?? '';
+  // "-5" reads as an option to parseArgs; say what it is instead.
+  if (/^-[0-9]/.test(option)) return `n must be a non-negative integer, got ${option}`;
+  if (parseArgsMessage.startsWith('Unknown option')) return `unknown option ${option}`;
+  if (parseArgsMessage.includes('argument missing')) return `${option} needs a value`;
+  if (parseArgsMessage.includes('does not take an argument')) return `${option} takes no value`;
+  return parseArgsMessage;
+}
+
+/** Reads the command line; undefined for --help. Throws UsageError with a message for people. */
+function parse(argv: readonly string[]) {
+  const { values, positionals } = readArgs(argv);
+  if (values.help) return undefined;
+  if (positionals.length > 1) throw new UsageError(`one n at a time (got ${positionals.join(' and ')})`);
+  const n = positionals[0];
+  const listServers = values.servers ?? false;
   if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
   if (!listServers && n === undefined) throw new UsageError('n is missing');
-  if (urls.length > 0) options.url = urls;
-  return { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers, exchange };
+  const options = optionsFromEnvironment(process.env);
+  if (values.url) options.url = values.url.flatMap(parseUrlList);
+  if (values.login !== undefined) options.login = values.login;
+  if (values.passcode !== undefined) options.passcode = values.passcode;
+  if (values.vhost !== undefined) options.vhost = values.vhost;
+  if (values.queue !== undefined) options.queue = values.queue;
+  // An unknown profile is reported by the client's constructor.
+  if (values['queue-profile'] !== undefined) options.queueDeclaration = values['queue-profile'] as QueueProfile;
+  return {
+    options,
+    timeoutMs: milliseconds('--timeout-ms', values['timeout-ms'], CLIENT_DEFAULTS.timeoutMs),
+    connectTimeoutMs: milliseconds(
+      '--connect-timeout-ms',
+      values['connect-timeout-ms'],
+      CLIENT_DEFAULTS.connectTimeoutMs,
+    ),
+    n,
+    waitForServer: values['wait-for-server'] ?? false,
+    listServers,
+    exchange: values.exchange,
+  };
 }
 
 async function main(argv: readonly string[]): Promise<number> {

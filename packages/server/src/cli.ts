@@ -3,8 +3,10 @@
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 import { parseArgs } from 'node:util';
 import { ENVIRONMENT, optionsFromEnvironment, type QueueProfile } from '@stomp-rpc/client';
+import { parseUrlList } from '@stomp-rpc/client/internal';
+import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacciHandler } from './fibonacci-service.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from './logger.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { RpcServer } from './rpc-server.js';
 import { WorkerPool } from './worker-pool.js';
@@ -14,7 +16,7 @@ const USAGE = `usage: stomp-rpc-server [options]
 Serves fib(n) on a RabbitMQ queue over Web-STOMP until stopped with Ctrl-C or SIGTERM.
 
 options:
-  --url <ws-url>        Web-STOMP URL (repeat to fail over)
+  --url <ws-url>        Web-STOMP URL (repeat or comma-separate to fail over)
   --login <user>        broker user
   --passcode <password> broker password
   --vhost <vhost>       RabbitMQ virtual host
@@ -23,12 +25,12 @@ options:
                         how the queue is declared (every party must agree): tutorial (default,
                         non-durable classic queue) or replicated (quorum queue, for a cluster)
   --durable             declare the tutorial's queue durable (every party must agree)
-  --prefetch <count>    requests held at once (default 1, the tutorial's fair dispatch)
-  --max-n <n>           largest n served (default 1000000)
+  --prefetch <count>    requests held at once (default ${SERVER_DEFAULTS.prefetch}, the tutorial's fair dispatch)
+  --max-n <n>           largest n served (default ${SERVER_DEFAULTS.maxN})
   --workers <count>     worker threads for large n (default: cores less one, at least 1)
   --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
-                        handed back to the broker (default 10000); a second signal exits at once
-  --presence-ms <ms>    how often the server announces itself to clients (default 2000; 0: never,
+                        handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
+  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never,
                         and then clients must use --wait-for-server)
   --metrics-port <port> serve Prometheus metrics at http://<metrics-host>:<port>/metrics
   --metrics-host <host> address the metrics endpoint binds (default 127.0.0.1)
@@ -83,30 +85,20 @@ function parseCommandLine(args: string[]) {
   return {
     values,
     logLevel: logLevel as LogLevel,
-    prefetch: numberOption('prefetch', values.prefetch, 1, 1),
-    maxN: numberOption('max-n', values['max-n'], 1_000_000),
-    graceMs: numberOption('grace-ms', values['grace-ms'], 10_000),
-    presenceMs: numberOption('presence-ms', values['presence-ms'], 2000),
+    prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1),
+    maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN),
+    graceMs: numberOption('grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
+    presenceMs: numberOption('presence-ms', values['presence-ms'], SERVER_DEFAULTS.presenceMs),
     metricsPort:
       values['metrics-port'] === undefined ? undefined : numberOption('metrics-port', values['metrics-port'], 0),
     workers: values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1),
   };
 }
 
-async function main(): Promise<number> {
-  let commandLine: ReturnType<typeof parseCommandLine>;
-  try {
-    commandLine = parseCommandLine(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, logLevel, prefetch, maxN, graceMs, workers, presenceMs, metricsPort } = commandLine;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+type CommandLine = ReturnType<typeof parseCommandLine>;
 
+/** The server the command line describes, with its worker pool and metrics endpoint. */
+async function assemble({ values, logLevel, prefetch, maxN, workers, presenceMs, metricsPort }: CommandLine) {
   const fromEnvironment = optionsFromEnvironment(process.env);
   const logger = createLogger(logLevel);
   const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
@@ -115,6 +107,7 @@ async function main(): Promise<number> {
   const metrics =
     metricsPort === undefined ? undefined : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0 });
   let metricsEndpoint: Awaited<ReturnType<ServerMetrics['serve']>> | undefined;
+  const release = () => Promise.all([pool.close(), metricsEndpoint?.close()]).then(() => {});
   try {
     if (metrics && metricsPort !== undefined) {
       metricsEndpoint = await metrics.serve(metricsPort, values['metrics-host']);
@@ -122,7 +115,7 @@ async function main(): Promise<number> {
     }
     server = new RpcServer({
       ...fromEnvironment,
-      ...(values.url ? { url: values.url.flatMap((url) => url.split(',').map((part) => part.trim())) } : {}),
+      ...(values.url ? { url: values.url.flatMap(parseUrlList) } : {}),
       ...(values.login ? { login: values.login } : {}),
       ...(values.passcode ? { passcode: values.passcode } : {}),
       ...(values.vhost ? { vhost: values.vhost } : {}),
@@ -137,13 +130,21 @@ async function main(): Promise<number> {
       ...(metrics ? { observer: metrics } : {}),
     });
   } catch (error) {
-    process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n`);
-    await Promise.all([pool.close(), metricsEndpoint?.close()]);
-    return 2;
+    await release();
+    throw error;
   }
-  const running = server;
+  return { server, logger, release };
+}
 
-  const stopped = new Promise<void>((resolve) => {
+/**
+ * Resolves once the server stopped: the first SIGINT or SIGTERM drains it, a second exits at once.
+ * Started by `npm start` (scripts/start.mjs), the server is in a process group of its own with an
+ * IPC channel to start.mjs, which passes on Ctrl-C; the channel closing means start.mjs is gone
+ * (even killed with SIGKILL), so the server stops as on a first signal. The channel is unref'd, so
+ * it keeps no stopped server alive.
+ */
+function untilStopped(server: RpcServer, logger: Logger, graceMs: number, release: () => Promise<void>) {
+  return new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -152,17 +153,14 @@ async function main(): Promise<number> {
       }
       stopping = true;
       logger.info({ signal, graceMs }, 'stopping');
-      running
+      server
         .stop(graceMs)
         .catch((error: unknown) => logger.error({ error: String(error) }, 'stop failed'))
-        .then(() => Promise.all([pool.close(), metricsEndpoint?.close()]))
+        .then(release)
         .then(() => resolve(), resolve);
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    // Started by `npm start` (scripts/start.mjs): in a process group of its own, with an IPC channel
-    // to start.mjs, which passes on Ctrl-C. The channel closing means start.mjs is gone (even killed
-    // with SIGKILL): stop as on a first signal. Unref'd, so the channel keeps no stopped server alive.
     if (process.channel) {
       process.channel.unref();
       process.once('disconnect', () => {
@@ -170,8 +168,31 @@ async function main(): Promise<number> {
       });
     }
   });
+}
+
+async function main(): Promise<number> {
+  let commandLine: CommandLine;
+  try {
+    commandLine = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (commandLine.values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let assembled: Awaited<ReturnType<typeof assemble>>;
+  try {
+    assembled = await assemble(commandLine);
+  } catch (error) {
+    process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { server, logger, release } = assembled;
+  const stopped = untilStopped(server, logger, commandLine.graceMs, release);
   // The server keeps retrying while the broker is away; it never exits because of it.
-  running.start().catch((error: Error) => logger.warn({ reason: error.message }, 'not connected yet; still trying'));
+  server.start().catch((error: Error) => logger.warn({ reason: error.message }, 'not connected yet; still trying'));
   await stopped;
   return 0;
 }
