@@ -1,11 +1,11 @@
 // The demo page: one FibonacciRpcClient for the page's lifetime, a call form, a burst with live
 // charts, and the connection state always on screen.
 import { type ConnectionState, FibonacciRpcClient, type RpcError } from '@stomp-rpc/client';
-import { type BurstResult, runBurst } from './burst.js';
+import { type BurstOptions, type BurstResult, runBurst } from './burst.js';
+import { BurstProgress } from './burst-progress.js';
 import { drawHistogram, drawRate } from './chart.js';
 import { demoConfig } from './config.js';
 import { foldDigits, formatDigits, formatMs } from './format.js';
-import { LatencyRecorder, RateSeries } from './latency.js';
 import { readableError } from './messages.js';
 import { ServersPanel } from './servers.js';
 import './style.css';
@@ -149,11 +149,16 @@ byId('copy').addEventListener('click', async () => {
 const burstForm = byId<HTMLFormElement>('burst-form');
 const startButton = byId<HTMLButtonElement>('burst-start');
 const stopButton = byId<HTMLButtonElement>('burst-stop');
+const burstSummary = byId('burst-summary');
 const histogram = byId<SVGSVGElement>('histogram');
 const rateChart = byId<SVGSVGElement>('rate');
 /** How often the charts and the summary are redrawn while a burst runs. */
 const REDRAW_MS = 200;
 let burstAbort: AbortController | undefined;
+/** What the burst form asks for. */
+type BurstRequest = Pick<BurstOptions, 'total' | 'concurrency' | 'n'>;
+/** The burst the charts show: the latest one, or an empty one before the first. */
+let shownBurst = new BurstProgress(0, performance.now());
 
 function readCount(id: string, max: number): number {
   const input = byId<HTMLInputElement>(id);
@@ -163,84 +168,77 @@ function readCount(id: string, max: number): number {
   return clamped;
 }
 
-/** Draws the charts again (they size themselves to their width); the latest burst replaces it. */
-let redrawCharts = () => {
-  drawHistogram(histogram, new LatencyRecorder().buckets());
-  drawRate(rateChart, [], 0);
-};
+/** The burst form's values; counts out of range are clamped, and the form shows what is used. */
+function readBurstForm(): BurstRequest {
+  return {
+    total: readCount('burst-total', 100_000),
+    concurrency: readCount('burst-concurrency', 1000),
+    n: byId<HTMLInputElement>('burst-n').value.trim(),
+  };
+}
+
+/** Draws the charts again; they size themselves to their width, so a resize redraws them too. */
+function redrawCharts(): void {
+  drawHistogram(histogram, shownBurst.latencies.buckets());
+  drawRate(rateChart, shownBurst.completions.points(shownBurst.elapsedMs), shownBurst.elapsedMs);
+}
 redrawCharts();
 window.addEventListener('resize', () => redrawCharts());
 
-burstForm.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  if (burstAbort) return;
-  const total = readCount('burst-total', 100_000);
-  const concurrency = readCount('burst-concurrency', 1000);
-  const n = byId<HTMLInputElement>('burst-n').value.trim();
-  const recorder = new LatencyRecorder();
-  const series = new RateSeries();
-  serversPanel.burstShare = new Map();
-  const errorsByCode = new Map<string, number>();
-  let ended = 0;
-  const summary = byId('burst-summary');
-  burstAbort = new AbortController();
-  startButton.disabled = true;
-  stopButton.disabled = false;
-  summary.dataset.state = 'running';
+/** Only one burst at a time: Start is off while one runs, Stop only then. */
+function showBurstRunning(running: boolean): void {
+  startButton.disabled = running;
+  stopButton.disabled = !running;
+}
 
-  const startedAt = performance.now();
-  let elapsedMs = 0;
-  redrawCharts = () => {
-    drawHistogram(histogram, recorder.buckets());
-    drawRate(rateChart, series.points(elapsedMs), elapsedMs);
-  };
-  const render = (result?: BurstResult) => {
-    elapsedMs = result ? result.elapsedMs : performance.now() - startedAt;
-    redrawCharts();
-    serversPanel.render(client.servers(config.queue)); // the "this burst" column
-    const p50 = recorder.quantile(0.5);
-    const p95 = recorder.quantile(0.95);
-    const percentiles = p50 === undefined || p95 === undefined ? '' : ` · p50 ${formatMs(p50)} · p95 ${formatMs(p95)}`;
-    const errors = [...errorsByCode].map(([code, count]) => `${code} ×${count}`).join(', ');
-    const overall = result ? ` · ${Math.round((ended * 1000) / Math.max(1, result.elapsedMs))} calls/s overall` : '';
-    const verb = result ? (result.aborted ? 'stopped after' : 'done:') : 'running:';
-    summary.textContent = `${verb} ${ended} of ${total} calls${overall}${percentiles}${errors ? ` · errors: ${errors}` : ''}`;
-    histogram.setAttribute(
-      'aria-label',
-      `Latency histogram: ${recorder.count} calls${percentiles.replaceAll(' · ', ', ')}`,
-    );
-    const latest = series.points(elapsedMs).at(-1)?.perSecond ?? 0;
-    rateChart.setAttribute('aria-label', `Calls per second: ${Math.round(latest)} in the latest interval`);
-  };
-  const ticker = setInterval(() => render(), REDRAW_MS);
+/** Charts, servers panel and summary as of now; with `result`, as the burst ended. */
+function showBurstProgress(progress: BurstProgress, result?: BurstResult): void {
+  progress.elapsedMs = result ? result.elapsedMs : performance.now() - progress.startedAt;
+  redrawCharts();
+  serversPanel.render(client.servers(config.queue)); // the "this burst" column
+  const text = progress.summarize(result);
+  burstSummary.textContent = text.summary;
+  histogram.setAttribute('aria-label', text.histogramLabel);
+  rateChart.setAttribute('aria-label', text.rateLabel);
+}
+
+/** One burst call; counts which server answered it, for the servers panel's "this burst" column. */
+async function callCountingServer(n: string, signal: AbortSignal): Promise<void> {
+  const { server } = await client.callDetailed(n, { signal });
+  if (server !== undefined) serversPanel.burstShare.set(server, (serversPanel.burstShare.get(server) ?? 0) + 1);
+}
+
+/** Runs one burst on the page's client, redrawing its progress every REDRAW_MS until it ends. */
+async function runDemoBurst({ total, concurrency, n }: BurstRequest): Promise<void> {
+  serversPanel.burstShare = new Map();
+  burstAbort = new AbortController();
+  showBurstRunning(true);
+  burstSummary.dataset.state = 'running';
+  const progress = new BurstProgress(total, performance.now());
+  shownBurst = progress;
+  const ticker = setInterval(() => showBurstProgress(progress), REDRAW_MS);
   try {
     const result = await runBurst({
       total,
       concurrency,
       n,
       signal: burstAbort.signal,
-      call: async (value, signal) => {
-        const { server } = await client.callDetailed(value, { signal });
-        if (server !== undefined) serversPanel.burstShare.set(server, (serversPanel.burstShare.get(server) ?? 0) + 1);
-      },
-      onCallEnded: ({ latencyMs, error }) => {
-        ended++;
-        series.mark(performance.now() - startedAt);
-        if (error === undefined) recorder.record(latencyMs);
-        else {
-          const { code } = readableError(error);
-          errorsByCode.set(code, (errorsByCode.get(code) ?? 0) + 1);
-        }
-      },
+      call: callCountingServer,
+      onCallEnded: (outcome) => progress.callEnded(outcome, performance.now() - progress.startedAt),
     });
-    render(result);
-    summary.dataset.state = result.aborted ? 'stopped' : 'done';
+    showBurstProgress(progress, result);
+    burstSummary.dataset.state = result.aborted ? 'stopped' : 'done';
   } finally {
     clearInterval(ticker);
     burstAbort = undefined;
-    startButton.disabled = false;
-    stopButton.disabled = true;
+    showBurstRunning(false);
   }
+}
+
+burstForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (burstAbort) return;
+  await runDemoBurst(readBurstForm());
 });
 
 stopButton.addEventListener('click', () => burstAbort?.abort());

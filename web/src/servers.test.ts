@@ -1,0 +1,82 @@
+import type { ServerInfo } from '@stomp-rpc/client';
+import { describe, expect, it } from 'vitest';
+import { nextSample, serverCells } from './servers.js';
+
+/** A server as the client reports it; only the fields the panel reads matter. */
+function serverInfo(overrides: Partial<ServerInfo> & { requests?: number } = {}): ServerInfo {
+  const { requests = 0, ...rest } = overrides;
+  return {
+    id: 'fib-1',
+    host: 'box',
+    pid: 42,
+    version: '1.0.0',
+    queue: 'rpc_queue',
+    prefetch: 8,
+    inFlight: 3,
+    beatMs: 1000,
+    startedAt: '2024-01-01T00:00:00.000Z',
+    lastSeen: 10_000,
+    stats: {
+      requests,
+      succeeded: 0,
+      errors: {},
+      dropped: 0,
+      processingMs: { total: 0, average: 0 },
+      latency: { boundsMs: [], counts: [0], count: 0, sumMs: 0, maxMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0 },
+    },
+    ...rest,
+  };
+}
+
+describe('servers', () => {
+  it('nextSample - a first announcement has no rate yet', () => {
+    expect(nextSample(undefined, serverInfo({ requests: 50 }))).toEqual({
+      requests: 50,
+      lastSeen: 10_000,
+      perSecond: 0,
+    });
+  });
+
+  it('nextSample - the rate is the requests between two announcements over the time between them', () => {
+    const first = nextSample(undefined, serverInfo({ requests: 50, lastSeen: 10_000 }));
+    expect(nextSample(first, serverInfo({ requests: 80, lastSeen: 12_000 }))).toEqual({
+      requests: 80,
+      lastSeen: 12_000,
+      perSecond: 15,
+    });
+  });
+
+  it('nextSample - keeps the previous sample, rate and all, until a new announcement arrives', () => {
+    const previous = { requests: 80, lastSeen: 12_000, perSecond: 15 };
+    expect(nextSample(previous, serverInfo({ requests: 80, lastSeen: 12_000 }))).toBe(previous);
+  });
+
+  it('serverCells - one text per column; no average before a success, errors summed over codes', () => {
+    const idle = serverInfo({ lastSeen: 10_000 });
+    expect(serverCells(idle, { perSecond: 0, burstCalls: 0, now: 12_400 })).toEqual([
+      'fib-1',
+      'box · 42',
+      '3 / 8',
+      '0.0',
+      '–',
+      '0',
+      '0',
+      '2 s ago',
+    ]);
+    const busy = serverInfo({ lastSeen: 10_000 });
+    busy.stats.succeeded = 10;
+    busy.stats.processingMs = { total: 42, average: 4.2 };
+    busy.stats.errors = { TIMEOUT: 2, INVALID_ARGUMENT: 1 };
+    // A clock a little behind the announcement's says 0 s ago, not a negative time.
+    expect(serverCells(busy, { perSecond: 12.345, burstCalls: 7, now: 9_000 })).toEqual([
+      'fib-1',
+      'box · 42',
+      '3 / 8',
+      '12.3',
+      '4.20 ms',
+      '3',
+      '7',
+      '0 s ago',
+    ]);
+  });
+});
