@@ -4,11 +4,10 @@
 // `npm run client -- --servers`: the live servers and their counters, as a table.
 import { parseArgs } from 'node:util';
 import { CLIENT_DEFAULTS } from './defaults.js';
-import { ENVIRONMENT, optionsFromEnvironment } from './env.js';
+import { CONNECTION_FLAGS, ENVIRONMENT, optionsFromCommandLine } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
-import { checkMs, parseUrlList } from './options.js';
+import { checkMs } from './options.js';
 import type { ServerInfo } from './protocol/presence.js';
-import type { QueueProfile } from './protocol/queue-profile.js';
 import { FibonacciRpcClient } from './services/fibonacci-client.js';
 
 const USAGE = `usage: stomp-rpc-client [options] <n>
@@ -61,12 +60,7 @@ function readArgs(argv: readonly string[]) {
       allowPositionals: true,
       strict: true,
       options: {
-        url: { type: 'string', multiple: true },
-        login: { type: 'string' },
-        passcode: { type: 'string' },
-        vhost: { type: 'string' },
-        queue: { type: 'string' },
-        'queue-profile': { type: 'string' },
+        ...CONNECTION_FLAGS,
         'timeout-ms': { type: 'string' },
         'connect-timeout-ms': { type: 'string' },
         exchange: { type: 'string' },
@@ -100,14 +94,7 @@ function parse(argv: readonly string[]) {
   const listServers = values.servers ?? false;
   if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
   if (!listServers && n === undefined) throw new UsageError('n is missing');
-  const options = optionsFromEnvironment(process.env);
-  if (values.url) options.url = values.url.flatMap(parseUrlList);
-  if (values.login !== undefined) options.login = values.login;
-  if (values.passcode !== undefined) options.passcode = values.passcode;
-  if (values.vhost !== undefined) options.vhost = values.vhost;
-  if (values.queue !== undefined) options.queue = values.queue;
-  // An unknown profile is reported by the client's constructor.
-  if (values['queue-profile'] !== undefined) options.queueDeclaration = values['queue-profile'] as QueueProfile;
+  const options = optionsFromCommandLine(values, process.env);
   return {
     options,
     timeoutMs: milliseconds('--timeout-ms', values['timeout-ms'], CLIENT_DEFAULTS.timeoutMs),

@@ -32,3 +32,39 @@ export function optionsFromEnvironment(env: Readonly<Record<string, string | und
   if (env.STOMP_VHOST) options.vhost = env.STOMP_VHOST;
   return options;
 }
+
+/** The flags both command lines take for the broker and the queue, as node:util parseArgs options. */
+export const CONNECTION_FLAGS = {
+  url: { type: 'string', multiple: true },
+  login: { type: 'string' },
+  passcode: { type: 'string' },
+  vhost: { type: 'string' },
+  queue: { type: 'string' },
+  'queue-profile': { type: 'string' },
+} as const;
+
+/** What the connection flags gave, as parseArgs returns them. */
+export interface ConnectionFlagValues {
+  url?: string[] | undefined;
+  login?: string | undefined;
+  passcode?: string | undefined;
+  vhost?: string | undefined;
+  queue?: string | undefined;
+  'queue-profile'?: string | undefined;
+}
+
+/** Connection options from the environment, with the command line's flags taking precedence. */
+export function optionsFromCommandLine(
+  flags: ConnectionFlagValues,
+  env: Readonly<Record<string, string | undefined>>,
+): EnvironmentOptions {
+  const options = optionsFromEnvironment(env);
+  if (flags.url) options.url = flags.url.flatMap(parseUrlList);
+  if (flags.login !== undefined) options.login = flags.login;
+  if (flags.passcode !== undefined) options.passcode = flags.passcode;
+  if (flags.vhost !== undefined) options.vhost = flags.vhost;
+  if (flags.queue !== undefined) options.queue = flags.queue;
+  // An unknown profile name is reported by the client or server it configures.
+  if (flags['queue-profile'] !== undefined) options.queueDeclaration = flags['queue-profile'] as QueueProfile;
+  return options;
+}

@@ -4,6 +4,7 @@
  * it may change in any release.
  */
 export { type Clock, systemClock } from './core/clock.js';
+export { CONNECTION_FLAGS, type ConnectionFlagValues, optionsFromCommandLine } from './env.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
 export { checkMs, parseUrlList } from './options.js';
 export { ReconnectPolicy } from './transport/reconnect-policy.js';

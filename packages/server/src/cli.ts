@@ -2,8 +2,8 @@
 // `npm run server`: one Fibonacci server in the foreground, the tutorial's rpc_server. Ctrl-C
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 import { parseArgs } from 'node:util';
-import { ENVIRONMENT, optionsFromEnvironment, type QueueProfile } from '@stomp-rpc/client';
-import { parseUrlList } from '@stomp-rpc/client/internal';
+import { ENVIRONMENT } from '@stomp-rpc/client';
+import { CONNECTION_FLAGS, optionsFromCommandLine } from '@stomp-rpc/client/internal';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacciHandler } from './fibonacci-service.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
@@ -57,13 +57,8 @@ function parseCommandLine(args: string[]) {
   const { values } = parseArgs({
     args,
     options: {
-      url: { type: 'string', multiple: true },
-      login: { type: 'string' },
-      passcode: { type: 'string' },
-      vhost: { type: 'string' },
-      queue: { type: 'string' },
+      ...CONNECTION_FLAGS,
       durable: { type: 'boolean' },
-      'queue-profile': { type: 'string' },
       prefetch: { type: 'string' },
       'max-n': { type: 'string' },
       workers: { type: 'string' },
@@ -99,10 +94,10 @@ type CommandLine = ReturnType<typeof parseCommandLine>;
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
 async function assemble({ values, logLevel, prefetch, maxN, workers, presenceMs, metricsPort }: CommandLine) {
-  const fromEnvironment = optionsFromEnvironment(process.env);
+  const connection = optionsFromCommandLine(values, process.env);
   const logger = createLogger(logLevel);
   const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
-  const queue = values.queue ?? fromEnvironment.queue;
+  const { queue } = connection;
   let server: RpcServer | undefined;
   const metrics =
     metricsPort === undefined ? undefined : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0 });
@@ -114,15 +109,8 @@ async function assemble({ values, logLevel, prefetch, maxN, workers, presenceMs,
       logger.info({ url: metricsEndpoint.url }, 'serving metrics');
     }
     server = new RpcServer({
-      ...fromEnvironment,
-      ...(values.url ? { url: values.url.flatMap(parseUrlList) } : {}),
-      ...(values.login ? { login: values.login } : {}),
-      ...(values.passcode ? { passcode: values.passcode } : {}),
-      ...(values.vhost ? { vhost: values.vhost } : {}),
-      queue,
-      queueDeclaration: values.durable
-        ? { durable: true }
-        : ((values['queue-profile'] as QueueProfile | undefined) ?? fromEnvironment.queueDeclaration),
+      ...connection,
+      ...(values.durable ? { queueDeclaration: { durable: true } } : {}),
       prefetch,
       presenceMs,
       handler: fibonacciHandler({ maxN, pool }),
