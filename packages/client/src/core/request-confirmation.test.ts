@@ -1,0 +1,305 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../test/manual-clock.js';
+import { RpcError } from '../errors.js';
+import type { Delivery } from './pending-calls.js';
+import { deadlineError, RequestConfirmation } from './request-confirmation.js';
+
+interface TestCall {
+  readonly name: string;
+  readonly delivery: Delivery;
+  readonly request: { readonly idempotent: boolean; readonly destination: string };
+  readonly timeoutMs: number;
+}
+
+function makeCall(name: string, idempotent: boolean, confirmWaitMs = 1000): TestCall {
+  return {
+    name,
+    delivery: { sent: false, confirmed: false, sends: 0, lastSentAt: 0, unconfirmedSince: 0, confirmWaitMs },
+    request: { idempotent, destination: '/queue/q' },
+    timeoutMs: 5000,
+  };
+}
+
+/** A RequestConfirmation whose pending calls, connection and events the test holds, as the facade does. */
+function setup(resendUnconfirmedMs = 1000) {
+  const clock = new ManualClock();
+  const pending: TestCall[] = [];
+  const resent: string[] = [];
+  const stuck: number[] = [];
+  const link = { connected: true };
+  const confirmation: RequestConfirmation<TestCall> = new RequestConfirmation<TestCall>(clock, resendUnconfirmedMs, {
+    pending: () => pending,
+    connected: () => link.connected,
+    resend: (call) => {
+      resent.push(call.name);
+      confirmation.sent(call.delivery);
+    },
+    stuck: (stuckMs) => stuck.push(stuckMs),
+  });
+  confirmation.connected();
+  /** Registers and sends a call now, as the facade does. */
+  const send = (call: TestCall) => {
+    pending.push(call);
+    return confirmation.sent(call.delivery);
+  };
+  /** Sends a call and has the broker confirm it `receiptMs` later; it then leaves the pending list. */
+  const sample = (receiptMs: number) => {
+    const call = makeCall('sampled', true);
+    confirmation.sent(call.delivery);
+    clock.advance(receiptMs);
+    confirmation.receipt(call.delivery);
+  };
+  return { clock, pending, resent, stuck, link, confirmation, send, sample };
+}
+
+describe('RequestConfirmation', () => {
+  it('wait - the first wait is resendUnconfirmedMs', () => {
+    expect(setup(1000).confirmation.resendWaitMs()).toBe(1000);
+    expect(setup(40).confirmation.resendWaitMs()).toBe(40);
+  });
+
+  it('wait - follows the smoothed receipt time plus four variations (RFC 6298)', () => {
+    const { confirmation, sample } = setup(100);
+    sample(400); // first sample: smoothed 400, variation 200
+    expect(confirmation.resendWaitMs()).toBe(400 + 4 * 200);
+    sample(200); // smoothed 7/8*400 + 1/8*200 = 375; variation 3/4*200 + 1/4*|400-200| = 200
+    expect(confirmation.resendWaitMs()).toBe(375 + 4 * 200);
+    sample(375); // smoothed 375; variation 3/4*200 + 0 = 150
+    expect(confirmation.resendWaitMs()).toBe(375 + 4 * 150);
+  });
+
+  it('wait - never falls below resendUnconfirmedMs however fast the receipts', () => {
+    const { confirmation, sample } = setup(1000);
+    for (let i = 0; i < 10; i++) sample(3);
+    expect(confirmation.resendWaitMs()).toBe(1000);
+  });
+
+  it("wait - a re-sent request's receipt is not sampled (Karn's rule)", () => {
+    const { confirmation, sample, clock } = setup(100);
+    sample(400);
+    expect(confirmation.resendWaitMs()).toBe(1200);
+    const twice = makeCall('twice', true);
+    confirmation.sent(twice.delivery);
+    clock.advance(1000);
+    expect(confirmation.sent(twice.delivery)).toBe(true); // a re-send
+    clock.advance(5000);
+    confirmation.receipt(twice.delivery);
+    expect(twice.delivery.confirmed).toBe(true);
+    expect(confirmation.resendWaitMs()).toBe(1200);
+  });
+
+  it('wait - a duplicate receipt for the same send is sampled once', () => {
+    const { confirmation, clock } = setup(100);
+    const call = makeCall('c', true);
+    confirmation.sent(call.delivery);
+    clock.advance(400);
+    confirmation.receipt(call.delivery);
+    clock.advance(5000);
+    confirmation.receipt(call.delivery);
+    expect(confirmation.resendWaitMs()).toBe(1200);
+  });
+
+  it('sent - tells a first send from a re-send and keeps when the request went unconfirmed', () => {
+    const { confirmation, clock } = setup();
+    const call = makeCall('c', true);
+    clock.advance(100);
+    expect(confirmation.sent(call.delivery)).toBe(false);
+    clock.advance(100);
+    expect(confirmation.sent(call.delivery)).toBe(true);
+    expect(call.delivery).toMatchObject({
+      sent: true,
+      confirmed: false,
+      sends: 2,
+      lastSentAt: 200,
+      unconfirmedSince: 100,
+    });
+  });
+
+  it('sweep - re-sends only idempotent, sent, unconfirmed requests, after their wait, doubling it', () => {
+    const { send, pending, confirmation, clock, resent } = setup(1000);
+    const waiting = makeCall('idempotent unconfirmed', true);
+    const confirmed = makeCall('idempotent confirmed', true);
+    const unsent = makeCall('idempotent unsent', true);
+    const once = makeCall('not idempotent', false);
+    send(waiting);
+    send(confirmed);
+    send(once);
+    pending.push(unsent);
+    confirmation.receipt(confirmed.delivery);
+    clock.advance(999);
+    expect(resent).toEqual([]);
+    clock.advance(1);
+    expect(resent).toEqual(['idempotent unconfirmed']);
+    expect(waiting.delivery).toMatchObject({ sends: 2, lastSentAt: 1000, confirmWaitMs: 2000 });
+    clock.advance(1999);
+    expect(resent).toEqual(['idempotent unconfirmed']);
+    clock.advance(1);
+    expect(resent).toEqual(['idempotent unconfirmed', 'idempotent unconfirmed']);
+    expect(waiting.delivery.confirmWaitMs).toBe(4000);
+    confirmation.receipt(waiting.delivery);
+    clock.advance(20_000);
+    expect(resent).toHaveLength(2);
+    expect(confirmed.delivery.sends).toBe(1);
+    expect(unsent.delivery.sends).toBe(0);
+  });
+
+  it('sweep - never re-sends a request that is not idempotent', () => {
+    const { send, clock, resent } = setup(1000);
+    const once = makeCall('not idempotent', false);
+    send(once);
+    clock.advance(60_000);
+    expect(resent).toEqual([]);
+    expect(once.delivery.sends).toBe(1);
+  });
+
+  it('sweep - re-sends nothing while disconnected', () => {
+    const { send, clock, resent, link, stuck } = setup(1000);
+    send(makeCall('idempotent', true));
+    link.connected = false;
+    clock.advance(10_000);
+    expect(resent).toEqual([]);
+    expect(stuck).toEqual([]);
+  });
+
+  it('stuck - reported when nothing is confirmed for four waits while a request is unconfirmed', () => {
+    const { send, clock, stuck, link } = setup(1000);
+    send(makeCall('not idempotent', false));
+    clock.advance(3999);
+    expect(stuck).toEqual([]);
+    clock.advance(1);
+    expect(stuck).toEqual([4000]);
+    link.connected = false; // the facade drops the connection: no more reports meanwhile
+    clock.advance(10_000);
+    expect(stuck).toEqual([4000]);
+  });
+
+  it('stuck - a receipt for any request shows the connection still works', () => {
+    const { send, clock, stuck, confirmation } = setup(1000);
+    send(makeCall('unconfirmed', false));
+    const other = makeCall('other', false);
+    clock.advance(2000);
+    send(other);
+    confirmation.receipt(other.delivery);
+    clock.advance(3999);
+    expect(stuck).toEqual([]);
+    clock.advance(1);
+    expect(stuck).toEqual([4000]);
+  });
+
+  it('stuck - a receipt for a call no longer waiting still counts', () => {
+    const { send, clock, stuck, confirmation } = setup(1000);
+    send(makeCall('unconfirmed', false));
+    clock.advance(3000);
+    confirmation.receipt(undefined);
+    clock.advance(3999);
+    expect(stuck).toEqual([]);
+    clock.advance(1);
+    expect(stuck).toEqual([4000]);
+  });
+
+  it('stuck - not reported when every request is confirmed', () => {
+    const { send, clock, stuck, confirmation } = setup(1000);
+    const call = makeCall('confirmed', false);
+    send(call);
+    confirmation.receipt(call.delivery);
+    clock.advance(60_000);
+    expect(stuck).toEqual([]);
+  });
+
+  it('sweep - stops when nothing is pending, and the next send starts it again', () => {
+    const { send, pending, clock, confirmation } = setup(1000);
+    send(makeCall('c', true));
+    expect(clock.pendingTimers).toBe(1);
+    pending.length = 0; // the call got its reply
+    clock.advance(1000);
+    expect(clock.pendingTimers).toBe(0);
+    send(makeCall('d', true));
+    expect(clock.pendingTimers).toBe(1);
+    confirmation.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('sweep - one timer however many requests are sent', () => {
+    const { send, clock } = setup(1000);
+    for (let i = 0; i < 5; i++) send(makeCall(`c${i}`, true));
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('disabled - resendUnconfirmedMs 0 sets no timer, re-sends nothing and reports nothing', () => {
+    const { send, clock, resent, stuck } = setup(0);
+    send(makeCall('idempotent', true));
+    send(makeCall('not idempotent', false));
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(60_000);
+    expect(resent).toEqual([]);
+    expect(stuck).toEqual([]);
+  });
+});
+
+describe('deadlineError', () => {
+  const trouble = new RpcError('CONNECTION_LOST', 'socket closed (1006)');
+  const callWith = (delivery: Partial<Delivery>) => {
+    const call = makeCall('c', true);
+    Object.assign(call.delivery, delivery);
+    return call;
+  };
+
+  it('deadline - OVERLOADED when the broker never confirmed the request on a live connection', () => {
+    const error = deadlineError(callWith({ sent: true, confirmed: false, sends: 1 }), {
+      confirmRequests: true,
+      connected: true,
+      trouble: undefined,
+    });
+    expect(error.code).toBe('OVERLOADED');
+    expect(error.cause).toBeUndefined();
+  });
+
+  it('deadline - TIMEOUT without a cause when the request was confirmed and sent once', () => {
+    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 1 }), {
+      confirmRequests: true,
+      connected: true,
+      trouble, // an earlier connection's end: not why this call got no reply
+    });
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.cause).toBeUndefined();
+  });
+
+  it('deadline - TIMEOUT, not OVERLOADED, when requests are not confirmed', () => {
+    const error = deadlineError(callWith({ sent: true, confirmed: false, sends: 1 }), {
+      confirmRequests: false,
+      connected: true,
+      trouble: undefined,
+    });
+    expect(error.code).toBe('TIMEOUT');
+  });
+
+  it('deadline - TIMEOUT caused by the trouble when the connection dropped while the call waited', () => {
+    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 2 }), {
+      confirmRequests: true,
+      connected: true,
+      trouble,
+    });
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.cause).toBe(trouble);
+  });
+
+  it('deadline - TIMEOUT caused by the trouble when not connected, even if never confirmed', () => {
+    const error = deadlineError(callWith({ sent: true, confirmed: false, sends: 1 }), {
+      confirmRequests: true,
+      connected: false,
+      trouble,
+    });
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.cause).toBe(trouble);
+  });
+
+  it('deadline - TIMEOUT without a cause when not connected and nothing went wrong yet', () => {
+    const error = deadlineError(callWith({ sent: false, sends: 0 }), {
+      confirmRequests: true,
+      connected: false,
+      trouble: undefined,
+    });
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.cause).toBeUndefined();
+  });
+});

@@ -1,0 +1,518 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../test/manual-clock.js';
+import { RpcError } from '../errors.js';
+import { PING_TOPIC, PRESENCE_TOPIC, type ServerAnnouncement } from '../protocol/presence.js';
+import { Header, REPLY_TO } from '../protocol/wire.js';
+import { isTraceparent } from '../trace-context.js';
+import { RpcClient, type RpcClientOptions } from './rpc-client.js';
+import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from './transport.js';
+
+interface Frame {
+  destination: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** A connection the test drives: it records what the client sends and fires the events the test asks for. */
+class FakeTransport implements Transport {
+  state: ConnectionState = 'connecting';
+  url = 'ws://fake/ws';
+  lastError: RpcError | undefined;
+  reconnects = 0;
+  started = false;
+  readonly published: Frame[] = [];
+  readonly subscriptions: Array<{ destination: string; onMessage: (message: IncomingMessage) => void }> = [];
+  readonly drops: RpcError[] = [];
+  readonly #events: TransportEvents;
+  #everConnected = false;
+  #waiters: Array<{ resolve: () => void; reject: (error: RpcError) => void }> = [];
+
+  constructor(events: TransportEvents) {
+    this.#events = events;
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  start(): void {
+    this.started = true;
+  }
+
+  whenConnected(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  publish(frame: Frame): void {
+    if (!this.connected) throw new RpcError('UNAVAILABLE', 'not connected');
+    this.published.push(frame);
+  }
+
+  subscribe(destination: string, onMessage: (message: IncomingMessage) => void): unknown {
+    if (!this.connected) throw new RpcError('UNAVAILABLE', 'not connected');
+    this.subscriptions.push({ destination, onMessage });
+    return destination;
+  }
+
+  drop(reason: RpcError): void {
+    this.drops.push(reason);
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new RpcError('CLOSED', 'the connection was closed'));
+  }
+
+  // What the test fires:
+
+  connect(): void {
+    if (this.#everConnected) this.reconnects++;
+    this.#everConnected = true;
+    this.state = 'connected';
+    this.#events.onConnected?.();
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+  }
+
+  disconnect(reason = new RpcError('CONNECTION_LOST', 'the socket closed (1006)')): void {
+    this.state = 'reconnecting';
+    this.lastError = reason;
+    this.subscriptions.length = 0;
+    this.#events.onDisconnected?.(reason);
+  }
+
+  connectFailed(reason: RpcError): void {
+    this.lastError = reason;
+    this.#events.onConnectFailed?.(reason);
+  }
+
+  /** A MESSAGE to the reply queue. */
+  deliver(headers: Record<string, string>, body = ''): void {
+    this.#events.onUnhandledMessage?.({ headers, body });
+  }
+
+  receipt(receiptId: string): void {
+    this.#events.onReceipt?.(receiptId);
+  }
+
+  /** A message on a subscription, e.g. an announcement on the presence topic. */
+  announce(destination: string, body: string): void {
+    for (const subscription of this.subscriptions) {
+      if (subscription.destination === destination) subscription.onMessage({ headers: {}, body });
+    }
+  }
+
+  /** The requests sent, pings left out. */
+  requests(destination?: string): Frame[] {
+    return this.published.filter(
+      (frame) => frame.destination !== PING_TOPIC && (destination === undefined || frame.destination === destination),
+    );
+  }
+
+  /** The correlation id of the only request sent so far. */
+  onlyCorrelationId(): string {
+    const requests = this.requests();
+    expect(requests).toHaveLength(1);
+    return requests[0]?.headers[Header.correlationId] as string;
+  }
+}
+
+/** A client on a fake transport and a manual clock; presence off unless the test turns it on. */
+function setup(options: RpcClientOptions = {}) {
+  const clock = new ManualClock();
+  let fake: FakeTransport | undefined;
+  const client = new RpcClient(
+    { presence: false, ...options },
+    {
+      clock,
+      transport: (events) => {
+        fake = new FakeTransport(events);
+        return fake;
+      },
+    },
+  );
+  if (fake === undefined) throw new Error('the client did not make its transport');
+  return { clock, client, transport: fake };
+}
+
+function announcement(overrides: Partial<ServerAnnouncement> = {}): string {
+  return JSON.stringify({ kind: 'pong', id: 'server-1', queue: 'q', beatMs: 1000, ...overrides });
+}
+
+/** Lets promise callbacks run: the client awaits before it uses the clock in discoverServers(). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+describe('RpcClient request', () => {
+  it('request - starts its transport and sends reply-to, correlation-id, expiration, traceparent and receipt', () => {
+    const { client, transport } = setup({ timeoutMs: 5000 });
+    expect(transport.started).toBe(true);
+    transport.connect();
+    void client.request('/queue/q', '30', { traceparent: TRACEPARENT, headers: { 'x-custom': 'yes' } });
+    const [frame] = transport.requests();
+    const correlationId = frame?.headers[Header.correlationId];
+    expect(frame).toEqual({
+      destination: '/queue/q',
+      body: '30',
+      headers: {
+        'x-custom': 'yes',
+        [Header.replyTo]: REPLY_TO,
+        [Header.correlationId]: correlationId,
+        [Header.expiration]: '5000',
+        [Header.traceparent]: TRACEPARENT,
+        [Header.receipt]: correlationId,
+      },
+    });
+    expect(correlationId).toEqual(expect.any(String));
+  });
+
+  it('request - each call gets its own correlation id and, by default, a fresh traceparent', () => {
+    const { client, transport } = setup();
+    transport.connect();
+    void client.request('/queue/q', '1');
+    void client.request('/queue/q', '2');
+    const [first, second] = transport.requests();
+    expect(first?.headers[Header.correlationId]).not.toBe(second?.headers[Header.correlationId]);
+    expect(isTraceparent(first?.headers[Header.traceparent] ?? '')).toBe(true);
+    expect(first?.headers[Header.traceparent]).not.toBe(second?.headers[Header.traceparent]);
+  });
+
+  it('request - no receipt header when confirmRequests is off', () => {
+    const { client, transport } = setup({ confirmRequests: false });
+    transport.connect();
+    void client.request('/queue/q', '1');
+    expect(transport.requests()[0]?.headers).not.toHaveProperty(Header.receipt);
+  });
+
+  it('request - rejects a bad traceparent with INVALID_ARGUMENT without sending', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    await expect(client.request('/queue/q', '1', { traceparent: 'nope' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(transport.requests()).toEqual([]);
+  });
+
+  it('reply - resolves with the body, who answered, its time and the latency', async () => {
+    const { client, transport, clock } = setup();
+    transport.connect();
+    const reply = client.request('/queue/q', '30', { traceparent: TRACEPARENT });
+    clock.advance(42);
+    transport.deliver(
+      {
+        [Header.correlationId]: transport.onlyCorrelationId(),
+        [Header.server]: 'server-1',
+        [Header.serverTimeMs]: '7',
+      },
+      '832040',
+    );
+    await expect(reply).resolves.toMatchObject({
+      body: '832040',
+      server: 'server-1',
+      serverMs: 7,
+      latencyMs: 42,
+      traceparent: TRACEPARENT,
+    });
+  });
+
+  it('reply - without server headers, server and serverMs are undefined', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const reply = client.request('/queue/q', '30');
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId(), [Header.serverTimeMs]: 'soon' }, '1');
+    const { server, serverMs } = await reply;
+    expect({ server, serverMs }).toEqual({ server: undefined, serverMs: undefined });
+  });
+
+  it('reply - an rpc-error-code reply rejects with that code, remote, the body as message', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const reply = client.request('/queue/q', '-1');
+    transport.deliver(
+      { [Header.correlationId]: transport.onlyCorrelationId(), [Header.errorCode]: 'INVALID_ARGUMENT' },
+      'n must be at least 0',
+    );
+    const error = await reply.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RpcError);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', remote: true, message: 'n must be at least 0' });
+  });
+
+  it('reply - one whose correlation id matches no call is dropped and counted', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    const correlationId = transport.onlyCorrelationId();
+    transport.deliver({ [Header.correlationId]: 'someone-else' }, '2');
+    transport.deliver({}, 'no correlation id');
+    expect(client.stats.droppedReplies).toBe(2);
+    transport.deliver({ [Header.correlationId]: correlationId }, '1');
+    transport.deliver({ [Header.correlationId]: correlationId }, 'a duplicate');
+    await expect(reply).resolves.toMatchObject({ body: '1' });
+    expect(client.stats.droppedReplies).toBe(3);
+  });
+
+  it('abort - rejects with ABORTED; a signal aborted already rejects without sending', async () => {
+    const { client, transport, clock } = setup();
+    transport.connect();
+    const controller = new AbortController();
+    const reply = client.request('/queue/q', '1', { signal: controller.signal });
+    controller.abort();
+    await expect(reply).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(client.request('/queue/q', '2', { signal: controller.signal })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
+    expect(transport.requests()).toHaveLength(1);
+    expect(client.stats.pending).toBe(0);
+    clock.advance(1000); // the sweep finds nothing pending and stops
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('RpcClient connection', () => {
+  it('connect - calls made before connecting are sent on connect, with what is left of their deadline', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 5000 });
+    const reply = client.request('/queue/q', '1');
+    clock.advance(1200);
+    expect(transport.published).toEqual([]);
+    transport.connect();
+    const [frame] = transport.requests();
+    expect(frame?.headers[Header.expiration]).toBe('3800');
+    transport.deliver({ [Header.correlationId]: frame?.headers[Header.correlationId] as string }, 'ok');
+    await expect(reply).resolves.toMatchObject({ body: 'ok', latencyMs: 1200 });
+  });
+
+  it('disconnect - idempotent calls are sent again after the reconnect, others reject with CONNECTION_LOST', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const idempotent = client.request('/queue/q', 'safe', { idempotent: true });
+    const once = client.request('/queue/q', 'once');
+    const [safeFrame] = transport.requests();
+    const reason = new RpcError('CONNECTION_LOST', 'the socket closed (1006)');
+    transport.disconnect(reason);
+    const error = await once.catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
+    void client.request('/queue/q', 'later');
+    expect(transport.requests()).toHaveLength(2);
+    transport.connect();
+    const afterReconnect = transport.requests().slice(2);
+    expect(afterReconnect.map((frame) => frame.body)).toEqual(['safe', 'later']);
+    const safeId = safeFrame?.headers[Header.correlationId] as string;
+    expect(afterReconnect[0]?.headers[Header.correlationId]).toBe(safeId);
+    transport.deliver({ [Header.correlationId]: safeId }, 'done');
+    await expect(idempotent).resolves.toMatchObject({ body: 'done' });
+    expect(client.stats).toMatchObject({ resent: 1, reconnects: 1, pending: 1, errors: { CONNECTION_LOST: 1 } });
+  });
+
+  it('connect failed - a refused login rejects the waiting calls with UNAUTHENTICATED', async () => {
+    const { client, transport } = setup();
+    const reply = client.request('/queue/q', '1');
+    transport.connectFailed(new RpcError('UNAVAILABLE', 'refused'));
+    expect(client.stats.pending).toBe(1);
+    const refused = new RpcError('UNAUTHENTICATED', 'access refused');
+    transport.connectFailed(refused);
+    await expect(reply).rejects.toMatchObject({ code: 'UNAUTHENTICATED', cause: refused });
+  });
+});
+
+describe('RpcClient confirmation', () => {
+  it('deadline - OVERLOADED when the broker never confirmed the request', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 2000, resendUnconfirmedMs: 0 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    clock.advance(2000);
+    await expect(reply).rejects.toMatchObject({ code: 'OVERLOADED' });
+  });
+
+  it('deadline - TIMEOUT when the broker confirmed the request but no reply came', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 2000 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(1999);
+    expect(client.stats.pending).toBe(1);
+    clock.advance(1);
+    await expect(reply).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(client.stats.errors).toEqual({ TIMEOUT: 1 });
+  });
+
+  it('resend - an idempotent request the broker did not confirm goes again, with the same correlation id', () => {
+    const { client, transport, clock } = setup({ timeoutMs: 10_000, resendUnconfirmedMs: 1000 });
+    transport.connect();
+    void client.request('/queue/q', 'safe', { idempotent: true }).catch(() => {});
+    void client.request('/queue/q', 'once').catch(() => {});
+    clock.advance(999);
+    expect(transport.requests()).toHaveLength(2);
+    clock.advance(1);
+    const requests = transport.requests();
+    expect(requests.map((frame) => frame.body)).toEqual(['safe', 'once', 'safe']);
+    expect(requests[2]?.headers[Header.correlationId]).toBe(requests[0]?.headers[Header.correlationId]);
+    expect(requests[2]?.headers[Header.expiration]).toBe('9000');
+    expect(client.stats.resent).toBe(1);
+  });
+
+  it('stuck - a connection on which the broker confirms nothing for 4 waits is dropped', () => {
+    const { client, transport, clock } = setup({ resendUnconfirmedMs: 1000 });
+    transport.connect();
+    void client.request('/queue/q', '1').catch(() => {});
+    clock.advance(3999);
+    expect(transport.drops).toEqual([]);
+    clock.advance(1);
+    expect(transport.drops).toHaveLength(1);
+    expect(transport.drops[0]?.code).toBe('CONNECTION_LOST');
+  });
+});
+
+describe('RpcClient presence', () => {
+  it('presence - on connect, listens to the presence topic and pings with its reply-to', () => {
+    const { transport } = setup({ presence: true });
+    transport.connect();
+    expect(transport.subscriptions.map((subscription) => subscription.destination)).toEqual([PRESENCE_TOPIC]);
+    expect(transport.published).toEqual([
+      { destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } },
+    ]);
+  });
+
+  it('presence - a call to a queue no server is known for is held during discovery, then fails NO_SERVERS', async () => {
+    const { client, transport, clock } = setup({ presence: true, discoveryMs: 300 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    clock.advance(299);
+    expect(transport.requests()).toEqual([]);
+    expect(client.stats.pending).toBe(1);
+    clock.advance(1);
+    await expect(reply).rejects.toMatchObject({ code: 'NO_SERVERS' });
+    expect(transport.requests()).toEqual([]);
+    await expect(client.request('/queue/q', '2')).rejects.toMatchObject({ code: 'NO_SERVERS' });
+    expect(client.stats.errors).toEqual({ NO_SERVERS: 2 });
+  });
+
+  it('presence - a held call goes out the moment a pong for its queue arrives', async () => {
+    const { client, transport, clock } = setup({ presence: true, discoveryMs: 300 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    clock.advance(100);
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ queue: 'other' }));
+    expect(transport.requests()).toEqual([]);
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'server-2', queue: 'q' }));
+    expect(transport.requests('/queue/q')).toHaveLength(1);
+    expect(client.servers('q').map((server) => server.id)).toEqual(['server-2']);
+    expect(client.stats.droppedReplies).toBe(0);
+    clock.advance(200); // the window ends: nothing left to fail
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await expect(reply).resolves.toMatchObject({ body: 'ok' });
+  });
+
+  it('presence - an announcement on the presence topic releases held calls too', () => {
+    const { client, transport } = setup({ presence: true });
+    transport.connect();
+    void client.request('/queue/q', '1').catch(() => {});
+    transport.announce(PRESENCE_TOPIC, announcement({ kind: 'hello' }));
+    expect(transport.requests('/queue/q')).toHaveLength(1);
+  });
+
+  it('presence - onServersChange hears the servers', () => {
+    const seen: string[][] = [];
+    const { transport } = setup({
+      presence: true,
+      onServersChange: (servers) => seen.push(servers.map((server) => server.id)),
+    });
+    transport.connect();
+    transport.announce(PRESENCE_TOPIC, announcement({ kind: 'hello', id: 'a' }));
+    transport.announce(PRESENCE_TOPIC, announcement({ kind: 'bye', id: 'a' }));
+    expect(seen).toEqual([['a'], []]);
+  });
+
+  it("presence - whenNoServers 'wait' and destinations naming no queue are sent at once", () => {
+    const waiting = setup({ presence: true, whenNoServers: 'wait' });
+    waiting.transport.connect();
+    void waiting.client.request('/queue/q', '1').catch(() => {});
+    expect(waiting.transport.requests()).toHaveLength(1);
+    const failing = setup({ presence: true });
+    failing.transport.connect();
+    void failing.client.request('/exchange/amq.direct/key', '1').catch(() => {});
+    expect(failing.transport.requests()).toHaveLength(1);
+  });
+
+  it('discoverServers - pings and resolves with the servers heard within the wait', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    const found = client.discoverServers(500, 'q');
+    await settle();
+    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toHaveLength(2);
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', queue: 'q' }));
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'b', queue: 'elsewhere' }));
+    clock.advance(500);
+    expect((await found).map((server) => server.id)).toEqual(['a']);
+  });
+});
+
+describe('RpcClient close', () => {
+  it('close - rejects every pending call with CLOSED, closes the transport and leaves no timer', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ queue: 'q' }));
+    const sent = client.request('/queue/q', '1', { idempotent: true });
+    const held = client.request('/queue/elsewhere', '2');
+    const discovering = client.discoverServers(5000);
+    await settle();
+    expect(clock.pendingTimers).toBeGreaterThan(0);
+    await client.close();
+    await expect(sent).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(held).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(discovering).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(clock.pendingTimers).toBe(0);
+    expect(transport.state).toBe('closed');
+    expect(client.stats).toMatchObject({ pending: 0, errors: { CLOSED: 2 } });
+  });
+
+  it('close - a call after close rejects with CLOSED; closing twice is safe', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    await client.close();
+    await client.close();
+    await expect(client.request('/queue/q', '1')).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(transport.requests()).toEqual([]);
+  });
+});
+
+describe('RpcClient stats', () => {
+  it('stats - counts calls, outcomes by code, dropped replies, re-sends, reconnects, pending and latency', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 1000 });
+    transport.connect();
+    const safe = client.request('/queue/q', 'safe', { idempotent: true });
+    const once = client.request('/queue/q', 'once');
+    const safeId = transport.requests()[0]?.headers[Header.correlationId] as string;
+    transport.disconnect();
+    transport.connect();
+    expect(client.stats).toMatchObject({ calls: 2, pending: 1, resent: 1, reconnects: 1 });
+    await expect(once).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+    clock.advance(10);
+    transport.deliver({ [Header.correlationId]: safeId }, 'fine');
+    transport.deliver({ [Header.correlationId]: safeId }, 'a duplicate');
+    await safe;
+    await expect(client.request('/queue/q', 'bad', { timeoutMs: -1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    const failing = client.request('/queue/q', 'x');
+    const failingId = transport.requests().at(-1)?.headers[Header.correlationId] as string;
+    transport.deliver({ [Header.correlationId]: failingId, [Header.errorCode]: 'INTERNAL' }, 'boom');
+    await expect(failing).rejects.toMatchObject({ code: 'INTERNAL', remote: true });
+    const slow = client.request('/queue/q', 'y');
+    transport.receipt(transport.requests().at(-1)?.headers[Header.correlationId] as string);
+    clock.advance(1000);
+    await expect(slow).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const stats = client.stats;
+    expect(stats).toMatchObject({
+      calls: 4,
+      succeeded: 1,
+      errors: { CONNECTION_LOST: 1, INVALID_ARGUMENT: 1, INTERNAL: 1, TIMEOUT: 1 },
+      droppedReplies: 1,
+      resent: 1,
+      reconnects: 1,
+      pending: 0,
+    });
+    expect(stats.latency.count).toBe(2); // the two replies, the error reply included
+    expect(stats.latency.maxMs).toBe(10);
+  });
+});

@@ -1,0 +1,323 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../test/manual-clock.js';
+import { MISSED_BEATS, type ServerAnnouncement, type ServerInfo } from '../protocol/presence.js';
+import { ServerDiscovery, type ServerDiscoveryOptions } from './server-discovery.js';
+
+const DISCOVERY_MS = 300;
+const BEAT_MS = 1000;
+
+/** An announcement body as a server publishes it. */
+function announcement(overrides: Partial<ServerAnnouncement> = {}): string {
+  const valid: ServerAnnouncement = {
+    kind: 'hello',
+    id: 'server-1',
+    host: 'host-a',
+    pid: 4242,
+    version: '1.0.0',
+    queue: 'q',
+    prefetch: 4,
+    inFlight: 0,
+    beatMs: BEAT_MS,
+    startedAt: '2024-01-01T00:00:00.000Z',
+    stats: {
+      requests: 0,
+      succeeded: 0,
+      errors: {},
+      dropped: 0,
+      processingMs: { total: 0, average: 0 },
+      latency: { boundsMs: [1], counts: [0, 0], count: 0, sumMs: 0, maxMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0 },
+    },
+  };
+  return JSON.stringify({ ...valid, ...overrides });
+}
+
+function setup(options: Partial<ServerDiscoveryOptions> = {}) {
+  const clock = new ManualClock();
+  const log = { listens: 0, pings: 0, decides: 0 };
+  const link = { connected: true, canListen: true };
+  const changes: ServerInfo[][] = [];
+  /** What the subscription to the announcements topic delivers to. */
+  let announce: (body: string) => void = () => {
+    throw new Error('not listening');
+  };
+  const discovery = new ServerDiscovery(
+    {
+      enabled: true,
+      failFast: true,
+      discoveryMs: DISCOVERY_MS,
+      onServersChange: (servers) => changes.push(servers),
+      ...options,
+    },
+    clock,
+    {
+      listen: (onAnnouncement) => {
+        log.listens++;
+        announce = onAnnouncement;
+        return link.canListen;
+      },
+      ping: () => log.pings++,
+      connected: () => link.connected,
+      decide: () => log.decides++,
+    },
+  );
+  const ids = (queue?: string) => discovery.servers(queue).map((server) => server.id);
+  return { clock, log, link, changes, discovery, ids, announce: (body: string) => announce(body) };
+}
+
+describe('ServerDiscovery', () => {
+  it('verdict - sends every call when failFast is off', () => {
+    const { discovery } = setup({ failFast: false });
+    discovery.connected();
+    expect(discovery.verdict('q')).toBe('send');
+  });
+
+  it('verdict - sends a call whose destination names no queue', () => {
+    const { discovery, clock } = setup();
+    discovery.connected();
+    expect(discovery.verdict(undefined)).toBe('send');
+    clock.advance(DISCOVERY_MS);
+    expect(discovery.verdict(undefined)).toBe('send');
+  });
+
+  it('verdict - holds a call to an unknown queue during the window, fails it after', () => {
+    const { discovery, clock, log } = setup();
+    discovery.connected();
+    expect(discovery.verdict('q')).toBe('hold');
+    clock.advance(DISCOVERY_MS - 1);
+    expect(discovery.verdict('q')).toBe('hold');
+    expect(log.decides).toBe(0);
+    clock.advance(1);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+  });
+
+  it('verdict - sends to a queue once a server for it is known, and only to that queue', () => {
+    const { discovery, announce, clock } = setup();
+    discovery.connected();
+    announce(announcement({ kind: 'pong', queue: 'q' }));
+    expect(discovery.verdict('q')).toBe('send');
+    expect(discovery.verdict('other')).toBe('hold');
+    clock.advance(DISCOVERY_MS);
+    expect(discovery.verdict('q')).toBe('send');
+    expect(discovery.verdict('other')).toBe('fail');
+  });
+
+  it('connected - listens, pings and opens the window on every connection', () => {
+    const { discovery, log, clock } = setup();
+    discovery.connected();
+    expect(log).toEqual({ listens: 1, pings: 1, decides: 0 });
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(DISCOVERY_MS);
+    discovery.connected(); // a reconnect
+    expect(log).toEqual({ listens: 2, pings: 2, decides: 1 });
+    expect(discovery.verdict('q')).toBe('hold');
+  });
+
+  it('connected - a new connection during a window starts the window again', () => {
+    const { discovery, log, clock } = setup();
+    discovery.connected();
+    clock.advance(200);
+    discovery.connected();
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(DISCOVERY_MS - 1);
+    expect(discovery.verdict('q')).toBe('hold');
+    clock.advance(1);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+  });
+
+  it('connected - when listening fails, neither pings nor opens a window', () => {
+    const { discovery, log, link, clock } = setup();
+    link.canListen = false;
+    discovery.connected();
+    expect(log).toEqual({ listens: 1, pings: 0, decides: 0 });
+    expect(clock.pendingTimers).toBe(0);
+    expect(discovery.verdict('q')).toBe('fail');
+  });
+
+  it('connected - does nothing when presence is off', () => {
+    const { discovery, log, clock } = setup({ enabled: false, failFast: false });
+    discovery.connected();
+    expect(log).toEqual({ listens: 0, pings: 0, decides: 0 });
+    expect(clock.pendingTimers).toBe(0);
+    expect(discovery.enabled).toBe(false);
+  });
+
+  it('decide - called when a server joins, not when a known one beats or one leaves', () => {
+    const { discovery, announce, log } = setup();
+    discovery.connected();
+    announce(announcement({ kind: 'hello', id: 'a' }));
+    expect(log.decides).toBe(1);
+    announce(announcement({ kind: 'beat', id: 'a', inFlight: 2 }));
+    expect(log.decides).toBe(1);
+    announce(announcement({ kind: 'hello', id: 'b' }));
+    expect(log.decides).toBe(2);
+    announce(announcement({ kind: 'bye', id: 'a' }));
+    expect(log.decides).toBe(2);
+  });
+
+  it('window - a timer that fires late starts the window again, 4 windows in all', () => {
+    const { discovery, clock, log } = setup();
+    discovery.connected();
+    for (let restart = 1; restart <= 3; restart++) {
+      clock.stall(DISCOVERY_MS + 1000); // the event loop was blocked
+      clock.advance(0);
+      expect(discovery.verdict('q'), `after late window ${restart}`).toBe('hold');
+      expect(log.decides).toBe(0);
+      expect(clock.pendingTimers).toBe(1);
+    }
+    clock.stall(DISCOVERY_MS + 1000);
+    clock.advance(0);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('window - a restarted window that ends on time ends discovery', () => {
+    const { discovery, clock, log } = setup();
+    discovery.connected();
+    clock.stall(DISCOVERY_MS + 1000);
+    clock.advance(0);
+    expect(discovery.verdict('q')).toBe('hold');
+    clock.advance(DISCOVERY_MS);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+  });
+
+  it('window - a timer late by 50 ms or less is on time', () => {
+    const { discovery, clock, log } = setup();
+    discovery.connected();
+    clock.stall(DISCOVERY_MS + 50);
+    clock.advance(0);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+  });
+
+  it('window - each connection gets its own 4 windows', () => {
+    const { discovery, clock } = setup();
+    discovery.connected();
+    for (let late = 0; late < 4; late++) {
+      clock.stall(DISCOVERY_MS + 1000);
+      clock.advance(0);
+    }
+    expect(discovery.verdict('q')).toBe('fail');
+    discovery.connected();
+    for (let late = 0; late < 3; late++) {
+      clock.stall(DISCOVERY_MS + 1000);
+      clock.advance(0);
+    }
+    expect(discovery.verdict('q')).toBe('hold');
+  });
+
+  it(`expiry - a server that stops beating is forgotten after ${MISSED_BEATS} beats`, () => {
+    const { discovery, announce, clock, ids, changes } = setup();
+    discovery.connected();
+    announce(announcement({ id: 'a', beatMs: BEAT_MS }));
+    clock.advance(MISSED_BEATS * BEAT_MS);
+    expect(ids()).toEqual(['a']);
+    changes.length = 0;
+    clock.advance(1000); // the next check, once a second
+    expect(ids()).toEqual([]);
+    expect(changes).toEqual([[]]);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(clock.pendingTimers).toBe(0); // no servers, no window: nothing left to check
+  });
+
+  it('expiry - a server that keeps beating stays', () => {
+    const { discovery, announce, clock, ids } = setup();
+    discovery.connected();
+    announce(announcement({ id: 'quiet', beatMs: BEAT_MS }));
+    announce(announcement({ id: 'lively', beatMs: BEAT_MS }));
+    for (let beat = 1; beat <= 10; beat++) {
+      clock.advance(BEAT_MS);
+      announce(announcement({ kind: 'beat', id: 'lively', beatMs: BEAT_MS }));
+    }
+    expect(ids()).toEqual(['lively']);
+  });
+
+  it('expiry - nothing expires while disconnected; after a reconnect each server gets its beats again', () => {
+    const { discovery, announce, clock, ids, link } = setup();
+    discovery.connected();
+    announce(announcement({ id: 'a', beatMs: BEAT_MS }));
+    link.connected = false;
+    clock.advance(10_000);
+    expect(ids()).toEqual(['a']);
+    link.connected = true;
+    discovery.connected();
+    clock.advance(MISSED_BEATS * BEAT_MS);
+    expect(ids()).toEqual(['a']);
+    clock.advance(1000);
+    expect(ids()).toEqual([]);
+  });
+
+  it('expiry - a check that comes late (a stalled event loop) gives servers their beats again', () => {
+    const { discovery, announce, clock, ids } = setup();
+    discovery.connected();
+    announce(announcement({ id: 'a', beatMs: BEAT_MS }));
+    clock.stall(10_000);
+    clock.advance(0);
+    expect(ids()).toEqual(['a']);
+    clock.advance(MISSED_BEATS * BEAT_MS);
+    expect(ids()).toEqual(['a']);
+    clock.advance(1000);
+    expect(ids()).toEqual([]);
+  });
+
+  it('bye - removes the server at once and reports the change', () => {
+    const { discovery, announce, clock, ids, changes } = setup();
+    discovery.connected();
+    clock.advance(DISCOVERY_MS);
+    announce(announcement({ id: 'a' }));
+    announce(announcement({ id: 'b' }));
+    expect(discovery.verdict('q')).toBe('send');
+    announce(announcement({ kind: 'bye', id: 'a' }));
+    expect(ids()).toEqual(['b']);
+    expect(changes.at(-1)?.map((server) => server.id)).toEqual(['b']);
+    announce(announcement({ kind: 'bye', id: 'b' }));
+    expect(ids()).toEqual([]);
+    expect(changes.at(-1)).toEqual([]);
+    expect(discovery.verdict('q')).toBe('fail');
+  });
+
+  it('onServersChange - called with the list for every announcement, never for junk', () => {
+    const { discovery, announce, changes } = setup();
+    discovery.connected();
+    announce(announcement({ kind: 'hello', id: 'b', queue: 'q2' }));
+    announce(announcement({ kind: 'pong', id: 'a', queue: 'q1' }));
+    announce(announcement({ kind: 'beat', id: 'a', queue: 'q1', inFlight: 3 }));
+    announce('not json');
+    announce(JSON.stringify({ kind: 'hello', id: 'c', queue: 'q', beatMs: 1 }));
+    expect(changes).toHaveLength(3);
+    expect(changes[0]?.map((server) => server.id)).toEqual(['b']);
+    expect(changes[1]?.map((server) => server.id)).toEqual(['a', 'b']);
+    expect(changes[2]?.[0]).toMatchObject({ id: 'a', queue: 'q1', inFlight: 3, host: 'host-a', lastSeen: 0 });
+    expect(discovery.servers('q1').map((server) => server.id)).toEqual(['a']);
+  });
+
+  it('heard - an announcement by any route counts, with the time it was heard', () => {
+    const { discovery, clock } = setup();
+    discovery.connected();
+    clock.advance(120);
+    discovery.heard(announcement({ kind: 'pong', id: 'a' }));
+    expect(discovery.servers()).toEqual([expect.objectContaining({ id: 'a', lastSeen: 120 })]);
+  });
+
+  it('close - leaves no timer, ignores announcements and connections, decides nothing more', () => {
+    const { discovery, announce, clock, log, changes, ids } = setup();
+    discovery.connected();
+    announce(announcement({ id: 'a' }));
+    expect(clock.pendingTimers).toBe(2); // the window and the expiry check
+    discovery.close();
+    expect(clock.pendingTimers).toBe(0);
+    const decidesBefore = log.decides;
+    const changesBefore = changes.length;
+    announce(announcement({ id: 'b' }));
+    discovery.connected();
+    clock.advance(60_000);
+    expect(ids()).toEqual(['a']);
+    expect(log.decides).toBe(decidesBefore);
+    expect(changes).toHaveLength(changesBefore);
+    expect(log.pings).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
