@@ -47,6 +47,7 @@ describe('PendingCalls', () => {
       sent: false,
       confirmed: false,
       sends: 0,
+      dropped: false,
       lastSentAt: 0,
       unconfirmedSince: 0,
       confirmWaitMs: 250,

@@ -25,6 +25,8 @@ export interface Delivery {
   confirmed: boolean;
   /** Times it was written to a connection. */
   sends: number;
+  /** Whether a connection it was sent on dropped before the reply. */
+  dropped: boolean;
   lastSentAt: number;
   /** When its first send on the current connection went out; unconfirmed since. */
   unconfirmedSince: number;
@@ -99,6 +101,7 @@ export class PendingCalls<Reply> {
           sent: false,
           confirmed: false,
           sends: 0,
+          dropped: false,
           lastSentAt: 0,
           unconfirmedSince: 0,
           confirmWaitMs: options.confirmWaitMs,

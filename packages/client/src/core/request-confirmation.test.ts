@@ -14,7 +14,15 @@ interface TestCall {
 function makeCall(name: string, idempotent: boolean, confirmWaitMs = 1000): TestCall {
   return {
     name,
-    delivery: { sent: false, confirmed: false, sends: 0, lastSentAt: 0, unconfirmedSince: 0, confirmWaitMs },
+    delivery: {
+      sent: false,
+      confirmed: false,
+      sends: 0,
+      dropped: false,
+      lastSentAt: 0,
+      unconfirmedSince: 0,
+      confirmWaitMs,
+    },
     request: { idempotent, destination: '/queue/q' },
     timeoutMs: 5000,
   };
@@ -274,13 +282,26 @@ describe('deadlineError', () => {
   });
 
   it('deadline - TIMEOUT caused by the trouble when the connection dropped while the call waited', () => {
-    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 2 }), {
+    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 2, dropped: true }), {
       confirmRequests: true,
       connected: true,
       trouble,
     });
     expect(error.code).toBe('TIMEOUT');
     expect(error.cause).toBe(trouble);
+  });
+
+  // Regression: a re-send for a late receipt was taken for a dropped connection, and the call's
+  // error named an earlier connection's end, however old, as its cause.
+  it('deadline - TIMEOUT without a cause when the request was re-sent on a connection that stayed up', () => {
+    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 2, dropped: false }), {
+      confirmRequests: true,
+      connected: true,
+      trouble,
+    });
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).not.toContain(trouble.message);
+    expect(error.cause).toBeUndefined();
   });
 
   it('deadline - TIMEOUT caused by the trouble when not connected, even if never confirmed', () => {

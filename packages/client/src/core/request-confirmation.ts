@@ -139,7 +139,7 @@ export function deadlineError(
       `the broker did not accept the request to ${request.destination} within ${timeoutMs} ms: the queue is full or the broker too busy`,
     );
   }
-  if (connected && (delivery.sends <= 1 || trouble === undefined)) {
+  if (connected && (!delivery.dropped || trouble === undefined)) {
     return new RpcError('TIMEOUT', `no reply from ${request.destination} within ${timeoutMs} ms`);
   }
   const why = connected ? 'the connection dropped while it waited' : 'not connected to the broker';

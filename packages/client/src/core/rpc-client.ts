@@ -333,6 +333,7 @@ export class RpcClient {
       if (!call.delivery.sent) continue;
       if (call.request.idempotent) {
         call.delivery.sent = false;
+        call.delivery.dropped = true;
         continue;
       }
       const message = `the connection dropped before the reply: ${reason.message}`;

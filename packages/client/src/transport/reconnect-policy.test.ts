@@ -91,6 +91,16 @@ describe('ReconnectPolicy', () => {
     expect(delayBounds(policy, random)).toEqual([15_000, 30_000]);
   });
 
+  // Regression: the doubling stopped after 16 failures, short of a cap over 65,536 first delays.
+  it('delay - reaches a cap far above the first delay', () => {
+    const policy = new ReconnectPolicy(
+      { urls: ['ws://a/ws'], randomizeUrls: false, reconnectDelayMs: 1, maxReconnectDelayMs: 300_000 },
+      () => 1,
+    );
+    for (let i = 0; i < 40; i++) policy.attemptFailed();
+    expect(policy.delayMs()).toBe(300_000);
+  });
+
   it('delay - connections lost right after they were made back off like failed attempts', () => {
     const { policy, random } = setup({ reconnectDelayMs: 100, maxReconnectDelayMs: 1000 });
     policy.connectionLost(10);

@@ -38,7 +38,8 @@ export class ReconnectPolicy {
 
   /** How long to wait before the next attempt. */
   delayMs(): number {
-    const exponent = Math.min(this.#failedAttempts, 16);
+    // 2^31 ms exceeds any cap checkMs allows, so 31 doublings always reach it (and never overflow).
+    const exponent = Math.min(this.#failedAttempts, 31);
     const ceilingMs = Math.min(this.#maxReconnectDelayMs, this.#reconnectDelayMs * 2 ** exponent);
     return ceilingMs / 2 + (this.#random() * ceilingMs) / 2;
   }
