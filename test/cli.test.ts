@@ -1,69 +1,19 @@
 // The command lines as a user runs them: `npm run client -- N` and `npm start`.
-import { spawn } from 'node:child_process';
 import { DEFAULT_QUEUE, type FibonacciRpcClient } from '@stomp-rpc/client';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { openClient, ROOT, spawnChild, startServer, uniqueQueue, until } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { openClient, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 /**
  * `node scripts/start.mjs` run from a terminal: the leader of its own process group, the group a
- * Ctrl-C signals as a whole (`ctrlC()`). Its servers serve `queue`. Killed, with any server still
- * running, when the test ends.
+ * Ctrl-C signals as a whole (`ctrlC()`). Its servers serve `queue`. Killed when the test ends; its
+ * servers then stop on their own (their channel to start.mjs closes).
  */
 function startFromTerminal(queue: string) {
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: ROOT,
-    env: { ...process.env, RPC_QUEUE: queue },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-  }
-  const exit = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
-  });
-  exit.catch(() => {}); // observed through waitFor/exited
-  onTestFinished(() => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    // The servers, from the banner: after the fix they are in process groups of their own.
-    const serverPids = /\(pids (\d+), (\d+)\)/.exec(output)?.slice(1).map(Number) ?? [];
-    for (const pid of [-(child.pid as number), ...serverPids]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  });
-  const bounded = <T>(promise: Promise<T>, timeoutMs: number, what: string) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms ${what}:\n${output}`)), timeoutMs);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  };
-  const appeared = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!output.includes(text)) return;
-        child.stdout.off('data', check);
-        resolve();
-      };
-      child.stdout.on('data', check);
-      check();
-      exit.then((code) => reject(new Error(`exited with ${code} before printing ${JSON.stringify(text)}:\n${output}`)));
-    });
+  const child = spawnChild(process.execPath, ['scripts/start.mjs'], { RPC_QUEUE: queue }, { processGroup: true });
   return {
-    output: () => output,
+    ...child,
     /** What a terminal does on Ctrl-C: SIGINT to every process in the foreground group. */
-    ctrlC: () => process.kill(-(child.pid as number), 'SIGINT'),
-    waitFor: (text: string, timeoutMs = 10_000) =>
-      bounded(appeared(text), timeoutMs, `waiting for ${JSON.stringify(text)}`),
-    exited: (timeoutMs = 20_000) => bounded(exit, timeoutMs, 'waiting for the exit'),
+    ctrlC: () => process.kill(-(child.process.pid as number), 'SIGINT'),
   };
 }
 
@@ -145,7 +95,7 @@ describe('command line', () => {
     await untilInHand(client, queue);
     start.ctrlC();
     expect(await start.exited()).toBe(0);
-    const output = start.output();
+    const output = start.stdout();
     expect(output).not.toContain('second signal');
     for (const server of ['server-1', 'server-2']) {
       expect(output).toMatch(new RegExp(`\\[${server}\\] .*"msg":"stopping"`));
@@ -168,6 +118,6 @@ describe('command line', () => {
     await start.waitFor('SIGINT: stopping the servers');
     start.ctrlC();
     expect(await start.exited(5000)).toBe(130);
-    expect(start.output()).toMatch(/\[server-\d\] .*"msg":"second signal/);
+    expect(start.stdout()).toMatch(/\[server-\d\] .*"msg":"second signal/);
   });
 });

@@ -75,15 +75,30 @@ export interface Child {
   exited: (timeoutMs?: number) => Promise<number | null>;
 }
 
-/** Starts `command` in the repository root with extra environment `env`; killed when the test ends. */
-export function spawnChild(command: string, args: string[], env: Record<string, string> = {}): Child {
+/**
+ * Starts `command` in the repository root with extra environment `env`; killed when the test ends.
+ * `processGroup`: as a terminal starts a program, the leader of a process group of its own (which
+ * is killed as a whole).
+ */
+export function spawnChild(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  { processGroup = false } = {},
+): Child {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, PYTHONUNBUFFERED: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: processGroup,
   });
   onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(processGroup ? -(child.pid as number) : (child.pid as number), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
   });
   let stdout = '';
   let stderr = '';
