@@ -1,4 +1,4 @@
-// Issue 7: hostile input against a running server (a child process, as deployed). Each case is
+// Hostile input against a running server (a child process, as deployed). Each case is
 // bounded; throughout, valid calls keep being answered and the server's memory stays bounded.
 import { readFileSync } from 'node:fs';
 import { queueDeclarationHeaders } from '@stomp-rpc/client/protocol';

@@ -1,0 +1,98 @@
+// The client's connection to the broker: kept open while idle, dropped and rejoined when the
+// broker falls silent, and carrying idempotent calls across a broker restart.
+import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freezeLocalBroker, restartLocalBroker } from '../scripts/broker.mjs';
+import { openClient, rejectionCode, startServer, uniqueQueue, until } from './support.js';
+
+describe('connection upkeep', () => {
+  it('keepalive - an idle connection outlives Web-STOMP’s 60 s idle timeout', async () => {
+    const queue = uniqueQueue('idle');
+    await startServer(queue);
+    const states: string[] = [];
+    const client = openClient(queue, { onStateChange: (state) => states.push(state) });
+    await client.ready(5000);
+    await new Promise((resolve) => setTimeout(resolve, 65_000));
+    expect(states).toEqual(['connected']);
+    expect(client.stats.reconnects).toBe(0);
+    await expect(client.call(12)).resolves.toBe(144n);
+  }, 80_000);
+});
+
+describe('silent broker', () => {
+  it('heartbeat - a broker that stops answering is dropped after two missed beats, then rejoined', async () => {
+    const queue = uniqueQueue('frozen');
+    await startServer(queue, { maxReconnectDelayMs: 500 });
+    const reasons: string[] = [];
+    const client = openClient(queue, {
+      heartbeatMs: 500,
+      maxReconnectDelayMs: 500,
+      connectTimeoutMs: 1000,
+      onStateChange: (state, reason) => {
+        if (state === 'reconnecting') reasons.push(`${reason?.code}: ${reason?.message}`);
+      },
+    });
+    await client.ready(5000);
+    // RabbitMQ beats in whole seconds (it answers heart-beat:1000 to our 500), and stompjs checks
+    // once per beat, dropping after two beats of silence: noticed 2 to 3 s into the freeze.
+    await freezeLocalBroker(4500);
+    expect(reasons[0]).toMatch(/^CONNECTION_LOST: no heart-beat from ws:/);
+    await expect(client.call(20, { timeoutMs: 15_000 })).resolves.toBe(6765n);
+    expect(client.stats.reconnects).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('broker restart', () => {
+  it('restart - idempotent calls in flight complete after the reconnect; others get CONNECTION_LOST', async () => {
+    const queue = uniqueQueue('restart');
+    let open = false;
+    const held: (() => void)[] = [];
+    // Requests wait here until the restart is over, so both calls are in flight when it happens.
+    const server = await startServer(queue, {
+      prefetch: 2,
+      maxReconnectDelayMs: 500,
+      handler: (request) =>
+        open
+          ? String(Number(request.body) * 2)
+          : new Promise<string>((resolve) => held.push(() => resolve(String(Number(request.body) * 2)))),
+    });
+    onTestFinished(() => {
+      for (const release of held) release();
+    });
+    const states: string[] = [];
+    const client = openClient(queue, { maxReconnectDelayMs: 500, onStateChange: (state) => states.push(state) });
+    const generic = client.request(queueDestination(queue), '21', {
+      headers: queueDeclarationHeaders(),
+      timeoutMs: 30_000,
+      idempotent: true,
+    });
+    const notIdempotent = rejectionCode(
+      client.request(queueDestination(queue), '4', { headers: queueDeclarationHeaders(), timeoutMs: 30_000 }),
+    );
+    await until(() => held.length === 2, 5000, 'both requests to reach the server');
+
+    await restartLocalBroker();
+    open = true;
+    // Made while the client is still reconnecting: it goes out once the client is back. The
+    // server it knew still counts as live (it could not hear the beats meanwhile), so this is
+    // not NO_SERVERS.
+    const madeWhileReconnecting = client.call(7, { timeoutMs: 30_000 });
+
+    expect(await madeWhileReconnecting).toBe(14n); // this test’s handler doubles n
+    expect(await notIdempotent).toBe('CONNECTION_LOST');
+    expect((await generic).body).toBe('42');
+    expect(states[0]).toBe('connected');
+    expect(states).toContain('reconnecting');
+    expect(states.at(-1)).toBe('connected');
+    expect(client.stats.reconnects).toBeGreaterThanOrEqual(1);
+    expect(client.stats.resent).toBeGreaterThanOrEqual(1);
+    // The two deliveries from before the restart, finishing now, belong to a dead connection:
+    // the server neither replies to nor ACKs them. Only the re-sent request counted as answered.
+    for (const release of held) release();
+    await until(() => server.stats.inFlight === 0, 5000, 'the held requests to finish');
+    expect(server.stats.succeeded).toBe(2);
+    await expect(client.call(10)).resolves.toBe(20n);
+    expect(server.stats).toMatchObject({ succeeded: 3 });
+    expect(server.stats.reconnects).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,105 @@
+// Finding a server: NO_SERVERS when nobody consumes a queue (from the library and the command
+// line), waiting for a late server, servers joining and leaving, and the server list.
+import type { ServerInfo } from '@stomp-rpc/client';
+import { describe, expect, it } from 'vitest';
+import { openClient, rejectionCode, spawnChild, startServer, uniqueQueue, until } from './support.js';
+
+const CLIENT_CLI = 'packages/client/dist/cli.js';
+const SERVER_CLI = 'packages/server/dist/cli.js';
+
+/** The client command line as `npm run client` runs it, timed from spawn to exit. */
+async function runClient(args: string[], env: Record<string, string>) {
+  const started = Date.now();
+  const child = spawnChild(process.execPath, [CLIENT_CLI, ...args], env);
+  const status = await child.exited(20_000);
+  return { status, stdout: child.stdout(), stderr: child.stderr(), elapsedMs: Date.now() - started };
+}
+
+describe('presence', () => {
+  it('no servers - a fresh client fails with NO_SERVERS in well under a second instead of hanging', async () => {
+    const client = openClient(uniqueQueue('nobody'));
+    const started = Date.now();
+    expect(await rejectionCode(client.call(30, { timeoutMs: 10_000 }))).toBe('NO_SERVERS');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(client.stats).toMatchObject({ pending: 0, errors: { NO_SERVERS: 1 } });
+  });
+
+  it('no servers - the command line fails with NO_SERVERS in under a second; a started server answers the next one', async () => {
+    const queue = uniqueQueue('cli-nobody');
+    const refused = await runClient(['30'], { RPC_QUEUE: queue });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: no live server consumes /);
+    expect(refused.elapsedMs).toBeLessThan(1000);
+
+    const server = spawnChild(process.execPath, [SERVER_CLI], { RPC_QUEUE: queue });
+    await server.waitFor('awaiting RPC requests');
+    const answered = await runClient(['30'], { RPC_QUEUE: queue });
+    expect(answered.stdout).toContain(' [.] Got 832040');
+    expect(answered.status).toBe(0);
+  });
+
+  it('no servers - with whenNoServers "wait" the call waits, and a server started within the deadline answers it', async () => {
+    const queue = uniqueQueue('late-server');
+    const client = openClient(queue, { whenNoServers: 'wait' });
+    await client.ready(5000);
+    const call = client.call(12, { timeoutMs: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // well past the discovery window
+    await startServer(queue);
+    await expect(call).resolves.toBe(144n);
+  });
+
+  it('discovery - an existing client sees a new server join, and its calls then succeed', async () => {
+    const queue = uniqueQueue('join');
+    const changes: ServerInfo[][] = [];
+    const client = openClient(queue, { onServersChange: (servers) => changes.push(servers) });
+    await client.ready(5000);
+    expect(await rejectionCode(client.call(5))).toBe('NO_SERVERS');
+    const server = await startServer(queue);
+    await until(() => client.servers(queue).length === 1, 5000, 'the hello of the new server');
+    expect(client.servers(queue)[0]).toMatchObject({ id: server.id, queue, pid: process.pid });
+    expect(changes.at(-1)?.map((info) => info.id)).toContain(server.id);
+    await expect(client.call(5)).resolves.toBe(5n);
+  });
+
+  it('discovery - the server list shows every running server with live counts; a stopped one leaves at once, a killed one within a few beats', async () => {
+    const queue = uniqueQueue('list');
+    const beatMs = 200;
+    const stopped = await startServer(queue, { presenceMs: beatMs, id: 'stopped-one' });
+    const killed = spawnChild(process.execPath, [SERVER_CLI, '--presence-ms', String(beatMs)], { RPC_QUEUE: queue });
+    await killed.waitFor('awaiting RPC requests');
+
+    const client = openClient(queue);
+    const found = await client.discoverServers(300, queue);
+    expect(found.map((server) => server.id)).toContain('stopped-one');
+    expect(found).toHaveLength(2);
+
+    await Promise.all(Array.from({ length: 40 }, (_, i) => client.call(i)));
+    await until(
+      () => client.servers(queue).reduce((sum, server) => sum + server.stats.requests, 0) === 40,
+      5000,
+      'the beats to report all 40 requests',
+    );
+    for (const server of client.servers(queue)) {
+      expect(server.stats.latency.count).toBe(server.stats.requests);
+      expect(server).toMatchObject({ inFlight: 0, prefetch: 1, beatMs });
+    }
+
+    const listing = await runClient(['--servers'], { RPC_QUEUE: queue });
+    expect(listing.status).toBe(0);
+    expect(listing.stdout).toMatch(
+      /^ID +QUEUE +HOST +PID +VERSION +PREFETCH +IN FLIGHT +REQUESTS +ERRORS +AVG MS +P99 MS +UP\n/,
+    );
+    expect(listing.stdout).toMatch(new RegExp(`^stopped-one +${queue.replaceAll('.', '\\.')} `, 'm'));
+
+    await stopped.stop(1000);
+    expect(client.servers(queue).map((server) => server.id)).not.toContain('stopped-one');
+    await until(() => client.servers(queue).length === 1, 2000, 'the bye of the stopped server');
+
+    const killedAt = Date.now();
+    killed.process.kill('SIGKILL');
+    await until(() => client.servers(queue).length === 0, 5000, 'the killed server to be forgotten');
+    // Gone after three missed beats (600 ms), noticed by the once-a-second check.
+    expect(Date.now() - killedAt).toBeLessThan(3 * beatMs + 1500);
+    expect(await rejectionCode(client.call(1))).toBe('NO_SERVERS');
+  });
+});

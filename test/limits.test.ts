@@ -1,0 +1,97 @@
+// Broker-side limits: a full queue under a reject-publish policy refuses requests (OVERLOADED),
+// and Web-STOMP caps the size of a frame.
+import { isRpcError } from '@stomp-rpc/client';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { nodeProfile } from '../scripts/broker.mjs';
+import { openWire } from './stomp-wire.js';
+import { openClient, startServer, uniqueQueue, until } from './support.js';
+
+const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
+
+/** The management HTTP API as the admin (guest, loopback only). */
+async function management(method: string, path: string, body?: unknown): Promise<Response> {
+  const response = await fetch(`${MANAGEMENT}${path}`, {
+    method,
+    headers: { authorization: `Basic ${btoa('guest:guest')}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
+  return response;
+}
+
+describe('limits', () => {
+  /** A queue capped at 5 messages with reject-publish, and a server that holds what it takes until released, then answers at once. */
+  async function overloadedQueue(label: string) {
+    const queue = uniqueQueue(label);
+    // RabbitMQ ignores x-overflow sent as a STOMP header; only a policy sets it. Same shape as
+    // rpc-queue-limits in definitions.json, smaller.
+    const policy = `test-${label}-${process.pid}`;
+    await management('PUT', `/policies/%2F/${policy}`, {
+      pattern: `^${queue.replaceAll('.', '\\.')}$`,
+      'apply-to': 'queues',
+      definition: { 'max-length': 5, overflow: 'reject-publish' },
+    });
+    onTestFinished(async () => {
+      await management('DELETE', `/policies/%2F/${policy}`);
+    });
+    const held: (() => void)[] = [];
+    let released = false;
+    await startServer(queue, {
+      handler: (request) =>
+        released ? request.body : new Promise<string>((resolve) => held.push(() => resolve(request.body))),
+    });
+    const client = openClient(queue);
+    await client.ready(5000);
+    await until(() => client.servers(queue).length === 1, 5000, 'the server to be known');
+    const releaseAfterFirst = async () => {
+      await until(() => held.length === 1, 5000, 'the server to take one request');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      released = true;
+      for (const release of held.splice(0)) release();
+    };
+    const outcome = (call: Promise<unknown>) =>
+      call.then(
+        () => 'answered',
+        (error: unknown) => (isRpcError(error) ? error.code : String(error)),
+      );
+    return { client, releaseAfterFirst, outcome };
+  }
+
+  it('overload - a queue full under a reject-publish policy: refused requests end with OVERLOADED, accepted ones are answered', async () => {
+    const { client, releaseAfterFirst, outcome } = await overloadedQueue('overload');
+    const started = Date.now();
+    // Not idempotent, so a refused request is never sent again.
+    const outcomes = Array.from({ length: 20 }, (_, i) =>
+      outcome(client.call(i, { timeoutMs: 2000, idempotent: false })),
+    );
+    await releaseAfterFirst();
+    const codes = await Promise.all(outcomes);
+    // 1 in the server's hands + 5 in the queue are accepted; the other 14 are refused by the broker.
+    expect(codes.filter((code) => code === 'OVERLOADED')).toHaveLength(14);
+    expect(codes.filter((code) => code === 'answered')).toHaveLength(6);
+    expect(Date.now() - started).toBeLessThan(2000 + 1500); // learned within the deadline, not never
+  });
+
+  it('overload - a refused idempotent request is sent again while unconfirmed, and answered once the queue has room', async () => {
+    const { client, releaseAfterFirst, outcome } = await overloadedQueue('overload-resend');
+    // 1 in the server's hands + 5 in the queue; the 7th is refused.
+    const outcomes = Array.from({ length: 7 }, (_, i) => outcome(client.call(i, { timeoutMs: 8000 })));
+    await releaseAfterFirst();
+    // The server now answers at once, and the refused request goes again after 1 s.
+    expect(await Promise.all(outcomes)).toEqual(Array(7).fill('answered'));
+    expect(client.stats.resent).toBeGreaterThanOrEqual(1);
+  });
+
+  it('frames - Web-STOMP closes a connection that sends a frame above 256 KiB; fib(1,000,000) (209 KB) still fits', async () => {
+    const wire = await openWire();
+    expect(await wire.attempt('SEND', { destination: '/topic/frame-test' }, 'x'.repeat(200_000))).toBe('accepted');
+    wire.send('SEND', { destination: '/topic/frame-test' }, 'x'.repeat(16 * 1024 * 1024));
+    // 1009 "message too big", or 1006 when the broker drops the socket while the frame streams in.
+    expect([1006, 1009]).toContain(await wire.closed);
+
+    const queue = uniqueQueue('frames');
+    await startServer(queue);
+    const client = openClient(queue);
+    expect((await client.call(1_000_000, { timeoutMs: 20_000 })).toString().length).toBe(208_988);
+  });
+});
