@@ -2,16 +2,10 @@
 // never sends: duplicate headers, binary bodies, oversized frames, forbidden destinations.
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import { decodeFrames, encodeFrame, type Frame } from '../scripts/stomp-frame.mjs';
 import { BROKER_URL } from './support.js';
 
-export interface Frame {
-  command: string;
-  /** Every header line in order (repeats kept). */
-  headerLines: [string, string][];
-  /** The first value of each header, as STOMP 1.2 says a receiver reads it. */
-  headers: Record<string, string>;
-  body: Buffer;
-}
+export type { Frame } from '../scripts/stomp-frame.mjs';
 
 export interface WireConnection {
   /** Sends one frame; headers may repeat when given as pairs. */
@@ -33,30 +27,6 @@ export interface WireConnection {
 
 let receipts = 0;
 
-function parseFrames(data: Buffer): Frame[] {
-  const frames: Frame[] = [];
-  let offset = 0;
-  while (offset < data.length) {
-    while (offset < data.length && (data[offset] === 0x0a || data[offset] === 0x0d)) offset++; // heart-beats
-    if (offset >= data.length) break;
-    const headerEnd = data.indexOf('\n\n', offset);
-    if (headerEnd < 0) throw new Error(`incomplete frame: ${data.subarray(offset, offset + 80).toString()}`);
-    const [command = '', ...lines] = data.subarray(offset, headerEnd).toString('utf8').split('\n');
-    const headerLines = lines.map((line) => {
-      const colon = line.indexOf(':');
-      return [line.slice(0, colon), line.slice(colon + 1)] as [string, string];
-    });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of headerLines) headers[name] ??= value;
-    const bodyStart = headerEnd + 2;
-    const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
-    const bodyEnd = length === undefined ? data.indexOf(0, bodyStart) : bodyStart + length;
-    frames.push({ command, headerLines, headers, body: data.subarray(bodyStart, bodyEnd) });
-    offset = bodyEnd + 1;
-  }
-  return frames;
-}
-
 /** Connects and logs in; closed when the test ends. Rejects when the login is refused. */
 export async function openWire(login = 'guest', passcode = 'guest', url = BROKER_URL): Promise<WireConnection> {
   const socket = new WebSocket(url, ['v12.stomp'], { perMessageDeflate: false });
@@ -66,7 +36,7 @@ export async function openWire(login = 'guest', passcode = 'guest', url = BROKER
   const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
   socket.on('error', () => {}); // seen as a close
   socket.on('message', (data: Buffer) => {
-    frames.push(...parseFrames(data));
+    frames.push(...decodeFrames(data));
     for (const listener of listeners) listener();
   });
   let isClosed = false;
@@ -76,12 +46,9 @@ export async function openWire(login = 'guest', passcode = 'guest', url = BROKER
   });
 
   const send: WireConnection['send'] = (command, headers, body = '') => {
-    const pairs = Array.isArray(headers) ? [...headers] : Object.entries(headers);
-    // A body with NUL bytes needs its length stated; binary bodies always get one.
-    if (typeof body !== 'string') pairs.push(['content-length', String(body.length)]);
-    const head = `${command}\n${pairs.map(([name, value]) => `${name}:${value}`).join('\n')}\n\n`;
-    const payload = typeof body === 'string' ? Buffer.from(body) : body;
-    socket.send(Buffer.concat([Buffer.from(head), payload, Buffer.from([0])]));
+    // Binary frames always: a body's bytes go out as they are.
+    const frame = encodeFrame(command, headers, body);
+    socket.send(typeof frame === 'string' ? Buffer.from(frame) : frame);
   };
 
   const next: WireConnection['next'] = (matches, timeoutMs = 5000, from = 0) =>
