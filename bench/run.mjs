@@ -98,39 +98,49 @@ function track(child) {
 }
 
 /** Starts a scenario's server; resolves once it consumes. */
-async function startServer(spec, queue, { execArgv = [] } = {}) {
-  const url = brokerUrl();
-  if (spec.kind === 'cli') {
-    // As a user runs it: the command line, JSON logs on stdout.
-    const child = track(
-      spawn(
-        process.execPath,
-        [...execArgv, CLI, '--url', url, '--queue', queue, '--prefetch', String(spec.prefetch), '--log-level', 'info'],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      ),
-    );
-    let output = '';
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        child.stdout.on('data', (chunk) => {
-          output = (output + chunk).slice(-4000);
-          if (output.includes('awaiting RPC requests')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-      }),
-      20_000,
-      'project server start',
-    );
-    child.stdout.resume();
-    return {
-      pid: child.pid,
-      stop: async () => {
-        child.kill('SIGTERM');
-        await exited(child, 15_000);
-      },
-    };
-  }
-  const address = spec.kind === 'amqplib' ? amqpUrl() : url;
+function startServer(spec, queue, { execArgv = [] } = {}) {
+  return spec.kind === 'cli' ? startCliServer(spec, queue, execArgv) : startForkedServer(spec, queue, execArgv);
+}
+
+/** The project's server as a user runs it: the command line, JSON logs on stdout. */
+async function startCliServer(spec, queue, execArgv) {
+  const args = [
+    CLI,
+    '--url',
+    brokerUrl(),
+    '--queue',
+    queue,
+    '--prefetch',
+    String(spec.prefetch),
+    '--log-level',
+    'info',
+  ];
+  const child = track(spawn(process.execPath, [...execArgv, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  let output = '';
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        output = (output + chunk).slice(-4000);
+        if (output.includes('awaiting RPC requests')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+    }),
+    20_000,
+    'project server start',
+  );
+  child.stdout.resume();
+  return {
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited(child, 15_000);
+    },
+  };
+}
+
+/** A peer's server (or the project's library server) in bench/servers.mjs, driven over IPC. */
+async function startForkedServer(spec, queue, execArgv) {
+  const address = spec.kind === 'amqplib' ? amqpUrl() : brokerUrl();
   const extra = spec.kind === 'project' ? [String(spec.cacheBytes), String(spec.workers)] : [];
   const child = track(
     fork(join(root, 'bench/servers.mjs'), [spec.kind, address, queue, String(spec.prefetch ?? 1), ...extra], {
