@@ -32,6 +32,10 @@
  * Memory comes from the management API (http://127.0.0.1:<Web-STOMP port - 2>/api, guest/guest,
  * the layout of scripts/broker.mjs's nodes): `mem_used` per node (RSS; refreshed every 5 s by the
  * stats collector, hence the idle time) and the on-demand breakdown of /api/nodes/<name>/memory.
+ * The spread over the nodes (and the client count memory is divided by) comes from the clients
+ * themselves, each reporting the URL it is connected to: the management API's connection list is
+ * eventually consistent (each node's collector adds new connections only every 5 s, a node that
+ * does not answer in time is left out, and the list is cached), so it can be off by whole nodes.
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -60,6 +64,13 @@ async function clientProcess(config) {
   const clients = [];
   const rssBefore = process.memoryUsage().rss;
   const send = (message) => process.send?.(message);
+
+  /** How many of the clients are connected to each broker URL, as each client knows it (exact). */
+  function connectedClientsPerUrl() {
+    const perUrl = {};
+    for (const client of clients) if (client.state === 'connected') perUrl[client.url] = (perUrl[client.url] ?? 0) + 1;
+    return perUrl;
+  }
 
   /** Opens the clients in batches; resolves with how many are connected and know a server. */
   async function connect() {
@@ -101,7 +112,7 @@ async function clientProcess(config) {
         else failures[outcome.reason?.code ?? 'OTHER'] = (failures[outcome.reason?.code ?? 'OTHER'] ?? 0) + 1;
       }
     }
-    return { connected, failures, connectMs: performance.now() - startedAt };
+    return { connected, failures, connectMs: performance.now() - startedAt, clientsPerUrl: connectedClientsPerUrl() };
   }
 
   /** One call per client, so each connection has its temp reply queue. */
@@ -116,7 +127,7 @@ async function clientProcess(config) {
         failures[code] = (failures[code] ?? 0) + 1;
       }
     });
-    return { ok, failures };
+    return { ok, failures, clientsPerUrl: connectedClientsPerUrl() };
   }
 
   /** Every client: one call at a time until the duration ends. */
@@ -291,15 +302,10 @@ async function brokerMemory(bases) {
   return Object.fromEntries(nodes);
 }
 
-/** Connections per node and the queues the clients own, as the management API lists them. */
-async function brokerSpread(base) {
-  const connections = await management(base, '/connections?columns=node,name');
+/** The queues the clients own, as the management API lists them: a cross-check of two per client. */
+async function brokerQueues(base) {
   const queues = await management(base, '/queues?columns=name,node');
-  const perNode = {};
-  for (const connection of connections) perNode[connection.node] = (perNode[connection.node] ?? 0) + 1;
   return {
-    connections: connections.length,
-    connectionsPerNode: perNode,
     tempQueues: queues.filter((queue) => queue.name.startsWith('amq.gen-')).length,
     subscriptionQueues: queues.filter((queue) => queue.name.startsWith('stomp-subscription-')).length,
   };
@@ -481,10 +487,10 @@ async function main() {
       problems.push(`only ${known.length} of ${servers.length} servers announced themselves`);
     const requestsBefore = sum(known.map((server) => server.stats.requests));
 
-    // mem_used and the connection list come from the stats collector (every 5 s): let it see the servers.
+    // mem_used comes from the stats collector (every 5 s): let it see the servers.
     await sleep(options.idleMs);
     const memoryBaseline = await brokerMemory(bases);
-    const spreadBaseline = await brokerSpread(bases[0]);
+    const queuesBaseline = await brokerQueues(bases[0]);
     for (const [name, node] of Object.entries(memoryBaseline)) {
       if (node.fdTotal !== undefined && node.fdTotal < options.clients + 100) {
         problems.push(`${name} allows ${node.fdTotal} file descriptors, too few for ${options.clients} clients`);
@@ -533,7 +539,8 @@ async function main() {
 
     await sleep(options.idleMs);
     const memoryConnected = await brokerMemory(bases);
-    const spreadConnected = await brokerSpread(bases[0]);
+    const queuesConnected = await brokerQueues(bases[0]);
+    const clientsPerUrlConnected = connectReports.reduce((all, r) => addCounts(all, r.result.clientsPerUrl), {});
 
     // 3. One call each: the temp reply queues.
     const warmReports = await Promise.all(processes.map((p) => p.step('warm', CALL_TIMEOUT_MS + 20_000)));
@@ -543,10 +550,11 @@ async function main() {
       problems.push(`first calls: ${options.clients - warmOk} failed ${JSON.stringify(warmFailures)}`);
     await sleep(options.idleMs);
     const memoryWarm = await brokerMemory(bases);
-    const spreadWarm = await brokerSpread(bases[0]);
+    const queuesWarm = await brokerQueues(bases[0]);
+    const clientsPerUrlWarm = warmReports.reduce((all, r) => addCounts(all, r.result.clientsPerUrl), {});
     const rssPerClientKiB = sum(warmReports.map((r) => r.rssBytes - r.rssBefore)) / 1024 / options.clients;
-    // Per client = per connection the run opened, as the broker counts them (connected or not to a server).
-    const clientConnections = Math.max(1, spreadWarm.connections - spreadBaseline.connections);
+    // Per client = per client connection open after the first calls (knowing a server or not).
+    const clientConnections = Math.max(1, sum(Object.values(clientsPerUrlWarm)));
     const memory = {
       baseline: memoryBaseline,
       connected: memoryConnected,
@@ -626,7 +634,9 @@ async function main() {
       clients: { requested: options.clients, connected, connectFailures, connectSeconds: connectMs / 1000 },
       queuesPerClient:
         'one temp reply queue (amq.gen-..., after the first call) and one presence subscription queue (stomp-subscription-...)',
-      spread: { baseline: spreadBaseline, connected: spreadConnected, afterFirstCall: spreadWarm },
+      // Counted by the clients (exact); the queues as the management API lists them (a cross-check).
+      spread: { clientsPerUrl: { connected: clientsPerUrlConnected, afterFirstCall: clientsPerUrlWarm } },
+      queues: { baseline: queuesBaseline, connected: queuesConnected, afterFirstCall: queuesWarm },
       memory,
       load: {
         durationMs: options.durationMs,
@@ -684,24 +694,15 @@ async function main() {
   return 0;
 }
 
-/** Connections per node the run added (its clients), the servers' and the observer's left out. */
-function clientConnectionsPerNode(spread) {
-  const perNode = {};
-  for (const [node, count] of Object.entries(spread.afterFirstCall.connectionsPerNode)) {
-    perNode[node] = count - (spread.baseline.connectionsPerNode[node] ?? 0);
-  }
-  return perNode;
-}
-
 function printReport(report) {
-  const { clients, load, memory, spread } = report;
+  const { clients, load, memory, queues, spread } = report;
   const per = memory.perClientKiB;
   const rows = [
     ['clients connected', `${clients.connected} of ${clients.requested} in ${fixed(clients.connectSeconds)} s`],
-    ['client connections per node', JSON.stringify(clientConnectionsPerNode(spread))],
+    ['clients per URL', JSON.stringify(spread.clientsPerUrl.afterFirstCall)],
     [
       'queues',
-      `${spread.afterFirstCall.tempQueues} temp reply + ${spread.afterFirstCall.subscriptionQueues} presence subscription`,
+      `${queues.afterFirstCall.tempQueues} temp reply + ${queues.afterFirstCall.subscriptionQueues} presence subscription`,
     ],
     [
       'calls',
