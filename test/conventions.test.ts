@@ -13,8 +13,11 @@ describe('conventions', () => {
 
   it('client - the isomorphic client imports nothing from node:*', () => {
     const dir = new URL('../packages/client/src/', import.meta.url);
-    const sources = readdirSync(dir).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'));
-    expect(sources.length).toBeGreaterThan(5);
+    // The command line is a Node program, not part of the library a page bundles.
+    const sources = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+      (name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'cli.ts',
+    );
+    expect(sources.length).toBeGreaterThan(20);
     for (const name of sources) {
       expect(readFileSync(new URL(name, dir), 'utf8'), name).not.toMatch(/from ['"]node:/);
     }
