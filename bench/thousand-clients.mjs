@@ -51,150 +51,33 @@ const SERVER_CLI = join(root, 'packages/server/dist/cli.js');
 const CALL_TIMEOUT_MS = 10_000;
 /** A client that failed a call waits this long before the next, as a page would; no hot error loop. */
 const ERROR_PAUSE_MS = 100;
+/** How long the clients may take to connect, all of them; the coordinator waits 20 s more. */
+const CONNECT_BUDGET_MS = 60_000;
+/** Clients a client process opens at once. */
+const CONNECT_BATCH = 50;
 
 const log = (line) => process.stderr.write(`bench:load: ${line}\n`);
 
 // ---------------------------------------------------------------------------------------------
 // Client process: `node thousand-clients.mjs --client-process <config JSON>`, driven over IPC.
+// The coordinator sends a step's name (connect, warm, load, close); the process answers with the
+// step's result. Its state: the config, the expected answer and the clients it has opened.
 // ---------------------------------------------------------------------------------------------
 
 async function clientProcess(config) {
   const { FibonacciRpcClient } = await import('@stomp-rpc/client');
-  const expected = BigInt(fibDecimal(config.n));
-  const clients = [];
+  const state = { config, FibonacciRpcClient, expected: BigInt(fibDecimal(config.n)), clients: [] };
   const rssBefore = process.memoryUsage().rss;
   const send = (message) => process.send?.(message);
-
-  /** How many of the clients are connected to each broker URL, as each client knows it (exact). */
-  function connectedClientsPerUrl() {
-    const perUrl = {};
-    for (const client of clients) if (client.state === 'connected') perUrl[client.url] = (perUrl[client.url] ?? 0) + 1;
-    return perUrl;
-  }
-
-  /** Opens the clients in batches; resolves with how many are connected and know a server. */
-  async function connect() {
-    const startedAt = performance.now();
-    const deadline = Date.now() + config.connectBudgetMs;
-    const failures = {};
-    let connected = 0;
-    for (let first = 0; first < config.clients && Date.now() < deadline; first += config.batch) {
-      const batch = [];
-      for (let i = first; i < Math.min(config.clients, first + config.batch); i++) {
-        // Presence: a fresh client learns the servers from their answers to its ping on connect.
-        let knowsServer;
-        const serverKnown = new Promise((resolve) => {
-          knowsServer = resolve;
-        });
-        const client = new FibonacciRpcClient({
-          url: config.urls,
-          queue: config.queue,
-          queueDeclaration: config.queueProfile,
-          timeoutMs: CALL_TIMEOUT_MS,
-          onServersChange: (servers) => {
-            if (servers.some((server) => server.queue === config.queue)) knowsServer();
-          },
-        });
-        batch.push({ client, serverKnown });
-      }
-      clients.push(...batch.map(({ client }) => client));
-      const waitMs = Math.max(1000, Math.min(15_000, deadline - Date.now()));
-      const outcomes = await Promise.allSettled(
-        batch.map(async ({ client, serverKnown }) => {
-          await client.ready(waitMs);
-          await withTimeout(serverKnown, 5000, 'server discovery').catch(() => {
-            throw Object.assign(new Error('no server announced itself'), { code: 'NO_SERVERS' });
-          });
-        }),
-      );
-      for (const outcome of outcomes) {
-        if (outcome.status === 'fulfilled') connected++;
-        else failures[outcome.reason?.code ?? 'OTHER'] = (failures[outcome.reason?.code ?? 'OTHER'] ?? 0) + 1;
-      }
-    }
-    return { connected, failures, connectMs: performance.now() - startedAt, clientsPerUrl: connectedClientsPerUrl() };
-  }
-
-  /** One call per client, so each connection has its temp reply queue. */
-  async function warm() {
-    const outcomes = await Promise.allSettled(clients.map((client) => client.call(config.n)));
-    const failures = {};
-    let ok = 0;
-    outcomes.forEach((outcome) => {
-      if (outcome.status === 'fulfilled' && outcome.value === expected) ok++;
-      else {
-        const code = outcome.status === 'fulfilled' ? 'WRONG_ANSWER' : (outcome.reason?.code ?? 'OTHER');
-        failures[code] = (failures[code] ?? 0) + 1;
-      }
-    });
-    return { ok, failures, clientsPerUrl: connectedClientsPerUrl() };
-  }
-
-  /** Every client: one call at a time until the duration ends. */
-  async function load() {
-    const latencies = [];
-    const errors = {};
-    let started = 0;
-    let succeeded = 0;
-    let wrong = 0;
-    const startedAt = performance.now();
-    const endAt = startedAt + config.durationMs;
-    const loop = async (client) => {
-      while (performance.now() < endAt) {
-        started++;
-        const callStartedAt = performance.now();
-        try {
-          const value = await client.call(config.n, { timeoutMs: CALL_TIMEOUT_MS });
-          latencies.push(performance.now() - callStartedAt);
-          if (value === expected) succeeded++;
-          else wrong++;
-        } catch (error) {
-          errors[error?.code ?? 'OTHER'] = (errors[error?.code ?? 'OTHER'] ?? 0) + 1;
-          await sleep(ERROR_PAUSE_MS);
-        }
-      }
-    };
-    // Every call has a 10 s deadline, so the loops end by endAt + 10 s; one still running later is a lost call.
-    const loops = Promise.all(clients.map(loop));
-    const finished = await Promise.race([
-      loops.then(() => true),
-      sleep(config.durationMs + CALL_TIMEOUT_MS + 5000).then(() => false),
-    ]);
-    const seconds = (performance.now() - startedAt) / 1000;
-    const unsettled = started - succeeded - wrong - Object.values(errors).reduce((a, b) => a + b, 0);
-    const perClient = clients.map((client) => client.stats);
-    return {
-      finished,
-      seconds,
-      started,
-      succeeded,
-      wrong,
-      errors,
-      unsettled,
-      latencies,
-      // What the clients counted themselves (including the warm-up call).
-      clientCalls: perClient.reduce((sum, stats) => sum + stats.calls, 0),
-      clientSucceeded: perClient.reduce((sum, stats) => sum + stats.succeeded, 0),
-      droppedReplies: perClient.reduce((sum, stats) => sum + stats.droppedReplies, 0),
-      clientsWithDroppedReplies: perClient.filter((stats) => stats.droppedReplies > 0).length,
-      resent: perClient.reduce((sum, stats) => sum + stats.resent, 0),
-      reconnects: perClient.reduce((sum, stats) => sum + stats.reconnects, 0),
-    };
-  }
-
-  async function closeAll() {
-    await Promise.allSettled(clients.map((client) => withTimeout(client.close(), 5000, 'close')));
-  }
-
-  const steps = { connect, warm, load };
+  const steps = { connect: openClients, warm: warmClients, load: loadClients };
   process.on('message', async (command) => {
     if (command === 'close') {
-      await closeAll();
+      await closeClients(state.clients);
       send({ step: 'closed' });
       process.exit(0);
     }
     try {
-      const result = await steps[command]();
+      const result = await steps[command](state);
       send({ step: command, ok: true, result, rssBytes: process.memoryUsage().rss, rssBefore });
     } catch (error) {
       send({ step: command, ok: false, error: error?.stack ?? String(error) });
@@ -203,6 +86,131 @@ async function clientProcess(config) {
   // The coordinator went away (killed at its deadline): nothing here should outlive it.
   process.on('disconnect', () => process.exit(1));
   send({ step: 'started' });
+}
+
+/** How many of the clients are connected to each broker URL, as each client knows it (exact). */
+function connectedClientsPerUrl(clients) {
+  const perUrl = {};
+  for (const client of clients) if (client.state === 'connected') perUrl[client.url] = (perUrl[client.url] ?? 0) + 1;
+  return perUrl;
+}
+
+/** A new client, and a promise that resolves once it knows a server of the queue. */
+function createClient({ config, FibonacciRpcClient }) {
+  // Presence: a fresh client learns the servers from their answers to its ping on connect.
+  let knowsServer;
+  const serverKnown = new Promise((resolve) => {
+    knowsServer = resolve;
+  });
+  const client = new FibonacciRpcClient({
+    url: config.urls,
+    queue: config.queue,
+    queueDeclaration: config.queueProfile,
+    timeoutMs: CALL_TIMEOUT_MS,
+    onServersChange: (servers) => {
+      if (servers.some((server) => server.queue === config.queue)) knowsServer();
+    },
+  });
+  return { client, serverKnown };
+}
+
+/** Resolves when the client is connected and knows a server; rejects with a coded error otherwise. */
+async function readyWithServer({ client, serverKnown }, waitMs) {
+  await client.ready(waitMs);
+  await withTimeout(serverKnown, 5000, 'server discovery').catch(() => {
+    throw Object.assign(new Error('no server announced itself'), { code: 'NO_SERVERS' });
+  });
+}
+
+/** Opens the clients in batches; resolves with how many are connected and know a server. */
+async function openClients(state) {
+  const { config, clients } = state;
+  const startedAt = performance.now();
+  const deadline = Date.now() + config.connectBudgetMs;
+  const failures = {};
+  let connected = 0;
+  for (let first = 0; first < config.clients && Date.now() < deadline; first += config.batch) {
+    const batch = [];
+    for (let i = first; i < Math.min(config.clients, first + config.batch); i++) batch.push(createClient(state));
+    clients.push(...batch.map(({ client }) => client));
+    const waitMs = Math.max(1000, Math.min(15_000, deadline - Date.now()));
+    const outcomes = await Promise.allSettled(batch.map((entry) => readyWithServer(entry, waitMs)));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') connected++;
+      else countOne(failures, outcome.reason?.code ?? 'OTHER');
+    }
+  }
+  return {
+    connected,
+    failures,
+    connectMs: performance.now() - startedAt,
+    clientsPerUrl: connectedClientsPerUrl(clients),
+  };
+}
+
+/** One call per client, so each connection has its temp reply queue. */
+async function warmClients({ config, clients, expected }) {
+  const outcomes = await Promise.allSettled(clients.map((client) => client.call(config.n)));
+  const failures = {};
+  let ok = 0;
+  outcomes.forEach((outcome) => {
+    if (outcome.status === 'fulfilled' && outcome.value === expected) ok++;
+    else countOne(failures, outcome.status === 'fulfilled' ? 'WRONG_ANSWER' : (outcome.reason?.code ?? 'OTHER'));
+  });
+  return { ok, failures, clientsPerUrl: connectedClientsPerUrl(clients) };
+}
+
+/** Every client: one call at a time until the duration ends. */
+async function loadClients(state) {
+  const { config, clients } = state;
+  const tally = { latencies: [], errors: {}, started: 0, succeeded: 0, wrong: 0 };
+  const startedAt = performance.now();
+  const endAt = startedAt + config.durationMs;
+  // Every call has a 10 s deadline, so the loops end by endAt + 10 s; one still running later is a lost call.
+  const loops = Promise.all(clients.map((client) => callUntil(client, endAt, state, tally)));
+  const finished = await Promise.race([
+    loops.then(() => true),
+    sleep(config.durationMs + CALL_TIMEOUT_MS + 5000).then(() => false),
+  ]);
+  const seconds = (performance.now() - startedAt) / 1000;
+  const { latencies, errors, started, succeeded, wrong } = tally;
+  const unsettled = started - succeeded - wrong - sum(Object.values(errors));
+  return { finished, seconds, started, succeeded, wrong, errors, unsettled, latencies, ...clientStatsTotals(clients) };
+}
+
+/** One client's closed loop: a call, its answer checked, the next, until `endAt`. */
+async function callUntil(client, endAt, { config, expected }, tally) {
+  while (performance.now() < endAt) {
+    tally.started++;
+    const callStartedAt = performance.now();
+    try {
+      const value = await client.call(config.n, { timeoutMs: CALL_TIMEOUT_MS });
+      tally.latencies.push(performance.now() - callStartedAt);
+      if (value === expected) tally.succeeded++;
+      else tally.wrong++;
+    } catch (error) {
+      countOne(tally.errors, error?.code ?? 'OTHER');
+      await sleep(ERROR_PAUSE_MS);
+    }
+  }
+}
+
+/** What the clients counted themselves (including the warm-up call). */
+function clientStatsTotals(clients) {
+  const perClient = clients.map((client) => client.stats);
+  const total = (field) => sum(perClient.map((stats) => stats[field]));
+  return {
+    clientCalls: total('calls'),
+    clientSucceeded: total('succeeded'),
+    droppedReplies: total('droppedReplies'),
+    clientsWithDroppedReplies: perClient.filter((stats) => stats.droppedReplies > 0).length,
+    resent: total('resent'),
+    reconnects: total('reconnects'),
+  };
+}
+
+async function closeClients(clients) {
+  await Promise.allSettled(clients.map((client) => withTimeout(client.close(), 5000, 'close')));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,6 +421,10 @@ function addCounts(target, counts) {
   for (const [code, count] of Object.entries(counts)) target[code] = (target[code] ?? 0) + count;
   return target;
 }
+/** Counts one more of `code` (an error code, mostly). */
+function countOne(counts, code) {
+  counts[code] = (counts[code] ?? 0) + 1;
+}
 const KiB = (bytes) => bytes / 1024;
 const fixed = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
@@ -422,6 +434,12 @@ function perClientKiB(before, after, field, clients) {
   return KiB((total(after) - total(before)) / clients);
 }
 
+/*
+ * The coordinator's run, phase by phase (the numbers of the header). `run` holds what the phases
+ * share: the options, the processes started (to kill them on failure), the problems found, the
+ * report being built, and what each phase measured (`readings` of the broker, `connect`, `warm`,
+ * `load`, `accounting`).
+ */
 async function main() {
   let options;
   try {
@@ -431,18 +449,71 @@ async function main() {
     return 2;
   }
   const children = new Set();
-  let observer;
-  // Hard deadline over the whole run: servers, connecting, three idle windows, the load, the
-  // accounting. main() ends with process.exit, so this timer never holds a finished run.
+  armHardDeadline(options, children);
+  const run = newRun(options, children);
+  try {
+    const { FibonacciRpcClient } = await import('@stomp-rpc/client');
+    await describeBroker(run);
+    checkClientFileDescriptors(run);
+
+    // 1. Servers, an observer for their counters, the baseline.
+    await startServers(run);
+    await startObserver(run, FibonacciRpcClient);
+    await countRequestsBefore(run);
+    run.readings.baseline = await readBrokerAfterIdle(run);
+    checkBrokerFileDescriptors(run);
+
+    // 2. Connect.
+    await startClientProcesses(run);
+    run.cpuBrokerPids = await brokerPids(options.urls);
+    await connectPhase(run);
+    run.readings.connected = await readBrokerAfterIdle(run);
+
+    // 3. One call each: the temp reply queues.
+    await warmPhase(run);
+    run.readings.afterFirstCall = await readBrokerAfterIdle(run);
+    run.memory = memoryPerClient(run);
+    logMemoryPerClient(run.memory);
+
+    // 4. The load; 5. accounting.
+    await loadPhase(run);
+    await accountingPhase(run);
+    checkAccounting(run);
+
+    completeReport(run);
+    printReport(run.report);
+    if (options.json) writeFileSync(options.json, `${JSON.stringify(run.report, null, 2)}\n`);
+    await tearDown(run);
+  } catch (error) {
+    log(`FAILED: ${error.message}`);
+    for (const child of children) child.kill('SIGKILL');
+    await run.observer?.close().catch(() => {});
+    return 1;
+  }
+  if (run.problems.length > 0) {
+    log(`FAILED:\n  ${run.problems.join('\n  ')}`);
+    return 1;
+  }
+  log('every call answered exactly once');
+  return 0;
+}
+
+/**
+ * Hard deadline over the whole run: servers, connecting, three idle windows, the load, the
+ * accounting. main() ends with process.exit, so this timer never holds a finished run.
+ */
+function armHardDeadline(options, children) {
   const hardDeadlineMs = options.durationMs + 3 * options.idleMs + 120_000;
   setTimeout(() => {
     log(`FAILED: the run passed its hard deadline of ${hardDeadlineMs} ms; killing its processes`);
     for (const child of children) child.kill('SIGKILL');
     process.exit(1);
   }, hardDeadlineMs);
+}
 
+/** The state the phases share, with the report's first part: the options and the machine. */
+function newRun(options, children) {
   const bases = [...new Set(options.urls.map(managementBase))];
-  const problems = [];
   const report = {
     startedAt: new Date().toISOString(),
     options: { ...options, json: undefined },
@@ -455,243 +526,326 @@ async function main() {
       fileDescriptorLimit: fileDescriptorLimit(),
     },
   };
-  try {
-    const { FibonacciRpcClient } = await import('@stomp-rpc/client');
-    const overview = await management(bases[0], '/overview');
-    report.broker = { version: overview.rabbitmq_version, urls: options.urls };
-    log(
-      `RabbitMQ ${overview.rabbitmq_version} at ${options.urls.join(', ')}; load average ${report.machine.loadAverageAtStart.join(' ')}`,
+  return { options, children, bases, problems: [], report, observer: undefined, servers: [], readings: {} };
+}
+
+async function describeBroker({ options, bases, report }) {
+  const overview = await management(bases[0], '/overview');
+  report.broker = { version: overview.rabbitmq_version, urls: options.urls };
+  log(
+    `RabbitMQ ${overview.rabbitmq_version} at ${options.urls.join(', ')}; load average ${report.machine.loadAverageAtStart.join(' ')}`,
+  );
+}
+
+/** Each client process holds a socket per client: this machine's limit must allow that. */
+function checkClientFileDescriptors({ options, report, problems }) {
+  const perProcess = Math.ceil(options.clients / options.clientProcesses) + 50;
+  if (Number(report.machine.fileDescriptorLimit) < perProcess) {
+    problems.push(
+      `ulimit -n is ${report.machine.fileDescriptorLimit}, below the ${perProcess} sockets a client process needs`,
     );
-    const perProcess = Math.ceil(options.clients / options.clientProcesses) + 50;
-    if (Number(report.machine.fileDescriptorLimit) < perProcess) {
-      problems.push(
-        `ulimit -n is ${report.machine.fileDescriptorLimit}, below the ${perProcess} sockets a client process needs`,
-      );
+  }
+}
+
+/** The Fibonacci servers, one after another, each ready before the next starts. */
+async function startServers(run) {
+  const { options, children } = run;
+  for (let i = 0; i < options.servers; i++) run.servers.push(await startServer(options, children));
+  run.serverPids = new Set(run.servers.map((server) => server.child.pid));
+  log(`${run.servers.length} server(s) ready (prefetch ${options.prefetch}, ${options.queueProfile} profile)`);
+}
+
+/** A client of our own that reads the servers' counters from their presence announcements. */
+async function startObserver(run, FibonacciRpcClient) {
+  const { options } = run;
+  // Kept in `run` before it is ready, so a failure closes it.
+  run.observer = new FibonacciRpcClient({
+    url: options.urls,
+    queue: options.queue,
+    queueDeclaration: options.queueProfile,
+  });
+  await run.observer.ready(10_000);
+}
+
+/** The servers this run started that answer a presence ping (other servers may share the queue). */
+async function ourServers({ observer, options, serverPids }) {
+  return (await observer.discoverServers(1500, options.queue)).filter((server) => serverPids.has(server.pid));
+}
+
+/** The servers' request counters before the clients start: the accounting counts from here. */
+async function countRequestsBefore(run) {
+  const known = await ourServers(run);
+  if (known.length !== run.servers.length)
+    run.problems.push(`only ${known.length} of ${run.servers.length} servers announced themselves`);
+  run.requestsBefore = sum(known.map((server) => server.stats.requests));
+}
+
+/** The broker's memory and queues, read after `idleMs` of quiet. */
+async function readBrokerAfterIdle({ options, bases }) {
+  // mem_used comes from the stats collector (every 5 s): let it see what the last phase opened.
+  await sleep(options.idleMs);
+  const memory = await brokerMemory(bases);
+  const queues = await brokerQueues(bases[0]);
+  return { memory, queues };
+}
+
+/** Every broker node must allow a file descriptor per client; the report records the limits. */
+function checkBrokerFileDescriptors({ options, readings, report, problems }) {
+  const { memory } = readings.baseline;
+  for (const [name, node] of Object.entries(memory)) {
+    if (node.fdTotal !== undefined && node.fdTotal < options.clients + 100) {
+      problems.push(`${name} allows ${node.fdTotal} file descriptors, too few for ${options.clients} clients`);
     }
+  }
+  report.broker.fileDescriptors = Object.fromEntries(
+    Object.entries(memory).map(([name, node]) => [name, { total: node.fdTotal, socketsTotal: node.socketsTotal }]),
+  );
+}
 
-    // 1. Servers, an observer for their counters, the baseline.
-    const servers = [];
-    for (let i = 0; i < options.servers; i++) servers.push(await startServer(options, children));
-    const serverPids = new Set(servers.map((server) => server.child.pid));
-    log(`${servers.length} server(s) ready (prefetch ${options.prefetch}, ${options.queueProfile} profile)`);
-    observer = new FibonacciRpcClient({
-      url: options.urls,
-      queue: options.queue,
-      queueDeclaration: options.queueProfile,
-    });
-    await observer.ready(10_000);
-    const ourServers = async () =>
-      (await observer.discoverServers(1500, options.queue)).filter((server) => serverPids.has(server.pid));
-    const known = await ourServers();
-    if (known.length !== servers.length)
-      problems.push(`only ${known.length} of ${servers.length} servers announced themselves`);
-    const requestsBefore = sum(known.map((server) => server.stats.requests));
-
-    // mem_used comes from the stats collector (every 5 s): let it see the servers.
-    await sleep(options.idleMs);
-    const memoryBaseline = await brokerMemory(bases);
-    const queuesBaseline = await brokerQueues(bases[0]);
-    for (const [name, node] of Object.entries(memoryBaseline)) {
-      if (node.fdTotal !== undefined && node.fdTotal < options.clients + 100) {
-        problems.push(`${name} allows ${node.fdTotal} file descriptors, too few for ${options.clients} clients`);
-      }
-    }
-    report.broker.fileDescriptors = Object.fromEntries(
-      Object.entries(memoryBaseline).map(([name, node]) => [
-        name,
-        { total: node.fdTotal, socketsTotal: node.socketsTotal },
-      ]),
-    );
-
-    // 2. Connect.
-    const shares = Array.from(
-      { length: options.clientProcesses },
-      (_, i) =>
-        Math.floor(options.clients / options.clientProcesses) + (i < options.clients % options.clientProcesses ? 1 : 0),
-    ).filter((share) => share > 0);
-    const connectBudgetMs = 60_000;
-    const processes = shares.map((clients) =>
-      startClientProcess(
-        {
-          clients,
-          urls: options.urls,
-          queue: options.queue,
-          queueProfile: options.queueProfile,
-          n: options.n,
-          durationMs: options.durationMs,
-          batch: 50,
-          connectBudgetMs,
-        },
-        children,
-      ),
-    );
-    await Promise.all(processes.map((p) => p.started()));
-    const cpuBrokerPids = await brokerPids(options.urls);
-    log(`connecting ${options.clients} clients from ${processes.length} process(es)`);
-    const connectReports = await Promise.all(processes.map((p) => p.step('connect', connectBudgetMs + 20_000)));
-    const connected = sum(connectReports.map((r) => r.result.connected));
-    const connectFailures = connectReports.reduce((all, r) => addCounts(all, r.result.failures), {});
-    const connectMs = Math.max(...connectReports.map((r) => r.result.connectMs));
-    log(`${connected} of ${options.clients} clients connected and know a server in ${fixed(connectMs / 1000)} s`);
-    if (connected !== options.clients) {
-      problems.push(`${options.clients - connected} clients did not connect: ${JSON.stringify(connectFailures)}`);
-    }
-
-    await sleep(options.idleMs);
-    const memoryConnected = await brokerMemory(bases);
-    const queuesConnected = await brokerQueues(bases[0]);
-    const clientsPerUrlConnected = connectReports.reduce((all, r) => addCounts(all, r.result.clientsPerUrl), {});
-
-    // 3. One call each: the temp reply queues.
-    const warmReports = await Promise.all(processes.map((p) => p.step('warm', CALL_TIMEOUT_MS + 20_000)));
-    const warmOk = sum(warmReports.map((r) => r.result.ok));
-    const warmFailures = warmReports.reduce((all, r) => addCounts(all, r.result.failures), {});
-    if (warmOk !== options.clients)
-      problems.push(`first calls: ${options.clients - warmOk} failed ${JSON.stringify(warmFailures)}`);
-    await sleep(options.idleMs);
-    const memoryWarm = await brokerMemory(bases);
-    const queuesWarm = await brokerQueues(bases[0]);
-    const clientsPerUrlWarm = warmReports.reduce((all, r) => addCounts(all, r.result.clientsPerUrl), {});
-    const rssPerClientKiB = sum(warmReports.map((r) => r.rssBytes - r.rssBefore)) / 1024 / options.clients;
-    // Per client = per client connection open after the first calls (knowing a server or not).
-    const clientConnections = Math.max(1, sum(Object.values(clientsPerUrlWarm)));
-    const memory = {
-      baseline: memoryBaseline,
-      connected: memoryConnected,
-      afterFirstCall: memoryWarm,
-      perClientKiB: {
-        memUsedConnected: perClientKiB(memoryBaseline, memoryConnected, 'memUsed', clientConnections),
-        memUsedAfterFirstCall: perClientKiB(memoryBaseline, memoryWarm, 'memUsed', clientConnections),
-        erlangConnected: perClientKiB(memoryBaseline, memoryConnected, 'erlang', clientConnections),
-        erlangAfterFirstCall: perClientKiB(memoryBaseline, memoryWarm, 'erlang', clientConnections),
-        connectionProcesses: perClientKiB(memoryBaseline, memoryWarm, 'connections', clientConnections),
-        queueProcesses: perClientKiB(memoryBaseline, memoryWarm, 'queues', clientConnections),
-        tempQueueAlone: perClientKiB(memoryConnected, memoryWarm, 'erlang', clientConnections),
-      },
-      clientRssPerClientKiB: rssPerClientKiB,
-    };
-    log(
-      `broker memory per client: ${fixed(memory.perClientKiB.memUsedAfterFirstCall)} KiB mem_used, ` +
-        `${fixed(memory.perClientKiB.erlangAfterFirstCall)} KiB Erlang; client RSS ${fixed(rssPerClientKiB)} KiB`,
-    );
-
-    // 4. The load.
-    const cpuPids = { broker: cpuBrokerPids, servers: [...serverPids], clients: processes.map((p) => p.child.pid) };
-    const cpuNow = () =>
-      Object.fromEntries(
-        Object.entries(cpuPids).map(([role, pids]) => [role, sum(pids.map((pid) => cpuSeconds(pid) ?? Number.NaN))]),
-      );
-    log(`load: every client one call at a time for ${options.durationMs} ms`);
-    const cpuBefore = cpuNow();
-    const loadStartedAt = performance.now();
-    const loadReports = await Promise.all(
-      processes.map((p) => p.step('load', options.durationMs + CALL_TIMEOUT_MS + 30_000)),
-    );
-    const loadSeconds = (performance.now() - loadStartedAt) / 1000;
-    const cpuAfter = cpuNow();
-    const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
-    const results = loadReports.map((r) => r.result);
-
-    // 5. Accounting.
-    const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
-    const started = sum(results.map((r) => r.started));
-    const succeeded = sum(results.map((r) => r.succeeded));
-    const wrong = sum(results.map((r) => r.wrong));
-    const unsettled = sum(results.map((r) => r.unsettled));
-    const errors = results.reduce((all, r) => addCounts(all, r.errors), {});
-    const droppedReplies = sum(results.map((r) => r.droppedReplies));
-    const clientCalls = sum(results.map((r) => r.clientCalls));
-    const resent = sum(results.map((r) => r.resent));
-    const reconnects = sum(results.map((r) => r.reconnects));
-    const callsSeconds = Math.max(...results.map((r) => r.seconds));
-    // Give the servers' counters a moment to include the last replies, then ask for them.
-    await sleep(500);
-    const finalServers = await ourServers();
-    const requestsServed = sum(finalServers.map((server) => server.stats.requests)) - requestsBefore;
-    const callsSent = warmOk + sum(Object.values(warmFailures)) + started - (errors.NO_SERVERS ?? 0);
-    if (finalServers.length !== servers.length)
-      problems.push(`only ${finalServers.length} servers answered the final ping`);
-    if (results.some((r) => !r.finished) || unsettled > 0) problems.push(`${unsettled} calls never settled (lost)`);
-    if (Object.keys(errors).length > 0) problems.push(`calls failed: ${JSON.stringify(errors)}`);
-    if (wrong > 0) problems.push(`${wrong} calls got a wrong answer`);
-    // A re-sent request (its RECEIPT was late, or its connection went) may be answered twice; the
-    // caller still gets one answer. Any other duplicate reply is a bug.
-    if (droppedReplies > resent) {
-      problems.push(`${droppedReplies} duplicate or late replies (droppedReplies) for ${resent} re-sent requests`);
-    }
-    const clientSucceeded = sum(results.map((r) => r.clientSucceeded));
-    if (clientCalls !== started + options.clients || clientSucceeded !== succeeded + wrong + warmOk) {
-      problems.push(
-        `the clients counted ${clientCalls} calls (${clientSucceeded} answered), the loops ${started} ` +
-          `(${succeeded + wrong} answered) + ${options.clients} first calls (${warmOk} answered)`,
-      );
-    }
-    if (requestsServed < callsSent || requestsServed > callsSent + resent) {
-      problems.push(`the servers took ${requestsServed} requests for ${callsSent} calls sent (${resent} re-sent)`);
-    }
-
-    Object.assign(report, {
-      clients: { requested: options.clients, connected, connectFailures, connectSeconds: connectMs / 1000 },
-      queuesPerClient:
-        'one temp reply queue (amq.gen-..., after the first call) and one presence subscription queue (stomp-subscription-...)',
-      // Counted by the clients (exact); the queues as the management API lists them (a cross-check).
-      spread: { clientsPerUrl: { connected: clientsPerUrlConnected, afterFirstCall: clientsPerUrlWarm } },
-      queues: { baseline: queuesBaseline, connected: queuesConnected, afterFirstCall: queuesWarm },
-      memory,
-      load: {
+/** Forks the client processes, the clients shared out evenly, and waits until each is up. */
+async function startClientProcesses(run) {
+  const { options, children } = run;
+  const shares = Array.from(
+    { length: options.clientProcesses },
+    (_, i) =>
+      Math.floor(options.clients / options.clientProcesses) + (i < options.clients % options.clientProcesses ? 1 : 0),
+  ).filter((share) => share > 0);
+  run.processes = shares.map((clients) =>
+    startClientProcess(
+      {
+        clients,
+        urls: options.urls,
+        queue: options.queue,
+        queueProfile: options.queueProfile,
+        n: options.n,
         durationMs: options.durationMs,
-        seconds: callsSeconds,
-        calls: started,
-        succeeded,
-        wrong,
-        unsettled,
-        errors,
-        callsPerSecond: succeeded / callsSeconds,
-        latencyMs: {
-          p50: quantile(latencies, 0.5),
-          p90: quantile(latencies, 0.9),
-          p99: quantile(latencies, 0.99),
-          max: latencies.at(-1),
-        },
-        droppedReplies,
-        resent,
-        reconnects,
-        firstCalls: { ok: warmOk, failures: warmFailures },
-        callsSent,
-        requestsServed,
-        servers: finalServers.map((server) => ({
-          pid: server.pid,
-          requests: server.stats.requests,
-          errors: server.stats.errors,
-        })),
-        cpuCoresBusy: Object.fromEntries(
-          Object.keys(cpuAfter).map((role) => [role, (cpuAfter[role] - cpuBefore[role]) / loadSeconds]),
-        ),
-        loadAverageAfter,
+        batch: CONNECT_BATCH,
+        connectBudgetMs: CONNECT_BUDGET_MS,
       },
-      problems,
-      ok: problems.length === 0,
-    });
-    printReport(report);
-    if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+      children,
+    ),
+  );
+  await Promise.all(run.processes.map((p) => p.started()));
+}
 
-    // Tear down: clients, observer, servers.
-    await Promise.all(processes.map((p) => p.close()));
-    await withTimeout(observer.close(), 5000, 'observer close').catch(() => {});
-    for (const server of servers) server.child.kill('SIGTERM');
-    await Promise.all(servers.map((server) => exited(server.child, 15_000)));
-  } catch (error) {
-    log(`FAILED: ${error.message}`);
-    for (const child of children) child.kill('SIGKILL');
-    await observer?.close().catch(() => {});
-    return 1;
+async function connectPhase(run) {
+  const { options, processes, problems } = run;
+  log(`connecting ${options.clients} clients from ${processes.length} process(es)`);
+  const reports = await Promise.all(processes.map((p) => p.step('connect', CONNECT_BUDGET_MS + 20_000)));
+  const connected = sum(reports.map((r) => r.result.connected));
+  const connectFailures = reports.reduce((all, r) => addCounts(all, r.result.failures), {});
+  const connectMs = Math.max(...reports.map((r) => r.result.connectMs));
+  log(`${connected} of ${options.clients} clients connected and know a server in ${fixed(connectMs / 1000)} s`);
+  if (connected !== options.clients) {
+    problems.push(`${options.clients - connected} clients did not connect: ${JSON.stringify(connectFailures)}`);
   }
-  if (problems.length > 0) {
-    log(`FAILED:\n  ${problems.join('\n  ')}`);
-    return 1;
+  const clientsPerUrl = reports.reduce((all, r) => addCounts(all, r.result.clientsPerUrl), {});
+  run.connect = { connected, connectFailures, connectMs, clientsPerUrl };
+}
+
+async function warmPhase(run) {
+  const { options, processes, problems } = run;
+  const reports = await Promise.all(processes.map((p) => p.step('warm', CALL_TIMEOUT_MS + 20_000)));
+  const ok = sum(reports.map((r) => r.result.ok));
+  const failures = reports.reduce((all, r) => addCounts(all, r.result.failures), {});
+  if (ok !== options.clients) problems.push(`first calls: ${options.clients - ok} failed ${JSON.stringify(failures)}`);
+  run.warm = {
+    ok,
+    failures,
+    clientsPerUrl: reports.reduce((all, r) => addCounts(all, r.result.clientsPerUrl), {}),
+    rssPerClientKiB: sum(reports.map((r) => r.rssBytes - r.rssBefore)) / 1024 / options.clients,
+  };
+}
+
+/** The memory readings and what each client costs, from the differences between them. */
+function memoryPerClient({ readings, warm }) {
+  const baseline = readings.baseline.memory;
+  const connected = readings.connected.memory;
+  const afterFirstCall = readings.afterFirstCall.memory;
+  // Per client = per client connection open after the first calls (knowing a server or not).
+  const clientConnections = Math.max(1, sum(Object.values(warm.clientsPerUrl)));
+  return {
+    baseline,
+    connected,
+    afterFirstCall,
+    perClientKiB: {
+      memUsedConnected: perClientKiB(baseline, connected, 'memUsed', clientConnections),
+      memUsedAfterFirstCall: perClientKiB(baseline, afterFirstCall, 'memUsed', clientConnections),
+      erlangConnected: perClientKiB(baseline, connected, 'erlang', clientConnections),
+      erlangAfterFirstCall: perClientKiB(baseline, afterFirstCall, 'erlang', clientConnections),
+      connectionProcesses: perClientKiB(baseline, afterFirstCall, 'connections', clientConnections),
+      queueProcesses: perClientKiB(baseline, afterFirstCall, 'queues', clientConnections),
+      tempQueueAlone: perClientKiB(connected, afterFirstCall, 'erlang', clientConnections),
+    },
+    clientRssPerClientKiB: warm.rssPerClientKiB,
+  };
+}
+
+function logMemoryPerClient(memory) {
+  log(
+    `broker memory per client: ${fixed(memory.perClientKiB.memUsedAfterFirstCall)} KiB mem_used, ` +
+      `${fixed(memory.perClientKiB.erlangAfterFirstCall)} KiB Erlang; client RSS ${fixed(memory.clientRssPerClientKiB)} KiB`,
+  );
+}
+
+/** CPU seconds used so far by each role's processes. */
+function cpuSecondsByRole(pidsByRole) {
+  return Object.fromEntries(
+    Object.entries(pidsByRole).map(([role, pids]) => [role, sum(pids.map((pid) => cpuSeconds(pid) ?? Number.NaN))]),
+  );
+}
+
+/** The closed loop in every client process, with the CPU each role used meanwhile. */
+async function loadPhase(run) {
+  const { options, processes } = run;
+  const cpuPids = {
+    broker: run.cpuBrokerPids,
+    servers: [...run.serverPids],
+    clients: processes.map((p) => p.child.pid),
+  };
+  log(`load: every client one call at a time for ${options.durationMs} ms`);
+  const cpuBefore = cpuSecondsByRole(cpuPids);
+  const startedAt = performance.now();
+  const reports = await Promise.all(
+    processes.map((p) => p.step('load', options.durationMs + CALL_TIMEOUT_MS + 30_000)),
+  );
+  const seconds = (performance.now() - startedAt) / 1000;
+  const cpuAfter = cpuSecondsByRole(cpuPids);
+  const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
+  run.load = {
+    results: reports.map((r) => r.result),
+    cpuCoresBusy: Object.fromEntries(
+      Object.keys(cpuAfter).map((role) => [role, (cpuAfter[role] - cpuBefore[role]) / seconds]),
+    ),
+    loadAverageAfter,
+  };
+}
+
+/** The client processes' load results added up. */
+function totalLoadResults(results) {
+  const total = (field) => sum(results.map((r) => r[field]));
+  return {
+    latencies: results.flatMap((r) => r.latencies).sort((a, b) => a - b),
+    started: total('started'),
+    succeeded: total('succeeded'),
+    wrong: total('wrong'),
+    unsettled: total('unsettled'),
+    errors: results.reduce((all, r) => addCounts(all, r.errors), {}),
+    droppedReplies: total('droppedReplies'),
+    clientCalls: total('clientCalls'),
+    clientSucceeded: total('clientSucceeded'),
+    resent: total('resent'),
+    reconnects: total('reconnects'),
+    seconds: Math.max(...results.map((r) => r.seconds)),
+    allFinished: results.every((r) => r.finished),
+  };
+}
+
+/** The load's totals, and what the servers say they served against what the clients sent. */
+async function accountingPhase(run) {
+  const totals = totalLoadResults(run.load.results);
+  // Give the servers' counters a moment to include the last replies, then ask for them.
+  await sleep(500);
+  const finalServers = await ourServers(run);
+  const requestsServed = sum(finalServers.map((server) => server.stats.requests)) - run.requestsBefore;
+  const { warm } = run;
+  const callsSent = warm.ok + sum(Object.values(warm.failures)) + totals.started - (totals.errors.NO_SERVERS ?? 0);
+  run.accounting = { totals, finalServers, requestsServed, callsSent };
+}
+
+/** Every call answered exactly once, and everyone's counts agree; anything else is a problem. */
+function checkAccounting({ options, servers, warm, accounting, problems }) {
+  const { totals, finalServers, requestsServed, callsSent } = accounting;
+  const { started, succeeded, wrong, unsettled, errors, droppedReplies, resent } = totals;
+  if (finalServers.length !== servers.length)
+    problems.push(`only ${finalServers.length} servers answered the final ping`);
+  if (!totals.allFinished || unsettled > 0) problems.push(`${unsettled} calls never settled (lost)`);
+  if (Object.keys(errors).length > 0) problems.push(`calls failed: ${JSON.stringify(errors)}`);
+  if (wrong > 0) problems.push(`${wrong} calls got a wrong answer`);
+  // A re-sent request (its RECEIPT was late, or its connection went) may be answered twice; the
+  // caller still gets one answer. Any other duplicate reply is a bug.
+  if (droppedReplies > resent) {
+    problems.push(`${droppedReplies} duplicate or late replies (droppedReplies) for ${resent} re-sent requests`);
   }
-  log('every call answered exactly once');
-  return 0;
+  const { clientCalls, clientSucceeded } = totals;
+  if (clientCalls !== started + options.clients || clientSucceeded !== succeeded + wrong + warm.ok) {
+    problems.push(
+      `the clients counted ${clientCalls} calls (${clientSucceeded} answered), the loops ${started} ` +
+        `(${succeeded + wrong} answered) + ${options.clients} first calls (${warm.ok} answered)`,
+    );
+  }
+  if (requestsServed < callsSent || requestsServed > callsSent + resent) {
+    problems.push(`the servers took ${requestsServed} requests for ${callsSent} calls sent (${resent} re-sent)`);
+  }
+}
+
+/** The report's `load` section (BENCHMARKS.md describes it). */
+function loadSection({ options, warm, load, accounting }) {
+  const { totals, finalServers, requestsServed, callsSent } = accounting;
+  const { latencies } = totals;
+  return {
+    durationMs: options.durationMs,
+    seconds: totals.seconds,
+    calls: totals.started,
+    succeeded: totals.succeeded,
+    wrong: totals.wrong,
+    unsettled: totals.unsettled,
+    errors: totals.errors,
+    callsPerSecond: totals.succeeded / totals.seconds,
+    latencyMs: {
+      p50: quantile(latencies, 0.5),
+      p90: quantile(latencies, 0.9),
+      p99: quantile(latencies, 0.99),
+      max: latencies.at(-1),
+    },
+    droppedReplies: totals.droppedReplies,
+    resent: totals.resent,
+    reconnects: totals.reconnects,
+    firstCalls: { ok: warm.ok, failures: warm.failures },
+    callsSent,
+    requestsServed,
+    servers: finalServers.map((server) => ({
+      pid: server.pid,
+      requests: server.stats.requests,
+      errors: server.stats.errors,
+    })),
+    cpuCoresBusy: load.cpuCoresBusy,
+    loadAverageAfter: load.loadAverageAfter,
+  };
+}
+
+/** Adds what the run measured to the report (the cluster test reads ok, problems, clients, spread, load). */
+function completeReport(run) {
+  const { options, connect, warm, readings, problems } = run;
+  Object.assign(run.report, {
+    clients: {
+      requested: options.clients,
+      connected: connect.connected,
+      connectFailures: connect.connectFailures,
+      connectSeconds: connect.connectMs / 1000,
+    },
+    queuesPerClient:
+      'one temp reply queue (amq.gen-..., after the first call) and one presence subscription queue (stomp-subscription-...)',
+    // Counted by the clients (exact); the queues as the management API lists them (a cross-check).
+    spread: { clientsPerUrl: { connected: connect.clientsPerUrl, afterFirstCall: warm.clientsPerUrl } },
+    queues: {
+      baseline: readings.baseline.queues,
+      connected: readings.connected.queues,
+      afterFirstCall: readings.afterFirstCall.queues,
+    },
+    memory: run.memory,
+    load: loadSection(run),
+    problems,
+    ok: problems.length === 0,
+  });
+}
+
+/** Clients, observer, servers, each bounded in time. */
+async function tearDown({ processes, observer, servers }) {
+  await Promise.all(processes.map((p) => p.close()));
+  await withTimeout(observer.close(), 5000, 'observer close').catch(() => {});
+  for (const server of servers) server.child.kill('SIGTERM');
+  await Promise.all(servers.map((server) => exited(server.child, 15_000)));
 }
 
 function printReport(report) {
