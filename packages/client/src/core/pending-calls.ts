@@ -97,15 +97,7 @@ export class PendingCalls<Reply> {
         startedAt: now,
         deadline: now + timeoutMs,
         timeoutMs,
-        delivery: {
-          sent: false,
-          confirmed: false,
-          sends: 0,
-          dropped: false,
-          lastSentAt: 0,
-          unconfirmedSince: 0,
-          confirmWaitMs: options.confirmWaitMs,
-        },
+        delivery: newDelivery(options.confirmWaitMs),
         resolve,
         reject,
         callSite,
@@ -134,6 +126,11 @@ export class PendingCalls<Reply> {
   rejectAll(makeError: () => RpcError): void {
     for (const correlationId of [...this.#calls.keys()]) this.settle(correlationId, makeError());
   }
+}
+
+/** A request not sent yet. */
+export function newDelivery(confirmWaitMs: number): Delivery {
+  return { sent: false, confirmed: false, sends: 0, dropped: false, lastSentAt: 0, unconfirmedSince: 0, confirmWaitMs };
 }
 
 /** Gives an error the caller's stack: an asynchronous rejection then points at the call. */

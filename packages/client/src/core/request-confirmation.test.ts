@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/manual-clock.js';
 import { RpcError } from '../errors.js';
-import type { Delivery } from './pending-calls.js';
+import { type Delivery, newDelivery } from './pending-calls.js';
 import { deadlineError, RequestConfirmation } from './request-confirmation.js';
 
 interface TestCall {
@@ -14,15 +14,7 @@ interface TestCall {
 function makeCall(name: string, idempotent: boolean, confirmWaitMs = 1000): TestCall {
   return {
     name,
-    delivery: {
-      sent: false,
-      confirmed: false,
-      sends: 0,
-      dropped: false,
-      lastSentAt: 0,
-      unconfirmedSince: 0,
-      confirmWaitMs,
-    },
+    delivery: newDelivery(confirmWaitMs),
     request: { idempotent, destination: '/queue/q' },
     timeoutMs: 5000,
   };
@@ -251,76 +243,74 @@ describe('deadlineError', () => {
     Object.assign(call.delivery, delivery);
     return call;
   };
-
-  it('deadline - OVERLOADED when the broker never confirmed the request on a live connection', () => {
-    const error = deadlineError(callWith({ sent: true, confirmed: false, sends: 1 }), {
-      confirmRequests: true,
-      connected: true,
-      trouble: undefined,
-    });
-    expect(error.code).toBe('OVERLOADED');
-    expect(error.cause).toBeUndefined();
-  });
-
-  it('deadline - TIMEOUT without a cause when the request was confirmed and sent once', () => {
-    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 1 }), {
-      confirmRequests: true,
-      connected: true,
-      trouble, // an earlier connection's end: not why this call got no reply
-    });
-    expect(error.code).toBe('TIMEOUT');
-    expect(error.cause).toBeUndefined();
-  });
-
-  it('deadline - TIMEOUT, not OVERLOADED, when requests are not confirmed', () => {
-    const error = deadlineError(callWith({ sent: true, confirmed: false, sends: 1 }), {
-      confirmRequests: false,
-      connected: true,
-      trouble: undefined,
-    });
-    expect(error.code).toBe('TIMEOUT');
-  });
-
-  it('deadline - TIMEOUT caused by the trouble when the connection dropped while the call waited', () => {
-    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 2, dropped: true }), {
-      confirmRequests: true,
-      connected: true,
+  type Case = [
+    name: string,
+    delivery: Partial<Delivery>,
+    connection: { confirmRequests: boolean; connected: boolean; trouble: RpcError | undefined },
+    code: 'OVERLOADED' | 'TIMEOUT',
+    cause: RpcError | undefined,
+  ];
+  const live = { confirmRequests: true, connected: true };
+  const down = { confirmRequests: true, connected: false };
+  const cases: Case[] = [
+    [
+      'OVERLOADED when the broker never confirmed the request on a live connection',
+      { sent: true, confirmed: false, sends: 1 },
+      { ...live, trouble: undefined },
+      'OVERLOADED',
+      undefined,
+    ],
+    [
+      // an earlier connection's end is not why this call got no reply
+      'TIMEOUT without a cause when the request was confirmed and sent once',
+      { sent: true, confirmed: true, sends: 1 },
+      { ...live, trouble },
+      'TIMEOUT',
+      undefined,
+    ],
+    [
+      'TIMEOUT, not OVERLOADED, when requests are not confirmed',
+      { sent: true, confirmed: false, sends: 1 },
+      { ...live, confirmRequests: false, trouble: undefined },
+      'TIMEOUT',
+      undefined,
+    ],
+    [
+      'TIMEOUT caused by the trouble when the connection dropped while the call waited',
+      { sent: true, confirmed: true, sends: 2, dropped: true },
+      { ...live, trouble },
+      'TIMEOUT',
       trouble,
-    });
-    expect(error.code).toBe('TIMEOUT');
-    expect(error.cause).toBe(trouble);
-  });
-
-  // Regression: a re-send for a late receipt was taken for a dropped connection, and the call's
-  // error named an earlier connection's end, however old, as its cause.
-  it('deadline - TIMEOUT without a cause when the request was re-sent on a connection that stayed up', () => {
-    const error = deadlineError(callWith({ sent: true, confirmed: true, sends: 2, dropped: false }), {
-      confirmRequests: true,
-      connected: true,
+    ],
+    [
+      // Regression: a re-send for a late receipt was taken for a dropped connection, and the
+      // call's error named an earlier connection's end, however old, as its cause.
+      'TIMEOUT without a cause when the request was re-sent on a connection that stayed up',
+      { sent: true, confirmed: true, sends: 2, dropped: false },
+      { ...live, trouble },
+      'TIMEOUT',
+      undefined,
+    ],
+    [
+      'TIMEOUT caused by the trouble when not connected, even if never confirmed',
+      { sent: true, confirmed: false, sends: 1 },
+      { ...down, trouble },
+      'TIMEOUT',
       trouble,
-    });
-    expect(error.code).toBe('TIMEOUT');
-    expect(error.message).not.toContain(trouble.message);
-    expect(error.cause).toBeUndefined();
-  });
+    ],
+    [
+      'TIMEOUT without a cause when not connected and nothing went wrong yet',
+      { sent: false, sends: 0 },
+      { ...down, trouble: undefined },
+      'TIMEOUT',
+      undefined,
+    ],
+  ];
 
-  it('deadline - TIMEOUT caused by the trouble when not connected, even if never confirmed', () => {
-    const error = deadlineError(callWith({ sent: true, confirmed: false, sends: 1 }), {
-      confirmRequests: true,
-      connected: false,
-      trouble,
-    });
-    expect(error.code).toBe('TIMEOUT');
-    expect(error.cause).toBe(trouble);
-  });
-
-  it('deadline - TIMEOUT without a cause when not connected and nothing went wrong yet', () => {
-    const error = deadlineError(callWith({ sent: false, sends: 0 }), {
-      confirmRequests: true,
-      connected: false,
-      trouble: undefined,
-    });
-    expect(error.code).toBe('TIMEOUT');
-    expect(error.cause).toBeUndefined();
+  it.each(cases)('deadline - %s', (_name, delivery, connection, code, cause) => {
+    const error = deadlineError(callWith(delivery), connection);
+    expect(error.code).toBe(code);
+    expect(error.cause).toBe(cause);
+    if (cause === undefined && connection.trouble) expect(error.message).not.toContain(connection.trouble.message);
   });
 });

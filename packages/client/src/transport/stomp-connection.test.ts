@@ -1,6 +1,6 @@
 import type { IStompSocket } from '@stomp/stompjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StompConnection } from './stomp-connection.js';
+import { closedSocket, StompConnection } from './stomp-connection.js';
 
 const URLS = ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws', 'ws://127.0.0.1:3/ws'];
 
@@ -9,18 +9,7 @@ async function attemptedUrls(options: { randomizeUrls?: boolean }, attempts: num
   const tried: string[] = [];
   const refused = (url: string): IStompSocket => {
     tried.push(url);
-    const socket: IStompSocket = {
-      url,
-      readyState: 0,
-      onclose: null,
-      onerror: null,
-      onmessage: null,
-      onopen: null,
-      close: () => {},
-      send: () => {},
-    };
-    setTimeout(() => socket.onclose?.({ code: 1006, reason: '' }), 0);
-    return socket;
+    return closedSocket(url);
   };
   const connection = new StompConnection({ url: URLS, webSocketFactory: refused, reconnectDelayMs: 1, ...options });
   connection.start();

@@ -423,7 +423,7 @@ function checkUrls(urls: readonly string[]): string[] {
 }
 
 /** Stands in for a WebSocket that could not even be created: it closes as soon as it is watched. */
-function closedSocket(url: string): IStompSocket {
+export function closedSocket(url: string): IStompSocket {
   const socket: IStompSocket = {
     url,
     readyState: 3,
