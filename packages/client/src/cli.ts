@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { CLIENT_DEFAULTS } from './defaults.js';
 import { CONNECTION_FLAGS, ENVIRONMENT, optionsFromCommandLine } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
-import { checkMs } from './options.js';
+import { parseDurationFlag } from './options.js';
 import type { ServerInfo } from './protocol/presence.js';
 import { FibonacciRpcClient } from './services/fibonacci-client.js';
 
@@ -43,13 +43,13 @@ ${Object.entries(ENVIRONMENT)
 
 class UsageError extends Error {}
 
-/** A duration flag, by the options' own rule (options.ts), as a usage error. */
+/** A duration flag (options.ts), as a usage error. */
 function milliseconds(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   try {
-    return checkMs(/^[0-9]+$/.test(value) ? Number(value) : Number.NaN, flag);
-  } catch {
-    throw new UsageError(`${flag} takes whole milliseconds from 1 to 2147483647, got ${value}`);
+    return parseDurationFlag(flag, value);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
 }
 

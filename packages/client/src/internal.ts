@@ -6,7 +6,7 @@
 export { type Clock, systemClock } from './core/clock.js';
 export { CONNECTION_FLAGS, type ConnectionFlagValues, optionsFromCommandLine } from './env.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
-export { checkMs, parseUrlList } from './options.js';
+export { checkMs, parseDurationFlag, parseUrlList } from './options.js';
 export { ReconnectPolicy } from './transport/reconnect-policy.js';
 export {
   type ConnectionState,

@@ -14,6 +14,15 @@ export function checkMs(value: number, name: string, min = 1): number {
   return value;
 }
 
+/** A duration flag of a command line (`--timeout-ms 500`): whole milliseconds, checked as above. */
+export function parseDurationFlag(flag: string, text: string, min = 1): number {
+  const ms = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(ms) || ms < min || ms > 2 ** 31 - 1) {
+    throw new RpcError('INVALID_ARGUMENT', `${flag} takes whole milliseconds from ${min} to 2147483647, got ${text}`);
+  }
+  return ms;
+}
+
 /** A list of broker URLs from text: comma-separated, blanks trimmed and dropped ("a, b" -> [a, b]). */
 export function parseUrlList(text: string): string[] {
   return text

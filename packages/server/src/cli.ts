@@ -3,7 +3,7 @@
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 import { parseArgs } from 'node:util';
 import { ENVIRONMENT } from '@stomp-rpc/client';
-import { CONNECTION_FLAGS, optionsFromCommandLine } from '@stomp-rpc/client/internal';
+import { CONNECTION_FLAGS, optionsFromCommandLine, parseDurationFlag } from '@stomp-rpc/client/internal';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacciHandler } from './fibonacci-service.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
@@ -52,6 +52,11 @@ function numberOption(name: string, value: string | undefined, fallback: number,
   return parsed;
 }
 
+/** A duration flag, by the client's rule for every duration (0 allowed: no grace, no presence). */
+function durationOption(flag: string, value: string | undefined, fallback: number): number {
+  return value === undefined ? fallback : parseDurationFlag(flag, value, 0);
+}
+
 /** Reads the command line; throws with a message for people when it is not valid. */
 function parseCommandLine(args: string[]) {
   const { values } = parseArgs({
@@ -82,8 +87,8 @@ function parseCommandLine(args: string[]) {
     logLevel: logLevel as LogLevel,
     prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1),
     maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN),
-    graceMs: numberOption('grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
-    presenceMs: numberOption('presence-ms', values['presence-ms'], SERVER_DEFAULTS.presenceMs),
+    graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
+    presenceMs: durationOption('--presence-ms', values['presence-ms'], SERVER_DEFAULTS.presenceMs),
     metricsPort:
       values['metrics-port'] === undefined ? undefined : numberOption('metrics-port', values['metrics-port'], 0),
     workers: values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1),

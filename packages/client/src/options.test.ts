@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { isRpcError } from './errors.js';
+import { checkMs, parseDurationFlag, parseUrlList } from './options.js';
+
+describe('options', () => {
+  it('checkMs - takes finite ms from the minimum to 2^31-1, and refuses the rest with INVALID_ARGUMENT', () => {
+    expect(checkMs(1, 'timeoutMs')).toBe(1);
+    expect(checkMs(0, 'discoveryMs', 0)).toBe(0);
+    expect(checkMs(2 ** 31 - 1, 'timeoutMs')).toBe(2 ** 31 - 1);
+    for (const bad of [0, -1, 2 ** 31, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const error = (() => {
+        try {
+          checkMs(bad, 'timeoutMs');
+        } catch (thrown) {
+          return thrown;
+        }
+      })();
+      expect(isRpcError(error) && error.code, String(bad)).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('parseDurationFlag - whole milliseconds in decimal only, named by the flag', () => {
+    expect(parseDurationFlag('--timeout-ms', '500')).toBe(500);
+    expect(parseDurationFlag('--grace-ms', '0', 0)).toBe(0);
+    for (const bad of ['0', '-5', '1.5', '1e3', '', ' 5', 'abc', '2147483648']) {
+      expect(() => parseDurationFlag('--timeout-ms', bad), JSON.stringify(bad)).toThrow(
+        `--timeout-ms takes whole milliseconds from 1 to 2147483647, got ${bad}`,
+      );
+    }
+  });
+
+  it('parseUrlList - splits on commas, trims, drops blanks', () => {
+    expect(parseUrlList('ws://a/ws, ws://b/ws,,  ')).toEqual(['ws://a/ws', 'ws://b/ws']);
+    expect(parseUrlList('ws://a/ws')).toEqual(['ws://a/ws']);
+    expect(parseUrlList('')).toEqual([]);
+  });
+});
