@@ -1,0 +1,219 @@
+import { hostname } from 'node:os';
+import { Header, PRESENCE_TOPIC, parseAnnouncement, type ServerStats } from '@stomp-rpc/client/protocol';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type AnnouncerOptions, PONGS_PER_SECOND, PresenceAnnouncer } from './presence-announcer.js';
+import { ServerStatsCounter } from './server-stats.js';
+import { SERVER_VERSION } from './version.js';
+
+const REPLY_QUEUE = '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg';
+const PRESENCE_MS = 1000;
+
+interface Frame {
+  destination: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** An announcer around a fake connection that records what it publishes. */
+function announcer(options: Partial<AnnouncerOptions> = {}) {
+  const sent: Frame[] = [];
+  const link = { connected: true, failing: false, inFlight: 0 };
+  const counter = new ServerStatsCounter();
+  const subject = new PresenceAnnouncer(
+    { id: 'server-1', queue: 'rpc_queue', prefetch: 4, presenceMs: PRESENCE_MS, ...options },
+    {
+      publish: (frame) => {
+        if (link.failing) throw new Error('not connected');
+        sent.push(frame);
+      },
+      connected: () => link.connected,
+      status: () => ({ stats: counter.snapshot(), inFlight: link.inFlight }),
+    },
+  );
+  return { subject, sent, link, counter };
+}
+
+function kinds(sent: Frame[]): string[] {
+  return sent.map((frame) => parseAnnouncement(frame.body)?.kind ?? 'unparseable');
+}
+
+describe('PresenceAnnouncer', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('announce - publishes JSON on the presence topic that clients parse, with the counters and requests in hand', () => {
+    const { subject, sent, link, counter } = announcer();
+    counter.received();
+    counter.received();
+    counter.answered(12, undefined, '55');
+    counter.answered(3, 'INVALID_ARGUMENT', 'n must be a whole number');
+    link.inFlight = 1;
+
+    subject.announce('hello');
+
+    expect(sent).toHaveLength(1);
+    const [frame] = sent as [Frame];
+    expect(frame.destination).toBe(PRESENCE_TOPIC);
+    expect(frame.headers).toEqual({ [Header.contentType]: 'application/json' });
+    const announcement = parseAnnouncement(frame.body);
+    expect(announcement).toMatchObject({
+      kind: 'hello',
+      id: 'server-1',
+      host: hostname(),
+      pid: process.pid,
+      version: SERVER_VERSION,
+      queue: 'rpc_queue',
+      prefetch: 4,
+      inFlight: 1,
+      beatMs: PRESENCE_MS,
+    });
+    expect(new Date(announcement?.startedAt ?? '').getTime()).toBe(Date.now());
+    const expected: ServerStats = counter.snapshot();
+    expect(announcement?.stats).toEqual(expected);
+    expect(announcement?.stats).toMatchObject({ requests: 2, succeeded: 1, errors: { INVALID_ARGUMENT: 1 } });
+  });
+
+  it('announce - reads the status afresh for every announcement', () => {
+    const { subject, sent, link, counter } = announcer();
+    subject.announce('hello');
+    link.inFlight = 3;
+    counter.received();
+    subject.announce('beat');
+    const [hello, beat] = sent.map((frame) => parseAnnouncement(frame.body));
+    expect(hello?.inFlight).toBe(0);
+    expect(hello?.stats.requests).toBe(0);
+    expect(beat?.inFlight).toBe(3);
+    expect(beat?.stats.requests).toBe(1);
+  });
+
+  it('presence off - presenceMs 0 sends nothing: no hello, beat, bye or pong', () => {
+    const { subject, sent } = announcer({ presenceMs: 0 });
+    expect(subject.enabled).toBe(false);
+    subject.start();
+    subject.announce('hello');
+    vi.advanceTimersByTime(10 * PRESENCE_MS);
+    subject.answerPing(REPLY_QUEUE, 0);
+    subject.stop();
+    expect(sent).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('disconnected - nothing is published, and beats resume once connected again', () => {
+    const { subject, sent, link } = announcer();
+    link.connected = false;
+    subject.announce('hello');
+    subject.answerPing(REPLY_QUEUE, 0);
+    subject.start();
+    vi.advanceTimersByTime(2 * PRESENCE_MS);
+    expect(sent).toEqual([]);
+
+    link.connected = true;
+    vi.advanceTimersByTime(PRESENCE_MS);
+    expect(kinds(sent)).toEqual(['beat']);
+    subject.stop();
+  });
+
+  it('beat - every presenceMs after start(), none before the first interval', () => {
+    const { subject, sent } = announcer();
+    subject.start();
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(PRESENCE_MS - 1);
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(kinds(sent)).toEqual(['beat']);
+    vi.advanceTimersByTime(2 * PRESENCE_MS);
+    expect(kinds(sent)).toEqual(['beat', 'beat', 'beat']);
+    expect(sent.every((frame) => frame.destination === PRESENCE_TOPIC)).toBe(true);
+    subject.stop();
+  });
+
+  it('beat - a second start() does not start a second beat', () => {
+    const { subject, sent } = announcer();
+    subject.start();
+    subject.start();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(PRESENCE_MS);
+    expect(kinds(sent)).toEqual(['beat']);
+    subject.stop();
+  });
+
+  it('stop - says bye at once and beats no more', () => {
+    const { subject, sent } = announcer();
+    subject.start();
+    vi.advanceTimersByTime(PRESENCE_MS);
+    subject.stop();
+    expect(kinds(sent)).toEqual(['beat', 'bye']);
+    expect(sent[1]?.destination).toBe(PRESENCE_TOPIC);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(5 * PRESENCE_MS);
+    expect(kinds(sent)).toEqual(['beat', 'bye']);
+  });
+
+  it.each([
+    [REPLY_QUEUE, REPLY_QUEUE],
+    ['amq.gen-JzTY20BRgKO-HjmUJj0wLg', REPLY_QUEUE],
+  ])('pong - answers a ping from %s on %s, marked rpc-presence: pong', (replyTo, destination) => {
+    const { subject, sent } = announcer();
+    subject.answerPing(replyTo, 0);
+    expect(sent).toHaveLength(1);
+    const [frame] = sent as [Frame];
+    expect(frame.destination).toBe(destination);
+    expect(frame.headers).toEqual({ [Header.contentType]: 'application/json', [Header.presence]: 'pong' });
+    expect(parseAnnouncement(frame.body)?.kind).toBe('pong');
+  });
+
+  it.each([undefined, '', 'rpc_queue', '/queue/rpc_queue', PRESENCE_TOPIC, '/exchange/amq.fanout'])(
+    'pong - ignores a ping whose reply-to %j is not a reply queue',
+    (replyTo) => {
+      const { subject, sent } = announcer();
+      subject.answerPing(replyTo, 0);
+      expect(sent).toEqual([]);
+    },
+  );
+
+  it('pong - answers at most PONGS_PER_SECOND pings in one wall-clock second, then again in the next', () => {
+    const { subject, sent } = announcer();
+    const second = 1_700_000_000_000;
+    for (let ping = 0; ping < PONGS_PER_SECOND + 50; ping++) subject.answerPing(REPLY_QUEUE, second + (ping % 1000));
+    expect(sent).toHaveLength(PONGS_PER_SECOND);
+    subject.answerPing(REPLY_QUEUE, second + 999);
+    expect(sent).toHaveLength(PONGS_PER_SECOND);
+
+    subject.answerPing(REPLY_QUEUE, second + 1000);
+    expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
+  });
+
+  it('pong - the limit is per wall-clock second, not per sliding second', () => {
+    const { subject, sent } = announcer();
+    const second = 1_700_000_000_000;
+    for (let ping = 0; ping < PONGS_PER_SECOND; ping++) subject.answerPing(REPLY_QUEUE, second + 999);
+    subject.answerPing(REPLY_QUEUE, second + 1000); // 1 ms later, but a new second
+    expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
+  });
+
+  it('pong - pings without a reply queue do not use up the second’s answers', () => {
+    const { subject, sent } = announcer();
+    for (let ping = 0; ping < PONGS_PER_SECOND; ping++) subject.answerPing('/queue/rpc_queue', 0);
+    subject.answerPing(REPLY_QUEUE, 0);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('publish failure - a publish that throws is swallowed and the next one is tried', () => {
+    const { subject, sent, link } = announcer();
+    link.failing = true;
+    subject.start();
+    expect(() => subject.announce('hello')).not.toThrow();
+    expect(() => subject.answerPing(REPLY_QUEUE, 0)).not.toThrow();
+    expect(() => vi.advanceTimersByTime(PRESENCE_MS)).not.toThrow();
+    expect(() => subject.stop()).not.toThrow();
+    expect(sent).toEqual([]);
+
+    link.failing = false;
+    subject.announce('hello');
+    expect(kinds(sent)).toEqual(['hello']);
+  });
+});
