@@ -61,6 +61,7 @@ export class PresenceAnnouncer {
   /** Stops beating and says bye: callers stop counting on this server before it drains. */
   stop(): void {
     clearInterval(this.#beat);
+    this.#beat = undefined;
     this.announce('bye');
   }
 

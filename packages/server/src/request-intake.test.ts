@@ -116,13 +116,13 @@ describe('takeRequest', () => {
   it.each([
     ['1500', RECEIVED_AT + 1500],
     ['0', RECEIVED_AT],
-    ['2.5', RECEIVED_AT + 2.5],
   ])('intake - an expiration of %s ms gives the deadline receivedAt + budget', (expiration, deadline) => {
     const intake = accepted(take(delivered(validHeaders({ [Header.expiration]: expiration }))));
     expect(intake.request.deadline).toBe(deadline);
   });
 
-  it.each(['-1', 'soon', 'NaN', 'Infinity', '1500ms'])(
+  // Regression: "" and " " read as a 0 ms budget, so such a request was due on arrival.
+  it.each(['-1', 'soon', 'NaN', 'Infinity', '1500ms', '', ' ', '2.5', '0x10', '1e3'])(
     'intake - an expiration of %j leaves the deadline unlimited',
     (expiration) => {
       const intake = accepted(take(delivered(validHeaders({ [Header.expiration]: expiration }))));

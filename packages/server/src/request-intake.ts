@@ -64,6 +64,7 @@ export function takeRequest(message: DeliveredMessage, maxBodyBytes: number, rec
 
 /** The caller's budget from an `expiration` header, in ms; unlimited without one. */
 function budgetMs(expiration: string | undefined): number {
-  const ms = expiration === undefined ? Number.NaN : Number(expiration);
-  return Number.isFinite(ms) && ms >= 0 ? ms : Number.POSITIVE_INFINITY;
+  // RabbitMQ's per-message TTL is whole milliseconds in decimal; Number() would also read "" as 0
+  // (a request due on arrival), "0x10" as 16 and "1e3" as 1000.
+  return expiration !== undefined && /^[0-9]+$/.test(expiration) ? Number(expiration) : Number.POSITIVE_INFINITY;
 }
