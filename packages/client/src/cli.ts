@@ -53,21 +53,35 @@ function milliseconds(flag: string, value: string | undefined, fallback: number)
   }
 }
 
+const FLAGS = {
+  ...CONNECTION_FLAGS,
+  'timeout-ms': { type: 'string' },
+  'connect-timeout-ms': { type: 'string' },
+  exchange: { type: 'string' },
+  'wait-for-server': { type: 'boolean' },
+  servers: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+/** Flags followed by a value, as written on the command line. */
+const VALUE_FLAGS = new Set(
+  Object.entries(FLAGS)
+    .filter(([, option]) => option.type === 'string')
+    .map(([name]) => `--${name}`),
+);
+
 function readArgs(argv: readonly string[]) {
+  // "-5" as n reads as an option to parseArgs; say what it is instead (unless it is a flag's value).
+  const optionsEnd = argv.indexOf('--');
+  const negative = (optionsEnd < 0 ? argv : argv.slice(0, optionsEnd)).find(
+    (arg, i) => /^-[0-9]/.test(arg) && !VALUE_FLAGS.has(argv[i - 1] ?? ''),
+  );
+  if (negative !== undefined) throw new UsageError(`n must be a non-negative integer, got ${negative}`);
   try {
     return parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        ...CONNECTION_FLAGS,
-        'timeout-ms': { type: 'string' },
-        'connect-timeout-ms': { type: 'string' },
-        exchange: { type: 'string' },
-        'wait-for-server': { type: 'boolean' },
-        servers: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: FLAGS,
     });
   } catch (error) {
     throw new UsageError(usageMessage((error as Error).message));
@@ -77,11 +91,11 @@ function readArgs(argv: readonly string[]) {
 /** parseArgs's complaint in this command's own words. */
 function usageMessage(parseArgsMessage: string): string {
   const option = /'(-[^' ]*)/.exec(parseArgsMessage)?.[1] ?? '';
-  // "-5" reads as an option to parseArgs; say what it is instead.
-  if (/^-[0-9]/.test(option)) return `n must be a non-negative integer, got ${option}`;
   if (parseArgsMessage.startsWith('Unknown option')) return `unknown option ${option}`;
   if (parseArgsMessage.includes('argument missing')) return `${option} needs a value`;
   if (parseArgsMessage.includes('does not take an argument')) return `${option} takes no value`;
+  if (parseArgsMessage.includes('is ambiguous'))
+    return `${option} needs a value (write ${option}=<value> for one starting with -)`;
   return parseArgsMessage;
 }
 

@@ -25,4 +25,12 @@ export const CLIENT_DEFAULTS = {
   discoveryMs: 300,
   /** An idempotent request the broker has not confirmed after this long is sent again. */
   resendUnconfirmedMs: 1000,
+  /** Ask the broker to confirm each request (RECEIPT). */
+  confirmRequests: true,
+  /** Follow the servers' presence. */
+  presence: true,
+  /** A call to a queue with no live server: fail with NO_SERVERS, or send it and wait. */
+  whenNoServers: 'fail',
+  /** Start from a random URL of the list. */
+  randomizeUrls: true,
 } as const;

@@ -3,11 +3,9 @@
  * page never needs: the STOMP transport, the latency histogram, option checks. Not a public API:
  * it may change in any release.
  */
-export { type Clock, systemClock } from './core/clock.js';
 export { CONNECTION_FLAGS, type ConnectionFlagValues, optionsFromCommandLine } from './env.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
 export { checkMs, parseDurationFlag, parseUrlList } from './options.js';
-export { ReconnectPolicy } from './transport/reconnect-policy.js';
 export {
   type ConnectionState,
   StompConnection,

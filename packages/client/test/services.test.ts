@@ -19,6 +19,7 @@ describe('services', () => {
 
     await a.close(); // a service that does not own the connection leaves it open
     expect(rpc.state).toBe('connected');
+    expect(await rejectionCode(a.call(10))).toBe('CLOSED');
     expect(await b.call(10)).toBe(55n);
     await rpc.close();
     expect(await rejectionCode(b.call(10))).toBe('CLOSED');

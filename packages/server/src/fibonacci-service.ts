@@ -10,6 +10,7 @@
  */
 import { isRpcError, RpcError } from '@stomp-rpc/client';
 import { decodeN } from '@stomp-rpc/client/protocol';
+import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacci } from './fibonacci.js';
 import type { RpcHandler } from './rpc-server.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -90,13 +91,13 @@ export const parseN = decodeN;
 
 /** The tutorial's service: request body n, reply body fib(n), both in decimal. */
 export function fibonacciHandler(options: FibonacciServiceOptions = {}): RpcHandler {
-  const maxN = options.maxN ?? 1_000_000;
-  const inlineMaxN = options.inlineMaxN ?? 20_000;
+  const maxN = options.maxN ?? SERVER_DEFAULTS.maxN;
+  const inlineMaxN = options.inlineMaxN ?? SERVER_DEFAULTS.inlineMaxN;
   const { pool } = options;
   if (!Number.isSafeInteger(maxN) || maxN < 0) {
     throw new RpcError('INVALID_ARGUMENT', 'maxN must be a non-negative safe integer');
   }
-  const cache = new FibonacciCache(options.cacheBytes ?? 32 * 1024 * 1024);
+  const cache = new FibonacciCache(options.cacheBytes ?? SERVER_DEFAULTS.cacheBytes);
   /** Computations under way on the pool, by n. */
   const flights = new Map<number, { promise: Promise<string>; deadline: number }>();
 

@@ -8,7 +8,7 @@ const RECEIVED_AT = 1_700_000_000_000;
 const MAX_BODY_BYTES = 1024;
 
 function delivered(headers: Record<string, string>, body = '10'): DeliveredMessage {
-  return { headers, body, byteLength: Buffer.byteLength(body) };
+  return { headers, byteLength: Buffer.byteLength(body), readBody: () => body };
 }
 
 function validHeaders(extra: Record<string, string> = {}): Record<string, string> {
@@ -94,9 +94,10 @@ describe('takeRequest', () => {
     expect(intake.refusal).toBeUndefined();
   });
 
-  it('intake - refuses a body over maxBodyBytes with INVALID_ARGUMENT, still answerable', () => {
+  it('intake - refuses a body over maxBodyBytes with INVALID_ARGUMENT, still answerable, without reading it', () => {
     const body = 'x'.repeat(MAX_BODY_BYTES + 1);
-    const intake = accepted(take(delivered(validHeaders({ [Header.expiration]: '500' }), body)));
+    const message = delivered(validHeaders({ [Header.expiration]: '500' }), body);
+    const intake = accepted(take({ ...message, readBody: () => expect.unreachable('the body was read') }));
     expect(isRpcError(intake.refusal)).toBe(true);
     expect(intake.refusal?.code).toBe('INVALID_ARGUMENT');
     expect(intake.refusal?.remote).toBe(false);

@@ -18,9 +18,10 @@ export const MAX_CORRELATION_ID_LENGTH = 256;
 
 export interface DeliveredMessage {
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
   /** The body's size in bytes. */
   readonly byteLength: number;
+  /** The body as text; decoded only for a body within the limit. */
+  readBody(): string;
 }
 
 export interface RpcRequest {
@@ -51,15 +52,14 @@ export function takeRequest(message: DeliveredMessage, maxBodyBytes: number, rec
     return { kind: 'drop', why: `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters` };
   }
   const deadline = receivedAt + budgetMs(headers[Header.expiration]);
-  const request: RpcRequest = { body: message.body, headers, correlationId, deadline };
   if (message.byteLength > maxBodyBytes) {
     const refusal = new RpcError(
       'INVALID_ARGUMENT',
       `request body is ${message.byteLength} bytes; the limit is ${maxBodyBytes}`,
     );
-    return { kind: 'request', request, replyTo, refusal };
+    return { kind: 'request', request: { body: '', headers, correlationId, deadline }, replyTo, refusal };
   }
-  return { kind: 'request', request, replyTo };
+  return { kind: 'request', request: { body: message.readBody(), headers, correlationId, deadline }, replyTo };
 }
 
 /** The caller's budget from an `expiration` header, in ms; unlimited without one. */

@@ -94,7 +94,9 @@ export interface RpcServerStats extends ServerStats {
   reconnects: number;
 }
 
-type Settings = Required<Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id'>>;
+type Settings = Required<
+  Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id' | 'presenceMs'>
+>;
 
 export class RpcServer {
   readonly #connection: StompConnection;
@@ -130,7 +132,7 @@ export class RpcServer {
       onBrokerError: (error) => logger.error({ reason: error.message }, 'broker error'),
     });
     this.#announcer = new PresenceAnnouncer(
-      { id, queue, prefetch, presenceMs: options.presenceMs ?? SERVER_DEFAULTS.presenceMs },
+      { id, queue, prefetch, presenceMs: this.#options.presenceMs },
       {
         publish: (frame) => this.#connection.publish(frame),
         connected: () => this.#connection.connected,
@@ -158,9 +160,10 @@ export class RpcServer {
    * `timeoutMs` (the server keeps trying in the background until stop()).
    */
   async start(timeoutMs: number = SERVER_DEFAULTS.startTimeoutMs): Promise<void> {
+    if (this.#stopping) throw new RpcError('CLOSED', 'the server is stopped; make a new one');
     const deadline = Date.now() + timeoutMs;
-    this.#announcer.start();
     this.#connection.start();
+    this.#announcer.start();
     await this.#connection.whenConnected(timeoutMs);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -256,7 +259,7 @@ export class RpcServer {
     const startedAt = performance.now();
     this.#stats.received();
     const intake = takeRequest(
-      { headers: message.headers, body: message.body, byteLength: message.binaryBody.byteLength },
+      { headers: message.headers, byteLength: message.binaryBody.byteLength, readBody: () => message.body },
       this.#options.maxBodyBytes,
       Date.now(),
     );
@@ -378,5 +381,6 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     maxBodyBytes: options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes,
     logger: options.logger ?? silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
+    presenceMs,
   };
 }

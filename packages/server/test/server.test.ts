@@ -84,6 +84,16 @@ describe('server', () => {
     },
   );
 
+  // Regression: start() after stop() armed the presence beat again, an interval nothing cleared.
+  it('server - start after stop rejects with CLOSED and arms no timer', async () => {
+    const server = await startServer(uniqueQueue('restart'), { presenceMs: 100 });
+    await server.stop(1000);
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    await expect(server.start(1000)).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(timers()).toBe(before);
+  });
+
   it('server - stop lets the request in hand finish and reply', async () => {
     const queue = uniqueQueue('stop');
     let release: () => void = () => {};

@@ -448,6 +448,19 @@ describe('RpcClient presence', () => {
 });
 
 describe('RpcClient close', () => {
+  // Regression: closed before its wait began (while ready() resolved), discoverServers() still
+  // pinged and armed its timer, keeping a process alive for the whole wait after close().
+  it('close - right after discoverServers() is called: it rejects with CLOSED, pings nothing, leaves no timer', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    const pingsBefore = transport.published.filter((frame) => frame.destination === PING_TOPIC).length;
+    const discovering = client.discoverServers(3000);
+    await client.close();
+    await expect(discovering).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toHaveLength(pingsBefore);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('close - rejects every pending call with CLOSED, closes the transport and leaves no timer', async () => {
     const { client, transport, clock } = setup({ presence: true });
     transport.connect();

@@ -211,7 +211,8 @@ export class RpcClient {
     checkMs(waitMs, 'waitMs', 0);
     if (!this.#discovery.enabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
     await this.ready();
-    this.#discovery.ping();
+    if (this.#closed) throw new RpcError('CLOSED', 'the client was closed'); // while ready() resolved
+    this.#ping();
     await this.#sleep(waitMs);
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
     return this.servers(queue);
@@ -377,6 +378,7 @@ export class RpcClient {
 
   /** Waits `ms`, or less when the client closes meanwhile. */
   #sleep(ms: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const wake = () => {
         this.#clock.clearTimeout(timer);
@@ -391,12 +393,12 @@ export class RpcClient {
 
 /** The client's settings from its options, checked; INVALID_ARGUMENT for a bad one. */
 function checkClientOptions(options: RpcClientOptions) {
-  const whenNoServers = options.whenNoServers ?? 'fail';
+  const whenNoServers = options.whenNoServers ?? CLIENT_DEFAULTS.whenNoServers;
   if (whenNoServers !== 'fail' && whenNoServers !== 'wait') {
     throw new RpcError('INVALID_ARGUMENT', `whenNoServers must be 'fail' or 'wait', got ${String(whenNoServers)}`);
   }
-  const confirmRequests = options.confirmRequests ?? true;
-  const presence = options.presence ?? true;
+  const confirmRequests = options.confirmRequests ?? CLIENT_DEFAULTS.confirmRequests;
+  const presence = options.presence ?? CLIENT_DEFAULTS.presence;
   const discoveryMs = checkMs(options.discoveryMs ?? CLIENT_DEFAULTS.discoveryMs, 'discoveryMs', 0);
   return {
     timeoutMs: checkMs(options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, 'timeoutMs'),

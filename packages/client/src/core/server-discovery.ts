@@ -96,11 +96,6 @@ export class ServerDiscovery {
     this.#options.onServersChange?.(this.#view.list());
   }
 
-  /** Asks every live server to announce itself to this client at once. */
-  ping(): void {
-    this.#events.ping();
-  }
-
   servers(queue?: string): ServerInfo[] {
     return this.#view.list(queue);
   }

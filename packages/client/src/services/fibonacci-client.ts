@@ -13,6 +13,7 @@ import {
 } from '../core/rpc-client.js';
 import type { ConnectionState } from '../core/transport.js';
 import { CLIENT_DEFAULTS } from '../defaults.js';
+import { RpcError } from '../errors.js';
 import { decodeValue, encodeN } from '../protocol/fibonacci.js';
 import type { ServerInfo } from '../protocol/presence.js';
 import { type QueueProfile, resolveQueueDeclaration } from '../protocol/queue-profile.js';
@@ -66,6 +67,7 @@ export class FibonacciRpcClient {
   /** The RpcClient its requests go through. */
   readonly rpc: RpcClient;
   readonly #ownsClient: boolean;
+  #closed = false;
   readonly #destination: string;
   readonly #declarationHeaders: Readonly<Record<string, string>>;
 
@@ -90,6 +92,7 @@ export class FibonacciRpcClient {
 
   /** Like call(), with the server that answered, its processing time and the round trip. */
   async callDetailed(n: number | bigint | string, options: FibonacciCallOptions = {}): Promise<FibonacciResult> {
+    if (this.#closed) throw new RpcError('CLOSED', 'this Fibonacci client is closed');
     const reply = await this.rpc.request(this.#destination, encodeN(n), {
       ...options,
       idempotent: options.idempotent ?? true,
@@ -130,8 +133,12 @@ export class FibonacciRpcClient {
     return this.rpc.request(destination, body, options);
   }
 
-  /** Closes its own client (a shared one stays open). */
+  /**
+   * No more calls through this client: they reject with CLOSED. Closes its own RpcClient (rejecting
+   * what is pending); a shared one stays open, and calls already made through it run to their end.
+   */
   close(): Promise<void> {
+    this.#closed = true;
     return this.#ownsClient ? this.rpc.close() : Promise.resolve();
   }
 }

@@ -110,7 +110,7 @@ export class StompConnection implements Transport {
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
     this.#policy = new ReconnectPolicy({
       urls: checkUrls(typeof options.url === 'string' ? [options.url] : (options.url ?? [CLIENT_DEFAULTS.url])),
-      randomizeUrls: options.randomizeUrls ?? true,
+      randomizeUrls: options.randomizeUrls ?? CLIENT_DEFAULTS.randomizeUrls,
       reconnectDelayMs: checkMs(options.reconnectDelayMs ?? CLIENT_DEFAULTS.reconnectDelayMs, 'reconnectDelayMs'),
       maxReconnectDelayMs: checkMs(
         options.maxReconnectDelayMs ?? CLIENT_DEFAULTS.maxReconnectDelayMs,
