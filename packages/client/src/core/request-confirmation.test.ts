@@ -292,6 +292,15 @@ describe('deadlineError', () => {
       undefined,
     ],
     [
+      // Regression: a request the broker killed the connection for, re-sent at the deadline on the
+      // new connection, was reported OVERLOADED.
+      'TIMEOUT caused by the trouble, not OVERLOADED, when unconfirmed after a re-send on a new connection',
+      { sent: true, confirmed: false, sends: 3, dropped: true },
+      { ...live, trouble },
+      'TIMEOUT',
+      trouble,
+    ],
+    [
       'TIMEOUT caused by the trouble when not connected, even if never confirmed',
       { sent: true, confirmed: false, sends: 1 },
       { ...down, trouble },

@@ -124,8 +124,9 @@ export class RequestConfirmation<Call extends Confirmable> {
 
 /**
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
- * on a connection that stayed up; TIMEOUT otherwise, with the connection's trouble as the cause
- * when that is why no reply came.
+ * on a connection that stayed up the whole call; TIMEOUT otherwise, with the connection's trouble as
+ * the cause when that is why no reply came (a request just re-sent on a new connection is
+ * unconfirmed because it is new, not because the broker refused it).
  */
 export function deadlineError(
   call: Confirmable & { readonly request: { readonly destination: string }; readonly timeoutMs: number },
@@ -133,7 +134,7 @@ export function deadlineError(
 ): RpcError {
   const { delivery, request, timeoutMs } = call;
   const { confirmRequests, connected, trouble } = connection;
-  if (confirmRequests && delivery.sent && !delivery.confirmed && connected) {
+  if (confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped && connected) {
     return new RpcError(
       'OVERLOADED',
       `the broker did not accept the request to ${request.destination} within ${timeoutMs} ms: the queue is full or the broker too busy`,
