@@ -45,7 +45,9 @@ export interface PendingCall<Reply> {
   readonly reject: (error: RpcError) => void;
   readonly callSite: Error;
   readonly timer: Timer;
-  readonly release: () => void;
+  /** The caller's signal and this call's listener on it, when it gave one. */
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
 }
 
 export interface PendingCallsEvents<Reply> {
@@ -90,7 +92,8 @@ export class PendingCalls<Reply> {
     const settled = new Promise<Reply>((resolve, reject) => {
       const { timeoutMs, signal, callSite } = options;
       const now = this.#clock.now();
-      const onAbort = () => this.settle(correlationId, abortError(signal as AbortSignal));
+      // Only a call with a signal pays for a listener: this runs once per call.
+      const onAbort = signal && (() => this.settle(correlationId, abortError(signal)));
       call = {
         correlationId,
         request,
@@ -102,10 +105,11 @@ export class PendingCalls<Reply> {
         reject,
         callSite,
         timer: this.#clock.setTimeout(() => this.settle(correlationId, this.#events.timeoutError(call)), timeoutMs),
-        release: () => signal?.removeEventListener('abort', onAbort),
+        signal,
+        onAbort,
       };
       this.#calls.set(correlationId, call);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
     });
     return { call, settled };
   }
@@ -116,7 +120,7 @@ export class PendingCalls<Reply> {
     if (call === undefined) return false;
     this.#calls.delete(correlationId);
     this.#clock.clearTimeout(call.timer);
-    call.release();
+    if (call.signal && call.onAbort) call.signal.removeEventListener('abort', call.onAbort);
     this.#events.settled?.(call, outcome);
     if (outcome instanceof RpcError) call.reject(withCallSite(call.callSite, outcome));
     else call.resolve(outcome);
