@@ -1,6 +1,7 @@
 // Finding a server: NO_SERVERS when nobody consumes a queue (from the library and the command
 // line), waiting for a late server, servers joining and leaving, and the server list.
 import type { ServerInfo } from '@stomp-rpc/client';
+import { SERVER_DEFAULTS } from '@stomp-rpc/server';
 import { describe, expect, it } from 'vitest';
 import { openClient, rejectionCode, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
@@ -81,7 +82,7 @@ describe('presence', () => {
     );
     for (const server of client.servers(queue)) {
       expect(server.stats.latency.count).toBe(server.stats.requests);
-      expect(server).toMatchObject({ inFlight: 0, prefetch: 1, beatMs });
+      expect(server).toMatchObject({ inFlight: 0, prefetch: SERVER_DEFAULTS.prefetch, beatMs });
     }
 
     const listing = await runClient(['--servers'], { RPC_QUEUE: queue });

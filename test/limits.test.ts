@@ -37,6 +37,7 @@ describe('limits', () => {
     const held: (() => void)[] = [];
     let released = false;
     await startServer(queue, {
+      prefetch: 1, // the server takes one request at a time, so the queue fills behind it
       handler: (request) =>
         released ? request.body : new Promise<string>((resolve) => held.push(() => resolve(request.body))),
     });

@@ -3,8 +3,13 @@
  * (which shows them in --help) read them here.
  */
 export const SERVER_DEFAULTS = {
-  /** Requests held at once, unacknowledged: the tutorial's fair dispatch. */
-  prefetch: 1,
+  /**
+   * Requests held at once, unacknowledged. Chosen by measurement (BENCHMARKS.md, "Prefetch"): the
+   * tutorial's 1 caps a server at a third of the rate and makes a large n wait in the queue behind
+   * every small call; from 32 up the rate is the same within noise, and 128 leaves a server room
+   * to keep answering while a large n holds back the cumulative ACK of what came after it.
+   */
+  prefetch: 128,
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. */
   maxBodyBytes: 4096,
   /** How often the server announces itself on the presence topic; 0: never. */

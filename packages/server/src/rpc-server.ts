@@ -3,9 +3,10 @@
  * Its parts: request-intake.ts (what a delivered message is), presence-announcer.ts (who is
  * serving), server-stats.ts (the counters); this file joins them to the connection.
  *
- * - The queue is consumed with `ack: client-individual` and a `prefetch-count`, so the broker
- *   hands this server at most `prefetch` requests at a time (the tutorial's fair dispatch is 1) and
- *   redelivers any it did not ACK: a server killed mid-request loses nothing.
+ * - The queue is consumed with `ack: client` and a `prefetch-count`, so the broker hands this
+ *   server at most `prefetch` requests at a time and redelivers any it did not ACK: a server killed
+ *   mid-request loses nothing. ACKs are cumulative (ack-window.ts): one per event-loop turn covers
+ *   every request finished before it.
  * - The reply goes out before the ACK. A crash between the two means the request is redelivered
  *   and answered twice; the client drops the second answer (it no longer waits for it).
  * - Every request is ACKed once handled, including invalid ones (they get an error reply), so
@@ -18,9 +19,9 @@
  *   not found"), so the requests in hand would be redelivered and answered twice. It keeps the
  *   subscription and holds, unanswered, whatever arrives after the stop began (those fill the
  *   prefetch window, so the broker sends no more; NACKing them at once would only have them sent
- *   straight back), lets the requests in hand finish and ACK, then NACKs with requeue the held
- *   ones and whatever is still unfinished after the grace period (another server answers those;
- *   this one sends no reply for them), and only then disconnects.
+ *   straight back), lets the requests in hand finish and ACK, then hands back with one NACK the
+ *   held ones and whatever is unacknowledged after the grace period (another server answers
+ *   those; this one sends no more replies), and only then disconnects.
  */
 import { performance } from 'node:perf_hooks';
 import type { IMessage } from '@stomp/stompjs';
@@ -37,9 +38,10 @@ import {
   queueDestination,
   resolveQueueDeclaration,
   type ServerStats,
-  TEXT_CONTENT_TYPE,
+  servedBy,
 } from '@stomp-rpc/client/protocol';
 import { v4 as uuidv4 } from 'uuid';
+import { type AckEntry, AckWindow } from './ack-window.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
@@ -51,6 +53,8 @@ export type { RpcRequest } from './request-intake.js';
 /** A request being handled, with what decides whether it may still be answered. */
 interface InFlight {
   readonly message: IMessage;
+  /** Its place in the acknowledgement order. */
+  readonly acknowledgement: AckEntry<IMessage>;
   /** The connection it arrived on. */
   readonly generation: number;
   /** Set when stop() gave the request back to the broker. */
@@ -69,7 +73,7 @@ export interface RpcServerOptions extends StompConnectionOptions {
    * @default 'tutorial' (non-durable, as in the tutorial)
    */
   queueDeclaration?: QueueDeclaration | QueueProfile;
-  /** Requests this server holds at once, unacknowledged. @default 1 (the tutorial's fair dispatch; SERVER_DEFAULTS) */
+  /** Requests this server holds at once, unacknowledged. @default 128 (SERVER_DEFAULTS; the tutorial's is 1) */
   prefetch?: number;
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. @default 4096 */
   maxBodyBytes?: number;
@@ -109,8 +113,12 @@ export class RpcServer {
   readonly #subscribed: Promise<void>;
   #markSubscribed: () => void = () => {};
   #stopping: Promise<void> | undefined;
-  /** Requests that arrived after stop() began: held unanswered (they fill the prefetch window, so no more come) and NACKed at the end. */
-  readonly #held: IMessage[] = [];
+  /** Every delivery of the current connection until acknowledged, in order; stop() hands back the rest. */
+  readonly #acks = new AckWindow<IMessage>({
+    schedule: queueMicrotask, // after this turn's replies, so the ACK leaves in the same write
+    ack: (message) => this.#ack(message),
+    requeue: (message) => this.#requeue(message),
+  });
   readonly #inFlight = new Map<InFlight, Promise<void>>();
 
   constructor(options: RpcServerOptions) {
@@ -118,7 +126,7 @@ export class RpcServer {
     this.#observer = options.observer;
     const { queue, prefetch, id, logger } = this.#options;
     this.#subscribeHeaders = {
-      ack: 'client-individual',
+      ack: 'client',
       'prefetch-count': String(prefetch),
       ...queueDeclarationHeaders(resolveQueueDeclaration(options.queueDeclaration)),
     };
@@ -201,14 +209,8 @@ export class RpcServer {
       }),
     ]);
     clearTimeout(timer);
-    let requeued = 0;
-    for (const request of this.#inFlight.keys()) {
-      if (!this.#mayAnswer(request)) continue;
-      request.abandoned = true;
-      this.#requeue(request.message);
-      requeued++;
-    }
-    for (const message of this.#held.splice(0)) this.#requeue(message);
+    for (const request of this.#inFlight.keys()) request.abandoned = true;
+    const requeued = this.#acks.requeueRest();
     await this.#connection.close();
     this.#options.logger.info({ queue: this.#options.queue, requeued }, 'stopped');
   }
@@ -217,6 +219,7 @@ export class RpcServer {
     if (this.#stopping) return;
     const { queue, prefetch, logger } = this.#options;
     const generation = this.#connection.generation;
+    this.#acks.reset(); // the broker requeued the last connection's unacknowledged deliveries
     // Pings first: the broker handles frames in order, so once the queue subscription is confirmed
     // this server also hears pings, and a client that finds it there can count on an answer.
     if (this.#announcer.enabled) {
@@ -231,8 +234,9 @@ export class RpcServer {
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
       (message) => {
-        if (this.#stopping) this.#held.push(message);
-        else this.#track({ message, generation, abandoned: false });
+        const acknowledgement = this.#acks.add(message);
+        // After stop() began: held unanswered; they fill the prefetch window, so no more come.
+        if (!this.#stopping) this.#track({ message, acknowledgement, generation, abandoned: false });
       },
       this.#subscribeHeaders,
     );
@@ -265,6 +269,7 @@ export class RpcServer {
     );
     if (intake.kind === 'drop') {
       this.#drop(message, intake.why);
+      this.#acks.finish(request.acknowledgement);
       return;
     }
     const { body, code } = await this.#run(intake.request, intake.refusal);
@@ -273,7 +278,7 @@ export class RpcServer {
     const processingMs = performance.now() - startedAt;
     const { correlationId } = intake.request;
     if (!this.#reply(intake.replyTo, correlationId, body, processingMs, code)) return;
-    this.#ack(message);
+    this.#acks.finish(request.acknowledgement);
     this.#stats.answered(processingMs, code, body);
     this.#observer?.requestDone(code, processingMs);
     this.#log(intake.request, processingMs, body, code);
@@ -301,7 +306,6 @@ export class RpcServer {
       },
       'request dropped',
     );
-    this.#ack(message);
   }
 
   /** One line per failed request (with its trace), none per success at the default level. */
@@ -328,9 +332,7 @@ export class RpcServer {
   ): boolean {
     const headers: Record<string, string> = {
       [Header.correlationId]: correlationId,
-      [Header.contentType]: TEXT_CONTENT_TYPE,
-      [Header.server]: this.#options.id,
-      [Header.serverTimeMs]: processingMs.toFixed(3),
+      [Header.server]: servedBy(this.#options.id, processingMs),
     };
     if (errorCode !== undefined) headers[Header.errorCode] = errorCode;
     try {

@@ -1,0 +1,102 @@
+/*
+ * Cumulative acknowledgement of deliveries (STOMP `ack: client`).
+ *
+ * In `client` mode RabbitMQ reads an ACK (and a NACK) as "this delivery and every earlier
+ * unacknowledged one": one ACK per event-loop turn covers all the requests finished in it, where
+ * `client-individual` costs the broker one frame per request (about a third of its rate, see
+ * BENCHMARKS.md). The price is order: only the contiguous prefix of finished deliveries may be
+ * acknowledged, so a request still being handled (a large n in a worker) holds back the ACK of
+ * everything delivered after it, and those keep their place in the prefetch window meanwhile.
+ * Acknowledging nothing before its reply keeps at-least-once delivery: a server killed at any
+ * point loses no request, the broker redelivers what was not acknowledged.
+ */
+
+export interface AckWindowActions<Delivery> {
+  /** Runs `flush` later, once for everything finished meanwhile (setImmediate in Node). */
+  schedule(flush: () => void): void;
+  /** ACKs this delivery, and so every earlier one. */
+  ack(delivery: Delivery): void;
+  /** NACKs with requeue this delivery, and so every earlier unacknowledged one. */
+  requeue(delivery: Delivery): void;
+}
+
+export interface AckEntry<Delivery> {
+  readonly delivery: Delivery;
+  finished: boolean;
+}
+
+export class AckWindow<Delivery> {
+  /** Deliveries not yet acknowledged, oldest first; `#head` skips the acknowledged ones. */
+  #entries: AckEntry<Delivery>[] = [];
+  #head = 0;
+  readonly #actions: AckWindowActions<Delivery>;
+  readonly #flushLater = () => {
+    this.#flushScheduled = false;
+    this.flush();
+  };
+  #flushScheduled = false;
+
+  constructor(actions: AckWindowActions<Delivery>) {
+    this.#actions = actions;
+  }
+
+  /** Deliveries taken and not acknowledged yet. */
+  get size(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /** A new delivery, in the order the broker sent them. */
+  add(delivery: Delivery): AckEntry<Delivery> {
+    const entry = { delivery, finished: false };
+    this.#entries.push(entry);
+    return entry;
+  }
+
+  /** The delivery was answered (or dropped): it may be acknowledged once all earlier ones are. */
+  finish(entry: AckEntry<Delivery>): void {
+    entry.finished = true;
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    this.#actions.schedule(this.#flushLater);
+  }
+
+  /** Acknowledges the finished prefix with one ACK of its last delivery. */
+  flush(): void {
+    let last: AckEntry<Delivery> | undefined;
+    while (this.#head < this.#entries.length && this.#entries[this.#head]?.finished) {
+      last = this.#entries[this.#head++];
+    }
+    if (last === undefined) return;
+    this.#actions.ack(last.delivery);
+    this.#compact();
+  }
+
+  /**
+   * Acknowledges the finished prefix and hands back everything after it (one NACK of the newest
+   * delivery), finished or not: what was finished behind an unfinished request is answered again
+   * by whoever takes it, and the caller ignores the second answer.
+   */
+  requeueRest(): number {
+    this.flush();
+    const newest = this.#entries[this.#entries.length - 1];
+    const handedBack = this.size;
+    if (newest !== undefined && handedBack > 0) this.#actions.requeue(newest.delivery);
+    this.reset();
+    return handedBack;
+  }
+
+  /** The connection is gone: the broker requeued everything unacknowledged by itself. */
+  reset(): void {
+    this.#entries = [];
+    this.#head = 0;
+  }
+
+  /** Drops acknowledged entries now and then, so the array does not grow with the server's age. */
+  #compact(): void {
+    if (this.#head === this.#entries.length) this.reset();
+    else if (this.#head > 1024) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
