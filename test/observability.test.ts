@@ -1,7 +1,7 @@
 // Seeing what the servers do: replies naming the server that answered, stats, Prometheus metrics,
 // JSON logs and trace context.
 import { Writable } from 'node:stream';
-import { newTraceparent } from '@stomp-rpc/client';
+import { isTraceparent, newTraceparent } from '@stomp-rpc/client';
 import { createLogger } from '@stomp-rpc/server';
 import { describe, expect, it } from 'vitest';
 import { openClient, rejectionCode, spawnChild, startServer, uniqueQueue } from './support.js';
@@ -120,21 +120,23 @@ describe('stats, metrics, logs', () => {
     for (const line of lines) expect(line).toMatchObject({ time: expect.any(String), pid: process.pid });
   });
 
-  it('tracing - a call sends the caller’s traceparent, or a fresh one, and an invalid one is refused', async () => {
+  it('tracing - a call sends the caller’s traceparent, none by default, a fresh one with traceCalls; an invalid one is refused', async () => {
     const queue = uniqueQueue('trace');
-    const seen: string[] = [];
+    const seen: Array<string | undefined> = [];
     await startServer(queue, {
       handler: (request) => {
-        seen.push(request.headers.traceparent as string);
+        seen.push(request.headers.traceparent);
         return '1';
       },
     });
     const client = openClient(queue);
+    const traced = openClient(queue, { traceCalls: true });
     const mine = newTraceparent();
     expect((await client.callDetailed(1, { traceparent: mine })).traceparent).toBe(mine);
-    const fresh = await client.callDetailed(2);
-    expect(seen).toEqual([mine, fresh.traceparent]);
-    expect(fresh.traceparent).not.toBe(mine);
+    expect((await client.callDetailed(2)).traceparent).toBeUndefined();
+    const fresh = await traced.callDetailed(3);
+    expect(isTraceparent(fresh.traceparent ?? '')).toBe(true);
+    expect(seen).toEqual([mine, undefined, fresh.traceparent]);
     expect(await rejectionCode(client.call(1, { traceparent: 'not-a-trace' }))).toBe('INVALID_ARGUMENT');
   });
 });

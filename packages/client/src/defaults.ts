@@ -31,6 +31,8 @@ export const CLIENT_DEFAULTS = {
   presence: true,
   /** A call to a queue with no live server: fail with NO_SERVERS, or send it and wait. */
   whenNoServers: 'fail',
+  /** Give every call a fresh traceparent when its caller passes none. */
+  traceCalls: false,
   /** Start from a random URL of the list. */
   randomizeUrls: true,
 } as const;

@@ -43,7 +43,15 @@ describe('PendingCalls', () => {
     expect(calls.size).toBe(1);
     expect(calls.get('c1')).toBe(call);
     expect(call).toMatchObject({ correlationId: 'c1', startedAt: 1000, deadline: 1500, timeoutMs: 500 });
-    const unsent = { sent: false, confirmed: false, sends: 0, dropped: false, lastSentAt: 0, unconfirmedSince: 0 };
+    const unsent = {
+      sent: false,
+      queued: false,
+      confirmed: false,
+      sends: 0,
+      dropped: false,
+      lastSentAt: 0,
+      unconfirmedSince: 0,
+    };
     expect(call.delivery).toEqual({ ...unsent, confirmWaitMs: 250 });
     expect(clock.pendingTimers).toBe(1);
   });

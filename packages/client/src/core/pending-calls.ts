@@ -13,14 +13,18 @@ export interface OutgoingRequest {
   readonly queue: string | undefined;
   readonly body: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Queue declaration headers, sent with the first request to the destination on each connection. */
+  readonly declare?: Readonly<Record<string, string>> | undefined;
   readonly idempotent: boolean;
-  readonly traceparent: string;
+  readonly traceparent: string | undefined;
 }
 
 /** How a request fares on the wire; kept by the facade and request confirmation. */
 export interface Delivery {
   /** Whether the request is out on the current connection. */
   sent: boolean;
+  /** Whether it waits in the batch that goes out at the end of this turn. */
+  queued: boolean;
   /** Whether the broker confirmed (RECEIPT) the latest send. */
   confirmed: boolean;
   /** Times it was written to a connection. */
@@ -134,7 +138,16 @@ export class PendingCalls<Reply> {
 
 /** A request not sent yet. */
 export function newDelivery(confirmWaitMs: number): Delivery {
-  return { sent: false, confirmed: false, sends: 0, dropped: false, lastSentAt: 0, unconfirmedSince: 0, confirmWaitMs };
+  return {
+    sent: false,
+    queued: false,
+    confirmed: false,
+    sends: 0,
+    dropped: false,
+    lastSentAt: 0,
+    unconfirmedSince: 0,
+    confirmWaitMs,
+  };
 }
 
 /** Gives an error the caller's stack: an asynchronous rejection then points at the call. */

@@ -117,14 +117,18 @@ class FakeTransport implements Transport {
   }
 }
 
-/** A client on a fake transport and a manual clock; presence off unless the test turns it on. */
-function setup(options: RpcClientOptions = {}) {
+/**
+ * A client on a fake transport and a manual clock; presence off unless the test turns it on. Each
+ * request goes out at once as its own batch unless the test passes `defer` to hold the turns.
+ */
+function setup(options: RpcClientOptions = {}, defer: (send: () => void) => void = (send) => send()) {
   const clock = new ManualClock();
   let fake: FakeTransport | undefined;
   const client = new RpcClient(
     { presence: false, ...options },
     {
       clock,
+      defer,
       transport: (events) => {
         fake = new FakeTransport(events);
         return fake;
@@ -167,15 +171,47 @@ describe('RpcClient request', () => {
     expect(correlationId).toEqual(expect.any(String));
   });
 
-  it('request - each call gets its own correlation id and, by default, a fresh traceparent', () => {
+  it('request - each call gets its own correlation id and, by default, no traceparent', () => {
     const { client, transport } = setup();
     transport.connect();
     void client.request('/queue/q', '1');
     void client.request('/queue/q', '2');
     const [first, second] = transport.requests();
     expect(first?.headers[Header.correlationId]).not.toBe(second?.headers[Header.correlationId]);
+    expect(first?.headers).not.toHaveProperty(Header.traceparent);
+  });
+
+  it('request - with traceCalls, each call without a traceparent of its own gets a fresh one', () => {
+    const { client, transport } = setup({ traceCalls: true });
+    transport.connect();
+    void client.request('/queue/q', '1');
+    void client.request('/queue/q', '2');
+    void client.request('/queue/q', '3', { traceparent: TRACEPARENT });
+    const [first, second, third] = transport.requests();
     expect(isTraceparent(first?.headers[Header.traceparent] ?? '')).toBe(true);
     expect(first?.headers[Header.traceparent]).not.toBe(second?.headers[Header.traceparent]);
+    expect(third?.headers[Header.traceparent]).toBe(TRACEPARENT);
+  });
+
+  it('request - declaration headers go with the first request to a destination on each connection only', () => {
+    const { client, transport } = setup();
+    const declare = { durable: 'false', 'auto-delete': 'false', exclusive: 'false' };
+    transport.connect();
+    const send = (destination: string, body: string) =>
+      void client.request(destination, body, { declare }).catch(() => {}); // the drop ends 1-3
+    send('/queue/q', '1');
+    send('/queue/q', '2');
+    send('/queue/other', '3');
+    transport.disconnect();
+    transport.connect();
+    send('/queue/q', '4');
+    const sent = transport.requests().map((frame) => ({ body: frame.body, declared: 'durable' in frame.headers }));
+    expect(sent).toEqual([
+      { body: '1', declared: true },
+      { body: '2', declared: false },
+      { body: '3', declared: true },
+      { body: '4', declared: true },
+    ]);
   });
 
   it('request - no receipt header when confirmRequests is off', () => {
@@ -202,8 +238,7 @@ describe('RpcClient request', () => {
     transport.deliver(
       {
         [Header.correlationId]: transport.onlyCorrelationId(),
-        [Header.server]: 'server-1',
-        [Header.serverTimeMs]: '7',
+        [Header.server]: 'server-1;7.000',
       },
       '832040',
     );
@@ -216,13 +251,22 @@ describe('RpcClient request', () => {
     });
   });
 
-  it('reply - without server headers, server and serverMs are undefined', async () => {
+  it('reply - without a server header, server and serverMs are undefined', async () => {
     const { client, transport } = setup();
     transport.connect();
     const reply = client.request('/queue/q', '30');
-    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId(), [Header.serverTimeMs]: 'soon' }, '1');
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, '1');
     const { server, serverMs } = await reply;
     expect({ server, serverMs }).toEqual({ server: undefined, serverMs: undefined });
+  });
+
+  it('reply - a server header without a valid time gives the server alone', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const reply = client.request('/queue/q', '30');
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId(), [Header.server]: 'a;b;soon' }, '1');
+    const { server, serverMs } = await reply;
+    expect({ server, serverMs }).toEqual({ server: 'a;b', serverMs: undefined });
   });
 
   it('reply - an rpc-error-code reply rejects with that code, remote, the body as message', async () => {
@@ -349,6 +393,50 @@ describe('RpcClient confirmation', () => {
     expect(requests[2]?.headers[Header.correlationId]).toBe(requests[0]?.headers[Header.correlationId]);
     expect(requests[2]?.headers[Header.expiration]).toBe('9000');
     expect(client.stats.resent).toBe(1);
+  });
+
+  it('batch - requests of one turn go out together, and only the last asks for a RECEIPT', async () => {
+    const turns: Array<() => void> = [];
+    const { client, transport, clock } = setup({ timeoutMs: 2000, resendUnconfirmedMs: 0 }, (send) => turns.push(send));
+    transport.connect();
+    const replies = ['1', '2', '3'].map((body) => client.request('/queue/q', body));
+    expect(transport.requests()).toEqual([]); // nothing before the end of the turn
+    expect(turns).toHaveLength(1); // one send for the whole batch
+    turns.shift()?.();
+    const frames = transport.requests();
+    expect(frames.map((frame) => frame.body)).toEqual(['1', '2', '3']);
+    expect(frames.map((frame) => Header.receipt in frame.headers)).toEqual([false, false, true]);
+    // The one RECEIPT confirms all three: none of them ends OVERLOADED.
+    transport.receipt(frames[2]?.headers[Header.receipt] as string);
+    clock.advance(2000);
+    for (const reply of replies) await expect(reply).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('batch - a call that ended before its batch went out is not sent', async () => {
+    const turns: Array<() => void> = [];
+    const { client, transport } = setup({}, (send) => turns.push(send));
+    transport.connect();
+    const controller = new AbortController();
+    const aborted = client.request('/queue/q', 'gone', { signal: controller.signal });
+    void client.request('/queue/q', 'kept').catch(() => {});
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    turns.shift()?.();
+    const frames = transport.requests();
+    expect(frames.map((frame) => frame.body)).toEqual(['kept']);
+    expect(frames[0]?.headers).toHaveProperty(Header.receipt);
+  });
+
+  it('batch - an unconfirmed batch leaves its calls OVERLOADED', async () => {
+    const turns: Array<() => void> = [];
+    const { client, transport, clock } = setup({ timeoutMs: 2000, resendUnconfirmedMs: 0 }, (send) => turns.push(send));
+    transport.connect();
+    const first = client.request('/queue/q', '1');
+    const second = client.request('/queue/q', '2');
+    turns.shift()?.();
+    clock.advance(2000);
+    await expect(first).rejects.toMatchObject({ code: 'OVERLOADED' });
+    await expect(second).rejects.toMatchObject({ code: 'OVERLOADED' });
   });
 
   it('stuck - a connection on which the broker confirms nothing for 4 waits is dropped', () => {

@@ -7,7 +7,10 @@
  * - transport/stomp-connection.ts: the connection that keeps itself up.
  *
  * Every request carries the same `reply-to` (protocol/wire.ts REPLY_TO): the broker gives the
- * connection one private reply queue, and a reply is matched to its call by `correlation-id`. A
+ * connection one private reply queue, and a reply is matched to its call by `correlation-id`.
+ * Requests made in one turn of the event loop go out together at its end, and only the last of
+ * them asks for a RECEIPT: the broker handles a connection's frames in order, so that one RECEIPT
+ * confirms the batch, one frame instead of one per request (BENCHMARKS.md has the measured cost). A
  * reply nobody waits for any more (timed out, aborted, a server answering twice) is dropped and
  * counted. When the connection drops, requests already sent can no longer be answered: idempotent
  * ones go back to unsent and are sent again once reconnected, the others reject with
@@ -18,7 +21,7 @@ import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
-import { Header, queueOfDestination, REPLY_TO } from '../protocol/wire.js';
+import { Header, parseServedBy, queueOfDestination, REPLY_TO } from '../protocol/wire.js';
 import { randomHex } from '../random.js';
 import { isTraceparent, newTraceparent } from '../trace-context.js';
 import { StompConnection, type StompConnectionOptions } from '../transport/stomp-connection.js';
@@ -72,6 +75,13 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * @default 1000
    */
   resendUnconfirmedMs?: number;
+  /**
+   * Give every call a fresh W3C `traceparent` when its caller passes none, so each failed request
+   * can be found in the server's log. Off by default: the header rides on the request and on the
+   * message the broker delivers, and each header costs the broker (BENCHMARKS.md).
+   * @default false
+   */
+  traceCalls?: boolean;
 }
 
 export interface RequestOptions {
@@ -79,8 +89,14 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Aborting rejects the call at once with ABORTED and frees what it held. */
   signal?: AbortSignal;
-  /** Extra STOMP headers for the request (e.g. queue declaration headers). */
+  /** Extra STOMP headers for the request. */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Queue declaration headers (protocol `queueDeclarationHeaders`), sent with the first request to
+   * the destination on each connection only: RabbitMQ declares a `/queue/` destination once per
+   * connection and copies every header of every request into the message it delivers.
+   */
+  declare?: Readonly<Record<string, string>>;
   /**
    * The request may be sent twice without harm. If the connection drops before the reply, an
    * idempotent request is sent again after reconnecting (within its deadline); any other rejects
@@ -88,7 +104,10 @@ export interface RequestOptions {
    * @default false
    */
   idempotent?: boolean;
-  /** W3C `traceparent` to send (e.g. the caller's current span). @default a new random one */
+  /**
+   * W3C `traceparent` to send (e.g. the caller's current span).
+   * @default none, or a fresh one per call when the client's `traceCalls` is on
+   */
   traceparent?: string;
   /**
    * The queue the destination delivers to, for the presence check (NO_SERVERS).
@@ -106,15 +125,20 @@ export interface RpcReply {
   serverMs: number | undefined;
   /** From the call to its reply, in ms, as this client measured it. */
   latencyMs: number;
-  /** The W3C trace context the request carried. */
-  traceparent: string;
+  /** The W3C trace context the request carried, if any. */
+  traceparent: string | undefined;
 }
 
 /** For unit tests: the clock and connection a client uses instead of the real ones. */
 export interface RpcClientInternals {
   clock?: Clock;
   transport?: (events: TransportEvents) => Transport;
+  /** Runs the send of a batch of requests; by default at the end of the current turn (a microtask). */
+  defer?: (send: () => void) => void;
 }
+
+/** At most this many batches wait for their RECEIPT; older ones are forgotten (their publish was refused). */
+const MAX_UNCONFIRMED_BATCHES = 10_000;
 
 type Call = PendingCall<RpcReply>;
 
@@ -124,23 +148,37 @@ export class RpcClient {
   readonly #defaultTimeoutMs: number;
   readonly #discoveryMs: number;
   readonly #confirmRequests: boolean;
+  readonly #traceCalls: boolean;
   readonly #calls: PendingCalls<RpcReply>;
   readonly #confirmation: RequestConfirmation<Call>;
   readonly #discovery: ServerDiscovery;
   readonly #stats = new ClientStats();
-  /** Correlation ids are this client's random id plus a counter: unique, and cheap per call. */
-  readonly #idPrefix = `${randomHex(16)}.`;
+  /**
+   * Correlation ids are a short random id of this client plus a counter: replies come back on this
+   * connection's private queue, so the counter alone is unique; the prefix tells clients apart in
+   * servers' logs. Short, because the broker parses every header of every frame.
+   */
+  readonly #idPrefix = `${randomHex(4)}.`;
   #nextId = 0;
+  readonly #defer: (send: () => void) => void;
+  /** Requests to send at the end of this turn, and the batches sent waiting for their RECEIPT. */
+  #outbox: Call[] = [];
+  readonly #batches = new Map<string, Call[]>();
+  readonly #sendOutbox = () => this.#flushOutbox();
+  /** Destinations whose queue this connection has declared already. */
+  readonly #declared = new Set<string>();
   #closed = false;
   /** Ends the waits of discoverServers(): close() cuts them short, so no timer outlives it. */
   readonly #wakeOnClose = new Set<() => void>();
 
   constructor(options: RpcClientOptions = {}, internals: RpcClientInternals = {}) {
     this.#clock = internals.clock ?? systemClock;
+    this.#defer = internals.defer ?? queueMicrotask;
     const settings = checkClientOptions(options);
     this.#defaultTimeoutMs = settings.timeoutMs;
     this.#discoveryMs = settings.discoveryMs;
     this.#confirmRequests = settings.confirmRequests;
+    this.#traceCalls = options.traceCalls ?? CLIENT_DEFAULTS.traceCalls;
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
       timeoutError: (call) =>
         deadlineError(call, {
@@ -177,7 +215,7 @@ export class RpcClient {
       onDisconnected: (reason) => this.#handleDisconnected(reason),
       onConnectFailed: (reason) => this.#handleConnectFailed(reason),
       onUnhandledMessage: (message) => this.#handleReply(message),
-      onReceipt: (correlationId) => this.#confirmation.receipt(this.#calls.get(correlationId)?.delivery),
+      onReceipt: (receiptId) => this.#handleReceipt(receiptId),
       ...(options.onStateChange ? { onStateChange: options.onStateChange } : {}),
     };
     this.#connection = internals.transport?.(events) ?? new StompConnection(options, events);
@@ -233,8 +271,8 @@ export class RpcClient {
     let request: OutgoingRequest;
     try {
       timeoutMs = this.#checkRequest(options);
-      const { traceparent = newTraceparent() } = options;
-      if (!isTraceparent(traceparent)) {
+      const traceparent = options.traceparent ?? (this.#traceCalls ? newTraceparent() : undefined);
+      if (traceparent !== undefined && !isTraceparent(traceparent)) {
         const shown = JSON.stringify(traceparent.slice(0, 60));
         throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${shown}`);
       }
@@ -243,6 +281,7 @@ export class RpcClient {
         queue: options.queue ?? queueOfDestination(destination),
         body,
         headers: options.headers ?? {},
+        declare: options.declare,
         idempotent: options.idempotent ?? false,
         traceparent,
       };
@@ -252,7 +291,7 @@ export class RpcClient {
       return Promise.reject(withCallSite(callSite, failure));
     }
     this.#stats.called();
-    const correlationId = this.#idPrefix + this.#nextId++;
+    const correlationId = this.#idPrefix + (this.#nextId++).toString(36);
     const { call, settled } = this.#calls.add(correlationId, request, {
       timeoutMs,
       signal: options.signal,
@@ -289,7 +328,28 @@ export class RpcClient {
     else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
   }
 
+  /** Queues a call for the end of this turn, when the whole batch goes out. */
   #send(call: Call): void {
+    if (call.delivery.queued) return;
+    call.delivery.queued = true;
+    if (this.#outbox.push(call) === 1) this.#defer(this.#sendOutbox);
+  }
+
+  #flushOutbox(): void {
+    const batch = this.#outbox.filter((call) => {
+      call.delivery.queued = false;
+      return this.#calls.get(call.correlationId) === call; // not ended meanwhile
+    });
+    this.#outbox = [];
+    for (let i = 0; i < batch.length; i++) {
+      // A failed write leaves the rest unsent: they go out after the reconnect.
+      if (!this.#publish(batch[i] as Call, this.#confirmRequests && i === batch.length - 1)) return;
+    }
+    if (this.#confirmRequests && batch.length > 0) this.#awaitReceipt(batch);
+  }
+
+  /** Writes one request; false when the socket went away (the call stays unsent for the reconnect). */
+  #publish(call: Call, askReceipt: boolean): boolean {
     const { request, correlationId } = call;
     const remainingMs = Math.max(1, call.deadline - this.#clock.now());
     const headers: Record<string, string> = {
@@ -297,26 +357,51 @@ export class RpcClient {
       [Header.replyTo]: REPLY_TO,
       [Header.correlationId]: correlationId,
       [Header.expiration]: String(Math.ceil(remainingMs)),
-      [Header.traceparent]: request.traceparent,
     };
-    if (this.#confirmRequests) headers[Header.receipt] = correlationId;
+    if (request.traceparent !== undefined) headers[Header.traceparent] = request.traceparent;
+    const declare = request.declare !== undefined && !this.#declared.has(request.destination);
+    if (declare) Object.assign(headers, request.declare);
+    if (askReceipt) headers[Header.receipt] = correlationId;
     try {
       this.#connection.publish({ destination: request.destination, body: request.body, headers });
     } catch {
-      // The socket went away between the state check and the write: the call stays unsent and
-      // goes out after the reconnect, within its deadline.
+      return false;
+    }
+    if (declare) this.#declared.add(request.destination);
+    if (this.#confirmation.sent(call.delivery)) this.#stats.resent();
+    return true;
+  }
+
+  /** The batch's RECEIPT will name its last request. */
+  #awaitReceipt(batch: Call[]): void {
+    const receiptId = (batch[batch.length - 1] as Call).correlationId;
+    this.#batches.set(receiptId, batch);
+    if (this.#batches.size > MAX_UNCONFIRMED_BATCHES) {
+      this.#batches.delete(this.#batches.keys().next().value as string);
+    }
+  }
+
+  #handleReceipt(receiptId: string): void {
+    const batch = this.#batches.get(receiptId);
+    this.#batches.delete(receiptId);
+    if (batch === undefined) {
+      this.#confirmation.receipt(undefined);
       return;
     }
-    if (this.#confirmation.sent(call.delivery)) this.#stats.resent();
+    for (const call of batch) {
+      this.#confirmation.receipt(this.#calls.get(call.correlationId) === call ? call.delivery : undefined);
+    }
   }
 
   #sendUnsent(): void {
     for (const call of this.#calls.values()) {
-      if (!call.delivery.sent) this.#dispatch(call);
+      if (!call.delivery.sent && !call.delivery.queued) this.#dispatch(call);
     }
   }
 
   #handleConnected(): void {
+    this.#declared.clear();
+    this.#batches.clear(); // RECEIPTs of the last connection will not come
     this.#confirmation.connected();
     this.#discovery.connected();
     this.#sendUnsent();
@@ -412,16 +497,20 @@ function checkClientOptions(options: RpcClientOptions) {
 }
 
 /** A reply as the caller gets it: the server's error, or the body with who answered and how fast. */
-function replyOutcome(message: IncomingMessage, latencyMs: number, traceparent: string): RpcReply | RpcError {
+function replyOutcome(
+  message: IncomingMessage,
+  latencyMs: number,
+  traceparent: string | undefined,
+): RpcReply | RpcError {
   const { headers, body } = message;
   const errorCode = headers[Header.errorCode];
   if (errorCode !== undefined) return RpcError.fromReply(errorCode, body);
-  const serverMs = Number(headers[Header.serverTimeMs] ?? Number.NaN);
+  const { server, serverMs } = parseServedBy(headers[Header.server]);
   return {
     body,
     headers,
-    server: headers[Header.server],
-    serverMs: Number.isFinite(serverMs) ? serverMs : undefined,
+    server,
+    serverMs,
     latencyMs,
     traceparent,
   };

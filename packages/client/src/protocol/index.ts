@@ -19,11 +19,13 @@ export {
   DEFAULT_QUEUE,
   DEFAULT_STOMP_URL,
   Header,
+  parseServedBy,
   type QueueDeclaration,
   queueDeclarationHeaders,
   queueDestination,
   queueOfDestination,
   REPLY_TO,
   replyDestination,
+  servedBy,
   TEXT_CONTENT_TYPE,
 } from './wire.js';

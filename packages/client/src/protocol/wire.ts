@@ -12,10 +12,11 @@ export const Header = {
   expiration: 'expiration',
   /** Present on error replies only; its value is an {@link ErrorCode}. */
   errorCode: 'rpc-error-code',
-  /** On replies: the id of the server that answered. */
+  /**
+   * On replies: who answered and how long it took, `<server id>;<ms from delivery to reply>` (one
+   * header, not two: the broker parses every header of every frame). See servedBy().
+   */
   server: 'rpc-server',
-  /** On replies: the server's processing time in ms, from delivery to reply. */
-  serverTimeMs: 'rpc-server-time-ms',
   /** On a server's answer to a presence ping, so it is not taken for an RPC reply. */
   presence: 'rpc-presence',
   /** W3C Trace Context of the call. */
@@ -63,6 +64,23 @@ export function queueDeclarationHeaders(declaration: QueueDeclaration = {}): Rec
     headers[name] = String(value);
   }
   return headers;
+}
+
+/** The `rpc-server` header of a reply: the server's id and its processing time in ms. */
+export function servedBy(serverId: string, processingMs: number): string {
+  return `${serverId};${processingMs.toFixed(3)}`;
+}
+
+/** Reads an `rpc-server` header; a value without a valid time gives the id alone. */
+export function parseServedBy(value: string | undefined): { server: string | undefined; serverMs: number | undefined } {
+  if (value === undefined) return { server: undefined, serverMs: undefined };
+  const split = value.lastIndexOf(';');
+  if (split < 0) return { server: value, serverMs: undefined };
+  const serverMs = Number(value.slice(split + 1));
+  return {
+    server: value.slice(0, split),
+    serverMs: value.length > split + 1 && Number.isFinite(serverMs) ? serverMs : undefined,
+  };
 }
 
 /** The STOMP destination of a queue that is declared on first use. */

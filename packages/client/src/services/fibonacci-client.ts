@@ -55,7 +55,8 @@ export interface FibonacciResult {
   serverMs: number | undefined;
   /** From the call to the reply, in ms. */
   latencyMs: number;
-  traceparent: string;
+  /** The W3C trace context the request carried, if any. */
+  traceparent: string | undefined;
 }
 
 /**
@@ -96,7 +97,7 @@ export class FibonacciRpcClient {
     const reply = await this.rpc.request(this.#destination, encodeN(n), {
       ...options,
       idempotent: options.idempotent ?? true,
-      headers: this.#declarationHeaders,
+      declare: this.#declarationHeaders,
       queue: this.queue,
     });
     const { server, serverMs, latencyMs, traceparent } = reply;
