@@ -10,6 +10,7 @@
 // mode 'memory': heap per pending call with `calls` calls in flight to a queue nobody consumes.
 // mode 'load-large': keeps `level` fib(n) calls in flight for `durationMs`, for the event-loop
 //   delay the server sees meanwhile.
+// mode 'fairness': large-n calls one at a time, alone and then among `level` small calls in flight.
 //
 // Every loop stops by itself: at its deadline or at MAX_CALLS_PER_WINDOW calls, and each call
 // has a 10 s deadline of its own.
@@ -57,7 +58,7 @@ function correlated() {
 
 const callers = {
   async project() {
-    const client = new FibonacciRpcClient({ url, queue, timeoutMs: CALL_TIMEOUT_MS });
+    const client = new FibonacciRpcClient({ url, queue, timeoutMs: CALL_TIMEOUT_MS, ...config.clientOptions });
     await client.ready(10_000);
     // A fresh client holds its first calls for the servers' answer to its ping; wait for it.
     await client.discoverServers(300, queue);
@@ -335,7 +336,40 @@ async function memory() {
   return { pending, bytesPerCall: (during - before) / config.calls };
 }
 
-const modes = { throughput, fib, memory, 'load-large': loadLarge };
+/**
+ * Large n among small calls: `level` small calls kept in flight (the background load) while one
+ * large call at a time asks for fib(largeN + k), a new n each time so no cache answers it. The
+ * large calls' latency, against the same calls with no load, shows what waits behind what.
+ */
+async function fairness() {
+  const small = new FibonacciRpcClient({ url, queue, timeoutMs: 30_000 });
+  const large = new FibonacciRpcClient({ url, queue, timeoutMs: 30_000 });
+  await Promise.all([small.ready(10_000), large.ready(10_000)]);
+  await Promise.all([small.discoverServers(300, queue), large.discoverServers(300, queue)]);
+  let k = 0;
+  const largeCalls = async (count) => {
+    const latencies = [];
+    for (let i = 0; i < count; i++) {
+      const startedAt = performance.now();
+      await large.call(config.largeN + k++);
+      latencies.push(performance.now() - startedAt);
+    }
+    return latencies.sort((a, b) => a - b);
+  };
+  try {
+    const alone = await largeCalls(config.largeCalls);
+    const load = drive(() => small.call(N), config.level, config.durationMs);
+    await sleep(200); // the load is up
+    const loaded = await largeCalls(config.largeCalls);
+    const { latencies, seconds } = await load;
+    const summary = (sorted) => ({ p50: quantile(sorted, 0.5), max: sorted.at(-1) });
+    return { alone: summary(alone), loaded: summary(loaded), smallPerSecond: latencies.length / seconds };
+  } finally {
+    await Promise.all([small.close(), large.close()]);
+  }
+}
+
+const modes = { throughput, fib, memory, 'load-large': loadLarge, fairness };
 try {
   process.send({ ok: true, ...(await modes[config.mode]()) });
 } catch (error) {

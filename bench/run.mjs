@@ -7,7 +7,9 @@
  *   node bench/run.mjs --smoke    a few seconds; what CI runs so the bench cannot rot
  *   node bench/run.mjs --docs     also rewrites the table in BENCHMARKS.md and docs/bench.svg
  *   node bench/run.mjs --profile  CPU profiles (--cpu-prof) of this project's client and server at
- *                                 256 in flight, summarised into bench-results/profile.md
+ *                                 256 in flight (--profile-level N: at N), summarised into
+ *                                 bench-results/profile.md
+ *   --only a,b                    only these scenarios' throughput (ids as in SCENARIOS)
  *   --reps N, --duration-ms MS    repetitions and window per level (default 3 x 2500 ms)
  *
  * Every scenario gets its own queue and its own server process, started before its client, and
@@ -40,6 +42,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     reps: { type: 'string' },
     'duration-ms': { type: 'string' },
+    only: { type: 'string' },
+    'profile-level': { type: 'string', default: '256' },
   },
 });
 const smoke = args.smoke;
@@ -52,20 +56,38 @@ const settings = {
   fibReps: smoke ? 1 : 5,
   largeMs: smoke ? 500 : 4000,
   memoryCalls: smoke ? 1000 : 10_000,
+  fairnessPrefetches: smoke ? [64] : [1, 32, 64, 128, 256],
+  largeCalls: smoke ? 2 : 10,
 };
 if (![settings.reps, settings.durationMs].every((v) => Number.isInteger(v) && v > 0 && v <= 60_000)) {
   throw new Error('--reps and --duration-ms must be whole numbers from 1 to 60000');
 }
 
-/** Prefetch of the tuned servers: at least the most calls in flight, so none waits on an ACK. */
+/** Prefetch of the tuned peers' servers: at least the most calls in flight, so none waits on an ACK. */
 const WIDE_PREFETCH = 256;
 const SCENARIOS = [
+  // What a user gets: the CLI server and the client with their defaults, no flag, no option.
+  { name: 'project', id: 'project-defaults', label: 'stomp-rpc, defaults', server: { kind: 'cli' } },
   {
     name: 'project',
-    label: 'stomp-rpc, --prefetch 256',
-    server: { kind: 'cli', prefetch: WIDE_PREFETCH },
+    id: 'project-p1',
+    label: "stomp-rpc, server --prefetch 1 (the tutorial's)",
+    server: { kind: 'cli', prefetch: 1 },
   },
-  { name: 'project', id: 'project-p1', label: 'stomp-rpc, default prefetch 1', server: { kind: 'cli', prefetch: 1 } },
+  {
+    name: 'project',
+    id: 'project-unconfirmed',
+    label: 'stomp-rpc, client confirmRequests off',
+    clientOptions: { confirmRequests: false },
+    server: { kind: 'cli' },
+  },
+  {
+    name: 'project',
+    id: 'project-traced',
+    label: 'stomp-rpc, client traceCalls on',
+    clientOptions: { traceCalls: true },
+    server: { kind: 'cli' },
+  },
   { name: 'rx-default', label: 'RxStompRPC defaults, tutorial server', server: { kind: 'stompjs', prefetch: 1 } },
   {
     name: 'rx-tuned',
@@ -110,8 +132,7 @@ async function startCliServer(spec, queue, execArgv) {
     brokerUrl(),
     '--queue',
     queue,
-    '--prefetch',
-    String(spec.prefetch),
+    ...(spec.prefetch === undefined ? [] : ['--prefetch', String(spec.prefetch)]),
     '--log-level',
     'info',
   ];
@@ -210,6 +231,7 @@ async function throughput(scenario, pids) {
       {
         mode: 'throughput',
         scenario: scenario.name,
+        clientOptions: scenario.clientOptions ?? {},
         queue,
         levels,
         reps,
@@ -267,6 +289,26 @@ async function eventLoopUnderLargeN() {
       results.push({ workers, ...load, eld: await server.eventLoopDelay(false) });
     } finally {
       await server.stop();
+    }
+  }
+  return results;
+}
+
+/** Prefetch against fairness: large n among small calls on two servers, per prefetch. */
+async function largeAmongSmall() {
+  const results = [];
+  for (const prefetch of settings.fairnessPrefetches) {
+    const queue = queueName(`fair-${prefetch}`);
+    const servers = [];
+    try {
+      for (let i = 0; i < 2; i++) servers.push(await startServer({ kind: 'cli', prefetch }, queue));
+      const load = await runLoad(
+        { mode: 'fairness', queue, level: 256, largeN: 200_000, largeCalls: settings.largeCalls, durationMs: 4000 },
+        { timeoutMs: 120_000 },
+      );
+      results.push({ prefetch, ...load });
+    } finally {
+      for (const server of servers) await server.stop();
     }
   }
   return results;
@@ -363,21 +405,83 @@ function renderTables(report) {
       'calls/s is the median with the range; p50/p99 are medians over the repetitions; CPU is cores busy ' +
       '(median; 1.00 = one core) for broker / server / client.',
     '',
-    '| scenario | in flight | calls/s (median) | range | vs echo | p50 ms | p99 ms | CPU broker / server / client |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| scenario | in flight | calls/s (median) | range | vs echo | p50 ms | p99 ms | CPU broker / server / client | broker µs per call |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
   );
   for (const row of report.throughput) {
     const cpu = ['broker', 'server', 'client'].map((who) => fmt(row.cpu[who], 2)).join(' / ');
+    const brokerUs = row.cpu.broker === null ? null : (row.cpu.broker / row.callsPerSecond) * 1e6;
     lines.push(
       `| ${row.label} | ${row.level} | ${fmt(row.callsPerSecond)} | ${fmt(row.min)}–${fmt(row.max)} | ` +
-        `${fmt(row.vsCeiling, 2)}x | ${fmt(row.p50, 2)} | ${fmt(row.p99, 2)} | ${cpu} |` +
+        `${fmt(row.vsCeiling, 2)}x | ${fmt(row.p50, 2)} | ${fmt(row.p99, 2)} | ${cpu} | ${fmt(brokerUs)} |` +
         (row.errors ? ` ${row.errors} errors` : ''),
     );
   }
+  const verdicts = targetVerdicts(report);
+  if (verdicts.length > 0) lines.push('', ...verdicts);
+  if (report.fib.length > 0) lines.push(...fibTables(report));
+  if (report.fairness.length > 0) lines.push('', ...fairnessTable(report.fairness));
+  if (report.memory === undefined) return lines.join('\n');
+  lines.push(
+    '',
+    `Memory per pending call (${fmt(report.memory.pending)} calls in flight to a queue nobody consumes, heap + external after GC): ` +
+      `${fmt(report.memory.bytesPerCall)} bytes.`,
+    '',
+    report.bundle
+      ? `Browser bundle \`${report.bundle.file}\`: ${fmt(report.bundle.raw)} bytes, ${fmt(report.bundle.gzip)} bytes gzipped (${fmt(report.bundle.gzip / 1024, 1)} KiB, zlib default level).`
+      : 'Browser bundle: not built (npm run build writes it).',
+  );
+  return lines.join('\n');
+}
+
+/** The bundle target: 12 KiB gzipped. */
+const BUNDLE_TARGET_BYTES = 12 * 1024;
+
+/** The speed targets (BENCHMARKS.md "Targets"), each judged on this run's own rows. */
+function targetVerdicts(report) {
+  const row = (id, level) => report.throughput.find((r) => r.id === id && r.level === level);
+  const targets = [];
+  const ratio = (label, mine, theirs, needed, what = 'calls/s') => {
+    if (!mine || !theirs) return;
+    const value = what === 'p50' ? mine.p50 / theirs.p50 : mine.callsPerSecond / theirs.callsPerSecond;
+    const met = what === 'p50' ? value <= needed : value >= needed;
+    targets.push(
+      `| ${label} | ${fmt(value, 2)}x | ${what === 'p50' ? '≤' : '≥'} ${needed}x | ${met ? 'met' : 'MISSED'} |`,
+    );
+  };
+  for (const level of [64, 256]) {
+    ratio(
+      `defaults vs RxStompRPC tuned, ${level} in flight`,
+      row('project-defaults', level),
+      row('rx-tuned', level),
+      1.3,
+    );
+  }
+  ratio('defaults vs raw echo, 256 in flight', row('project-defaults', 256), row('echo', 256), 0.9);
+  ratio('defaults p50 vs raw echo p50, 1 in flight', row('project-defaults', 1), row('echo', 1), 1.25, 'p50');
+  if (report.bundle) {
+    const met = report.bundle.gzip <= BUNDLE_TARGET_BYTES;
+    targets.push(
+      `| script-tag bundle, gzipped | ${fmt(report.bundle.gzip)} bytes | ≤ ${fmt(BUNDLE_TARGET_BYTES)} bytes | ${met ? 'met' : 'MISSED'} |`,
+    );
+  }
+  if (targets.length === 0) return [];
+  return [
+    'Targets, judged on this run:',
+    '',
+    '| target | measured | needed | verdict |',
+    '| --- | ---: | ---: | --- |',
+    ...targets,
+  ];
+}
+
+function fibTables(report) {
+  const { settings: s } = report;
+  const lines = [];
   lines.push(
     '',
     `fib(n), median of ${s.fibReps}, ms: end to end = call made to exact bigint in hand; server = the server's own time ` +
-      '(delivery to reply, `rpc-server-time-ms`); compute = fib(n) and its decimal in one process, no broker.',
+      '(delivery to reply, from the `rpc-server` reply header); compute = fib(n) and its decimal in one process, no broker.',
     '',
     '| n | end to end, uncached | server, uncached | compute alone | end to end, cached | server, cached |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -401,16 +505,24 @@ function renderTables(report) {
       `| ${label} | ${row.calls} | ${fmt(row.eld.p50, 1)} | ${fmt(row.eld.p99, 1)} | ${fmt(row.eld.max, 1)} |`,
     );
   }
-  lines.push(
+  return lines;
+}
+
+function fairnessTable(rows) {
+  const lines = [
+    'Large n among small calls: two servers (the CLI) at each prefetch; fib(200000 + k), a new n per call so no cache ' +
+      'answers it, one at a time, alone and then while another client keeps 256 calls of fib(30) in flight:',
     '',
-    `Memory per pending call (${fmt(report.memory.pending)} calls in flight to a queue nobody consumes, heap + external after GC): ` +
-      `${fmt(report.memory.bytesPerCall)} bytes.`,
-    '',
-    report.bundle
-      ? `Browser bundle \`${report.bundle.file}\`: ${fmt(report.bundle.raw)} bytes, ${fmt(report.bundle.gzip)} bytes gzipped (${fmt(report.bundle.gzip / 1024, 1)} KiB, zlib default level).`
-      : 'Browser bundle: not built (npm run build writes it).',
-  );
-  return lines.join('\n');
+    '| server prefetch | large call alone p50 ms | max | among 256 small p50 ms | max | small calls/s meanwhile |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.prefetch} | ${fmt(row.alone.p50, 1)} | ${fmt(row.alone.max, 1)} | ${fmt(row.loaded.p50, 1)} | ` +
+        `${fmt(row.loaded.max, 1)} | ${fmt(row.smallPerSecond)} |`,
+    );
+  }
+  return lines;
 }
 
 async function profileRun() {
@@ -419,14 +531,15 @@ async function profileRun() {
   const execArgv = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   const queue = queueName('profile');
   const before = new Set(readdirSync(dir));
-  const server = await startServer({ kind: 'cli', prefetch: WIDE_PREFETCH }, queue, { execArgv });
+  const server = await startServer({ kind: 'cli' }, queue, { execArgv });
   try {
     await runLoad(
       {
         mode: 'throughput',
         scenario: 'project',
+        clientOptions: {},
         queue,
-        levels: [256],
+        levels: [Number(args['profile-level'])],
         reps: 1,
         durationMs: settings.durationMs * 2,
         warmupMs: 0,
@@ -437,7 +550,10 @@ async function profileRun() {
   } finally {
     await server.stop();
   }
-  const fresh = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile') && !before.has(name));
+  // Main threads only (<pid>.0.*): the server's worker pool threads write profiles of their own.
+  const fresh = readdirSync(dir).filter(
+    (name) => name.endsWith('.cpuprofile') && !before.has(name) && /\.\d+\.0\.\d+\.cpuprofile$/.test(name),
+  );
   const sections = fresh.map((name) => {
     const who = name.includes(String(server.pid)) ? 'server' : 'client';
     return `### ${who} (${name})\n\n${summarizeProfile(JSON.parse(readFileSync(join(dir, name), 'utf8')))}`;
@@ -457,16 +573,21 @@ async function main() {
   }
   const pids = { broker: brokerPid() };
   const runsByScenario = [];
-  for (const scenario of SCENARIOS) {
+  const only = args.only?.split(',');
+  for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id ?? s.name))) {
     log(`${scenario.label}: levels ${settings.levels.join(', ')}`);
     runsByScenario.push({ scenario, runs: await throughput(scenario, pids) });
   }
-  log('fib(n) timings');
-  const fib = await fibTimings();
-  log('event-loop delay under fib(1000000)');
-  const eventLoop = await eventLoopUnderLargeN();
-  log('memory per pending call');
-  const memory = await memoryPerCall();
+  // --only measures the named scenarios' throughput and nothing else (for quick comparisons).
+  const everything = only === undefined;
+  if (everything) log('fib(n) timings');
+  const fib = everything ? await fibTimings() : [];
+  if (everything) log('event-loop delay under fib(1000000)');
+  const eventLoop = everything ? await eventLoopUnderLargeN() : [];
+  if (everything || only.includes('fairness')) log('large n among small calls, by prefetch');
+  const fairness = everything || only.includes('fairness') ? await largeAmongSmall() : [];
+  if (everything) log('memory per pending call');
+  const memory = everything ? await memoryPerCall() : undefined;
   const report = {
     when: new Date().toISOString(),
     command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
@@ -475,6 +596,7 @@ async function main() {
     throughput: summarize(runsByScenario),
     fib,
     eventLoop,
+    fairness,
     memory,
     bundle: bundleSize(),
     seconds: (Date.now() - startedAt) / 1000,

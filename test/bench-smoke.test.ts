@@ -36,7 +36,8 @@ describe('bench', () => {
     expect(stdout).toMatch(/^Machine: .+ cores/m);
     expect(stdout).toContain('| scenario | in flight | calls/s (median) |');
     for (const scenario of [
-      'stomp-rpc, --prefetch 256',
+      'stomp-rpc, defaults',
+      'stomp-rpc, client confirmRequests off',
       'RxStompRPC defaults',
       'RxStompRPC tuned',
       'tutorial in stompjs',
@@ -49,6 +50,8 @@ describe('bench', () => {
     }
     expect(stdout).toMatch(/\| 100,000 \| [0-9.]+ \|/);
     expect(stdout).toContain('Memory per pending call');
+    expect(stdout).toContain('| target | measured | needed | verdict |');
+    expect(stdout).toMatch(/\| server prefetch \| large call alone p50 ms \|/);
     expect(stdout).not.toContain(' errors');
   }, 60_000);
 });
