@@ -9,7 +9,7 @@
  *   node bench/thousand-clients.mjs --urls ws://a/ws,ws://b/ws,ws://c/ws --queue-profile replicated
  *
  * Options: --clients (1000), --duration-ms (30000; calls start only within it), --servers (2
- * Fibonacci server processes, the built CLI), --prefetch (each server's, default 1 as the CLI),
+ * Fibonacci server processes, the built CLI), --prefetch (each server's, default the CLI's),
  * --presence-ms (how often each server announces itself to every client, default 2000 as the CLI),
  * --urls (comma-separated Web-STOMP URLs; default STOMP_URL or the node STOMP_RPC_NODE selects),
  * --queue-profile tutorial|replicated, --queue (rpc_queue), --client-processes (2: the clients are
@@ -44,6 +44,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SERVER_DEFAULTS } from '@stomp-rpc/server';
 import { cpuSeconds, exited, fibDecimal, quantile, sleep, withTimeout } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -223,7 +224,7 @@ function readOptions() {
       clients: { type: 'string', default: '1000' },
       'duration-ms': { type: 'string', default: '30000' },
       servers: { type: 'string', default: '2' },
-      prefetch: { type: 'string', default: '1' },
+      prefetch: { type: 'string', default: String(SERVER_DEFAULTS.prefetch) },
       'presence-ms': { type: 'string', default: '2000' },
       urls: { type: 'string' },
       'queue-profile': { type: 'string', default: 'tutorial' },
