@@ -313,9 +313,9 @@ async function loadLarge() {
 }
 
 async function memory() {
-  // Nobody consumes this queue: every call stays pending. 'wait' sends them although no server
-  // announced itself; their TTL (the deadline) lets the broker drop them, and run.mjs deletes the queue.
-  const client = new FibonacciRpcClient({ url, queue, timeoutMs: 120_000, whenNoServers: 'wait' });
+  // Nobody consumes this queue: every call stays pending. They are sent although no server
+  // announced itself (the default); their TTL (the deadline) lets the broker drop them, and run.mjs deletes the queue.
+  const client = new FibonacciRpcClient({ url, queue, timeoutMs: 120_000 });
   await client.ready(10_000);
   const calls = [];
   const heapNow = async () => {

@@ -21,10 +21,10 @@ function activeTimers(): number {
 }
 
 describe('deadlines and cancellation', () => {
-  it('no server - a call told to wait for one ends with TIMEOUT at its deadline, and its request does not linger', async () => {
+  it('no server - a call nothing answers ends with NO_SERVERS at its deadline, and its request does not linger', async () => {
     const queue = uniqueQueue('no-server');
-    const client = openClient(queue, { whenNoServers: 'wait' });
-    expect(await rejectionCode(client.call(30, { timeoutMs: 400 }))).toBe('TIMEOUT');
+    const client = openClient(queue);
+    expect(await rejectionCode(client.call(30, { timeoutMs: 400 }))).toBe('NO_SERVERS');
     // The request carried its deadline as a per-message TTL: the broker drops it.
     await until(async () => (await queueDepth(queue)) === 0, 5000, 'the expired request to leave the queue');
   });
@@ -52,8 +52,9 @@ describe('deadlines and cancellation', () => {
     await startServer(queue, { prefetch: 200 });
     const client = openClient(queue);
     // Without receipts: under this burst the broker may confirm a request later than its 200 ms
-    // deadline, which would make it OVERLOADED instead of TIMEOUT.
-    const silent = openClient(uniqueQueue('leaks-nobody'), { whenNoServers: 'wait', confirmRequests: false });
+    // deadline, which would make it OVERLOADED instead of TIMEOUT. Without presence: a client that
+    // knows no server would call these NO_SERVERS.
+    const silent = openClient(uniqueQueue('leaks-nobody'), { presence: false, confirmRequests: false });
     await Promise.all([client.ready(5000), silent.ready(5000)]);
     const baseline = activeTimers();
 

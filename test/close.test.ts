@@ -45,6 +45,7 @@ describe('close() leaves nothing behind', () => {
   const withoutServer: [scenario: string, outcome: string][] = [
     ['timeout', 'error TIMEOUT'],
     ['no servers', 'error NO_SERVERS'],
+    ['no servers, fail fast', 'error NO_SERVERS'],
   ];
 
   it.each(withServer)('with a server: %s', async (scenario, outcome) => {

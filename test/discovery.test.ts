@@ -17,19 +17,35 @@ async function runClient(args: string[], env: Record<string, string>) {
 }
 
 describe('presence', () => {
-  it('no servers - a fresh client fails with NO_SERVERS in well under a second instead of hanging', async () => {
+  it('no servers - with the defaults, a call nothing answers ends with NO_SERVERS at its deadline, not TIMEOUT', async () => {
     const client = openClient(uniqueQueue('nobody'));
+    const started = Date.now();
+    const error = await client.call(30, { timeoutMs: 1500 }).catch((caught: unknown) => caught);
+    const elapsedMs = Date.now() - started;
+    expect(error).toMatchObject({ code: 'NO_SERVERS' });
+    expect((error as Error).message).toMatch(/nothing answered .+ within 1500 ms and no server announced itself/);
+    expect(elapsedMs).toBeGreaterThanOrEqual(1450);
+    expect(elapsedMs).toBeLessThan(1500 + 1000);
+    expect(client.stats).toMatchObject({ pending: 0, errors: { NO_SERVERS: 1 } });
+  });
+
+  it('no servers - with whenNoServers "fail" a fresh client fails with NO_SERVERS in well under a second, unsent', async () => {
+    const client = openClient(uniqueQueue('nobody-fast'), { whenNoServers: 'fail' });
     const started = Date.now();
     expect(await rejectionCode(client.call(30, { timeoutMs: 10_000 }))).toBe('NO_SERVERS');
     expect(Date.now() - started).toBeLessThan(1000);
     expect(client.stats).toMatchObject({ pending: 0, errors: { NO_SERVERS: 1 } });
   });
 
-  it('no servers - the command line fails with NO_SERVERS in under a second; a started server answers the next one', async () => {
+  it('no servers - the command line ends with NO_SERVERS at its deadline, at once with --fail-fast; a started server answers the next one', async () => {
     const queue = uniqueQueue('cli-nobody');
-    const refused = await runClient(['30'], { RPC_QUEUE: queue });
+    const waited = await runClient(['--timeout-ms', '1500', '30'], { RPC_QUEUE: queue });
+    expect(waited.status).toBe(1);
+    expect(waited.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: nothing answered .+ within 1500 ms/);
+    expect(waited.elapsedMs).toBeLessThan(1500 + 1500); // the deadline, plus starting Node
+    const refused = await runClient(['--fail-fast', '30'], { RPC_QUEUE: queue });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: no live server consumes /);
+    expect(refused.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: no server announced itself for /);
     expect(refused.elapsedMs).toBeLessThan(1000);
 
     const server = spawnChild(process.execPath, [SERVER_CLI], { RPC_QUEUE: queue });
@@ -39,9 +55,9 @@ describe('presence', () => {
     expect(answered.status).toBe(0);
   });
 
-  it('no servers - with whenNoServers "wait" the call waits, and a server started within the deadline answers it', async () => {
+  it('no servers - with the defaults the call waits, and a server started within the deadline answers it', async () => {
     const queue = uniqueQueue('late-server');
-    const client = openClient(queue, { whenNoServers: 'wait' });
+    const client = openClient(queue);
     await client.ready(5000);
     const call = client.call(12, { timeoutMs: 15_000 });
     await new Promise((resolve) => setTimeout(resolve, 500)); // well past the discovery window
@@ -52,7 +68,7 @@ describe('presence', () => {
   it('discovery - an existing client sees a new server join, and its calls then succeed', async () => {
     const queue = uniqueQueue('join');
     const changes: ServerInfo[][] = [];
-    const client = openClient(queue, { onServersChange: (servers) => changes.push(servers) });
+    const client = openClient(queue, { whenNoServers: 'fail', onServersChange: (servers) => changes.push(servers) });
     await client.ready(5000);
     expect(await rejectionCode(client.call(5))).toBe('NO_SERVERS');
     const server = await startServer(queue);
@@ -101,6 +117,6 @@ describe('presence', () => {
     await until(() => client.servers(queue).length === 0, 5000, 'the killed server to be forgotten');
     // Gone after three missed beats (600 ms), noticed by the once-a-second check.
     expect(Date.now() - killedAt).toBeLessThan(3 * beatMs + 1500);
-    expect(await rejectionCode(client.call(1))).toBe('NO_SERVERS');
+    expect(await rejectionCode(client.call(1, { timeoutMs: 1000 }))).toBe('NO_SERVERS'); // nothing answers any more
   });
 });

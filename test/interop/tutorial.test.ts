@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { openClient, spawnChild, startServer, uniqueQueue } from '../support.js';
 
+const CLIENT_CLI = 'packages/client/dist/cli.js';
+
 const PYTHON = '/usr/bin/python3';
 
 interface Program {
@@ -33,11 +35,15 @@ describe('interop', () => {
       const queue = uniqueQueue(`interop-${name}-server`);
       const server = spawnChild(program.command, [program.server], { RPC_QUEUE: queue });
       await server.waitFor(' [x] Awaiting RPC requests');
-      // The tutorial's servers do not announce themselves, so the client must not fail fast.
-      const client = openClient(queue, { whenNoServers: 'wait' });
+      // The tutorial's servers never announce themselves; the defaults answer them all the same.
+      const client = openClient(queue);
       await expect(client.call(20)).resolves.toBe(6765n);
       // Its stdout may reach us a moment after the reply does.
       await server.waitFor(' [.] fib(20)');
+      // So does our command line, with no flag.
+      const cli = spawnChild(process.execPath, [CLIENT_CLI, '25'], { RPC_QUEUE: queue });
+      expect(await cli.exited(), cli.stderr()).toBe(0);
+      expect(cli.stdout()).toContain(' [.] Got 75025');
     });
 
     it(`interop - our server answers the tutorial's ${name} client`, async () => {

@@ -13,8 +13,9 @@ import { FibonacciRpcClient } from './services/fibonacci-client.js';
 const USAGE = `usage: stomp-rpc-client [options] <n>
        stomp-rpc-client [options] --servers
 
-Asks a Fibonacci server for fib(n) over RabbitMQ Web-STOMP and prints it. With no server
-running it fails at once with NO_SERVERS (servers announce themselves; see --wait-for-server).
+Asks a Fibonacci server for fib(n) over RabbitMQ Web-STOMP and prints it: any server on the
+queue answers, ours or the tutorial's. When nothing answers the queue by the deadline and no
+server announced itself, it fails with NO_SERVERS (--fail-fast: at once, without sending).
 --servers lists the live servers and their counters instead.
 
 options:
@@ -27,9 +28,10 @@ options:
                           or replicated (quorum queue, for a cluster)
   --timeout-ms <ms>       deadline of the call (default ${CLIENT_DEFAULTS.timeoutMs})
   --connect-timeout-ms <ms>  give up when the broker cannot be reached (default ${CLIENT_DEFAULTS.connectTimeoutMs})
-  --wait-for-server       send the call even when no server announced itself, and wait for
-                          one until the deadline (for servers without presence, e.g. the
-                          tutorial's own)
+  --fail-fast             fail at once with NO_SERVERS when no server announced itself, without
+                          sending (for when every server announces itself; the tutorial's
+                          servers do not)
+  --wait-for-server       the default: send even when no server announced itself
   --exchange <name>       send through this exchange (routing key: the queue) instead of
                           declaring the queue; the browser user rpc-browser needs --exchange rpc
   --servers               list the live servers (all queues) and exit
@@ -42,6 +44,11 @@ ${Object.entries(ENVIRONMENT)
 `;
 
 class UsageError extends Error {}
+
+function failFastFlag(failFast: boolean | undefined, waitForServer: boolean | undefined): boolean {
+  if (failFast && waitForServer) throw new UsageError('--fail-fast and --wait-for-server contradict each other');
+  return failFast ?? false;
+}
 
 /** A duration flag (options.ts), as a usage error. */
 function milliseconds(flag: string, value: string | undefined, fallback: number): number {
@@ -59,6 +66,7 @@ const FLAGS = {
   'connect-timeout-ms': { type: 'string' },
   exchange: { type: 'string' },
   'wait-for-server': { type: 'boolean' },
+  'fail-fast': { type: 'boolean' },
   servers: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -118,7 +126,7 @@ function parse(argv: readonly string[]) {
       CLIENT_DEFAULTS.connectTimeoutMs,
     ),
     n,
-    waitForServer: values['wait-for-server'] ?? false,
+    failFast: failFastFlag(values['fail-fast'], values['wait-for-server']),
     listServers,
     exchange: values.exchange,
   };
@@ -137,14 +145,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { options, timeoutMs, connectTimeoutMs, n, waitForServer, listServers, exchange } = parsed;
+  const { options, timeoutMs, connectTimeoutMs, n, failFast, listServers, exchange } = parsed;
   let client: FibonacciRpcClient;
   try {
     client = new FibonacciRpcClient({
       ...options,
       timeoutMs,
       ...(exchange === undefined ? {} : { exchange }),
-      whenNoServers: waitForServer ? 'wait' : 'fail',
+      whenNoServers: failFast ? 'fail' : 'wait',
     });
   } catch (error) {
     process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);

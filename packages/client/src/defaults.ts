@@ -29,8 +29,8 @@ export const CLIENT_DEFAULTS = {
   confirmRequests: true,
   /** Follow the servers' presence. */
   presence: true,
-  /** A call to a queue with no live server: fail with NO_SERVERS, or send it and wait. */
-  whenNoServers: 'fail',
+  /** A call to a queue no server announced itself for: send it and wait, or fail at once with NO_SERVERS. */
+  whenNoServers: 'wait',
   /** Give every call a fresh traceparent when its caller passes none. */
   traceCalls: false,
   /** Start from a random URL of the list. */

@@ -66,8 +66,8 @@ describe('call', () => {
     await expect(client.call(100)).resolves.toBe(354224848179261915075n);
   });
 
-  it('call - waiting for a server, rejects with TIMEOUT when none consumes the queue, leaving nothing pending', async () => {
-    const client = openClient(uniqueQueue('no-server'), { whenNoServers: 'wait' });
+  it('call - with presence off, rejects with TIMEOUT when none consumes the queue, leaving nothing pending', async () => {
+    const client = openClient(uniqueQueue('no-server'), { presence: false });
     await client.ready(5000); // so that the request really goes out and waits for a server
     const started = Date.now();
     expect(await rejectionCode(client.call(30, { timeoutMs: 300 }))).toBe('TIMEOUT');
@@ -76,7 +76,7 @@ describe('call', () => {
   });
 
   it('call - TIMEOUT stack points at the calling code', async () => {
-    const client = openClient(uniqueQueue('stack'), { whenNoServers: 'wait' });
+    const client = openClient(uniqueQueue('stack'), { presence: false });
     const error = await client.call(1, { timeoutMs: 50 }).catch((thrown: unknown) => thrown);
     expect((error as Error).stack).toContain('call.test.ts');
   });
@@ -108,7 +108,7 @@ describe('call', () => {
       },
       { ack: 'client-individual', ...queueDeclarationHeaders() },
     );
-    const client = openClient(queue, { whenNoServers: 'wait' }); // the hand-made server does not announce itself
+    const client = openClient(queue); // the hand-made server does not announce itself; the defaults send anyway
     await expect(client.call(6)).resolves.toBe(8n);
     await until(() => client.stats.droppedReplies === 1, 5000, 'the duplicate reply');
     expect(client.stats.pending).toBe(0);

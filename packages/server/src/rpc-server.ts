@@ -115,7 +115,7 @@ export class RpcServer {
   #stopping: Promise<void> | undefined;
   /** Every delivery of the current connection until acknowledged, in order; stop() hands back the rest. */
   readonly #acks = new AckWindow<IMessage>({
-    schedule: queueMicrotask, // after this turn's replies, so the ACK leaves in the same write
+    schedule: (flush) => queueMicrotask(flush), // after this turn's replies: the ACK leaves in the same write
     ack: (message) => this.#ack(message),
     requeue: (message) => this.#requeue(message),
   });

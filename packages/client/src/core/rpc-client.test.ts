@@ -461,8 +461,8 @@ describe('RpcClient presence', () => {
     ]);
   });
 
-  it('presence - a call to a queue no server is known for is held during discovery, then fails NO_SERVERS', async () => {
-    const { client, transport, clock } = setup({ presence: true, discoveryMs: 300 });
+  it("presence - with whenNoServers 'fail', a call to a queue no server is known for is held during discovery, then fails NO_SERVERS unsent", async () => {
+    const { client, transport, clock } = setup({ presence: true, whenNoServers: 'fail', discoveryMs: 300 });
     transport.connect();
     const reply = client.request('/queue/q', '1');
     clock.advance(299);
@@ -476,7 +476,7 @@ describe('RpcClient presence', () => {
   });
 
   it('presence - a held call goes out the moment a pong for its queue arrives', async () => {
-    const { client, transport, clock } = setup({ presence: true, discoveryMs: 300 });
+    const { client, transport, clock } = setup({ presence: true, whenNoServers: 'fail', discoveryMs: 300 });
     transport.connect();
     const reply = client.request('/queue/q', '1');
     clock.advance(100);
@@ -492,7 +492,7 @@ describe('RpcClient presence', () => {
   });
 
   it('presence - an announcement on the presence topic releases held calls too', () => {
-    const { client, transport } = setup({ presence: true });
+    const { client, transport } = setup({ presence: true, whenNoServers: 'fail' });
     transport.connect();
     void client.request('/queue/q', '1').catch(() => {});
     transport.announce(PRESENCE_TOPIC, announcement({ kind: 'hello' }));
@@ -511,15 +511,51 @@ describe('RpcClient presence', () => {
     expect(seen).toEqual([['a'], []]);
   });
 
-  it("presence - whenNoServers 'wait' and destinations naming no queue are sent at once", () => {
-    const waiting = setup({ presence: true, whenNoServers: 'wait' });
+  it("presence - by default (whenNoServers 'wait'), and for destinations naming no queue, calls are sent at once", () => {
+    const waiting = setup({ presence: true });
     waiting.transport.connect();
     void waiting.client.request('/queue/q', '1').catch(() => {});
     expect(waiting.transport.requests()).toHaveLength(1);
-    const failing = setup({ presence: true });
+    const failing = setup({ presence: true, whenNoServers: 'fail' });
     failing.transport.connect();
     void failing.client.request('/exchange/amq.direct/key', '1').catch(() => {});
     expect(failing.transport.requests()).toHaveLength(1);
+  });
+
+  it('deadline - a sent call nothing answered, to a queue no server announced itself for, ends NO_SERVERS', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(1000);
+    const error = await reply.catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'NO_SERVERS' });
+    expect((error as Error).message).toMatch(/nothing answered q within 1000 ms and no server announced itself/);
+  });
+
+  it('deadline - TIMEOUT, not NO_SERVERS, when the queue answered another call meanwhile (a server that never announces itself)', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000 });
+    transport.connect();
+    const slow = client.request('/queue/q', 'slow');
+    const quick = client.request('/queue/q', 'quick');
+    const [slowFrame, quickFrame] = transport.requests();
+    transport.receipt(quickFrame?.headers[Header.receipt] as string);
+    transport.receipt(slowFrame?.headers[Header.receipt] as string);
+    clock.advance(10);
+    transport.deliver({ [Header.correlationId]: quickFrame?.headers[Header.correlationId] as string }, 'ok');
+    await expect(quick).resolves.toMatchObject({ body: 'ok' });
+    clock.advance(990);
+    await expect(slow).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('deadline - TIMEOUT, not NO_SERVERS, when a server is known for the queue', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000 });
+    transport.connect();
+    transport.announce(PRESENCE_TOPIC, announcement({ kind: 'hello' }));
+    const reply = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(1000);
+    await expect(reply).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
   it('discoverServers - pings and resolves with the servers heard within the wait', async () => {

@@ -46,10 +46,14 @@ export interface RpcClientOptions extends StompConnectionOptions {
    */
   presence?: boolean;
   /**
-   * A call to a queue with no live server: 'fail' rejects it with NO_SERVERS without sending it;
-   * 'wait' sends it anyway, so a server that starts within the deadline answers it (servers that
-   * do not announce themselves, like the tutorial's, need 'wait'). Ignored without `presence`.
-   * @default 'fail'
+   * A call to a queue no server has announced itself for. Presence tells who is known, not who
+   * exists: a server that never announces itself (the tutorial's, RxStompRPC-style servers, other
+   * languages) is real. 'wait' sends the call anyway, so such a server, or one that starts within
+   * the deadline, answers it; when nothing at all answers the queue during the call, it ends with
+   * NO_SERVERS at its deadline instead of TIMEOUT. 'fail' rejects it with NO_SERVERS at once,
+   * without sending it: for deployments whose every server announces itself. Ignored without
+   * `presence`.
+   * @default 'wait'
    */
   whenNoServers?: 'fail' | 'wait';
   /** After each (re)connection, how long answers to the "who is there?" ping are awaited. @default 300 */
@@ -167,25 +171,23 @@ export class RpcClient {
   readonly #sendOutbox = () => this.#flushOutbox();
   /** Destinations whose queue this connection has declared already. */
   readonly #declared = new Set<string>();
+  /** When a reply last came from each queue: a queue that answers has a server, announced or not. */
+  readonly #lastReplyAt = new Map<string, number>();
   #closed = false;
   /** Ends the waits of discoverServers(): close() cuts them short, so no timer outlives it. */
   readonly #wakeOnClose = new Set<() => void>();
 
   constructor(options: RpcClientOptions = {}, internals: RpcClientInternals = {}) {
     this.#clock = internals.clock ?? systemClock;
-    this.#defer = internals.defer ?? queueMicrotask;
+    // Not queueMicrotask itself: browsers refuse it when called as a method of another object.
+    this.#defer = internals.defer ?? ((send) => queueMicrotask(send));
     const settings = checkClientOptions(options);
     this.#defaultTimeoutMs = settings.timeoutMs;
     this.#discoveryMs = settings.discoveryMs;
     this.#confirmRequests = settings.confirmRequests;
     this.#traceCalls = options.traceCalls ?? CLIENT_DEFAULTS.traceCalls;
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
-      timeoutError: (call) =>
-        deadlineError(call, {
-          confirmRequests: this.#confirmRequests,
-          connected: this.#connection.connected,
-          trouble: this.#connection.lastError,
-        }),
+      timeoutError: (call) => this.#deadlineError(call),
       settled: (_call, outcome) => {
         if (outcome instanceof RpcError) this.#stats.failed(outcome.code);
         else this.#stats.succeeded();
@@ -328,6 +330,31 @@ export class RpcClient {
     else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
   }
 
+  /**
+   * TIMEOUT, OVERLOADED (deadlineError), or NO_SERVERS when the call was sent on a connection that
+   * stayed up, no server announced itself for its queue, and nothing answered that queue while the
+   * call waited: then nothing is known to consume it.
+   */
+  #deadlineError(call: Call): RpcError {
+    const connected = this.#connection.connected;
+    const error = deadlineError(call, {
+      confirmRequests: this.#confirmRequests,
+      connected,
+      trouble: this.#connection.lastError,
+    });
+    const { queue } = call.request;
+    if (error.code !== 'TIMEOUT' || error.cause !== undefined || !connected || queue === undefined) return error;
+    if (!this.#discovery.enabled || call.delivery.sends === 0 || this.#discovery.servers(queue).length > 0)
+      return error;
+    if ((this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) >= call.startedAt) return error;
+    return new RpcError(
+      'NO_SERVERS',
+      `nothing answered ${queue} within ${call.timeoutMs} ms and no server announced itself on ${PRESENCE_TOPIC}: ` +
+        `is a server consuming ${queue}? Start one (npm run server) or check the queue name; a slow server ` +
+        'that does not announce itself (like the tutorial’s) needs a longer timeoutMs',
+    );
+  }
+
   /** Queues a call for the end of this turn, when the whole batch goes out. */
   #send(call: Call): void {
     if (call.delivery.queued) return;
@@ -456,7 +483,9 @@ export class RpcClient {
       this.#stats.droppedReply();
       return;
     }
-    const latencyMs = this.#clock.now() - call.startedAt;
+    const now = this.#clock.now();
+    const latencyMs = now - call.startedAt;
+    if (call.request.queue !== undefined) this.#lastReplyAt.set(call.request.queue, now);
     this.#stats.replied(latencyMs);
     this.#calls.settle(call.correlationId, replyOutcome(message, latencyMs, call.request.traceparent));
   }
@@ -519,6 +548,8 @@ function replyOutcome(
 function noServersError(queue: string): RpcError {
   return new RpcError(
     'NO_SERVERS',
-    `no live server consumes ${queue} (none announced itself on ${PRESENCE_TOPIC}); the request was not sent`,
+    `no server announced itself for ${queue} on ${PRESENCE_TOPIC}, so the request was not sent ` +
+      "(whenNoServers: 'fail'); servers that do not announce themselves, like the tutorial's, " +
+      "are answered with whenNoServers: 'wait', the default",
   );
 }

@@ -3,11 +3,12 @@
  * (protocol/presence.ts).
  *
  * On every connection the client listens to the servers' announcements and pings "who is
- * there?"; each live server answers at once. Right after connecting the client cannot know yet, so
- * a call to a queue with no known server is held for a discovery window and goes out the moment
- * a server for its queue answers; when the window ends, what is still held fails with NO_SERVERS
- * (or, with `whenNoServers: 'wait'`, every call goes out at once). Servers that stop beating are
- * forgotten after MISSED_BEATS beats, by this client's own clock.
+ * there?"; each live server answers at once. By default (`whenNoServers: 'wait'`) every call goes
+ * out at once, since a server that never announces itself is real too. With 'fail': right after
+ * connecting the client cannot know yet, so a call to a queue with no known server is held for a
+ * discovery window and goes out the moment a server for its queue answers; when the window ends,
+ * what is still held fails with NO_SERVERS. Servers that stop beating are forgotten after
+ * MISSED_BEATS beats, by this client's own clock.
  */
 
 import { parseAnnouncement, type ServerInfo } from '../protocol/presence.js';

@@ -28,7 +28,8 @@ export const ERROR_CODES = {
   NO_SERVERS: {
     origin: 'client',
     retry: true,
-    meaning: 'no live server consumes the queue (none announced itself); the request was not sent',
+    meaning:
+      'nothing is known to consume the queue: no server announced itself and nothing answered by the deadline (with whenNoServers fail: at once, unsent)',
   },
   BAD_REPLY: { origin: 'client', retry: false, meaning: 'a reply arrived that does not follow the protocol' },
   DEADLINE_EXCEEDED: {
