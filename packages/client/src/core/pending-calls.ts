@@ -131,6 +131,24 @@ export class PendingCalls<Reply> {
     return true;
   }
 
+  /**
+   * The connection dropped: requests sent on it can no longer be answered (the reply queue died
+   * with it). Idempotent ones go back to unsent, to go again after the reconnect; the others end
+   * with CONNECTION_LOST.
+   */
+  connectionLost(reason: RpcError): void {
+    for (const call of [...this.#calls.values()]) {
+      if (!call.delivery.sent) continue;
+      if (call.request.idempotent) {
+        call.delivery.sent = false;
+        call.delivery.dropped = true;
+        continue;
+      }
+      const message = `the connection dropped before the reply: ${reason.message}`;
+      this.settle(call.correlationId, new RpcError('CONNECTION_LOST', message, { cause: reason }));
+    }
+  }
+
   rejectAll(makeError: () => RpcError): void {
     for (const correlationId of [...this.#calls.keys()]) this.settle(correlationId, makeError());
   }

@@ -7,7 +7,7 @@ import { deadlineError, RequestConfirmation } from './request-confirmation.js';
 interface TestCall {
   readonly name: string;
   readonly delivery: Delivery;
-  readonly request: { readonly idempotent: boolean; readonly destination: string };
+  readonly request: { readonly idempotent: boolean; readonly destination: string; readonly queue: string | undefined };
   readonly timeoutMs: number;
 }
 
@@ -15,7 +15,7 @@ function makeCall(name: string, idempotent: boolean, confirmWaitMs = 1000): Test
   return {
     name,
     delivery: newDelivery(confirmWaitMs),
-    request: { idempotent, destination: '/queue/q' },
+    request: { idempotent, destination: '/queue/q', queue: 'q' },
     timeoutMs: 5000,
   };
 }
@@ -246,13 +246,41 @@ describe('deadlineError', () => {
   type Case = [
     name: string,
     delivery: Partial<Delivery>,
-    connection: { confirmRequests: boolean; connected: boolean; trouble: RpcError | undefined },
-    code: 'OVERLOADED' | 'TIMEOUT',
+    connection: { confirmRequests: boolean; connected: boolean; trouble: RpcError | undefined; unanswered?: boolean },
+    code: 'OVERLOADED' | 'TIMEOUT' | 'NO_SERVERS',
     cause: RpcError | undefined,
   ];
   const live = { confirmRequests: true, connected: true };
   const down = { confirmRequests: true, connected: false };
   const cases: Case[] = [
+    [
+      'NO_SERVERS when the request was sent and confirmed on a live connection and nothing is known to consume its queue',
+      { sent: true, confirmed: true, sends: 1 },
+      { ...live, trouble: undefined, unanswered: true },
+      'NO_SERVERS',
+      undefined,
+    ],
+    [
+      'OVERLOADED, not NO_SERVERS, when the broker never confirmed it',
+      { sent: true, confirmed: false, sends: 1 },
+      { ...live, trouble: undefined, unanswered: true },
+      'OVERLOADED',
+      undefined,
+    ],
+    [
+      'TIMEOUT, not NO_SERVERS, when it was never sent',
+      { sent: false, sends: 0 },
+      { ...live, trouble: undefined, unanswered: true },
+      'TIMEOUT',
+      undefined,
+    ],
+    [
+      'TIMEOUT caused by the trouble, not NO_SERVERS, when the connection dropped while it waited',
+      { sent: true, confirmed: true, sends: 2, dropped: true },
+      { ...live, trouble, unanswered: true },
+      'TIMEOUT',
+      trouble,
+    ],
     [
       'OVERLOADED when the broker never confirmed the request on a live connection',
       { sent: true, confirmed: false, sends: 1 },

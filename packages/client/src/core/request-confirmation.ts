@@ -11,6 +11,7 @@
  */
 
 import { RpcError } from '../errors.js';
+import { PRESENCE_TOPIC } from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
 import type { Delivery } from './pending-calls.js';
 
@@ -124,16 +125,21 @@ export class RequestConfirmation<Call extends Confirmable> {
 
 /**
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
- * on a connection that stayed up the whole call; TIMEOUT otherwise, with the connection's trouble as
+ * on a connection that stayed up the whole call; NO_SERVERS when it was sent on such a connection
+ * and nothing is known to consume its queue (`unanswered`: no server announced itself for it and
+ * nothing answered it while the call waited); TIMEOUT otherwise, with the connection's trouble as
  * the cause when that is why no reply came (a request just re-sent on a new connection is
  * unconfirmed because it is new, not because the broker refused it).
  */
 export function deadlineError(
-  call: Confirmable & { readonly request: { readonly destination: string }; readonly timeoutMs: number },
-  connection: { confirmRequests: boolean; connected: boolean; trouble: RpcError | undefined },
+  call: Confirmable & {
+    readonly request: { readonly destination: string; readonly queue: string | undefined };
+    readonly timeoutMs: number;
+  },
+  connection: { confirmRequests: boolean; connected: boolean; trouble: RpcError | undefined; unanswered?: boolean },
 ): RpcError {
   const { delivery, request, timeoutMs } = call;
-  const { confirmRequests, connected, trouble } = connection;
+  const { confirmRequests, connected, trouble, unanswered = false } = connection;
   if (confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped && connected) {
     return new RpcError(
       'OVERLOADED',
@@ -141,9 +147,20 @@ export function deadlineError(
     );
   }
   if (connected && (!delivery.dropped || trouble === undefined)) {
+    if (unanswered && delivery.sends > 0 && request.queue !== undefined)
+      return noServerAnswered(request.queue, timeoutMs);
     return new RpcError('TIMEOUT', `no reply from ${request.destination} within ${timeoutMs} ms`);
   }
   const why = connected ? 'the connection dropped while it waited' : 'not connected to the broker';
   const detail = trouble ? `: ${trouble.message}` : '';
   return new RpcError('TIMEOUT', `no reply within ${timeoutMs} ms; ${why}${detail}`, { cause: trouble });
+}
+
+function noServerAnswered(queue: string, timeoutMs: number): RpcError {
+  return new RpcError(
+    'NO_SERVERS',
+    `nothing answered ${queue} within ${timeoutMs} ms and no server announced itself on ${PRESENCE_TOPIC}: ` +
+      `is a server consuming ${queue}? Start one (npm run server) or check the queue name; a slow server ` +
+      'that does not announce itself (like the tutorial’s) needs a longer timeoutMs',
+  );
 }

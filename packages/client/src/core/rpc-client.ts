@@ -21,13 +21,14 @@ import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
-import { Header, parseServedBy, queueOfDestination, REPLY_TO } from '../protocol/wire.js';
+import { Header, parseServedBy, queueOfDestination, REPLY_TO, requestHeaders } from '../protocol/wire.js';
 import { randomHex } from '../random.js';
 import { isTraceparent, newTraceparent } from '../trace-context.js';
 import { StompConnection, type StompConnectionOptions } from '../transport/stomp-connection.js';
 import { ClientStats, type RpcClientStats } from './client-stats.js';
 import { type Clock, systemClock } from './clock.js';
 import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
+import { RequestBatches } from './request-batches.js';
 import { deadlineError, RequestConfirmation } from './request-confirmation.js';
 import { ServerDiscovery } from './server-discovery.js';
 import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from './transport.js';
@@ -141,9 +142,6 @@ export interface RpcClientInternals {
   defer?: (send: () => void) => void;
 }
 
-/** At most this many batches wait for their RECEIPT; older ones are forgotten (their publish was refused). */
-const MAX_UNCONFIRMED_BATCHES = 10_000;
-
 type Call = PendingCall<RpcReply>;
 
 export class RpcClient {
@@ -164,11 +162,7 @@ export class RpcClient {
    */
   readonly #idPrefix = `${randomHex(4)}.`;
   #nextId = 0;
-  readonly #defer: (send: () => void) => void;
-  /** Requests to send at the end of this turn, and the batches sent waiting for their RECEIPT. */
-  #outbox: Call[] = [];
-  readonly #batches = new Map<string, Call[]>();
-  readonly #sendOutbox = () => this.#flushOutbox();
+  readonly #batches: RequestBatches<Call>;
   /** Destinations whose queue this connection has declared already. */
   readonly #declared = new Set<string>();
   /** When a reply last came from each queue: a queue that answers has a server, announced or not. */
@@ -179,8 +173,6 @@ export class RpcClient {
 
   constructor(options: RpcClientOptions = {}, internals: RpcClientInternals = {}) {
     this.#clock = internals.clock ?? systemClock;
-    // Not queueMicrotask itself: browsers refuse it when called as a method of another object.
-    this.#defer = internals.defer ?? ((send) => queueMicrotask(send));
     const settings = checkClientOptions(options);
     this.#defaultTimeoutMs = settings.timeoutMs;
     this.#discoveryMs = settings.discoveryMs;
@@ -193,10 +185,19 @@ export class RpcClient {
         else this.#stats.succeeded();
       },
     });
+    this.#batches = new RequestBatches<Call>(
+      settings.confirmRequests,
+      // Not queueMicrotask itself: browsers refuse it when called as a method of another object.
+      internals.defer ?? ((send) => queueMicrotask(send)),
+      {
+        pending: (call) => this.#calls.get(call.correlationId) === call,
+        write: (call, receiptId) => this.#publish(call, receiptId),
+      },
+    );
     this.#confirmation = new RequestConfirmation<Call>(this.#clock, settings.resendUnconfirmedMs, {
       pending: () => this.#calls.values(),
       connected: () => this.#connection.connected,
-      resend: (call) => this.#send(call),
+      resend: (call) => this.#batches.add(call),
       stuck: (stuckMs) => {
         const reason = `the broker confirmed no request for ${stuckMs} ms; reconnecting`;
         this.#connection.drop(new RpcError('CONNECTION_LOST', reason));
@@ -214,7 +215,7 @@ export class RpcClient {
     );
     const events: TransportEvents = {
       onConnected: () => this.#handleConnected(),
-      onDisconnected: (reason) => this.#handleDisconnected(reason),
+      onDisconnected: (reason) => this.#calls.connectionLost(reason),
       onConnectFailed: (reason) => this.#handleConnectFailed(reason),
       onUnhandledMessage: (message) => this.#handleReply(message),
       onReceipt: (receiptId) => this.#handleReceipt(receiptId),
@@ -326,69 +327,31 @@ export class RpcClient {
   #dispatch(call: Call): void {
     if (!this.#connection.connected) return;
     const verdict = this.#discovery.verdict(call.request.queue);
-    if (verdict === 'send') this.#send(call);
+    if (verdict === 'send')
+      this.#batches.add(call); // goes out at the end of this turn
     else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
   }
 
-  /**
-   * TIMEOUT, OVERLOADED (deadlineError), or NO_SERVERS when the call was sent on a connection that
-   * stayed up, no server announced itself for its queue, and nothing answered that queue while the
-   * call waited: then nothing is known to consume it.
-   */
+  /** The error of a call whose deadline passed (deadlineError); `unanswered`: nothing is known to consume its queue. */
   #deadlineError(call: Call): RpcError {
-    const connected = this.#connection.connected;
-    const error = deadlineError(call, {
-      confirmRequests: this.#confirmRequests,
-      connected,
-      trouble: this.#connection.lastError,
-    });
     const { queue } = call.request;
-    if (error.code !== 'TIMEOUT' || error.cause !== undefined || !connected || queue === undefined) return error;
-    if (!this.#discovery.enabled || call.delivery.sends === 0 || this.#discovery.servers(queue).length > 0)
-      return error;
-    if ((this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) >= call.startedAt) return error;
-    return new RpcError(
-      'NO_SERVERS',
-      `nothing answered ${queue} within ${call.timeoutMs} ms and no server announced itself on ${PRESENCE_TOPIC}: ` +
-        `is a server consuming ${queue}? Start one (npm run server) or check the queue name; a slow server ` +
-        'that does not announce itself (like the tutorial’s) needs a longer timeoutMs',
-    );
-  }
-
-  /** Queues a call for the end of this turn, when the whole batch goes out. */
-  #send(call: Call): void {
-    if (call.delivery.queued) return;
-    call.delivery.queued = true;
-    if (this.#outbox.push(call) === 1) this.#defer(this.#sendOutbox);
-  }
-
-  #flushOutbox(): void {
-    const batch = this.#outbox.filter((call) => {
-      call.delivery.queued = false;
-      return this.#calls.get(call.correlationId) === call; // not ended meanwhile
-    });
-    this.#outbox = [];
-    for (let i = 0; i < batch.length; i++) {
-      // A failed write leaves the rest unsent: they go out after the reconnect.
-      if (!this.#publish(batch[i] as Call, this.#confirmRequests && i === batch.length - 1)) return;
-    }
-    if (this.#confirmRequests && batch.length > 0) this.#awaitReceipt(batch);
+    const unanswered =
+      this.#discovery.enabled &&
+      queue !== undefined &&
+      this.#discovery.servers(queue).length === 0 &&
+      (this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) < call.startedAt;
+    const { connected, lastError: trouble } = this.#connection;
+    return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered });
   }
 
   /** Writes one request; false when the socket went away (the call stays unsent for the reconnect). */
-  #publish(call: Call, askReceipt: boolean): boolean {
-    const { request, correlationId } = call;
-    const remainingMs = Math.max(1, call.deadline - this.#clock.now());
-    const headers: Record<string, string> = {
-      ...request.headers,
-      [Header.replyTo]: REPLY_TO,
-      [Header.correlationId]: correlationId,
-      [Header.expiration]: String(Math.ceil(remainingMs)),
-    };
-    if (request.traceparent !== undefined) headers[Header.traceparent] = request.traceparent;
+  #publish(call: Call, receiptId: string | undefined): boolean {
+    const { request } = call;
     const declare = request.declare !== undefined && !this.#declared.has(request.destination);
-    if (declare) Object.assign(headers, request.declare);
-    if (askReceipt) headers[Header.receipt] = correlationId;
+    const headers = requestHeaders(request, call.correlationId, call.deadline - this.#clock.now(), {
+      declare,
+      receiptId,
+    });
     try {
       this.#connection.publish({ destination: request.destination, body: request.body, headers });
     } catch {
@@ -399,18 +362,8 @@ export class RpcClient {
     return true;
   }
 
-  /** The batch's RECEIPT will name its last request. */
-  #awaitReceipt(batch: Call[]): void {
-    const receiptId = (batch[batch.length - 1] as Call).correlationId;
-    this.#batches.set(receiptId, batch);
-    if (this.#batches.size > MAX_UNCONFIRMED_BATCHES) {
-      this.#batches.delete(this.#batches.keys().next().value as string);
-    }
-  }
-
   #handleReceipt(receiptId: string): void {
-    const batch = this.#batches.get(receiptId);
-    this.#batches.delete(receiptId);
+    const batch = this.#batches.confirmed(receiptId);
     if (batch === undefined) {
       this.#confirmation.receipt(undefined);
       return;
@@ -428,7 +381,7 @@ export class RpcClient {
 
   #handleConnected(): void {
     this.#declared.clear();
-    this.#batches.clear(); // RECEIPTs of the last connection will not come
+    this.#batches.reset(); // RECEIPTs of the last connection will not come
     this.#confirmation.connected();
     this.#discovery.connected();
     this.#sendUnsent();
@@ -438,19 +391,6 @@ export class RpcClient {
     // A refused login will not fix itself within a call's deadline: fail the waiting calls now.
     if (reason.code === 'UNAUTHENTICATED') {
       this.#calls.rejectAll(() => new RpcError('UNAUTHENTICATED', reason.message, { cause: reason }));
-    }
-  }
-
-  #handleDisconnected(reason: RpcError): void {
-    for (const call of [...this.#calls.values()]) {
-      if (!call.delivery.sent) continue;
-      if (call.request.idempotent) {
-        call.delivery.sent = false;
-        call.delivery.dropped = true;
-        continue;
-      }
-      const message = `the connection dropped before the reply: ${reason.message}`;
-      this.#calls.settle(call.correlationId, new RpcError('CONNECTION_LOST', message, { cause: reason }));
     }
   }
 

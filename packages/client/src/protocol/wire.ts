@@ -66,6 +66,34 @@ export function queueDeclarationHeaders(declaration: QueueDeclaration = {}): Rec
   return headers;
 }
 
+/**
+ * The headers of a request (docs/protocol.md, "Request"): the caller's own, `reply-to`,
+ * `correlation-id`, `expiration` (the remaining deadline, whole ms), a `traceparent` when there is
+ * one, the queue declaration when `declare` (a connection's first request to the destination) and
+ * `receipt` when `receiptId` (a batch's last request).
+ */
+export function requestHeaders(
+  request: {
+    readonly headers: Readonly<Record<string, string>>;
+    readonly traceparent?: string | undefined;
+    readonly declare?: Readonly<Record<string, string>> | undefined;
+  },
+  correlationId: string,
+  remainingMs: number,
+  { declare, receiptId }: { declare: boolean; receiptId: string | undefined },
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    ...request.headers,
+    [Header.replyTo]: REPLY_TO,
+    [Header.correlationId]: correlationId,
+    [Header.expiration]: String(Math.ceil(Math.max(1, remainingMs))),
+  };
+  if (request.traceparent !== undefined) headers[Header.traceparent] = request.traceparent;
+  if (declare && request.declare !== undefined) Object.assign(headers, request.declare);
+  if (receiptId !== undefined) headers[Header.receipt] = receiptId;
+  return headers;
+}
+
 /** The `rpc-server` header of a reply: the server's id and its processing time in ms. */
 export function servedBy(serverId: string, processingMs: number): string {
   return `${serverId};${processingMs.toFixed(3)}`;

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { newDelivery } from './pending-calls.js';
+import { RequestBatches } from './request-batches.js';
+
+function call(correlationId: string) {
+  return { correlationId, delivery: newDelivery(1000) };
+}
+
+/** Batches whose turns the test ends, writing into `written` (with each receipt id), until `failAt`. */
+function setup({ confirm = true, failAt = Number.POSITIVE_INFINITY } = {}) {
+  const turns: Array<() => void> = [];
+  const written: Array<[string, string | undefined]> = [];
+  const ended = new Set<string>();
+  const batches = new RequestBatches<ReturnType<typeof call>>(confirm, (send) => turns.push(send), {
+    pending: (c) => !ended.has(c.correlationId),
+    write: (c, receiptId) => {
+      if (written.length >= failAt) return false;
+      written.push([c.correlationId, receiptId]);
+      return true;
+    },
+  });
+  const endTurn = () => {
+    for (const turn of turns.splice(0)) turn();
+  };
+  return { batches, turns, written, ended, endTurn };
+}
+
+describe('RequestBatches', () => {
+  it('batch - the calls of a turn go out together at its end; the last asks for the RECEIPT', () => {
+    const { batches, turns, written, endTurn } = setup();
+    const calls = ['a', 'b', 'c'].map(call);
+    for (const c of calls) batches.add(c);
+    batches.add(calls[0] as never); // queued once
+    expect(turns).toHaveLength(1);
+    expect(written).toEqual([]);
+    endTurn();
+    expect(written).toEqual([
+      ['a', undefined],
+      ['b', undefined],
+      ['c', 'c'],
+    ]);
+    expect(batches.confirmed('c')).toEqual(calls);
+    expect(batches.confirmed('c')).toBeUndefined(); // forgotten once confirmed
+  });
+
+  it('batch - calls that ended while queued are left out, and the RECEIPT moves to the last one left', () => {
+    const { batches, written, ended, endTurn } = setup();
+    for (const id of ['a', 'b']) batches.add(call(id));
+    ended.add('b');
+    endTurn();
+    expect(written).toEqual([['a', 'a']]);
+  });
+
+  it('batch - without confirmation no request asks for a RECEIPT', () => {
+    const { batches, written, endTurn } = setup({ confirm: false });
+    for (const id of ['a', 'b']) batches.add(call(id));
+    endTurn();
+    expect(written).toEqual([
+      ['a', undefined],
+      ['b', undefined],
+    ]);
+    expect(batches.confirmed('b')).toBeUndefined();
+  });
+
+  it('batch - a failed write leaves the rest unsent and not queued, so a reconnect sends them again', () => {
+    const { batches, written, endTurn } = setup({ failAt: 1 });
+    const calls = ['a', 'b', 'c'].map(call);
+    for (const c of calls) batches.add(c);
+    endTurn();
+    expect(written).toEqual([['a', undefined]]);
+    expect(calls.map((c) => c.delivery.queued)).toEqual([false, false, false]);
+    expect(batches.confirmed('c')).toBeUndefined();
+  });
+
+  it('reset - the RECEIPTs of the last connection are no longer awaited', () => {
+    const { batches, endTurn } = setup();
+    batches.add(call('a'));
+    endTurn();
+    batches.reset();
+    expect(batches.confirmed('a')).toBeUndefined();
+  });
+});

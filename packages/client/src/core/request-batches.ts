@@ -1,0 +1,81 @@
+/*
+ * Requests leave in batches: those made in one turn of the event loop go out together at its end,
+ * and only the last of them asks for a RECEIPT. The broker handles a connection's frames in order,
+ * so that one RECEIPT confirms the batch: one frame per batch instead of one per request, on the
+ * busiest process of an RPC (BENCHMARKS.md has the measured cost). A batch whose RECEIPT never
+ * comes (the broker refused its publish) leaves its calls unconfirmed, which request confirmation
+ * then handles as for a single request.
+ */
+import type { Delivery } from './pending-calls.js';
+
+/** A call as batching sees it. */
+export interface Batchable {
+  readonly correlationId: string;
+  readonly delivery: Delivery;
+}
+
+export interface RequestBatchesEvents<Call extends Batchable> {
+  /** Whether the call still waits (it may have ended while queued). */
+  pending(call: Call): boolean;
+  /** Writes one request, with a `receipt` header named `receiptId` when given; false when the socket is gone. */
+  write(call: Call, receiptId: string | undefined): boolean;
+}
+
+/** At most this many batches wait for their RECEIPT; older ones are forgotten (their publish was refused). */
+const MAX_UNCONFIRMED_BATCHES = 10_000;
+
+export class RequestBatches<Call extends Batchable> {
+  readonly #confirm: boolean;
+  readonly #defer: (send: () => void) => void;
+  readonly #events: RequestBatchesEvents<Call>;
+  #queued: Call[] = [];
+  /** Sent batches by the RECEIPT id that will confirm them (the last call's correlation id). */
+  readonly #unconfirmed = new Map<string, Call[]>();
+  readonly #sendQueued = () => this.#send();
+
+  /** `confirm`: ask for RECEIPTs at all; `defer` runs the send at the end of the turn. */
+  constructor(confirm: boolean, defer: (send: () => void) => void, events: RequestBatchesEvents<Call>) {
+    this.#confirm = confirm;
+    this.#defer = defer;
+    this.#events = events;
+  }
+
+  /** Queues a call for the end of this turn; a call already queued stays queued once. */
+  add(call: Call): void {
+    if (call.delivery.queued) return;
+    call.delivery.queued = true;
+    if (this.#queued.push(call) === 1) this.#defer(this.#sendQueued);
+  }
+
+  /** The calls a RECEIPT confirms, still pending or not; undefined for an unknown receipt. */
+  confirmed(receiptId: string): Call[] | undefined {
+    const batch = this.#unconfirmed.get(receiptId);
+    this.#unconfirmed.delete(receiptId);
+    return batch;
+  }
+
+  /** A new connection: the RECEIPTs of the last one will not come. */
+  reset(): void {
+    this.#unconfirmed.clear();
+  }
+
+  #send(): void {
+    const batch = this.#queued.filter((call) => {
+      call.delivery.queued = false;
+      return this.#events.pending(call);
+    });
+    this.#queued = [];
+    const last = batch[batch.length - 1];
+    for (const call of batch) {
+      const receiptId = this.#confirm && call === last ? call.correlationId : undefined;
+      // A failed write leaves the rest unsent: they go out after the reconnect.
+      if (!this.#events.write(call, receiptId)) return;
+    }
+    if (this.#confirm && last !== undefined) {
+      this.#unconfirmed.set(last.correlationId, batch);
+      if (this.#unconfirmed.size > MAX_UNCONFIRMED_BATCHES) {
+        this.#unconfirmed.delete(this.#unconfirmed.keys().next().value as string);
+      }
+    }
+  }
+}
