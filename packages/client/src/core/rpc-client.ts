@@ -323,12 +323,11 @@ export class RpcClient {
     return checkMs(options.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
   }
 
-  /** Sends a call if it can go now; otherwise it waits for the connection or for discovery. */
+  /** Sends a call (at the end of this turn) if it can go now; otherwise it waits for the connection or for discovery. */
   #dispatch(call: Call): void {
     if (!this.#connection.connected) return;
     const verdict = this.#discovery.verdict(call.request.queue);
-    if (verdict === 'send')
-      this.#batches.add(call); // goes out at the end of this turn
+    if (verdict === 'send') this.#batches.add(call);
     else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
   }
 

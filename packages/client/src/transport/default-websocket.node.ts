@@ -27,14 +27,14 @@ export function defaultWebSocketFactory(): WebSocketFactory {
       corked?.uncork();
       corked = undefined;
     };
-    socket.send = ((data: Parameters<WebSocket['send']>[0]) => {
+    socket.send = ((...args: Parameters<WebSocket['send']>) => {
       const tcp = (socket as unknown as { _socket?: Corkable })._socket;
       if (corked === undefined && tcp !== undefined) {
         tcp.cork();
         corked = tcp;
         process.nextTick(uncork);
       }
-      send(data);
+      send(...args);
     }) as WebSocket['send'];
     return socket;
   };
