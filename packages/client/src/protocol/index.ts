@@ -27,5 +27,4 @@ export {
   REPLY_TO,
   replyDestination,
   servedBy,
-  TEXT_CONTENT_TYPE,
 } from './wire.js';

@@ -25,8 +25,6 @@ export const Header = {
   receipt: 'receipt',
 } as const;
 
-export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
-
 /** Where replies go: on the first SEND carrying it, the broker makes this connection's private amq.gen-... queue. */
 export const REPLY_TO = '/temp-queue/stomp-rpc';
 
