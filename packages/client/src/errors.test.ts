@@ -36,3 +36,30 @@ describe('RpcError', () => {
     expect(isRpcError(new Error('x'))).toBe(false);
   });
 });
+
+describe('RpcError across copies of the package', () => {
+  it('copies - an RpcError from another copy of the package is recognised, and keeps its code', async () => {
+    // The query makes Vite load errors.ts a second time: another module, another RpcError class,
+    // as when an application and the server package each have their own copy of the client.
+    const specifier = './errors.js?another-copy'; // a variable: TypeScript cannot resolve the query
+    const other = (await import(/* @vite-ignore */ specifier)) as typeof import('./errors.js');
+    expect(other.RpcError).not.toBe(RpcError);
+    const foreign = new other.RpcError('TIMEOUT', 'from the other copy');
+    expect(isRpcError(foreign)).toBe(true);
+    expect(foreign instanceof RpcError).toBe(true);
+    expect(RpcError.from(foreign)).toBe(foreign);
+    expect(RpcError.from(foreign).code).toBe('TIMEOUT');
+    expect(other.isRpcError(new RpcError('ABORTED', 'from this copy'))).toBe(true);
+  });
+
+  it('copies - look-alikes without the brand, or with a code not in the table, are not RpcErrors', () => {
+    const lookAlike = Object.assign(new Error('x'), { name: 'RpcError', code: 'TIMEOUT' });
+    expect(isRpcError(lookAlike)).toBe(false);
+    expect(lookAlike instanceof RpcError).toBe(false);
+    expect(RpcError.from(lookAlike).code).toBe('INTERNAL');
+    const badCode = Object.assign(new RpcError('TIMEOUT', 'x'), { code: 'NOT_A_CODE' });
+    expect(isRpcError(badCode)).toBe(false);
+    expect(isRpcError(null)).toBe(false);
+    expect(isRpcError('TIMEOUT')).toBe(false);
+  });
+});

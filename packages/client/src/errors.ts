@@ -7,13 +7,26 @@ export interface RpcErrorOptions {
 }
 
 /**
+ * Marks an RpcError whichever copy of this package made it. An application and the server package
+ * can each load their own copy (npm installs two when their versions differ), and `instanceof`
+ * only knows its own copy's class; a registered symbol is the same in every copy.
+ */
+const BRAND = Symbol.for('@stomp-rpc/client.RpcError');
+
+/**
  * The one error class callers see. Branch on `code` (from {@link ERROR_CODES}); the message is for
- * people and may change.
+ * people and may change. `instanceof RpcError` and isRpcError() recognise an RpcError from any
+ * copy of the package.
  */
 export class RpcError extends Error {
   override readonly name = 'RpcError';
   readonly code: ErrorCode;
   readonly remote: boolean;
+  readonly [BRAND] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isRpcError(value);
+  }
 
   constructor(code: ErrorCode, message: string, options: RpcErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -23,7 +36,7 @@ export class RpcError extends Error {
 
   /** Normalises anything thrown into an RpcError, keeping the original as `cause`. */
   static from(cause: unknown, fallbackCode: ErrorCode = 'INTERNAL'): RpcError {
-    if (cause instanceof RpcError) return cause;
+    if (isRpcError(cause)) return cause;
     const message = cause instanceof Error ? cause.message : String(cause);
     return new RpcError(fallbackCode, message, { cause });
   }
@@ -35,6 +48,12 @@ export class RpcError extends Error {
   }
 }
 
+/** Whether `value` is an RpcError, made by this copy of the package or another. */
 export function isRpcError(value: unknown): value is RpcError {
-  return value instanceof RpcError;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [BRAND]?: unknown })[BRAND] === true &&
+    isErrorCode((value as { code?: unknown }).code)
+  );
 }

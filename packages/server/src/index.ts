@@ -1,3 +1,6 @@
+// What a handler throws: the client package's error class, re-exported so that a handler author
+// needs no import from a package they may not depend on directly.
+export { ERROR_CODES, type ErrorCode, isRpcError, RpcError } from '@stomp-rpc/client';
 export { SERVER_DEFAULTS } from './defaults.js';
 export { fibonacci } from './fibonacci.js';
 export { type FibonacciServiceOptions, fibonacciHandler, parseN } from './fibonacci-service.js';
