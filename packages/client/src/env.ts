@@ -5,7 +5,8 @@ import type { StompConnectionOptions } from './transport/stomp-connection.js';
 
 /** The environment variables both command lines read, with what they configure. */
 export const ENVIRONMENT = {
-  STOMP_URL: 'Web-STOMP URL; a comma-separated list fails over in order (default ws://127.0.0.1:15674/ws)',
+  STOMP_URL:
+    'Web-STOMP URL; a comma-separated list (the nodes of a cluster) starts at a random one and fails over to the next (default ws://127.0.0.1:15674/ws)',
   STOMP_LOGIN: 'broker user (default guest)',
   STOMP_PASSCODE: 'broker password (default guest)',
   STOMP_VHOST: 'RabbitMQ virtual host (default /)',
