@@ -2,15 +2,13 @@
  * Request/reply over one STOMP connection, for any service: the facade that joins the parts.
  *
  * - pending-calls.ts: the calls waiting for a reply, each ending exactly once;
+ * - request-batches.ts: a turn's requests go out together, with one RECEIPT for the batch;
  * - request-confirmation.ts: RECEIPTs, re-sending unconfirmed idempotent requests, stuck connections;
  * - server-discovery.ts: which servers are live, so whether a call is sent, held or fails;
  * - transport/stomp-connection.ts: the connection that keeps itself up.
  *
  * Every request carries the same `reply-to` (protocol/wire.ts REPLY_TO): the broker gives the
- * connection one private reply queue, and a reply is matched to its call by `correlation-id`.
- * Requests made in one turn of the event loop go out together at its end, and only the last of
- * them asks for a RECEIPT: the broker handles a connection's frames in order, so that one RECEIPT
- * confirms the batch, one frame instead of one per request (BENCHMARKS.md has the measured cost). A
+ * connection one private reply queue, and a reply is matched to its call by `correlation-id`. A
  * reply nobody waits for any more (timed out, aborted, a server answering twice) is dropped and
  * counted. When the connection drops, requests already sent can no longer be answered: idempotent
  * ones go back to unsent and are sent again once reconnected, the others reject with
@@ -62,9 +60,9 @@ export interface RpcClientOptions extends StompConnectionOptions {
   /** The live servers changed: one joined, left, or sent new counters. */
   onServersChange?: (servers: ServerInfo[]) => void;
   /**
-   * Ask the broker to confirm each request (a `receipt` header). A request the broker refuses (a
-   * queue full under a `reject-publish` policy) gets no receipt, so its call ends with OVERLOADED
-   * rather than TIMEOUT. Costs one RECEIPT frame per call.
+   * Ask the broker to confirm requests (a `receipt` header on the last request of each batch). A
+   * request the broker refuses (a queue full under a `reject-publish` policy) gets no receipt, so
+   * its call ends with OVERLOADED rather than TIMEOUT. Costs one RECEIPT frame per batch.
    * @default true
    */
   confirmRequests?: boolean;
