@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Header, PRESENCE_TOPIC, parseAnnouncement, type ServerStats } from '@stomp-rpc/client/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type AnnouncerOptions, PONGS_PER_SECOND, PresenceAnnouncer } from './presence-announcer.js';
+import { type AnnouncerOptions, PONGS_PER_SECOND, PresenceAnnouncer, STORM_HELLO_MS } from './presence-announcer.js';
 import { ServerStatsCounter } from './server-stats.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -185,6 +185,27 @@ describe('PresenceAnnouncer', () => {
 
     subject.answerPing(REPLY_QUEUE, second + 1000);
     expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
+  });
+
+  it('storm - pings over the limit get one hello on the presence topic within STORM_HELLO_MS, at most one per period', () => {
+    const { subject, sent } = announcer();
+    subject.start();
+    const second = 1_700_000_000_000;
+    for (let ping = 0; ping < PONGS_PER_SECOND + 500; ping++) subject.answerPing(REPLY_QUEUE, second);
+    expect(sent).toHaveLength(PONGS_PER_SECOND);
+    vi.advanceTimersByTime(STORM_HELLO_MS);
+    expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
+    expect(sent.at(-1)?.destination).toBe(PRESENCE_TOPIC);
+    expect(kinds(sent.slice(-1))).toEqual(['hello']);
+    subject.answerPing(REPLY_QUEUE, second + 500); // still over the limit: the next period's hello
+    subject.answerPing(REPLY_QUEUE, second + 501);
+    vi.advanceTimersByTime(STORM_HELLO_MS);
+    expect(kinds(sent.slice(PONGS_PER_SECOND))).toEqual(['hello', 'hello']);
+    subject.answerPing(REPLY_QUEUE, second + 600);
+    subject.stop(); // a stop cancels the owed hello: the bye says it all
+    vi.advanceTimersByTime(STORM_HELLO_MS);
+    expect(kinds(sent.slice(PONGS_PER_SECOND))).toEqual(['hello', 'hello', 'bye']);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('pong - the limit is per wall-clock second, not per sliding second', () => {

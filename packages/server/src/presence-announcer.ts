@@ -2,7 +2,9 @@
  * The server's side of presence (the protocol is in @stomp-rpc/client/protocol presence.ts): "hello"
  * once consuming, "beat" every `presenceMs` with the counters, "bye" as soon as a stop begins, and
  * an answer to every "who is there?" ping on the asker's reply queue, at most PONGS_PER_SECOND a
- * second so that a ping flood cannot multiply itself.
+ * second so that a ping flood cannot multiply itself. Pings beyond that (a storm of reconnecting
+ * browsers) are answered together: one "hello" on the presence topic, at most one per
+ * STORM_HELLO_MS, which every client still in its discovery window hears.
  */
 import { hostname } from 'node:os';
 import {
@@ -17,6 +19,8 @@ import { SERVER_VERSION } from './version.js';
 
 /** At most this many pings are answered per second. */
 export const PONGS_PER_SECOND = 200;
+/** Pings over the limit wait at most this long for the one hello that answers them all. */
+export const STORM_HELLO_MS = 100;
 const HOST = hostname();
 
 export interface AnnouncerOptions {
@@ -41,6 +45,7 @@ export class PresenceAnnouncer {
   readonly #startedAt = new Date().toISOString();
   #beat: ReturnType<typeof setInterval> | undefined;
   #pongWindow = { second: 0, answered: 0 };
+  #stormHello: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: AnnouncerOptions, events: AnnouncerEvents) {
     this.#options = options;
@@ -61,7 +66,9 @@ export class PresenceAnnouncer {
   /** Stops beating and says bye: callers stop counting on this server before it drains. */
   stop(): void {
     clearInterval(this.#beat);
+    clearTimeout(this.#stormHello);
     this.#beat = undefined;
+    this.#stormHello = undefined;
     this.announce('bye');
   }
 
@@ -71,8 +78,15 @@ export class PresenceAnnouncer {
     if (destination === undefined) return;
     const second = Math.floor(now / 1000);
     if (this.#pongWindow.second !== second) this.#pongWindow = { second, answered: 0 };
-    if (++this.#pongWindow.answered > PONGS_PER_SECOND) return;
-    this.announce('pong', destination);
+    if (++this.#pongWindow.answered <= PONGS_PER_SECOND) {
+      this.announce('pong', destination);
+    } else if (this.#stormHello === undefined && this.#beat !== undefined) {
+      this.#stormHello = setTimeout(() => {
+        this.#stormHello = undefined;
+        this.announce('hello');
+      }, STORM_HELLO_MS);
+      this.#stormHello.unref?.();
+    }
   }
 
   /** Publishes an announcement on the presence topic (or to one asker); skipped while disconnected. */
