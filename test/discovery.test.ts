@@ -85,7 +85,7 @@ describe('presence', () => {
     const killed = spawnChild(process.execPath, [SERVER_CLI, '--presence-ms', String(beatMs)], { RPC_QUEUE: queue });
     await killed.waitFor('awaiting RPC requests');
 
-    const client = openClient(queue);
+    const client = openClient(queue, { watchServers: true });
     const found = await client.discoverServers(300, queue);
     expect(found.map((server) => server.id)).toContain('stopped-one');
     expect(found).toHaveLength(2);

@@ -57,7 +57,7 @@ describe('hostile input', () => {
     });
     await server.waitFor('awaiting RPC requests');
     const pid = server.process.pid as number;
-    const client = openClient(queue);
+    const client = openClient(queue, { watchServers: true });
     await client.ready(5000);
     const residentBefore = residentMiB(pid);
 

@@ -41,7 +41,7 @@ describe('limits', () => {
       handler: (request) =>
         released ? request.body : new Promise<string>((resolve) => held.push(() => resolve(request.body))),
     });
-    const client = openClient(queue);
+    const client = openClient(queue, { watchServers: true });
     await client.ready(5000);
     await until(() => client.servers(queue).length === 1, 5000, 'the server to be known');
     const releaseAfterFirst = async () => {

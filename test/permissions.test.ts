@@ -44,7 +44,7 @@ describe('least-privilege users', () => {
   });
 
   it('browser user - calls through the rpc exchange, hears presence, and gets its answer', async () => {
-    const client = openClient(DEFAULT_QUEUE, { ...BROWSER, exchange: 'rpc' });
+    const client = openClient(DEFAULT_QUEUE, { ...BROWSER, exchange: 'rpc', watchServers: true });
     await expect(client.call(30)).resolves.toBe(832040n);
     expect(client.servers(DEFAULT_QUEUE).length).toBeGreaterThan(0);
   });
@@ -110,7 +110,7 @@ describe('least-privilege users', () => {
   });
 
   it('server user - consumes rpc_queue, replies and announces itself, but may not publish elsewhere or consume other queues', async () => {
-    const client = openClient(DEFAULT_QUEUE);
+    const client = openClient(DEFAULT_QUEUE, { watchServers: true });
     const answer = await client.callDetailed(10);
     expect(answer.value).toBe(55n);
     expect(client.servers(DEFAULT_QUEUE).map((server) => server.id)).toContain(answer.server);

@@ -115,6 +115,11 @@ class FakeTransport implements Transport {
     expect(requests).toHaveLength(1);
     return requests[0]?.headers[Header.correlationId] as string;
   }
+
+  /** The correlation id of the latest request sent. */
+  lastCorrelationId(): string {
+    return this.requests().at(-1)?.headers[Header.correlationId] as string;
+  }
 }
 
 /**
@@ -452,13 +457,80 @@ describe('RpcClient confirmation', () => {
 });
 
 describe('RpcClient presence', () => {
-  it('presence - on connect, listens to the presence topic and pings with its reply-to', () => {
-    const { transport } = setup({ presence: true });
+  it('presence - a watching client listens to the presence topic on connect and pings with its reply-to', () => {
+    const { transport } = setup({ presence: true, watchServers: true });
     transport.connect();
     expect(transport.subscriptions.map((subscription) => subscription.destination)).toEqual([PRESENCE_TOPIC]);
     expect(transport.published).toEqual([
       { destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } },
     ]);
+  });
+
+  it('presence - onServersChange and whenNoServers "fail" turn watching on', () => {
+    for (const options of [{ onServersChange: () => {} }, { whenNoServers: 'fail' as const }]) {
+      const { transport } = setup({ presence: true, ...options });
+      transport.connect();
+      expect(transport.subscriptions.map((subscription) => subscription.destination)).toEqual([PRESENCE_TOPIC]);
+    }
+  });
+
+  it('presence - by default an idle client neither listens nor pings: it costs the broker nothing', () => {
+    const { transport, clock } = setup({ presence: true });
+    transport.connect();
+    clock.advance(60_000);
+    expect(transport.subscriptions).toEqual([]);
+    expect(transport.published).toEqual([]);
+  });
+
+  it('presence - by default a call with no reply from its queue for a second makes one ping a second, until it is answered', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 10_000 });
+    transport.connect();
+    const pings = () => transport.published.filter((frame) => frame.destination === PING_TOPIC).length;
+    const reply = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(999);
+    expect(pings()).toBe(0);
+    clock.advance(1);
+    expect(pings()).toBe(1);
+    clock.advance(1000);
+    expect(pings()).toBe(2); // nobody answered: ask again
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', queue: 'q' }));
+    clock.advance(3000);
+    expect(pings()).toBe(2); // a server is known for the queue now
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await expect(reply).resolves.toMatchObject({ body: 'ok' });
+    clock.advance(60_000);
+    expect(pings()).toBe(2); // nothing pending: the probe stopped
+  });
+
+  it('presence - by default calls answered within a second never ping', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    for (let i = 0; i < 5; i++) {
+      const reply = client.request('/queue/q', String(i));
+      transport.receipt(transport.lastCorrelationId());
+      clock.advance(400);
+      transport.deliver({ [Header.correlationId]: transport.lastCorrelationId() }, 'ok');
+      await reply;
+    }
+    clock.advance(5000);
+    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toEqual([]);
+  });
+
+  it('presence - a reply from the queue since the call began counts as an answer: no ping', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    const slow = client.request('/queue/q', 'slow');
+    const slowId = transport.onlyCorrelationId();
+    const fast = client.request('/queue/q', 'fast');
+    const fastId = transport.lastCorrelationId();
+    clock.advance(500);
+    transport.deliver({ [Header.correlationId]: fastId }, 'ok');
+    await fast;
+    clock.advance(3000);
+    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toEqual([]);
+    transport.deliver({ [Header.correlationId]: slowId }, 'ok');
+    await slow;
   });
 
   it("presence - with whenNoServers 'fail', a call to a queue no server is known for is held during discovery, then fails NO_SERVERS unsent", async () => {
@@ -549,7 +621,7 @@ describe('RpcClient presence', () => {
   });
 
   it('deadline - TIMEOUT, not NO_SERVERS, when a server is known for the queue', async () => {
-    const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000 });
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000, watchServers: true });
     transport.connect();
     transport.announce(PRESENCE_TOPIC, announcement({ kind: 'hello' }));
     const reply = client.request('/queue/q', '1');
@@ -563,7 +635,7 @@ describe('RpcClient presence', () => {
     transport.connect();
     const found = client.discoverServers(500, 'q');
     await settle();
-    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toHaveLength(2);
+    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toHaveLength(1);
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', queue: 'q' }));
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'b', queue: 'elsewhere' }));
     clock.advance(500);

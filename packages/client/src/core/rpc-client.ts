@@ -57,7 +57,15 @@ export interface RpcClientOptions extends StompConnectionOptions {
   whenNoServers?: 'fail' | 'wait';
   /** After each (re)connection, how long answers to the "who is there?" ping are awaited. @default 300 */
   discoveryMs?: number;
-  /** The live servers changed: one joined, left, or sent new counters. */
+  /**
+   * Keep a live list of servers: listen to every server's announcements, which costs the broker one
+   * delivery per server beat for this client. Off, an idle client costs nothing: the client asks
+   * "who is there?" only when a call has had no reply from its queue for a second, and `servers()`
+   * holds what it heard then. On whenever `onServersChange` is given or `whenNoServers` is 'fail'.
+   * @default false
+   */
+  watchServers?: boolean;
+  /** The live servers changed: one joined, left, or sent new counters. Turns `watchServers` on. */
   onServersChange?: (servers: ServerInfo[]) => void;
   /**
    * Ask the broker to confirm requests (a `receipt` header on the last request of each batch). A
@@ -181,6 +189,7 @@ export class RpcClient {
       settled: (_call, outcome) => {
         if (outcome instanceof RpcError) this.#stats.failed(outcome.code);
         else this.#stats.succeeded();
+        if (this.#calls.size === 0) this.#discovery.idle();
       },
     });
     this.#batches = new RequestBatches<Call>(
@@ -205,10 +214,15 @@ export class RpcClient {
       { ...settings.discovery, onServersChange: options.onServersChange },
       this.#clock,
       {
-        listen: (onAnnouncement) => this.#listen(onAnnouncement),
-        ping: () => this.#ping(),
+        listen: (onAnnouncement) => listenToPresence(this.#connection, onAnnouncement),
+        ping: () => ping(this.#connection),
         connected: () => this.#connection.connected,
         decide: () => this.#sendUnsent(),
+        unanswered: (startedBy) => {
+          for (const c of this.#calls.values()) if (c.startedAt <= startedBy && this.#unheard(c)) return true;
+          return false;
+        },
+        waiting: () => this.#calls.size > 0,
       },
     );
     const events: TransportEvents = {
@@ -251,7 +265,7 @@ export class RpcClient {
     if (!this.#discovery.enabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
     await this.ready();
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed'); // while ready() resolved
-    this.#ping();
+    ping(this.#connection);
     await this.#sleep(waitMs);
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
     return this.servers(queue);
@@ -325,20 +339,24 @@ export class RpcClient {
   #dispatch(call: Call): void {
     if (!this.#connection.connected) return;
     const verdict = this.#discovery.verdict(call.request.queue);
-    if (verdict === 'send') this.#batches.add(call);
-    else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
+    if (verdict === 'send') {
+      this.#batches.add(call);
+      this.#discovery.sent();
+    } else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
   }
 
   /** The error of a call whose deadline passed (deadlineError); `unanswered`: nothing is known to consume its queue. */
   #deadlineError(call: Call): RpcError {
-    const { queue } = call.request;
-    const unanswered =
-      this.#discovery.enabled &&
-      queue !== undefined &&
-      this.#discovery.servers(queue).length === 0 &&
-      (this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) < call.startedAt;
+    const unanswered = this.#discovery.enabled && this.#unheard(call);
     const { connected, lastError: trouble } = this.#connection;
     return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered });
+  }
+
+  /** Nothing is known to consume the call's queue: no server heard of, no reply since the call began. */
+  #unheard(call: Call): boolean {
+    const { queue } = call.request;
+    if (queue === undefined || call.delivery.sends === 0 || this.#discovery.servers(queue).length > 0) return false;
+    return (this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) < call.startedAt;
   }
 
   /** Writes one request; false when the socket went away (the call stays unsent for the reconnect). */
@@ -391,23 +409,6 @@ export class RpcClient {
     }
   }
 
-  #listen(onAnnouncement: (body: string) => void): boolean {
-    try {
-      this.#connection.subscribe(PRESENCE_TOPIC, (message) => onAnnouncement(message.body), {});
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  #ping(): void {
-    try {
-      this.#connection.publish({ destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } });
-    } catch {
-      // disconnected: the next connection pings again
-    }
-  }
-
   #handleReply(message: IncomingMessage): void {
     const { headers } = message;
     if (headers[Header.presence] !== undefined) {
@@ -442,6 +443,24 @@ export class RpcClient {
   }
 }
 
+function listenToPresence(connection: Transport, onAnnouncement: (body: string) => void): boolean {
+  try {
+    connection.subscribe(PRESENCE_TOPIC, (message) => onAnnouncement(message.body), {});
+    return true;
+  } catch {
+    return false; // dropped meanwhile; the next connection listens again
+  }
+}
+
+/** Asks every server "who is there?"; each answers on this connection's reply queue. */
+function ping(connection: Transport): void {
+  try {
+    connection.publish({ destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } });
+  } catch {
+    // disconnected: the next probe or connection pings again
+  }
+}
+
 /** The client's settings from its options, checked; INVALID_ARGUMENT for a bad one. */
 function checkClientOptions(options: RpcClientOptions) {
   const whenNoServers = options.whenNoServers ?? CLIENT_DEFAULTS.whenNoServers;
@@ -458,7 +477,12 @@ function checkClientOptions(options: RpcClientOptions) {
     resendUnconfirmedMs: confirmRequests
       ? checkMs(options.resendUnconfirmedMs ?? CLIENT_DEFAULTS.resendUnconfirmedMs, 'resendUnconfirmedMs', 0)
       : 0,
-    discovery: { enabled: presence, failFast: presence && whenNoServers === 'fail', discoveryMs },
+    discovery: {
+      enabled: presence,
+      failFast: presence && whenNoServers === 'fail',
+      watch: options.watchServers ?? options.onServersChange !== undefined,
+      discoveryMs,
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/manual-clock.js';
 import { MISSED_BEATS, type ServerAnnouncement, type ServerInfo } from '../protocol/presence.js';
-import { ServerDiscovery, type ServerDiscoveryOptions } from './server-discovery.js';
+import { PROBE_AFTER_MS, ServerDiscovery, type ServerDiscoveryOptions } from './server-discovery.js';
 
 const DISCOVERY_MS = 300;
 const BEAT_MS = 1000;
@@ -34,7 +34,7 @@ function announcement(overrides: Partial<ServerAnnouncement> = {}): string {
 function setup(options: Partial<ServerDiscoveryOptions> = {}) {
   const clock = new ManualClock();
   const log = { listens: 0, pings: 0, decides: 0 };
-  const link = { connected: true, canListen: true };
+  const link = { connected: true, canListen: true, unanswered: false, waiting: false };
   const changes: ServerInfo[][] = [];
   /** What the subscription to the announcements topic delivers to. */
   let announce: (body: string) => void = () => {
@@ -44,6 +44,7 @@ function setup(options: Partial<ServerDiscoveryOptions> = {}) {
     {
       enabled: true,
       failFast: true,
+      watch: true,
       discoveryMs: DISCOVERY_MS,
       onServersChange: (servers) => changes.push(servers),
       ...options,
@@ -58,6 +59,8 @@ function setup(options: Partial<ServerDiscoveryOptions> = {}) {
       ping: () => log.pings++,
       connected: () => link.connected,
       decide: () => log.decides++,
+      unanswered: () => link.unanswered,
+      waiting: () => link.waiting,
     },
   );
   const ids = (queue?: string) => discovery.servers(queue).map((server) => server.id);
@@ -141,6 +144,53 @@ describe('ServerDiscovery', () => {
     expect(log).toEqual({ listens: 0, pings: 0, decides: 0 });
     expect(clock.pendingTimers).toBe(0);
     expect(discovery.enabled).toBe(false);
+  });
+
+  it('not watching - a connection neither listens nor pings nor arms a timer', () => {
+    const { discovery, log, clock } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    expect(log).toEqual({ listens: 0, pings: 0, decides: 0 });
+    expect(clock.pendingTimers).toBe(0);
+    expect(discovery.verdict('q')).toBe('send');
+  });
+
+  it('not watching - after a send, pings once per probe period while a call is unanswered; stops when none waits', () => {
+    const { discovery, log, link, clock } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    link.waiting = true;
+    discovery.sent();
+    discovery.sent(); // one probe timer, however many sends
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(PROBE_AFTER_MS);
+    expect(log.pings).toBe(0); // waiting, but every call has heard from its queue
+    link.unanswered = true;
+    clock.advance(PROBE_AFTER_MS);
+    clock.advance(PROBE_AFTER_MS);
+    expect(log.pings).toBe(2);
+    link.connected = false;
+    clock.advance(PROBE_AFTER_MS);
+    expect(log.pings).toBe(2); // nowhere to ping
+    link.connected = true;
+    link.waiting = false;
+    clock.advance(PROBE_AFTER_MS);
+    expect(log.pings).toBe(3);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('not watching - idle() clears the probe: no timer outlives the last pending call', () => {
+    const { discovery, clock } = setup({ failFast: false, watch: false });
+    discovery.sent();
+    expect(clock.pendingTimers).toBe(1);
+    discovery.idle();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('watching - a send arms no probe: the live list already knows', () => {
+    const { discovery, clock } = setup({ failFast: false, watch: true });
+    discovery.connected();
+    const before = clock.pendingTimers;
+    discovery.sent();
+    expect(clock.pendingTimers).toBe(before);
   });
 
   it('decide - called when a server joins, not when a known one beats or one leaves', () => {

@@ -2,13 +2,16 @@
  * Which servers are live, and so whether a call can go: the client's side of presence
  * (protocol/presence.ts).
  *
- * On every connection the client listens to the servers' announcements and pings "who is
- * there?"; each live server answers at once. By default (`whenNoServers: 'wait'`) every call goes
- * out at once, since a server that never announces itself is real too. With 'fail': right after
- * connecting the client cannot know yet, so a call to a queue with no known server is held for a
- * discovery window and goes out the moment a server for its queue answers; when the window ends,
- * what is still held fails with NO_SERVERS. Servers that stop beating are forgotten after
- * MISSED_BEATS beats, by this client's own clock.
+ * Presence costs the broker one delivery per listening client per server beat, so by default a
+ * client does not listen: every call goes out at once (`whenNoServers: 'wait'`, since a server that
+ * never announces itself is real too), and only when a call has had no reply from its queue for
+ * PROBE_AFTER_MS does the client ask "who is there?"; the answers come to its own reply queue.
+ * An idle client costs nothing. A watching client (asked for, or needed by `whenNoServers: 'fail'`)
+ * listens to the announcements on every connection and pings at once: right after connecting it
+ * cannot know yet, so with 'fail' a call to a queue with no known server is held for a discovery
+ * window and goes out the moment a server for its queue answers; when the window ends, what is
+ * still held fails with NO_SERVERS. Servers that stop beating are forgotten after MISSED_BEATS
+ * beats, by this client's own clock.
  */
 
 import { parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
@@ -24,12 +27,16 @@ const LATE_TIMER_MS = 50;
 const EXPIRY_CHECK_MS = 1000;
 /** Discovery windows after a connection, at most: a blocked event loop cannot hold calls forever. */
 const MAX_DISCOVERY_WINDOWS = 4;
+/** A call with no reply from its queue for this long makes a client that does not watch ask who is there. */
+export const PROBE_AFTER_MS = 1000;
 
 export interface ServerDiscoveryOptions {
   /** Follow presence at all; off: every call is sent. */
   enabled: boolean;
-  /** Fail calls to a queue no live server consumes (true), or send them anyway (false). */
+  /** Fail calls to a queue no live server consumes (true), or send them anyway (false). Implies `watch`. */
   failFast: boolean;
+  /** Listen to every announcement (a live list); otherwise ask only when a call goes unanswered. */
+  watch: boolean;
   /** How long a discovery window lasts after each connection. */
   discoveryMs: number;
   onServersChange?: ((servers: ServerInfo[]) => void) | undefined;
@@ -43,6 +50,13 @@ export interface ServerDiscoveryEvents {
   connected(): boolean;
   /** A server joined or a window ended: held calls can be decided now. */
   decide(): void;
+  /**
+   * Whether a sent call that started at or before `startedBy` has heard nothing from its queue: no
+   * reply, no known server. Such a call is worth a ping.
+   */
+  unanswered(startedBy: number): boolean;
+  /** Whether any call is pending. */
+  waiting(): boolean;
 }
 
 export class ServerDiscovery {
@@ -53,6 +67,7 @@ export class ServerDiscovery {
   /** Set while the answers to this connection's ping are awaited. */
   #window: Timer | undefined;
   #expiry: Timer | undefined;
+  #probe: Timer | undefined;
   #lastExpiryCheck = 0;
   #closed = false;
 
@@ -66,10 +81,15 @@ export class ServerDiscovery {
     return this.#options.enabled;
   }
 
-  /** A new connection: listen, ask who is there, and open the discovery window. */
+  get watching(): boolean {
+    return this.#options.enabled && (this.#options.watch || this.#options.failFast);
+  }
+
+  /** A new connection: when watching, listen, ask who is there, and open the discovery window. */
   connected(): void {
     if (!this.#options.enabled || this.#closed) return;
     this.#view.resume(this.#clock.now());
+    if (!this.watching) return;
     if (!this.#events.listen((body) => this.heard(body))) return; // dropped meanwhile; the next connection discovers again
     this.#events.ping();
     this.#clock.clearTimeout(this.#window);
@@ -80,6 +100,18 @@ export class ServerDiscovery {
   verdict(queue: string | undefined): Verdict {
     if (!this.#options.failFast || queue === undefined || this.#view.hasServerFor(queue)) return 'send';
     return this.#window === undefined ? 'fail' : 'hold';
+  }
+
+  /** A call went out: a client that does not watch checks on it after PROBE_AFTER_MS. */
+  sent(): void {
+    if (!this.#options.enabled || this.watching || this.#closed || this.#probe !== undefined) return;
+    this.#probe = this.#clock.setTimeout(() => this.#probeUnanswered(), PROBE_AFTER_MS);
+  }
+
+  /** No call is pending: nothing to probe for. */
+  idle(): void {
+    this.#clock.clearTimeout(this.#probe);
+    this.#probe = undefined;
   }
 
   /** An announcement or an answer to a ping. */
@@ -105,8 +137,17 @@ export class ServerDiscovery {
     this.#closed = true;
     this.#clock.clearTimeout(this.#window);
     this.#clock.clearTimeout(this.#expiry);
+    this.#clock.clearTimeout(this.#probe);
     this.#window = undefined;
     this.#expiry = undefined;
+    this.#probe = undefined;
+  }
+
+  /** At most one ping per PROBE_AFTER_MS, and only while a call has heard nothing from its queue. */
+  #probeUnanswered(): void {
+    this.#probe = undefined;
+    if (this.#events.connected() && this.#events.unanswered(this.#clock.now() - PROBE_AFTER_MS)) this.#events.ping();
+    if (this.#events.waiting()) this.sent();
   }
 
   /**
