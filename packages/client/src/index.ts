@@ -25,4 +25,5 @@ export {
   FibonacciRpcClient,
 } from './services/fibonacci-client.js';
 export { isTraceparent, newTraceparent } from './trace-context.js';
+export type { Credentials, CredentialsSource } from './transport/credentials.js';
 export type { StompConnectionOptions, WebSocketFactory } from './transport/stomp-connection.js';

@@ -20,6 +20,7 @@
  *   idle timeout), so the client writes a bare end-of-line every `keepaliveMs`, which STOMP allows
  *   between frames and the broker ignores.
  */
+
 import {
   Client,
   type IFrame,
@@ -34,6 +35,7 @@ import type { ConnectionState, Transport, TransportEvents } from '../core/transp
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
+import { type CredentialsSource, Login } from './credentials.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
 
 export type { ConnectionState } from '../core/transport.js';
@@ -58,6 +60,13 @@ export interface StompConnectionOptions {
   login?: string;
   /** @default 'guest' */
   passcode?: string;
+  /**
+   * Called before every connection attempt, for credentials that expire (an OAuth 2.0 token as the
+   * passcode): each (re)connect presents a fresh one. Overrides `login` and `passcode`. A refused
+   * login fails waiting calls with UNAUTHENTICATED only once a fresh one was refused too. Bounded
+   * by `connectTimeoutMs`; when it fails, the attempt goes with the last credentials.
+   */
+  credentials?: CredentialsSource;
   /** RabbitMQ virtual host. @default '/' */
   vhost?: string;
   /**
@@ -103,6 +112,7 @@ export class StompConnection implements Transport {
   #waiters = new Set<{ resolve: () => void; reject: (error: RpcError) => void }>();
   #reconnects = 0;
   #attempted = false;
+  readonly #login: Login;
   #everConnected = false;
   #receipts = 0;
   #connectedAt = 0;
@@ -123,6 +133,7 @@ export class StompConnection implements Transport {
     const protocols = Versions.default.protocolVersions();
     const heartbeatMs = checkMs(options.heartbeatMs ?? CLIENT_DEFAULTS.heartbeatMs, 'heartbeatMs', 0);
     this.#keepaliveMs = checkMs(options.keepaliveMs ?? CLIENT_DEFAULTS.keepaliveMs, 'keepaliveMs', 0);
+    this.#login = new Login(options.credentials);
 
     this.#stomp = new Client({
       webSocketFactory: () => {
@@ -284,6 +295,8 @@ export class StompConnection implements Transport {
   async #waitBeforeAttempt(): Promise<void> {
     if (this.#attempted) await this.#backoff();
     this.#attempted = true; // the first attempt goes out at once
+    // When the source fails, the attempt goes with the last credentials; if it fails, this is why.
+    if (this.#state !== 'closed') this.#pendingReason = await this.#login.refresh(this.#stomp, this.#connectTimeoutMs);
     if (this.#state === 'closed') return;
     clearTimeout(this.#attemptTimer);
     this.#attemptTimer = setTimeout(() => {
@@ -311,11 +324,12 @@ export class StompConnection implements Transport {
     if (this.#state === 'closed') return;
     if (this.#everConnected) this.#reconnects++;
     this.#everConnected = true;
+    this.#login.connected();
     this.#connectedAt = Date.now();
     this.#pendingReason = undefined;
     clearInterval(this.#keepalive);
     if (this.#keepaliveMs > 0) {
-      this.#keepalive = setInterval(() => this.#sendKeepalive(), this.#keepaliveMs);
+      this.#keepalive = setInterval(() => sendKeepalive(this.#stomp.webSocket), this.#keepaliveMs);
     }
     this.#setState('connected');
     this.#events.onConnected?.();
@@ -327,25 +341,20 @@ export class StompConnection implements Transport {
     const detail = frame.body ? ` (${frame.body.trim()})` : '';
     if (this.#state !== 'connected') {
       // A refused login: RabbitMQ keeps the socket open, so close it and try again later.
-      const code = /CONNECT|access refused|login/i.test(summary + detail) ? 'UNAUTHENTICATED' : 'UNAVAILABLE';
-      const error = new RpcError(code, `${this.url} refused the connection: ${summary}${detail}`);
+      const refused = /CONNECT|access refused|login/i.test(summary + detail);
+      const final = refused && this.#login.refused(); // else: retried with fresh credentials
+      const error = new RpcError(
+        final ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
+        `${this.url} refused the connection: ${summary}${detail}`,
+      );
       this.#pendingReason = error;
-      if (code === 'UNAUTHENTICATED') this.#settleWaiters(error);
+      if (final) this.#settleWaiters(error);
       this.#stomp.forceDisconnect();
       return;
     }
     const error = new RpcError('UNAVAILABLE', `broker error: ${summary}${detail}`);
     this.#pendingReason = error;
     this.#events.onBrokerError?.(error);
-  }
-
-  #sendKeepalive(): void {
-    const socket = this.#stomp.webSocket;
-    try {
-      if (socket?.readyState === 1) socket.send('\n');
-    } catch {
-      // the socket is going away; its close event reports why
-    }
   }
 
   #handleClosed(event: unknown): void {
@@ -383,6 +392,15 @@ export class StompConnection implements Transport {
       else waiter.resolve();
     }
     this.#waiters.clear();
+  }
+}
+
+/** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */
+function sendKeepalive(socket: IStompSocket | undefined): void {
+  try {
+    if (socket?.readyState === 1) socket.send('\n');
+  } catch {
+    // the socket is going away; its close event reports why
   }
 }
 

@@ -1,0 +1,70 @@
+/*
+ * Credentials that expire (an OAuth 2.0 token as the STOMP passcode): STOMP cannot hand a live
+ * connection a new token, so each (re)connect asks for a fresh one, and a refusal is final only
+ * once a fresh one was refused too (the first may just have expired on the way).
+ */
+
+import { RpcError } from '../errors.js';
+
+/** What a client logs in with; for RabbitMQ's OAuth 2.0 backend the passcode is the token. */
+export interface Credentials {
+  login: string;
+  passcode: string;
+}
+
+export type CredentialsSource = () => Credentials | Promise<Credentials>;
+
+/** Calls `source`, rejecting when it throws, answers junk, or has not answered within `timeoutMs`. */
+export async function freshCredentials(source: CredentialsSource, timeoutMs: number): Promise<Credentials> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const credentials = await Promise.race([source(), late]);
+    if (typeof credentials?.login !== 'string' || typeof credentials.passcode !== 'string') {
+      throw new Error('it must return { login: string, passcode: string }');
+    }
+    return credentials;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Where a connection's credentials come from, and when a refused login is final. */
+export class Login {
+  readonly #source: CredentialsSource | undefined;
+  #refusedInARow = 0;
+
+  constructor(source: CredentialsSource | undefined) {
+    this.#source = source;
+  }
+
+  /**
+   * Puts fresh credentials in the client's CONNECT headers for the next attempt. Without a source,
+   * nothing to do; when the source fails, the attempt goes with the last ones and this returns why.
+   */
+  async refresh(client: { connectHeaders: Record<string, string> }, timeoutMs: number): Promise<RpcError | undefined> {
+    if (this.#source === undefined) return undefined;
+    try {
+      const { login, passcode } = await freshCredentials(this.#source, timeoutMs);
+      client.connectHeaders = { ...client.connectHeaders, login, passcode };
+      return undefined;
+    } catch (error) {
+      return new RpcError('UNAUTHENTICATED', `credentials() failed: ${RpcError.from(error).message}`);
+    }
+  }
+
+  /**
+   * A login was refused; true when that is final (waiting calls fail with UNAUTHENTICATED): always
+   * for fixed credentials, and for a source once a fresh login was refused too.
+   */
+  refused(): boolean {
+    this.#refusedInARow++;
+    return this.#source === undefined || this.#refusedInARow >= 2;
+  }
+
+  connected(): void {
+    this.#refusedInARow = 0;
+  }
+}
