@@ -25,13 +25,14 @@ options:
                         how the queue is declared (every party must agree): tutorial (default,
                         non-durable classic queue) or replicated (quorum queue, for a cluster)
   --durable             declare the tutorial's queue durable (every party must agree)
-  --prefetch <count>    requests held at once (default ${SERVER_DEFAULTS.prefetch}, the tutorial's fair dispatch)
+  --prefetch <count>    requests held at once (default ${SERVER_DEFAULTS.prefetch}, chosen by measurement:
+                        BENCHMARKS.md "Prefetch"; 1 is the tutorial's fair dispatch)
   --max-n <n>           largest n served (default ${SERVER_DEFAULTS.maxN})
   --workers <count>     worker threads for large n (default: cores less one, at least 1)
   --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
                         handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
-  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never,
-                        and then clients must use --wait-for-server)
+  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never;
+                        clients still get answers, but --servers and --fail-fast do not see it)
   --metrics-port <port> serve Prometheus metrics at http://<metrics-host>:<port>/metrics
   --metrics-host <host> address the metrics endpoint binds (default 127.0.0.1)
   --log-level <level>   ${LOG_LEVELS.join(' | ')} (default info; debug logs every request)
