@@ -11,6 +11,8 @@
 // (.rabbitmq/node<k>/) and ports (every standard port + 100*k, e.g. Web-STOMP 15774 for k=1), so a
 // second checkout or a cluster member can run beside the default node without touching it.
 // STOMP_RPC_EXTRA_CONF names a file of rabbitmq.conf lines added to the node's configuration.
+// STOMP_RPC_EXTRA_PLUGINS (comma-separated) enables more plugins on that node only, e.g. the OAuth 2.0
+// backend in the tests: the node then gets its own enabled_plugins (rabbitmq-conf's plus these).
 // scripts/cluster.mjs builds a three-node cluster from side nodes with the functions exported here.
 //
 // The local node keeps its data, logs, pid file and Erlang cookie under .rabbitmq/ (ignored by
@@ -90,7 +92,7 @@ function nodeEnv(node) {
     HOME: node.stateDir, // holds the Erlang cookie shared by the node and rabbitmqctl
     RABBITMQ_NODENAME: node.name,
     RABBITMQ_CONFIG_FILE: join(node.stateDir, 'rabbitmq.conf'),
-    RABBITMQ_ENABLED_PLUGINS_FILE: join(confDir, 'enabled_plugins'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: pluginsFile(node),
     RABBITMQ_MNESIA_BASE: join(node.stateDir, 'mnesia'),
     RABBITMQ_LOG_BASE: join(node.stateDir, 'log'),
     RABBITMQ_PID_FILE: node.pidFile,
@@ -132,6 +134,27 @@ function writeLocalConfig(node, definitions) {
   // More settings for this node only, e.g. a TLS listener in the tests.
   if (process.env.STOMP_RPC_EXTRA_CONF) out.push(readFileSync(process.env.STOMP_RPC_EXTRA_CONF, 'utf8'));
   writeFileSync(join(node.stateDir, 'rabbitmq.conf'), `${out.join('\n')}\n`);
+}
+
+/** The node's own enabled_plugins when it was started with extra plugins, else rabbitmq-conf's. */
+function pluginsFile(node) {
+  const own = join(node.stateDir, 'enabled_plugins');
+  return existsSync(own) ? own : join(confDir, 'enabled_plugins');
+}
+
+/** Writes the node's own enabled_plugins for STOMP_RPC_EXTRA_PLUGINS, or removes a stale one. */
+function writePluginsFile(node) {
+  const own = join(node.stateDir, 'enabled_plugins');
+  rmSync(own, { force: true });
+  const extra = (process.env.STOMP_RPC_EXTRA_PLUGINS ?? '').split(',').map((name) => name.trim());
+  if (extra.every((name) => name === '')) return;
+  // rabbitmq-conf/enabled_plugins is one Erlang list of atoms: [a,b,c].
+  const shared = /^\s*\[([\w\s,]*)\]\.\s*$/.exec(readFileSync(join(confDir, 'enabled_plugins'), 'utf8'));
+  if (!shared || !extra.every((name) => /^\w*$/.test(name))) {
+    throw new Error('STOMP_RPC_EXTRA_PLUGINS: plugin names are letters, digits and _, added to one [a,b]. list');
+  }
+  const names = [...(shared[1] ?? '').split(','), ...extra].map((name) => name.trim()).filter((name) => name !== '');
+  writeFileSync(own, `[${[...new Set(names)].join(',')}].\n`);
 }
 
 function run(command, args, options = {}) {
@@ -199,6 +222,7 @@ export function launchNode(node, definitions) {
   ensureInstalled();
   mkdirSync(join(node.stateDir, 'log'), { recursive: true });
   rmSync(node.pidFile, { force: true });
+  writePluginsFile(node);
   writeLocalConfig(node, definitions);
   log(`starting RabbitMQ node ${node.name} (data and logs in ${relative(root, node.stateDir)}/)`);
   const started = run(join(rabbitBin, 'rabbitmq-server'), ['-detached'], { env: nodeEnv(node), cwd: node.stateDir });
