@@ -186,6 +186,17 @@ describe('RequestConfirmation', () => {
     expect(stuck).toEqual([4000]);
   });
 
+  it('stuck - a reply shows the connection still works while its receipts lag', () => {
+    const { send, clock, stuck, confirmation } = setup(1000);
+    send(makeCall('unconfirmed', false));
+    clock.advance(3000);
+    confirmation.replied();
+    clock.advance(3999);
+    expect(stuck).toEqual([]);
+    clock.advance(1);
+    expect(stuck).toEqual([4000]);
+  });
+
   it('stuck - a receipt for a call no longer waiting still counts', () => {
     const { send, clock, stuck, confirmation } = setup(1000);
     send(makeCall('unconfirmed', false));

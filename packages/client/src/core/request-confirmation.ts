@@ -6,8 +6,11 @@
  *   receipt times as TCP's retransmission timeout adapts to round trips (RFC 6298: smoothed time
  *   plus four variations, at least `resendUnconfirmedMs`), doubling per re-send;
  * - a connection on which the broker confirms nothing at all for four such waits while requests
- *   wait is reported stuck (RabbitMQ 3.10 can leave a connection that first published to a quorum
- *   queue during its leader election unable to publish there again), so it is made anew.
+ *   wait, and no reply to any of them arrives, is reported stuck (RabbitMQ 3.10 can leave a
+ *   connection that first published to a quorum queue during its leader election unable to publish
+ *   there again), so it is made anew. A reply counts as progress because a busy broker flushes
+ *   confirms late while replies to the same connection's requests keep coming; a stuck one
+ *   delivers neither.
  */
 
 import { RpcError } from '../errors.js';
@@ -28,7 +31,7 @@ export interface RequestConfirmationEvents<Call extends Confirmable> {
   connected(): boolean;
   /** Send this request again. */
   resend(call: Call): void;
-  /** The broker confirmed nothing for `stuckMs` while requests waited. */
+  /** The broker confirmed nothing and no reply came for `stuckMs` while requests waited. */
   stuck(stuckMs: number): void;
 }
 
@@ -37,8 +40,8 @@ export class RequestConfirmation<Call extends Confirmable> {
   readonly #minimumWaitMs: number;
   readonly #events: RequestConfirmationEvents<Call>;
   #sweep: Timer | undefined;
-  /** The last RECEIPT on the current connection, or when it was made. */
-  #lastReceiptAt = 0;
+  /** The last RECEIPT or reply on the current connection, or when it was made. */
+  #lastProgressAt = 0;
   /** Smoothed time from a request's send to its RECEIPT and its variation (RFC 6298), in ms. */
   #receiptMs: { smoothed: number; variation: number } | undefined;
 
@@ -51,7 +54,12 @@ export class RequestConfirmation<Call extends Confirmable> {
 
   /** A new connection: its silence is counted from now. */
   connected(): void {
-    this.#lastReceiptAt = this.#clock.now();
+    this.#lastProgressAt = this.#clock.now();
+  }
+
+  /** A reply to one of this connection's requests: they reach a server, so it is not stuck. */
+  replied(): void {
+    this.#lastProgressAt = this.#clock.now();
   }
 
   /** How long a new request may go unconfirmed before it is sent again. */
@@ -74,10 +82,10 @@ export class RequestConfirmation<Call extends Confirmable> {
 
   /** The broker's RECEIPT for a request (undefined: for one no longer waiting). */
   receipt(delivery: Delivery | undefined): void {
-    this.#lastReceiptAt = this.#clock.now();
+    this.#lastProgressAt = this.#clock.now();
     if (delivery === undefined) return;
     // Only a request sent once tells which send this RECEIPT belongs to (Karn's rule).
-    if (!delivery.confirmed && delivery.sends === 1) this.#sample(this.#lastReceiptAt - delivery.lastSentAt);
+    if (!delivery.confirmed && delivery.sends === 1) this.#sample(this.#lastProgressAt - delivery.lastSentAt);
     delivery.confirmed = true;
   }
 
@@ -114,7 +122,7 @@ export class RequestConfirmation<Call extends Confirmable> {
     for (const call of calls) {
       const { delivery } = call;
       if (!delivery.sent || delivery.confirmed) continue;
-      if (now - delivery.unconfirmedSince >= stuckMs && now - this.#lastReceiptAt >= stuckMs) stuck = true;
+      if (now - delivery.unconfirmedSince >= stuckMs && now - this.#lastProgressAt >= stuckMs) stuck = true;
       if (!call.request.idempotent || now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
       delivery.confirmWaitMs *= 2;
       this.#events.resend(call);

@@ -423,6 +423,7 @@ export class RpcClient {
     }
     const now = this.#clock.now();
     const latencyMs = now - call.startedAt;
+    this.#confirmation.replied();
     if (call.request.queue !== undefined) this.#lastReplyAt.set(call.request.queue, now);
     this.#stats.replied(latencyMs);
     this.#calls.settle(call.correlationId, replyOutcome(message, latencyMs, call.request.traceparent));
