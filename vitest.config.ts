@@ -29,7 +29,7 @@ export default defineConfig({
         test: {
           name: 'broker',
           include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/browser/**', 'test/cluster/**'],
+          exclude: [...configDefaults.exclude, 'test/browser/**', 'test/cluster/**', 'test/packaging/**'],
           // Brings up RabbitMQ (and the tutorial's Python client library) or fails the run.
           globalSetup: ['test/global-setup.ts'],
           // One file at a time: the broker is shared and the machine has two cores.
@@ -65,6 +65,18 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Last: these tests kill cluster nodes and load the machine.
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
+          name: 'packaging',
+          include: ['test/packaging/**/*.test.ts'],
+          // Packs both workspaces from a fresh copy and installs the tarballs into a scratch project
+          // (npm's cache or registry for @types/node); no broker. Builds, installs and type-checks
+          // take a minute, alone: after the cluster tests, so it neither loads nor waits for them.
+          testTimeout: 120_000,
+          hookTimeout: 420_000,
+          sequence: { groupOrder: 3 },
         },
       },
     ],
