@@ -18,7 +18,11 @@
  *   Web-STOMP connection (a burst of a few thousand SENDs does it), leaving a socket that is open
  *   but dead. Web-STOMP still closes a connection it hears nothing from for 60 s (its WebSocket
  *   idle timeout), so the client writes a bare end-of-line every `keepaliveMs`, which STOMP allows
- *   between frames and the broker ignores.
+ *   between frames and the broker ignores, and answers the broker's heart-beats with one: timers
+ *   in a hidden browser tab may run once a minute, messages still arrive (keepalive.ts).
+ * - A page that comes back (shown, resumed, online; page-lifecycle.ts) checks its connection at
+ *   once: one silent for longer than Web-STOMP tolerates is replaced before a call is sent on it,
+ *   and a reconnect waiting out its backoff (whose timer a hidden tab may have held back) goes now.
  */
 
 import {
@@ -31,11 +35,14 @@ import {
   Versions,
 } from '@stomp/stompjs';
 import { defaultWebSocketFactory } from '#default-websocket';
+import { systemClock } from '../core/clock.js';
 import type { ConnectionState, Transport, TransportEvents } from '../core/transport.js';
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
 import { type CredentialsSource, Login } from './credentials.js';
+import { Keepalive } from './keepalive.js';
+import { watchPageReturn } from './page-lifecycle.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
 
 export type { ConnectionState } from '../core/transport.js';
@@ -76,7 +83,11 @@ export interface StompConnectionOptions {
   webSocketFactory?: WebSocketFactory;
   /** How often the broker must send a heart-beat; two missed beats drop the connection. 0: none. @default 10000 */
   heartbeatMs?: number;
-  /** How often an end-of-line keeps an idle connection open (Web-STOMP closes silent ones after 60 s). @default 20000 */
+  /**
+   * How often an end-of-line keeps an idle connection open (Web-STOMP closes silent ones after 60 s);
+   * each heart-beat from the broker is answered with one too when none went out for this long. 0: none.
+   * @default 20000
+   */
   keepaliveMs?: number;
   /** Give up on one connection attempt after this long. @default 5000 */
   connectTimeoutMs?: number;
@@ -100,8 +111,11 @@ export class StompConnection implements Transport {
   readonly #policy: ReconnectPolicy;
   readonly #events: StompConnectionEvents;
   readonly #connectTimeoutMs: number;
-  readonly #keepaliveMs: number;
-  #keepalive: ReturnType<typeof setInterval> | undefined;
+  readonly #keepalive: Keepalive;
+  /** Stops listening to the page's lifecycle events; set from start() to close(). */
+  #stopWatchingPage: (() => void) | undefined;
+  /** The next attempt skips its backoff: the page just came back to a dead connection. */
+  #attemptNow = false;
   /** Ends an attempt that hangs. Ours, not stompjs's `connectionTimeout`, whose timer outlives close(). */
   #attemptTimer: ReturnType<typeof setTimeout> | undefined;
   #state: ConnectionState = 'connecting';
@@ -132,7 +146,11 @@ export class StompConnection implements Transport {
     const createWebSocket = options.webSocketFactory ?? defaultWebSocketFactory();
     const protocols = Versions.default.protocolVersions();
     const heartbeatMs = checkMs(options.heartbeatMs ?? CLIENT_DEFAULTS.heartbeatMs, 'heartbeatMs', 0);
-    this.#keepaliveMs = checkMs(options.keepaliveMs ?? CLIENT_DEFAULTS.keepaliveMs, 'keepaliveMs', 0);
+    const keepaliveMs = checkMs(options.keepaliveMs ?? CLIENT_DEFAULTS.keepaliveMs, 'keepaliveMs', 0);
+    this.#keepalive = new Keepalive(systemClock, keepaliveMs, {
+      send: () => sendKeepalive(this.#stomp.webSocket),
+      lapsed: (silentMs) => this.#dropSilent(silentMs),
+    });
     this.#login = new Login(options.credentials);
 
     this.#stomp = new Client({
@@ -161,13 +179,16 @@ export class StompConnection implements Transport {
         this.#pendingReason ??= new RpcError('UNAVAILABLE', `cannot reach ${this.url}: ${describeSocketError(event)}`);
       },
       onWebSocketClose: (event: unknown) => this.#handleClosed(event),
+      onHeartbeatReceived: () => this.#keepalive.heard(),
       onHeartbeatLost: () => {
         this.#pendingReason = new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`);
       },
       onUnhandledMessage: (message) => {
+        this.#keepalive.heard();
         if (this.#state !== 'closed') this.#events.onUnhandledMessage?.(message);
       },
       onUnhandledReceipt: (frame) => {
+        this.#keepalive.heard();
         if (this.#state !== 'closed') this.#events.onReceipt?.(frame.headers['receipt-id'] ?? '');
       },
       ...(options.debug ? { debug: options.debug } : {}),
@@ -207,6 +228,7 @@ export class StompConnection implements Transport {
 
   start(): void {
     if (this.#state === 'closed') throw new RpcError('CLOSED', 'the connection is closed');
+    this.#stopWatchingPage ??= watchPageReturn(() => this.#pageReturned());
     this.#stomp.activate();
   }
 
@@ -241,6 +263,7 @@ export class StompConnection implements Transport {
   /** Sends a frame; throws when not connected (the caller decides whether to wait or fail). */
   publish(params: IPublishParams): void {
     this.#stomp.publish(params);
+    this.#keepalive.sent();
   }
 
   /**
@@ -257,6 +280,7 @@ export class StompConnection implements Transport {
     const subscription = this.#stomp.subscribe(
       destination,
       (message) => {
+        this.#keepalive.heard();
         if (this.#state !== 'closed') onMessage(message);
       },
       { ...headers, receipt },
@@ -281,7 +305,9 @@ export class StompConnection implements Transport {
     this.#setState('closed');
     this.#cancelBackoff?.();
     clearTimeout(this.#attemptTimer);
-    clearInterval(this.#keepalive);
+    this.#keepalive.stop();
+    this.#stopWatchingPage?.();
+    this.#stopWatchingPage = undefined;
     this.#settleWaiters(new RpcError('CLOSED', 'the connection was closed'));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const gracefully = this.#stomp.deactivate();
@@ -293,8 +319,9 @@ export class StompConnection implements Transport {
   }
 
   async #waitBeforeAttempt(): Promise<void> {
-    if (this.#attempted) await this.#backoff();
+    if (this.#attempted && !this.#attemptNow) await this.#backoff();
     this.#attempted = true; // the first attempt goes out at once
+    this.#attemptNow = false;
     // When the source fails, the attempt goes with the last credentials; if it fails, this is why.
     if (this.#state !== 'closed') this.#pendingReason = await this.#login.refresh(this.#stomp, this.#connectTimeoutMs);
     if (this.#state === 'closed') return;
@@ -327,10 +354,7 @@ export class StompConnection implements Transport {
     this.#login.connected();
     this.#connectedAt = Date.now();
     this.#pendingReason = undefined;
-    clearInterval(this.#keepalive);
-    if (this.#keepaliveMs > 0) {
-      this.#keepalive = setInterval(() => sendKeepalive(this.#stomp.webSocket), this.#keepaliveMs);
-    }
+    this.#keepalive.start();
     this.#setState('connected');
     this.#events.onConnected?.();
     this.#settleWaiters();
@@ -359,7 +383,7 @@ export class StompConnection implements Transport {
 
   #handleClosed(event: unknown): void {
     clearTimeout(this.#attemptTimer);
-    clearInterval(this.#keepalive);
+    this.#keepalive.stop();
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     const reason = this.#pendingReason ?? closeReason(event, this.url, wasConnected);
@@ -374,6 +398,26 @@ export class StompConnection implements Transport {
       if (this.#state !== 'connecting') this.#setState('reconnecting', reason);
       this.#events.onConnectFailed?.(reason);
     }
+  }
+
+  /** The page came back after its timers may have been throttled or stopped: check at once. */
+  #pageReturned(): void {
+    // Connected: an end-of-line now, or #dropSilent. Reconnecting: the backoff's timer may have been
+    // held back while the page was hidden, so the next attempt goes now.
+    if (this.#state === 'connected') this.#keepalive.check();
+    else if (this.#state === 'reconnecting') this.#cancelBackoff?.();
+  }
+
+  /** Nothing went out for so long that the broker has most likely closed the connection already. */
+  #dropSilent(silentMs: number): void {
+    if (this.#state !== 'connected') return;
+    this.#attemptNow = true;
+    this.drop(
+      new RpcError(
+        'CONNECTION_LOST',
+        `sent nothing to ${this.url} for ${Math.round(silentMs / 1000)} s (timers stopped: a frozen or hidden page, a machine asleep, a blocked event loop); Web-STOMP closes a connection silent for 60 s`,
+      ),
+    );
   }
 
   #setState(state: ConnectionState, reason?: RpcError): void {
