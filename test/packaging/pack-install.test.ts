@@ -67,15 +67,20 @@ interface Manifest {
 }
 
 /**
- * Runs a program with a timeout and without the npm_* variables of an enclosing `npm test` (they
- * would point a nested npm at this repository). Rejects with the program's output.
+ * What an enclosing `npm test` or `npx` sets about its own command (its package, script, folder,
+ * --ignore-scripts, --dry-run, -w): not for a nested npm. The user's npm configuration in
+ * npm_config_* (registry, proxy, cache, certificates) is passed on.
  */
+const PARENT_COMMAND_VARIABLES =
+  /^npm_(package_|lifecycle_|command$|config_(local_prefix|call|ignore_scripts|dry_run|workspaces?|include_workspace_root)$)/i;
+
+/** Runs a program with a timeout; rejects with its output. */
 function run(
   command: string,
   args: string[],
   options: { cwd: string; timeoutMs: number },
 ): Promise<{ stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !PARENT_COMMAND_VARIABLES.test(key)));
   return new Promise((resolve, reject) => {
     execFile(
       command,
@@ -305,6 +310,9 @@ describe('packaging', () => {
     const targets = manifestTargets(manifest);
     expect(targets.length).toBeGreaterThan(3);
     expect(targets.filter((target) => !files.has(target))).toEqual([]);
+    // npm publish rewrites a bin path not in normal form ("./dist/cli.js") and warns about it.
+    const bins = Object.values(manifest.bin ?? {});
+    expect(bins).toEqual(bins.map((bin) => posix.normalize(bin)));
   });
 
   it('pack - the client ships its script-tag build', () => {
