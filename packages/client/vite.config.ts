@@ -1,5 +1,5 @@
 // The script-tag build: one IIFE file that puts a single global, `StompRpc`, on `window`, with
-// @stomp/stompjs and uuid bundled in. It bundles the ESM build tsc writes to dist/ (so run
+// @stomp/stompjs bundled in. It bundles the ESM build tsc writes to dist/ (so run
 // `tsc -b` first), resolved with browser conditions, so `#default-websocket` picks the page's
 // WebSocket and `ws` never enters the bundle. Output: dist/browser/stomp-rpc.iife.js.
 import { fileURLToPath } from 'node:url';
