@@ -1,0 +1,249 @@
+/// <reference lib="dom" />
+// (DOM types for the callbacks given to page.evaluate, which run in the page.)
+// A page in a hidden tab and a frozen page, in Debian's real Chromium, against the real broker.
+//
+// Why this Chromium is launched by hand: Playwright's own launch turns background timer throttling
+// off (--disable-background-timer-throttling and friends) and enables focus emulation on every
+// page, which keeps a page visible: behind another tab it still reads `visibilityState` 'visible',
+// and Page.setWebLifecycleState('frozen') has no effect (a once-a-second timer kept ticking through
+// 70 s "frozen"). Launched without those flags and attached with `noDefaults` (no focus emulation),
+// a page behind another tab is hidden, and freezing stops its timers. Chrome throttles a hidden
+// tab's chained timers to one run a minute only after five minutes hidden; the
+// IntensiveWakeUpThrottling feature's grace period is shortened to 10 s here. Each test proves the
+// page really was hidden or frozen with a once-a-second chained timer that barely ticked.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROKER_URL } from '../support.js';
+import { CHROMIUM } from './browser.js';
+
+const QUEUE = 'rpc_queue';
+const GRACE_S = 10;
+/** Longer than Web-STOMP's 60 s idle timeout. */
+const AWAY_MS = 65_000;
+const IIFE = fileURLToPath(new URL('../../packages/client/dist/browser/stomp-rpc.iife.js', import.meta.url));
+
+/**
+ * The client as a plain page would use it, plus what the tests read: a once-a-second chained timer
+ * (the proof of throttling or freezing), the page's lifecycle events and the connection's states.
+ * The keepalive timer runs every 1.5 s so that it is past its fifth run (from then on Chrome
+ * throttles it like any chained timer) before the grace period ends; at the default 20 s that
+ * takes 100 s of connection.
+ */
+const PAGE = (brokerUrl: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>hidden tab</title><link rel="icon" href="data:,"></head>
+<body><script src="/stomp-rpc.iife.js"></script><script>
+  window.tickTimes = [];
+  (function tick() { tickTimes.push(Date.now()); setTimeout(tick, 1000); })();
+  window.lifecycle = [];
+  for (const type of ['visibilitychange', 'freeze', 'resume']) {
+    document.addEventListener(type, () => lifecycle.push(type + ':' + document.visibilityState));
+  }
+  window.states = [];
+  window.client = new StompRpc.FibonacciRpcClient({
+    url: ${JSON.stringify(brokerUrl)}, login: 'rpc-browser', passcode: 'rpc-browser', queue: ${JSON.stringify(QUEUE)},
+    exchange: 'rpc', keepaliveMs: 1500,
+    onStateChange(state, reason) { states.push({ state, at: Date.now(), reason: reason ? reason.code + ': ' + reason.message : '' }); },
+  });
+  window.callFib = (n) => client.call(n).then((result) => String(result.value ?? result), (error) => 'error ' + error.code + ': ' + error.message);
+</script></body></html>`;
+
+interface PageState {
+  visibility: DocumentVisibilityState;
+  tickTimes: number[];
+  lifecycle: string[];
+  states: { state: string; at: number; reason: string }[];
+  reconnects: number;
+}
+
+let chromiumProcess: ChildProcess | undefined;
+let profileDir: string | undefined;
+let browser: Browser | undefined;
+let context: BrowserContext;
+let pageServer: Server | undefined;
+let pageUrl: string;
+let rpcServer: RpcServer | undefined;
+
+/** Chromium with its timer throttling on, attached without Playwright's focus emulation. */
+async function launchThrottlingChromium(): Promise<Browser> {
+  profileDir = await mkdtemp(join(tmpdir(), 'stomp-rpc-chromium-'));
+  const args = [
+    '--headless',
+    '--remote-debugging-port=0',
+    `--user-data-dir=${profileDir}`,
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-extensions',
+    `--enable-features=IntensiveWakeUpThrottling:grace_period_seconds/${GRACE_S}`,
+    ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), // the sandbox cannot run as root
+    'about:blank',
+  ];
+  const launched = spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  chromiumProcess = launched;
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`Chromium did not start:\n${output}`)), 30_000);
+    launched.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk;
+      const found = /DevTools listening on (ws:\S+)/.exec(output);
+      if (found?.[1]) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+    launched.once('exit', (code) => reject(new Error(`Chromium exited with ${code}:\n${output}`)));
+  });
+  return chromium.connectOverCDP(endpoint, { noDefaults: true });
+}
+
+const readState = (page: Page): Promise<PageState> =>
+  page.evaluate(() => ({
+    visibility: document.visibilityState,
+    tickTimes: (window as unknown as { tickTimes: number[] }).tickTimes,
+    lifecycle: (window as unknown as { lifecycle: string[] }).lifecycle,
+    states: (window as unknown as { states: PageState['states'] }).states,
+    reconnects: (window as unknown as { client: { stats: { reconnects: number } } }).client.stats.reconnects,
+  }));
+
+/** fib(30) from the page: the value, or "error CODE: message", and how long it took. */
+async function callFromPage(page: Page): Promise<{ answer: string; ms: number }> {
+  const startedAt = Date.now();
+  const answer = await page.evaluate(() =>
+    (window as unknown as { callFib: (n: number) => Promise<string> }).callFib(30),
+  );
+  return { answer, ms: Date.now() - startedAt };
+}
+
+async function openConnectedPage(): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(pageUrl);
+  await page.waitForFunction(() => (window as unknown as { client: { state: string } }).client.state === 'connected', {
+    timeout: 10_000,
+  });
+  expect((await callFromPage(page)).answer).toBe('832040');
+  return page;
+}
+
+const ticksBetween = (times: number[], from: number, to: number) => times.filter((at) => at > from && at < to).length;
+
+beforeAll(async () => {
+  rpcServer = new RpcServer({
+    url: BROKER_URL,
+    login: 'rpc-server',
+    passcode: 'rpc-server',
+    queue: QUEUE,
+    id: 'hidden-tab-test',
+    handler: fibonacciHandler(),
+  });
+  await rpcServer.start(10_000);
+  const html = PAGE(BROKER_URL);
+  const bundle = await readFile(IIFE);
+  const server = createServer((request, response) => {
+    if (request.url === '/stomp-rpc.iife.js')
+      response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    else response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  pageServer = server;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  browser = await launchThrottlingChromium();
+  const defaultContext = browser.contexts()[0];
+  if (!defaultContext) throw new Error('Chromium has no default context');
+  context = defaultContext;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  const launched = chromiumProcess;
+  if (launched && launched.exitCode === null) {
+    const exited = new Promise((resolve) => launched.once('exit', resolve));
+    launched.kill();
+    await exited;
+  }
+  if (profileDir) await rm(profileDir, { recursive: true, force: true, maxRetries: 3 });
+  const server = pageServer;
+  if (server) await new Promise((resolve) => server.close(resolve));
+  await rpcServer?.stop(1000);
+});
+
+// One after the other: while another page of the same site was frozen, the hidden page's timer was
+// not throttled (it ticked 24 times in 68 s instead of at most twice).
+describe('hidden and frozen pages', () => {
+  it('hidden tab - timers throttled to once a minute for 65 s: the connection is kept (an end-of-line at least every 30 s), and a call right after the tab returns succeeds', async () => {
+    const page = await openConnectedPage();
+    const network = await context.newCDPSession(page);
+    const sentAt: number[] = [];
+    network.on('Network.webSocketFrameSent', () => sentAt.push(Date.now()));
+    await network.send('Network.enable');
+    const cover = await context.newPage(); // the tab in front
+    await cover.bringToFront();
+    const hiddenAt = Date.now();
+    expect((await readState(page)).visibility).toBe('hidden');
+
+    await sleep(GRACE_S * 1000 + AWAY_MS);
+    const away = await readState(page);
+    const throttledFrom = hiddenAt + (GRACE_S + 2) * 1000;
+    const returnedAt = Date.now();
+    expect(away.visibility).toBe('hidden');
+    // Proof of the throttling: a once-a-second chained timer ran at most twice in those 63 s.
+    expect(ticksBetween(away.tickTimes, throttledFrom, returnedAt)).toBeLessThanOrEqual(2);
+    // Web-STOMP closes a connection silent for 60 s: the page kept writing (heart-beat answers).
+    const gaps = [throttledFrom, ...sentAt.filter((at) => at > throttledFrom), returnedAt]
+      .map((at, index, times) => at - (times[index - 1] ?? at))
+      .slice(1);
+    expect(Math.max(...gaps), `gaps between frames sent: ${gaps.join(', ')} ms`).toBeLessThan(30_000);
+
+    await page.bringToFront();
+    const call = await callFromPage(page);
+    const back = await readState(page);
+    expect(back.visibility).toBe('visible');
+    expect(call.answer).toBe('832040');
+    expect(call.ms).toBeLessThan(5000);
+    // Kept, not regained: no reconnect while hidden.
+    expect(back.states.map(({ state }) => state)).toEqual(['connected']);
+    expect(back.reconnects).toBe(0);
+    await cover.close();
+    await page.close();
+  }, 120_000);
+
+  it('frozen page - frozen for 65 s (the broker closes the silent connection): on resume it reconnects at once, and a call right after succeeds', async () => {
+    const page = await openConnectedPage();
+    const cover = await context.newPage(); // Chrome freezes tabs that are hidden
+    await cover.bringToFront();
+    const lifecycle = await context.newCDPSession(page);
+    const before = await readState(page);
+    const frozenAt = Date.now();
+    await lifecycle.send('Page.setWebLifecycleState', { state: 'frozen' });
+    await sleep(AWAY_MS);
+    await lifecycle.send('Page.setWebLifecycleState', { state: 'active' });
+    const resumedAt = Date.now();
+    await page.bringToFront();
+    const call = await callFromPage(page);
+    const after = await readState(page);
+
+    // Proof of the freeze: the once-a-second timer did not run while frozen.
+    expect(ticksBetween(after.tickTimes, frozenAt + 1000, resumedAt)).toBe(0);
+    expect(after.tickTimes.length).toBeLessThanOrEqual(before.tickTimes.length + (Date.now() - resumedAt) / 1000 + 2);
+    expect(after.lifecycle).toEqual(
+      expect.arrayContaining(['freeze:hidden', 'resume:hidden', 'visibilitychange:visible']),
+    );
+    expect(call.answer).toBe('832040');
+    expect(call.ms).toBeLessThan(5000);
+    // The connection was lost while frozen and regained right after the resume.
+    const states = after.states.map(({ state }) => state);
+    expect(states).toEqual(['connected', 'reconnecting', 'connected']);
+    const reconnected = after.states[2]?.at ?? Number.POSITIVE_INFINITY;
+    expect(reconnected - resumedAt).toBeLessThan(2000);
+    expect(after.reconnects).toBe(1);
+    await cover.close();
+    await page.close();
+  }, 120_000);
+});
