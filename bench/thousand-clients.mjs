@@ -14,13 +14,21 @@
  * --urls (comma-separated Web-STOMP URLs; default STOMP_URL or the node STOMP_RPC_NODE selects),
  * --queue-profile tutorial|replicated, --queue (rpc_queue), --client-processes (2: the clients are
  * split over this many forked Node processes, so one event loop is not the bottleneck), --n (30),
- * --idle-ms (8000: how long the clients sit idle before each memory reading), --json <file>.
+ * --idle-ms (8000: how long the clients sit idle before each memory reading), --json <file>,
+ * --watch-servers (every client follows presence, as before issue 16; by default none does, as a
+ * browser's client does not).
+ *
+ *   node bench/thousand-clients.mjs --clients 10000     10,000 clients (issue 16); needs ulimit -n
+ *                                                       above 5,050 per client process and a node
+ *                                                       whose fd_total exceeds 10,100
  *
  * How a run goes, with every step bounded in time (and a hard deadline over all of it):
  *   1. Start the servers (wait for "awaiting RPC requests") and one observer client that reads
  *      their counters from presence; idle, read the broker's memory (baseline).
- *   2. The client processes open their clients in batches; each waits until it knows a server.
- *      Idle, then read the memory: connections + their presence subscription queues.
+ *   2. The client processes open their clients in batches; each waits until it is connected (and,
+ *      with --watch-servers, knows a server). Idle, then read the memory: the connections (+ their
+ *      presence subscription queues when watching). Each idle window also gives the broker's
+ *      deliveries per second (management API, /api/overview), which is presence and nothing else.
  *   3. One call per client (the broker creates its temp reply queue). Idle, read the memory again.
  *   4. Closed loop: every client makes one call at a time, 10 s deadline each, until the duration
  *      ends; every answer is checked against fib(n).
@@ -52,8 +60,11 @@ const SERVER_CLI = join(root, 'packages/server/dist/cli.js');
 const CALL_TIMEOUT_MS = 10_000;
 /** A client that failed a call waits this long before the next, as a page would; no hot error loop. */
 const ERROR_PAUSE_MS = 100;
-/** How long the clients may take to connect, all of them; the coordinator waits 20 s more. */
-const CONNECT_BUDGET_MS = 60_000;
+/** How long the clients may take to connect, all of them (60 s, or 20 ms a client if more); the coordinator waits 20 s more. */
+const connectBudgetMs = (clients) => Math.max(60_000, 20 * clients);
+/** The management API's counters lag up to 5 s (its collection interval): wait this long before reading them. */
+const STATS_SETTLE_MS = 6000;
+const MANAGEMENT_TIMEOUT_MS = 60_000;
 /** Clients a client process opens at once. */
 const CONNECT_BATCH = 50;
 
@@ -96,9 +107,22 @@ function connectedClientsPerUrl(clients) {
   return perUrl;
 }
 
-/** A new client, and a promise that resolves once it knows a server of the queue. */
+/**
+ * A new client, and a promise that resolves once it knows a server of the queue. A default client
+ * (as a browser gets) does not follow presence, so it counts as ready once connected; with
+ * --watch-servers it listens to the servers' announcements (and learns them from the answers to
+ * its ping on connect), as every client did before issue 16.
+ */
 function createClient({ config, FibonacciRpcClient }) {
-  // Presence: a fresh client learns the servers from their answers to its ping on connect.
+  if (!config.watchServers) {
+    const client = new FibonacciRpcClient({
+      url: config.urls,
+      queue: config.queue,
+      queueDeclaration: config.queueProfile,
+      timeoutMs: CALL_TIMEOUT_MS,
+    });
+    return { client, serverKnown: Promise.resolve() };
+  }
   let knowsServer;
   const serverKnown = new Promise((resolve) => {
     knowsServer = resolve;
@@ -230,6 +254,7 @@ function readOptions() {
       'queue-profile': { type: 'string', default: 'tutorial' },
       queue: { type: 'string', default: 'rpc_queue' },
       'client-processes': { type: 'string', default: '2' },
+      'watch-servers': { type: 'boolean', default: false },
       'idle-ms': { type: 'string', default: '8000' },
       json: { type: 'string' },
       n: { type: 'string', default: '30' },
@@ -254,6 +279,7 @@ function readOptions() {
     prefetch: whole('prefetch', 1, 10_000),
     presenceMs: whole('presence-ms', 100, 60_000),
     clientProcesses: whole('client-processes', 1, 64),
+    watchServers: values['watch-servers'],
     idleMs: whole('idle-ms', 0, 60_000),
     n: whole('n', 0, 100_000),
     urls: urlText
@@ -278,15 +304,23 @@ function managementBase(url) {
   return `http://${hostname}:${Number(port) - 2}/api`;
 }
 
+/**
+ * GET from the management API. With 10,000 connections its answers took more than 10 s (the node
+ * busy, the stats database large), hence the long timeout; slow answers are logged.
+ */
 async function management(base, path) {
+  const startedAt = performance.now();
   const response = await fetch(`${base}${path}`, {
     headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(MANAGEMENT_TIMEOUT_MS),
   }).catch((error) => {
-    throw new Error(`the management API at ${base} does not answer (${error.cause?.code ?? error.message})`);
+    throw new Error(`the management API at ${base} does not answer ${path} (${error.cause?.code ?? error.message})`);
   });
   if (!response.ok) throw new Error(`GET ${base}${path}: HTTP ${response.status}`);
-  return response.json();
+  const body = await response.json();
+  const ms = performance.now() - startedAt;
+  if (ms > 5000) log(`the management API took ${fixed(ms / 1000)} s for ${path.split('?')[0]}`);
+  return body;
 }
 
 /** Memory of every node of the broker (a cluster answers for all its nodes from any of them). */
@@ -504,7 +538,8 @@ async function main() {
  * accounting. main() ends with process.exit, so this timer never holds a finished run.
  */
 function armHardDeadline(options, children) {
-  const hardDeadlineMs = options.durationMs + 3 * options.idleMs + 120_000;
+  const hardDeadlineMs =
+    options.durationMs + 3 * (options.idleMs + STATS_SETTLE_MS) + connectBudgetMs(options.clients) + 180_000;
   setTimeout(() => {
     log(`FAILED: the run passed its hard deadline of ${hardDeadlineMs} ms; killing its processes`);
     for (const child of children) child.kill('SIGKILL');
@@ -581,13 +616,42 @@ async function countRequestsBefore(run) {
   run.requestsBefore = sum(known.map((server) => server.stats.requests));
 }
 
-/** The broker's memory and queues, read after `idleMs` of quiet. */
+/**
+ * The broker's memory and queues, and its deliveries and publishes per second while idle: the
+ * counters are read after STATS_SETTLE_MS (so the last phase's work is counted) and again after
+ * `idleMs` of quiet; mem_used (also from the stats collector) is read then too.
+ */
 async function readBrokerAfterIdle({ options, bases }) {
-  // mem_used comes from the stats collector (every 5 s): let it see what the last phase opened.
+  await sleep(STATS_SETTLE_MS);
+  const before = await messageCounters(bases[0]);
   await sleep(options.idleMs);
+  const after = await messageCounters(bases[0]);
+  const seconds = (after.at - before.at) / 1000;
+  const idle = {
+    deliveriesPerSecond: (after.deliverGet - before.deliverGet) / seconds,
+    publishesPerSecond: (after.publish - before.publish) / seconds,
+  };
   const memory = await brokerMemory(bases);
   const queues = await brokerQueues(bases[0]);
-  return { memory, queues };
+  return { memory, queues, idle };
+}
+
+/**
+ * The broker's message counters (all nodes, all queues): deliveries to consumers and publishes,
+ * and the deliveries from the request queue alone (requests taken by the servers).
+ */
+async function messageCounters(base, queue) {
+  const overview = await management(base, '/overview');
+  const counters = {
+    at: Date.now(),
+    deliverGet: overview.message_stats?.deliver_get ?? 0,
+    publish: overview.message_stats?.publish ?? 0,
+  };
+  if (queue !== undefined) {
+    const stats = await management(base, `/queues/%2F/${encodeURIComponent(queue)}`).catch(() => ({}));
+    counters.requestDeliveries = stats.message_stats?.deliver_get ?? 0;
+  }
+  return counters;
 }
 
 /** Every broker node must allow a file descriptor per client; the report records the limits. */
@@ -621,7 +685,8 @@ async function startClientProcesses(run) {
         n: options.n,
         durationMs: options.durationMs,
         batch: CONNECT_BATCH,
-        connectBudgetMs: CONNECT_BUDGET_MS,
+        connectBudgetMs: connectBudgetMs(options.clients),
+        watchServers: options.watchServers,
       },
       children,
     ),
@@ -632,11 +697,13 @@ async function startClientProcesses(run) {
 async function connectPhase(run) {
   const { options, processes, problems } = run;
   log(`connecting ${options.clients} clients from ${processes.length} process(es)`);
-  const reports = await Promise.all(processes.map((p) => p.step('connect', CONNECT_BUDGET_MS + 20_000)));
+  const reports = await Promise.all(processes.map((p) => p.step('connect', connectBudgetMs(options.clients) + 20_000)));
   const connected = sum(reports.map((r) => r.result.connected));
   const connectFailures = reports.reduce((all, r) => addCounts(all, r.result.failures), {});
   const connectMs = Math.max(...reports.map((r) => r.result.connectMs));
-  log(`${connected} of ${options.clients} clients connected and know a server in ${fixed(connectMs / 1000)} s`);
+  log(
+    `${connected} of ${options.clients} clients connected${options.watchServers ? ' and know a server' : ''} in ${fixed(connectMs / 1000)} s`,
+  );
   if (connected !== options.clients) {
     problems.push(`${options.clients - connected} clients did not connect: ${JSON.stringify(connectFailures)}`);
   }
@@ -705,6 +772,7 @@ async function loadPhase(run) {
     clients: processes.map((p) => p.child.pid),
   };
   log(`load: every client one call at a time for ${options.durationMs} ms`);
+  const countersBefore = await messageCounters(run.bases[0], options.queue);
   const cpuBefore = cpuSecondsByRole(cpuPids);
   const startedAt = performance.now();
   const reports = await Promise.all(
@@ -713,7 +781,19 @@ async function loadPhase(run) {
   const seconds = (performance.now() - startedAt) / 1000;
   const cpuAfter = cpuSecondsByRole(cpuPids);
   const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
+  // Deliveries over the load: requests (from the request queue), as many replies, and the rest:
+  // presence (pings, their answers, beats to watching clients). The counters lag up to 5 s, so
+  // they are read once the load's last seconds are counted; the window is that much longer.
+  await sleep(STATS_SETTLE_MS);
+  const countersAfter = await messageCounters(run.bases[0], options.queue);
+  const requestDeliveries = countersAfter.requestDeliveries - countersBefore.requestDeliveries;
+  const deliveries = countersAfter.deliverGet - countersBefore.deliverGet;
   run.load = {
+    deliveries: {
+      total: deliveries,
+      requests: requestDeliveries,
+      presencePerSecond: Math.max(0, deliveries - 2 * requestDeliveries) / seconds,
+    },
     results: reports.map((r) => r.result),
     cpuCoresBusy: Object.fromEntries(
       Object.keys(cpuAfter).map((role) => [role, (cpuAfter[role] - cpuBefore[role]) / seconds]),
@@ -810,6 +890,7 @@ function loadSection({ options, warm, load, accounting }) {
       requests: server.stats.requests,
       errors: server.stats.errors,
     })),
+    deliveries: load.deliveries,
     cpuCoresBusy: load.cpuCoresBusy,
     loadAverageAfter: load.loadAverageAfter,
   };
@@ -825,8 +906,15 @@ function completeReport(run) {
       connectFailures: connect.connectFailures,
       connectSeconds: connect.connectMs / 1000,
     },
-    queuesPerClient:
-      'one temp reply queue (amq.gen-..., after the first call) and one presence subscription queue (stomp-subscription-...)',
+    queuesPerClient: options.watchServers
+      ? 'one temp reply queue (amq.gen-..., after the first call) and one presence subscription queue (stomp-subscription-...)'
+      : 'one temp reply queue (amq.gen-..., after the first call)',
+    // Deliveries and publishes per second with nothing going on but presence (and heart-beats).
+    idle: {
+      baseline: readings.baseline.idle,
+      connected: readings.connected.idle,
+      afterFirstCall: readings.afterFirstCall.idle,
+    },
     // Counted by the clients (exact); the queues as the management API lists them (a cross-check).
     spread: { clientsPerUrl: { connected: connect.clientsPerUrl, afterFirstCall: warm.clientsPerUrl } },
     queues: {
@@ -864,6 +952,14 @@ function printReport(report) {
       `${load.calls} in ${fixed(load.seconds)} s: ${load.succeeded} ok, errors ${JSON.stringify(load.errors)}, lost ${load.unsettled}`,
     ],
     ['calls/s', fixed(load.callsPerSecond, 0)],
+    [
+      'broker deliveries/s idle (connected / after a call)',
+      `${fixed(report.idle.connected.deliveriesPerSecond)} / ${fixed(report.idle.afterFirstCall.deliveriesPerSecond)}`,
+    ],
+    [
+      'presence deliveries/s under load',
+      `${fixed(load.deliveries.presencePerSecond)} (${load.deliveries.total} deliveries, ${load.deliveries.requests} requests)`,
+    ],
     [
       'latency p50 / p99 / max ms',
       `${fixed(load.latencyMs.p50, 2)} / ${fixed(load.latencyMs.p99, 2)} / ${fixed(load.latencyMs.max, 2)}`,
