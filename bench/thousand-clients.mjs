@@ -16,11 +16,14 @@
  * split over this many forked Node processes, so one event loop is not the bottleneck), --n (30),
  * --idle-ms (8000: how long the clients sit idle before each memory reading), --json <file>,
  * --watch-servers (every client follows presence, as before issue 16; by default none does, as a
- * browser's client does not).
+ * browser's client does not), --stagger-ms (0: the first calls, and the load's first calls, all at
+ * once; N: each client process spreads them evenly over N ms).
  *
- *   node bench/thousand-clients.mjs --clients 10000     10,000 clients (issue 16); needs ulimit -n
- *                                                       above 5,050 per client process and a node
- *                                                       whose fd_total exceeds 10,100
+ *   node bench/thousand-clients.mjs --clients 10000 --stagger-ms 10000 --duration-ms 40000
+ *       10,000 clients (issue 16); needs ulimit -n above 5,050 per client process and a node whose
+ *       fd_total exceeds 10,100. Without --stagger-ms the 10,000 first calls (each declaring a temp
+ *       reply queue) reach the broker at once: it confirmed too late, every client re-sent, found
+ *       its connection stuck and reconnected, and no call succeeded (BENCHMARKS.md).
  *
  * How a run goes, with every step bounded in time (and a hard deadline over all of it):
  *   1. Start the servers (wait for "awaiting RPC requests") and one observer client that reads
@@ -37,16 +40,20 @@
  *      for requests the clients re-sent (a RECEIPT later than the client's re-send wait); the
  *      servers' counters must cover every call sent. Exit 0 when all of that holds, 1 otherwise.
  *
- * Memory comes from the management API (http://127.0.0.1:<Web-STOMP port - 2>/api, guest/guest,
- * the layout of scripts/broker.mjs's nodes): `mem_used` per node (RSS; refreshed every 5 s by the
- * stats collector, hence the idle time) and the on-demand breakdown of /api/nodes/<name>/memory.
+ * Memory: the RSS of each project-local broker node's Erlang VM from the OS (VmRSS in
+ * /proc/<pid>/status, read at once, no management API), and from the management API
+ * (http://127.0.0.1:<Web-STOMP port - 2>/api, guest/guest, the layout of scripts/broker.mjs's
+ * nodes) `mem_used` per node (RSS; refreshed every 5 s by the stats collector, hence the idle
+ * time) and the on-demand breakdown of /api/nodes/<name>/memory (it walks every Erlang process).
+ * Those management reads, and the queue counts, are optional: one that does not answer within
+ * OPTIONAL_TIMEOUT_MS leaves its figures "n/a" (null in the JSON) with the reason in `unavailable`.
  * The spread over the nodes (and the client count memory is divided by) comes from the clients
  * themselves, each reporting the URL it is connected to: the management API's connection list is
  * eventually consistent (each node's collector adds new connections only every 5 s, a node that
  * does not answer in time is left out, and the list is cached), so it can be off by whole nodes.
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -60,11 +67,26 @@ const SERVER_CLI = join(root, 'packages/server/dist/cli.js');
 const CALL_TIMEOUT_MS = 10_000;
 /** A client that failed a call waits this long before the next, as a page would; no hot error loop. */
 const ERROR_PAUSE_MS = 100;
-/** How long the clients may take to connect, all of them (60 s, or 20 ms a client if more); the coordinator waits 20 s more. */
-const connectBudgetMs = (clients) => Math.max(60_000, 20 * clients);
+/**
+ * How long the clients may take to connect, all of them (60 s, or 10 ms a client if more; 10,000
+ * took 19–25 s); the coordinator waits 20 s more.
+ */
+const connectBudgetMs = (clients) => Math.max(60_000, 10 * clients);
 /** The management API's counters lag up to 5 s (its collection interval): wait this long before reading them. */
 const STATS_SETTLE_MS = 6000;
 const MANAGEMENT_TIMEOUT_MS = 60_000;
+/**
+ * Management reads the run can do without (the memory breakdown, the node list, the queue counts):
+ * they wait this long, then the figure is "n/a" with the reason, and a read that timed out is not
+ * asked again (the broker would still be working on it). At 10,000 connections one of them got no
+ * answer in 60 s and used to abort the run.
+ */
+const OPTIONAL_TIMEOUT_MS = 20_000;
+/**
+ * The longest the optional reads can add to a run: each times out once, then is skipped (the
+ * overview waits twice as long; nodes, memory breakdown, two queue counts, the request queue).
+ */
+const OPTIONAL_READS_WORST_MS = 7 * OPTIONAL_TIMEOUT_MS;
 /** Clients a client process opens at once. */
 const CONNECT_BATCH = 50;
 
@@ -175,7 +197,12 @@ async function openClients(state) {
 
 /** One call per client, so each connection has its temp reply queue. */
 async function warmClients({ config, clients, expected }) {
-  const outcomes = await Promise.allSettled(clients.map((client) => client.call(config.n)));
+  const outcomes = await Promise.allSettled(
+    clients.map(async (client, i) => {
+      await staggered(config, i, clients.length);
+      return client.call(config.n);
+    }),
+  );
   const failures = {};
   let ok = 0;
   outcomes.forEach((outcome) => {
@@ -185,6 +212,11 @@ async function warmClients({ config, clients, expected }) {
   return { ok, failures, clientsPerUrl: connectedClientsPerUrl(clients) };
 }
 
+/** Client `i` of `count` waits its share of --stagger-ms, so their first calls are spread evenly. */
+async function staggered(config, i, count) {
+  if (config.staggerMs > 0) await sleep((i * config.staggerMs) / count);
+}
+
 /** Every client: one call at a time until the duration ends. */
 async function loadClients(state) {
   const { config, clients } = state;
@@ -192,7 +224,12 @@ async function loadClients(state) {
   const startedAt = performance.now();
   const endAt = startedAt + config.durationMs;
   // Every call has a 10 s deadline, so the loops end by endAt + 10 s; one still running later is a lost call.
-  const loops = Promise.all(clients.map((client) => callUntil(client, endAt, state, tally)));
+  const loops = Promise.all(
+    clients.map(async (client, i) => {
+      await staggered(config, i, clients.length);
+      await callUntil(client, endAt, state, tally);
+    }),
+  );
   const finished = await Promise.race([
     loops.then(() => true),
     sleep(config.durationMs + CALL_TIMEOUT_MS + 5000).then(() => false),
@@ -256,6 +293,7 @@ function readOptions() {
       'client-processes': { type: 'string', default: '2' },
       'watch-servers': { type: 'boolean', default: false },
       'idle-ms': { type: 'string', default: '8000' },
+      'stagger-ms': { type: 'string', default: '0' },
       json: { type: 'string' },
       n: { type: 'string', default: '30' },
     },
@@ -281,6 +319,7 @@ function readOptions() {
     clientProcesses: whole('client-processes', 1, 64),
     watchServers: values['watch-servers'],
     idleMs: whole('idle-ms', 0, 60_000),
+    staggerMs: whole('stagger-ms', 0, 60_000),
     n: whole('n', 0, 100_000),
     urls: urlText
       .split(',')
@@ -308,13 +347,15 @@ function managementBase(url) {
  * GET from the management API. With 10,000 connections its answers took more than 10 s (the node
  * busy, the stats database large), hence the long timeout; slow answers are logged.
  */
-async function management(base, path) {
+async function management(base, path, timeoutMs = MANAGEMENT_TIMEOUT_MS) {
   const startedAt = performance.now();
+  const signal = AbortSignal.timeout(timeoutMs);
   const response = await fetch(`${base}${path}`, {
     headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
-    signal: AbortSignal.timeout(MANAGEMENT_TIMEOUT_MS),
+    signal,
   }).catch((error) => {
-    throw new Error(`the management API at ${base} does not answer ${path} (${error.cause?.code ?? error.message})`);
+    const why = signal.aborted ? `no answer within ${timeoutMs / 1000} s` : (error.cause?.code ?? error.message);
+    throw new Error(`the management API at ${base} does not answer ${path.split('?')[0]} (${why})`);
   });
   if (!response.ok) throw new Error(`GET ${base}${path}: HTTP ${response.status}`);
   const body = await response.json();
@@ -323,34 +364,92 @@ async function management(base, path) {
   return body;
 }
 
-/** Memory of every node of the broker (a cluster answers for all its nodes from any of them). */
-async function brokerMemory(bases) {
+/**
+ * An optional management read (`what` names it): its result, or undefined with the reason kept in
+ * `run.unavailable["<phase> <what>"]`. One that timed out is not asked again in this run.
+ */
+async function optionalRead(run, what, read) {
+  const key = `${run.phase} ${what}`;
+  const skip = run.skipReads.get(what);
+  if (skip !== undefined) {
+    run.unavailable[key] = `skipped: ${skip}`;
+    return undefined;
+  }
+  try {
+    return await read();
+  } catch (error) {
+    log(`${key}: n/a, ${error.message}`);
+    run.unavailable[key] = error.message;
+    if (/no answer within/.test(error.message)) run.skipReads.set(what, error.message);
+    return undefined;
+  }
+}
+
+/** Resident memory (VmRSS) of the broker processes from the OS, per pid, in bytes; undefined when unreadable. */
+function brokerRss(pids) {
+  const byPid = {};
+  for (const pid of pids) {
+    try {
+      const kB = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (kB === undefined) return undefined;
+      byPid[pid] = Number(kB) * 1024;
+    } catch {
+      return undefined;
+    }
+  }
+  return pids.length > 0 ? { byPid, total: sum(Object.values(byPid)) } : undefined;
+}
+
+/**
+ * Memory of every node of the broker (a cluster answers for all its nodes from any of them): the
+ * OS's RSS of the local nodes (`os`), and per node what the management API gives, when it answers.
+ */
+async function brokerMemory(run) {
   const nodes = new Map();
-  for (const base of bases) {
-    for (const node of await management(base, '/nodes')) {
+  const os = brokerRss(run.brokerPids);
+  if (os === undefined) {
+    run.unavailable[`${run.phase} osRss`] = 'no project-local broker process behind the URLs (or /proc unreadable)';
+  }
+  for (const base of run.bases) {
+    const list = await optionalRead(run, 'nodes', () => management(base, '/nodes', OPTIONAL_TIMEOUT_MS));
+    for (const node of list ?? []) {
       if (nodes.has(node.name) || !node.running) continue;
-      const { memory } = await management(base, `/nodes/${encodeURIComponent(node.name)}/memory`);
+      const path = `/nodes/${encodeURIComponent(node.name)}/memory`;
+      const breakdown = await optionalRead(run, 'memoryBreakdown', () => management(base, path, OPTIONAL_TIMEOUT_MS));
+      const memory = breakdown?.memory;
       nodes.set(node.name, {
         memUsed: node.mem_used,
-        erlang: memory.total.erlang,
-        connections: memory.connection_readers + memory.connection_writers + memory.connection_other,
-        queues: memory.queue_procs + memory.queue_slave_procs + memory.quorum_queue_procs,
-        binary: memory.binary,
+        erlang: memory?.total.erlang,
+        connections: memory && memory.connection_readers + memory.connection_writers + memory.connection_other,
+        queues: memory && memory.queue_procs + memory.queue_slave_procs + memory.quorum_queue_procs,
+        binary: memory?.binary,
         fdTotal: node.fd_total,
         fdUsed: node.fd_used,
         socketsTotal: node.sockets_total,
       });
     }
   }
-  return Object.fromEntries(nodes);
+  return { os, nodes: Object.fromEntries(nodes) };
 }
 
-/** The queues the clients own, as the management API lists them: a cross-check of two per client. */
-async function brokerQueues(base) {
-  const queues = await management(base, '/queues?columns=name,node');
+/**
+ * The queues the clients own: a cross-check of one (two when watching) per client. Counted by the
+ * management API's paged listing filtered by name (`filtered_count` of a one-item page), so it
+ * does not send every queue; the overview's queue total is kept beside it.
+ */
+async function brokerQueues(run, base, objectTotals) {
+  const count = (what, pattern) =>
+    optionalRead(run, what, async () => {
+      const query = `page=1&page_size=1&columns=name&use_regex=true&name=${encodeURIComponent(pattern)}`;
+      const page = await management(base, `/queues?${query}`, OPTIONAL_TIMEOUT_MS);
+      if (!Number.isInteger(page.filtered_count)) throw new Error('/queues: no filtered_count in the paged answer');
+      return page.filtered_count;
+    });
   return {
-    tempQueues: queues.filter((queue) => queue.name.startsWith('amq.gen-')).length,
-    subscriptionQueues: queues.filter((queue) => queue.name.startsWith('stomp-subscription-')).length,
+    tempQueues: await count('tempQueueCount', '^amq\\.gen-'),
+    subscriptionQueues: await count('subscriptionQueueCount', '^stomp-subscription-'),
+    allQueues: objectTotals?.queues,
+    connections: objectTotals?.connections,
   };
 }
 
@@ -463,10 +562,22 @@ function countOne(counts, code) {
 const KiB = (bytes) => bytes / 1024;
 const fixed = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
-/** Sum over nodes of one memory field; the difference `after - before` per client, in KiB. */
+/**
+ * Sum over nodes of one memory field; the difference `after - before` per client, in KiB. NaN
+ * (null in the JSON, "n/a" printed) when a reading lacks it (the management API did not answer).
+ */
 function perClientKiB(before, after, field, clients) {
-  const total = (readings) => sum(Object.values(readings).map((node) => node[field] ?? 0));
+  const total = (reading) => {
+    const nodes = Object.values(reading.nodes);
+    if (nodes.length === 0 || nodes.some((node) => node[field] === undefined)) return Number.NaN;
+    return sum(nodes.map((node) => node[field]));
+  };
   return KiB((total(after) - total(before)) / clients);
+}
+
+/** The OS's RSS of the broker processes, `after - before` per client, in KiB (NaN when unread). */
+function osRssPerClientKiB(before, after, clients) {
+  return KiB(((after.os?.total ?? Number.NaN) - (before.os?.total ?? Number.NaN)) / clients);
 }
 
 /*
@@ -495,18 +606,18 @@ async function main() {
     await startServers(run);
     await startObserver(run, FibonacciRpcClient);
     await countRequestsBefore(run);
-    run.readings.baseline = await readBrokerAfterIdle(run);
+    run.brokerPids = await brokerPids(options.urls);
+    run.readings.baseline = await readBrokerAfterIdle(run, 'baseline');
     checkBrokerFileDescriptors(run);
 
     // 2. Connect.
     await startClientProcesses(run);
-    run.cpuBrokerPids = await brokerPids(options.urls);
     await connectPhase(run);
-    run.readings.connected = await readBrokerAfterIdle(run);
+    run.readings.connected = await readBrokerAfterIdle(run, 'connected');
 
     // 3. One call each: the temp reply queues.
     await warmPhase(run);
-    run.readings.afterFirstCall = await readBrokerAfterIdle(run);
+    run.readings.afterFirstCall = await readBrokerAfterIdle(run, 'afterFirstCall');
     run.memory = memoryPerClient(run);
     logMemoryPerClient(run.memory);
 
@@ -539,7 +650,12 @@ async function main() {
  */
 function armHardDeadline(options, children) {
   const hardDeadlineMs =
-    options.durationMs + 3 * (options.idleMs + STATS_SETTLE_MS) + connectBudgetMs(options.clients) + 180_000;
+    options.durationMs +
+    3 * (options.idleMs + STATS_SETTLE_MS) +
+    connectBudgetMs(options.clients) +
+    2 * options.staggerMs +
+    OPTIONAL_READS_WORST_MS +
+    180_000;
   setTimeout(() => {
     log(`FAILED: the run passed its hard deadline of ${hardDeadlineMs} ms; killing its processes`);
     for (const child of children) child.kill('SIGKILL');
@@ -562,7 +678,21 @@ function newRun(options, children) {
       fileDescriptorLimit: fileDescriptorLimit(),
     },
   };
-  return { options, children, bases, problems: [], report, observer: undefined, servers: [], readings: {} };
+  return {
+    options,
+    children,
+    bases,
+    problems: [],
+    report,
+    observer: undefined,
+    servers: [],
+    readings: {},
+    phase: 'start',
+    brokerPids: [],
+    // What could not be measured and why (optional management reads), and the reads not to repeat.
+    unavailable: {},
+    skipReads: new Map(),
+  };
 }
 
 async function describeBroker({ options, bases, report }) {
@@ -619,44 +749,50 @@ async function countRequestsBefore(run) {
 /**
  * The broker's memory and queues, and its deliveries and publishes per second while idle: the
  * counters are read after STATS_SETTLE_MS (so the last phase's work is counted) and again after
- * `idleMs` of quiet; mem_used (also from the stats collector) is read then too.
+ * `idleMs` of quiet; the OS's RSS and mem_used (also from the stats collector) are read then too.
  */
-async function readBrokerAfterIdle({ options, bases }) {
+async function readBrokerAfterIdle(run, phase) {
+  const { options, bases } = run;
+  run.phase = phase;
   await sleep(STATS_SETTLE_MS);
-  const before = await messageCounters(bases[0]);
+  const before = await messageCounters(run, bases[0]);
   await sleep(options.idleMs);
-  const after = await messageCounters(bases[0]);
-  const seconds = (after.at - before.at) / 1000;
+  const after = await messageCounters(run, bases[0]);
+  const seconds = (after?.at - before?.at) / 1000;
   const idle = {
-    deliveriesPerSecond: (after.deliverGet - before.deliverGet) / seconds,
-    publishesPerSecond: (after.publish - before.publish) / seconds,
+    deliveriesPerSecond: (after?.deliverGet - before?.deliverGet) / seconds,
+    publishesPerSecond: (after?.publish - before?.publish) / seconds,
   };
-  const memory = await brokerMemory(bases);
-  const queues = await brokerQueues(bases[0]);
+  const memory = await brokerMemory(run);
+  const queues = await brokerQueues(run, bases[0], after?.objectTotals);
   return { memory, queues, idle };
 }
 
 /**
  * The broker's message counters (all nodes, all queues): deliveries to consumers and publishes,
- * and the deliveries from the request queue alone (requests taken by the servers).
+ * the object totals, and the deliveries from the request queue alone (requests taken by the
+ * servers); undefined (and the reason in `run.unavailable`) when the management API is silent.
  */
-async function messageCounters(base, queue) {
-  const overview = await management(base, '/overview');
+async function messageCounters(run, base, queue) {
+  const overview = await optionalRead(run, 'overview', () => management(base, '/overview', 2 * OPTIONAL_TIMEOUT_MS));
+  if (overview === undefined) return undefined;
   const counters = {
     at: Date.now(),
     deliverGet: overview.message_stats?.deliver_get ?? 0,
     publish: overview.message_stats?.publish ?? 0,
+    objectTotals: overview.object_totals,
   };
   if (queue !== undefined) {
-    const stats = await management(base, `/queues/%2F/${encodeURIComponent(queue)}`).catch(() => ({}));
-    counters.requestDeliveries = stats.message_stats?.deliver_get ?? 0;
+    const path = `/queues/%2F/${encodeURIComponent(queue)}`;
+    const stats = await optionalRead(run, 'requestQueue', () => management(base, path, OPTIONAL_TIMEOUT_MS));
+    counters.requestDeliveries = stats === undefined ? undefined : (stats.message_stats?.deliver_get ?? 0);
   }
   return counters;
 }
 
 /** Every broker node must allow a file descriptor per client; the report records the limits. */
 function checkBrokerFileDescriptors({ options, readings, report, problems }) {
-  const { memory } = readings.baseline;
+  const memory = readings.baseline.memory.nodes;
   for (const [name, node] of Object.entries(memory)) {
     if (node.fdTotal !== undefined && node.fdTotal < options.clients + 100) {
       problems.push(`${name} allows ${node.fdTotal} file descriptors, too few for ${options.clients} clients`);
@@ -687,6 +823,7 @@ async function startClientProcesses(run) {
         batch: CONNECT_BATCH,
         connectBudgetMs: connectBudgetMs(options.clients),
         watchServers: options.watchServers,
+        staggerMs: options.staggerMs,
       },
       children,
     ),
@@ -713,7 +850,7 @@ async function connectPhase(run) {
 
 async function warmPhase(run) {
   const { options, processes, problems } = run;
-  const reports = await Promise.all(processes.map((p) => p.step('warm', CALL_TIMEOUT_MS + 20_000)));
+  const reports = await Promise.all(processes.map((p) => p.step('warm', options.staggerMs + CALL_TIMEOUT_MS + 20_000)));
   const ok = sum(reports.map((r) => r.result.ok));
   const failures = reports.reduce((all, r) => addCounts(all, r.result.failures), {});
   if (ok !== options.clients) problems.push(`first calls: ${options.clients - ok} failed ${JSON.stringify(failures)}`);
@@ -726,20 +863,25 @@ async function warmPhase(run) {
 }
 
 /** The memory readings and what each client costs, from the differences between them. */
-function memoryPerClient({ readings, warm }) {
+function memoryPerClient({ readings, connect, warm }) {
   const baseline = readings.baseline.memory;
   const connected = readings.connected.memory;
   const afterFirstCall = readings.afterFirstCall.memory;
-  // Per client = per client connection open after the first calls (knowing a server or not).
-  const clientConnections = Math.max(1, sum(Object.values(warm.clientsPerUrl)));
+  // Per client = per client connection open at the reading (knowing a server or not); none: NaN.
+  const open = (clientsPerUrl) => sum(Object.values(clientsPerUrl)) || Number.NaN;
+  const connectedClients = open(connect.clientsPerUrl);
+  const clientConnections = open(warm.clientsPerUrl);
   return {
     baseline,
     connected,
     afterFirstCall,
     perClientKiB: {
-      memUsedConnected: perClientKiB(baseline, connected, 'memUsed', clientConnections),
+      // The broker's RSS from the OS (/proc/<pid>/status VmRSS): read at once, no management API.
+      osRssConnected: osRssPerClientKiB(baseline, connected, connectedClients),
+      osRssAfterFirstCall: osRssPerClientKiB(baseline, afterFirstCall, clientConnections),
+      memUsedConnected: perClientKiB(baseline, connected, 'memUsed', connectedClients),
       memUsedAfterFirstCall: perClientKiB(baseline, afterFirstCall, 'memUsed', clientConnections),
-      erlangConnected: perClientKiB(baseline, connected, 'erlang', clientConnections),
+      erlangConnected: perClientKiB(baseline, connected, 'erlang', connectedClients),
       erlangAfterFirstCall: perClientKiB(baseline, afterFirstCall, 'erlang', clientConnections),
       connectionProcesses: perClientKiB(baseline, afterFirstCall, 'connections', clientConnections),
       queueProcesses: perClientKiB(baseline, afterFirstCall, 'queues', clientConnections),
@@ -751,7 +893,8 @@ function memoryPerClient({ readings, warm }) {
 
 function logMemoryPerClient(memory) {
   log(
-    `broker memory per client: ${fixed(memory.perClientKiB.memUsedAfterFirstCall)} KiB mem_used, ` +
+    `broker memory per client: ${fixed(memory.perClientKiB.osRssAfterFirstCall)} KiB RSS (OS), ` +
+      `${fixed(memory.perClientKiB.memUsedAfterFirstCall)} KiB mem_used, ` +
       `${fixed(memory.perClientKiB.erlangAfterFirstCall)} KiB Erlang; client RSS ${fixed(memory.clientRssPerClientKiB)} KiB`,
   );
 }
@@ -767,12 +910,13 @@ function cpuSecondsByRole(pidsByRole) {
 async function loadPhase(run) {
   const { options, processes } = run;
   const cpuPids = {
-    broker: run.cpuBrokerPids,
+    broker: run.brokerPids,
     servers: [...run.serverPids],
     clients: processes.map((p) => p.child.pid),
   };
   log(`load: every client one call at a time for ${options.durationMs} ms`);
-  const countersBefore = await messageCounters(run.bases[0], options.queue);
+  run.phase = 'load';
+  const countersBefore = await messageCounters(run, run.bases[0], options.queue);
   const cpuBefore = cpuSecondsByRole(cpuPids);
   const startedAt = performance.now();
   const reports = await Promise.all(
@@ -785,9 +929,10 @@ async function loadPhase(run) {
   // presence (pings, their answers, beats to watching clients). The counters lag up to 5 s, so
   // they are read once the load's last seconds are counted; the window is that much longer.
   await sleep(STATS_SETTLE_MS);
-  const countersAfter = await messageCounters(run.bases[0], options.queue);
-  const requestDeliveries = countersAfter.requestDeliveries - countersBefore.requestDeliveries;
-  const deliveries = countersAfter.deliverGet - countersBefore.deliverGet;
+  const countersAfter = await messageCounters(run, run.bases[0], options.queue);
+  // NaN (null in the JSON) when the management API did not answer one of the reads.
+  const requestDeliveries = countersAfter?.requestDeliveries - countersBefore?.requestDeliveries;
+  const deliveries = countersAfter?.deliverGet - countersBefore?.deliverGet;
   run.load = {
     deliveries: {
       total: deliveries,
@@ -924,6 +1069,8 @@ function completeReport(run) {
     },
     memory: run.memory,
     load: loadSection(run),
+    // Figures left n/a (null) and why: management reads that did not answer in time.
+    unavailable: run.unavailable,
     problems,
     ok: problems.length === 0,
   });
@@ -945,7 +1092,8 @@ function printReport(report) {
     ['clients per URL', JSON.stringify(spread.clientsPerUrl.afterFirstCall)],
     [
       'queues',
-      `${queues.afterFirstCall.tempQueues} temp reply + ${queues.afterFirstCall.subscriptionQueues} presence subscription`,
+      `${queues.afterFirstCall.tempQueues ?? 'n/a'} temp reply + ${queues.afterFirstCall.subscriptionQueues ?? 'n/a'} ` +
+        `presence subscription (${queues.afterFirstCall.allQueues ?? 'n/a'} in all)`,
     ],
     [
       'calls',
@@ -967,6 +1115,10 @@ function printReport(report) {
     ['duplicate/late replies', `${load.droppedReplies} (requests re-sent: ${load.resent})`],
     ['servers took / calls sent', `${load.requestsServed} / ${load.callsSent}`],
     [
+      'broker RSS (OS) per client',
+      `${fixed(per.osRssConnected)} KiB connected, ${fixed(per.osRssAfterFirstCall)} KiB after first call`,
+    ],
+    [
       'broker mem_used per client',
       `${fixed(per.memUsedConnected)} KiB connected, ${fixed(per.memUsedAfterFirstCall)} KiB after first call`,
     ],
@@ -987,6 +1139,7 @@ function printReport(report) {
       `${report.machine.loadAverageAtStart.join(' ')} / ${load.loadAverageAfter.join(' ')}`,
     ],
   ];
+  for (const [what, why] of Object.entries(report.unavailable)) rows.push([`n/a: ${what}`, why]);
   const width = Math.max(...rows.map(([label]) => label.length));
   process.stdout.write(`\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n\n`);
 }
