@@ -40,6 +40,7 @@ import type { ConnectionState, Transport, TransportEvents } from '../core/transp
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
+import { ConnectionWaiters } from './connection-waiters.js';
 import { type CredentialsSource, Login } from './credentials.js';
 import { Keepalive } from './keepalive.js';
 import { watchPageReturn } from './page-lifecycle.js';
@@ -123,7 +124,7 @@ export class StompConnection implements Transport {
   #lastError: RpcError | undefined;
   #pendingReason: RpcError | undefined;
   #cancelBackoff: (() => void) | undefined;
-  #waiters = new Set<{ resolve: () => void; reject: (error: RpcError) => void }>();
+  readonly #waiters = new ConnectionWaiters();
   #reconnects = 0;
   #attempted = false;
   readonly #login: Login;
@@ -154,15 +155,10 @@ export class StompConnection implements Transport {
     this.#login = new Login(options.credentials);
 
     this.#stomp = new Client({
-      webSocketFactory: () => {
-        try {
-          return createWebSocket(this.url, protocols);
-        } catch (error) {
-          // stompjs would let this escape as an unhandled rejection; make it a failed attempt.
-          this.#pendingReason = new RpcError('UNAVAILABLE', `cannot open ${this.url}: ${RpcError.from(error).message}`);
-          return closedSocket(this.url);
-        }
-      },
+      webSocketFactory: () =>
+        openSocket(createWebSocket, this.url, protocols, (reason) => {
+          this.#pendingReason = reason;
+        }),
       connectHeaders: {
         login: options.login ?? CLIENT_DEFAULTS.login,
         passcode: options.passcode ?? CLIENT_DEFAULTS.passcode,
@@ -239,24 +235,10 @@ export class StompConnection implements Transport {
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
     if (this.#state === 'closed') return Promise.reject(new RpcError('CLOSED', 'the connection is closed'));
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        const cause = this.#lastError;
-        const detail = cause ? `: ${cause.message}` : '';
-        reject(new RpcError('UNAVAILABLE', `not connected to ${this.url} within ${timeoutMs} ms${detail}`, { cause }));
-      }, timeoutMs);
-      const waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (error: RpcError) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      this.#waiters.add(waiter);
+    return this.#waiters.wait(timeoutMs, () => {
+      const cause = this.#lastError;
+      const detail = cause ? `: ${cause.message}` : '';
+      return new RpcError('UNAVAILABLE', `not connected to ${this.url} within ${timeoutMs} ms${detail}`, { cause });
     });
   }
 
@@ -308,7 +290,7 @@ export class StompConnection implements Transport {
     this.#keepalive.stop();
     this.#stopWatchingPage?.();
     this.#stopWatchingPage = undefined;
-    this.#settleWaiters(new RpcError('CLOSED', 'the connection was closed'));
+    this.#waiters.settle(new RpcError('CLOSED', 'the connection was closed'));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const gracefully = this.#stomp.deactivate();
     const stuck = new Promise<'stuck'>((resolve) => {
@@ -357,7 +339,7 @@ export class StompConnection implements Transport {
     this.#keepalive.start();
     this.#setState('connected');
     this.#events.onConnected?.();
-    this.#settleWaiters();
+    this.#waiters.settle();
   }
 
   #handleStompError(frame: IFrame): void {
@@ -372,7 +354,7 @@ export class StompConnection implements Transport {
         `${this.url} refused the connection: ${summary}${detail}`,
       );
       this.#pendingReason = error;
-      if (final) this.#settleWaiters(error);
+      if (final) this.#waiters.settle(error);
       this.#stomp.forceDisconnect();
       return;
     }
@@ -412,12 +394,7 @@ export class StompConnection implements Transport {
   #dropSilent(silentMs: number): void {
     if (this.#state !== 'connected') return;
     this.#attemptNow = true;
-    this.drop(
-      new RpcError(
-        'CONNECTION_LOST',
-        `sent nothing to ${this.url} for ${Math.round(silentMs / 1000)} s (timers stopped: a frozen or hidden page, a machine asleep, a blocked event loop); Web-STOMP closes a connection silent for 60 s`,
-      ),
-    );
+    this.drop(silenceError(this.url, silentMs));
   }
 
   #setState(state: ConnectionState, reason?: RpcError): void {
@@ -429,13 +406,23 @@ export class StompConnection implements Transport {
       // an application callback must not stop the connection from cleaning up or reconnecting
     }
   }
+}
 
-  #settleWaiters(error?: RpcError): void {
-    for (const waiter of this.#waiters) {
-      if (error) waiter.reject(error);
-      else waiter.resolve();
-    }
-    this.#waiters.clear();
+/**
+ * Opens the socket; a factory that throws becomes a failed attempt with its reason (stompjs would
+ * let the error escape as an unhandled rejection).
+ */
+function openSocket(
+  createWebSocket: WebSocketFactory,
+  url: string,
+  protocols: string[],
+  failed: (reason: RpcError) => void,
+): IStompSocket {
+  try {
+    return createWebSocket(url, protocols);
+  } catch (error) {
+    failed(new RpcError('UNAVAILABLE', `cannot open ${url}: ${RpcError.from(error).message}`));
+    return closedSocket(url);
   }
 }
 
@@ -446,6 +433,13 @@ function sendKeepalive(socket: IStompSocket | undefined): void {
   } catch {
     // the socket is going away; its close event reports why
   }
+}
+
+function silenceError(url: string, silentMs: number): RpcError {
+  return new RpcError(
+    'CONNECTION_LOST',
+    `sent nothing to ${url} for ${Math.round(silentMs / 1000)} s (timers stopped: a frozen or hidden page, a machine asleep, a blocked event loop); Web-STOMP closes a connection silent for 60 s`,
+  );
 }
 
 function describeSocketError(event: unknown): string {

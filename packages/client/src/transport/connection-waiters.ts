@@ -1,0 +1,51 @@
+/*
+ * Callers waiting for a connection: each waits with a deadline of its own, and all are settled
+ * together when the connection is made (resolved), refused for good or closed (rejected).
+ */
+import type { RpcError } from '../errors.js';
+
+interface Waiter {
+  resolve(): void;
+  reject(error: RpcError): void;
+}
+
+export class ConnectionWaiters {
+  readonly #waiters = new Set<Waiter>();
+
+  /**
+   * Resolves when `settle()` is called without an error; rejects with its error, or with
+   * UNAVAILABLE from `timedOut()` when `timeoutMs` passes first.
+   */
+  wait(timeoutMs: number, timedOut: () => RpcError): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(timedOut());
+      }, timeoutMs);
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Resolves every waiter, or rejects every one with `error`. */
+  settle(error?: RpcError): void {
+    for (const waiter of this.#waiters) {
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
+    this.#waiters.clear();
+  }
+
+  get size(): number {
+    return this.#waiters.size;
+  }
+}
