@@ -4,7 +4,7 @@ import type { IMessage } from '@stomp/stompjs';
 import { StompConnection } from '@stomp-rpc/client/internal';
 import { queueDeclarationHeaders, resolveQueueDeclaration } from '@stomp-rpc/client/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { NodeProfile } from '../../scripts/broker.mjs';
+import { type NodeProfile, nodePid, rabbitmqTool } from '../../scripts/broker.mjs';
 import { until } from '../support.js';
 import { CLUSTER_NODES, QUEUE, sleep, urlsFrom } from './cluster-support.js';
 
@@ -17,6 +17,21 @@ async function connect(): Promise<StompConnection> {
   connection.start();
   await connection.whenConnected(10_000);
   return connection;
+}
+
+/**
+ * Consumers of rpc_queue as the queue itself counts them (the management API lags by seconds): the
+ * servers of a test that just ended may still be attached for a moment.
+ */
+function rpcQueueConsumers(): number {
+  const node = CLUSTER_NODES.find((member) => nodePid(member) !== undefined);
+  if (!node) throw new Error('no cluster member runs');
+  const lines = rabbitmqTool(node, 'rabbitmqctl', ['list_queues', 'name', 'consumers', '--no-table-headers', '-q']);
+  for (const line of lines.split('\n')) {
+    const [name, consumers] = line.trim().split(/\s+/);
+    if (name === QUEUE) return Number(consumers);
+  }
+  throw new Error(`${QUEUE} is not listed`);
 }
 
 describe('poison requests (quorum rpc_queue)', () => {
@@ -36,6 +51,9 @@ describe('poison requests (quorum rpc_queue)', () => {
       { ...declare, ack: 'client-individual', 'prefetch-count': '1' },
     );
     await confirmed;
+    // Only this consumer may see the request, or a hand-back by another (a server of the previous
+    // test still detaching) would count towards the limit before this one sees it.
+    await until(() => rpcQueueConsumers() === 1, 20_000, `this test's consumer to be the only one of ${QUEUE}`);
     connection.publish({
       destination: `/queue/${QUEUE}`,
       headers: { ...declare, 'correlation-id': correlationId, 'reply-to': '/temp-queue/poison' },
