@@ -11,7 +11,7 @@ import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { nodeProfile, rabbitmqTool, webStompAnswers, webStompUrl } from '../scripts/broker.mjs';
-import { ROOT, spawnChild, uniqueQueue, until } from './support.js';
+import { queueStat, ROOT, spawnChild, uniqueQueue, until } from './support.js';
 
 const NODE = 7;
 const profile = nodeProfile(NODE);
@@ -103,16 +103,6 @@ function startClientProcess(clients: number, queue: string) {
   };
 }
 
-/** Messages (ready + unacknowledged) in `queue`, read from the node itself (the management API lags 5 s). */
-function messagesIn(queue: string): number {
-  const lines = rabbitmqTool(profile, 'rabbitmqctl', ['list_queues', 'name', 'messages', '--no-table-headers', '-q']);
-  for (const line of lines.split('\n')) {
-    const [name, messages] = line.trim().split(/\s+/);
-    if (name === queue) return Number(messages);
-  }
-  return 0;
-}
-
 const addUp = (reports: Outcomes[]): Outcomes => {
   const total: Outcomes = {};
   for (const report of reports) for (const [code, n] of Object.entries(report)) total[code] = (total[code] ?? 0) + n;
@@ -148,7 +138,7 @@ describe('broker restart at scale', () => {
     };
     onTestFinished(thawServers);
     await Promise.all(processes.map((p) => p.send('inflight', 10_000)));
-    await until(() => messagesIn(queue) >= CLIENTS, 20_000, `${CLIENTS} calls in ${queue}`);
+    await until(() => (queueStat(profile, queue, 'messages') ?? 0) >= CLIENTS, 20_000, `${CLIENTS} calls in ${queue}`);
 
     const stopAt = Date.now();
     rabbitmqTool(profile, 'rabbitmqctl', ['stop_app'], 120_000);

@@ -6,7 +6,7 @@ import { type FibonacciClientOptions, FibonacciRpcClient, isRpcError } from '@st
 import { StompConnection } from '@stomp-rpc/client/internal';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
 import { onTestFinished } from 'vitest';
-import { amqpUrl, brokerUrl } from '../scripts/broker.mjs';
+import { amqpUrl, brokerUrl, type NodeProfile, rabbitmqTool } from '../scripts/broker.mjs';
 
 /** The repository root: children run there. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -52,6 +52,19 @@ export async function openRawConnection(): Promise<StompConnection> {
 }
 
 /** Polls `condition` every 10 ms until it holds; throws after `timeoutMs`. For state with no event to await. */
+/**
+ * One count of `rabbitmqctl list_queues` for `queue` on a local node, as the queue itself keeps it
+ * (the management API lags by seconds); undefined when the queue is not listed.
+ */
+export function queueStat(node: NodeProfile, queue: string, column: 'messages' | 'consumers'): number | undefined {
+  const lines = rabbitmqTool(node, 'rabbitmqctl', ['list_queues', 'name', column, '--no-table-headers', '-q']);
+  for (const line of lines.split('\n')) {
+    const [name, count] = line.trim().split(/\s+/);
+    if (name === queue) return Number(count);
+  }
+  return undefined;
+}
+
 export async function until(
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 5000,

@@ -4,8 +4,8 @@ import type { IMessage } from '@stomp/stompjs';
 import { StompConnection } from '@stomp-rpc/client/internal';
 import { queueDeclarationHeaders, resolveQueueDeclaration } from '@stomp-rpc/client/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { type NodeProfile, nodePid, rabbitmqTool } from '../../scripts/broker.mjs';
-import { until } from '../support.js';
+import { type NodeProfile, nodePid } from '../../scripts/broker.mjs';
+import { queueStat, until } from '../support.js';
 import { CLUSTER_NODES, QUEUE, sleep, urlsFrom } from './cluster-support.js';
 
 const DEAD_LETTER_QUEUE = 'rpc_queue.dead-letter';
@@ -26,12 +26,9 @@ async function connect(): Promise<StompConnection> {
 function rpcQueueConsumers(): number {
   const node = CLUSTER_NODES.find((member) => nodePid(member) !== undefined);
   if (!node) throw new Error('no cluster member runs');
-  const lines = rabbitmqTool(node, 'rabbitmqctl', ['list_queues', 'name', 'consumers', '--no-table-headers', '-q']);
-  for (const line of lines.split('\n')) {
-    const [name, consumers] = line.trim().split(/\s+/);
-    if (name === QUEUE) return Number(consumers);
-  }
-  throw new Error(`${QUEUE} is not listed`);
+  const consumers = queueStat(node, QUEUE, 'consumers');
+  if (consumers === undefined) throw new Error(`${QUEUE} is not listed`);
+  return consumers;
 }
 
 describe('poison requests (quorum rpc_queue)', () => {
