@@ -50,6 +50,8 @@ describe('PendingCalls', () => {
       sends: 0,
       dropped: false,
       lastSentAt: 0,
+      lastWrite: 0,
+      handledAt: undefined,
       unconfirmedSince: 0,
     };
     expect(call.delivery).toEqual({ ...unsent, confirmWaitMs: 250 });

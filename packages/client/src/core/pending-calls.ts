@@ -32,6 +32,10 @@ export interface Delivery {
   /** Whether a connection it was sent on dropped before the reply. */
   dropped: boolean;
   lastSentAt: number;
+  /** The number of the connection's write that carried the latest send (request confirmation). */
+  lastWrite: number;
+  /** When the broker was first known to have handled the latest send (a later frame's RECEIPT). */
+  handledAt: number | undefined;
   /** When its first send on the current connection went out; unconfirmed since. */
   unconfirmedSince: number;
   /** How long the latest send may go unconfirmed before an idempotent request goes again. */
@@ -163,6 +167,8 @@ export function newDelivery(confirmWaitMs: number): Delivery {
     sends: 0,
     dropped: false,
     lastSentAt: 0,
+    lastWrite: 0,
+    handledAt: undefined,
     unconfirmedSince: 0,
     confirmWaitMs,
   };

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/manual-clock.js';
 import { RpcError } from '../errors.js';
 import { type Delivery, newDelivery } from './pending-calls.js';
-import { deadlineError, RequestConfirmation } from './request-confirmation.js';
+import { deadlineError, RequestConfirmation, UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
+
+const HANDLED_UNCONFIRMED = 'the broker handled requests but confirmed none for 4000 ms';
 
 interface TestCall {
   readonly name: string;
@@ -25,7 +27,8 @@ function setup(resendUnconfirmedMs = 1000) {
   const clock = new ManualClock();
   const pending: TestCall[] = [];
   const resent: string[] = [];
-  const stuck: number[] = [];
+  const stuck: string[] = [];
+  const probes: string[] = [];
   const link = { connected: true };
   const confirmation: RequestConfirmation<TestCall> = new RequestConfirmation<TestCall>(clock, resendUnconfirmedMs, {
     pending: () => pending,
@@ -34,7 +37,12 @@ function setup(resendUnconfirmedMs = 1000) {
       resent.push(call.name);
       confirmation.sent(call.delivery);
     },
-    stuck: (stuckMs) => stuck.push(stuckMs),
+    probe: (receiptId) => {
+      if (!link.connected) return false;
+      probes.push(receiptId);
+      return true;
+    },
+    stuck: (why) => stuck.push(why),
   });
   confirmation.connected();
   /** Registers and sends a call now, as the facade does. */
@@ -49,7 +57,9 @@ function setup(resendUnconfirmedMs = 1000) {
     clock.advance(receiptMs);
     confirmation.receipt(call.delivery);
   };
-  return { clock, pending, resent, stuck, link, confirmation, send, sample };
+  /** The broker answers the latest probe. */
+  const answerProbe = () => confirmation.probeReceipt(probes.at(-1) as string);
+  return { clock, pending, resent, stuck, probes, link, confirmation, send, sample, answerProbe };
 }
 
 describe('RequestConfirmation', () => {
@@ -115,67 +125,123 @@ describe('RequestConfirmation', () => {
     });
   });
 
-  it('sweep - re-sends only idempotent, sent, unconfirmed requests, after their wait, doubling it', () => {
-    const { send, pending, confirmation, clock, resent } = setup(1000);
+  it('resend - an unconfirmed request the broker may not have reached yet is not sent again: a probe asks first', () => {
+    const { send, clock, resent, probes } = setup(1000);
+    send(makeCall('idempotent', true));
+    clock.advance(999);
+    expect(probes).toEqual([]);
+    clock.advance(1);
+    expect(probes).toEqual(['probe-1']);
+    clock.advance(10_000);
+    expect(resent).toEqual([]);
+    expect(probes).toEqual(['probe-1']); // one at a time
+  });
+
+  it('resend - once the probe shows the broker handled it, an idempotent request still unconfirmed goes again one wait later, doubling its wait', () => {
+    const { send, clock, resent, probes, answerProbe } = setup(1000);
+    const call = makeCall('idempotent', true);
+    send(call);
+    clock.advance(1000);
+    answerProbe();
+    clock.advance(1249); // handled as of the next sweep (1250), re-sent one wait after
+    expect(resent).toEqual([]);
+    clock.advance(1);
+    expect(resent).toEqual(['idempotent']);
+    expect(call.delivery).toMatchObject({ sends: 2, lastSentAt: 2250, confirmWaitMs: 2000 });
+    // The re-send is a new write: the broker must be seen to handle it again.
+    clock.advance(2000);
+    expect(probes).toEqual(['probe-1', 'probe-2']);
+    answerProbe();
+    clock.advance(1250);
+    expect(resent).toEqual(['idempotent', 'idempotent']);
+    expect(call.delivery.confirmWaitMs).toBe(4000);
+  });
+
+  it('resend - a RECEIPT for a later request shows the broker handled the earlier one; only idempotent, sent, unconfirmed requests go again', () => {
+    const { send, pending, confirmation, clock, resent, probes } = setup(1000);
     const waiting = makeCall('idempotent unconfirmed', true);
-    const confirmed = makeCall('idempotent confirmed', true);
-    const unsent = makeCall('idempotent unsent', true);
     const once = makeCall('not idempotent', false);
+    const unsent = makeCall('idempotent unsent', true);
+    const confirmed = makeCall('idempotent confirmed', true);
     send(waiting);
-    send(confirmed);
     send(once);
     pending.push(unsent);
+    send(confirmed);
     confirmation.receipt(confirmed.delivery);
-    clock.advance(999);
+    clock.advance(1249);
     expect(resent).toEqual([]);
     clock.advance(1);
     expect(resent).toEqual(['idempotent unconfirmed']);
-    expect(waiting.delivery).toMatchObject({ sends: 2, lastSentAt: 1000, confirmWaitMs: 2000 });
-    clock.advance(1999);
-    expect(resent).toEqual(['idempotent unconfirmed']);
-    clock.advance(1);
-    expect(resent).toEqual(['idempotent unconfirmed', 'idempotent unconfirmed']);
-    expect(waiting.delivery.confirmWaitMs).toBe(4000);
+    expect(probes).toEqual([]);
     confirmation.receipt(waiting.delivery);
     clock.advance(20_000);
-    expect(resent).toHaveLength(2);
+    expect(resent).toEqual(['idempotent unconfirmed']);
+    expect(once.delivery.sends).toBe(1);
     expect(confirmed.delivery.sends).toBe(1);
     expect(unsent.delivery.sends).toBe(0);
   });
 
   it('sweep - never re-sends a request that is not idempotent', () => {
-    const { send, clock, resent } = setup(1000);
+    const { send, clock, resent, answerProbe } = setup(1000);
     const once = makeCall('not idempotent', false);
     send(once);
+    clock.advance(1000);
+    answerProbe();
     clock.advance(60_000);
     expect(resent).toEqual([]);
     expect(once.delivery.sends).toBe(1);
   });
 
   it('sweep - re-sends nothing while disconnected', () => {
-    const { send, clock, resent, link, stuck } = setup(1000);
+    const { send, clock, resent, link, stuck, probes } = setup(1000);
     send(makeCall('idempotent', true));
     link.connected = false;
     clock.advance(10_000);
     expect(resent).toEqual([]);
+    expect(probes).toEqual([]);
     expect(stuck).toEqual([]);
   });
 
-  it('stuck - reported when nothing is confirmed for four waits while a request is unconfirmed', () => {
-    const { send, clock, stuck, link } = setup(1000);
+  it('stuck - reported when the broker handled a request but confirmed nothing for four waits after', () => {
+    const { send, clock, stuck, link, answerProbe } = setup(1000);
     send(makeCall('not idempotent', false));
-    clock.advance(3999);
+    clock.advance(1000);
+    answerProbe(); // handled as of the sweep at 1250
+    clock.advance(4249);
     expect(stuck).toEqual([]);
     clock.advance(1);
-    expect(stuck).toEqual([4000]);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
     link.connected = false; // the facade drops the connection: no more reports meanwhile
     clock.advance(10_000);
-    expect(stuck).toEqual([4000]);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
+  });
+
+  it('stuck - requests the broker has not reached (the probe unanswered) for four waits, on a client that knows its receipt times', () => {
+    const { send, clock, stuck, probes, sample } = setup(1000);
+    sample(10); // this broker confirms in 10 ms; the sweep runs every 250 ms from 0
+    send(makeCall('not idempotent', false));
+    clock.advance(4239);
+    expect(probes).toEqual(['probe-1']);
+    expect(stuck).toEqual([]);
+    clock.advance(1);
+    expect(stuck).toEqual(['the broker handled none of the requests sent 4000 ms ago']);
+  });
+
+  it('stuck - a client that never had a RECEIPT waits UNSAMPLED_PATIENCE_MS for a busy broker to reach its requests', () => {
+    const { send, clock, stuck, probes } = setup(1000);
+    send(makeCall('not idempotent', false));
+    clock.advance(UNSAMPLED_PATIENCE_MS - 1);
+    expect(stuck).toEqual([]);
+    expect(probes).toEqual(['probe-1']);
+    clock.advance(1);
+    expect(stuck).toEqual([`the broker handled none of the requests sent ${UNSAMPLED_PATIENCE_MS} ms ago`]);
   });
 
   it('stuck - a receipt for any request shows the connection still works', () => {
-    const { send, clock, stuck, confirmation } = setup(1000);
+    const { send, clock, stuck, confirmation, answerProbe } = setup(1000);
     send(makeCall('unconfirmed', false));
+    clock.advance(1000);
+    answerProbe();
     const other = makeCall('other', false);
     clock.advance(2000);
     send(other);
@@ -183,38 +249,62 @@ describe('RequestConfirmation', () => {
     clock.advance(3999);
     expect(stuck).toEqual([]);
     clock.advance(1);
-    expect(stuck).toEqual([4000]);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
   it('stuck - a reply shows the connection still works while its receipts lag', () => {
-    const { send, clock, stuck, confirmation } = setup(1000);
+    const { send, clock, stuck, confirmation, answerProbe } = setup(1000);
     send(makeCall('unconfirmed', false));
-    clock.advance(3000);
+    clock.advance(1000);
+    answerProbe();
+    clock.advance(2000);
     confirmation.replied();
     clock.advance(3999);
     expect(stuck).toEqual([]);
     clock.advance(1);
-    expect(stuck).toEqual([4000]);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
   it('stuck - a receipt for a call no longer waiting still counts', () => {
-    const { send, clock, stuck, confirmation } = setup(1000);
+    const { send, clock, stuck, confirmation, answerProbe } = setup(1000);
     send(makeCall('unconfirmed', false));
-    clock.advance(3000);
+    clock.advance(1000);
+    answerProbe();
+    clock.advance(2000);
     confirmation.receipt(undefined);
     clock.advance(3999);
     expect(stuck).toEqual([]);
     clock.advance(1);
-    expect(stuck).toEqual([4000]);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
   it('stuck - not reported when every request is confirmed', () => {
-    const { send, clock, stuck, confirmation } = setup(1000);
+    const { send, clock, stuck, confirmation, probes } = setup(1000);
     const call = makeCall('confirmed', false);
     send(call);
     confirmation.receipt(call.delivery);
     clock.advance(60_000);
     expect(stuck).toEqual([]);
+    expect(probes).toEqual([]);
+  });
+
+  it('probe - its RECEIPT is not progress, and one from before a reconnect is ignored', () => {
+    const { send, clock, stuck, probes, confirmation } = setup(1000);
+    expect(confirmation.isProbe('probe-7')).toBe(true);
+    expect(confirmation.isProbe('a1b2.0')).toBe(false);
+    const call = makeCall('not idempotent', false);
+    send(call);
+    clock.advance(1000);
+    confirmation.connected(); // a new connection; the facade sends the call again
+    confirmation.sent(call.delivery);
+    confirmation.probeReceipt('probe-1');
+    clock.advance(1000);
+    expect(probes).toEqual(['probe-1', 'probe-2']); // probe-1 proved nothing about this connection
+    confirmation.probeReceipt('probe-2');
+    clock.advance(4249);
+    expect(stuck).toEqual([]);
+    clock.advance(1);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
   it('sweep - stops when nothing is pending, and the next send starts it again', () => {

@@ -1,22 +1,38 @@
 /*
- * Publisher confirmation of requests: every request carries `receipt`, and the broker's RECEIPT
- * says it holds it. Over Web-STOMP a publish the broker drops (a full queue refuses it) gets
- * neither RECEIPT nor ERROR, so:
- * - an idempotent request left unconfirmed is sent again after a wait that adapts to the broker's
- *   receipt times as TCP's retransmission timeout adapts to round trips (RFC 6298: smoothed time
- *   plus four variations, at least `resendUnconfirmedMs`), doubling per re-send;
- * - a connection on which the broker confirms nothing at all for four such waits while requests
- *   wait, and no reply to any of them arrives, is reported stuck (RabbitMQ 3.10 can leave a
- *   connection that first published to a quorum queue during its leader election unable to publish
- *   there again), so it is made anew. A reply counts as progress because a busy broker flushes
- *   confirms late while replies to the same connection's requests keep coming; a stuck one
- *   delivers neither.
+ * Publisher confirmation of requests: every request batch carries `receipt`, and the broker's
+ * RECEIPT says it holds it. Over Web-STOMP a publish the broker drops (a full queue refuses it)
+ * gets neither RECEIPT nor ERROR. A missing RECEIPT is read one of two ways:
+ * - the broker handled the request and did not confirm it: a full queue refused it, so an
+ *   idempotent request is sent again, after a wait that adapts to the broker's receipt times as
+ *   TCP's retransmission timeout adapts to round trips (RFC 6298), doubling per re-send;
+ * - the broker has not got to the request yet: it is busy (a storm of connections, each first
+ *   request making its reply queue, a metadata transaction that holds up the connection's frames),
+ *   and re-sending would only add to what it must get through, so the client waits.
+ * The broker handles a connection's frames in order, so a RECEIPT for a later frame shows it got to
+ * the earlier ones. When a request's wait runs out and nothing later was confirmed, the client asks
+ * with a probe: a frame the broker answers itself, touching no queue (protocol/wire.ts
+ * probeFrames), so its RECEIPT comes as soon as the broker reaches it.
+ *
+ * A connection on which requests wait unconfirmed and no reply comes for four waits is stuck
+ * (RabbitMQ 3.10 can leave a connection that first published to a quorum queue during its leader
+ * election unable to publish there again; its frames then stop being handled too) and is made
+ * anew, but only by a client that knows how fast this broker confirms (a receipt time sampled).
+ * A client that has never had a RECEIPT cannot tell a stuck connection from a busy broker, and
+ * reconnecting a thousand such clients at once is how a storm feeds itself: it waits
+ * UNSAMPLED_PATIENCE_MS unless the broker is known to have handled the requests. A reply counts as
+ * progress because a busy broker flushes confirms late while replies to the same connection's
+ * requests keep coming; a stuck one delivers neither.
  */
 
 import { RpcError } from '../errors.js';
 import { PRESENCE_TOPIC } from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
 import type { Delivery } from './pending-calls.js';
+
+/** How long a client that has never had a RECEIPT waits for the broker to reach its requests. */
+export const UNSAMPLED_PATIENCE_MS = 30_000;
+/** Receipt ids of probes start with this; request batches use correlation ids. */
+const PROBE_PREFIX = 'probe-';
 
 /** What the sweep looks at: a request's delivery and whether it may be sent twice. */
 export interface Confirmable {
@@ -31,8 +47,10 @@ export interface RequestConfirmationEvents<Call extends Confirmable> {
   connected(): boolean;
   /** Send this request again. */
   resend(call: Call): void;
-  /** The broker confirmed nothing and no reply came for `stuckMs` while requests waited. */
-  stuck(stuckMs: number): void;
+  /** Writes a probe whose RECEIPT is `receiptId`; false when the connection is gone. */
+  probe(receiptId: string): boolean;
+  /** Requests wait unconfirmed and no reply came for too long (`why` says how long and how it was told). */
+  stuck(why: string): void;
 }
 
 export class RequestConfirmation<Call extends Confirmable> {
@@ -40,21 +58,30 @@ export class RequestConfirmation<Call extends Confirmable> {
   readonly #minimumWaitMs: number;
   readonly #events: RequestConfirmationEvents<Call>;
   #sweep: Timer | undefined;
-  /** The last RECEIPT or reply on the current connection, or when it was made. */
+  /** The last RECEIPT for a request or reply on the current connection, or when it was made. */
   #lastProgressAt = 0;
   /** Smoothed time from a request's send to its RECEIPT and its variation (RFC 6298), in ms. */
   #receiptMs: { smoothed: number; variation: number } | undefined;
+  /** Every write (request or probe) is numbered, in the order the broker will handle them. */
+  #writes = 0;
+  /** The newest write the broker is known to have handled on this connection. */
+  #handledUpTo = 0;
+  /** The probe awaiting its RECEIPT. */
+  #probe: { id: string; write: number } | undefined;
+  #probes = 0;
 
-  /** `resendUnconfirmedMs` 0 turns re-sending and the stuck check off. */
+  /** `resendUnconfirmedMs` 0 turns re-sending, probes and the stuck check off. */
   constructor(clock: Clock, resendUnconfirmedMs: number, events: RequestConfirmationEvents<Call>) {
     this.#clock = clock;
     this.#minimumWaitMs = resendUnconfirmedMs;
     this.#events = events;
   }
 
-  /** A new connection: its silence is counted from now. */
+  /** A new connection: its silence is counted from now, and nothing on it is handled yet. */
   connected(): void {
     this.#lastProgressAt = this.#clock.now();
+    this.#handledUpTo = this.#writes;
+    this.#probe = undefined;
   }
 
   /** A reply to one of this connection's requests: they reach a server, so it is not stuck. */
@@ -76,8 +103,15 @@ export class RequestConfirmation<Call extends Confirmable> {
     delivery.sent = true;
     delivery.confirmed = false;
     delivery.lastSentAt = now;
+    delivery.lastWrite = ++this.#writes;
+    delivery.handledAt = undefined;
     if (this.#minimumWaitMs > 0 && this.#sweep === undefined) this.#scheduleSweep();
     return ++delivery.sends > 1;
+  }
+
+  /** Whether a RECEIPT id is a probe's (see probeReceipt) rather than a request batch's. */
+  isProbe(receiptId: string): boolean {
+    return receiptId.startsWith(PROBE_PREFIX);
   }
 
   /** The broker's RECEIPT for a request (undefined: for one no longer waiting). */
@@ -85,8 +119,18 @@ export class RequestConfirmation<Call extends Confirmable> {
     this.#lastProgressAt = this.#clock.now();
     if (delivery === undefined) return;
     // Only a request sent once tells which send this RECEIPT belongs to (Karn's rule).
-    if (!delivery.confirmed && delivery.sends === 1) this.#sample(this.#lastProgressAt - delivery.lastSentAt);
+    if (!delivery.confirmed && delivery.sends === 1) {
+      this.#sample(this.#lastProgressAt - delivery.lastSentAt);
+      this.#handledUpTo = Math.max(this.#handledUpTo, delivery.lastWrite);
+    }
     delivery.confirmed = true;
+  }
+
+  /** A probe's RECEIPT: the broker has handled every write before it. Not progress of requests. */
+  probeReceipt(receiptId: string): void {
+    if (this.#probe?.id !== receiptId) return; // one of an earlier connection
+    this.#handledUpTo = Math.max(this.#handledUpTo, this.#probe.write);
+    this.#probe = undefined;
   }
 
   stop(): void {
@@ -117,17 +161,41 @@ export class RequestConfirmation<Call extends Confirmable> {
     this.#scheduleSweep();
     if (!this.#events.connected()) return; // unsent calls go out after the reconnect anyway
     const now = this.#clock.now();
-    const stuckMs = 4 * this.resendWaitMs();
-    let stuck = false;
+    const waitMs = this.resendWaitMs();
+    const stuckMs = 4 * waitMs;
+    // Requests the broker has not reached: abnormal after four waits only to a client that knows them.
+    const unreachedMs = this.#receiptMs === undefined ? Math.max(UNSAMPLED_PATIENCE_MS, stuckMs) : stuckMs;
+    const silentMs = now - this.#lastProgressAt;
+    let stuck: string | undefined;
+    let overdue = false;
     for (const call of calls) {
       const { delivery } = call;
       if (!delivery.sent || delivery.confirmed) continue;
-      if (now - delivery.unconfirmedSince >= stuckMs && now - this.#lastProgressAt >= stuckMs) stuck = true;
-      if (!call.request.idempotent || now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
+      if (delivery.handledAt === undefined && delivery.lastWrite <= this.#handledUpTo) delivery.handledAt = now;
+      if (delivery.handledAt === undefined) {
+        if (now - delivery.lastSentAt >= Math.min(delivery.confirmWaitMs, stuckMs)) overdue = true;
+        if (Math.min(now - delivery.unconfirmedSince, silentMs) >= unreachedMs) {
+          stuck = `the broker handled none of the requests sent ${unreachedMs} ms ago`;
+        }
+        continue;
+      }
+      // Handled and unconfirmed: refused, unless its RECEIPT trails the handling (within one wait).
+      if (Math.min(now - Math.max(delivery.unconfirmedSince, delivery.handledAt), silentMs) >= stuckMs) {
+        stuck = `the broker handled requests but confirmed none for ${stuckMs} ms`;
+      }
+      if (!call.request.idempotent || now - delivery.handledAt < waitMs) continue;
+      if (now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
       delivery.confirmWaitMs *= 2;
       this.#events.resend(call);
     }
-    if (stuck) this.#events.stuck(stuckMs);
+    if (stuck !== undefined) this.#events.stuck(stuck);
+    else if (overdue && this.#probe === undefined) this.#sendProbe();
+  }
+
+  #sendProbe(): void {
+    const id = `${PROBE_PREFIX}${++this.#probes}`;
+    const write = ++this.#writes;
+    if (this.#events.probe(id)) this.#probe = { id, write };
   }
 }
 

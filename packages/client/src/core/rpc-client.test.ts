@@ -4,6 +4,7 @@ import { RpcError } from '../errors.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerAnnouncement } from '../protocol/presence.js';
 import { Header, REPLY_TO } from '../protocol/wire.js';
 import { isTraceparent } from '../trace-context.js';
+import { UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
 import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from './transport.js';
 
@@ -23,6 +24,8 @@ class FakeTransport implements Transport {
   readonly published: Frame[] = [];
   readonly subscriptions: Array<{ destination: string; onMessage: (message: IncomingMessage) => void }> = [];
   readonly drops: RpcError[] = [];
+  /** Receipt ids of the probes written. */
+  readonly probes: string[] = [];
   readonly #events: TransportEvents;
   #everConnected = false;
   #waiters: Array<{ resolve: () => void; reject: (error: RpcError) => void }> = [];
@@ -47,6 +50,11 @@ class FakeTransport implements Transport {
   publish(frame: Frame): void {
     if (!this.connected) throw new RpcError('UNAVAILABLE', 'not connected');
     this.published.push(frame);
+  }
+
+  probe(receiptId: string): void {
+    if (!this.connected) throw new RpcError('UNAVAILABLE', 'not connected');
+    this.probes.push(receiptId);
   }
 
   subscribe(destination: string, onMessage: (message: IncomingMessage) => void): unknown {
@@ -390,13 +398,18 @@ describe('RpcClient confirmation', () => {
     transport.connect();
     void client.request('/queue/q', 'safe', { idempotent: true }).catch(() => {});
     void client.request('/queue/q', 'once').catch(() => {});
-    clock.advance(999);
+    clock.advance(1000);
+    // No RECEIPT: a probe asks whether the broker got to the requests before anything goes again.
+    expect(transport.requests()).toHaveLength(2);
+    expect(transport.probes).toEqual(['probe-1']);
+    transport.receipt('probe-1'); // it did, and confirmed neither: they were refused
+    clock.advance(1249);
     expect(transport.requests()).toHaveLength(2);
     clock.advance(1);
     const requests = transport.requests();
     expect(requests.map((frame) => frame.body)).toEqual(['safe', 'once', 'safe']);
     expect(requests[2]?.headers[Header.correlationId]).toBe(requests[0]?.headers[Header.correlationId]);
-    expect(requests[2]?.headers[Header.expiration]).toBe('9000');
+    expect(requests[2]?.headers[Header.expiration]).toBe('7750');
     expect(client.stats.resent).toBe(1);
   });
 
@@ -444,15 +457,33 @@ describe('RpcClient confirmation', () => {
     await expect(second).rejects.toMatchObject({ code: 'OVERLOADED' });
   });
 
-  it('stuck - a connection on which the broker confirms nothing for 4 waits is dropped', () => {
-    const { client, transport, clock } = setup({ resendUnconfirmedMs: 1000 });
+  it('stuck - a connection whose broker answers the probe but confirms nothing for 4 waits after is dropped', () => {
+    const { client, transport, clock } = setup({ resendUnconfirmedMs: 1000, timeoutMs: 120_000 });
     transport.connect();
     void client.request('/queue/q', '1').catch(() => {});
-    clock.advance(3999);
+    clock.advance(1000);
+    expect(transport.probes).toEqual(['probe-1']);
+    transport.receipt('probe-1');
+    clock.advance(4249);
     expect(transport.drops).toEqual([]);
     clock.advance(1);
     expect(transport.drops).toHaveLength(1);
     expect(transport.drops[0]?.code).toBe('CONNECTION_LOST');
+    expect(transport.drops[0]?.message).toMatch(/handled requests but confirmed none for 4000 ms; reconnecting/);
+  });
+
+  it('stuck - a fresh client waits UNSAMPLED_PATIENCE_MS for a broker that has not reached its request (probe unanswered), re-sending nothing', async () => {
+    const { client, transport, clock } = setup({ resendUnconfirmedMs: 1000, timeoutMs: 120_000 });
+    transport.connect();
+    const call = client.request('/queue/q', '1', { idempotent: true }).catch((error: RpcError) => error.code);
+    clock.advance(UNSAMPLED_PATIENCE_MS - 1);
+    expect(transport.drops).toEqual([]);
+    expect(client.stats.resent).toBe(0);
+    expect(transport.probes).toEqual(['probe-1']);
+    clock.advance(1);
+    expect(transport.drops[0]?.message).toMatch(/handled none of the requests sent 30000 ms ago; reconnecting/);
+    await client.close();
+    expect(await call).toBe('CLOSED');
   });
 });
 

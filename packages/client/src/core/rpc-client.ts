@@ -205,10 +205,15 @@ export class RpcClient {
       pending: () => this.#calls.values(),
       connected: () => this.#connection.connected,
       resend: (call) => this.#batches.add(call),
-      stuck: (stuckMs) => {
-        const reason = `the broker confirmed no request for ${stuckMs} ms; reconnecting`;
-        this.#connection.drop(new RpcError('CONNECTION_LOST', reason));
+      probe: (receiptId) => {
+        try {
+          this.#connection.probe(receiptId);
+          return true;
+        } catch {
+          return false; // the connection went away; the next one starts afresh
+        }
       },
+      stuck: (why) => this.#connection.drop(new RpcError('CONNECTION_LOST', `${why}; reconnecting`)),
     });
     this.#discovery = new ServerDiscovery(
       { ...settings.discovery, onServersChange: options.onServersChange },
@@ -378,6 +383,10 @@ export class RpcClient {
   }
 
   #handleReceipt(receiptId: string): void {
+    if (this.#confirmation.isProbe(receiptId)) {
+      this.#confirmation.probeReceipt(receiptId);
+      return;
+    }
     const batch = this.#batches.confirmed(receiptId);
     if (batch === undefined) {
       this.#confirmation.receipt(undefined);

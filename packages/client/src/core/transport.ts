@@ -35,6 +35,8 @@ export interface Transport {
   whenConnected(timeoutMs: number): Promise<void>;
   /** Sends a frame; throws when not connected. */
   publish(frame: { destination: string; body: string; headers: Record<string, string> }): void;
+  /** Asks the broker for RECEIPT `receiptId` once it has handled every frame before (wire.ts probeFrames); throws when not connected. */
+  probe(receiptId: string): void;
   /** Subscribes; throws when not connected. */
   subscribe(
     destination: string,

@@ -92,6 +92,15 @@ export function requestHeaders(
   return headers;
 }
 
+/**
+ * A probe (core/request-confirmation.ts): BEGIN, then ABORT, of a transaction named by the receipt
+ * id. RabbitMQ answers BEGIN's `receipt` itself, in order with the connection's other frames and
+ * without touching a queue, so the RECEIPT shows that the broker has handled every frame before it.
+ */
+export function probeFrames(receiptId: string): [string, string] {
+  return [`BEGIN\ntransaction:${receiptId}\nreceipt:${receiptId}\n\n\0`, `ABORT\ntransaction:${receiptId}\n\n\0`];
+}
+
 /** The `rpc-server` header of a reply: the server's id and its processing time in ms. */
 export function servedBy(serverId: string, processingMs: number): string {
   return `${serverId};${processingMs.toFixed(3)}`;

@@ -40,6 +40,7 @@ import type { ConnectionState, Transport, TransportEvents } from '../core/transp
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
+import { probeFrames } from '../protocol/wire.js';
 import { ConnectionWaiters } from './connection-waiters.js';
 import { type CredentialsSource, Login } from './credentials.js';
 import { Keepalive } from './keepalive.js';
@@ -245,6 +246,14 @@ export class StompConnection implements Transport {
   /** Sends a frame; throws when not connected (the caller decides whether to wait or fail). */
   publish(params: IPublishParams): void {
     this.#stomp.publish(params);
+    this.#keepalive.sent();
+  }
+
+  /** Writes a probe (protocol/wire.ts probeFrames); throws when not connected. */
+  probe(receiptId: string): void {
+    const socket = this.#stomp.webSocket;
+    if (!this.#stomp.connected || socket?.readyState !== 1) throw new Error(`not connected to ${this.url}`);
+    for (const frame of probeFrames(receiptId)) socket.send(frame);
     this.#keepalive.sent();
   }
 
