@@ -25,7 +25,7 @@
  */
 
 import { RpcError } from '../errors.js';
-import { PRESENCE_TOPIC } from '../protocol/presence.js';
+import { PING_TOPIC, PRESENCE_TOPIC } from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
 import type { Delivery } from './pending-calls.js';
 
@@ -202,8 +202,9 @@ export class RequestConfirmation<Call extends Confirmable> {
 /**
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
  * on a connection that stayed up the whole call; NO_SERVERS when it was sent on such a connection
- * and nothing is known to consume its queue (`unanswered`: no server announced itself for it and
- * nothing answered it while the call waited); TIMEOUT otherwise, with the connection's trouble as
+ * and the client knows nothing consumes its queue (`unanswered`: no server announced itself for it,
+ * nothing answered it while the call waited, and a ping the broker took promptly went unanswered:
+ * server-discovery.ts askedInVain); TIMEOUT otherwise, with the connection's trouble as
  * the cause when that is why no reply came (a request just re-sent on a new connection is
  * unconfirmed because it is new, not because the broker refused it).
  */
@@ -235,7 +236,8 @@ export function deadlineError(
 function noServerAnswered(queue: string, timeoutMs: number): RpcError {
   return new RpcError(
     'NO_SERVERS',
-    `nothing answered ${queue} within ${timeoutMs} ms and no server announced itself on ${PRESENCE_TOPIC}: ` +
+    `nothing answered ${queue} within ${timeoutMs} ms and no server announced itself on ${PRESENCE_TOPIC} ` +
+      `or answered a ping on ${PING_TOPIC}: ` +
       `is a server consuming ${queue}? Start one (npm run server) or check the queue name; a slow server ` +
       'that does not announce itself (like the tutorial’s) needs a longer timeoutMs',
   );

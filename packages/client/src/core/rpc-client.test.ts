@@ -493,7 +493,7 @@ describe('RpcClient presence', () => {
     transport.connect();
     expect(transport.subscriptions.map((subscription) => subscription.destination)).toEqual([PRESENCE_TOPIC]);
     expect(transport.published).toEqual([
-      { destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } },
+      { destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO, [Header.receipt]: 'ping-1' } },
     ]);
   });
 
@@ -625,15 +625,41 @@ describe('RpcClient presence', () => {
     expect(failing.transport.requests()).toHaveLength(1);
   });
 
-  it('deadline - a sent call nothing answered, to a queue no server announced itself for, ends NO_SERVERS', async () => {
+  it('deadline - a sent call nothing answered ends NO_SERVERS when the broker took the ping promptly and no server answered it', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 1500 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(1000); // no reply from q for a second: who is there?
+    const ping = transport.published.find((frame) => frame.destination === PING_TOPIC);
+    clock.advance(5);
+    transport.receipt(ping?.headers[Header.receipt] as string);
+    clock.advance(495);
+    const error = await reply.catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'NO_SERVERS' });
+    expect((error as Error).message).toMatch(/nothing answered q within 1500 ms and no server announced itself/);
+  });
+
+  it('deadline - TIMEOUT, not NO_SERVERS, when the broker was too busy to confirm the ping promptly (a storm): silence is not absence then', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 3000 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(1000);
+    const ping = transport.published.find((frame) => frame.destination === PING_TOPIC);
+    clock.advance(1500); // later than PROMPT_PING_MS
+    transport.receipt(ping?.headers[Header.receipt] as string);
+    clock.advance(500);
+    await expect(reply).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('deadline - TIMEOUT, not NO_SERVERS, when the deadline came before any ping was answered by the broker', async () => {
     const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000 });
     transport.connect();
     const reply = client.request('/queue/q', '1');
     transport.receipt(transport.onlyCorrelationId());
     clock.advance(1000);
-    const error = await reply.catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'NO_SERVERS' });
-    expect((error as Error).message).toMatch(/nothing answered q within 1000 ms and no server announced itself/);
+    await expect(reply).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
   it('deadline - TIMEOUT, not NO_SERVERS, when the queue answered another call meanwhile (a server that never announces itself)', async () => {

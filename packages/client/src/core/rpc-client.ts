@@ -220,7 +220,7 @@ export class RpcClient {
       this.#clock,
       {
         listen: (onAnnouncement) => listenToPresence(this.#connection, onAnnouncement),
-        ping: () => ping(this.#connection),
+        ping: (receiptId) => ping(this.#connection, receiptId),
         connected: () => this.#connection.connected,
         decide: () => this.#sendUnsent(),
         unanswered: (startedBy) => {
@@ -270,7 +270,7 @@ export class RpcClient {
     if (!this.#discovery.enabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
     await this.ready();
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed'); // while ready() resolved
-    ping(this.#connection);
+    this.#discovery.ping();
     await this.#sleep(waitMs);
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
     return this.servers(queue);
@@ -352,7 +352,7 @@ export class RpcClient {
 
   /** The error of a call whose deadline passed (deadlineError); `unanswered`: nothing is known to consume its queue. */
   #deadlineError(call: Call): RpcError {
-    const unanswered = this.#discovery.enabled && this.#unheard(call);
+    const unanswered = this.#discovery.enabled && this.#unheard(call) && this.#discovery.askedInVain(call.startedAt);
     const { connected, lastError: trouble } = this.#connection;
     return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered });
   }
@@ -385,6 +385,10 @@ export class RpcClient {
   #handleReceipt(receiptId: string): void {
     if (this.#confirmation.isProbe(receiptId)) {
       this.#confirmation.probeReceipt(receiptId);
+      return;
+    }
+    if (this.#discovery.isPing(receiptId)) {
+      this.#discovery.pingReceipt(receiptId); // not progress of requests: pings go to other queues
       return;
     }
     const batch = this.#batches.confirmed(receiptId);
@@ -463,9 +467,10 @@ function listenToPresence(connection: Transport, onAnnouncement: (body: string) 
 }
 
 /** Asks every server "who is there?"; each answers on this connection's reply queue. */
-function ping(connection: Transport): void {
+function ping(connection: Transport, receiptId: string): void {
   try {
-    connection.publish({ destination: PING_TOPIC, body: '', headers: { [Header.replyTo]: REPLY_TO } });
+    const headers = { [Header.replyTo]: REPLY_TO, [Header.receipt]: receiptId };
+    connection.publish({ destination: PING_TOPIC, body: '', headers });
   } catch {
     // disconnected: the next probe or connection pings again
   }

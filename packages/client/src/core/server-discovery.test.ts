@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/manual-clock.js';
 import { MISSED_BEATS, type ServerAnnouncement, type ServerInfo } from '../protocol/presence.js';
-import { PROBE_AFTER_MS, ServerDiscovery, type ServerDiscoveryOptions } from './server-discovery.js';
+import {
+  ANSWER_WAIT_MS,
+  PROBE_AFTER_MS,
+  PROMPT_PING_MS,
+  ServerDiscovery,
+  type ServerDiscoveryOptions,
+} from './server-discovery.js';
 
 const DISCOVERY_MS = 300;
 const BEAT_MS = 1000;
@@ -33,7 +39,7 @@ function announcement(overrides: Partial<ServerAnnouncement> = {}): string {
 
 function setup(options: Partial<ServerDiscoveryOptions> = {}) {
   const clock = new ManualClock();
-  const log = { listens: 0, pings: 0, decides: 0 };
+  const log = { listens: 0, pings: 0, decides: 0, lastPing: '' };
   const link = { connected: true, canListen: true, unanswered: false, waiting: false };
   const changes: ServerInfo[][] = [];
   /** What the subscription to the announcements topic delivers to. */
@@ -56,7 +62,10 @@ function setup(options: Partial<ServerDiscoveryOptions> = {}) {
         announce = onAnnouncement;
         return link.canListen;
       },
-      ping: () => log.pings++,
+      ping: (receiptId) => {
+        log.pings++;
+        log.lastPing = receiptId;
+      },
       connected: () => link.connected,
       decide: () => log.decides++,
       unanswered: () => link.unanswered,
@@ -68,6 +77,42 @@ function setup(options: Partial<ServerDiscoveryOptions> = {}) {
 }
 
 describe('ServerDiscovery', () => {
+  it('askedInVain - only after a ping the broker confirmed within PROMPT_PING_MS, and ANSWER_WAIT_MS of silence after', () => {
+    const { discovery, clock, log } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    expect(discovery.askedInVain(0)).toBe(false); // never asked
+    discovery.ping();
+    expect(discovery.isPing(log.lastPing)).toBe(true);
+    clock.advance(PROMPT_PING_MS + 1);
+    discovery.pingReceipt(log.lastPing); // a busy broker: too late to tell anything
+    clock.advance(10_000);
+    expect(discovery.askedInVain(0)).toBe(false);
+    discovery.ping();
+    clock.advance(5);
+    discovery.pingReceipt(log.lastPing);
+    clock.advance(ANSWER_WAIT_MS - 1);
+    expect(discovery.askedInVain(0)).toBe(false);
+    clock.advance(1);
+    expect(discovery.askedInVain(0)).toBe(true);
+    // A client that does not watch knows only from a ping made since the call began.
+    expect(discovery.askedInVain(clock.now())).toBe(false);
+    discovery.connected(); // a new connection: nothing known on it yet
+    expect(discovery.askedInVain(0)).toBe(false);
+  });
+
+  it("askedInVain - a watching client keeps listening, so its ping on connect counts for later calls; an old ping's receipt does not", () => {
+    const { discovery, clock, log } = setup({ failFast: false, watch: true });
+    discovery.connected();
+    const first = log.lastPing;
+    discovery.ping();
+    discovery.pingReceipt(first); // not the latest ping
+    clock.advance(ANSWER_WAIT_MS);
+    expect(discovery.askedInVain(0)).toBe(false);
+    discovery.pingReceipt(log.lastPing);
+    clock.advance(ANSWER_WAIT_MS);
+    expect(discovery.askedInVain(clock.now())).toBe(true);
+  });
+
   it('verdict - sends every call when failFast is off', () => {
     const { discovery } = setup({ failFast: false });
     discovery.connected();
@@ -108,11 +153,11 @@ describe('ServerDiscovery', () => {
   it('connected - listens, pings and opens the window on every connection', () => {
     const { discovery, log, clock } = setup();
     discovery.connected();
-    expect(log).toEqual({ listens: 1, pings: 1, decides: 0 });
+    expect(log).toMatchObject({ listens: 1, pings: 1, decides: 0 });
     expect(clock.pendingTimers).toBe(1);
     clock.advance(DISCOVERY_MS);
     discovery.connected(); // a reconnect
-    expect(log).toEqual({ listens: 2, pings: 2, decides: 1 });
+    expect(log).toMatchObject({ listens: 2, pings: 2, decides: 1 });
     expect(discovery.verdict('q')).toBe('hold');
   });
 
@@ -133,7 +178,7 @@ describe('ServerDiscovery', () => {
     const { discovery, log, link, clock } = setup();
     link.canListen = false;
     discovery.connected();
-    expect(log).toEqual({ listens: 1, pings: 0, decides: 0 });
+    expect(log).toMatchObject({ listens: 1, pings: 0, decides: 0 });
     expect(clock.pendingTimers).toBe(0);
     expect(discovery.verdict('q')).toBe('fail');
   });
@@ -141,7 +186,7 @@ describe('ServerDiscovery', () => {
   it('connected - does nothing when presence is off', () => {
     const { discovery, log, clock } = setup({ enabled: false, failFast: false });
     discovery.connected();
-    expect(log).toEqual({ listens: 0, pings: 0, decides: 0 });
+    expect(log).toMatchObject({ listens: 0, pings: 0, decides: 0 });
     expect(clock.pendingTimers).toBe(0);
     expect(discovery.enabled).toBe(false);
   });
@@ -149,7 +194,7 @@ describe('ServerDiscovery', () => {
   it('not watching - a connection neither listens nor pings nor arms a timer', () => {
     const { discovery, log, clock } = setup({ failFast: false, watch: false });
     discovery.connected();
-    expect(log).toEqual({ listens: 0, pings: 0, decides: 0 });
+    expect(log).toMatchObject({ listens: 0, pings: 0, decides: 0 });
     expect(clock.pendingTimers).toBe(0);
     expect(discovery.verdict('q')).toBe('send');
   });

@@ -29,6 +29,12 @@ const EXPIRY_CHECK_MS = 1000;
 const MAX_DISCOVERY_WINDOWS = 4;
 /** A call with no reply from its queue for this long makes a client that does not watch ask who is there. */
 export const PROBE_AFTER_MS = 1000;
+/** A ping the broker confirmed within this long was not stuck behind a backlog: servers got it in time. */
+export const PROMPT_PING_MS = 1000;
+/** Silence this long after a prompt ping's RECEIPT means no server: answers take milliseconds. */
+export const ANSWER_WAIT_MS = 250;
+/** Receipt ids of pings start with this. */
+const PING_PREFIX = 'ping-';
 
 export interface ServerDiscoveryOptions {
   /** Follow presence at all; off: every call is sent. */
@@ -45,8 +51,8 @@ export interface ServerDiscoveryOptions {
 export interface ServerDiscoveryEvents {
   /** Subscribes to the announcements topic; false when the connection is gone. */
   listen(onAnnouncement: (body: string) => void): boolean;
-  /** Publishes a "who is there?" ping. */
-  ping(): void;
+  /** Publishes a "who is there?" ping asking for RECEIPT `receiptId`. */
+  ping(receiptId: string): void;
   connected(): boolean;
   /** A server joined or a window ended: held calls can be decided now. */
   decide(): void;
@@ -70,6 +76,11 @@ export class ServerDiscovery {
   #probe: Timer | undefined;
   #lastExpiryCheck = 0;
   #closed = false;
+  #pings = 0;
+  /** The latest ping, until its RECEIPT. */
+  #unconfirmedPing: { id: string; sentAt: number } | undefined;
+  /** The latest ping the broker confirmed within PROMPT_PING_MS, on this connection. */
+  #promptPing: { sentAt: number; confirmedAt: number } | undefined;
 
   constructor(options: ServerDiscoveryOptions, clock: Clock, events: ServerDiscoveryEvents) {
     this.#options = options;
@@ -89,11 +100,46 @@ export class ServerDiscovery {
   connected(): void {
     if (!this.#options.enabled || this.#closed) return;
     this.#view.resume(this.#clock.now());
+    this.#unconfirmedPing = undefined;
+    this.#promptPing = undefined;
     if (!this.watching) return;
     if (!this.#events.listen((body) => this.heard(body))) return; // dropped meanwhile; the next connection discovers again
-    this.#events.ping();
+    this.ping();
     this.#clock.clearTimeout(this.#window);
     this.#openWindow(MAX_DISCOVERY_WINDOWS);
+  }
+
+  /** Asks every server "who is there?"; the answers come to this connection's reply queue. */
+  ping(): void {
+    const id = `${PING_PREFIX}${++this.#pings}`;
+    this.#unconfirmedPing = { id, sentAt: this.#clock.now() };
+    this.#events.ping(id);
+  }
+
+  /** Whether a RECEIPT id is a ping's (see pingReceipt). */
+  isPing(receiptId: string): boolean {
+    return receiptId.startsWith(PING_PREFIX);
+  }
+
+  /** The broker's RECEIPT for a ping: it has routed it to every server listening. */
+  pingReceipt(receiptId: string): void {
+    const ping = this.#unconfirmedPing;
+    if (ping?.id !== receiptId) return; // an older ping, or one of an earlier connection
+    this.#unconfirmedPing = undefined;
+    const now = this.#clock.now();
+    if (now - ping.sentAt <= PROMPT_PING_MS) this.#promptPing = { sentAt: ping.sentAt, confirmedAt: now };
+  }
+
+  /**
+   * Whether this client knows that no server answers, rather than not having heard yet: it asked
+   * who is there (since `since`, or at any time on this connection while it watches), the broker
+   * took the question promptly, and ANSWER_WAIT_MS passed after that. A busy broker confirms late,
+   * so under load silence is not taken for absence. Which servers answered is for the caller.
+   */
+  askedInVain(since: number): boolean {
+    const ping = this.#promptPing;
+    if (ping === undefined || (!this.watching && ping.sentAt < since)) return false;
+    return this.#clock.now() - ping.confirmedAt >= ANSWER_WAIT_MS;
   }
 
   /** Send, hold or fail a call to `queue` (undefined: a destination that names no queue). */
@@ -146,7 +192,7 @@ export class ServerDiscovery {
   /** At most one ping per PROBE_AFTER_MS, and only while a call has heard nothing from its queue. */
   #probeUnanswered(): void {
     this.#probe = undefined;
-    if (this.#events.connected() && this.#events.unanswered(this.#clock.now() - PROBE_AFTER_MS)) this.#events.ping();
+    if (this.#events.connected() && this.#events.unanswered(this.#clock.now() - PROBE_AFTER_MS)) this.ping();
     if (this.#events.waiting()) this.sent();
   }
 
