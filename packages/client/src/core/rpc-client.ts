@@ -77,11 +77,15 @@ export interface RpcClientOptions extends StompConnectionOptions {
   /**
    * An idempotent request the broker has not confirmed after this long (longer when the broker's
    * confirmations are slow: the wait adapts to them as TCP's retransmission timeout adapts to round
-   * trips) is sent again, then after twice as long, and so on within its deadline. Over Web-STOMP
-   * a publish the broker drops gets neither RECEIPT nor ERROR (a full queue refuses it, say). When
-   * the broker confirms nothing at all for 4 times this wait while requests wait, the connection
-   * is dropped and made again (to the next URL): RabbitMQ 3.10 can leave a connection that first
-   * published to a quorum queue while its leader was down unable to publish there ever again.
+   * trips) is sent again, then after twice as long, and so on within its deadline, but only once
+   * the broker is known to have handled it (a RECEIPT for a later frame, or for a probe the client
+   * then sends): over Web-STOMP a publish the broker drops gets neither RECEIPT nor ERROR (a full
+   * queue refuses it, say), while a busy broker has simply not got to it yet, and re-sending would
+   * add to its backlog. When requests wait unconfirmed and no reply comes for 4 times this wait,
+   * the connection is dropped and made again (to the next URL): RabbitMQ 3.10 can leave a
+   * connection that first published to a quorum queue while its leader was down unable to publish
+   * there ever again. A client that has never had a RECEIPT cannot tell such a connection from a
+   * busy broker, and waits 30 s for requests the broker has not reached before it does so.
    * 0: never. Needs `confirmRequests`.
    * @default 1000
    */
