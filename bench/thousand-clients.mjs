@@ -510,6 +510,17 @@ async function startServer(options, children) {
   return { child, output: () => output };
 }
 
+/** What the servers said about their connections (warnings and errors only), to tell why a run failed. */
+function logServerWarnings(servers) {
+  for (const [i, server] of servers.entries()) {
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((line) => /"level":"(warn|error|fatal)"/.test(line));
+    if (lines.length > 0) log(`server ${i + 1}, its last warnings:\n  ${lines.slice(-8).join('\n  ')}`);
+  }
+}
+
 /** Forks a client process; `step(name, ms)` runs one step in it and resolves with its report. */
 function startClientProcess(config, children) {
   const child = fork(fileURLToPath(import.meta.url), ['--client-process', JSON.stringify(config)], {
@@ -639,14 +650,7 @@ async function main() {
   }
   if (run.problems.length > 0) {
     log(`FAILED:\n  ${run.problems.join('\n  ')}`);
-    // What the servers said about their connections (warnings and errors only), to tell why.
-    for (const [i, server] of run.servers.entries()) {
-      const lines = server
-        .output()
-        .split('\n')
-        .filter((line) => /"level":"(warn|error|fatal)"/.test(line));
-      if (lines.length > 0) log(`server ${i + 1}, its last warnings:\n  ${lines.slice(-8).join('\n  ')}`);
-    }
+    logServerWarnings(run.servers);
     return 1;
   }
   log('every call answered exactly once');

@@ -15,8 +15,9 @@
  *
  * A connection on which requests wait unconfirmed and no reply comes for four waits is stuck
  * (RabbitMQ 3.10 can leave a connection that first published to a quorum queue during its leader
- * election unable to publish there again; its frames then stop being handled too) and is made
- * anew, but only by a client that knows how fast this broker confirms (a receipt time sampled).
+ * election unable to publish there again; in test/cluster/failover.test.ts its probes went
+ * unanswered too) and is made anew, but only by a client that knows how fast this broker confirms
+ * (a receipt time sampled).
  * A client that has never had a RECEIPT cannot tell a stuck connection from a busy broker, and
  * reconnecting a thousand such clients at once is how a storm feeds itself: it waits
  * UNSAMPLED_PATIENCE_MS unless the broker is known to have handled the requests. A reply counts as

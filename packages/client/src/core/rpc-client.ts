@@ -209,14 +209,7 @@ export class RpcClient {
       pending: () => this.#calls.values(),
       connected: () => this.#connection.connected,
       resend: (call) => this.#batches.add(call),
-      probe: (receiptId) => {
-        try {
-          this.#connection.probe(receiptId);
-          return true;
-        } catch {
-          return false; // the connection went away; the next one starts afresh
-        }
-      },
+      probe: (receiptId) => probe(this.#connection, receiptId),
       stuck: (why) => this.#connection.drop(new RpcError('CONNECTION_LOST', `${why}; reconnecting`)),
     });
     this.#discovery = new ServerDiscovery(
@@ -387,21 +380,15 @@ export class RpcClient {
   }
 
   #handleReceipt(receiptId: string): void {
-    if (this.#confirmation.isProbe(receiptId)) {
-      this.#confirmation.probeReceipt(receiptId);
-      return;
-    }
-    if (this.#discovery.isPing(receiptId)) {
-      this.#discovery.pingReceipt(receiptId); // not progress of requests: pings go to other queues
-      return;
-    }
-    const batch = this.#batches.confirmed(receiptId);
-    if (batch === undefined) {
-      this.#confirmation.receipt(undefined);
-      return;
-    }
-    for (const call of batch) {
-      this.#confirmation.receipt(this.#calls.get(call.correlationId) === call ? call.delivery : undefined);
+    // Probes' and pings' RECEIPTs are not progress of requests: they go nowhere or to other queues.
+    if (this.#confirmation.isProbe(receiptId)) this.#confirmation.probeReceipt(receiptId);
+    else if (this.#discovery.isPing(receiptId)) this.#discovery.pingReceipt(receiptId);
+    else {
+      // A RECEIPT for a batch no longer known still shows that the connection works.
+      const batch = this.#batches.confirmed(receiptId) ?? [undefined];
+      for (const call of batch) {
+        this.#confirmation.receipt(call && this.#calls.get(call.correlationId) === call ? call.delivery : undefined);
+      }
     }
   }
 
@@ -467,6 +454,16 @@ function listenToPresence(connection: Transport, onAnnouncement: (body: string) 
     return true;
   } catch {
     return false; // dropped meanwhile; the next connection listens again
+  }
+}
+
+/** Asks the broker whether it has handled what was sent so far (request-confirmation.ts). */
+function probe(connection: Transport, receiptId: string): boolean {
+  try {
+    connection.probe(receiptId);
+    return true;
+  } catch {
+    return false; // the connection went away; the next one starts afresh
   }
 }
 

@@ -215,10 +215,7 @@ export class StompConnection implements Transport {
     return this.#reconnects;
   }
 
-  /**
-   * Changes with every new connection. A message belongs to the connection it arrived on: once
-   * that is gone, its ACK is meaningless and the broker has already requeued it.
-   */
+  /** Changes with every new connection; once a message's connection is gone, the broker requeued it. */
   get generation(): number {
     return this.#reconnects + (this.#everConnected ? 1 : 0);
   }
@@ -236,11 +233,7 @@ export class StompConnection implements Transport {
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
     if (this.#state === 'closed') return Promise.reject(new RpcError('CLOSED', 'the connection is closed'));
-    return this.#waiters.wait(timeoutMs, () => {
-      const cause = this.#lastError;
-      const detail = cause ? `: ${cause.message}` : '';
-      return new RpcError('UNAVAILABLE', `not connected to ${this.url} within ${timeoutMs} ms${detail}`, { cause });
-    });
+    return this.#waiters.wait(timeoutMs, () => notConnectedError(this.url, timeoutMs, this.#lastError));
   }
 
   /** Sends a frame; throws when not connected (the caller decides whether to wait or fail). */
@@ -251,10 +244,7 @@ export class StompConnection implements Transport {
 
   /** Writes a probe (protocol/wire.ts probeFrames); throws when not connected. */
   probe(receiptId: string): void {
-    const socket = this.#stomp.webSocket;
-    if (!this.#stomp.connected || socket?.readyState !== 1) throw new Error(`not connected to ${this.url}`);
-    for (const frame of probeFrames(receiptId)) socket.send(frame);
-    this.#keepalive.sent();
+    writeRaw(this.#stomp, probeFrames(receiptId), this.#keepalive);
   }
 
   /**
@@ -436,6 +426,19 @@ function openSocket(
 }
 
 /** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */
+function notConnectedError(url: string, timeoutMs: number, cause: RpcError | undefined): RpcError {
+  const detail = cause ? `: ${cause.message}` : '';
+  return new RpcError('UNAVAILABLE', `not connected to ${url} within ${timeoutMs} ms${detail}`, { cause });
+}
+
+/** Frames stompjs has no call for, written as they are; throws when not connected. */
+function writeRaw(stomp: Client, frames: readonly string[], keepalive: Keepalive): void {
+  const socket = stomp.webSocket;
+  if (!stomp.connected || socket?.readyState !== 1) throw new Error('not connected');
+  for (const frame of frames) socket.send(frame);
+  keepalive.sent();
+}
+
 function sendKeepalive(socket: IStompSocket | undefined): void {
   try {
     if (socket?.readyState === 1) socket.send('\n');
