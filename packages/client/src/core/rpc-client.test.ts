@@ -630,14 +630,29 @@ describe('RpcClient presence', () => {
     transport.connect();
     const reply = client.request('/queue/q', '1');
     transport.receipt(transport.onlyCorrelationId());
-    clock.advance(1000); // no reply from q for a second: who is there?
+    clock.advance(749);
+    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toEqual([]);
+    clock.advance(1); // no reply from q for half the deadline: who is there?
     const ping = transport.published.find((frame) => frame.destination === PING_TOPIC);
     clock.advance(5);
     transport.receipt(ping?.headers[Header.receipt] as string);
-    clock.advance(495);
+    clock.advance(745);
     const error = await reply.catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'NO_SERVERS' });
     expect((error as Error).message).toMatch(/nothing answered q within 1500 ms and no server announced itself/);
+  });
+
+  it('deadline - a 300 ms call is probed at 150 ms and ends NO_SERVERS when no answer comes within four ping round trips', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 300 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(150);
+    const ping = transport.published.find((frame) => frame.destination === PING_TOPIC);
+    clock.advance(20);
+    transport.receipt(ping?.headers[Header.receipt] as string); // answers due within 80 ms
+    clock.advance(130);
+    await expect(reply).rejects.toMatchObject({ code: 'NO_SERVERS' });
   });
 
   it('deadline - TIMEOUT, not NO_SERVERS, when the broker was too busy to confirm the ping promptly (a storm): silence is not absence then', async () => {

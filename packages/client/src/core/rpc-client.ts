@@ -28,7 +28,7 @@ import { type Clock, systemClock } from './clock.js';
 import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
 import { RequestBatches } from './request-batches.js';
 import { deadlineError, RequestConfirmation } from './request-confirmation.js';
-import { ServerDiscovery } from './server-discovery.js';
+import { PROBE_AFTER_MS, ServerDiscovery } from './server-discovery.js';
 import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from './transport.js';
 
 export type { RpcClientStats } from './client-stats.js';
@@ -60,8 +60,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
   /**
    * Keep a live list of servers: listen to every server's announcements, which costs the broker one
    * delivery per server beat for this client. Off, an idle client costs nothing: the client asks
-   * "who is there?" only when a call has had no reply from its queue for a second, and `servers()`
-   * holds what it heard then. On whenever `onServersChange` is given or `whenNoServers` is 'fail'.
+   * "who is there?" only when a call has had no reply from its queue for a second (or half its
+   * deadline), and `servers()` holds what it heard then. On whenever `onServersChange` is given or `whenNoServers` is 'fail'.
    * @default false
    */
   watchServers?: boolean;
@@ -220,8 +220,9 @@ export class RpcClient {
         ping: (receiptId) => ping(this.#connection, receiptId),
         connected: () => this.#connection.connected,
         decide: () => this.#sendUnsent(),
-        unanswered: (startedBy) => {
-          for (const c of this.#calls.values()) if (c.startedAt <= startedBy && this.#unheard(c)) return true;
+        unanswered: (now) => {
+          for (const c of this.#calls.values())
+            if (c.startedAt <= now - probeAfterMs(c) && this.#unheard(c)) return true;
           return false;
         },
         waiting: () => this.#calls.size > 0,
@@ -343,7 +344,7 @@ export class RpcClient {
     const verdict = this.#discovery.verdict(call.request.queue);
     if (verdict === 'send') {
       this.#batches.add(call);
-      this.#discovery.sent();
+      this.#discovery.sent(probeAfterMs(call));
     } else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
   }
 
@@ -455,6 +456,11 @@ function listenToPresence(connection: Transport, onAnnouncement: (body: string) 
   } catch {
     return false; // dropped meanwhile; the next connection listens again
   }
+}
+
+/** How long a call waits for a reply before its client asks who is there: in time to hear the answer. */
+function probeAfterMs(call: Call): number {
+  return Math.min(PROBE_AFTER_MS, call.timeoutMs / 2);
 }
 
 /** Asks the broker whether it has handled what was sent so far (request-confirmation.ts). */

@@ -108,9 +108,38 @@ describe('ServerDiscovery', () => {
     discovery.pingReceipt(first); // not the latest ping
     clock.advance(ANSWER_WAIT_MS);
     expect(discovery.askedInVain(0)).toBe(false);
+    discovery.ping();
+    clock.advance(2);
     discovery.pingReceipt(log.lastPing);
     clock.advance(ANSWER_WAIT_MS);
     expect(discovery.askedInVain(clock.now())).toBe(true);
+  });
+
+  it('askedInVain - the wait for answers is four times the ping round trip when that is longer than ANSWER_WAIT_MS', () => {
+    const { discovery, clock, log } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    discovery.ping();
+    clock.advance(100);
+    discovery.pingReceipt(log.lastPing);
+    clock.advance(399);
+    expect(discovery.askedInVain(0)).toBe(false);
+    clock.advance(1);
+    expect(discovery.askedInVain(0)).toBe(true);
+  });
+
+  it('not watching - a call with a near deadline is probed sooner, but never more than one ping per PROBE_AFTER_MS', () => {
+    const { discovery, clock, log, link } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    link.unanswered = true;
+    link.waiting = true;
+    discovery.sent(150);
+    clock.advance(150);
+    expect(log.pings).toBe(1);
+    discovery.sent(150); // another short call: the next ping still waits a second from the last
+    clock.advance(PROBE_AFTER_MS - 1);
+    expect(log.pings).toBe(1);
+    clock.advance(1);
+    expect(log.pings).toBe(2);
   });
 
   it('verdict - sends every call when failFast is off', () => {

@@ -5,8 +5,8 @@
  * Presence costs the broker one delivery per listening client per server beat, so by default a
  * client does not listen: every call goes out at once (`whenNoServers: 'wait'`, since a server that
  * never announces itself is real too), and only when a call has had no reply from its queue for
- * PROBE_AFTER_MS does the client ask "who is there?"; the answers come to its own reply queue.
- * An idle client costs nothing. A watching client (asked for, or needed by `whenNoServers: 'fail'`)
+ * PROBE_AFTER_MS (or half its deadline, if sooner) does the client ask "who is there?"; the
+ * answers come to its own reply queue. An idle client costs nothing. A watching client (asked for, or needed by `whenNoServers: 'fail'`)
  * listens to the announcements on every connection and pings at once: right after connecting it
  * cannot know yet, so with 'fail' a call to a queue with no known server is held for a discovery
  * window and goes out the moment a server for its queue answers; when the window ends, what is
@@ -31,8 +31,11 @@ const MAX_DISCOVERY_WINDOWS = 4;
 export const PROBE_AFTER_MS = 1000;
 /** A ping the broker confirmed within this long was not stuck behind a backlog: servers got it in time. */
 export const PROMPT_PING_MS = 1000;
-/** Silence this long after a prompt ping's RECEIPT means no server: answers take milliseconds. */
-export const ANSWER_WAIT_MS = 250;
+/**
+ * Silence after a prompt ping's RECEIPT that means no server: at least this long, and four times
+ * the ping's own round trip (an answer crosses the broker twice, as the ping and its RECEIPT did).
+ */
+export const ANSWER_WAIT_MS = 50;
 /** Receipt ids of pings start with this. */
 const PING_PREFIX = 'ping-';
 
@@ -57,10 +60,10 @@ export interface ServerDiscoveryEvents {
   /** A server joined or a window ended: held calls can be decided now. */
   decide(): void;
   /**
-   * Whether a sent call that started at or before `startedBy` has heard nothing from its queue: no
-   * reply, no known server. Such a call is worth a ping.
+   * Whether a sent call has heard nothing from its queue (no reply, no known server) for its probe
+   * delay (see `sent`) by `now`. Such a call is worth a ping.
    */
-  unanswered(startedBy: number): boolean;
+  unanswered(now: number): boolean;
   /** Whether any call is pending. */
   waiting(): boolean;
 }
@@ -81,6 +84,9 @@ export class ServerDiscovery {
   #unconfirmedPing: { id: string; sentAt: number } | undefined;
   /** The latest ping the broker confirmed within PROMPT_PING_MS, on this connection. */
   #promptPing: { sentAt: number; confirmedAt: number } | undefined;
+  /** When the probe timer fires. */
+  #probeDue = 0;
+  #lastPingAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: ServerDiscoveryOptions, clock: Clock, events: ServerDiscoveryEvents) {
     this.#options = options;
@@ -112,7 +118,8 @@ export class ServerDiscovery {
   /** Asks every server "who is there?"; the answers come to this connection's reply queue. */
   ping(): void {
     const id = `${PING_PREFIX}${++this.#pings}`;
-    this.#unconfirmedPing = { id, sentAt: this.#clock.now() };
+    this.#lastPingAt = this.#clock.now();
+    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt };
     this.#events.ping(id);
   }
 
@@ -133,13 +140,15 @@ export class ServerDiscovery {
   /**
    * Whether this client knows that no server answers, rather than not having heard yet: it asked
    * who is there (since `since`, or at any time on this connection while it watches), the broker
-   * took the question promptly, and ANSWER_WAIT_MS passed after that. A busy broker confirms late,
-   * so under load silence is not taken for absence. Which servers answered is for the caller.
+   * took the question promptly, and no answer came in the time one takes (ANSWER_WAIT_MS). A busy
+   * broker confirms late, so under load silence is not taken for absence. Which servers answered
+   * is for the caller.
    */
   askedInVain(since: number): boolean {
     const ping = this.#promptPing;
     if (ping === undefined || (!this.watching && ping.sentAt < since)) return false;
-    return this.#clock.now() - ping.confirmedAt >= ANSWER_WAIT_MS;
+    const answerWaitMs = Math.max(ANSWER_WAIT_MS, 4 * (ping.confirmedAt - ping.sentAt));
+    return this.#clock.now() - ping.confirmedAt >= answerWaitMs;
   }
 
   /** Send, hold or fail a call to `queue` (undefined: a destination that names no queue). */
@@ -148,10 +157,19 @@ export class ServerDiscovery {
     return this.#window === undefined ? 'fail' : 'hold';
   }
 
-  /** A call went out: a client that does not watch checks on it after PROBE_AFTER_MS. */
-  sent(): void {
-    if (!this.#options.enabled || this.watching || this.#closed || this.#probe !== undefined) return;
-    this.#probe = this.#clock.setTimeout(() => this.#probeUnanswered(), PROBE_AFTER_MS);
+  /**
+   * A call went out: a client that does not watch checks on it after `probeAfterMs` (PROBE_AFTER_MS,
+   * or less for a call whose deadline is nearer, so that it can still learn the answer in time).
+   */
+  sent(probeAfterMs = PROBE_AFTER_MS): void {
+    if (!this.#options.enabled || this.watching || this.#closed) return;
+    const now = this.#clock.now();
+    // Never more than one ping per PROBE_AFTER_MS, however short the calls' deadlines.
+    const due = Math.max(now + probeAfterMs, this.#lastPingAt + PROBE_AFTER_MS);
+    if (this.#probe !== undefined && this.#probeDue <= due) return;
+    this.#clock.clearTimeout(this.#probe);
+    this.#probeDue = due;
+    this.#probe = this.#clock.setTimeout(() => this.#probeUnanswered(), due - now);
   }
 
   /** No call is pending: nothing to probe for. */
@@ -189,10 +207,10 @@ export class ServerDiscovery {
     this.#probe = undefined;
   }
 
-  /** At most one ping per PROBE_AFTER_MS, and only while a call has heard nothing from its queue. */
+  /** At most one ping per PROBE_AFTER_MS after the first, and only while a call has heard nothing from its queue. */
   #probeUnanswered(): void {
     this.#probe = undefined;
-    if (this.#events.connected() && this.#events.unanswered(this.#clock.now() - PROBE_AFTER_MS)) this.ping();
+    if (this.#events.connected() && this.#events.unanswered(this.#clock.now())) this.ping();
     if (this.#events.waiting()) this.sent();
   }
 
