@@ -6,11 +6,11 @@
  * client does not listen: every call goes out at once (`whenNoServers: 'wait'`, since a server that
  * never announces itself is real too), and only when a call has had no reply from its queue for
  * PROBE_AFTER_MS (or half its deadline, if sooner) does the client ask "who is there?"; the
- * answers come to its own reply queue. An idle client costs nothing. A watching client (asked for, or needed by `whenNoServers: 'fail'`)
- * listens to the announcements on every connection and pings at once: right after connecting it
- * cannot know yet, so with 'fail' a call to a queue with no known server is held for a discovery
- * window and goes out the moment a server for its queue answers; when the window ends, what is
- * still held fails with NO_SERVERS. Servers that stop beating are forgotten after MISSED_BEATS
+ * answers come to its own reply queue. An idle client costs nothing. A watching client (asked
+ * for, or needed by `whenNoServers: 'fail'`) listens to the announcements on every connection and
+ * pings at once: right after connecting it cannot know yet, so with 'fail' a call to a queue with
+ * no known server is held for a discovery window and goes out the moment a server for its queue
+ * answers; when the window ends, what is still held fails with NO_SERVERS. Servers that stop beating are forgotten after MISSED_BEATS
  * beats, by this client's own clock.
  */
 
