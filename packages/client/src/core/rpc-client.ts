@@ -61,7 +61,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * Keep a live list of servers: listen to every server's announcements, which costs the broker one
    * delivery per server beat for this client. Off, an idle client costs nothing: the client asks
    * "who is there?" only when a call has had no reply from its queue for a second (or half its
-   * deadline), and `servers()` holds what it heard then. On whenever `onServersChange` is given or `whenNoServers` is 'fail'.
+   * deadline), and `servers()` holds what it heard then. On whenever `onServersChange` is given or
+   * `whenNoServers` is 'fail'.
    * @default false
    */
   watchServers?: boolean;

@@ -10,8 +10,8 @@
  * for, or needed by `whenNoServers: 'fail'`) listens to the announcements on every connection and
  * pings at once: right after connecting it cannot know yet, so with 'fail' a call to a queue with
  * no known server is held for a discovery window and goes out the moment a server for its queue
- * answers; when the window ends, what is still held fails with NO_SERVERS. Servers that stop beating are forgotten after MISSED_BEATS
- * beats, by this client's own clock.
+ * answers; when the window ends, what is still held fails with NO_SERVERS. Servers that stop
+ * beating are forgotten after MISSED_BEATS beats, by this client's own clock.
  */
 
 import { parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
