@@ -55,6 +55,16 @@ describe('presence', () => {
     expect(view.list().map((server) => server.id)).toEqual(['lively']);
   });
 
+  it('view - seen() (a reply from the server) counts as a beat; an unknown id changes nothing', () => {
+    const view = new PresenceView();
+    view.apply(announcement(), 0);
+    view.seen('a1', 5000);
+    view.seen('stranger', 5000);
+    expect(view.size).toBe(1);
+    expect(view.expire(5000 + MISSED_BEATS * 1000)).toBe(0);
+    expect(view.expire(5000 + MISSED_BEATS * 1000 + 1)).toBe(1);
+  });
+
   it('view - lists servers of one queue, or all, ordered by id', () => {
     const view = new PresenceView();
     view.apply(announcement({ id: 'b', queue: 'q1' }), 0);

@@ -18,6 +18,12 @@ export class PresenceView {
     return known ? 'updated' : 'joined';
   }
 
+  /** Server `id`, if known, showed at `now` that it is alive (it answered a request). */
+  seen(id: string, now: number): void {
+    const server = this.#servers.get(id);
+    if (server !== undefined) server.lastSeen = now;
+  }
+
   /**
    * Restarts every server's clock at `now`. A client that was disconnected could not hear the
    * beats, so their absence says nothing about the servers; after a reconnect each known server

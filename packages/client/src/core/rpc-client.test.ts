@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/manual-clock.js';
 import { RpcError } from '../errors.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerAnnouncement } from '../protocol/presence.js';
-import { Header, REPLY_TO } from '../protocol/wire.js';
+import { Header, REPLY_TO, servedBy } from '../protocol/wire.js';
 import { isTraceparent } from '../trace-context.js';
 import { UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
@@ -562,6 +562,26 @@ describe('RpcClient presence', () => {
     expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toEqual([]);
     transport.deliver({ [Header.correlationId]: slowId }, 'ok');
     await slow;
+  });
+
+  it('presence - by default, replies from a server it learned by ping keep it known: slow calls in a closed loop ping once, not every three beats', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 10_000 });
+    transport.connect();
+    const pings = () => transport.published.filter((frame) => frame.destination === PING_TOPIC).length;
+    for (let i = 0; i < 10; i++) {
+      clock.advance(10); // the next call of the loop starts a moment after the last reply
+      const call = client.request('/queue/q', String(i));
+      const frame = transport.requests().at(-1);
+      transport.receipt(frame?.headers[Header.receipt] as string);
+      clock.advance(1500); // no reply for a second: the first call pings
+      if (i === 0) transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 's1', beatMs: 1000 }));
+      const correlationId = frame?.headers[Header.correlationId] as string;
+      transport.deliver({ [Header.correlationId]: correlationId, [Header.server]: servedBy('s1', 1500) }, 'ok');
+      await call;
+    }
+    // 15 s, five times the three beats after which a server that is not heard from is forgotten.
+    expect(pings()).toBe(1);
+    expect(client.servers('q').map((server) => server.id)).toEqual(['s1']);
   });
 
   it("presence - with whenNoServers 'fail', a call to a queue no server is known for is held during discovery, then fails NO_SERVERS unsent", async () => {

@@ -429,10 +429,12 @@ export class RpcClient {
     }
     const now = this.#clock.now();
     const latencyMs = now - call.startedAt;
+    const served = parseServedBy(headers[Header.server]);
     this.#confirmation.replied();
+    this.#discovery.answeredBy(served.server);
     if (call.request.queue !== undefined) this.#lastReplyAt.set(call.request.queue, now);
     this.#stats.replied(latencyMs);
-    this.#calls.settle(call.correlationId, replyOutcome(message, latencyMs, call.request.traceparent));
+    this.#calls.settle(call.correlationId, replyOutcome(message, served, latencyMs, call.request.traceparent));
   }
 
   /** Waits `ms`, or less when the client closes meanwhile. */
@@ -512,13 +514,13 @@ function checkClientOptions(options: RpcClientOptions) {
 /** A reply as the caller gets it: the server's error, or the body with who answered and how fast. */
 function replyOutcome(
   message: IncomingMessage,
+  { server, serverMs }: ReturnType<typeof parseServedBy>,
   latencyMs: number,
   traceparent: string | undefined,
 ): RpcReply | RpcError {
   const { headers, body } = message;
   const errorCode = headers[Header.errorCode];
   if (errorCode !== undefined) return RpcError.fromReply(errorCode, body);
-  const { server, serverMs } = parseServedBy(headers[Header.server]);
   return {
     body,
     headers,

@@ -193,6 +193,15 @@ export class ServerDiscovery {
     this.#options.onServersChange?.(this.#view.list());
   }
 
+  /**
+   * A reply came from server `id`: it is alive now, as a beat would say. A client that does not
+   * watch hears no beats, so without this it would forget, and ping again for, a server that
+   * answers it all the time.
+   */
+  answeredBy(id: string | undefined): void {
+    if (id !== undefined && !this.#closed) this.#view.seen(id, this.#clock.now());
+  }
+
   servers(queue?: string): ServerInfo[] {
     return this.#view.list(queue);
   }
