@@ -712,6 +712,30 @@ describe('RpcClient presence', () => {
     await expect(slow).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
+  it('deadline - a client that does not watch takes a reply from the queue in the last 6 s as a sign of life: TIMEOUT, no ping; later, NO_SERVERS', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 3000 });
+    transport.connect();
+    const pings = () => transport.published.filter((frame) => frame.destination === PING_TOPIC);
+    const answered = client.request('/queue/q', '1');
+    transport.receipt(transport.onlyCorrelationId());
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await answered;
+    clock.advance(1000);
+    const soon = client.request('/queue/q', '2');
+    transport.receipt(transport.requests().at(-1)?.headers[Header.receipt] as string);
+    clock.advance(3000);
+    await expect(soon).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(pings()).toEqual([]);
+    clock.advance(3000); // 7 s since the reply
+    const later = client.request('/queue/q', '3');
+    transport.receipt(transport.requests().at(-1)?.headers[Header.receipt] as string);
+    clock.advance(1000);
+    expect(pings()).toHaveLength(1);
+    transport.receipt(pings()[0]?.headers[Header.receipt] as string);
+    clock.advance(2000);
+    await expect(later).rejects.toMatchObject({ code: 'NO_SERVERS' });
+  });
+
   it('deadline - TIMEOUT, not NO_SERVERS, when a server is known for the queue', async () => {
     const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000, watchServers: true });
     transport.connect();

@@ -155,6 +155,9 @@ export interface RpcClientInternals {
 
 type Call = PendingCall<RpcReply>;
 
+/** How long a reply from a queue shows, to a client that does not watch, that something consumes it: three default beats. */
+const RECENT_REPLY_MS = 6000;
+
 export class RpcClient {
   readonly #connection: Transport;
   readonly #clock: Clock;
@@ -356,11 +359,17 @@ export class RpcClient {
     return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered });
   }
 
-  /** Nothing is known to consume the call's queue: no server heard of, no reply since the call began. */
+  /**
+   * Nothing is known to consume the call's queue: no server heard of, and no reply from the queue
+   * since the call began or, for a client that does not watch, shortly before (RECENT_REPLY_MS). A
+   * watching client saw its servers leave; one that does not hears no beats and may have had its
+   * ping dropped by servers over their answer rate, so a recent reply is its sign of life.
+   */
   #unheard(call: Call): boolean {
     const { queue } = call.request;
     if (queue === undefined || call.delivery.sends === 0 || this.#discovery.servers(queue).length > 0) return false;
-    return (this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) < call.startedAt;
+    const since = this.#discovery.watching ? call.startedAt : call.startedAt - RECENT_REPLY_MS;
+    return (this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) < since;
   }
 
   /** Writes one request; false when the socket went away (the call stays unsent for the reconnect). */
