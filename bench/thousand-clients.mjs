@@ -220,7 +220,7 @@ async function staggered(config, i, count) {
 /** Every client: one call at a time until the duration ends. */
 async function loadClients(state) {
   const { config, clients } = state;
-  const tally = { latencies: [], errors: {}, started: 0, succeeded: 0, wrong: 0 };
+  const tally = { latencies: [], errors: {}, started: 0, succeeded: 0, wrong: 0, lastSettledAt: 0 };
   const startedAt = performance.now();
   const endAt = startedAt + config.durationMs;
   // Every call has a 10 s deadline, so the loops end by endAt + 10 s (or, when the stagger outlasts
@@ -235,7 +235,8 @@ async function loadClients(state) {
     loops.then(() => true),
     sleep(Math.max(config.durationMs + CALL_TIMEOUT_MS, config.staggerMs) + 5000).then(() => false),
   ]);
-  const seconds = (performance.now() - startedAt) / 1000;
+  // Until the last call ended: clients whose stagger outlasts the load wake up to make no call.
+  const seconds = ((finished ? Math.max(tally.lastSettledAt, startedAt) : performance.now()) - startedAt) / 1000;
   const { latencies, errors, started, succeeded, wrong } = tally;
   const unsettled = started - succeeded - wrong - sum(Object.values(errors));
   return { finished, seconds, started, succeeded, wrong, errors, unsettled, latencies, ...clientStatsTotals(clients) };
@@ -254,6 +255,8 @@ async function callUntil(client, endAt, { config, expected }, tally) {
     } catch (error) {
       countOne(tally.errors, error?.code ?? 'OTHER');
       await sleep(ERROR_PAUSE_MS);
+    } finally {
+      tally.lastSettledAt = Math.max(tally.lastSettledAt, performance.now());
     }
   }
 }
