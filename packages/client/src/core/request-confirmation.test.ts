@@ -157,6 +157,20 @@ describe('RequestConfirmation', () => {
     expect(call.delivery.confirmWaitMs).toBe(4000);
   });
 
+  it('resend - a probe unanswered for two waits while replies still come does not hold a re-send back', () => {
+    const { send, clock, resent, probes, confirmation } = setup(1000);
+    send(makeCall('idempotent', true));
+    clock.advance(1000);
+    expect(probes).toEqual(['probe-1']);
+    clock.advance(500);
+    confirmation.replied(); // another call's reply: the broker is serving this connection
+    clock.advance(1499);
+    expect(resent).toEqual([]);
+    clock.advance(1); // two waits after the probe: taken as handled
+    clock.advance(1000);
+    expect(resent).toEqual(['idempotent']);
+  });
+
   it('resend - a RECEIPT for a later request shows the broker handled the earlier one; only idempotent, sent, unconfirmed requests go again', () => {
     const { send, pending, confirmation, clock, resent, probes } = setup(1000);
     const waiting = makeCall('idempotent unconfirmed', true);

@@ -68,7 +68,7 @@ export class RequestConfirmation<Call extends Confirmable> {
   /** The newest write the broker is known to have handled on this connection. */
   #handledUpTo = 0;
   /** The probe awaiting its RECEIPT. */
-  #probe: { id: string; write: number } | undefined;
+  #probe: { id: string; write: number; sentAt: number } | undefined;
   #probes = 0;
 
   /** `resendUnconfirmedMs` 0 turns re-sending, probes and the stuck check off. */
@@ -172,7 +172,12 @@ export class RequestConfirmation<Call extends Confirmable> {
     for (const call of calls) {
       const { delivery } = call;
       if (!delivery.sent || delivery.confirmed) continue;
-      if (delivery.handledAt === undefined && delivery.lastWrite <= this.#handledUpTo) delivery.handledAt = now;
+      if (
+        delivery.handledAt === undefined &&
+        (delivery.lastWrite <= this.#handledUpTo || this.#probeIgnored(now, waitMs))
+      ) {
+        delivery.handledAt = now;
+      }
       if (delivery.handledAt === undefined) {
         if (now - delivery.lastSentAt >= Math.min(delivery.confirmWaitMs, stuckMs)) overdue = true;
         if (Math.min(now - delivery.unconfirmedSince, silentMs) >= unreachedMs) {
@@ -196,7 +201,17 @@ export class RequestConfirmation<Call extends Confirmable> {
   #sendProbe(): void {
     const id = `${PROBE_PREFIX}${++this.#probes}`;
     const write = ++this.#writes;
-    if (this.#events.probe(id)) this.#probe = { id, write };
+    if (this.#events.probe(id)) this.#probe = { id, write, sentAt: this.#clock.now() };
+  }
+
+  /**
+   * A probe unanswered for two waits while RECEIPTs or replies still came after it: the broker is
+   * not busy with this connection, so waiting for the probe tells nothing; requests are taken as
+   * handled, and re-sent, as before probes (seen once in a quorum queue's leader election).
+   */
+  #probeIgnored(now: number, waitMs: number): boolean {
+    const probe = this.#probe;
+    return probe !== undefined && now - probe.sentAt >= 2 * waitMs && this.#lastProgressAt > probe.sentAt;
   }
 }
 
