@@ -155,7 +155,11 @@ export interface RpcClientInternals {
 
 type Call = PendingCall<RpcReply>;
 
-/** How long a reply from a queue shows, to a client that does not watch, that something consumes it: three default beats. */
+/**
+ * How long a reply from a queue shows, to a client that does not watch, that something consumes it
+ * (three default beats). Such a client hears no beats, and servers over their answer rate drop its
+ * pings, so a recent reply is its sign of life; a watching client saw its servers leave.
+ */
 const RECENT_REPLY_MS = 6000;
 
 export class RpcClient {
@@ -360,10 +364,8 @@ export class RpcClient {
   }
 
   /**
-   * Nothing is known to consume the call's queue: no server heard of, and no reply from the queue
-   * since the call began or, for a client that does not watch, shortly before (RECENT_REPLY_MS). A
-   * watching client saw its servers leave; one that does not hears no beats and may have had its
-   * ping dropped by servers over their answer rate, so a recent reply is its sign of life.
+   * Nothing is known to consume the call's queue: no server heard of, no reply from it since the
+   * call began (or, not watching, shortly before: RECENT_REPLY_MS says why).
    */
   #unheard(call: Call): boolean {
     const { queue } = call.request;
