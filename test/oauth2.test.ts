@@ -28,7 +28,7 @@ const RESOURCE_SERVER_ID = 'stomp-rpc';
 const KEY_ID = 'stomp-rpc-test';
 
 /**
- * rpc-browser's permissions in rabbitmq-conf/definitions.json as scopes,
+ * rpc-browser's permissions in rabbitmq-conf/definitions.json as scopes (9),
  * `<permission>:<vhost>/<name>[/<routing key>]`, wildcard patterns (`*`), vhost `/` as %2F.
  * A scope with a routing key is a topic permission; it also grants the exchange itself.
  */
@@ -38,6 +38,7 @@ const BROWSER_SCOPES = [
   'write:%2F/rpc', // requests go through the rpc exchange only
   'write:%2F/stomp-subscription-*',
   'write:%2F/amq.topic/rpc.ping',
+  'write:%2F/amq.topic/rpc.cancel', // a call given up on (services: cancellation)
   'read:%2F/amq.gen-*',
   'read:%2F/stomp-subscription-*',
   'read:%2F/amq.topic/rpc.presence',

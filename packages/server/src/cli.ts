@@ -2,13 +2,14 @@
 // `npm run server`: one Fibonacci server in the foreground, the tutorial's rpc_server. Ctrl-C
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 import { parseArgs } from 'node:util';
-import { ENVIRONMENT } from '@stomp-rpc/client';
+import { ENVIRONMENT, fibonacciService } from '@stomp-rpc/client';
 import { CONNECTION_FLAGS, optionsFromCommandLine, parseDurationFlag } from '@stomp-rpc/client/internal';
 import { SERVER_DEFAULTS } from './defaults.js';
-import { fibonacciHandler } from './fibonacci-service.js';
+import { fibonacciImplementation } from './fibonacci-service.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 import { ServerMetrics } from './metrics.js';
-import { RpcServer } from './rpc-server.js';
+import type { RpcServer } from './rpc-server.js';
+import { serveService } from './service-server.js';
 import { WorkerPool } from './worker-pool.js';
 
 const USAGE = `usage: stomp-rpc-server [options]
@@ -114,12 +115,11 @@ async function assemble({ values, logLevel, prefetch, maxN, workers, presenceMs,
       metricsEndpoint = await metrics.serve(metricsPort, values['metrics-host']);
       logger.info({ url: metricsEndpoint.url }, 'serving metrics');
     }
-    server = new RpcServer({
+    server = serveService(fibonacciService, fibonacciImplementation({ maxN, pool }), {
       ...connection,
       ...(values.durable ? { queueDeclaration: { durable: true } } : {}),
       prefetch,
       presenceMs,
-      handler: fibonacciHandler({ maxN, pool }),
       logger,
       ...(metrics ? { observer: metrics } : {}),
     });

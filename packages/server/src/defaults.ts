@@ -12,6 +12,8 @@ export const SERVER_DEFAULTS = {
   prefetch: 128,
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. */
   maxBodyBytes: 4096,
+  /** Items one streamed reply may have. */
+  maxStreamItems: 10_000,
   /** How often the server announces itself on the presence topic; 0: never. */
   presenceMs: 2000,
   /** On stop, how long requests in hand may take before they go back to the queue. */

@@ -95,11 +95,13 @@ function manualPool() {
   };
 }
 
-const request = (n: number, deadline = Number.POSITIVE_INFINITY) => ({
+const request = (n: number, deadline = Number.POSITIVE_INFINITY, signal = new AbortController().signal) => ({
   body: String(n),
   headers: {},
   correlationId: 'c',
   deadline,
+  procedure: undefined,
+  signal,
 });
 
 describe('fibonacciHandler', () => {

@@ -1,18 +1,24 @@
 /*
- * The tutorial's service: request body n, reply body fib(n), both in decimal.
+ * The Fibonacci service (client package, services/fibonacci-definition.ts) implemented: `fib`, the
+ * tutorial's procedure (request body n, reply body fib(n), both in decimal), and `fibSequence`,
+ * fib(from..to) streamed.
  *
  * Repeated n is answered from a cache of decimal replies bounded in bytes (least recently used
  * dropped first): fib(1000000) takes ~13 ms to compute and ~40 ms to print, its 208,988 digits
  * take ~0.2 MB to keep. Concurrent requests for the same large n share one computation (single
  * flight): the first starts it on the worker pool, the others wait for it. A shared computation
  * carries the deadline of the request that started it; a request with a later deadline that sees
- * it skipped (DEADLINE_EXCEEDED) starts its own, once. Failures are never cached.
+ * it skipped (DEADLINE_EXCEEDED) starts its own, once. Failures are never cached. A shared
+ * computation stops (its worker is terminated) only when every request waiting for it was
+ * cancelled or passed its deadline; each request stops waiting at once.
  */
-import { isRpcError, RpcError } from '@stomp-rpc/client';
+import { type FibonacciService, fibonacciService, isRpcError, RpcError } from '@stomp-rpc/client';
 import { decodeN } from '@stomp-rpc/client/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacci } from './fibonacci.js';
+import type { RpcRequest } from './request-intake.js';
 import type { RpcHandler } from './rpc-server.js';
+import { type ServiceImplementation, serviceHandler } from './service-server.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface FibonacciServiceOptions {
@@ -89,8 +95,15 @@ function entryBytes(decimal: string): number {
 /** n from a request body, at most `maxN`: the protocol's rule (INVALID_ARGUMENT otherwise). */
 export const parseN = decodeN;
 
-/** The tutorial's service: request body n, reply body fib(n), both in decimal. */
+/** The Fibonacci service's RpcHandler: `fib` by default, as the tutorial's server answers. */
 export function fibonacciHandler(options: FibonacciServiceOptions = {}): RpcHandler {
+  return serviceHandler(fibonacciService, fibonacciImplementation(options));
+}
+
+/** The Fibonacci service's procedures, for serveService() or serviceHandler(). */
+export function fibonacciImplementation(
+  options: FibonacciServiceOptions = {},
+): ServiceImplementation<FibonacciService> {
   const maxN = options.maxN ?? SERVER_DEFAULTS.maxN;
   const inlineMaxN = options.inlineMaxN ?? SERVER_DEFAULTS.inlineMaxN;
   const { pool } = options;
@@ -98,44 +111,125 @@ export function fibonacciHandler(options: FibonacciServiceOptions = {}): RpcHand
     throw new RpcError('INVALID_ARGUMENT', 'maxN must be a non-negative safe integer');
   }
   const cache = new FibonacciCache(options.cacheBytes ?? SERVER_DEFAULTS.cacheBytes);
-  /** Computations under way on the pool, by n. */
-  const flights = new Map<number, { promise: Promise<string>; deadline: number }>();
+  const flights = pool === undefined ? undefined : new SharedComputations(pool, cache);
+  return {
+    fib: (body, request) => {
+      const n = parseN(body, maxN);
+      const cached = cache.get(n);
+      if (cached !== undefined) return cached;
+      if (flights === undefined || n <= inlineMaxN) {
+        const decimal = fibonacci(n).toString();
+        cache.set(n, decimal);
+        return decimal;
+      }
+      return flights.compute(n, request, 1);
+    },
+    fibSequence: (range, request) => sequence(range, request.signal),
+  };
+}
 
-  const computeShared = (n: number, deadline: number, retries: number): Promise<string> => {
-    const flight = flights.get(n);
-    if (flight === undefined) {
-      const promise = (pool as Pick<WorkerPool, 'compute'>).compute(n, deadline).then(
+/** fib(from..to), each from the two before it: one addition per item after the first two. */
+async function* sequence(
+  { from, to, pauseMs }: { from: number; to: number; pauseMs: number },
+  signal: AbortSignal,
+): AsyncIterable<{ n: number; value: bigint }> {
+  let [a, b] = [fibonacci(from), fibonacci(from + 1)];
+  for (let n = from; n <= to && !signal.aborted; n++) {
+    if (n > from && pauseMs > 0) await pause(pauseMs, signal);
+    if (signal.aborted) return;
+    yield { n, value: a };
+    [a, b] = [b, a + b];
+  }
+}
+
+/** Waits `ms`, less when `signal` aborts meanwhile. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+interface Flight {
+  readonly promise: Promise<string>;
+  readonly deadline: number;
+  /** Requests still waiting for it; at 0 the computation is stopped. */
+  waiting: number;
+  readonly stop: AbortController;
+}
+
+/** Computations under way on the pool, by n, shared by the requests that ask for the same n. */
+class SharedComputations {
+  readonly #flights = new Map<number, Flight>();
+  readonly #pool: Pick<WorkerPool, 'compute'>;
+  readonly #cache: FibonacciCache;
+
+  constructor(pool: Pick<WorkerPool, 'compute'>, cache: FibonacciCache) {
+    this.#pool = pool;
+    this.#cache = cache;
+  }
+
+  compute(n: number, request: RpcRequest, retries: number): Promise<string> {
+    const { deadline } = request;
+    let flight = this.#flights.get(n);
+    if (flight !== undefined && retries > 0 && deadline > flight.deadline) {
+      // Joined a computation that may be skipped for its starter's earlier deadline: if it is, and
+      // this request still has time, compute again.
+      return this.#wait(flight, request.signal).catch((error: unknown) => {
+        if (!isRpcError(error) || error.code !== 'DEADLINE_EXCEEDED' || Date.now() > deadline) throw error;
+        return this.compute(n, request, retries - 1);
+      });
+    }
+    flight ??= this.#start(n, deadline);
+    return this.#wait(flight, request.signal);
+  }
+
+  #start(n: number, deadline: number): Flight {
+    const stop = new AbortController();
+    const promise = this.#pool.compute(n, deadline, stop.signal).then(
+      (decimal) => {
+        this.#flights.delete(n);
+        this.#cache.set(n, decimal);
+        return decimal;
+      },
+      (error: unknown) => {
+        this.#flights.delete(n);
+        throw error;
+      },
+    );
+    promise.catch(() => {}); // every waiter handles it; a stopped one may have none left
+    const flight: Flight = { promise, deadline, waiting: 0, stop };
+    this.#flights.set(n, flight);
+    return flight;
+  }
+
+  /** The flight's result for one request, which stops waiting when its signal aborts. */
+  #wait(flight: Flight, signal: AbortSignal): Promise<string> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    flight.waiting++;
+    return new Promise<string>((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        if (--flight.waiting === 0) flight.stop.abort(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      flight.promise.then(
         (decimal) => {
-          flights.delete(n);
-          cache.set(n, decimal);
-          return decimal;
+          signal.removeEventListener('abort', onAbort);
+          flight.waiting--;
+          resolve(decimal);
         },
         (error: unknown) => {
-          flights.delete(n);
-          throw error;
+          signal.removeEventListener('abort', onAbort);
+          flight.waiting--;
+          reject(error);
         },
       );
-      flights.set(n, { promise, deadline });
-      return promise;
-    }
-    if (retries === 0 || deadline <= flight.deadline) return flight.promise;
-    // Joined a computation that may be skipped for its starter's earlier deadline: if it is, and
-    // this request still has time, compute again.
-    return flight.promise.catch((error: unknown) => {
-      if (!isRpcError(error) || error.code !== 'DEADLINE_EXCEEDED' || Date.now() > deadline) throw error;
-      return computeShared(n, deadline, retries - 1);
     });
-  };
-
-  return (request) => {
-    const n = parseN(request.body, maxN);
-    const cached = cache.get(n);
-    if (cached !== undefined) return cached;
-    if (pool === undefined || n <= inlineMaxN) {
-      const decimal = fibonacci(n).toString();
-      cache.set(n, decimal);
-      return decimal;
-    }
-    return computeShared(n, request.deadline, 1);
-  };
+  }
 }

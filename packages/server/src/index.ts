@@ -3,10 +3,16 @@
 export { ERROR_CODES, type ErrorCode, isRpcError, RpcError } from '@stomp-rpc/client';
 export { SERVER_DEFAULTS } from './defaults.js';
 export { fibonacci } from './fibonacci.js';
-export { type FibonacciServiceOptions, fibonacciHandler, parseN } from './fibonacci-service.js';
+export {
+  type FibonacciServiceOptions,
+  fibonacciHandler,
+  fibonacciImplementation,
+  parseN,
+} from './fibonacci-service.js';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from './logger.js';
 export { ServerMetrics, type ServerMetricsOptions } from './metrics.js';
 export {
+  type HandlerReply,
   type RpcHandler,
   type RpcRequest,
   RpcServer,
@@ -14,5 +20,11 @@ export {
   type RpcServerOptions,
   type RpcServerStats,
 } from './rpc-server.js';
+export {
+  type ServiceImplementation,
+  type ServiceServerOptions,
+  serveService,
+  serviceHandler,
+} from './service-server.js';
 export { SERVER_VERSION } from './version.js';
 export { WorkerPool, type WorkerPoolOptions } from './worker-pool.js';

@@ -1,6 +1,7 @@
 /*
  * Prometheus metrics for a server process, with prom-client (the Node ecosystem's standard
- * client): requests and errors by code, a processing-time histogram, requests in flight, and
+ * client): requests and errors by code, a processing-time histogram, requests in flight, the
+ * same by procedure for a service (requests by outcome, time spent), and
  * prom-client's default process metrics, which include the event-loop delay
  * (nodejs_eventloop_lag_p99_seconds and friends). `serve()` exposes them at /metrics.
  */
@@ -23,6 +24,8 @@ export class ServerMetrics implements RpcServerObserver {
   readonly #requests: Counter<'queue'>;
   readonly #errors: Counter<'queue' | 'code'>;
   readonly #processing: Histogram<'queue'>;
+  readonly #byProcedure: Counter<'queue' | 'procedure' | 'outcome'>;
+  readonly #procedureSeconds: Counter<'queue' | 'procedure'>;
   readonly #queue: string;
 
   constructor({ queue, inFlight }: ServerMetricsOptions) {
@@ -47,6 +50,18 @@ export class ServerMetrics implements RpcServerObserver {
       buckets: LATENCY_BOUNDS_MS.map((ms) => ms / 1000),
       registers,
     });
+    this.#byProcedure = new Counter({
+      name: 'stomp_rpc_procedure_requests_total',
+      help: 'Requests of a service procedure, by outcome: ok, an error code, or ABORTED (cancelled by the caller)',
+      labelNames: ['queue', 'procedure', 'outcome'],
+      registers,
+    });
+    this.#procedureSeconds = new Counter({
+      name: 'stomp_rpc_procedure_processing_seconds_total',
+      help: 'Time spent on a service procedure’s requests, from delivery to reply',
+      labelNames: ['queue', 'procedure'],
+      registers,
+    });
     new Gauge({
       name: 'stomp_rpc_in_flight',
       help: 'Requests being handled right now',
@@ -60,8 +75,13 @@ export class ServerMetrics implements RpcServerObserver {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  requestDone(code: ErrorCode | undefined, processingMs: number): void {
+  requestDone(code: ErrorCode | undefined, processingMs: number, procedure?: string): void {
     const queue = this.#queue;
+    if (procedure !== undefined) {
+      this.#byProcedure.inc({ queue, procedure, outcome: code ?? 'ok' });
+      this.#procedureSeconds.inc({ queue, procedure }, processingMs / 1000);
+    }
+    if (code === 'ABORTED') return; // cancelled: no reply went out
     this.#requests.inc({ queue });
     if (code !== undefined) this.#errors.inc({ queue, code });
     this.#processing.observe({ queue }, processingMs / 1000);

@@ -32,12 +32,22 @@ export interface RpcRequest {
   correlationId: string;
   /** When the caller stops waiting, as a Date.now() time (Infinity without an `expiration`). */
   deadline: number;
+  /** The procedure it names (`rpc-procedure`), for a service; undefined when it names none. */
+  procedure: string | undefined;
+  /**
+   * Aborts when the caller cancels the call or its deadline passes; the reason is an RpcError
+   * (ABORTED or DEADLINE_EXCEEDED). A handler that does long work should stop on it.
+   */
+  readonly signal: AbortSignal;
 }
+
+/** A request as intake reads it: the server adds the signal. */
+export type IntakeRequest = Omit<RpcRequest, 'signal'>;
 
 export type Intake =
   | { kind: 'drop'; why: string }
   /** Answerable: `replyTo` is where the reply goes; `refusal`, when set, is the reply instead of the handler's. */
-  | { kind: 'request'; request: RpcRequest; replyTo: string; refusal?: RpcError };
+  | { kind: 'request'; request: IntakeRequest; replyTo: string; refusal?: RpcError };
 
 /** Reads a delivered request at `receivedAt`: drop it, refuse it, or hand it to the handler. */
 export function takeRequest(message: DeliveredMessage, maxBodyBytes: number, receivedAt: number): Intake {
@@ -52,14 +62,16 @@ export function takeRequest(message: DeliveredMessage, maxBodyBytes: number, rec
     return { kind: 'drop', why: `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters` };
   }
   const deadline = receivedAt + budgetMs(headers[Header.expiration]);
+  const procedure = headers[Header.procedure];
   if (message.byteLength > maxBodyBytes) {
     const refusal = new RpcError(
       'INVALID_ARGUMENT',
       `request body is ${message.byteLength} bytes; the limit is ${maxBodyBytes}`,
     );
-    return { kind: 'request', request: { body: '', headers, correlationId, deadline }, replyTo, refusal };
+    return { kind: 'request', request: { body: '', headers, correlationId, deadline, procedure }, replyTo, refusal };
   }
-  return { kind: 'request', request: { body: message.readBody(), headers, correlationId, deadline }, replyTo };
+  const request = { body: message.readBody(), headers, correlationId, deadline, procedure };
+  return { kind: 'request', request, replyTo };
 }
 
 /** The caller's budget from an `expiration` header, in ms; unlimited without one. */

@@ -28,6 +28,7 @@ import type { IMessage } from '@stomp/stompjs';
 import { RpcError } from '@stomp-rpc/client';
 import { StompConnection, type StompConnectionOptions } from '@stomp-rpc/client/internal';
 import {
+  CANCEL_TOPIC,
   DEFAULT_QUEUE,
   type ErrorCode,
   Header,
@@ -38,6 +39,7 @@ import {
   queueDestination,
   resolveQueueDeclaration,
   type ServerStats,
+  StreamMark,
   servedBy,
 } from '@stomp-rpc/client/protocol';
 import { v4 as uuidv4 } from 'uuid';
@@ -45,8 +47,11 @@ import { type AckEntry, AckWindow } from './ack-window.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
-import { type RpcRequest, takeRequest } from './request-intake.js';
+import { RequestControl } from './request-control.js';
+import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
+import { logAnswered, logDropped } from './request-log.js';
 import { ServerStatsCounter } from './server-stats.js';
+import { sendStream } from './stream-sender.js';
 
 export type { RpcRequest } from './request-intake.js';
 
@@ -59,10 +64,18 @@ interface InFlight {
   readonly generation: number;
   /** Set when stop() gave the request back to the broker. */
   abandoned: boolean;
+  /** Cancel and deadline; set once the request is known to be answerable. */
+  control?: RequestControl;
 }
 
-/** Answers one request with the reply body, or throws (an RpcError sets the code; anything else is INTERNAL). */
-export type RpcHandler = (request: RpcRequest) => string | Promise<string>;
+/** A handler's answer: the reply body, or the items of a streamed reply. */
+export type HandlerReply = string | AsyncIterable<string>;
+
+/**
+ * Answers one request with the reply body (or a stream of item bodies), or throws (an RpcError sets
+ * the code; anything else is INTERNAL).
+ */
+export type RpcHandler = (request: RpcRequest) => HandlerReply | Promise<HandlerReply>;
 
 export interface RpcServerOptions extends StompConnectionOptions {
   handler: RpcHandler;
@@ -85,11 +98,17 @@ export interface RpcServerOptions extends StompConnectionOptions {
   presenceMs?: number;
   /** Told about every answered request, e.g. to feed Prometheus metrics. */
   observer?: RpcServerObserver;
+  /** A service's procedure names, counted apart in the stats (others are counted in the totals only). */
+  procedures?: readonly string[];
+  /** The procedure a request without `rpc-procedure` runs, for the stats. */
+  defaultProcedure?: string;
+  /** Items one streamed reply may have; past them the stream ends with INTERNAL. @default 10000 */
+  maxStreamItems?: number;
 }
 
 export interface RpcServerObserver {
-  /** A request was answered: `code` is undefined for a success. */
-  requestDone(code: ErrorCode | undefined, processingMs: number): void;
+  /** A request was answered: `code` is undefined for a success; `procedure` when the service has one of that name. */
+  requestDone(code: ErrorCode | undefined, processingMs: number, procedure?: string): void;
 }
 
 export interface RpcServerStats extends ServerStats {
@@ -99,7 +118,10 @@ export interface RpcServerStats extends ServerStats {
 }
 
 type Settings = Required<
-  Pick<RpcServerOptions, 'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id' | 'presenceMs'>
+  Pick<
+    RpcServerOptions,
+    'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id' | 'presenceMs' | 'maxStreamItems'
+  >
 >;
 
 export class RpcServer {
@@ -120,10 +142,16 @@ export class RpcServer {
     requeue: (message) => this.#requeue(message),
   });
   readonly #inFlight = new Map<InFlight, Promise<void>>();
+  /** Answerable requests by correlation id, for cancel messages. */
+  readonly #byCorrelationId = new Map<string, InFlight>();
+  readonly #procedures: ReadonlySet<string>;
+  readonly #defaultProcedure: string | undefined;
 
   constructor(options: RpcServerOptions) {
     this.#options = checkServerOptions(options);
     this.#observer = options.observer;
+    this.#procedures = new Set(options.procedures ?? []);
+    this.#defaultProcedure = options.defaultProcedure;
     const { queue, prefetch, id, logger } = this.#options;
     this.#subscribeHeaders = {
       ack: 'client',
@@ -231,6 +259,7 @@ export class RpcServer {
         {},
       );
     }
+    this.#connection.subscribe(CANCEL_TOPIC, (cancel) => this.#cancel(cancel.headers[Header.correlationId]), {});
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
       (message) => {
@@ -254,8 +283,17 @@ export class RpcServer {
   }
 
   #track(request: InFlight): void {
-    const work = this.#handle(request).finally(() => this.#inFlight.delete(request));
+    const work = this.#handle(request).finally(() => {
+      this.#inFlight.delete(request);
+      request.control?.dispose();
+    });
     this.#inFlight.set(request, work);
+  }
+
+  /** A caller gave up on a call: its handler's signal aborts, and it gets no reply. */
+  #cancel(correlationId: string | undefined): void {
+    const request = correlationId === undefined ? undefined : this.#byCorrelationId.get(correlationId);
+    request?.control?.abort(new RpcError('ABORTED', 'the caller cancelled the call'));
   }
 
   async #handle(request: InFlight): Promise<void> {
@@ -268,73 +306,88 @@ export class RpcServer {
       Date.now(),
     );
     if (intake.kind === 'drop') {
-      this.#drop(message, intake.why);
+      this.#stats.dropped();
+      logDropped(this.#options.logger, message.headers, intake.why);
       this.#acks.finish(request.acknowledgement);
       return;
     }
-    const { body, code } = await this.#run(intake.request, intake.refusal);
-    // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
-    if (!this.#mayAnswer(request)) return;
-    const processingMs = performance.now() - startedAt;
     const { correlationId } = intake.request;
-    if (!this.#reply(intake.replyTo, correlationId, body, processingMs, code)) return;
-    this.#acks.finish(request.acknowledgement);
-    this.#stats.answered(processingMs, code, body);
-    this.#observer?.requestDone(code, processingMs);
-    this.#log(intake.request, processingMs, body, code);
+    const control = new RequestControl(intake.request.deadline);
+    request.control = control;
+    this.#byCorrelationId.set(correlationId, request);
+    const procedure = this.#procedureName(intake.request.procedure);
+    try {
+      const send = (body: string, headers: Record<string, string>) =>
+        this.#mayAnswer(request) && this.#reply(intake.replyTo, correlationId, body, startedAt, headers);
+      const { body, code, end } = await this.#run(intake.request, intake.refusal, control, send, () =>
+        this.#mayAnswer(request) ? control.reason : new RpcError('CONNECTION_LOST', 'given back to the broker'),
+      );
+      // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
+      if (!this.#mayAnswer(request)) return;
+      const processingMs = performance.now() - startedAt;
+      // Cancelled by its caller: nobody waits for a reply, so none goes.
+      const headers: Record<string, string> =
+        code !== undefined ? { [Header.errorCode]: code } : end ? { [Header.stream]: StreamMark.end } : {};
+      if (!control.cancelled && !send(body, headers)) return;
+      this.#acks.finish(request.acknowledgement);
+      if (control.cancelled) this.#stats.cancelled(procedure);
+      else this.#stats.answered(processingMs, code, body, procedure);
+      this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure);
+      logAnswered(this.#options.logger, intake.request, processingMs, body, code);
+    } finally {
+      if (this.#byCorrelationId.get(correlationId) === request) this.#byCorrelationId.delete(correlationId);
+    }
   }
 
-  /** The handler's answer, or the error it threw (or the refusal made before it could run). */
-  async #run(request: RpcRequest, refusal: RpcError | undefined): Promise<{ body: string; code?: ErrorCode }> {
+  /** The name a request's procedure is counted under, when it is one of the service's. */
+  #procedureName(header: string | undefined): string | undefined {
+    const name = header ?? this.#defaultProcedure;
+    return name !== undefined && this.#procedures.has(name) ? name : undefined;
+  }
+
+  /**
+   * Runs the handler: its answer, or the error it threw (or the refusal made before it could run).
+   * A streamed answer is sent item by item here; what is returned is then its end.
+   */
+  async #run(
+    intake: IntakeRequest,
+    refusal: RpcError | undefined,
+    control: RequestControl,
+    send: (body: string, headers: Record<string, string>) => boolean,
+    stopped: () => RpcError | undefined,
+  ): Promise<{ body: string; code?: ErrorCode; end?: true }> {
     try {
       if (refusal) throw refusal;
-      return { body: await this.#options.handler(request) };
+      const request: RpcRequest = {
+        ...intake,
+        get signal() {
+          return control.signal;
+        },
+      };
+      const answer = await this.#options.handler(request);
+      if (typeof answer === 'string') return { body: answer };
+      const failure = await sendStream(answer, this.#options.maxStreamItems, { send, stopped });
+      if (failure) throw failure;
+      return { body: '', end: true };
     } catch (thrown) {
       const error = RpcError.from(thrown);
       return { body: error.message, code: error.code };
     }
   }
 
-  #drop(message: IMessage, why: string): void {
-    this.#stats.dropped();
-    const { headers } = message;
-    this.#options.logger.warn(
-      {
-        why,
-        replyTo: headers[Header.replyTo]?.slice(0, 200),
-        correlationId: headers[Header.correlationId]?.slice(0, 200),
-      },
-      'request dropped',
-    );
-  }
-
-  /** One line per failed request (with its trace), none per success at the default level. */
-  #log(request: RpcRequest, processingMs: number, body: string, code: ErrorCode | undefined): void {
-    const { logger } = this.#options;
-    const traceparent = request.headers[Header.traceparent]?.slice(0, 100);
-    const correlationId = request.correlationId.slice(0, 200);
-    if (code === undefined) {
-      logger.debug({ correlationId, traceparent, ms: processingMs }, 'request answered');
-      return;
-    }
-    const fields = { correlationId, traceparent, code, error: body.slice(0, 500) };
-    if (code === 'INTERNAL') logger.error(fields, 'request failed');
-    else logger.warn(fields, 'request failed');
-  }
-
-  /** Sends a reply; false when the connection is gone (the request will be redelivered). */
+  /** Sends a reply (or a stream's item or end); false when the connection is gone (the request will be redelivered). */
   #reply(
     destination: string,
     correlationId: string,
     body: string,
-    processingMs: number,
-    errorCode?: ErrorCode,
+    startedAt: number,
+    extraHeaders: Record<string, string>,
   ): boolean {
     const headers: Record<string, string> = {
       [Header.correlationId]: correlationId,
-      [Header.server]: servedBy(this.#options.id, processingMs),
+      [Header.server]: servedBy(this.#options.id, performance.now() - startedAt),
+      ...extraHeaders,
     };
-    if (errorCode !== undefined) headers[Header.errorCode] = errorCode;
     try {
       this.#connection.publish({ destination, body, headers });
       return true;
@@ -384,5 +437,6 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     logger: options.logger ?? silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
     presenceMs,
+    maxStreamItems: options.maxStreamItems ?? SERVER_DEFAULTS.maxStreamItems,
   };
 }

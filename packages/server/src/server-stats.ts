@@ -1,9 +1,11 @@
 import { LatencyHistogram } from '@stomp-rpc/client/internal';
-import type { ErrorCode, ServerStats } from '@stomp-rpc/client/protocol';
+import type { ErrorCode, ProcedureStats, ServerStats } from '@stomp-rpc/client/protocol';
 
 /** A server's counters, in the style of NATS service stats; announced with presence. */
 export class ServerStatsCounter {
-  readonly #counts = { requests: 0, succeeded: 0, dropped: 0 };
+  readonly #counts = { requests: 0, succeeded: 0, dropped: 0, cancelled: 0 };
+  /** By procedure name; only the service's own names get here, so the map stays small. */
+  readonly #procedures = new Map<string, ProcedureStats>();
   readonly #errors: Partial<Record<ErrorCode, number>> = {};
   readonly #latency = new LatencyHistogram();
   #lastError: ServerStats['lastError'];
@@ -16,9 +18,22 @@ export class ServerStatsCounter {
     this.#counts.dropped++;
   }
 
+  /** The caller gave up on a request, which was stopped and not answered. */
+  cancelled(procedure?: string): void {
+    this.#counts.cancelled++;
+    if (procedure !== undefined) this.#procedure(procedure).cancelled++;
+  }
+
   /** A reply went out: a success when `code` is undefined. */
-  answered(processingMs: number, code: ErrorCode | undefined, message: string): void {
+  answered(processingMs: number, code: ErrorCode | undefined, message: string, procedure?: string): void {
     this.#latency.record(processingMs);
+    if (procedure !== undefined) {
+      const stats = this.#procedure(procedure);
+      stats.requests++;
+      stats.processingMs += processingMs;
+      if (code === undefined) stats.succeeded++;
+      else stats.errors[code] = (stats.errors[code] ?? 0) + 1;
+    }
     if (code === undefined) {
       this.#counts.succeeded++;
       return;
@@ -35,6 +50,22 @@ export class ServerStatsCounter {
       processingMs: { total: latency.sumMs, average: latency.count === 0 ? 0 : latency.sumMs / latency.count },
       latency,
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      ...(this.#procedures.size > 0 ? { procedures: this.#proceduresSnapshot() } : {}),
     };
+  }
+
+  #procedure(name: string): ProcedureStats {
+    let stats = this.#procedures.get(name);
+    if (stats === undefined) {
+      stats = { requests: 0, succeeded: 0, errors: {}, cancelled: 0, processingMs: 0 };
+      this.#procedures.set(name, stats);
+    }
+    return stats;
+  }
+
+  #proceduresSnapshot(): Record<string, ProcedureStats> {
+    const snapshot: Record<string, ProcedureStats> = {};
+    for (const [name, stats] of this.#procedures) snapshot[name] = { ...stats, errors: { ...stats.errors } };
+    return snapshot;
   }
 }

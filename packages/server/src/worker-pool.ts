@@ -34,6 +34,8 @@ interface Job {
 interface PoolWorker {
   readonly thread: Worker;
   job: Job | undefined;
+  /** Terminated on purpose (its job was cancelled): its exit is not a death. */
+  stopped: boolean;
 }
 
 export class WorkerPool {
@@ -44,6 +46,7 @@ export class WorkerPool {
   #nextId = 0;
   #closed = false;
   #replaced = 0;
+  #cancelled = 0;
   /** Deaths since a worker last finished a job; past MAX_DEATHS_IN_A_ROW the pool gives up. */
   #deathsInARow = 0;
   #broken: RpcError | undefined;
@@ -60,12 +63,37 @@ export class WorkerPool {
     return this.#replaced;
   }
 
-  /** fib(n) in decimal, computed off the event loop. `deadline` is a Date.now() time. */
-  compute(n: number, deadline = Number.POSITIVE_INFINITY): Promise<string> {
+  /** Jobs stopped by their signal: dropped while waiting, or their worker terminated. */
+  get cancelled(): number {
+    return this.#cancelled;
+  }
+
+  /**
+   * fib(n) in decimal, computed off the event loop. `deadline` is a Date.now() time. When `signal`
+   * aborts, the job is dropped, or its worker terminated (a BigInt computation cannot be
+   * interrupted otherwise) and replaced; it rejects with the signal's reason.
+   */
+  compute(n: number, deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal): Promise<string> {
     if (this.#broken) return Promise.reject(this.#broken);
     if (this.#closed) return Promise.reject(new RpcError('INTERNAL', 'the worker pool is closed'));
+    if (signal?.aborted) return Promise.reject(stopReason(signal));
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ id: this.#nextId++, n, deadline, resolve, reject });
+      const onAbort = () => this.#cancel(job, stopReason(signal as AbortSignal));
+      const job: Job = {
+        id: this.#nextId++,
+        n,
+        deadline,
+        resolve: (decimal) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(decimal);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(job);
       this.#dispatch();
     });
   }
@@ -78,9 +106,10 @@ export class WorkerPool {
   }
 
   #spawn(): void {
-    const worker: PoolWorker = { thread: new Worker(this.#workerUrl), job: undefined };
+    const worker: PoolWorker = { thread: new Worker(this.#workerUrl), job: undefined, stopped: false };
     this.#workers.add(worker);
     worker.thread.on('message', (result: { id: number; decimal: string }) => {
+      if (worker.stopped) return; // being terminated: it takes no more jobs
       const { job } = worker;
       worker.job = undefined;
       this.#deathsInARow = 0;
@@ -100,6 +129,11 @@ export class WorkerPool {
     worker.job?.reject(new RpcError('INTERNAL', 'the computation failed: its worker thread died', { cause }));
     worker.job = undefined;
     if (this.#closed) return;
+    if (worker.stopped) {
+      this.#spawn();
+      this.#dispatch();
+      return;
+    }
     if (++this.#deathsInARow > MAX_DEATHS_IN_A_ROW) {
       // A worker that cannot even start (missing build, broken script) would be replaced forever.
       this.#broken = new RpcError('INTERNAL', `worker threads keep dying (${cause.message}); the pool gave up`, {
@@ -111,6 +145,20 @@ export class WorkerPool {
     this.#replaced++;
     this.#spawn();
     this.#dispatch();
+  }
+
+  /** Drops a waiting job, or terminates the worker computing it. */
+  #cancel(job: Job, reason: RpcError): void {
+    this.#cancelled++;
+    const waitingAt = this.#waiting.indexOf(job);
+    if (waitingAt >= 0) this.#waiting.splice(waitingAt, 1);
+    for (const worker of this.#workers) {
+      if (worker.job !== job) continue;
+      worker.job = undefined;
+      worker.stopped = true;
+      void worker.thread.terminate();
+    }
+    job.reject(reason);
   }
 
   #dispatch(): void {
@@ -125,4 +173,9 @@ export class WorkerPool {
       worker.thread.postMessage({ id: job.id, n: job.n });
     }
   }
+}
+
+/** Why a job stopped: the signal's RpcError, or ABORTED. */
+function stopReason(signal: AbortSignal): RpcError {
+  return signal.reason instanceof RpcError ? signal.reason : new RpcError('ABORTED', 'the computation was cancelled');
 }

@@ -56,6 +56,10 @@ export interface PendingCall<Reply> {
   /** The caller's signal and this call's listener on it, when it gave one. */
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
+  /** A streamed call: receives each item before the end settles the call. */
+  readonly onItem: ((item: Reply) => void) | undefined;
+  /** A streamed call: the sequence number of the next item; a lower one is a copy and dropped. */
+  nextItem: number;
 }
 
 export interface PendingCallsEvents<Reply> {
@@ -94,7 +98,13 @@ export class PendingCalls<Reply> {
   add(
     correlationId: string,
     request: OutgoingRequest,
-    options: { timeoutMs: number; signal: AbortSignal | undefined; callSite: Error; confirmWaitMs: number },
+    options: {
+      timeoutMs: number;
+      signal: AbortSignal | undefined;
+      callSite: Error;
+      confirmWaitMs: number;
+      onItem?: ((item: Reply) => void) | undefined;
+    },
   ): { call: PendingCall<Reply>; settled: Promise<Reply> } {
     let call!: PendingCall<Reply>;
     const settled = new Promise<Reply>((resolve, reject) => {
@@ -115,6 +125,8 @@ export class PendingCalls<Reply> {
         timer: this.#clock.setTimeout(() => this.settle(correlationId, this.#events.timeoutError(call)), timeoutMs),
         signal,
         onAbort,
+        onItem: options.onItem,
+        nextItem: 0,
       };
       this.#calls.set(correlationId, call);
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
@@ -132,6 +144,24 @@ export class PendingCalls<Reply> {
     this.#events.settled?.(call, outcome);
     if (outcome instanceof RpcError) call.reject(withCallSite(call.callSite, outcome));
     else call.resolve(outcome);
+    return true;
+  }
+
+  /**
+   * An item of a streamed call, numbered `sequence` by the server. False for a copy of one already
+   * taken (a redelivered request answered again by another server); an item out of order ends the
+   * call with BAD_REPLY.
+   */
+  item(call: PendingCall<Reply>, sequence: string | undefined, item: Reply): boolean {
+    const number = Number(sequence);
+    if (number < call.nextItem) return false;
+    if (number !== call.nextItem) {
+      const shown = JSON.stringify(sequence ?? 'none');
+      this.settle(call.correlationId, new RpcError('BAD_REPLY', `stream item ${shown} where ${call.nextItem} was due`));
+      return true;
+    }
+    call.nextItem++;
+    call.onItem?.(item);
     return true;
   }
 

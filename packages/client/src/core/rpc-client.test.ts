@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/manual-clock.js';
 import { RpcError } from '../errors.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerAnnouncement } from '../protocol/presence.js';
-import { Header, REPLY_TO, servedBy } from '../protocol/wire.js';
+import { CANCEL_TOPIC, Header, REPLY_TO, StreamMark, servedBy } from '../protocol/wire.js';
 import { isTraceparent } from '../trace-context.js';
 import { UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
@@ -110,11 +110,21 @@ class FakeTransport implements Transport {
     }
   }
 
-  /** The requests sent, pings left out. */
+  /** The requests sent, pings and cancels left out. */
   requests(destination?: string): Frame[] {
     return this.published.filter(
-      (frame) => frame.destination !== PING_TOPIC && (destination === undefined || frame.destination === destination),
+      (frame) =>
+        frame.destination !== PING_TOPIC &&
+        frame.destination !== CANCEL_TOPIC &&
+        (destination === undefined || frame.destination === destination),
     );
+  }
+
+  /** The correlation ids of the cancels sent. */
+  cancels(): string[] {
+    return this.published
+      .filter((frame) => frame.destination === CANCEL_TOPIC)
+      .map((frame) => frame.headers[Header.correlationId] as string);
   }
 
   /** The correlation id of the only request sent so far. */
@@ -323,6 +333,108 @@ describe('RpcClient request', () => {
     expect(client.stats.pending).toBe(0);
     clock.advance(1000); // the sweep finds nothing pending and stops
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('cancel - an aborted call that was sent is cancelled on the cancel topic; one never sent, and a timeout, are not', async () => {
+    const { client, transport, clock } = setup();
+    const unsent = new AbortController();
+    const waiting = client.request('/queue/q', '0', { signal: unsent.signal });
+    unsent.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
+    transport.connect();
+    const controller = new AbortController();
+    const reply = client.request('/queue/q', '1', { signal: controller.signal });
+    const correlationId = transport.onlyCorrelationId();
+    controller.abort();
+    await expect(reply).rejects.toMatchObject({ code: 'ABORTED' });
+    const late = client.request('/queue/q', '2', { timeoutMs: 100 });
+    transport.receipt(transport.lastCorrelationId());
+    clock.advance(100);
+    await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(transport.cancels()).toEqual([correlationId]);
+  });
+});
+
+describe('RpcClient stream', () => {
+  const item = (correlationId: string, sequence: number, body: string) =>
+    [
+      { [Header.correlationId]: correlationId, [Header.stream]: StreamMark.item, [Header.sequence]: String(sequence) },
+      body,
+    ] as const;
+
+  it('stream - yields the items in order, drops a copy of one, and ends at the end mark', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const items = client.stream('/queue/q', 'range');
+    const first = items.next();
+    const correlationId = transport.onlyCorrelationId();
+    transport.deliver(...item(correlationId, 0, 'a'));
+    transport.deliver(...item(correlationId, 1, 'b'));
+    transport.deliver(...item(correlationId, 0, 'a')); // a redelivered request's copy
+    transport.deliver({ [Header.correlationId]: correlationId, [Header.stream]: StreamMark.end }, '');
+    const bodies = [(await first).value?.body];
+    for await (const reply of { [Symbol.asyncIterator]: () => items }) bodies.push(reply.body);
+    expect(bodies).toEqual(['a', 'b']);
+    expect(client.stats).toMatchObject({ succeeded: 1, droppedReplies: 1, pending: 0 });
+  });
+
+  it('stream - an error reply ends it with that error after the items before it', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const items = client.stream('/queue/q', 'range');
+    const first = items.next();
+    const correlationId = transport.onlyCorrelationId();
+    transport.deliver(...item(correlationId, 0, 'a'));
+    transport.deliver({ [Header.correlationId]: correlationId, [Header.errorCode]: 'INVALID_ARGUMENT' }, 'bad range');
+    expect((await first).value?.body).toBe('a');
+    await expect(items.next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'bad range' });
+    expect((await items.next()).done).toBe(true);
+  });
+
+  it('stream - past maxItems it ends with LIMIT_EXCEEDED and cancels the call', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const items = client.stream('/queue/q', 'range', { maxItems: 2 });
+    const correlationId = transport.onlyCorrelationId();
+    for (let n = 0; n < 3; n++) transport.deliver(...item(correlationId, n, String(n)));
+    expect((await items.next()).value?.body).toBe('0');
+    expect((await items.next()).value?.body).toBe('1');
+    await expect(items.next()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(transport.cancels()).toEqual([correlationId]);
+    expect(client.stats.pending).toBe(0);
+  });
+
+  it('stream - leaving the loop early cancels the call; so does the deadline end it with TIMEOUT', async () => {
+    const { client, transport, clock } = setup();
+    transport.connect();
+    const items = client.stream('/queue/q', 'range');
+    const correlationId = transport.onlyCorrelationId();
+    transport.deliver(...item(correlationId, 0, 'a'));
+    for await (const _ of { [Symbol.asyncIterator]: () => items }) break;
+    await Promise.resolve();
+    expect(transport.cancels()).toEqual([correlationId]);
+    const slow = client.stream('/queue/q', 'range', { timeoutMs: 50 });
+    const next = slow.next();
+    transport.receipt(transport.lastCorrelationId());
+    clock.advance(50);
+    await expect(next).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(client.stats.pending).toBe(0);
+  });
+
+  it('stream - an item out of order, a plain reply to a stream and an item to a plain call are BAD_REPLY', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const gap = client.stream('/queue/q', 'range');
+    const gapNext = gap.next();
+    transport.deliver(...item(transport.lastCorrelationId(), 1, 'b'));
+    await expect(gapNext).rejects.toMatchObject({ code: 'BAD_REPLY' });
+    const plain = client.stream('/queue/q', 'range');
+    const plainNext = plain.next();
+    transport.deliver({ [Header.correlationId]: transport.lastCorrelationId() }, 'x');
+    await expect(plainNext).rejects.toMatchObject({ code: 'BAD_REPLY' });
+    const call = client.request('/queue/q', '1');
+    transport.deliver(...item(transport.lastCorrelationId(), 0, 'a'));
+    await expect(call).rejects.toMatchObject({ code: 'BAD_REPLY' });
   });
 });
 

@@ -19,13 +19,22 @@ import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
-import { Header, parseServedBy, queueOfDestination, REPLY_TO, requestHeaders } from '../protocol/wire.js';
+import {
+  CANCEL_TOPIC,
+  Header,
+  parseServedBy,
+  queueOfDestination,
+  REPLY_TO,
+  requestHeaders,
+  StreamMark,
+} from '../protocol/wire.js';
 import { randomHex } from '../random.js';
 import { isTraceparent, newTraceparent } from '../trace-context.js';
 import { StompConnection, type StompConnectionOptions } from '../transport/stomp-connection.js';
 import { ClientStats, type RpcClientStats } from './client-stats.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, Sleeps, systemClock } from './clock.js';
 import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
+import { ReplyStream, type StreamLimits } from './reply-stream.js';
 import { RequestBatches } from './request-batches.js';
 import { deadlineError, RequestConfirmation } from './request-confirmation.js';
 import { PROBE_AFTER_MS, ServerDiscovery } from './server-discovery.js';
@@ -132,6 +141,9 @@ export interface RequestOptions {
   queue?: string;
 }
 
+/** A streamed call's options: the call's, and its bounds (the deadline bounds its time). */
+export interface StreamOptions extends RequestOptions, StreamLimits {}
+
 export interface RpcReply {
   body: string;
   headers: Readonly<Record<string, string>>;
@@ -173,11 +185,7 @@ export class RpcClient {
   readonly #confirmation: RequestConfirmation<Call>;
   readonly #discovery: ServerDiscovery;
   readonly #stats = new ClientStats();
-  /**
-   * Correlation ids are a short random id of this client plus a counter: replies come back on this
-   * connection's private queue, so the counter alone is unique; the prefix tells clients apart in
-   * servers' logs. Short, because the broker parses every header of every frame.
-   */
+  /** Correlation ids: this client's short random id (for servers' logs and cancels) and a counter; short, as the broker parses every header. */
   readonly #idPrefix = `${randomHex(4)}.`;
   #nextId = 0;
   readonly #batches: RequestBatches<Call>;
@@ -186,11 +194,12 @@ export class RpcClient {
   /** When a reply last came from each queue: a queue that answers has a server, announced or not. */
   readonly #lastReplyAt = new Map<string, number>();
   #closed = false;
-  /** Ends the waits of discoverServers(): close() cuts them short, so no timer outlives it. */
-  readonly #wakeOnClose = new Set<() => void>();
+  /** The waits of discoverServers(), which close() cuts short. */
+  readonly #sleeps: Sleeps;
 
   constructor(options: RpcClientOptions = {}, internals: RpcClientInternals = {}) {
     this.#clock = internals.clock ?? systemClock;
+    this.#sleeps = new Sleeps(this.#clock);
     const settings = checkClientOptions(options);
     this.#defaultTimeoutMs = settings.timeoutMs;
     this.#discoveryMs = settings.discoveryMs;
@@ -198,9 +207,10 @@ export class RpcClient {
     this.#traceCalls = options.traceCalls ?? CLIENT_DEFAULTS.traceCalls;
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
       timeoutError: (call) => this.#deadlineError(call),
-      settled: (_call, outcome) => {
+      settled: (call, outcome) => {
         if (outcome instanceof RpcError) this.#stats.failed(outcome.code);
         else this.#stats.succeeded();
+        cancelIfGivenUp(this.#connection, call, outcome);
         if (this.#calls.size === 0) this.#discovery.idle();
       },
     });
@@ -277,7 +287,7 @@ export class RpcClient {
     await this.ready();
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed'); // while ready() resolved
     this.#discovery.ping();
-    await this.#sleep(waitMs);
+    await this.#sleeps.sleep(waitMs);
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
     return this.servers(queue);
   }
@@ -292,25 +302,34 @@ export class RpcClient {
 
   /** Sends `body` to `destination` and resolves with the reply, or rejects with an RpcError. */
   request(destination: string, body: string, options: RequestOptions = {}): Promise<RpcReply> {
+    return this.#call(destination, body, options, undefined);
+  }
+
+  /**
+   * Sends `body` to `destination` and yields the items of the streamed reply (a server's
+   * `rpc-stream: item` replies) until its end; throws an RpcError as `request()` rejects. Bounded by
+   * the call's deadline and by `maxItems` and `maxBytes` (LIMIT_EXCEEDED). Leaving the loop early
+   * aborts the call, and the server stops producing.
+   */
+  stream(destination: string, body: string, options: StreamOptions = {}): AsyncIterableIterator<RpcReply> {
+    const stream = new ReplyStream(options, options.signal);
+    const settled = this.#call(destination, body, { ...options, signal: stream.signal }, (item) => stream.push(item));
+    stream.follow(settled);
+    return stream;
+  }
+
+  #call(
+    destination: string,
+    body: string,
+    options: RequestOptions,
+    onItem: ((item: RpcReply) => void) | undefined,
+  ): Promise<RpcReply> {
     const callSite = new Error();
     let timeoutMs: number;
     let request: OutgoingRequest;
     try {
       timeoutMs = this.#checkRequest(options);
-      const traceparent = options.traceparent ?? (this.#traceCalls ? newTraceparent() : undefined);
-      if (traceparent !== undefined && !isTraceparent(traceparent)) {
-        const shown = JSON.stringify(traceparent.slice(0, 60));
-        throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${shown}`);
-      }
-      request = {
-        destination,
-        queue: options.queue ?? queueOfDestination(destination),
-        body,
-        headers: options.headers ?? {},
-        declare: options.declare,
-        idempotent: options.idempotent ?? false,
-        traceparent,
-      };
+      request = outgoingRequest(destination, body, options, this.#traceCalls);
     } catch (error) {
       const failure = RpcError.from(error);
       this.#stats.failed(failure.code);
@@ -323,6 +342,7 @@ export class RpcClient {
       signal: options.signal,
       callSite,
       confirmWaitMs: this.#confirmation.resendWaitMs(),
+      onItem,
     });
     this.#dispatch(call);
     return settled;
@@ -334,7 +354,7 @@ export class RpcClient {
     this.#closed = true;
     this.#discovery.close();
     this.#confirmation.stop();
-    for (const wake of this.#wakeOnClose) wake();
+    this.#sleeps.wakeAll();
     this.#calls.rejectAll(() => new RpcError('CLOSED', 'the client was closed'));
     await this.#connection.close();
   }
@@ -444,22 +464,13 @@ export class RpcClient {
     this.#confirmation.replied();
     this.#discovery.answeredBy(served.server);
     if (call.request.queue !== undefined) this.#lastReplyAt.set(call.request.queue, now);
+    const outcome = replyOutcome(message, served, latencyMs, call);
+    if (headers[Header.stream] === StreamMark.item && !(outcome instanceof RpcError)) {
+      if (!this.#calls.item(call, headers[Header.sequence], outcome)) this.#stats.droppedReply();
+      return;
+    }
     this.#stats.replied(latencyMs);
-    this.#calls.settle(call.correlationId, replyOutcome(message, served, latencyMs, call.request.traceparent));
-  }
-
-  /** Waits `ms`, or less when the client closes meanwhile. */
-  #sleep(ms: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        this.#clock.clearTimeout(timer);
-        this.#wakeOnClose.delete(wake);
-        resolve();
-      };
-      const timer = this.#clock.setTimeout(wake, ms);
-      this.#wakeOnClose.add(wake);
-    });
+    this.#calls.settle(call.correlationId, outcome);
   }
 }
 
@@ -484,6 +495,42 @@ function probe(connection: Transport, receiptId: string): boolean {
     return true;
   } catch {
     return false; // the connection went away; the next one starts afresh
+  }
+}
+
+/** What goes on the wire for a call; INVALID_ARGUMENT for a bad traceparent. */
+function outgoingRequest(
+  destination: string,
+  body: string,
+  options: RequestOptions,
+  traceCalls: boolean,
+): OutgoingRequest {
+  const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
+  if (traceparent !== undefined && !isTraceparent(traceparent)) {
+    throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(traceparent.slice(0, 60))}`);
+  }
+  return {
+    destination,
+    queue: options.queue ?? queueOfDestination(destination),
+    body,
+    headers: options.headers ?? {},
+    declare: options.declare,
+    idempotent: options.idempotent ?? false,
+    traceparent,
+  };
+}
+
+/**
+ * A call its caller gave up on (aborted, or a stream left early) after it was sent: tell the
+ * servers (protocol CANCEL_TOPIC), so that none goes on working for nobody.
+ */
+function cancelIfGivenUp(connection: Transport, call: Call, outcome: RpcReply | RpcError): void {
+  if (!(outcome instanceof RpcError) || outcome.code !== 'ABORTED' || call.delivery.sends === 0) return;
+  try {
+    const headers = { [Header.correlationId]: call.correlationId };
+    connection.publish({ destination: CANCEL_TOPIC, body: '', headers });
+  } catch {
+    // disconnected: the request's own deadline still stops the server
   }
 }
 
@@ -522,16 +569,23 @@ function checkClientOptions(options: RpcClientOptions) {
   };
 }
 
-/** A reply as the caller gets it: the server's error, or the body with who answered and how fast. */
+/**
+ * A reply as the caller gets it: the server's error, or the body with who answered and how fast.
+ * A plain call that gets a stream's reply, or a stream a plain reply, gets BAD_REPLY.
+ */
 function replyOutcome(
   message: IncomingMessage,
   { server, serverMs }: ReturnType<typeof parseServedBy>,
   latencyMs: number,
-  traceparent: string | undefined,
+  call: Call,
 ): RpcReply | RpcError {
   const { headers, body } = message;
   const errorCode = headers[Header.errorCode];
   if (errorCode !== undefined) return RpcError.fromReply(errorCode, body);
+  const mark = headers[Header.stream];
+  const expected = call.onItem ? mark === StreamMark.item || mark === StreamMark.end : mark === undefined;
+  if (!expected) return new RpcError('BAD_REPLY', `unexpected ${Header.stream} ${JSON.stringify(mark ?? 'none')}`);
+  const { traceparent } = call.request;
   return {
     body,
     headers,

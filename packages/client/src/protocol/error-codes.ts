@@ -38,6 +38,12 @@ export const ERROR_CODES = {
     meaning: 'the server skipped the request because its deadline had passed (the caller has timed out by then)',
   },
   INTERNAL: { origin: 'server', retry: false, meaning: 'the server failed while handling the request' },
+  UNIMPLEMENTED: { origin: 'server', retry: false, meaning: 'the service has no procedure of the requested name' },
+  LIMIT_EXCEEDED: {
+    origin: 'client',
+    retry: false,
+    meaning: 'a streamed reply went past the items or bytes the caller allows',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,7 @@ export {
   MISSED_BEATS,
   PING_TOPIC,
   PRESENCE_TOPIC,
+  type ProcedureStats,
   parseAnnouncement,
   type ServerAnnouncement,
   type ServerInfo,
@@ -16,6 +17,7 @@ export {
 } from './presence.js';
 export { QUEUE_PROFILES, type QueueProfile, resolveQueueDeclaration } from './queue-profile.js';
 export {
+  CANCEL_TOPIC,
   DEFAULT_QUEUE,
   DEFAULT_STOMP_URL,
   Header,
@@ -26,5 +28,6 @@ export {
   queueOfDestination,
   REPLY_TO,
   replyDestination,
+  StreamMark,
   servedBy,
 } from './wire.js';

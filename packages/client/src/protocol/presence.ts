@@ -29,7 +29,26 @@ export interface ServerStats {
   processingMs: { total: number; average: number };
   latency: LatencySnapshot;
   lastError?: { code: ErrorCode; message: string; at: string };
+  /** Requests the caller cancelled, stopped without a reply (servers before services: absent). */
+  cancelled?: number;
+  /** By procedure, for a service (services/service-definition.ts). */
+  procedures?: Record<string, ProcedureStats>;
 }
+
+/** One procedure's counters. */
+export interface ProcedureStats {
+  /** Requests answered (success or error). */
+  requests: number;
+  succeeded: number;
+  errors: Partial<Record<ErrorCode, number>>;
+  /** Requests the caller cancelled. */
+  cancelled: number;
+  /** Time spent on answered requests, from delivery to reply. */
+  processingMs: number;
+}
+
+/** At most this many procedures of an announcement are read. */
+const MAX_PROCEDURES = 64;
 
 /** What a server says about itself on the presence topic. */
 export interface ServerAnnouncement {
@@ -91,8 +110,29 @@ export function parseAnnouncement(body: string): ServerAnnouncement | undefined 
       processingMs: stats.processingMs ?? { total: 0, average: 0 },
       latency: stats.latency ?? emptyLatency(),
       ...(stats.lastError ? { lastError: stats.lastError } : {}),
+      ...(isCount(stats.cancelled) ? { cancelled: stats.cancelled as number } : {}),
+      ...readProcedures(stats.procedures),
     },
   };
+}
+
+/** The per-procedure counters of an announcement, when it has well-formed ones. */
+function readProcedures(value: unknown): { procedures?: Record<string, ProcedureStats> } {
+  if (typeof value !== 'object' || value === null) return {};
+  const count = (field: unknown) => (typeof field === 'number' && Number.isFinite(field) && field >= 0 ? field : 0);
+  const procedures: Record<string, ProcedureStats> = {};
+  for (const [name, raw] of Object.entries(value).slice(0, MAX_PROCEDURES)) {
+    if (name.length > 64 || typeof raw !== 'object' || raw === null) continue;
+    const p = raw as Record<string, unknown>;
+    procedures[name] = {
+      requests: count(p.requests),
+      succeeded: count(p.succeeded),
+      errors: typeof p.errors === 'object' && p.errors !== null ? (p.errors as ProcedureStats['errors']) : {},
+      cancelled: count(p.cancelled),
+      processingMs: count(p.processingMs),
+    };
+  }
+  return { procedures };
 }
 
 function emptyLatency(): LatencySnapshot {

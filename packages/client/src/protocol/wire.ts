@@ -23,7 +23,29 @@ export const Header = {
   traceparent: 'traceparent',
   /** Asks the broker for a RECEIPT once it holds the frame (publisher confirms for a SEND). */
   receipt: 'receipt',
+  /**
+   * On requests to a service (services/service-definition.ts): the procedure to run. A request
+   * without it goes to the service's default procedure, so the tutorial's requests still work.
+   */
+  procedure: 'rpc-procedure',
+  /**
+   * On the replies of a streamed procedure: `item` on each item, `end` on the last reply (its body
+   * is empty). An error reply also ends a stream. See {@link StreamMark}.
+   */
+  stream: 'rpc-stream',
+  /** On stream items: the item's number from 0, so a copy from a redelivered request is dropped. */
+  sequence: 'rpc-seq',
 } as const;
+
+/** Values of the `rpc-stream` header. */
+export const StreamMark = { item: 'item', end: 'end' } as const;
+
+/**
+ * Where a client says it gave up on a call (aborted): servers listen here and stop the handler of
+ * the request whose `correlation-id` the (empty) message carries. A deadline needs no message:
+ * the request's `expiration` already tells the server when to stop.
+ */
+export const CANCEL_TOPIC = '/topic/rpc.cancel';
 
 /** Where replies go: on the first SEND carrying it, the broker makes this connection's private amq.gen-... queue. */
 export const REPLY_TO = '/temp-queue/stomp-rpc';

@@ -1,0 +1,124 @@
+/*
+ * The caller's side of a streamed procedure: the items a server sends before its end, as an async
+ * iterator. Every stream is bounded: by the call's deadline (time), by `maxItems` and by
+ * `maxBytes` (LIMIT_EXCEEDED). Items wait here until the caller reads them, never more than those
+ * bounds. When the caller stops reading early (break, return) or aborts, the call is aborted,
+ * which tells the server to stop producing (protocol CANCEL_TOPIC).
+ */
+import { RpcError } from '../errors.js';
+import type { RpcReply } from './rpc-client.js';
+
+export interface StreamLimits {
+  /** Items after which the stream ends with LIMIT_EXCEEDED. @default 10000 */
+  maxItems?: number;
+  /** Bytes of item bodies (UTF-16 length) after which the stream ends with LIMIT_EXCEEDED. @default 16777216 */
+  maxBytes?: number;
+}
+
+export const STREAM_DEFAULTS = { maxItems: 10_000, maxBytes: 16 * 1024 * 1024 } as const;
+
+type Waiter = { resolve: (result: IteratorResult<RpcReply>) => void; reject: (error: unknown) => void };
+
+export class ReplyStream implements AsyncIterableIterator<RpcReply> {
+  /** Aborts the call: the caller's own signal, a limit, or the caller stopping early. */
+  readonly #abort = new AbortController();
+  readonly #maxItems: number;
+  readonly #maxBytes: number;
+  readonly #items: RpcReply[] = [];
+  #waiter: Waiter | undefined;
+  #received = 0;
+  #bytes = 0;
+  /** Set once the call ended: done, or the error to throw after the items already here. */
+  #end: { error?: unknown } | undefined;
+  #stopFollowingCaller: (() => void) | undefined;
+
+  constructor(limits: StreamLimits, callerSignal: AbortSignal | undefined) {
+    this.#maxItems = limits.maxItems ?? STREAM_DEFAULTS.maxItems;
+    this.#maxBytes = limits.maxBytes ?? STREAM_DEFAULTS.maxBytes;
+    for (const [name, value] of [
+      ['maxItems', this.#maxItems],
+      ['maxBytes', this.#maxBytes],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RpcError('INVALID_ARGUMENT', `${name} must be a whole number of at least 1`);
+      }
+    }
+    if (callerSignal === undefined) return;
+    const onAbort = () => this.#abort.abort(callerSignal.reason);
+    if (callerSignal.aborted) onAbort();
+    callerSignal.addEventListener('abort', onAbort, { once: true });
+    this.#stopFollowingCaller = () => callerSignal.removeEventListener('abort', onAbort);
+  }
+
+  /** The signal the call runs with. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** An item arrived. */
+  push(item: RpcReply): void {
+    if (this.#end) return;
+    this.#received++;
+    this.#bytes += item.body.length;
+    if (this.#received > this.#maxItems || this.#bytes > this.#maxBytes) {
+      const what = this.#received > this.#maxItems ? `${this.#maxItems} items` : `${this.#maxBytes} bytes`;
+      this.#finish({ error: new RpcError('LIMIT_EXCEEDED', `the stream went past ${what}`) });
+      this.#abort.abort(new Error('stream limit'));
+      return;
+    }
+    if (this.#waiter) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter.resolve({ value: item, done: false });
+    } else this.#items.push(item);
+  }
+
+  /** Follows the call: its end ends the stream (after the items already here). */
+  follow(settled: Promise<unknown>): void {
+    settled.then(
+      () => this.#finish({}),
+      (error: unknown) => this.#finish({ error }),
+    );
+  }
+
+  next(): Promise<IteratorResult<RpcReply>> {
+    const item = this.#items.shift();
+    if (item !== undefined) return Promise.resolve({ value: item, done: false });
+    if (this.#end) {
+      const { error } = this.#end;
+      this.#end = {}; // an error is thrown once; after it the stream is just done
+      return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  /** The caller stopped reading: the call is aborted, so the server stops too. */
+  return(): Promise<IteratorResult<RpcReply>> {
+    this.#items.length = 0;
+    if (!this.#end) {
+      this.#end = {};
+      this.#abort.abort(new Error('the caller stopped reading the stream'));
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<RpcReply> {
+    return this;
+  }
+
+  #finish(end: { error?: unknown }): void {
+    this.#stopFollowingCaller?.();
+    if (this.#end) return;
+    this.#end = end;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    if (waiter === undefined) return;
+    if (end.error === undefined) waiter.resolve({ value: undefined, done: true });
+    else {
+      this.#end = {};
+      waiter.reject(end.error);
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/*
+ * A service: several procedures behind one queue, defined once and shared by the server (which
+ * implements it, server package `serveService`) and the client (which calls it, service-client.ts).
+ * TypeScript infers every procedure's input and output from the definition; nothing is generated.
+ *
+ * On the wire a request names its procedure in the `rpc-procedure` header, and one without it goes
+ * to the service's default procedure: so a service is still one queue and one consumer per server,
+ * and the tutorial's bare requests reach the tutorial's procedure. Bodies are JSON unless a
+ * procedure brings its own codec (Fibonacci keeps the tutorial's decimal text).
+ */
+import { RpcError } from '../errors.js';
+import type { QueueProfile } from '../protocol/queue-profile.js';
+import type { QueueDeclaration } from '../protocol/wire.js';
+
+/**
+ * The Standard Schema interface (standardschema.dev), which zod, valibot, arktype and others
+ * implement: any of them validates a procedure's input.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+      }>;
+    };
+
+/** Checks a decoded input: a Standard Schema, or a function that returns the input or throws. */
+export type Validator<Input, Checked> = StandardSchemaV1<Input, Checked> | ((input: unknown) => Checked);
+
+/** How values travel as message bodies. `decode` throws on a body it cannot read. */
+export interface Codec<Value, Decoded = Value> {
+  encode(value: Value): string;
+  decode(body: string): Decoded;
+}
+
+/** JSON bodies: what a service uses unless a procedure says otherwise. */
+export function json<Value>(): Codec<Value> {
+  return {
+    encode: (value) => JSON.stringify(value) ?? 'null',
+    decode: (body) => JSON.parse(body) as Value,
+  };
+}
+
+/**
+ * A procedure of a service. `Input` is what a caller passes, `Checked` what the handler gets once
+ * the server has validated it, `Output` what the caller gets back (each item, for a stream),
+ * `Produced` what the handler returns (the same unless the codec encodes something else).
+ */
+export interface Procedure<
+  Input,
+  Checked,
+  Output,
+  Kind extends 'call' | 'stream' = 'call' | 'stream',
+  Produced = Output,
+> {
+  readonly kind: Kind;
+  /** Encodes the caller's input; on the server, decodes the body before validation. */
+  readonly input: Codec<Input, unknown>;
+  readonly validate: Validator<Input, Checked>;
+  /** Encodes the handler's output on the server; decodes it for the caller. */
+  readonly output: Codec<Produced, Output>;
+  /** Calls may be sent twice without harm (re-sent after a reconnect). */
+  readonly idempotent: boolean;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any procedure, whatever its types
+export type AnyProcedure = Procedure<any, any, any, 'call' | 'stream', any>;
+
+interface ProcedureOptions<Input, Checked, Output, Produced> {
+  /** Validates the input on the server before the handler runs; a failure is INVALID_ARGUMENT. */
+  input: Validator<Input, Checked>;
+  /** @default JSON */
+  output?: Codec<Produced, Output>;
+  /** @default JSON */
+  inputCodec?: Codec<Input, unknown>;
+  /** @default false */
+  idempotent?: boolean;
+}
+
+/** A procedure with one reply. `Input` is inferred from a Standard Schema; give it for a function. */
+export function procedure<Input, Checked = Input, Output = unknown, Produced = Output>(
+  options: ProcedureOptions<Input, Checked, Output, Produced>,
+): Procedure<Input, Checked, Output, 'call', Produced> {
+  return makeProcedure('call', options);
+}
+
+/** A procedure that replies with a stream of items, then an end. */
+export function streamProcedure<Input, Checked = Input, Output = unknown, Produced = Output>(
+  options: ProcedureOptions<Input, Checked, Output, Produced>,
+): Procedure<Input, Checked, Output, 'stream', Produced> {
+  return makeProcedure('stream', options);
+}
+
+function makeProcedure<Input, Checked, Output, Kind extends 'call' | 'stream', Produced>(
+  kind: Kind,
+  options: ProcedureOptions<Input, Checked, Output, Produced>,
+): Procedure<Input, Checked, Output, Kind, Produced> {
+  return {
+    kind,
+    input: options.inputCodec ?? json<Input>(),
+    validate: options.input,
+    output: options.output ?? (json<Output>() as unknown as Codec<Produced, Output>),
+    idempotent: options.idempotent ?? false,
+  };
+}
+
+export interface ServiceDefinition<Procedures extends Record<string, AnyProcedure> = Record<string, AnyProcedure>> {
+  /** The queue its servers consume. */
+  readonly queue: string;
+  /** How the queue is declared; every party must agree. @default 'tutorial' */
+  readonly queueDeclaration?: QueueDeclaration | QueueProfile;
+  readonly procedures: Procedures;
+  /** The procedure a request without an `rpc-procedure` header runs; none: such a request is UNIMPLEMENTED. */
+  readonly defaultProcedure?: string;
+}
+
+/** Defines a service; the identity function, there for inference and for checking the definition early. */
+export function defineService<const Procedures extends Record<string, AnyProcedure>>(
+  definition: ServiceDefinition<Procedures> & { readonly defaultProcedure?: keyof Procedures & string },
+): ServiceDefinition<Procedures> {
+  for (const name of Object.keys(definition.procedures)) {
+    if (!/^[\w.-]{1,64}$/.test(name)) {
+      throw new RpcError(
+        'INVALID_ARGUMENT',
+        `procedure names are 1 to 64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`,
+      );
+    }
+  }
+  const fallback = definition.defaultProcedure;
+  if (fallback !== undefined && !Object.hasOwn(definition.procedures, fallback)) {
+    throw new RpcError('INVALID_ARGUMENT', `defaultProcedure ${JSON.stringify(fallback)} is not a procedure`);
+  }
+  return definition;
+}
+
+/** The procedure a request names (`rpc-procedure`), or the default; undefined when there is none. */
+export function procedureOf(
+  definition: ServiceDefinition,
+  name: string | undefined,
+): { name: string; procedure: AnyProcedure } | undefined {
+  const chosen = name ?? definition.defaultProcedure;
+  if (chosen === undefined || !Object.hasOwn(definition.procedures, chosen)) return undefined;
+  return { name: chosen, procedure: definition.procedures[chosen] as AnyProcedure };
+}
+
+/**
+ * Decodes and validates a request body for `procedure`; INVALID_ARGUMENT with the validator's
+ * message otherwise. Synchronous unless the validator is not (the server's hot path stays so).
+ */
+export function checkInput(procedure: AnyProcedure, body: string): unknown {
+  let decoded: unknown;
+  try {
+    decoded = procedure.input.decode(body);
+  } catch (error) {
+    throw new RpcError('INVALID_ARGUMENT', `the request body cannot be read: ${messageOf(error)}`);
+  }
+  const { validate } = procedure;
+  if (typeof validate === 'function') {
+    try {
+      return validate(decoded);
+    } catch (error) {
+      throw error instanceof RpcError ? error : new RpcError('INVALID_ARGUMENT', messageOf(error));
+    }
+  }
+  const result = validate['~standard'].validate(decoded);
+  return result instanceof Promise ? result.then(schemaOutcome) : schemaOutcome(result);
+}
+
+/** A Standard Schema's result: the value, or INVALID_ARGUMENT with the first issues. */
+function schemaOutcome(result: StandardResult<unknown>): unknown {
+  if (result.issues === undefined) return result.value;
+  const issues = result.issues.slice(0, 5).map((issue) => {
+    const path = issue.path?.map((part) => String(typeof part === 'object' ? part.key : part)).join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  throw new RpcError('INVALID_ARGUMENT', issues.join('; '));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// biome-ignore-start lint/correctness/noUnusedVariables: inference placeholders
+/** What a caller passes to a procedure. */
+export type InputOf<P> = P extends Procedure<infer Input, infer _C, infer _O, infer _K, infer _P> ? Input : never;
+/** What the handler gets, validated. */
+export type CheckedOf<P> = P extends Procedure<infer _I, infer Checked, infer _O, infer _K, infer _P> ? Checked : never;
+/** What a caller gets back (each item, for a stream). */
+export type OutputOf<P> = P extends Procedure<infer _I, infer _C, infer Output, infer _K, infer _P> ? Output : never;
+/** What the handler returns (each item, for a stream). */
+export type ProducedOf<P> =
+  P extends Procedure<infer _I, infer _C, infer _O, infer _K, infer Produced> ? Produced : never;
+/** 'call' or 'stream'. */
+export type KindOf<P> = P extends Procedure<infer _I, infer _C, infer _O, infer Kind, infer _P> ? Kind : never;
+// biome-ignore-end lint/correctness/noUnusedVariables: inference placeholders

@@ -1,0 +1,32 @@
+/*
+ * What the server logs about requests: one line per dropped or failed request (with its trace),
+ * none per success above the debug level. Values from the caller are cut to a bounded length.
+ */
+import type { ErrorCode } from '@stomp-rpc/client';
+import { Header } from '@stomp-rpc/client/protocol';
+import type { Logger } from './logger.js';
+
+/** A request ACKed without a reply: there was nowhere safe to answer (request-intake.ts). */
+export function logDropped(logger: Logger, headers: Readonly<Record<string, string>>, why: string): void {
+  const replyTo = headers[Header.replyTo]?.slice(0, 200);
+  logger.warn({ why, replyTo, correlationId: headers[Header.correlationId]?.slice(0, 200) }, 'request dropped');
+}
+
+/** A request answered, with an error `code` or not. */
+export function logAnswered(
+  logger: Logger,
+  request: { headers: Readonly<Record<string, string>>; correlationId: string },
+  processingMs: number,
+  body: string,
+  code: ErrorCode | undefined,
+): void {
+  const traceparent = request.headers[Header.traceparent]?.slice(0, 100);
+  const correlationId = request.correlationId.slice(0, 200);
+  if (code === undefined) {
+    logger.debug({ correlationId, traceparent, ms: processingMs }, 'request answered');
+    return;
+  }
+  const fields = { correlationId, traceparent, code, error: body.slice(0, 500) };
+  if (code === 'INTERNAL') logger.error(fields, 'request failed');
+  else logger.warn(fields, 'request failed');
+}

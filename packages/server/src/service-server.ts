@@ -1,0 +1,87 @@
+/*
+ * Serves a service (client package, services/service-definition.ts): one queue, one consumer, and
+ * a request routed to its procedure by the `rpc-procedure` header (the default procedure without
+ * one). Each input is decoded and validated before the handler runs; the handler gets the checked
+ * input and the request (its `signal` aborts on cancel or deadline). A streamed procedure's handler
+ * returns an async iterable; each item it yields goes out as the stream's next item.
+ */
+import {
+  type AnyProcedure,
+  type CheckedOf,
+  type KindOf,
+  type ProducedOf,
+  RpcError,
+  type ServiceDefinition,
+} from '@stomp-rpc/client';
+import { checkInput, procedureOf } from '@stomp-rpc/client/internal';
+import type { RpcRequest } from './request-intake.js';
+import { type HandlerReply, type RpcHandler, RpcServer, type RpcServerOptions } from './rpc-server.js';
+
+type Procedures<S> = S extends ServiceDefinition<infer P> ? P : never;
+
+/** One handler per procedure, typed from the definition. */
+export type ServiceImplementation<S extends ServiceDefinition> = {
+  [K in keyof Procedures<S>]: (
+    input: CheckedOf<Procedures<S>[K]>,
+    request: RpcRequest,
+  ) => KindOf<Procedures<S>[K]> extends 'stream'
+    ? AsyncIterable<ProducedOf<Procedures<S>[K]>>
+    : ProducedOf<Procedures<S>[K]> | Promise<ProducedOf<Procedures<S>[K]>>;
+};
+
+/** An RpcServer's options; `queue` and `queueDeclaration` default to the definition's. */
+export type ServiceServerOptions = Omit<RpcServerOptions, 'handler' | 'procedures' | 'defaultProcedure'>;
+
+/** The RpcHandler that routes a service's requests to `implementation`. */
+export function serviceHandler<S extends ServiceDefinition>(
+  definition: S,
+  implementation: ServiceImplementation<S>,
+): RpcHandler {
+  for (const name of Object.keys(definition.procedures)) {
+    if (typeof (implementation as Record<string, unknown>)[name] !== 'function') {
+      throw new RpcError('INVALID_ARGUMENT', `no handler for procedure ${JSON.stringify(name)}`);
+    }
+  }
+  const handlers = implementation as Record<string, (input: unknown, request: RpcRequest) => unknown>;
+  return (request) => {
+    const found = procedureOf(definition, request.procedure);
+    if (found === undefined) {
+      const named =
+        request.procedure === undefined
+          ? 'no default procedure'
+          : `no procedure ${JSON.stringify(request.procedure.slice(0, 64))}`;
+      throw new RpcError('UNIMPLEMENTED', `${definition.queue} has ${named}`);
+    }
+    const handler = handlers[found.name] as (input: unknown, request: RpcRequest) => unknown;
+    const input = checkInput(found.procedure, request.body);
+    const run = (checked: unknown) => answer(found.procedure, handler(checked, request));
+    return input instanceof Promise ? input.then(run) : run(input);
+  };
+}
+
+/** An RpcServer for a service: its queue, declaration, routing and per-procedure stats. */
+export function serveService<S extends ServiceDefinition>(
+  definition: S,
+  implementation: ServiceImplementation<S>,
+  options: ServiceServerOptions = {},
+): RpcServer {
+  return new RpcServer({
+    queueDeclaration: definition.queueDeclaration,
+    ...options,
+    handler: serviceHandler(definition, implementation),
+    queue: options.queue ?? definition.queue,
+    procedures: Object.keys(definition.procedures),
+    ...(definition.defaultProcedure === undefined ? {} : { defaultProcedure: definition.defaultProcedure }),
+  });
+}
+
+/** A handler's result as the server sends it: encoded, item by item for a stream. */
+function answer(procedure: AnyProcedure, result: unknown): HandlerReply | Promise<HandlerReply> {
+  const { output } = procedure;
+  if (procedure.kind === 'stream') return encodeItems(result as AsyncIterable<unknown>, output.encode);
+  return result instanceof Promise ? result.then((value) => output.encode(value)) : output.encode(result);
+}
+
+async function* encodeItems(items: AsyncIterable<unknown>, encode: (item: unknown) => string): AsyncIterable<string> {
+  for await (const item of items) yield encode(item);
+}

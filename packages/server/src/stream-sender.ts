@@ -1,0 +1,50 @@
+/*
+ * Sends a streamed procedure's items (protocol `rpc-stream`): each as a reply marked `item` with
+ * its number, then the end. Bounded: at most `maxItems` items, and it stops as soon as the request
+ * may no longer be answered (cancelled, past its deadline, connection gone). Every few items it
+ * yields to the event loop, so heart-beats and cancel messages get through a fast producer.
+ */
+import { RpcError } from '@stomp-rpc/client';
+import { Header, StreamMark } from '@stomp-rpc/client/protocol';
+
+/** Items sent between two yields to the event loop. */
+const ITEMS_PER_TURN = 32;
+
+export interface StreamSink {
+  /** Sends one reply with these extra headers; false when the connection is gone. */
+  send(body: string, headers: Record<string, string>): boolean;
+  /** Why the stream must stop now, if it must (cancelled, deadline, connection gone). */
+  stopped(): RpcError | undefined;
+}
+
+/**
+ * Sends `items`, then the end. Resolves with undefined when the end went out, or with the error
+ * that ended the stream early (the caller is sent that error unless the stream stopped because it
+ * may not answer at all).
+ */
+export async function sendStream(
+  items: AsyncIterable<string>,
+  maxItems: number,
+  sink: StreamSink,
+): Promise<RpcError | undefined> {
+  const iterator = items[Symbol.asyncIterator]();
+  let sent = 0;
+  try {
+    for (;;) {
+      const stop = sink.stopped();
+      if (stop) return stop;
+      const next = await iterator.next();
+      if (next.done) break;
+      if (sent === maxItems) return new RpcError('INTERNAL', `the stream went past the server's ${maxItems} items`);
+      const headers = { [Header.stream]: StreamMark.item, [Header.sequence]: String(sent) };
+      if (!sink.send(next.value, headers)) return new RpcError('CONNECTION_LOST', 'the connection dropped');
+      if (++sent % ITEMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  } catch (error) {
+    return RpcError.from(error);
+  } finally {
+    // Stopped early: the producer's finally blocks run (and free what it holds).
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+  return undefined;
+}

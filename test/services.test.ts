@@ -1,0 +1,199 @@
+// Services (issue 18) against the broker: several typed procedures on one queue, validation with a
+// Standard Schema library, unknown procedures, streamed replies, and cancellation reaching the server.
+import { readFileSync } from 'node:fs';
+import { defineService, fibonacciService, procedure, ServiceClient, streamProcedure } from '@stomp-rpc/client';
+import { Header, queueDeclarationHeaders } from '@stomp-rpc/client/protocol';
+import { type RpcRequest, serveService } from '@stomp-rpc/server';
+import * as v from 'valibot';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { BROKER_URL, rejectionCode, spawnChild, uniqueQueue, until } from './support.js';
+
+const calculator = (queue: string) =>
+  defineService({
+    queue,
+    procedures: {
+      add: procedure({ input: v.object({ a: v.number(), b: v.number() }), idempotent: true }),
+      /** Waits until its caller cancels (or its deadline passes), then says why it stopped. */
+      wait: procedure({ input: v.object({ ms: v.pipe(v.number(), v.maxValue(60_000)) }) }),
+      count: streamProcedure({ input: v.object({ to: v.pipe(v.number(), v.integer(), v.minValue(0)) }) }),
+    },
+  });
+
+/** Serves `calculator(queue)`; `stopped` gets each wait handler's abort reason. */
+async function serveCalculator(queue: string, stopped: unknown[] = []) {
+  const server = serveService(
+    calculator(queue),
+    {
+      add: ({ a, b }) => a + b,
+      wait: ({ ms }, request: RpcRequest) =>
+        new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => resolve('waited'), ms);
+          request.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            stopped.push(request.signal.reason);
+            reject(request.signal.reason);
+          });
+        }),
+      count: async function* ({ to }) {
+        for (let n = 1; n <= to; n++) yield n;
+      },
+    },
+    { url: BROKER_URL },
+  );
+  onTestFinished(() => server.stop(1000));
+  await server.start(10_000);
+  return server;
+}
+
+function openService<S extends ReturnType<typeof calculator> | typeof fibonacciService>(definition: S) {
+  const client = new ServiceClient(definition, { url: BROKER_URL });
+  onTestFinished(() => client.close());
+  return client;
+}
+
+describe('services', () => {
+  it('procedures - several typed procedures on one queue, counted apart in the server stats', async () => {
+    const queue = uniqueQueue('svc');
+    const server = await serveCalculator(queue);
+    const calc = openService(calculator(queue));
+    expect(await calc.call('add', { a: 2, b: 40 })).toBe(42);
+    expect(await calc.procedures.add({ a: 1.5, b: 1 })).toBe(2.5);
+    const counted: number[] = [];
+    for await (const n of calc.procedures.count({ to: 3 })) counted.push(n);
+    expect(counted).toEqual([1, 2, 3]);
+    expect(server.stats.procedures).toMatchObject({
+      add: { requests: 2, succeeded: 2 },
+      count: { requests: 1, succeeded: 1 },
+    });
+  });
+
+  it('validation - a bad input is INVALID_ARGUMENT with the schema library’s message, and the handler never runs', async () => {
+    const queue = uniqueQueue('svc');
+    const server = await serveCalculator(queue);
+    const calc = openService(calculator(queue));
+    const bad = calc.call('add', { a: 1, b: 'two' } as unknown as { a: number; b: number });
+    const error = await bad.catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', remote: true });
+    expect((error as Error).message).toMatch(/^b: Invalid type: Expected number but received "two"/);
+    expect(server.stats.procedures?.add).toMatchObject({ requests: 1, errors: { INVALID_ARGUMENT: 1 } });
+  });
+
+  it('routing - a request naming no procedure of the service is UNIMPLEMENTED; so is a bare one without a default', async () => {
+    const queue = uniqueQueue('svc');
+    await serveCalculator(queue);
+    const calc = openService(calculator(queue));
+    const declare = queueDeclarationHeaders();
+    const unknown = calc.rpc.request(`/queue/${queue}`, '{}', { declare, headers: { [Header.procedure]: 'divide' } });
+    expect(await rejectionCode(unknown)).toBe('UNIMPLEMENTED');
+    expect(await rejectionCode(calc.rpc.request(`/queue/${queue}`, '{}', { declare }))).toBe('UNIMPLEMENTED');
+  });
+
+  it('fibonacci - fib is the default procedure (the tutorial’s bare request) and fibSequence streams fib(from..to)', async () => {
+    const queue = uniqueQueue('svc');
+    const definition = { ...fibonacciService, queue };
+    const server = serveService(definition, (await import('@stomp-rpc/server')).fibonacciImplementation(), {
+      url: BROKER_URL,
+    });
+    onTestFinished(() => server.stop(1000));
+    await server.start(10_000);
+    const fib = openService(definition);
+    expect(await fib.call('fib', 90)).toBe(2880067194370816120n);
+    const bare = await fib.rpc.request(`/queue/${queue}`, '30');
+    expect(bare.body).toBe('832040');
+    const items = [];
+    for await (const item of fib.stream('fibSequence', { from: 10, to: 15 })) items.push(item);
+    expect(items).toEqual(
+      [10, 11, 12, 13, 14, 15].map((n, i) => ({ n, value: [55n, 89n, 144n, 233n, 377n, 610n][i] })),
+    );
+    expect(await rejectionCode(fib.stream('fibSequence', { from: 5, to: 4 }).next())).toBe('INVALID_ARGUMENT');
+    expect(server.stats.procedures).toMatchObject({ fib: { requests: 2 }, fibSequence: { requests: 2 } });
+  });
+
+  it('cancel - aborting a call fires the handler’s signal with ABORTED, and no reply is sent', async () => {
+    const queue = uniqueQueue('svc');
+    const stopped: unknown[] = [];
+    const server = await serveCalculator(queue, stopped);
+    const calc = openService(calculator(queue));
+    const controller = new AbortController();
+    const call = calc.call('wait', { ms: 30_000 }, { signal: controller.signal });
+    await until(() => server.stats.inFlight === 1);
+    controller.abort();
+    expect(await rejectionCode(call)).toBe('ABORTED');
+    await until(() => stopped.length === 1);
+    expect(stopped[0]).toMatchObject({ code: 'ABORTED' });
+    await until(() => server.stats.inFlight === 0);
+    expect(server.stats).toMatchObject({ cancelled: 1, succeeded: 0 });
+    expect(server.stats.procedures?.wait).toMatchObject({ cancelled: 1, requests: 0 });
+    expect(calc.rpc.stats.droppedReplies).toBe(0);
+  });
+
+  it('deadline - the handler’s signal fires with DEADLINE_EXCEEDED when the call’s deadline passes', async () => {
+    const queue = uniqueQueue('svc');
+    const stopped: unknown[] = [];
+    await serveCalculator(queue, stopped);
+    const calc = openService(calculator(queue));
+    expect(await rejectionCode(calc.call('wait', { ms: 30_000 }, { timeoutMs: 300 }))).toBe('TIMEOUT');
+    await until(() => stopped.length === 1);
+    expect(stopped[0]).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
+
+  it('stream - leaving the loop early stops the server producing', async () => {
+    const queue = uniqueQueue('svc');
+    const definition = { ...fibonacciService, queue };
+    const { fibonacciImplementation } = await import('@stomp-rpc/server');
+    const server = serveService(definition, fibonacciImplementation(), { url: BROKER_URL });
+    onTestFinished(() => server.stop(1000));
+    await server.start(10_000);
+    const fib = openService(definition);
+    const seen: number[] = [];
+    for await (const item of fib.stream('fibSequence', { from: 0, to: 999, pauseMs: 20 })) {
+      seen.push(item.n);
+      if (seen.length === 3) break;
+    }
+    expect(seen).toEqual([0, 1, 2]);
+    await until(() => server.stats.inFlight === 0, 5000);
+    expect(server.stats.procedures?.fibSequence).toMatchObject({ cancelled: 1 });
+    // At most the item already on its way when the cancel arrived came after the break.
+    expect(fib.rpc.stats.droppedReplies).toBeLessThanOrEqual(2);
+  });
+});
+
+/** CPU time (user + system) of a process in ms, from /proc (Linux clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+describe('services - cancellation measured', () => {
+  it('12 calls of fib(~1e6) given up after 20 ms cost the server under a third of 12 completed ones', async () => {
+    const queue = uniqueQueue('svc-cpu');
+    const server = spawnChild(process.execPath, ['packages/server/dist/cli.js', '--workers', '1'], {
+      RPC_QUEUE: queue,
+      STOMP_URL: BROKER_URL,
+    });
+    await server.waitFor('awaiting RPC requests');
+    const pid = server.process.pid as number;
+    const fib = openService({ ...fibonacciService, queue });
+    await fib.call('fib', 10); // connected, queue declared
+    const batch = async (first: number, giveUpMs: number | undefined) => {
+      const before = cpuMs(pid);
+      const calls = Array.from({ length: 12 }, (_, k) =>
+        fib.call('fib', first + k, {
+          timeoutMs: 60_000,
+          ...(giveUpMs === undefined ? {} : { signal: AbortSignal.timeout(giveUpMs) }),
+        }),
+      );
+      const outcomes = await Promise.allSettled(calls);
+      // Give the server time to finish (or stop) what it was doing.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return { ms: cpuMs(pid) - before, outcomes };
+    };
+    const completed = await batch(999_000, undefined);
+    expect(completed.outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    const cancelled = await batch(998_000, 20);
+    expect(cancelled.outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    console.log(`server CPU: 12 completed ${completed.ms} ms, 12 given up after 20 ms ${cancelled.ms} ms`);
+    expect(completed.ms).toBeGreaterThan(200);
+    expect(cancelled.ms).toBeLessThan(completed.ms / 3);
+  });
+});
