@@ -107,6 +107,12 @@ describe('presence', () => {
       /^ID +QUEUE +HOST +PID +VERSION +PREFETCH +IN FLIGHT +REQUESTS +ERRORS +AVG MS +P99 MS +UP\n/,
     );
     expect(listing.stdout).toMatch(new RegExp(`^stopped-one +${queue.replaceAll('.', '\\.')} `, 'm'));
+    // The CLI serves the Fibonacci service: its procedures get rows of their own.
+    const cliServer = client.servers(queue).find((server) => server.id !== 'stopped-one');
+    const fibRequests = cliServer?.stats.procedures?.fib?.requests;
+    expect(fibRequests).toBe(cliServer?.stats.requests);
+    expect(listing.stdout).toMatch(/^ID +PROCEDURE +REQUESTS +ERRORS +CANCELLED +AVG MS\n/m);
+    expect(listing.stdout).toMatch(new RegExp(`^${cliServer?.id} +fib +${fibRequests} +0 +0 +\\d`, 'm'));
 
     await stopped.stop(1000);
     // The bye crosses the broker on another connection, so it may land just after stop() resolves;

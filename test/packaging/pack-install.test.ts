@@ -35,9 +35,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tscBin = join(repoRoot, 'node_modules/typescript/bin/tsc');
 const viteBin = join(repoRoot, 'node_modules/vite/bin/vite.js');
-const typesNodeVersion: string = JSON.parse(
-  readFileSync(join(repoRoot, 'node_modules/@types/node/package.json'), 'utf8'),
-).version;
+const installedVersion = (name: string): string =>
+  JSON.parse(readFileSync(join(repoRoot, `node_modules/${name}/package.json`), 'utf8')).version;
+const typesNodeVersion = installedVersion('@types/node');
+/** The README's services sample validates with valibot, as a consumer would with any Standard Schema library. */
+const valibotVersion = installedVersion('valibot');
 
 /** The gzipped size of the demo app's JavaScript above which this test fails (about 15 KiB today). */
 const MAX_APP_GZIP_BYTES = 20 * 1024;
@@ -288,7 +290,15 @@ describe('packaging', () => {
     const tarballPaths = [...packed.values()].map((result) => join(tarballs, result.filename));
     await run(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballPaths, `@types/node@${typesNodeVersion}`],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        ...tarballPaths,
+        `@types/node@${typesNodeVersion}`,
+        `valibot@${valibotVersion}`,
+      ],
       { cwd: app, timeoutMs: 180_000 },
     );
   });

@@ -182,7 +182,10 @@ async function main(argv: readonly string[]): Promise<number> {
 /** How long --servers waits for the answers to its ping. */
 const LISTING_WAIT_MS = 500;
 
-/** Live servers as an aligned text table, one row per server. */
+/**
+ * Live servers as an aligned text table, one row per server, then, for services, one row per
+ * server and procedure.
+ */
 export function serverTable(servers: readonly ServerInfo[], now = Date.now()): string {
   const header = [
     'ID',
@@ -200,7 +203,6 @@ export function serverTable(servers: readonly ServerInfo[], now = Date.now()): s
   ];
   const rows = servers.map((server) => {
     const { stats } = server;
-    const errors = Object.values(stats.errors).reduce((sum, count) => sum + (count ?? 0), 0);
     const upSeconds = Math.max(0, Math.round((now - Date.parse(server.startedAt)) / 1000));
     return [
       server.id,
@@ -211,12 +213,37 @@ export function serverTable(servers: readonly ServerInfo[], now = Date.now()): s
       String(server.prefetch),
       String(server.inFlight),
       String(stats.requests),
-      String(errors),
+      String(errorCount(stats.errors)),
       stats.processingMs.average.toFixed(2),
       stats.latency.p99Ms.toFixed(2),
       Number.isFinite(upSeconds) ? `${upSeconds}s` : '?',
     ];
   });
+  const procedures = procedureRows(servers);
+  const procedureHeader = ['ID', 'PROCEDURE', 'REQUESTS', 'ERRORS', 'CANCELLED', 'AVG MS'];
+  return alignedTable(header, rows) + (procedures.length > 0 ? `\n${alignedTable(procedureHeader, procedures)}` : '');
+}
+
+/** One row per server and procedure, for servers of a service. */
+function procedureRows(servers: readonly ServerInfo[]): string[][] {
+  return servers.flatMap((server) =>
+    Object.entries(server.stats.procedures ?? {}).map(([name, stats]) => [
+      server.id,
+      name,
+      String(stats.requests),
+      String(errorCount(stats.errors)),
+      String(stats.cancelled),
+      (stats.requests === 0 ? 0 : stats.processingMs / stats.requests).toFixed(2),
+    ]),
+  );
+}
+
+function errorCount(errors: Partial<Record<string, number>>): number {
+  return Object.values(errors).reduce<number>((sum, count) => sum + (count ?? 0), 0);
+}
+
+/** Rows under a header, each column as wide as its widest cell. */
+function alignedTable(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
   );

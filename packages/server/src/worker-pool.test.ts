@@ -1,4 +1,4 @@
-import { isRpcError } from '@stomp-rpc/client';
+import { isRpcError, RpcError } from '@stomp-rpc/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fibonacci } from './fibonacci.js';
 import { WorkerPool } from './worker-pool.js';
@@ -59,5 +59,23 @@ describe('WorkerPool', () => {
     const pool = openPool({ size: 1 });
     await pool.close();
     expect(await codeOf(pool.compute(5))).toBe('INTERNAL');
+  });
+
+  it('cancel - a waiting job is dropped, a running one has its worker terminated and replaced; neither is a death', async () => {
+    const pool = openPool({ size: 1 });
+    const running = new AbortController();
+    const waiting = new AbortController();
+    const big = pool.compute(1_000_000, Number.POSITIVE_INFINITY, running.signal); // ~50 ms of work
+    const queued = pool.compute(999_999, Number.POSITIVE_INFINITY, waiting.signal);
+    waiting.abort(new RpcError('ABORTED', 'the caller cancelled'));
+    expect(await codeOf(queued)).toBe('ABORTED');
+    running.abort(new RpcError('DEADLINE_EXCEEDED', 'too late'));
+    expect(await codeOf(big)).toBe('DEADLINE_EXCEEDED');
+    expect(pool.cancelled).toBe(2);
+    await expect(pool.compute(30)).resolves.toBe('832040'); // the replacement worker
+    expect(pool.replaced).toBe(0);
+    const late = new AbortController();
+    late.abort();
+    expect(await codeOf(pool.compute(10, Number.POSITIVE_INFINITY, late.signal))).toBe('ABORTED');
   });
 });

@@ -1,0 +1,133 @@
+import * as v from 'valibot';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { RpcError } from '../errors.js';
+import { checkRange, fibonacciService, MAX_SEQUENCE_LENGTH } from './fibonacci-definition.js';
+import type { ProcedureMethods } from './service-client.js';
+import {
+  type CheckedOf,
+  checkInput,
+  defineService,
+  type InputOf,
+  type OutputOf,
+  procedure,
+  procedureOf,
+  type StandardSchemaV1,
+  streamProcedure,
+} from './service-definition.js';
+
+const shop = defineService({
+  queue: 'shop',
+  defaultProcedure: 'price',
+  procedures: {
+    price: procedure({ input: v.object({ sku: v.pipe(v.string(), v.minLength(3)) }) }),
+    quote: procedure<{ qty: number }, { qty: number }, { total: number }>({
+      input: (input) => {
+        const qty = (input as { qty?: unknown }).qty;
+        if (typeof qty !== 'number' || qty < 1) throw new Error('qty must be at least 1');
+        return { qty };
+      },
+    }),
+    watch: streamProcedure<{ sku: string }, { sku: string }, { price: number }>({
+      input: (input) => input as { sku: string },
+    }),
+  },
+});
+
+/** A Standard Schema whose validation is asynchronous, as some libraries' refinements are. */
+const slowEven: StandardSchemaV1<number, number> = {
+  '~standard': {
+    version: 1,
+    vendor: 'test',
+    validate: async (value) =>
+      typeof value === 'number' && value % 2 === 0
+        ? { value }
+        : { issues: [{ message: 'not even', path: [{ key: 'n' }] }] },
+  },
+};
+
+async function rejection(run: () => unknown): Promise<RpcError> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof RpcError) return error;
+    throw error;
+  }
+  throw new Error('expected an RpcError');
+}
+
+describe('services - definition', () => {
+  it('infers each procedure’s input, checked input and output from a schema or the type arguments', () => {
+    type Procedures = typeof shop.procedures;
+    expectTypeOf<InputOf<Procedures['price']>>().toEqualTypeOf<{ sku: string }>();
+    expectTypeOf<CheckedOf<Procedures['quote']>>().toEqualTypeOf<{ qty: number }>();
+    expectTypeOf<OutputOf<Procedures['quote']>>().toEqualTypeOf<{ total: number }>();
+    const methods = {} as ProcedureMethods<typeof shop>;
+    expectTypeOf(methods.quote).returns.toEqualTypeOf<Promise<{ total: number }>>();
+    expectTypeOf(methods.watch).returns.toEqualTypeOf<AsyncIterableIterator<{ price: number }>>();
+    expectTypeOf<InputOf<(typeof fibonacciService.procedures)['fib']>>().toEqualTypeOf<number | bigint | string>();
+  });
+
+  it('checkInput - a Standard Schema’s issues become INVALID_ARGUMENT with their paths; the value comes back checked', async () => {
+    const price = shop.procedures.price;
+    expect(checkInput(price, '{"sku":"abcd"}')).toEqual({ sku: 'abcd' }); // synchronous for a synchronous schema
+    const error = await rejection(() => checkInput(price, '{"sku":"ab"}'));
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(error.message).toMatch(/^sku: Invalid length/);
+    expect(await rejection(() => checkInput(price, '{not json'))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('checkInput - an asynchronous schema and a plain function validate too', async () => {
+    const even = procedure({ input: slowEven });
+    await expect(checkInput(even, '4')).resolves.toBe(4);
+    const error = await rejection(() => checkInput(even, '5'));
+    expect(error.message).toBe('n: not even');
+    expect(checkInput(shop.procedures.quote, '{"qty":2}')).toEqual({ qty: 2 });
+    expect(await rejection(() => checkInput(shop.procedures.quote, '{"qty":0}'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'qty must be at least 1',
+    });
+  });
+
+  it('routing - a named procedure, the default for none, undefined for an unknown or inherited name', () => {
+    expect(procedureOf(shop, 'quote')?.name).toBe('quote');
+    expect(procedureOf(shop, undefined)?.name).toBe('price');
+    expect(procedureOf(shop, 'nope')).toBeUndefined();
+    expect(procedureOf(shop, 'toString')).toBeUndefined();
+    expect(procedureOf({ ...shop, defaultProcedure: undefined }, undefined)).toBeUndefined();
+  });
+
+  it('defineService - refuses a bad procedure name and a default that is not a procedure', () => {
+    const any = procedure({ input: (input) => input });
+    expect(() => defineService({ queue: 'q', procedures: { 'a b': any } })).toThrow(/procedure names/);
+    expect(() => defineService({ queue: 'q', procedures: { a: any }, defaultProcedure: 'b' as 'a' })).toThrow(
+      /not a procedure/,
+    );
+  });
+
+  it('fibonacci - fib keeps the tutorial’s decimal bodies; fibSequence items carry the value as decimal text', () => {
+    const { fib, fibSequence } = fibonacciService.procedures;
+    expect(fib.input.encode(30)).toBe('30');
+    expect(() => fib.input.encode(-1)).toThrow(RpcError);
+    expect(fib.output.encode(832040n)).toBe('832040');
+    expect(fib.output.decode('832040')).toBe(832040n);
+    expect(fibonacciService.defaultProcedure).toBe('fib');
+    const item = fibSequence.output.encode({ n: 100, value: 354224848179261915075n });
+    expect(item).toBe('{"n":100,"value":"354224848179261915075"}');
+    expect(fibSequence.output.decode(item)).toEqual({ n: 100, value: 354224848179261915075n });
+    expect(() => fibSequence.output.decode('{"n":1,"value":"1e3"}')).toThrow(/not a Fibonacci item/);
+  });
+
+  it('fibonacci - checkRange bounds the range, its length and the pause', () => {
+    expect(checkRange({ from: 3, to: 5 })).toEqual({ from: 3, to: 5, pauseMs: 0 });
+    for (const bad of [
+      { from: 5, to: 4 },
+      { from: -1, to: 4 },
+      { from: 0, to: 20_001 },
+      { from: 0, to: MAX_SEQUENCE_LENGTH },
+      { from: 0, to: 1, pauseMs: 1001 },
+      null,
+    ]) {
+      expect(() => checkRange(bad)).toThrow(RpcError);
+    }
+  });
+});

@@ -1,0 +1,54 @@
+import { RpcError } from '@stomp-rpc/client';
+import { Header, StreamMark } from '@stomp-rpc/client/protocol';
+import { describe, expect, it } from 'vitest';
+import { sendStream } from './stream-sender.js';
+
+async function* numbers(count: number, finished: { value: boolean } = { value: false }) {
+  try {
+    for (let n = 0; n < count; n++) yield String(n);
+  } finally {
+    finished.value = true;
+  }
+}
+
+function sink(stopAfter = Number.POSITIVE_INFINITY, connected = true) {
+  const sent: { body: string; headers: Record<string, string> }[] = [];
+  return {
+    sent,
+    send: (body: string, headers: Record<string, string>) => {
+      sent.push({ body, headers });
+      return connected;
+    },
+    stopped: () => (sent.length >= stopAfter ? new RpcError('ABORTED', 'the caller cancelled the call') : undefined),
+  };
+}
+
+describe('sendStream', () => {
+  it('sends every item numbered from 0 and resolves with no error at the end', async () => {
+    const target = sink();
+    expect(await sendStream(numbers(40), 100, target)).toBeUndefined();
+    expect(target.sent.map((reply) => reply.body)).toEqual(Array.from({ length: 40 }, (_, n) => String(n)));
+    expect(target.sent[39]?.headers).toEqual({ [Header.stream]: StreamMark.item, [Header.sequence]: '39' });
+  });
+
+  it('stops when told, and the producer is finished (its finally runs)', async () => {
+    const target = sink(3);
+    const finished = { value: false };
+    expect(await sendStream(numbers(1000, finished), 10_000, target)).toMatchObject({ code: 'ABORTED' });
+    expect(target.sent).toHaveLength(3);
+    await Promise.resolve();
+    expect(finished.value).toBe(true);
+  });
+
+  it('past maxItems it ends with INTERNAL; a producer that throws ends with its error; a lost connection with CONNECTION_LOST', async () => {
+    expect(await sendStream(numbers(5), 4, sink())).toMatchObject({ code: 'INTERNAL' });
+    async function* failing() {
+      yield 'one';
+      throw new RpcError('INVALID_ARGUMENT', 'n too large');
+    }
+    expect(await sendStream(failing(), 10, sink())).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await sendStream(numbers(5), 10, sink(Number.POSITIVE_INFINITY, false))).toMatchObject({
+      code: 'CONNECTION_LOST',
+    });
+  });
+});
