@@ -330,10 +330,12 @@ export class RpcServer {
         code !== undefined ? { [Header.errorCode]: code } : end ? { [Header.stream]: StreamMark.end } : {};
       if (!control.cancelled && !send(body, headers)) return;
       this.#acks.finish(request.acknowledgement);
-      if (control.cancelled) this.#stats.cancelled(procedure);
-      else this.#stats.answered(processingMs, code, body, procedure);
       this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure);
-      logAnswered(this.#options.logger, intake.request, processingMs, body, code);
+      if (control.cancelled) this.#stats.cancelled(procedure); // not a failure: nobody waits for it
+      else {
+        this.#stats.answered(processingMs, code, body, procedure);
+        logAnswered(this.#options.logger, intake.request, processingMs, body, code);
+      }
     } finally {
       if (this.#byCorrelationId.get(correlationId) === request) this.#byCorrelationId.delete(correlationId);
     }
