@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
+import { fibonacciService } from '@stomp-rpc/client';
+import { fibonacciImplementation, type RpcServer, serveService } from '@stomp-rpc/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BROKER_URL, ROOT, spawnChild } from '../support.js';
@@ -36,15 +37,17 @@ function fibonacci(n: number): string {
   return a.toString();
 }
 
-/** A Fibonacci server on rpc_queue as the least-privilege server user. */
+/**
+ * A Fibonacci server on rpc_queue as the least-privilege server user, served as the CLI serves it:
+ * as a service, so that it counts its procedures (fib, fibSequence) apart.
+ */
 async function startBrowserTestServer(id: string): Promise<RpcServer> {
-  const server = new RpcServer({
+  const server = serveService(fibonacciService, fibonacciImplementation(), {
     url: BROKER_URL,
     login: 'rpc-server',
     passcode: 'rpc-server',
     queue: QUEUE,
     id,
-    handler: fibonacciHandler(),
   });
   await server.start(WAIT_MS);
   return server;
@@ -60,6 +63,34 @@ const connectionState = (page: Page) => page.locator('#connection').getAttribute
 async function callOnDemo(n: string): Promise<void> {
   await demo.getByLabel('n', { exact: true }).fill(n);
   await demo.getByRole('button', { name: 'Call fib(n)' }).click();
+}
+
+async function streamOnDemo(from: string, to: string, pauseMs: string): Promise<void> {
+  await demo.getByLabel('from', { exact: true }).fill(from);
+  await demo.getByLabel('to', { exact: true }).fill(to);
+  await demo.getByLabel('pause ms', { exact: true }).fill(pauseMs);
+  await demo.getByRole('button', { name: 'Stream fib(from..to)' }).click();
+}
+
+const sequenceState = () => demo.locator('#sequence-summary').getAttribute('data-state');
+
+/** The streamed items on the demo, as [n, fib(n) as shown]. */
+const sequenceRows = () =>
+  demo
+    .locator('#sequence-items tr')
+    .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-n'), row.children[1]?.textContent ?? null]));
+
+/** The demo's table by procedure, one row per server and procedure, as its cells' texts. */
+const procedureRows = () =>
+  demo
+    .locator('#procedures tbody tr')
+    .evaluateAll((rows) => rows.map((row) => Array.from(row.children, (cell) => cell.textContent ?? '')));
+
+/** Sums one column of the fibSequence rows of the table by procedure. */
+async function sequenceStat(column: 'requests' | 'cancelled'): Promise<number> {
+  const index = column === 'requests' ? 2 : 4;
+  const rows = await procedureRows();
+  return rows.filter((cells) => cells[1] === 'fibSequence').reduce((sum, cells) => sum + Number(cells[index]), 0);
 }
 
 beforeAll(async () => {
@@ -150,6 +181,63 @@ describe('demo', () => {
     await callOnDemo('10');
     await eventually(() => text(demo, '#value'), '55');
     expect(await demo.locator('#error').isHidden()).toBe(true);
+  });
+
+  it('demo - streams fib(10..20) item by item, in order, ending with fib(20) = 6765, and counts it by procedure', async () => {
+    await eventually(() => connectionState(demo), 'connected');
+    const requestsBefore = await sequenceStat('requests');
+    // Every change to the list, to tell rows that came one by one from rows that came all at once.
+    await demo.evaluate(() => {
+      const list = document.querySelector('#sequence-items');
+      if (!list) throw new Error('no #sequence-items');
+      const counts: number[] = [];
+      Object.assign(window, { sequenceRowCounts: counts });
+      new MutationObserver(() => counts.push(list.children.length)).observe(list, { childList: true });
+    });
+    await streamOnDemo('10', '20', '100');
+    await eventually(sequenceState, 'done');
+    expect(await text(demo, '#sequence-summary')).toMatch(/^done: 11 of 11 items in [0-9.]+ m?s$/);
+    const expected = Array.from({ length: 11 }, (_, i) => [String(10 + i), fibonacci(10 + i)]);
+    expect(await sequenceRows()).toEqual(expected);
+    expect(expected.at(-1)).toEqual(['20', '6765']);
+    const counts = await demo.evaluate(() => (window as unknown as { sequenceRowCounts: number[] }).sequenceRowCounts);
+    const filling = counts.filter((count) => count > 0);
+    expect(filling.length, `row counts seen: ${counts.join(', ')}`).toBeGreaterThan(5);
+    expect(filling).toEqual([...filling].sort((a, b) => a - b));
+    expect(filling.at(-1)).toBe(11);
+
+    // The servers panel counts the call under fibSequence, beside fib.
+    await expect.poll(() => sequenceStat('requests'), { timeout: WAIT_MS }).toBe(requestsBefore + 1);
+    const procedures = (await procedureRows()).map((cells) => cells[1]);
+    expect(procedures).toEqual(expect.arrayContaining(['fib', 'fibSequence']));
+  });
+
+  it('demo - a sequence with from > to shows INVALID_ARGUMENT and what it means, and streams nothing', async () => {
+    await streamOnDemo('20', '10', '100');
+    await eventually(sequenceState, 'failed');
+    expect(await text(demo, '#sequence-error-code')).toBe('INVALID_ARGUMENT');
+    expect(await text(demo, '#sequence-error-explanation')).toContain('cannot be streamed');
+    expect(await text(demo, '#sequence-error-detail')).toMatch(/^The client said: from and to must be whole numbers/);
+    expect(await sequenceRows()).toEqual([]);
+  });
+
+  it('demo - Stop ends a long stream early, and the server counts the call as cancelled', async () => {
+    const cancelledBefore = await sequenceStat('cancelled');
+    await streamOnDemo('0', '999', '100');
+    await eventually(async () => (await sequenceRows()).length >= 3, true);
+    await demo.getByRole('button', { name: 'Stop stream' }).click();
+    await eventually(sequenceState, 'stopped');
+    expect(await demo.locator('#sequence-error').isHidden()).toBe(true);
+    const summary = (await text(demo, '#sequence-summary')) ?? '';
+    const received = Number(
+      /^stopped after (\d+) of 1000 items \([0-9.]+ m?s\): the server was told to stop$/.exec(summary)?.[1],
+    );
+    expect(received, summary).toBeGreaterThanOrEqual(3);
+    expect(received).toBeLessThan(1000);
+    expect(await sequenceRows()).toHaveLength(received);
+    expect(await demo.getByRole('button', { name: 'Stream fib(from..to)' }).isEnabled()).toBe(true);
+    // The cancel reached the server, which stopped producing and says so in its next announcement.
+    await expect.poll(() => sequenceStat('cancelled'), { timeout: WAIT_MS }).toBe(cancelledBefore + 1);
   });
 
   it('demo - a burst of 300 calls, 20 in flight, fills the latency histogram and the calls/s chart', async () => {

@@ -1,20 +1,22 @@
-// The demo page: one FibonacciRpcClient for the page's lifetime, a call form, a burst with live
-// charts, and the connection state always on screen.
-import { type ConnectionState, FibonacciRpcClient, type RpcError } from '@stomp-rpc/client';
+// The demo page: one FibonacciRpcClient for the page's lifetime, a call form, a streamed sequence
+// on the same connection, a burst with live charts, and the connection state always on screen.
+import {
+  type ConnectionState,
+  FibonacciRpcClient,
+  fibonacciService,
+  type RpcError,
+  ServiceClient,
+} from '@stomp-rpc/client';
 import { type BurstOptions, type BurstResult, runBurst } from './burst.js';
 import { BurstProgress } from './burst-progress.js';
 import { drawHistogram, drawRate } from './chart.js';
 import { demoConfig } from './config.js';
+import { byId } from './dom.js';
+import { showErrorBox } from './error-box.js';
 import { foldDigits, formatDigits, formatMs } from './format.js';
-import { readableError } from './messages.js';
+import { SequencePanel } from './sequence-panel.js';
 import { ServersPanel } from './servers.js';
 import './style.css';
-
-function byId<T extends HTMLElement | SVGSVGElement = HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`the page has no #${id}`);
-  return found as T;
-}
 
 const config = demoConfig();
 byId('queue-name').textContent = config.queue;
@@ -41,7 +43,7 @@ function showState(state: ConnectionState | 'failed', reason?: RpcError): void {
 }
 
 showState('connecting');
-const serversPanel = new ServersPanel(byId('servers'));
+const serversPanel = new ServersPanel(byId('servers'), byId('procedures'));
 const client = new FibonacciRpcClient({
   url: config.urls,
   login: config.login,
@@ -60,6 +62,8 @@ client.ready(8000).catch((error: RpcError) => {
   if (client.state === 'connecting') showState('failed', error);
 });
 window.addEventListener('pagehide', () => void client.close());
+// The streamed sequence shares the page's connection (and, like it, publishes to the rpc exchange).
+new SequencePanel(new ServiceClient(fibonacciService, { client: client.rpc, exchange: 'rpc' }));
 
 // ---- one call -----------------------------------------------------------------------------
 
@@ -75,14 +79,6 @@ const CALL_TIMEOUT_MS = 30_000;
 const errorBox = byId('error');
 let fullValue = '';
 let latestCall = 0;
-
-function showError(error: unknown): void {
-  const readable = readableError(error);
-  byId('error-code').textContent = readable.code;
-  byId('error-explanation').textContent = readable.explanation;
-  byId('error-detail').textContent = `${readable.remote ? 'The server said' : 'The client said'}: ${readable.detail}`;
-  errorBox.hidden = false;
-}
 
 function showValue(n: string, value: string, latencyMs: number, server?: string, serverMs?: number): void {
   const folded = foldDigits(value);
@@ -118,7 +114,7 @@ callForm.addEventListener('submit', async (event) => {
   } catch (error) {
     if (thisCall !== latestCall) return;
     resultBox.hidden = true;
-    showError(error);
+    showErrorBox('error', error);
   } finally {
     if (thisCall === latestCall) {
       byId('call-button').removeAttribute('aria-busy');

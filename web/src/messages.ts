@@ -15,6 +15,8 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   BAD_REPLY: 'A reply arrived that does not follow the protocol.',
   DEADLINE_EXCEEDED: 'The server skipped the call because its deadline had already passed.',
   INTERNAL: 'The server failed while computing the answer.',
+  UNIMPLEMENTED: 'The server that took the call does not have this procedure: it may run an older version.',
+  LIMIT_EXCEEDED: 'The streamed reply went past the items or bytes the page allows for one call.',
 };
 
 export interface ReadableError {
@@ -25,11 +27,12 @@ export interface ReadableError {
   remote: boolean;
 }
 
-export function readableError(error: unknown): ReadableError {
+/** `explanations` override the general ones, for what a code means to one part of the page. */
+export function readableError(error: unknown, explanations: Readonly<Record<string, string>> = {}): ReadableError {
   if (isRpcError(error)) {
     return {
       code: error.code,
-      explanation: EXPLANATIONS[error.code] ?? error.message,
+      explanation: explanations[error.code] ?? EXPLANATIONS[error.code] ?? error.message,
       detail: error.message,
       remote: error.remote,
     };

@@ -1,8 +1,10 @@
 // The live servers panel: every server that announces itself on the presence topic for our queue,
 // with its in-flight count, request rate (from the difference between two announcements), average
-// processing time, errors, and how many of the current burst's calls it answered.
+// processing time, errors, and how many of the current burst's calls it answered; and below it,
+// each server's counters by procedure.
 import type { ServerInfo } from '@stomp-rpc/client';
 import { formatMs } from './format.js';
+import { PROCEDURE_COLUMNS, procedureRows, totalErrors } from './procedure-stats.js';
 
 /** What the panel remembers of a server's last announcement, to turn its counters into a rate. */
 export interface Sample {
@@ -30,7 +32,6 @@ export function serverCells(
   server: ServerInfo,
   seen: { perSecond: number; burstCalls: number; now: number },
 ): string[] {
-  const errors = Object.values(server.stats.errors).reduce((sum, count) => sum + (count ?? 0), 0);
   return [
     server.id,
     `${server.host} · ${server.pid}`,
@@ -38,40 +39,61 @@ export function serverCells(
     seen.perSecond.toFixed(1),
     // An average over no answered calls would read as 0 ms, which looks like a fast server.
     server.stats.succeeded > 0 ? formatMs(server.stats.processingMs.average) : '–',
-    String(errors),
+    String(totalErrors(server.stats.errors)),
     String(seen.burstCalls),
     `${Math.max(0, Math.round((seen.now - server.lastSeen) / 1000))} s ago`,
   ];
 }
 
+/** Servers count a procedure from its first answer on; servers from before services, never. */
+const NO_PROCEDURES = 'No counts by procedure yet: a server reports each procedure it has answered.';
+
 export class ServersPanel {
   readonly #container: HTMLElement;
+  readonly #proceduresContainer: HTMLElement;
   readonly #samples = new Map<string, Sample>();
   /** Calls of the current burst each server answered, by server id. */
   burstShare = new Map<string, number>();
 
-  constructor(container: HTMLElement) {
+  /** The servers table goes in `container`, the table by procedure in `proceduresContainer`. */
+  constructor(container: HTMLElement, proceduresContainer: HTMLElement) {
     this.#container = container;
+    this.#proceduresContainer = proceduresContainer;
   }
 
   render(servers: readonly ServerInfo[], now = Date.now()): void {
     this.#updateSamples(servers);
+    this.#renderProcedures(servers);
     if (servers.length === 0) {
-      this.#container.replaceChildren(noServersNote());
+      this.#container.replaceChildren(
+        note('no-servers', 'No server has announced itself on this queue. Start one with: npm run server'),
+      );
       return;
     }
-    const table = serversTable(servers.length);
+    const table = statsTable(`${servers.length} live ${servers.length === 1 ? 'server' : 'servers'}`, COLUMNS);
     const body = table.createTBody();
     for (const server of [...servers].sort((a, b) => a.id.localeCompare(b.id))) {
       const perSecond = this.#samples.get(server.id)?.perSecond ?? 0;
       const burstCalls = this.burstShare.get(server.id) ?? 0;
-      appendServerRow(body, server.id, serverCells(server, { perSecond, burstCalls, now }));
+      appendRow(body, { server: server.id }, serverCells(server, { perSecond, burstCalls, now }));
     }
-    // Narrow screens scroll the table, not the page.
-    const wrapper = document.createElement('div');
-    wrapper.className = 'table-scroll';
-    wrapper.append(table);
-    this.#container.replaceChildren(wrapper);
+    this.#container.replaceChildren(scrollable(table));
+  }
+
+  /** Each live server's counters by procedure; nothing while no server is live. */
+  #renderProcedures(servers: readonly ServerInfo[]): void {
+    const rows = procedureRows(servers);
+    if (rows.length === 0) {
+      this.#proceduresContainer.replaceChildren(
+        ...(servers.length === 0 ? [] : [note('no-procedures', NO_PROCEDURES)]),
+      );
+      return;
+    }
+    const table = statsTable('By procedure', PROCEDURE_COLUMNS);
+    table.classList.add('procedures');
+    const body = table.createTBody();
+    for (const row of rows) appendRow(body, { server: row.server, procedure: row.procedure }, row.cells);
+    this.#proceduresContainer.replaceChildren(scrollable(table));
   }
 
   /** Takes in the latest announcements and forgets servers that are no longer live. */
@@ -82,22 +104,30 @@ export class ServersPanel {
   }
 }
 
-function noServersNote(): HTMLParagraphElement {
-  const empty = document.createElement('p');
-  empty.className = 'muted';
-  empty.id = 'no-servers';
-  empty.textContent = 'No server has announced itself on this queue. Start one with: npm run server';
-  return empty;
+function note(id: string, text: string): HTMLParagraphElement {
+  const paragraph = document.createElement('p');
+  paragraph.className = 'muted';
+  paragraph.id = id;
+  paragraph.textContent = text;
+  return paragraph;
 }
 
-/** The table with its caption and column headings, and no rows yet. */
-function serversTable(serverCount: number): HTMLTableElement {
+/** Narrow screens scroll the table, not the page. */
+function scrollable(table: HTMLTableElement): HTMLDivElement {
+  const wrapper = document.createElement('div');
+  wrapper.className = 'table-scroll';
+  wrapper.append(table);
+  return wrapper;
+}
+
+/** A table with its caption and column headings, and no rows yet. */
+function statsTable(captionText: string, columns: readonly string[]): HTMLTableElement {
   const table = document.createElement('table');
   table.className = 'servers';
   const caption = document.createElement('caption');
-  caption.textContent = `${serverCount} live ${serverCount === 1 ? 'server' : 'servers'}`;
+  caption.textContent = captionText;
   const head = table.createTHead().insertRow();
-  for (const title of COLUMNS) {
+  for (const title of columns) {
     const cell = document.createElement('th');
     cell.scope = 'col';
     cell.textContent = title;
@@ -107,10 +137,17 @@ function serversTable(serverCount: number): HTMLTableElement {
   return table;
 }
 
-/** One server's row; its id is the row's header cell, so screen readers name each row by it. */
-function appendServerRow(body: HTMLTableSectionElement, serverId: string, cells: readonly string[]): void {
+/**
+ * One row; its first text is the row's header cell (the server id), so screen readers name each
+ * row by it. `data` becomes the row's data attributes, for the tests to find it by.
+ */
+function appendRow(
+  body: HTMLTableSectionElement,
+  data: Readonly<Record<string, string>>,
+  cells: readonly string[],
+): void {
   const row = body.insertRow();
-  row.dataset.server = serverId;
+  Object.assign(row.dataset, data);
   const [heading = '', ...values] = cells;
   const header = document.createElement('th');
   header.scope = 'row';

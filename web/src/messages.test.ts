@@ -1,0 +1,20 @@
+import { RpcError } from '@stomp-rpc/client';
+import { describe, expect, it } from 'vitest';
+import { readableError } from './messages.js';
+
+describe('messages', () => {
+  it('readableError - explains by code, and a part of the page may explain a code its own way', () => {
+    const error = new RpcError('INVALID_ARGUMENT', 'from and to must be whole numbers');
+    expect(readableError(error).explanation).toContain('That n cannot be computed');
+    expect(readableError(error, { INVALID_ARGUMENT: 'That range cannot be streamed.' })).toEqual({
+      code: 'INVALID_ARGUMENT',
+      explanation: 'That range cannot be streamed.',
+      detail: 'from and to must be whole numbers',
+      remote: false,
+    });
+  });
+
+  it('readableError - an error that is not an RpcError is UNEXPECTED, with its message as the detail', () => {
+    expect(readableError(new Error('boom'))).toMatchObject({ code: 'UNEXPECTED', detail: 'boom', remote: false });
+  });
+});
