@@ -20,7 +20,7 @@ const calculator = (queue: string) =>
   });
 
 /** Serves `calculator(queue)`; `stopped` gets each wait handler's abort reason. */
-async function serveCalculator(queue: string, stopped: unknown[] = []) {
+async function serveCalculator(queue: string, stopped: unknown[] = [], cancels = true) {
   const server = serveService(
     calculator(queue),
     {
@@ -38,7 +38,7 @@ async function serveCalculator(queue: string, stopped: unknown[] = []) {
         for (let n = 1; n <= to; n++) yield n;
       },
     },
-    { url: BROKER_URL },
+    { url: BROKER_URL, cancels },
   );
   onTestFinished(() => server.stop(1000));
   await server.start(10_000);
@@ -125,6 +125,21 @@ describe('services', () => {
     expect(server.stats).toMatchObject({ cancelled: 1, succeeded: 0 });
     expect(server.stats.procedures?.wait).toMatchObject({ cancelled: 1, requests: 0 });
     expect(calc.rpc.stats.droppedReplies).toBe(0);
+  });
+
+  it('cancel - a server with cancels off does not hear them: the handler runs to its end and its reply is dropped', async () => {
+    const queue = uniqueQueue('svc');
+    const stopped: unknown[] = [];
+    const server = await serveCalculator(queue, stopped, false);
+    const calc = openService(calculator(queue));
+    const controller = new AbortController();
+    const call = calc.call('wait', { ms: 500 }, { signal: controller.signal });
+    await until(() => server.stats.inFlight === 1);
+    controller.abort();
+    expect(await rejectionCode(call)).toBe('ABORTED');
+    await until(() => server.stats.succeeded === 1, 5000);
+    expect(stopped).toEqual([]);
+    await until(() => calc.rpc.stats.droppedReplies === 1);
   });
 
   it('deadline - the handler’s signal fires with DEADLINE_EXCEEDED when the call’s deadline passes', async () => {

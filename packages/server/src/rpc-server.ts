@@ -104,6 +104,12 @@ export interface RpcServerOptions extends StompConnectionOptions {
   defaultProcedure?: string;
   /** Items one streamed reply may have; past them the stream ends with INTERNAL. @default 10000 */
   maxStreamItems?: number;
+  /**
+   * Listen for callers' cancels (protocol CANCEL_TOPIC), which needs read access to `rpc.cancel` on
+   * `amq.topic`; false: a cancelled call runs to its end (its deadline still stops it).
+   * @default true
+   */
+  cancels?: boolean;
 }
 
 export interface RpcServerObserver {
@@ -146,12 +152,14 @@ export class RpcServer {
   readonly #byCorrelationId = new Map<string, InFlight>();
   readonly #procedures: ReadonlySet<string>;
   readonly #defaultProcedure: string | undefined;
+  readonly #listenForCancels: boolean;
 
   constructor(options: RpcServerOptions) {
     this.#options = checkServerOptions(options);
     this.#observer = options.observer;
     this.#procedures = new Set(options.procedures ?? []);
     this.#defaultProcedure = options.defaultProcedure;
+    this.#listenForCancels = options.cancels ?? true;
     const { queue, prefetch, id, logger } = this.#options;
     this.#subscribeHeaders = {
       ack: 'client',
@@ -259,7 +267,8 @@ export class RpcServer {
         {},
       );
     }
-    this.#connection.subscribe(CANCEL_TOPIC, (cancel) => this.#cancel(cancel.headers[Header.correlationId]), {});
+    const onCancel = (cancel: IMessage) => this.#cancel(cancel.headers[Header.correlationId]);
+    if (this.#listenForCancels) this.#connection.subscribe(CANCEL_TOPIC, onCancel, {});
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
       (message) => {
@@ -331,7 +340,8 @@ export class RpcServer {
       if (!control.cancelled && !send(body, headers)) return;
       this.#acks.finish(request.acknowledgement);
       this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure);
-      if (control.cancelled) this.#stats.cancelled(procedure); // not a failure: nobody waits for it
+      if (control.cancelled)
+        this.#stats.cancelled(procedure); // not a failure: nobody waits for it
       else {
         this.#stats.answered(processingMs, code, body, procedure);
         logAnswered(this.#options.logger, intake.request, processingMs, body, code);
