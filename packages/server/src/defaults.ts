@@ -14,6 +14,8 @@ export const SERVER_DEFAULTS = {
   maxBodyBytes: 4096,
   /** Items one streamed reply may have. */
   maxStreamItems: 10_000,
+  /** Bytes of the items of one streamed reply (as the client's default maxBytes). */
+  maxStreamBytes: 16 * 1024 * 1024,
   /** How often the server announces itself on the presence topic; 0: never. */
   presenceMs: 2000,
   /** On stop, how long requests in hand may take before they go back to the queue. */

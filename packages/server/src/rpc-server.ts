@@ -104,6 +104,8 @@ export interface RpcServerOptions extends StompConnectionOptions {
   defaultProcedure?: string;
   /** Items one streamed reply may have; past them the stream ends with INTERNAL. @default 10000 */
   maxStreamItems?: number;
+  /** Bytes (UTF-16 length) of the items of one streamed reply; past them it ends with INTERNAL. @default 16777216 */
+  maxStreamBytes?: number;
   /**
    * Listen for callers' cancels (protocol CANCEL_TOPIC), which needs read access to `rpc.cancel` on
    * `amq.topic`; false: a cancelled call runs to its end (its deadline still stops it).
@@ -126,7 +128,15 @@ export interface RpcServerStats extends ServerStats {
 type Settings = Required<
   Pick<
     RpcServerOptions,
-    'handler' | 'queue' | 'prefetch' | 'maxBodyBytes' | 'logger' | 'id' | 'presenceMs' | 'maxStreamItems'
+    | 'handler'
+    | 'queue'
+    | 'prefetch'
+    | 'maxBodyBytes'
+    | 'logger'
+    | 'id'
+    | 'presenceMs'
+    | 'maxStreamItems'
+    | 'maxStreamBytes'
   >
 >;
 
@@ -378,7 +388,7 @@ export class RpcServer {
       };
       const answer = await this.#options.handler(request);
       if (typeof answer === 'string') return { body: answer };
-      const failure = await sendStream(answer, this.#options.maxStreamItems, { send, stopped });
+      const failure = await sendStream(answer, this.#options, { send, stopped });
       if (failure) throw failure;
       return { body: '', end: true };
     } catch (thrown) {
@@ -450,5 +460,6 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     id: options.id ?? uuidv4().slice(0, 8),
     presenceMs,
     maxStreamItems: options.maxStreamItems ?? SERVER_DEFAULTS.maxStreamItems,
+    maxStreamBytes: options.maxStreamBytes ?? SERVER_DEFAULTS.maxStreamBytes,
   };
 }

@@ -23,10 +23,12 @@ function sink(stopAfter = Number.POSITIVE_INFINITY, connected = true) {
   };
 }
 
+const limits = (maxStreamItems: number, maxStreamBytes = 1_000_000) => ({ maxStreamItems, maxStreamBytes });
+
 describe('sendStream', () => {
   it('sends every item numbered from 0 and resolves with no error at the end', async () => {
     const target = sink();
-    expect(await sendStream(numbers(40), 100, target)).toBeUndefined();
+    expect(await sendStream(numbers(40), limits(100), target)).toBeUndefined();
     expect(target.sent.map((reply) => reply.body)).toEqual(Array.from({ length: 40 }, (_, n) => String(n)));
     expect(target.sent[39]?.headers).toEqual({ [Header.stream]: StreamMark.item, [Header.sequence]: '39' });
   });
@@ -34,20 +36,39 @@ describe('sendStream', () => {
   it('stops when told, and the producer is finished (its finally runs)', async () => {
     const target = sink(3);
     const finished = { value: false };
-    expect(await sendStream(numbers(1000, finished), 10_000, target)).toMatchObject({ code: 'ABORTED' });
+    expect(await sendStream(numbers(1000, finished), limits(10_000), target)).toMatchObject({ code: 'ABORTED' });
     expect(target.sent).toHaveLength(3);
     await Promise.resolve();
     expect(finished.value).toBe(true);
   });
 
-  it('past maxItems it ends with INTERNAL; a producer that throws ends with its error; a lost connection with CONNECTION_LOST', async () => {
-    expect(await sendStream(numbers(5), 4, sink())).toMatchObject({ code: 'INTERNAL' });
+  it('past maxStreamItems or maxStreamBytes it ends with INTERNAL; a producer that throws ends with its error; a lost connection with CONNECTION_LOST', async () => {
+    expect(await sendStream(numbers(5), limits(4), sink())).toMatchObject({ code: 'INTERNAL' });
+    const tooBig = sink();
+    expect(await sendStream(numbers(20), limits(100, 20), tooBig)).toMatchObject({ code: 'INTERNAL' });
+    expect(tooBig.sent.map((reply) => reply.body)).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+      '9',
+      '10',
+      '11',
+      '12',
+      '13',
+      '14',
+    ]);
     async function* failing() {
       yield 'one';
       throw new RpcError('INVALID_ARGUMENT', 'n too large');
     }
-    expect(await sendStream(failing(), 10, sink())).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(await sendStream(numbers(5), 10, sink(Number.POSITIVE_INFINITY, false))).toMatchObject({
+    expect(await sendStream(failing(), limits(10), sink())).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await sendStream(numbers(5), limits(10), sink(Number.POSITIVE_INFINITY, false))).toMatchObject({
       code: 'CONNECTION_LOST',
     });
   });

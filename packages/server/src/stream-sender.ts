@@ -1,6 +1,7 @@
 /*
  * Sends a streamed procedure's items (protocol `rpc-stream`): each as a reply marked `item` with
- * its number, then the end. Bounded: at most `maxItems` items, and it stops as soon as the request
+ * its number, then the end. Bounded: at most `maxStreamItems` items and `maxStreamBytes` of item
+ * bodies (UTF-16 length, as the client counts them), and it stops as soon as the request
  * may no longer be answered (cancelled, past its deadline, connection gone). Every few items it
  * yields to the event loop, so heart-beats and cancel messages get through a fast producer.
  */
@@ -24,18 +25,21 @@ export interface StreamSink {
  */
 export async function sendStream(
   items: AsyncIterable<string>,
-  maxItems: number,
+  { maxStreamItems, maxStreamBytes }: { maxStreamItems: number; maxStreamBytes: number },
   sink: StreamSink,
 ): Promise<RpcError | undefined> {
   const iterator = items[Symbol.asyncIterator]();
   let sent = 0;
+  let bytes = 0;
   try {
     for (;;) {
       const stop = sink.stopped();
       if (stop) return stop;
       const next = await iterator.next();
       if (next.done) break;
-      if (sent === maxItems) return new RpcError('INTERNAL', `the stream went past the server's ${maxItems} items`);
+      if (sent === maxStreamItems) return overLimit(`${maxStreamItems} items`);
+      bytes += next.value.length;
+      if (bytes > maxStreamBytes) return overLimit(`${maxStreamBytes} bytes`);
       const headers = { [Header.stream]: StreamMark.item, [Header.sequence]: String(sent) };
       if (!sink.send(next.value, headers)) return new RpcError('CONNECTION_LOST', 'the connection dropped');
       if (++sent % ITEMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -47,4 +51,8 @@ export async function sendStream(
     void Promise.resolve(iterator.return?.()).catch(() => {});
   }
   return undefined;
+}
+
+function overLimit(what: string): RpcError {
+  return new RpcError('INTERNAL', `the stream went past the server's ${what}`);
 }
