@@ -63,7 +63,8 @@ client.ready(8000).catch((error: RpcError) => {
 });
 window.addEventListener('pagehide', () => void client.close());
 // The streamed sequence shares the page's connection (and, like it, publishes to the rpc exchange).
-new SequencePanel(new ServiceClient(fibonacciService, { client: client.rpc, exchange: 'rpc' }));
+const sequenceService = { ...fibonacciService, queue: config.queue };
+new SequencePanel(new ServiceClient(sequenceService, { client: client.rpc, exchange: 'rpc' }));
 
 // ---- one call -----------------------------------------------------------------------------
 
