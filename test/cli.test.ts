@@ -66,6 +66,19 @@ describe('command line', () => {
     expect(Date.now() - started).toBeLessThan(4500);
   });
 
+  it('cli - npm run client -- --sequence 10 15 prints fib(10..15) one line each; a missing bound is a usage error', async () => {
+    await startServer(DEFAULT_QUEUE);
+    const result = await npmRun('client', '--', '--sequence', '10', '15');
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(
+      [55, 89, 144, 233, 377, 610].map((value, i) => ` [.] fib(${10 + i}) = ${value}\n`).join(''),
+    );
+    expect(result.status).toBe(0);
+    const usage = await npmRun('client', '--', '--sequence', '10');
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('--sequence takes <from> <to>');
+  });
+
   it('cli - a usage error exits 2 with the usage text', async () => {
     const result = await npmRun('client', '--', '--bogus');
     expect(result.status).toBe(2);

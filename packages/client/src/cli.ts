@@ -2,6 +2,7 @@
 // `npm run client -- 30`: the tutorial's rpc_client, as a command. Exit 0 with the answer,
 // 1 with a one-line reason (its error code first), 2 for a usage error.
 // `npm run client -- --servers`: the live servers and their counters, as a table.
+// `npm run client -- --sequence 10 20`: fib(10..20), each printed as it arrives (a streamed reply).
 import { parseArgs } from 'node:util';
 import { CLIENT_DEFAULTS } from './defaults.js';
 import { CONNECTION_FLAGS, ENVIRONMENT, optionsFromCommandLine } from './env.js';
@@ -9,14 +10,18 @@ import { isRpcError, RpcError } from './errors.js';
 import { parseDurationFlag } from './options.js';
 import type { ServerInfo } from './protocol/presence.js';
 import { FibonacciRpcClient } from './services/fibonacci-client.js';
+import { MAX_SEQUENCE_LENGTH, MAX_SEQUENCE_N } from './services/fibonacci-definition.js';
 
 const USAGE = `usage: stomp-rpc-client [options] <n>
+       stomp-rpc-client [options] --sequence <from> <to>
        stomp-rpc-client [options] --servers
 
 Asks a Fibonacci server for fib(n) over RabbitMQ Web-STOMP and prints it: any server on the
 queue answers, ours or the tutorial's. When nothing answers the queue by the deadline and no
 server announced itself, it fails with NO_SERVERS (--fail-fast: at once, without sending).
---servers lists the live servers and their counters instead.
+--sequence streams fib(from..to) from our servers, one line per number as it arrives (at most
+${MAX_SEQUENCE_LENGTH} numbers, to at most ${MAX_SEQUENCE_N}). --servers lists the live servers and their
+counters instead.
 
 options:
   --url <ws-url>          Web-STOMP URL (repeat or comma-separate to fail over)
@@ -34,6 +39,7 @@ options:
   --wait-for-server       the default: send even when no server announced itself
   --exchange <name>       send through this exchange (routing key: the queue) instead of
                           declaring the queue; the browser user rpc-browser needs --exchange rpc
+  --sequence              stream fib(from..to) instead of one fib(n)
   --servers               list the live servers (all queues) and exit
   -h, --help              this text
 
@@ -68,6 +74,7 @@ const FLAGS = {
   'wait-for-server': { type: 'boolean' },
   'fail-fast': { type: 'boolean' },
   servers: { type: 'boolean' },
+  sequence: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 /** Flags followed by a value, as written on the command line. */
@@ -111,7 +118,8 @@ function usageMessage(parseArgsMessage: string): string {
 function parse(argv: readonly string[]) {
   const { values, positionals } = readArgs(argv);
   if (values.help) return undefined;
-  if (positionals.length > 1) throw new UsageError(`one n at a time (got ${positionals.join(' and ')})`);
+  const range = values.sequence ? sequenceRange(positionals) : undefined;
+  if (!range && positionals.length > 1) throw new UsageError(`one n at a time (got ${positionals.join(' and ')})`);
   const n = positionals[0];
   const listServers = values.servers ?? false;
   if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
@@ -128,8 +136,18 @@ function parse(argv: readonly string[]) {
     n,
     failFast: failFastFlag(values['fail-fast'], values['wait-for-server']),
     listServers,
+    range,
     exchange: values.exchange,
   };
+}
+
+/** The <from> <to> of --sequence, as whole numbers. */
+function sequenceRange(positionals: readonly string[]): { from: number; to: number } {
+  const [from, to] = positionals.map(Number);
+  if (positionals.length !== 2 || !positionals.every((value) => /^[0-9]{1,9}$/.test(value))) {
+    throw new UsageError(`--sequence takes <from> <to>, two whole numbers (got ${positionals.join(' ') || 'none'})`);
+  }
+  return { from: from as number, to: to as number };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -145,7 +163,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { options, timeoutMs, connectTimeoutMs, n, failFast, listServers, exchange } = parsed;
+  const { options, timeoutMs, connectTimeoutMs, n, failFast, listServers, range, exchange } = parsed;
   let client: FibonacciRpcClient;
   try {
     client = new FibonacciRpcClient({
@@ -164,6 +182,12 @@ async function main(argv: readonly string[]): Promise<number> {
       const servers = await client.discoverServers(LISTING_WAIT_MS);
       if (servers.length === 0) throw new RpcError('NO_SERVERS', 'no live server announced itself');
       process.stdout.write(serverTable(servers));
+      return 0;
+    }
+    if (range) {
+      await client.ready(connectTimeoutMs);
+      for await (const item of client.sequence(range.from, range.to))
+        process.stdout.write(` [.] fib(${item.n}) = ${item.value}\n`);
       return 0;
     }
     process.stdout.write(` [x] Requesting fib(${n})\n`);

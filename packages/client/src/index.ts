@@ -25,6 +25,7 @@ export {
   type FibonacciClientOptions,
   type FibonacciResult,
   FibonacciRpcClient,
+  type FibonacciSequenceOptions,
 } from './services/fibonacci-client.js';
 export {
   checkRange,

@@ -18,6 +18,8 @@ import { decodeValue, encodeN } from '../protocol/fibonacci.js';
 import type { ServerInfo } from '../protocol/presence.js';
 import { type QueueProfile, resolveQueueDeclaration } from '../protocol/queue-profile.js';
 import { type QueueDeclaration, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
+import { type FibonacciItem, type FibonacciService, fibonacciService } from './fibonacci-definition.js';
+import { type ProcedureStreamOptions, ServiceClient } from './service-client.js';
 
 export interface FibonacciClientOptions extends RpcClientOptions {
   /** The queue the Fibonacci servers consume. @default 'rpc_queue' */
@@ -46,6 +48,11 @@ export interface FibonacciClientOptions extends RpcClientOptions {
 
 export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent' | 'traceparent'>;
 
+export interface FibonacciSequenceOptions extends ProcedureStreamOptions {
+  /** Wait this long before each item after the first, at most MAX_SEQUENCE_PAUSE_MS. @default 0 */
+  pauseMs?: number;
+}
+
 /** fib(n) with who answered it and how long it took. */
 export interface FibonacciResult {
   value: bigint;
@@ -71,6 +78,8 @@ export class FibonacciRpcClient {
   #closed = false;
   readonly #destination: string;
   readonly #declarationHeaders: Readonly<Record<string, string>>;
+  /** The same queue as a service, for its streamed procedure. */
+  readonly #service: ServiceClient<FibonacciService>;
 
   constructor(options: FibonacciClientOptions = {}) {
     this.queue = options.queue ?? CLIENT_DEFAULTS.queue;
@@ -80,6 +89,8 @@ export class FibonacciRpcClient {
     this.#declarationHeaders = exchange === undefined ? queueDeclarationHeaders(declaration) : {};
     this.#ownsClient = options.client === undefined;
     this.rpc = options.client ?? new RpcClient(options);
+    const service = { ...fibonacciService, queue: this.queue, queueDeclaration: declaration };
+    this.#service = new ServiceClient(service, { client: this.rpc, ...(exchange === undefined ? {} : { exchange }) });
   }
 
   /**
@@ -102,6 +113,18 @@ export class FibonacciRpcClient {
     });
     const { server, serverMs, latencyMs, traceparent } = reply;
     return { value: decodeValue(reply.body, n), server, serverMs, latencyMs, traceparent };
+  }
+
+  /**
+   * fib(from), fib(from + 1), … fib(to) as they arrive (the service's streamed `fibSequence`; at
+   * most MAX_SEQUENCE_LENGTH numbers, `to` at most MAX_SEQUENCE_N). Leaving the loop early stops
+   * the server. Our servers only: the tutorial's answer fib(n) alone.
+   */
+  sequence(from: number, to: number, options: FibonacciSequenceOptions = {}): AsyncIterableIterator<FibonacciItem> {
+    if (this.#closed) throw new RpcError('CLOSED', 'this Fibonacci client is closed');
+    const { pauseMs, ...streamOptions } = options;
+    const range = pauseMs === undefined ? { from, to } : { from, to, pauseMs };
+    return this.#service.stream('fibSequence', range, streamOptions);
   }
 
   // The RpcClient's own API, for the one-service case.
