@@ -18,12 +18,20 @@ export function encodeN(n: number | bigint | string): string {
   throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer, got ${shown}`);
 }
 
-/** n from a request body, at most `maxN`; INVALID_ARGUMENT otherwise. */
-export function decodeN(body: string, maxN: number): number {
-  const shown = JSON.stringify(body.length > 40 ? `${body.slice(0, 40)}…` : body);
-  if (!DECIMAL_N.test(body)) {
+/** A request body that is n in decimal, as the wire carries it; INVALID_ARGUMENT otherwise. */
+export function checkDecimalN(body: unknown): string {
+  if (typeof body !== 'string' || !DECIMAL_N.test(body)) {
+    const text = String(body);
+    const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
     throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer in decimal, got ${shown}`);
   }
+  return body;
+}
+
+/** n from a request body, at most `maxN`; INVALID_ARGUMENT otherwise. */
+export function decodeN(body: string, maxN: number): number {
+  checkDecimalN(body);
+  const shown = JSON.stringify(body.length > 40 ? `${body.slice(0, 40)}…` : body);
   // Compare as text first: a 400-digit n must not turn into Infinity and slip past the bound.
   if (body.length > String(maxN).length || Number(body) > maxN) {
     throw new RpcError('INVALID_ARGUMENT', `n must be at most ${maxN}, got ${shown}`);

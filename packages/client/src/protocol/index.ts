@@ -3,7 +3,7 @@
  * tools, tests). docs/protocol.md describes it; these are its names and rules in code.
  */
 export { ERROR_CODES, type ErrorCode, isErrorCode } from './error-codes.js';
-export { decodeN, decodeValue, encodeN } from './fibonacci.js';
+export { checkDecimalN, decodeN, decodeValue, encodeN } from './fibonacci.js';
 export {
   type AnnouncementKind,
   MISSED_BEATS,

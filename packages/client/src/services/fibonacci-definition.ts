@@ -8,7 +8,7 @@
  *   as JSON has no big integers).
  */
 import { RpcError } from '../errors.js';
-import { decodeValue, encodeN } from '../protocol/fibonacci.js';
+import { checkDecimalN, decodeValue, encodeN } from '../protocol/fibonacci.js';
 import { DEFAULT_QUEUE } from '../protocol/wire.js';
 import { type Codec, defineService, procedure, streamProcedure } from './service-definition.js';
 
@@ -31,8 +31,6 @@ export interface FibonacciItem {
   value: bigint;
 }
 
-const DECIMAL_N = /^(0|[1-9][0-9]*)$/;
-
 /** The tutorial's bodies: n in decimal; the server bounds it by its own maxN. */
 const decimalN: Codec<number | bigint | string, unknown> = { encode: encodeN, decode: (body) => body };
 
@@ -45,21 +43,12 @@ const sequenceItem: Codec<{ n: number; value: bigint | string }, FibonacciItem> 
   encode: ({ n, value }) => `{"n":${n},"value":"${value}"}`,
   decode: (body) => {
     const item = JSON.parse(body) as { n?: unknown; value?: unknown };
-    if (!Number.isSafeInteger(item.n) || typeof item.value !== 'string' || !/^[0-9]+$/.test(item.value)) {
+    if (!Number.isSafeInteger(item.n) || typeof item.value !== 'string') {
       throw new RpcError('BAD_REPLY', `not a Fibonacci item: ${body.slice(0, 80)}`);
     }
-    return { n: item.n as number, value: BigInt(item.value) };
+    return { n: item.n as number, value: decodeValue(item.value, item.n as number) };
   },
 };
-
-/** n as decimal text, as the tutorial sends it. */
-function checkDecimalN(body: unknown): string {
-  if (typeof body !== 'string' || !DECIMAL_N.test(body)) {
-    const shown = JSON.stringify(String(body).slice(0, 40));
-    throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer in decimal, got ${shown}`);
-  }
-  return body;
-}
 
 /** A range of at most MAX_SEQUENCE_LENGTH whole numbers from 0 to MAX_SEQUENCE_N, with its pause. */
 export function checkRange(input: unknown): Required<FibonacciRange> {

@@ -114,7 +114,8 @@ describe('services - definition', () => {
     const item = fibSequence.output.encode({ n: 100, value: 354224848179261915075n });
     expect(item).toBe('{"n":100,"value":"354224848179261915075"}');
     expect(fibSequence.output.decode(item)).toEqual({ n: 100, value: 354224848179261915075n });
-    expect(() => fibSequence.output.decode('{"n":1,"value":"1e3"}')).toThrow(/not a Fibonacci item/);
+    expect(() => fibSequence.output.decode('{"n":1,"value":"1e3"}')).toThrow(/expected fib\(1\) in decimal/);
+    expect(() => fibSequence.output.decode('{"n":"1","value":"1"}')).toThrow(/not a Fibonacci item/);
   });
 
   it('fibonacci - checkRange bounds the range, its length and the pause', () => {
