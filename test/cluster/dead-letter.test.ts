@@ -1,7 +1,6 @@
 // A poison request cannot loop forever: the replicated profile's policy (rpc-queue-limits in
 // rabbitmq-conf/definitions.json) gives rpc_queue a delivery limit and dead-letters what exceeds it.
-import type { IMessage } from '@stomp/stompjs';
-import { StompConnection } from '@stomp-rpc/client/internal';
+import { StompConnection, type StompMessage } from '@stomp-rpc/client/internal';
 import { queueDeclarationHeaders, resolveQueueDeclaration } from '@stomp-rpc/client/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { type NodeProfile, nodePid } from '../../scripts/broker.mjs';
@@ -38,7 +37,7 @@ describe('poison requests (quorum rpc_queue)', () => {
     const connection = await connect();
 
     // A consumer that crashes on this request, as a server would: it hands it back every time.
-    const deliveries: IMessage[] = [];
+    const deliveries: StompMessage[] = [];
     const { confirmed } = connection.subscribe(
       `/queue/${QUEUE}`,
       (message) => {
@@ -58,7 +57,7 @@ describe('poison requests (quorum rpc_queue)', () => {
     });
 
     // It arrives in the dead-letter queue, which is declared by the definitions (/amq/queue: no declaration).
-    const deadLetters: IMessage[] = [];
+    const deadLetters: StompMessage[] = [];
     connection.subscribe(
       `/amq/queue/${DEAD_LETTER_QUEUE}`,
       (message) => {

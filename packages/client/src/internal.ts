@@ -12,5 +12,7 @@ export {
   StompConnection,
   type StompConnectionEvents,
   type StompConnectionOptions,
+  type StompMessage,
+  type StompSocket,
   type WebSocketFactory,
 } from './transport/stomp-connection.js';

@@ -24,9 +24,8 @@
  *   those; this one sends no more replies), and only then disconnects.
  */
 import { performance } from 'node:perf_hooks';
-import type { IMessage } from '@stomp/stompjs';
 import { RpcError } from '@stomp-rpc/client';
-import { StompConnection, type StompConnectionOptions } from '@stomp-rpc/client/internal';
+import { StompConnection, type StompConnectionOptions, type StompMessage } from '@stomp-rpc/client/internal';
 import {
   CANCEL_TOPIC,
   DEFAULT_QUEUE,
@@ -57,9 +56,9 @@ export type { RpcRequest } from './request-intake.js';
 
 /** A request being handled, with what decides whether it may still be answered. */
 interface InFlight {
-  readonly message: IMessage;
+  readonly message: StompMessage;
   /** Its place in the acknowledgement order. */
-  readonly acknowledgement: AckEntry<IMessage>;
+  readonly acknowledgement: AckEntry<StompMessage>;
   /** The connection it arrived on. */
   readonly generation: number;
   /** Set when stop() gave the request back to the broker. */
@@ -152,7 +151,7 @@ export class RpcServer {
   #markSubscribed: () => void = () => {};
   #stopping: Promise<void> | undefined;
   /** Every delivery of the current connection until acknowledged, in order; stop() hands back the rest. */
-  readonly #acks = new AckWindow<IMessage>({
+  readonly #acks = new AckWindow<StompMessage>({
     schedule: (flush) => queueMicrotask(flush), // after this turn's replies: the ACK leaves in the same write
     ack: (message) => this.#ack(message),
     requeue: (message) => this.#requeue(message),
@@ -277,7 +276,7 @@ export class RpcServer {
         {},
       );
     }
-    const onCancel = (cancel: IMessage) => this.#cancel(cancel.headers[Header.correlationId]);
+    const onCancel = (cancel: StompMessage) => this.#cancel(cancel.headers[Header.correlationId]);
     if (this.#listenForCancels) this.#connection.subscribe(CANCEL_TOPIC, onCancel, {});
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
@@ -320,7 +319,7 @@ export class RpcServer {
     const startedAt = performance.now();
     this.#stats.received();
     const intake = takeRequest(
-      { headers: message.headers, byteLength: message.binaryBody.byteLength, readBody: () => message.body },
+      { headers: message.headers, byteLength: message.byteLength, readBody: () => message.body },
       this.#options.maxBodyBytes,
       Date.now(),
     );
@@ -424,15 +423,15 @@ export class RpcServer {
   }
 
   /** Gives a request back to the broker for another server. */
-  #requeue(message: IMessage): void {
+  #requeue(message: StompMessage): void {
     try {
-      message.nack({ requeue: 'true' });
+      message.nack();
     } catch {
       // disconnected: the broker requeues it anyway
     }
   }
 
-  #ack(message: IMessage): void {
+  #ack(message: StompMessage): void {
     try {
       message.ack();
     } catch {

@@ -18,29 +18,29 @@ describe('credentials', () => {
   it('refresh - puts what the source returns in the CONNECT headers, keeping the others', async () => {
     let minted = 0;
     const login = new Login(async () => ({ login: 'u', passcode: `token-${++minted}` }));
-    const client = { connectHeaders: { login: 'old', passcode: 'old', host: '/' } };
-    expect(await login.refresh(client, 1000)).toBeUndefined();
-    expect(client.connectHeaders).toEqual({ login: 'u', passcode: 'token-1', host: '/' });
-    await login.refresh(client, 1000);
-    expect(client.connectHeaders.passcode).toBe('token-2');
+    const headers = { login: 'old', passcode: 'old', host: '/' };
+    expect(await login.refresh(headers, 1000)).toBeUndefined();
+    expect(headers).toEqual({ login: 'u', passcode: 'token-1', host: '/' });
+    await login.refresh(headers, 1000);
+    expect(headers.passcode).toBe('token-2');
   });
 
   it('refresh - a source that throws, answers junk or hangs leaves the headers and says why, within the bound', async () => {
-    const client = { connectHeaders: { login: 'u', passcode: 'last' } };
+    const headers = { login: 'u', passcode: 'last' };
     const throwing = new Login(() => {
       throw new Error('token endpoint down');
     });
-    expect(await throwing.refresh(client, 1000)).toMatchObject({
+    expect(await throwing.refresh(headers, 1000)).toMatchObject({
       code: 'UNAUTHENTICATED',
       message: expect.stringContaining('token endpoint down'),
     });
     const junk = new Login(() => ({ login: 'u' }) as never);
-    expect(await junk.refresh(client, 1000)).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await junk.refresh(headers, 1000)).toMatchObject({ code: 'UNAUTHENTICATED' });
     const hanging = new Login(() => new Promise(() => {}));
     const started = Date.now();
-    expect(await hanging.refresh(client, 50)).toMatchObject({ message: expect.stringContaining('within 50 ms') });
+    expect(await hanging.refresh(headers, 50)).toMatchObject({ message: expect.stringContaining('within 50 ms') });
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(client.connectHeaders).toEqual({ login: 'u', passcode: 'last' });
+    expect(headers).toEqual({ login: 'u', passcode: 'last' });
   });
 
   it('freshCredentials - resolves with the source’s answer', async () => {

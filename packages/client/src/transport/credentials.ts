@@ -41,14 +41,15 @@ export class Login {
   }
 
   /**
-   * Puts fresh credentials in the client's CONNECT headers for the next attempt. Without a source,
+   * Puts fresh credentials in the CONNECT headers for the next attempt. Without a source,
    * nothing to do; when the source fails, the attempt goes with the last ones and this returns why.
    */
-  async refresh(client: { connectHeaders: Record<string, string> }, timeoutMs: number): Promise<RpcError | undefined> {
+  async refresh(connectHeaders: Record<string, string>, timeoutMs: number): Promise<RpcError | undefined> {
     if (this.#source === undefined) return undefined;
     try {
       const { login, passcode } = await freshCredentials(this.#source, timeoutMs);
-      client.connectHeaders = { ...client.connectHeaders, login, passcode };
+      connectHeaders.login = login;
+      connectHeaders.passcode = passcode;
       return undefined;
     } catch (error) {
       return new RpcError('UNAUTHENTICATED', `credentials() failed: ${RpcError.from(error).message}`);

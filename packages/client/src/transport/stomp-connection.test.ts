@@ -1,15 +1,14 @@
-import type { IStompSocket } from '@stomp/stompjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closedSocket, StompConnection } from './stomp-connection.js';
+import { closedSocket, StompConnection, type StompSocket } from './stomp-connection.js';
 
 const URLS = ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws', 'ws://127.0.0.1:3/ws'];
 
 /** The URLs of the first `attempts` connection attempts; every attempt is refused at once. */
 async function attemptedUrls(options: { randomizeUrls?: boolean }, attempts: number): Promise<string[]> {
   const tried: string[] = [];
-  const refused = (url: string): IStompSocket => {
+  const refused = (url: string): StompSocket => {
     tried.push(url);
-    return closedSocket(url);
+    return closedSocket();
   };
   const connection = new StompConnection({ url: URLS, webSocketFactory: refused, reconnectDelayMs: 1, ...options });
   connection.start();

@@ -1,17 +1,17 @@
 /*
  * One STOMP-over-WebSocket connection to RabbitMQ's Web-STOMP plugin that keeps itself up.
  *
- * It wraps @stomp/stompjs's Client and adds what RPC needs from it:
- * - Reconnection as reconnect-policy.ts decides (URL rotation, backoff with jitter). stompjs only
- *   offers a fixed or doubling delay without jitter, so its own delay is set to 1 ms and the real
- *   wait happens in `beforeConnect`, which stompjs awaits before every attempt.
+ * Each attempt is one WebSocket and its STOMP session (stomp-session.ts); this file adds what RPC
+ * needs around them:
+ * - Reconnection as reconnect-policy.ts decides (URL rotation, backoff with jitter), with fresh
+ *   credentials per attempt and a bound on each attempt.
  * - A reason for every way a connection ends. RabbitMQ 3.10 usually closes a Web-STOMP socket after
  *   a fatal error without delivering the ERROR frame (close code 1000, reason "STOMP died"); a
  *   refused login arrives as an ERROR frame ("Bad CONNECT") on a socket the broker leaves open,
  *   so that socket is closed here; a refused TCP connection only shows as a WebSocket error. Each
  *   becomes an RpcError with a code a caller can act on.
  * - In Node, `ws` with permessage-deflate off (it costs about 3x in throughput against the broker)
- *   and sockets terminated rather than closed after a heartbeat failure (`close()` can hang ~30 s).
+ *   and sockets discarded rather than closed after a heartbeat failure (`close()` can hang ~30 s).
  * - Heart-beats one way only. The broker sends them and a silent broker is dropped after two missed
  *   beats. The client negotiates none towards the broker: on RabbitMQ 3.10 the broker's
  *   heart-beat receiver crashes ({unexpected_message,resume}) when flow control pauses a busy
@@ -25,15 +25,6 @@
  *   and a reconnect waiting out its backoff (whose timer a hidden tab may have held back) goes now.
  */
 
-import {
-  Client,
-  type IFrame,
-  type IMessage,
-  type IPublishParams,
-  type IStompSocket,
-  type StompSubscription,
-  Versions,
-} from '@stomp/stompjs';
 import { defaultWebSocketFactory } from '#default-websocket';
 import { systemClock } from '../core/clock.js';
 import type { ConnectionState, Transport, TransportEvents } from '../core/transport.js';
@@ -41,16 +32,25 @@ import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
 import { probeFrames } from '../protocol/wire.js';
+import { AttemptPacer } from './attempt-pacer.js';
 import { ConnectionWaiters } from './connection-waiters.js';
 import { type CredentialsSource, Login } from './credentials.js';
 import { Keepalive } from './keepalive.js';
 import { watchPageReturn } from './page-lifecycle.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
+import {
+  STOMP_SUBPROTOCOLS,
+  type StompMessage,
+  StompSession,
+  type StompSessionOptions,
+  type StompSocket,
+} from './stomp-session.js';
 
 export type { ConnectionState } from '../core/transport.js';
 
 /** Opens a WebSocket to `url` offering the STOMP subprotocols `protocols`. */
-export type WebSocketFactory = (url: string, protocols: string[]) => IStompSocket;
+export type WebSocketFactory = (url: string, protocols: string[]) => StompSocket;
+export type { StompMessage, StompSocket } from './stomp-session.js';
 
 export interface StompConnectionOptions {
   /**
@@ -97,40 +97,38 @@ export interface StompConnectionOptions {
   reconnectDelayMs?: number;
   /** Cap on the reconnect delay. @default 10000 */
   maxReconnectDelayMs?: number;
-  /** Receives stompjs's debug lines; off by default. */
+  /** Receives a line per frame sent and received (the passcode left out); off by default. */
   debug?: (line: string) => void;
 }
 
 export interface StompConnectionEvents extends Omit<TransportEvents, 'onUnhandledMessage'> {
   /** A MESSAGE no subscription claimed: replies to a `/temp-queue/` arrive here. */
-  onUnhandledMessage?: (message: IMessage) => void;
+  onUnhandledMessage?: (message: StompMessage) => void;
   /** An ERROR frame on a live connection (e.g. "Server cancelled subscription"). */
   onBrokerError?: (error: RpcError) => void;
 }
 
 export class StompConnection implements Transport {
-  readonly #stomp: Client;
   readonly #policy: ReconnectPolicy;
   readonly #events: StompConnectionEvents;
-  readonly #connectTimeoutMs: number;
+  readonly #settings: SessionSettings;
   readonly #keepalive: Keepalive;
+  readonly #pacer: AttemptPacer;
+  /** The session of the current socket; a new one per attempt. */
+  #session: StompSession | undefined;
   /** Stops listening to the page's lifecycle events; set from start() to close(). */
   #stopWatchingPage: (() => void) | undefined;
-  /** The next attempt skips its backoff: the page just came back to a dead connection. */
-  #attemptNow = false;
-  /** Ends an attempt that hangs. Ours, not stompjs's `connectionTimeout`, whose timer outlives close(). */
+  /** Ends an attempt that hangs. */
   #attemptTimer: ReturnType<typeof setTimeout> | undefined;
   #state: ConnectionState = 'connecting';
+  #started = false;
   /** Why the last attempt or connection ended; filled in by the socket and STOMP callbacks. */
   #lastError: RpcError | undefined;
   #pendingReason: RpcError | undefined;
-  #cancelBackoff: (() => void) | undefined;
   readonly #waiters = new ConnectionWaiters();
   #reconnects = 0;
-  #attempted = false;
   readonly #login: Login;
   #everConnected = false;
-  #receipts = 0;
   #connectedAt = 0;
 
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
@@ -144,52 +142,14 @@ export class StompConnection implements Transport {
       ),
     });
     this.#events = events;
-    this.#connectTimeoutMs = checkMs(options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 'connectTimeoutMs');
-    const createWebSocket = options.webSocketFactory ?? defaultWebSocketFactory();
-    const protocols = Versions.default.protocolVersions();
-    const heartbeatMs = checkMs(options.heartbeatMs ?? CLIENT_DEFAULTS.heartbeatMs, 'heartbeatMs', 0);
+    this.#settings = sessionSettings(options);
+    this.#pacer = new AttemptPacer(systemClock, () => this.#policy.delayMs());
     const keepaliveMs = checkMs(options.keepaliveMs ?? CLIENT_DEFAULTS.keepaliveMs, 'keepaliveMs', 0);
     this.#keepalive = new Keepalive(systemClock, keepaliveMs, {
-      send: () => sendKeepalive(this.#stomp.webSocket),
+      send: () => this.#sendKeepalive(),
       lapsed: (silentMs) => this.#dropSilent(silentMs),
     });
     this.#login = new Login(options.credentials);
-
-    this.#stomp = new Client({
-      webSocketFactory: () =>
-        openSocket(createWebSocket, this.url, protocols, (reason) => {
-          this.#pendingReason = reason;
-        }),
-      connectHeaders: {
-        login: options.login ?? CLIENT_DEFAULTS.login,
-        passcode: options.passcode ?? CLIENT_DEFAULTS.passcode,
-        host: options.vhost ?? CLIENT_DEFAULTS.vhost,
-      },
-      heartbeatIncoming: heartbeatMs,
-      heartbeatOutgoing: 0, // see the top of this file: the keepalive below replaces it
-      reconnectDelay: 1, // the real delay is in beforeConnect, see the top of this file
-      discardWebsocketOnCommFailure: true,
-      beforeConnect: () => this.#waitBeforeAttempt(),
-      onConnect: () => this.#handleConnected(),
-      onStompError: (frame) => this.#handleStompError(frame),
-      onWebSocketError: (event: unknown) => {
-        this.#pendingReason ??= new RpcError('UNAVAILABLE', `cannot reach ${this.url}: ${describeSocketError(event)}`);
-      },
-      onWebSocketClose: (event: unknown) => this.#handleClosed(event),
-      onHeartbeatReceived: () => this.#keepalive.heard(),
-      onHeartbeatLost: () => {
-        this.#pendingReason = new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`);
-      },
-      onUnhandledMessage: (message) => {
-        this.#keepalive.heard();
-        if (this.#state !== 'closed') this.#events.onUnhandledMessage?.(message);
-      },
-      onUnhandledReceipt: (frame) => {
-        this.#keepalive.heard();
-        if (this.#state !== 'closed') this.#events.onReceipt?.(frame.headers['receipt-id'] ?? '');
-      },
-      ...(options.debug ? { debug: options.debug } : {}),
-    });
   }
 
   /** The broker URL in use or being tried. */
@@ -223,7 +183,9 @@ export class StompConnection implements Transport {
   start(): void {
     if (this.#state === 'closed') throw new RpcError('CLOSED', 'the connection is closed');
     this.#stopWatchingPage ??= watchPageReturn(() => this.#pageReturned());
-    this.#stomp.activate();
+    if (this.#started) return;
+    this.#started = true;
+    void this.#attempt();
   }
 
   /**
@@ -237,14 +199,16 @@ export class StompConnection implements Transport {
   }
 
   /** Sends a frame; throws when not connected (the caller decides whether to wait or fail). */
-  publish(params: IPublishParams): void {
-    this.#stomp.publish(params);
+  publish(frame: { destination: string; body: string; headers: Record<string, string> }): void {
+    this.#live().send('SEND', { destination: frame.destination, ...frame.headers }, frame.body);
     this.#keepalive.sent();
   }
 
   /** Writes a probe (protocol/wire.ts probeFrames); throws when not connected. */
   probe(receiptId: string): void {
-    writeRaw(this.#stomp, probeFrames(receiptId), this.#keepalive);
+    const session = this.#live();
+    for (const frame of probeFrames(receiptId)) session.sendRaw(frame);
+    this.#keepalive.sent();
   }
 
   /**
@@ -253,27 +217,31 @@ export class StompConnection implements Transport {
    */
   subscribe(
     destination: string,
-    onMessage: (message: IMessage) => void,
+    onMessage: (message: StompMessage) => void,
     headers: Record<string, string>,
-  ): { subscription: StompSubscription; confirmed: Promise<void> } {
-    const receipt = `subscribe-${++this.#receipts}`;
-    const confirmed = new Promise<void>((resolve) => this.#stomp.watchForReceipt(receipt, () => resolve()));
-    const subscription = this.#stomp.subscribe(
+  ): { id: string; confirmed: Promise<void> } {
+    const session = this.#live();
+    let confirm = () => {};
+    const confirmed = new Promise<void>((resolve) => {
+      confirm = resolve;
+    });
+    const id = session.subscribe(
       destination,
       (message) => {
-        this.#keepalive.heard();
         if (this.#state !== 'closed') onMessage(message);
       },
-      { ...headers, receipt },
+      headers,
+      confirm,
     );
-    return { subscription, confirmed };
+    this.#keepalive.sent();
+    return { id, confirmed };
   }
 
   /** Drops a live connection that misbehaves, for `reason`; reconnecting (to the next URL) follows. */
   drop(reason: RpcError): void {
     if (this.#state !== 'connected') return;
     this.#pendingReason = reason;
-    this.#stomp.forceDisconnect();
+    this.#session?.discard();
   }
 
   /**
@@ -284,47 +252,69 @@ export class StompConnection implements Transport {
   async close(graceMs = 2000): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
-    this.#cancelBackoff?.();
+    this.#pacer.wake();
     clearTimeout(this.#attemptTimer);
     this.#keepalive.stop();
     this.#stopWatchingPage?.();
     this.#stopWatchingPage = undefined;
     this.#waiters.settle(new RpcError('CLOSED', 'the connection was closed'));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const gracefully = this.#stomp.deactivate();
-    const stuck = new Promise<'stuck'>((resolve) => {
-      timer = setTimeout(() => resolve('stuck'), graceMs);
-    });
-    if ((await Promise.race([gracefully, stuck])) === 'stuck') await this.#stomp.deactivate({ force: true });
-    clearTimeout(timer);
+    await this.#session?.disconnect(graceMs);
   }
 
-  async #waitBeforeAttempt(): Promise<void> {
-    if (this.#attempted && !this.#attemptNow) await this.#backoff();
-    this.#attempted = true; // the first attempt goes out at once
-    this.#attemptNow = false;
-    // When the source fails, the attempt goes with the last credentials; if it fails, this is why.
-    if (this.#state !== 'closed') this.#pendingReason = await this.#login.refresh(this.#stomp, this.#connectTimeoutMs);
+  /** The connected session; throws when there is none. */
+  #live(): StompSession {
+    const session = this.#session;
+    if (this.#state !== 'connected' || session === undefined || !session.connected) throw new Error('not connected');
+    return session;
+  }
+
+  /** One connection attempt, after the backoff; the session's close starts the next. */
+  async #attempt(): Promise<void> {
     if (this.#state === 'closed') return;
+    const go = await this.#waitBeforeAttempt();
+    // close() may also have run while this resumed, after the wait's own last check
+    if (!go || this.state === 'closed') return;
+    const { createWebSocket, ...sessionOptions } = this.#settings;
+    const socket = openSocket(createWebSocket, this.url, STOMP_SUBPROTOCOLS, (reason) => {
+      this.#pendingReason = reason;
+    });
+    this.#session = new StompSession(socket, sessionOptions, {
+      connected: () => this.#handleConnected(),
+      heard: () => this.#keepalive.heard(),
+      message: (message) => {
+        if (this.#state !== 'closed') this.#events.onUnhandledMessage?.(message);
+      },
+      receipt: (receiptId) => {
+        if (this.#state !== 'closed') this.#events.onReceipt?.(receiptId);
+      },
+      error: (summary, detail) => this.#handleStompError(summary, detail),
+      heartbeatLost: () => {
+        this.#pendingReason = new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`);
+      },
+      socketError: (event) => {
+        this.#pendingReason ??= new RpcError('UNAVAILABLE', `cannot reach ${this.url}: ${describeSocketError(event)}`);
+      },
+      closed: (event) => this.#handleClosed(event),
+    });
+  }
+
+  /** Backoff, fresh credentials and the attempt's timer; false when closed meanwhile. */
+  async #waitBeforeAttempt(): Promise<boolean> {
+    await this.#pacer.wait();
+    // When the source fails, the attempt goes with the last credentials; if it fails, this is why.
+    if (this.#state !== 'closed') {
+      this.#pendingReason = await this.#login.refresh(this.#settings.connectHeaders, this.#settings.connectTimeoutMs);
+    }
+    if (this.#state === 'closed') return false;
     clearTimeout(this.#attemptTimer);
     this.#attemptTimer = setTimeout(() => {
       this.#pendingReason ??= new RpcError(
         'UNAVAILABLE',
-        `no STOMP session with ${this.url} within ${this.#connectTimeoutMs} ms`,
+        `no STOMP session with ${this.url} within ${this.#settings.connectTimeoutMs} ms`,
       );
-      this.#stomp.forceDisconnect();
-    }, this.#connectTimeoutMs);
-  }
-
-  async #backoff(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.#policy.delayMs());
-      this.#cancelBackoff = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.#cancelBackoff = undefined;
+      this.#session?.discard();
+    }, this.#settings.connectTimeoutMs);
+    return true;
   }
 
   #handleConnected(): void {
@@ -341,9 +331,8 @@ export class StompConnection implements Transport {
     this.#waiters.settle();
   }
 
-  #handleStompError(frame: IFrame): void {
-    const summary = frame.headers.message ?? 'ERROR frame';
-    const detail = frame.body ? ` (${frame.body.trim()})` : '';
+  #handleStompError(summary: string, body: string): void {
+    const detail = body ? ` (${body})` : '';
     if (this.#state !== 'connected') {
       // A refused login: RabbitMQ keeps the socket open, so close it and try again later.
       const refused = /CONNECT|access refused|login/i.test(summary + detail);
@@ -354,7 +343,7 @@ export class StompConnection implements Transport {
       );
       this.#pendingReason = error;
       if (final) this.#waiters.settle(error);
-      this.#stomp.forceDisconnect();
+      this.#session?.discard();
       return;
     }
     const error = new RpcError('UNAVAILABLE', `broker error: ${summary}${detail}`);
@@ -365,6 +354,7 @@ export class StompConnection implements Transport {
   #handleClosed(event: unknown): void {
     clearTimeout(this.#attemptTimer);
     this.#keepalive.stop();
+    this.#session = undefined;
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     const reason = this.#pendingReason ?? closeReason(event, this.url, wasConnected);
@@ -379,6 +369,16 @@ export class StompConnection implements Transport {
       if (this.#state !== 'connecting') this.#setState('reconnecting', reason);
       this.#events.onConnectFailed?.(reason);
     }
+    void this.#attempt(); // unless an event handler above closed the connection
+  }
+
+  /** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */
+  #sendKeepalive(): void {
+    try {
+      this.#session?.sendRaw('\n');
+    } catch {
+      // the socket is going away; its close event reports why
+    }
   }
 
   /** The page came back after its timers may have been throttled or stopped: check at once. */
@@ -386,13 +386,13 @@ export class StompConnection implements Transport {
     // Connected: an end-of-line now, or #dropSilent. Reconnecting: the backoff's timer may have been
     // held back while the page was hidden, so the next attempt goes now.
     if (this.#state === 'connected') this.#keepalive.check();
-    else if (this.#state === 'reconnecting') this.#cancelBackoff?.();
+    else if (this.#state === 'reconnecting') this.#pacer.wake();
   }
 
   /** Nothing went out for so long that the broker has most likely closed the connection already. */
   #dropSilent(silentMs: number): void {
     if (this.#state !== 'connected') return;
-    this.#attemptNow = true;
+    this.#pacer.skipNext();
     this.drop(silenceError(this.url, silentMs));
   }
 
@@ -407,44 +407,49 @@ export class StompConnection implements Transport {
   }
 }
 
+/** What each attempt's session is opened with. */
+interface SessionSettings extends StompSessionOptions {
+  createWebSocket: WebSocketFactory;
+  connectHeaders: Record<string, string>;
+  connectTimeoutMs: number;
+}
+
+function sessionSettings(options: StompConnectionOptions): SessionSettings {
+  return {
+    createWebSocket: options.webSocketFactory ?? defaultWebSocketFactory(),
+    // Refreshed in place before each attempt when `credentials` is given (credentials.ts).
+    connectHeaders: {
+      login: options.login ?? CLIENT_DEFAULTS.login,
+      passcode: options.passcode ?? CLIENT_DEFAULTS.passcode,
+      host: options.vhost ?? CLIENT_DEFAULTS.vhost,
+    },
+    connectTimeoutMs: checkMs(options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 'connectTimeoutMs'),
+    heartbeatMs: checkMs(options.heartbeatMs ?? CLIENT_DEFAULTS.heartbeatMs, 'heartbeatMs', 0),
+    clock: systemClock,
+    debug: options.debug,
+  };
+}
+
 /**
- * Opens the socket; a factory that throws becomes a failed attempt with its reason (stompjs would
- * let the error escape as an unhandled rejection).
+ * Opens the socket; a factory that throws becomes a failed attempt with its reason.
  */
 function openSocket(
   createWebSocket: WebSocketFactory,
   url: string,
   protocols: string[],
   failed: (reason: RpcError) => void,
-): IStompSocket {
+): StompSocket {
   try {
     return createWebSocket(url, protocols);
   } catch (error) {
     failed(new RpcError('UNAVAILABLE', `cannot open ${url}: ${RpcError.from(error).message}`));
-    return closedSocket(url);
+    return closedSocket();
   }
 }
 
-/** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */
 function notConnectedError(url: string, timeoutMs: number, cause: RpcError | undefined): RpcError {
   const detail = cause ? `: ${cause.message}` : '';
   return new RpcError('UNAVAILABLE', `not connected to ${url} within ${timeoutMs} ms${detail}`, { cause });
-}
-
-/** Frames stompjs has no call for, written as they are; throws when not connected. */
-function writeRaw(stomp: Client, frames: readonly string[], keepalive: Keepalive): void {
-  const socket = stomp.webSocket;
-  if (!stomp.connected || socket?.readyState !== 1) throw new Error('not connected');
-  for (const frame of frames) socket.send(frame);
-  keepalive.sent();
-}
-
-function sendKeepalive(socket: IStompSocket | undefined): void {
-  try {
-    if (socket?.readyState === 1) socket.send('\n');
-  } catch {
-    // the socket is going away; its close event reports why
-  }
 }
 
 function silenceError(url: string, silentMs: number): RpcError {
@@ -491,11 +496,10 @@ function checkUrls(urls: readonly string[]): string[] {
 }
 
 /** Stands in for a WebSocket that could not even be created: it closes as soon as it is watched. */
-export function closedSocket(url: string): IStompSocket {
-  const socket: IStompSocket = {
-    url,
+export function closedSocket(): StompSocket {
+  const socket = {
     readyState: 3,
-    onclose: null,
+    onclose: null as ((event: unknown) => void) | null,
     onerror: null,
     onmessage: null,
     onopen: null,

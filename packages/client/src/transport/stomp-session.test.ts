@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../test/manual-clock.js';
+import { type StompMessage, StompSession, type StompSocket } from './stomp-session.js';
+
+/** A WebSocket the test drives: what the session writes is kept, what the broker says is pushed in. */
+class FakeSocket implements StompSocket {
+  readyState = 0;
+  binaryType = 'blob';
+  onopen: ((event: never) => void) | null = null;
+  onmessage: ((event: never) => void) | null = null;
+  onclose: ((event: never) => void) | null = null;
+  onerror: ((event: never) => void) | null = null;
+  readonly sent: string[] = [];
+  closeCalls = 0;
+
+  constructor(readonly canTerminate = false) {}
+
+  send(data: string | ArrayBuffer): void {
+    this.sent.push(typeof data === 'string' ? data : new TextDecoder().decode(data));
+  }
+
+  close(): void {
+    this.closeCalls++;
+    this.readyState = 2;
+  }
+
+  open(): void {
+    this.readyState = 1;
+    (this.onopen as ((event: unknown) => void) | null)?.({});
+  }
+
+  /** The broker sends `frame` (a whole frame without its NUL, or '\n' for a heart-beat). */
+  receive(frame: string): void {
+    const data = frame === '\n' ? frame : `${frame}\0`;
+    (this.onmessage as ((event: { data: unknown }) => void) | null)?.({ data: new TextEncoder().encode(data).buffer });
+  }
+
+  closedByPeer(code = 1000, reason = ''): void {
+    this.readyState = 3;
+    (this.onclose as ((event: unknown) => void) | null)?.({ code, reason });
+  }
+}
+
+function session(options: { heartbeatMs?: number; socket?: FakeSocket } = {}) {
+  const clock = new ManualClock();
+  const socket = options.socket ?? new FakeSocket();
+  const seen: string[] = [];
+  const unclaimed: StompMessage[] = [];
+  const subject = new StompSession(
+    socket,
+    { connectHeaders: { login: 'u', passcode: 'p:w', host: '/' }, heartbeatMs: options.heartbeatMs ?? 0, clock },
+    {
+      connected: () => seen.push('connected'),
+      heard: () => {},
+      message: (message) => unclaimed.push(message),
+      receipt: (id) => seen.push(`receipt ${id}`),
+      error: (summary, detail) => seen.push(`error ${summary} | ${detail}`),
+      heartbeatLost: () => seen.push('heartbeat lost'),
+      socketError: () => seen.push('socket error'),
+      closed: (event) => seen.push(`closed ${(event as { code: number }).code}`),
+    },
+  );
+  return { clock, socket, subject, seen, unclaimed };
+}
+
+function connected(options: { heartbeatMs?: number; brokerHeartbeat?: string; socket?: FakeSocket } = {}) {
+  const parts = session(options);
+  parts.socket.open();
+  parts.socket.receive(`CONNECTED\nversion:1.2\nheart-beat:${options.brokerHeartbeat ?? '0,0'}\n\n`);
+  parts.socket.sent.length = 0;
+  return parts;
+}
+
+describe('StompSession', () => {
+  it('session - sends CONNECT for STOMP 1.2 once the socket opens, its headers unescaped', () => {
+    const { socket, subject, seen } = session({ heartbeatMs: 10_000 });
+    expect(socket.binaryType).toBe('arraybuffer');
+    expect(socket.sent).toEqual([]);
+    socket.open();
+    expect(socket.sent).toEqual([
+      'CONNECT\nlogin:u\npasscode:p:w\nhost:/\naccept-version:1.2\nheart-beat:0,10000\n\n\0',
+    ]);
+    expect(subject.connected).toBe(false);
+    socket.receive('CONNECTED\nversion:1.2\n\n');
+    expect(subject.connected).toBe(true);
+    expect(seen).toEqual(['connected']);
+  });
+
+  it('session - refuses to send before CONNECTED, and after the socket closed', () => {
+    const { socket, subject } = session();
+    socket.open();
+    expect(() => subject.send('SEND', { destination: '/queue/q' }, 'x')).toThrow('not connected');
+    socket.receive('CONNECTED\nversion:1.2\n\n');
+    subject.send('SEND', { destination: '/queue/q' }, 'x');
+    socket.closedByPeer();
+    expect(() => subject.send('SEND', { destination: '/queue/q' }, 'x')).toThrow('not connected');
+  });
+
+  it('session - a SEND carries content-length only when its body holds a NUL; header values are escaped', () => {
+    const { socket, subject } = connected();
+    subject.send('SEND', { destination: '/queue/q', 'reply-to': 'a:b\nc' }, 'ünïcode');
+    subject.send('SEND', { destination: '/queue/q' }, 'a\0b');
+    expect(socket.sent[0]).toBe('SEND\ndestination:/queue/q\nreply-to:a\\cb\\nc\n\nünïcode\0');
+    expect(socket.sent[1]).toBe('SEND\ndestination:/queue/q\ncontent-length:3\n\na\0b\0');
+  });
+
+  it('session - routes a MESSAGE to its subscription, else to `message`; ack and nack name its ack id', () => {
+    const { socket, subject, unclaimed } = connected();
+    const claimed: StompMessage[] = [];
+    let confirmed = false;
+    const id = subject.subscribe(
+      '/queue/q',
+      (message) => claimed.push(message),
+      { ack: 'client' },
+      () => {
+        confirmed = true;
+      },
+    );
+    expect(socket.sent).toEqual([
+      `SUBSCRIBE\nack:client\nid:${id}\ndestination:/queue/q\nreceipt:subscribe-${id}\n\n\0`,
+    ]);
+    socket.receive(`RECEIPT\nreceipt-id:subscribe-${id}\n\n`);
+    expect(confirmed).toBe(true);
+    socket.receive(`MESSAGE\nsubscription:${id}\nack:T_1\ncorrelation-id:a\\cb\n\nhello`);
+    socket.receive('MESSAGE\nsubscription:elsewhere\nack:T_2\n\nreply');
+    expect(claimed.map((message) => [message.headers['correlation-id'], message.body, message.byteLength])).toEqual([
+      ['a:b', 'hello', 5],
+    ]);
+    expect(unclaimed.map((message) => message.body)).toEqual(['reply']);
+    socket.sent.length = 0;
+    claimed[0]?.ack();
+    unclaimed[0]?.nack();
+    expect(socket.sent).toEqual(['ACK\nid:T_1\n\n\0', 'NACK\nid:T_2\nrequeue:true\n\n\0']);
+  });
+
+  it('session - passes on RECEIPTs nobody waits for, and ERROR frames with their body', () => {
+    const { socket, seen } = connected();
+    seen.length = 0;
+    socket.receive('RECEIPT\nreceipt-id:batch-7\n\n');
+    socket.receive('ERROR\nmessage:not_found\n\nno queue\n');
+    expect(seen).toEqual(['receipt batch-7', 'error not_found | no queue']);
+  });
+
+  it('heart-beats - a broker silent for two of its periods is presumed gone and the socket discarded', () => {
+    const { clock, socket, seen } = connected({ heartbeatMs: 10_000, brokerHeartbeat: '10000,0' });
+    seen.length = 0;
+    for (let beat = 0; beat < 5; beat++) {
+      clock.advance(10_000);
+      socket.receive('\n');
+    }
+    expect(seen).toEqual([]);
+    clock.advance(30_000);
+    expect(seen).toEqual(['heartbeat lost', 'closed 1006']);
+    expect(socket.closeCalls).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('heart-beats - none watched when either side does not want them', () => {
+    expect(connected({ heartbeatMs: 0, brokerHeartbeat: '10000,0' }).clock.pendingTimers).toBe(0);
+    expect(connected({ heartbeatMs: 10_000, brokerHeartbeat: '0,0' }).clock.pendingTimers).toBe(0);
+  });
+
+  it('disconnect - sends DISCONNECT and closes the socket at its RECEIPT', async () => {
+    const { socket, subject, seen, clock } = connected();
+    const done = subject.disconnect(2000);
+    expect(socket.sent).toEqual(['DISCONNECT\nreceipt:disconnect\n\n\0']);
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    expect(socket.closeCalls).toBe(1);
+    socket.closedByPeer(1000);
+    await done;
+    expect(seen.at(-1)).toBe('closed 1000');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('disconnect - bounded: a broker that never answers has its socket discarded after the grace', async () => {
+    const socket = new FakeSocket(true);
+    socket.terminate = () => socket.closedByPeer(1006);
+    const { subject, seen, clock } = connected({ socket });
+    const done = subject.disconnect(2000);
+    clock.advance(2000);
+    await done;
+    expect(seen.at(-1)).toBe('closed 1006');
+  });
+
+  it('discard - without terminate(), reports the close at once and ignores what the socket says after', () => {
+    const { socket, subject, seen } = connected();
+    seen.length = 0;
+    subject.discard();
+    expect(seen).toEqual(['closed 1006']);
+    expect(socket.closeCalls).toBe(1);
+    socket.receive('MESSAGE\nsubscription:x\n\nlate');
+    expect(seen).toEqual(['closed 1006']);
+    expect(subject.connected).toBe(false);
+  });
+});
