@@ -1,7 +1,8 @@
 // The script-tag build: one IIFE file that puts a single global, `StompRpc`, on `window`, with
-// @stomp/stompjs bundled in. It bundles the ESM build tsc writes to dist/ (so run
-// `tsc -b` first), resolved with browser conditions, so `#default-websocket` picks the page's
-// WebSocket and `ws` never enters the bundle. Output: dist/browser/stomp-rpc.iife.js.
+// the parts of @stomp/stompjs it uses bundled in. It bundles the ESM build tsc writes to dist/
+// (so run `tsc -b` first) from page.js, the API without the Node-only environment helpers,
+// resolved with browser conditions, so `#default-websocket` picks the page's WebSocket and `ws`
+// never enters the bundle. Output: dist/browser/stomp-rpc.iife.js.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
@@ -16,7 +17,7 @@ export default defineConfig({
     minify: true,
     target: 'es2022',
     lib: {
-      entry: 'dist/index.js',
+      entry: 'dist/page.js',
       name: 'StompRpc',
       formats: ['iife'],
       fileName: () => 'stomp-rpc.iife.js',

@@ -12,8 +12,8 @@ class FakeSocket implements StompSocket {
   onerror: ((event: never) => void) | null = null;
   readonly sent: string[] = [];
   closeCalls = 0;
-
-  constructor(readonly canTerminate = false) {}
+  /** Set by a test for a socket that can be dropped at once, as `ws`'s can. */
+  terminate?: () => void;
 
   send(data: string | ArrayBuffer): void {
     this.sent.push(typeof data === 'string' ? data : new TextDecoder().decode(data));
@@ -173,7 +173,7 @@ describe('StompSession', () => {
   });
 
   it('disconnect - bounded: a broker that never answers has its socket discarded after the grace', async () => {
-    const socket = new FakeSocket(true);
+    const socket = new FakeSocket();
     socket.terminate = () => socket.closedByPeer(1006);
     const { subject, seen, clock } = connected({ socket });
     const done = subject.disconnect(2000);
