@@ -118,6 +118,7 @@ export class StompSession {
     this.#options = options;
     this.#events = events;
     this.#lastHeardAt = options.clock.now();
+    // A heart-beat is heard like any other data, in onmessage below: nothing more to do for one.
     const parser = new Parser(
       (frame) => this.#receive(frame),
       () => {},
@@ -185,7 +186,11 @@ export class StompSession {
       };
       if (!this.connected) return this.#closeSocket();
       this.#receiptWatchers.set('disconnect', () => this.#closeSocket());
-      this.#write('DISCONNECT', { receipt: 'disconnect' }, '');
+      try {
+        this.#write('DISCONNECT', { receipt: 'disconnect' }, '');
+      } catch {
+        this.discard(); // the socket is going away already
+      }
     });
   }
 
