@@ -21,9 +21,7 @@ export function encodeN(n: number | bigint | string): string {
 /** A request body that is n in decimal, as the wire carries it; INVALID_ARGUMENT otherwise. */
 export function checkDecimalN(body: unknown): string {
   if (typeof body !== 'string' || !DECIMAL_N.test(body)) {
-    const text = String(body);
-    const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
-    throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer in decimal, got ${shown}`);
+    throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer in decimal, got ${quoted(String(body))}`);
   }
   return body;
 }
@@ -31,12 +29,16 @@ export function checkDecimalN(body: unknown): string {
 /** n from a request body, at most `maxN`; INVALID_ARGUMENT otherwise. */
 export function decodeN(body: string, maxN: number): number {
   checkDecimalN(body);
-  const shown = JSON.stringify(body.length > 40 ? `${body.slice(0, 40)}…` : body);
   // Compare as text first: a 400-digit n must not turn into Infinity and slip past the bound.
   if (body.length > String(maxN).length || Number(body) > maxN) {
-    throw new RpcError('INVALID_ARGUMENT', `n must be at most ${maxN}, got ${shown}`);
+    throw new RpcError('INVALID_ARGUMENT', `n must be at most ${maxN}, got ${quoted(body)}`);
   }
   return Number(body);
+}
+
+/** A caller's text for an error message: quoted, cut after 40 characters. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
 /** fib(n) from a reply body; BAD_REPLY when it is not a decimal number. */

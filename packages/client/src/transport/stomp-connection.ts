@@ -261,10 +261,10 @@ export class StompConnection implements Transport {
     await this.#session?.disconnect(graceMs);
   }
 
-  /** The connected session; throws when there is none. */
+  /** The connected session; throws when there is none (the session's own calls throw once its socket is gone). */
   #live(): StompSession {
     const session = this.#session;
-    if (this.#state !== 'connected' || session === undefined || !session.connected) throw new Error('not connected');
+    if (this.#state !== 'connected' || session === undefined) throw new Error('not connected');
     return session;
   }
 
