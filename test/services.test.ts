@@ -2,10 +2,11 @@
 // Standard Schema library, unknown procedures, streamed replies, and cancellation reaching the server.
 import { readFileSync } from 'node:fs';
 import { defineService, fibonacciService, procedure, ServiceClient, streamProcedure } from '@stomp-rpc/client';
-import { Header, queueDeclarationHeaders } from '@stomp-rpc/client/protocol';
+import { CANCEL_TOPIC, Header, queueDeclarationHeaders, REPLY_TO } from '@stomp-rpc/client/protocol';
 import { type RpcRequest, serveService } from '@stomp-rpc/server';
 import * as v from 'valibot';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { openWire } from './stomp-wire.js';
 import { BROKER_URL, rejectionCode, spawnChild, uniqueQueue, until } from './support.js';
 
 const calculator = (queue: string) =>
@@ -19,14 +20,18 @@ const calculator = (queue: string) =>
     },
   });
 
-/** Serves `calculator(queue)`; `stopped` gets each wait handler's abort reason. */
-async function serveCalculator(queue: string, stopped: unknown[] = [], cancels = true) {
+/**
+ * Serves `calculator(queue)`; `stopped` gets each wait handler's abort reason, `started` each
+ * request a wait handler got.
+ */
+async function serveCalculator(queue: string, stopped: unknown[] = [], cancels = true, started: RpcRequest[] = []) {
   const server = serveService(
     calculator(queue),
     {
       add: ({ a, b }) => a + b,
       wait: ({ ms }, request: RpcRequest) =>
         new Promise<string>((resolve, reject) => {
+          started.push(request);
           const timer = setTimeout(() => resolve('waited'), ms);
           request.signal.addEventListener('abort', () => {
             clearTimeout(timer);
@@ -140,6 +145,53 @@ describe('services', () => {
     await until(() => server.stats.succeeded === 1, 5000);
     expect(stopped).toEqual([]);
     await until(() => calc.rpc.stats.droppedReplies === 1);
+  });
+
+  it('cancel - closing the client cancels its calls in flight: their handlers’ signals fire with ABORTED', async () => {
+    const queue = uniqueQueue('svc');
+    const stopped: unknown[] = [];
+    const server = await serveCalculator(queue, stopped);
+    const calc = openService(calculator(queue));
+    const calls = [calc.call('wait', { ms: 30_000 }), calc.call('wait', { ms: 30_000 })];
+    await until(() => server.stats.inFlight === 2);
+    const codes = Promise.all(calls.map(rejectionCode));
+    await calc.close();
+    expect(await codes).toEqual(['CLOSED', 'CLOSED']);
+    await until(() => stopped.length === 2);
+    expect(stopped).toMatchObject([{ code: 'ABORTED' }, { code: 'ABORTED' }]);
+    await until(() => server.stats.inFlight === 0);
+    expect(server.stats).toMatchObject({ cancelled: 2, succeeded: 0 });
+  });
+
+  it('cancel - a cancel from another connection is ignored unless it names the caller’s own reply queue', async () => {
+    const queue = uniqueQueue('svc');
+    const stopped: unknown[] = [];
+    const started: RpcRequest[] = [];
+    await serveCalculator(queue, stopped, true, started);
+    const calc = openService(calculator(queue));
+    const spared = calc.call('wait', { ms: 1500 });
+    await until(() => started.length === 1);
+    const hit = calc.call('wait', { ms: 30_000 });
+    hit.catch(() => {}); // ends with the client
+    await until(() => started.length === 2);
+    const [first, second] = started as [RpcRequest, RpcRequest];
+    const replyQueue = first.headers[Header.replyTo] as string;
+    expect(replyQueue).toMatch(/^\/reply-queue\/amq\.gen-/);
+    const other = await openWire();
+    const cancel = (headers: Record<string, string>) =>
+      other.attempt('SEND', { destination: CANCEL_TOPIC, ...headers });
+    // Another connection with the first call's id: alone, and with its own reply queue.
+    expect(await cancel({ [Header.correlationId]: first.correlationId })).toBe('accepted');
+    expect(await cancel({ [Header.correlationId]: first.correlationId, [Header.replyTo]: REPLY_TO })).toBe('accepted');
+    // Naming the caller's reply queue works (whoever knows its random name can); it comes after the
+    // two above on the same topic, so once it has stopped the second call they were heard, and ignored.
+    expect(await cancel({ [Header.correlationId]: second.correlationId, [Header.replyTo]: replyQueue })).toBe(
+      'accepted',
+    );
+    await until(() => stopped.length === 1);
+    expect(second.signal.aborted).toBe(true);
+    expect(first.signal.aborted).toBe(false);
+    expect(await spared).toBe('waited');
   });
 
   it('deadline - the handler’s signal fires with DEADLINE_EXCEEDED when the call’s deadline passes', async () => {

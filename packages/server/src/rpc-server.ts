@@ -276,7 +276,7 @@ export class RpcServer {
         {},
       );
     }
-    const onCancel = (cancel: StompMessage) => this.#cancel(cancel.headers[Header.correlationId]);
+    const onCancel = (cancel: StompMessage) => this.#cancel(cancel.headers);
     if (this.#listenForCancels) this.#connection.subscribe(CANCEL_TOPIC, onCancel, {});
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
@@ -308,10 +308,16 @@ export class RpcServer {
     this.#inFlight.set(request, work);
   }
 
-  /** A caller gave up on a call: its handler's signal aborts, and it gets no reply. */
-  #cancel(correlationId: string | undefined): void {
+  /**
+   * A caller gave up on a call: its handler's signal aborts, and it gets no reply. Only the caller
+   * can say so: the broker renders the `reply-to` of its cancel, like that of its request, as its
+   * own reply queue, whose random name nobody else sees.
+   */
+  #cancel(cancel: Readonly<Record<string, string>>): void {
+    const correlationId = cancel[Header.correlationId];
     const request = correlationId === undefined ? undefined : this.#byCorrelationId.get(correlationId);
-    request?.control?.abort(new RpcError('ABORTED', 'the caller cancelled the call'));
+    if (request === undefined || cancel[Header.replyTo] !== request.message.headers[Header.replyTo]) return;
+    request.control?.abort(new RpcError('ABORTED', 'the caller cancelled the call'));
   }
 
   async #handle(request: InFlight): Promise<void> {

@@ -353,6 +353,28 @@ describe('RpcClient request', () => {
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(transport.cancels()).toEqual([correlationId]);
   });
+
+  it('cancel - close() cancels the calls out on the connection, and names this connection’s reply queue', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const out = client.request('/queue/q', '1');
+    const correlationId = transport.onlyCorrelationId();
+    await client.close();
+    await expect(out).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(transport.cancels()).toEqual([correlationId]);
+    const cancel = transport.published.find((frame) => frame.destination === CANCEL_TOPIC);
+    expect(cancel?.headers).toEqual({ [Header.correlationId]: correlationId, [Header.replyTo]: REPLY_TO });
+  });
+
+  it('cancel - close() sends none for a call whose connection dropped: its reply queue went with it', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const waiting = client.request('/queue/q', '1', { idempotent: true });
+    transport.disconnect();
+    await client.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(transport.cancels()).toEqual([]);
+  });
 });
 
 describe('RpcClient stream', () => {

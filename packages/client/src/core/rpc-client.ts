@@ -18,6 +18,7 @@
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
+import type { ErrorCode } from '../protocol/error-codes.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
 import {
   CANCEL_TOPIC,
@@ -173,6 +174,9 @@ type Call = PendingCall<RpcReply>;
  * pings, so a recent reply is its sign of life; a watching client saw its servers leave.
  */
 const RECENT_REPLY_MS = 6000;
+
+/** The ends of a call that mean nobody waits for its reply any more: the server is told. */
+const GIVEN_UP: ReadonlySet<ErrorCode> = new Set(['ABORTED', 'CLOSED']);
 
 export class RpcClient {
   readonly #connection: Transport;
@@ -521,13 +525,15 @@ function outgoingRequest(
 }
 
 /**
- * A call its caller gave up on (aborted, or a stream left early) after it was sent: tell the
- * servers (protocol CANCEL_TOPIC), so that none goes on working for nobody.
+ * A call its caller gave up on (aborted, a stream left early, or the client closed) while it was
+ * out on this connection: tell the servers (protocol CANCEL_TOPIC), so that none goes on working
+ * for nobody. The cancel carries the requests' `reply-to`, which the broker turns into this
+ * connection's own reply queue, as it did for the request: a server obeys a cancel only from there.
  */
 function cancelIfGivenUp(connection: Transport, call: Call, outcome: RpcReply | RpcError): void {
-  if (!(outcome instanceof RpcError) || outcome.code !== 'ABORTED' || call.delivery.sends === 0) return;
+  if (!(outcome instanceof RpcError) || !GIVEN_UP.has(outcome.code) || !call.delivery.sent) return;
   try {
-    const headers = { [Header.correlationId]: call.correlationId };
+    const headers = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
     connection.publish({ destination: CANCEL_TOPIC, body: '', headers });
   } catch {
     // disconnected: the request's own deadline still stops the server

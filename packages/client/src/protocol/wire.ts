@@ -41,9 +41,10 @@ export const Header = {
 export const StreamMark = { item: 'item', end: 'end' } as const;
 
 /**
- * Where a client says it gave up on a call (aborted): servers listen here and stop the handler of
- * the request whose `correlation-id` the (empty) message carries. A deadline needs no message:
- * the request's `expiration` already tells the server when to stop.
+ * Where a client says it gave up on a call (aborted, or the client closed): servers listen here
+ * and stop the handler of the request whose `correlation-id` the (empty) message carries, when
+ * its `reply-to` is the request's (the broker renders both as the caller's own reply queue). A
+ * deadline needs no message: the request's `expiration` already tells the server when to stop.
  */
 export const CANCEL_TOPIC = '/topic/rpc.cancel';
 
