@@ -6,9 +6,12 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function runSmoke(timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runScript(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bench/run.mjs', '--smoke'], {
+    const child = spawn(process.execPath, args, {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -31,7 +34,7 @@ function runSmoke(timeoutMs: number): Promise<{ code: number | null; stdout: str
 
 describe('bench', () => {
   it('bench - the smoke run prints the table for every scenario', async () => {
-    const { code, stdout, stderr } = await runSmoke(55_000);
+    const { code, stdout, stderr } = await runScript(['bench/run.mjs', '--smoke'], 55_000);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^Machine: .+ cores/m);
     expect(stdout).toContain('| scenario | in flight | calls/s (median) |');
@@ -54,4 +57,32 @@ describe('bench', () => {
     expect(stdout).toMatch(/\| server prefetch \| large call alone p50 ms \|/);
     expect(stdout).not.toContain(' errors');
   }, 60_000);
+
+  it('bench - the latency split prints each scenario’s parts, in µs that add up to the call', async () => {
+    const { code, stdout, stderr } = await runScript(
+      ['bench/latency-split.mjs', '--calls', '200', '--rounds', '1'],
+      25_000,
+    );
+    expect(code, stderr).toBe(0);
+    for (const scenario of ['raw Web-STOMP echo', 'stomp-rpc, defaults', 'stomp-rpc, confirmRequests off']) {
+      const row = stdout.split('\n').find((line) => line.startsWith(`| ${scenario} |`));
+      const cells = (row ?? '')
+        .split('|')
+        .slice(2, -1)
+        .map((cell) => Number.parseFloat(cell));
+      expect(cells, scenario).toHaveLength(7);
+      const [call, , send, server, receive, between, brokerCpu] = cells as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      for (const part of [send, server, receive, brokerCpu]) expect(part, scenario).toBeGreaterThan(0);
+      expect(call, scenario).toBeGreaterThan(send + server + receive);
+      expect(Math.abs(send + server + receive + between - call), scenario).toBeLessThan(1.5);
+    }
+  }, 30_000);
 });

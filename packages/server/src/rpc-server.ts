@@ -218,18 +218,8 @@ export class RpcServer {
     this.#connection.start();
     this.#announcer.start();
     await this.#connection.whenConnected(timeoutMs);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new RpcError('UNAVAILABLE', `the broker did not confirm the subscription to ${this.#options.queue}`)),
-        Math.max(0, deadline - Date.now()),
-      );
-    });
-    try {
-      await Promise.race([this.#subscribed, late]);
-    } finally {
-      clearTimeout(timer);
+    if (!(await settledWithin(this.#subscribed, deadline - Date.now()))) {
+      throw new RpcError('UNAVAILABLE', `the broker did not confirm the subscription to ${this.#options.queue}`);
     }
   }
 
@@ -246,14 +236,7 @@ export class RpcServer {
     this.#announcer.stop();
     // Requests from an earlier connection are already back in the queue: nothing to wait for.
     const answerable = [...this.#inFlight].filter(([request]) => this.#mayAnswer(request)).map(([, work]) => work);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled(answerable),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(Promise.allSettled(answerable), graceMs);
     for (const request of this.#inFlight.keys()) request.abandoned = true;
     const requeued = this.#acks.requeueRest();
     await this.#connection.close();
@@ -443,6 +426,19 @@ export class RpcServer {
     } catch {
       // The connection is gone; the broker redelivers the request to another consumer.
     }
+  }
+}
+
+/** Whether `promise` resolves within `ms` (a rejection passes through); the timer never outlives it. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

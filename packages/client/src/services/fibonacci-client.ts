@@ -17,9 +17,9 @@ import { RpcError } from '../errors.js';
 import { decodeValue, encodeN } from '../protocol/fibonacci.js';
 import type { ServerInfo } from '../protocol/presence.js';
 import { type QueueProfile, resolveQueueDeclaration } from '../protocol/queue-profile.js';
-import { type QueueDeclaration, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
+import type { QueueDeclaration } from '../protocol/wire.js';
 import { type FibonacciItem, type FibonacciService, fibonacciService } from './fibonacci-definition.js';
-import { type ProcedureStreamOptions, ServiceClient } from './service-client.js';
+import { type ProcedureStreamOptions, ServiceClient, serviceRoute } from './service-client.js';
 
 export interface FibonacciClientOptions extends RpcClientOptions {
   /** The queue the Fibonacci servers consume. @default 'rpc_queue' */
@@ -84,9 +84,10 @@ export class FibonacciRpcClient {
   constructor(options: FibonacciClientOptions = {}) {
     this.queue = options.queue ?? CLIENT_DEFAULTS.queue;
     const { exchange } = options;
-    this.#destination = exchange === undefined ? queueDestination(this.queue) : `/exchange/${exchange}/${this.queue}`;
     const declaration = resolveQueueDeclaration(options.queueDeclaration);
-    this.#declarationHeaders = exchange === undefined ? queueDeclarationHeaders(declaration) : {};
+    const route = serviceRoute(this.queue, declaration, exchange);
+    this.#destination = route.destination;
+    this.#declarationHeaders = route.declare;
     this.#ownsClient = options.client === undefined;
     this.rpc = options.client ?? new RpcClient(options);
     const service = { ...fibonacciService, queue: this.queue, queueDeclaration: declaration };

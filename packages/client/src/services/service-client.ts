@@ -12,7 +12,7 @@
 import { RpcClient, type RpcClientOptions, type RpcReply, type StreamOptions } from '../core/rpc-client.js';
 import { RpcError } from '../errors.js';
 import { resolveQueueDeclaration } from '../protocol/queue-profile.js';
-import { Header, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
+import { Header, type QueueDeclaration, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
 import type { AnyProcedure, InputOf, KindOf, OutputOf, ServiceDefinition } from './service-definition.js';
 
 export interface ServiceClientOptions extends RpcClientOptions {
@@ -58,11 +58,13 @@ export class ServiceClient<S extends ServiceDefinition> {
 
   constructor(definition: S, options: ServiceClientOptions = {}) {
     this.definition = definition;
-    const { exchange } = options;
-    const { queue } = definition;
-    this.#destination = exchange === undefined ? queueDestination(queue) : `/exchange/${exchange}/${queue}`;
-    this.#declare =
-      exchange === undefined ? queueDeclarationHeaders(resolveQueueDeclaration(definition.queueDeclaration)) : {};
+    const route = serviceRoute(
+      definition.queue,
+      resolveQueueDeclaration(definition.queueDeclaration),
+      options.exchange,
+    );
+    this.#destination = route.destination;
+    this.#declare = route.declare;
     this.#ownsClient = options.client === undefined;
     this.rpc = options.client ?? new RpcClient(options);
     const methods: Record<string, unknown> = {};
@@ -139,6 +141,19 @@ export class ServiceClient<S extends ServiceDefinition> {
       queue: this.definition.queue,
     };
   }
+}
+
+/**
+ * Where a service's requests go and what declares its queue: `/queue/<queue>` with the declaration
+ * (the tutorial's way), or through `exchange` with the queue as routing key, declaring nothing.
+ */
+export function serviceRoute(
+  queue: string,
+  declaration: QueueDeclaration,
+  exchange: string | undefined,
+): { destination: string; declare: Readonly<Record<string, string>> } {
+  if (exchange !== undefined) return { destination: `/exchange/${exchange}/${queue}`, declare: {} };
+  return { destination: queueDestination(queue), declare: queueDeclarationHeaders(declaration) };
 }
 
 function limits(options: ProcedureStreamOptions) {
