@@ -11,8 +11,13 @@
 import net from 'node:net';
 
 const now = () => Number(process.hrtime.bigint()) / 1000;
-const brokerPort = Number(process.env.LATENCY_SPLIT_PORT ?? 15674);
+/** The broker's Web-STOMP port: LATENCY_SPLIT_PORT in a server, watchPort() in the split itself. */
+let brokerPort = Number(process.env.LATENCY_SPLIT_PORT ?? 15674);
 const isBroker = (socket) => socket.remotePort === brokerPort;
+
+export function watchPort(port) {
+  brokerPort = port;
+}
 
 /**
  * Microseconds: when data last came from the broker (`lastDataAt`; `dataAt` until the next write),

@@ -11,7 +11,8 @@
  * socket, so each call splits into: the client from the call to its write, the server from the
  * request's data to the reply's write, the client from the reply's data to the call's end, and
  * what is left, the broker and the kernel between them. The broker's CPU per call is read from
- * /proc. Printed: medians over the rounds of each call's median.
+ * /proc (for the project-local node; n/a for another broker). Printed: medians over the rounds of
+ * each round's median.
  */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import { amqpUrl, brokerUrl, ensureBroker, nodePid } from '../scripts/broker.mjs';
-import { marks, median } from './latency-hooks.mjs';
+import { marks, median, watchPort } from './latency-hooks.mjs';
 import { cpuSeconds, exited, withTimeout } from './lib.mjs';
 import { connectRawStomp, SCRATCH_QUEUE_HEADERS } from './stomp-wire.mjs';
 
@@ -43,6 +44,9 @@ if (
   throw new Error('--calls must be 100 to 100000 and --rounds 1 to 50');
 }
 const WARMUP_CALLS = 200;
+const brokerPort = new URL(brokerUrl()).port || '80';
+watchPort(Number(brokerPort));
+const servers = new Set();
 const now = () => Number(process.hrtime.bigint()) / 1000;
 const log = (line) => process.stderr.write(`latency-split: ${line}\n`);
 
@@ -51,7 +55,17 @@ const log = (line) => process.stderr.write(`latency-split: ${line}\n`);
  * so over IPC, as bench/servers.mjs does); `serverTime()` ends a window and reads its median.
  */
 async function startServer(args, readyText) {
-  const child = spawn(process.execPath, ['--import', HOOKS, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', HOOKS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, LATENCY_SPLIT_PORT: brokerPort },
+  });
+  const stop = async () => {
+    servers.delete(stop);
+    if (child.connected) child.disconnect();
+    child.kill('SIGTERM');
+    await exited(child, 10_000);
+  };
+  servers.add(stop);
   let stdout = '';
   let stderr = '';
   const lines = [];
@@ -80,24 +94,15 @@ async function startServer(args, readyText) {
   const serverTime = async () => {
     const seen = lines.length;
     child.kill('SIGUSR2');
-    await withTimeout(
-      (async () => {
-        while (!lines.slice(seen).some((line) => line.startsWith('latency-split server'))) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      })(),
-      5000,
-      'server timing',
-    );
-    const line = lines.slice(seen).find((text) => text.startsWith('latency-split server')) ?? '';
-    return Number(line.split(' ')[2]);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const line = lines.slice(seen).find((text) => text.startsWith('latency-split server'));
+      if (line !== undefined) return Number(line.split(' ')[2]);
+      if (Date.now() > deadline) throw new Error('the server gave no timing within 5000 ms');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   };
-  const stop = async () => {
-    child.disconnect();
-    child.kill('SIGTERM');
-    await exited(child, 10_000);
-  };
-  return { serverTime, stop };
+  return { serverTime };
 }
 
 /** A caller through the raw echo: the body carries the call's number and comes back as the reply. */
@@ -155,12 +160,22 @@ async function main() {
   const brokerPid = nodePid();
   const echoQueue = `bench.split-echo.${process.pid}`;
   const projectQueue = `bench.split.${process.pid}`;
-  const echoServer = await startServer([join(root, 'bench/servers.mjs'), 'raw-echo', brokerUrl(), echoQueue]);
-  const cli = join(root, 'packages/server/dist/cli.js');
-  const projectServer = await startServer(
-    [cli, '--url', brokerUrl(), '--queue', projectQueue, '--log-level', 'info'],
-    'awaiting RPC requests',
-  );
+  try {
+    const echoServer = await startServer([join(root, 'bench/servers.mjs'), 'raw-echo', brokerUrl(), echoQueue]);
+    const cli = join(root, 'packages/server/dist/cli.js');
+    const projectServer = await startServer(
+      [cli, '--url', brokerUrl(), '--queue', projectQueue, '--log-level', 'info'],
+      'awaiting RPC requests',
+    );
+    printTable(await runRounds(echoServer, projectServer, { echoQueue, projectQueue, brokerPid }), brokerPid);
+  } finally {
+    for (const stop of [...servers]) await stop();
+    await deleteQueues([echoQueue, projectQueue]);
+  }
+}
+
+/** Every round runs each scenario once, one after another; their results by scenario. */
+async function runRounds(echoServer, projectServer, { echoQueue, projectQueue, brokerPid }) {
   const scenarios = [
     { label: 'raw Web-STOMP echo', server: echoServer, open: () => echoCaller(echoQueue) },
     { label: 'stomp-rpc, defaults', server: projectServer, open: () => projectCaller(projectQueue, {}) },
@@ -171,27 +186,21 @@ async function main() {
     },
   ];
   const results = new Map(scenarios.map((scenario) => [scenario.label, []]));
-  try {
-    for (let round = 1; round <= rounds; round++) {
-      log(`round ${round} of ${rounds}`);
-      for (const scenario of scenarios) {
-        const caller = await scenario.open();
-        try {
-          results.get(scenario.label).push(await measure(caller, scenario.server, brokerPid));
-        } finally {
-          await caller.close();
-        }
+  for (let round = 1; round <= rounds; round++) {
+    log(`round ${round} of ${rounds}`);
+    for (const scenario of scenarios) {
+      const caller = await scenario.open();
+      try {
+        results.get(scenario.label).push(await measure(caller, scenario.server, brokerPid));
+      } finally {
+        await caller.close();
       }
     }
-  } finally {
-    await echoServer.stop();
-    await projectServer.stop();
-    await deleteQueues([echoQueue, projectQueue]);
   }
-  printTable(results);
+  return results;
 }
 
-function printTable(results) {
+function printTable(results, brokerPid) {
   const echo = median(results.get('raw Web-STOMP echo').map((r) => r.total));
   const row = (cells) => `| ${cells.join(' | ')} |`;
   const lines = [
@@ -221,7 +230,7 @@ function printTable(results) {
         part('server').toFixed(1),
         part('receive').toFixed(1),
         part('between').toFixed(0),
-        part('brokerCpuUs').toFixed(0),
+        brokerPid === undefined ? 'n/a' : part('brokerCpuUs').toFixed(0),
       ]),
     );
   }

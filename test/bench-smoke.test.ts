@@ -58,7 +58,7 @@ describe('bench', () => {
     expect(stdout).not.toContain(' errors');
   }, 60_000);
 
-  it('bench - the latency split prints each scenario’s parts, in µs that add up to the call', async () => {
+  it('bench - the latency split prints each scenario’s parts: every one measured, and the broker’s the rest of the call', async () => {
     const { code, stdout, stderr } = await runScript(
       ['bench/latency-split.mjs', '--calls', '200', '--rounds', '1'],
       25_000,
@@ -80,9 +80,8 @@ describe('bench', () => {
         number,
         number,
       ];
-      for (const part of [send, server, receive, brokerCpu]) expect(part, scenario).toBeGreaterThan(0);
-      expect(call, scenario).toBeGreaterThan(send + server + receive);
-      expect(Math.abs(send + server + receive + between - call), scenario).toBeLessThan(1.5);
+      for (const part of [call, send, server, receive, brokerCpu]) expect(part, scenario).toBeGreaterThan(0);
+      expect(between, scenario).toBeGreaterThan(0);
     }
   }, 30_000);
 });

@@ -167,10 +167,10 @@ describe('services', () => {
     const queue = uniqueQueue('svc');
     const stopped: unknown[] = [];
     const started: RpcRequest[] = [];
-    await serveCalculator(queue, stopped, true, started);
+    const server = await serveCalculator(queue, stopped, true, started);
     const calc = openService(calculator(queue));
-    const spared = calc.call('wait', { ms: 1500 });
-    await until(() => started.length === 1);
+    const controller = new AbortController();
+    const spared = calc.call('wait', { ms: 30_000 }, { signal: controller.signal });
     const hit = calc.call('wait', { ms: 30_000 });
     hit.catch(() => {}); // ends with the client
     await until(() => started.length === 2);
@@ -183,7 +183,7 @@ describe('services', () => {
     // Another connection with the first call's id: alone, and with its own reply queue.
     expect(await cancel({ [Header.correlationId]: first.correlationId })).toBe('accepted');
     expect(await cancel({ [Header.correlationId]: first.correlationId, [Header.replyTo]: REPLY_TO })).toBe('accepted');
-    // Naming the caller's reply queue works (whoever knows its random name can); it comes after the
+    // Naming the caller's reply queue works (whoever knows its random name can). It comes after the
     // two above on the same topic, so once it has stopped the second call they were heard, and ignored.
     expect(await cancel({ [Header.correlationId]: second.correlationId, [Header.replyTo]: replyQueue })).toBe(
       'accepted',
@@ -191,7 +191,12 @@ describe('services', () => {
     await until(() => stopped.length === 1);
     expect(second.signal.aborted).toBe(true);
     expect(first.signal.aborted).toBe(false);
-    expect(await spared).toBe('waited');
+    expect(server.stats.inFlight).toBe(1);
+    // The caller itself can.
+    controller.abort();
+    expect(await rejectionCode(spared)).toBe('ABORTED');
+    await until(() => stopped.length === 2);
+    expect(first.signal.aborted).toBe(true);
   });
 
   it('deadline - the handler’s signal fires with DEADLINE_EXCEEDED when the call’s deadline passes', async () => {

@@ -366,14 +366,22 @@ describe('RpcClient request', () => {
     expect(cancel?.headers).toEqual({ [Header.correlationId]: correlationId, [Header.replyTo]: REPLY_TO });
   });
 
-  it('cancel - close() sends none for a call whose connection dropped: its reply queue went with it', async () => {
-    const { client, transport } = setup();
+  it('cancel - close() sends none for a call not out on this connection: its reply queue went with the last', async () => {
+    const batches: (() => void)[] = [];
+    const flush = () => {
+      for (const send of batches.splice(0)) send();
+    };
+    const { client, transport } = setup({}, (send) => batches.push(send));
     transport.connect();
     const waiting = client.request('/queue/q', '1', { idempotent: true });
+    flush();
     transport.disconnect();
+    transport.connect(); // connected again; the request goes again at the end of the turn, not yet
     await client.close();
+    flush();
     await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
     expect(transport.cancels()).toEqual([]);
+    expect(transport.requests()).toHaveLength(1);
   });
 });
 
