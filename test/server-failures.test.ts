@@ -1,12 +1,43 @@
-// Servers that fail: killed mid-request, stopped during a burst, flooded with malformed requests.
-// Every call still gets exactly one answer, each case bounded in time.
+// Servers that fail: killed mid-request, stopped during a burst, flooded with malformed requests,
+// their queue deleted under them. Every call still gets exactly one answer, each case bounded in time.
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
-import { describe, expect, it } from 'vitest';
+import amqp from 'amqplib';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { amqpUrl } from '../scripts/broker.mjs';
 import { openClient, openRawConnection, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 const SERVER_CLI = 'packages/server/dist/cli.js';
 
 describe('servers that fail', () => {
+  it('queue deleted - the broker cancels the server’s subscription; it reconnects, declares the queue again and answers', async () => {
+    const queue = uniqueQueue('deleted');
+    const server = await startServer(queue);
+    const client = openClient(queue);
+    expect(await client.call(10)).toBe(55n);
+    const connection = await amqp.connect(amqpUrl());
+    onTestFinished(() => connection.close());
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(queue);
+    // "Server cancelled subscription": without a new subscription the server would consume nothing.
+    // The client's connection declared the queue before and will not again (the broker declares a
+    // /queue/ destination once per connection): only the server's new subscription can.
+    await until(() => server.stats.reconnects === 1, 10_000, 'the server to reconnect');
+    // A passive declare: the test must not create the queue itself. A missing queue closes the channel.
+    const consumers = async () => {
+      const probe = await connection.createChannel();
+      probe.on('error', () => {});
+      try {
+        return (await probe.checkQueue(queue)).consumerCount;
+      } catch {
+        return 0;
+      } finally {
+        await probe.close().catch(() => {});
+      }
+    };
+    await until(async () => (await consumers()) === 1, 10_000, 'the queue to be declared and consumed again');
+    expect(await client.call(11)).toBe(89n);
+  });
+
   it('SIGKILL - a server killed mid-request: another server answers and the caller gets one result', async () => {
     const queue = uniqueQueue('sigkill');
     const doomed = spawnChild(process.execPath, ['test/fixtures/holding-server.mjs'], { RPC_QUEUE: queue });

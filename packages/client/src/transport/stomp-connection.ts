@@ -132,21 +132,13 @@ export class StompConnection implements Transport {
   #connectedAt = 0;
 
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
-    this.#policy = new ReconnectPolicy({
-      urls: checkUrls(typeof options.url === 'string' ? [options.url] : (options.url ?? [CLIENT_DEFAULTS.url])),
-      randomizeUrls: options.randomizeUrls ?? CLIENT_DEFAULTS.randomizeUrls,
-      reconnectDelayMs: checkMs(options.reconnectDelayMs ?? CLIENT_DEFAULTS.reconnectDelayMs, 'reconnectDelayMs'),
-      maxReconnectDelayMs: checkMs(
-        options.maxReconnectDelayMs ?? CLIENT_DEFAULTS.maxReconnectDelayMs,
-        'maxReconnectDelayMs',
-      ),
-    });
+    this.#policy = reconnectPolicy(options);
     this.#events = events;
     this.#settings = sessionSettings(options);
     this.#pacer = new AttemptPacer(systemClock, () => this.#policy.delayMs());
     const keepaliveMs = checkMs(options.keepaliveMs ?? CLIENT_DEFAULTS.keepaliveMs, 'keepaliveMs', 0);
     this.#keepalive = new Keepalive(systemClock, keepaliveMs, {
-      send: () => this.#sendKeepalive(),
+      send: () => sendEndOfLine(this.#session),
       lapsed: (silentMs) => this.#dropSilent(silentMs),
     });
     this.#login = new Login(options.credentials);
@@ -287,7 +279,7 @@ export class StompConnection implements Transport {
       receipt: (receiptId) => {
         if (this.#state !== 'closed') this.#events.onReceipt?.(receiptId);
       },
-      error: (summary, detail) => this.#handleStompError(summary, detail),
+      error: (summary, detail, cancelled) => this.#handleStompError(summary, detail, cancelled),
       heartbeatLost: () => {
         this.#pendingReason = new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`);
       },
@@ -327,12 +319,17 @@ export class StompConnection implements Transport {
     this.#pendingReason = undefined;
     this.#keepalive.start();
     this.#setState('connected');
-    this.#events.onConnected?.();
-    this.#waiters.settle();
+    try {
+      this.#events.onConnected?.();
+    } finally {
+      this.#waiters.settle();
+    }
   }
 
-  #handleStompError(summary: string, body: string): void {
+  /** An ERROR frame; `cancelled`: it ends one of the session's subscriptions, not the connection. */
+  #handleStompError(summary: string, body: string, cancelled: string | undefined): void {
     const detail = body ? ` (${body})` : '';
+    if (this.#state === 'closed') return; // closing: the DISCONNECT's RECEIPT or its grace ends it
     if (this.#state !== 'connected') {
       // A refused login: RabbitMQ keeps the socket open, so close it and try again later.
       const refused = /CONNECT|access refused|login/i.test(summary + detail);
@@ -347,8 +344,15 @@ export class StompConnection implements Transport {
       return;
     }
     const error = new RpcError('UNAVAILABLE', `broker error: ${summary}${detail}`);
-    this.#pendingReason = error;
     this.#events.onBrokerError?.(error);
+    if (cancelled === undefined) {
+      this.#pendingReason = error; // RabbitMQ closes the connection after it
+    } else {
+      // The broker ended a subscription (its queue was deleted, say) and kept the connection: a
+      // new one subscribes to everything again, and a `/queue/` subscription declares its queue.
+      this.#pacer.skipNext();
+      this.drop(new RpcError('CONNECTION_LOST', `the broker cancelled subscription ${cancelled}: ${summary}`));
+    }
   }
 
   #handleClosed(event: unknown): void {
@@ -360,24 +364,18 @@ export class StompConnection implements Transport {
     const reason = this.#pendingReason ?? closeReason(event, this.url, wasConnected);
     this.#pendingReason = undefined;
     this.#lastError = reason;
-    if (wasConnected) {
-      this.#policy.connectionLost(Date.now() - this.#connectedAt);
-      this.#setState('reconnecting', reason);
-      this.#events.onDisconnected?.(reason);
-    } else {
-      this.#policy.attemptFailed();
-      if (this.#state !== 'connecting') this.#setState('reconnecting', reason);
-      this.#events.onConnectFailed?.(reason);
-    }
-    void this.#attempt(); // unless an event handler above closed the connection
-  }
-
-  /** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */
-  #sendKeepalive(): void {
     try {
-      this.#session?.sendRaw('\n');
-    } catch {
-      // the socket is going away; its close event reports why
+      if (wasConnected) {
+        this.#policy.connectionLost(Date.now() - this.#connectedAt);
+        this.#setState('reconnecting', reason);
+        this.#events.onDisconnected?.(reason);
+      } else {
+        this.#policy.attemptFailed();
+        if (this.#state !== 'connecting') this.#setState('reconnecting', reason);
+        this.#events.onConnectFailed?.(reason);
+      }
+    } finally {
+      void this.#attempt(); // even when a handler threw; not when it closed the connection
     }
   }
 
@@ -405,6 +403,28 @@ export class StompConnection implements Transport {
       // an application callback must not stop the connection from cleaning up or reconnecting
     }
   }
+}
+
+/** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */
+function sendEndOfLine(session: StompSession | undefined): void {
+  try {
+    session?.sendRaw('\n');
+  } catch {
+    // the socket is going away; its close event reports why
+  }
+}
+
+/** The URLs to try and the backoff between attempts, from the options (checked). */
+function reconnectPolicy(options: StompConnectionOptions): ReconnectPolicy {
+  return new ReconnectPolicy({
+    urls: checkUrls(typeof options.url === 'string' ? [options.url] : (options.url ?? [CLIENT_DEFAULTS.url])),
+    randomizeUrls: options.randomizeUrls ?? CLIENT_DEFAULTS.randomizeUrls,
+    reconnectDelayMs: checkMs(options.reconnectDelayMs ?? CLIENT_DEFAULTS.reconnectDelayMs, 'reconnectDelayMs'),
+    maxReconnectDelayMs: checkMs(
+      options.maxReconnectDelayMs ?? CLIENT_DEFAULTS.maxReconnectDelayMs,
+      'maxReconnectDelayMs',
+    ),
+  });
 }
 
 /** What each attempt's session is opened with. */

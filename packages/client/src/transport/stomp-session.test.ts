@@ -54,7 +54,8 @@ function session(options: { heartbeatMs?: number; socket?: FakeSocket } = {}) {
       heard: () => {},
       message: (message) => unclaimed.push(message),
       receipt: (id) => seen.push(`receipt ${id}`),
-      error: (summary, detail) => seen.push(`error ${summary} | ${detail}`),
+      error: (summary, detail, cancelled) =>
+        seen.push(`error ${summary} | ${detail}${cancelled === undefined ? '' : ` | cancelled ${cancelled}`}`),
       heartbeatLost: () => seen.push('heartbeat lost'),
       socketError: () => seen.push('socket error'),
       closed: (event) => seen.push(`closed ${(event as { code: number }).code}`),
@@ -139,6 +140,27 @@ describe('StompSession', () => {
     socket.receive('RECEIPT\nreceipt-id:batch-7\n\n');
     socket.receive('ERROR\nmessage:not_found\n\nno queue\n');
     expect(seen).toEqual(['receipt batch-7', 'error not_found | no queue']);
+  });
+
+  it('session - an ERROR naming one of its subscriptions ends that subscription; one naming another is plain', () => {
+    const { socket, subject, seen, unclaimed } = connected();
+    const claimed: string[] = [];
+    const id = subject.subscribe(
+      '/queue/q',
+      (message) => claimed.push(message.body),
+      {},
+      () => {},
+    );
+    seen.length = 0;
+    socket.receive('ERROR\nmessage:Server cancelled subscription\nsubscription:other\n\n');
+    socket.receive(`ERROR\nmessage:Server cancelled subscription\nsubscription:${id}\n\ngone\n`);
+    socket.receive(`MESSAGE\nsubscription:${id}\n\nlate`);
+    expect(seen).toEqual([
+      'error Server cancelled subscription | ',
+      `error Server cancelled subscription | gone | cancelled ${id}`,
+    ]);
+    expect(claimed).toEqual([]);
+    expect(unclaimed.map((message) => message.body)).toEqual(['late']);
   });
 
   it('heart-beats - a broker silent for two of its periods is presumed gone and the socket discarded', () => {

@@ -86,8 +86,11 @@ export interface StompSessionEvents {
   message(message: StompMessage): void;
   /** A RECEIPT nobody waits for. */
   receipt(receiptId: string): void;
-  /** An ERROR frame. */
-  error(summary: string, detail: string): void;
+  /**
+   * An ERROR frame; `cancelled` when it names one of this session's subscriptions, which the
+   * broker has ended ("Server cancelled subscription": its queue was deleted, say).
+   */
+  error(summary: string, detail: string, cancelled: string | undefined): void;
   /** The broker sent nothing for two heart-beat periods; the socket is discarded next. */
   heartbeatLost(): void;
   /** The socket reported an error; its close follows. */
@@ -250,7 +253,10 @@ export class StompSession {
     } else if (command === 'CONNECTED') {
       this.#handleConnected(headers);
     } else if (command === 'ERROR') {
-      this.#events.error(headers.message ?? 'ERROR frame', frame.body.trim());
+      const { subscription } = headers;
+      const cancelled =
+        subscription !== undefined && this.#subscriptions.delete(subscription) ? subscription : undefined;
+      this.#events.error(headers.message ?? 'ERROR frame', frame.body.trim(), cancelled);
     }
   }
 
