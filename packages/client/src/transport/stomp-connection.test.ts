@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeSocket } from '../../test/fake-socket.js';
+import type { RpcError } from '../errors.js';
 import { closedSocket, StompConnection, type StompSocket } from './stomp-connection.js';
 
 const URLS = ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws', 'ws://127.0.0.1:3/ws'];
@@ -30,5 +32,87 @@ describe('StompConnection broker URLs', () => {
   it('with randomizeUrls false, starts from the first URL', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.99);
     expect(await attemptedUrls({ randomizeUrls: false }, 3)).toEqual(URLS);
+  });
+});
+
+describe('StompConnection and the broker’s ERROR frames', () => {
+  /** A connection whose sockets the test plays the broker on; its owner subscribes on every connect. */
+  function connectionWithOwner(onDisconnected?: () => void, reconnectDelayMs = 60_000) {
+    const sockets: FakeSocket[] = [];
+    const lost: RpcError[] = [];
+    let connects = 0;
+    const connection = new StompConnection(
+      {
+        url: URLS[0],
+        reconnectDelayMs, // by default long: a reconnect that comes at all comes at once
+        webSocketFactory: () => {
+          const socket = new FakeSocket();
+          sockets.push(socket);
+          return socket;
+        },
+      },
+      {
+        onConnected: () => {
+          connects++;
+          connection.subscribe('/queue/q', () => {}, {});
+        },
+        onDisconnected: (reason) => {
+          lost.push(reason);
+          onDisconnected?.();
+        },
+      },
+    );
+    const accept = async (index: number) => {
+      await vi.waitFor(() => expect(sockets.length).toBeGreaterThan(index), { timeout: 2000 });
+      const socket = sockets[index] as FakeSocket;
+      socket.open();
+      socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+      return socket;
+    };
+    return { connection, sockets, lost, accept, connects: () => connects };
+  }
+
+  it('a subscription the broker cancels (its queue deleted): it reconnects at once and its owner subscribes again', async () => {
+    const { connection, sockets, lost, accept, connects } = connectionWithOwner();
+    connection.start();
+    const first = await accept(0);
+    const subscribe = first.sent.find((frame) => frame.startsWith('SUBSCRIBE')) ?? '';
+    const id = /\nid:([^\n]+)/.exec(subscribe)?.[1];
+    first.receive(`ERROR\nmessage:Server cancelled subscription\nsubscription:${id}\n\n`);
+    const second = await accept(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ code: 'CONNECTION_LOST' });
+    expect(lost[0]?.message).toContain(`cancelled subscription ${id}`);
+    expect(connects()).toBe(2);
+    expect(second.sent.filter((frame) => frame.startsWith('SUBSCRIBE'))).toHaveLength(1);
+    expect(sockets).toHaveLength(2);
+    await connection.close(0);
+  });
+
+  it('an owner whose callback throws: the error reaches the caller, and reconnecting goes on', async () => {
+    const { connection, accept, connects } = connectionWithOwner(() => {
+      throw new Error('a bug in the owner');
+    }, 1);
+    connection.start();
+    const first = await accept(0);
+    expect(() => first.closedByPeer(1006)).toThrow('a bug in the owner');
+    await accept(1);
+    expect(connects()).toBe(2);
+    await connection.close(0);
+  });
+
+  it('an ERROR while closing ends nothing early: the DISCONNECT still waits for its RECEIPT', async () => {
+    const { connection, sockets, accept } = connectionWithOwner();
+    connection.start();
+    const socket = await accept(0);
+    const closing = connection.close(5000);
+    expect(socket.sent.at(-1)).toMatch(/^DISCONNECT\n/);
+    socket.receive('ERROR\nmessage:access refused\n\n');
+    expect(socket.closeCalls).toBe(0);
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    expect(socket.closeCalls).toBe(1);
+    socket.closedByPeer();
+    await closing;
+    expect(sockets).toHaveLength(1);
   });
 });
