@@ -350,7 +350,7 @@ export class StompConnection implements Transport {
     } else {
       // The broker ended a subscription (its queue was deleted, say) and kept the connection: a
       // new one subscribes to everything again, and a `/queue/` subscription declares its queue.
-      this.#pacer.skipNext();
+      // The usual backoff applies: a subscription cancelled again at once must not loop tightly.
       this.drop(new RpcError('CONNECTION_LOST', `the broker cancelled subscription ${cancelled}: ${summary}`));
     }
   }
