@@ -117,11 +117,15 @@ async function echoCaller(queue) {
   let next = 0;
   return {
     call: () =>
-      new Promise((resolve) => {
-        const id = String(next++);
-        answer = (body) => body === id && resolve();
-        session.send('SEND', headers, id);
-      }),
+      withTimeout(
+        new Promise((resolve) => {
+          const id = String(next++);
+          answer = (body) => body === id && resolve();
+          session.send('SEND', headers, id);
+        }),
+        10_000, // as a FibonacciRpcClient call's default deadline
+        'echo reply',
+      ),
     close: () => session.close(),
   };
 }
