@@ -292,9 +292,9 @@ export class RpcServer {
   }
 
   /**
-   * A caller gave up on a call: its handler's signal aborts, and it gets no reply. Only the caller
-   * can say so: the broker renders the `reply-to` of its cancel, like that of its request, as its
-   * own reply queue, whose random name nobody else sees.
+   * A caller gave up on a call: its handler's signal aborts, and it gets no reply. The cancel counts
+   * only from the caller's reply queue: the broker renders its `reply-to`, like the request's, as
+   * the sender's own queue (docs/protocol.md, "Cancel", says who else can learn that name).
    */
   #cancel(cancel: Readonly<Record<string, string>>): void {
     const correlationId = cancel[Header.correlationId];
