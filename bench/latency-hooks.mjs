@@ -9,8 +9,10 @@
  * `latency-split server <µs> <samples>` on stderr, and starts a new window.
  */
 import net from 'node:net';
+import { median } from './lib.mjs';
 
-const now = () => Number(process.hrtime.bigint()) / 1000;
+/** Microseconds on a monotonic clock. */
+export const now = () => Number(process.hrtime.bigint()) / 1000;
 /** The broker's Web-STOMP port: LATENCY_SPLIT_PORT in a server, watchPort() in the split itself. */
 let brokerPort = Number(process.env.LATENCY_SPLIT_PORT ?? 15674);
 const isBroker = (socket) => socket.remotePort === brokerPort;
@@ -45,12 +47,6 @@ for (const method of ['_write', '_writev']) {
     }
     return write.apply(this, rest);
   };
-}
-
-export function median(values) {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 process.on('SIGUSR2', () => {

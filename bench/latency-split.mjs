@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import { amqpUrl, brokerUrl, ensureBroker, nodePid } from '../scripts/broker.mjs';
-import { marks, median, watchPort } from './latency-hooks.mjs';
-import { cpuSeconds, exited, withTimeout } from './lib.mjs';
+import { marks, now, watchPort } from './latency-hooks.mjs';
+import { cpuSeconds, exited, median, withTimeout } from './lib.mjs';
 import { connectRawStomp, SCRATCH_QUEUE_HEADERS } from './stomp-wire.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,7 +47,6 @@ const WARMUP_CALLS = 200;
 const brokerPort = new URL(brokerUrl()).port || '80';
 watchPort(Number(brokerPort));
 const servers = new Set();
-const now = () => Number(process.hrtime.bigint()) / 1000;
 const log = (line) => process.stderr.write(`latency-split: ${line}\n`);
 
 /**

@@ -328,8 +328,8 @@ export class StompConnection implements Transport {
 
   /** An ERROR frame; `cancelled`: it ends one of the session's subscriptions, not the connection. */
   #handleStompError(summary: string, body: string, cancelled: string | undefined): void {
-    const detail = body ? ` (${body})` : '';
     if (this.#state === 'closed') return; // closing: the DISCONNECT's RECEIPT or its grace ends it
+    const detail = body ? ` (${body})` : '';
     if (this.#state !== 'connected') {
       // A refused login: RabbitMQ keeps the socket open, so close it and try again later.
       const refused = /CONNECT|access refused|login/i.test(summary + detail);
