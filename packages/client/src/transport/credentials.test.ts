@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { freshCredentials, Login } from './credentials.js';
 
 describe('credentials', () => {
@@ -41,6 +41,25 @@ describe('credentials', () => {
     expect(await hanging.refresh(headers, 50)).toMatchObject({ message: expect.stringContaining('within 50 ms') });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(headers).toEqual({ login: 'u', passcode: 'last' });
+  });
+
+  it('close - ends a refresh under way at once, so its timer cannot keep Node alive after close()', async () => {
+    vi.useFakeTimers();
+    try {
+      const headers = { login: 'u', passcode: 'last' };
+      const login = new Login(() => new Promise(() => {}));
+      const refreshed = login.refresh(headers, 5000);
+      expect(vi.getTimerCount()).toBe(1); // the refresh's bound
+      login.close();
+      expect(await refreshed).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('closed') });
+      expect(vi.getTimerCount()).toBe(0);
+      // and one asked for after close() does not wait either
+      expect(await login.refresh(headers, 5000)).toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(vi.getTimerCount()).toBe(0);
+      expect(headers).toEqual({ login: 'u', passcode: 'last' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('freshCredentials - resolves with the source’s answer', async () => {

@@ -14,11 +14,22 @@ export interface Credentials {
 
 export type CredentialsSource = () => Credentials | Promise<Credentials>;
 
-/** Calls `source`, rejecting when it throws, answers junk, or has not answered within `timeoutMs`. */
-export async function freshCredentials(source: CredentialsSource, timeoutMs: number): Promise<Credentials> {
+/**
+ * Calls `source`, rejecting when it throws, answers junk, or has not answered within `timeoutMs`,
+ * or at once when `signal` aborts (the connection was closed: its timer must not keep Node alive).
+ */
+export async function freshCredentials(
+  source: CredentialsSource,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Credentials> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let stop: (() => void) | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    stop = () => reject(new Error('the connection was closed'));
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop);
   });
   try {
     const credentials = await Promise.race([source(), late]);
@@ -28,12 +39,14 @@ export async function freshCredentials(source: CredentialsSource, timeoutMs: num
     return credentials;
   } finally {
     clearTimeout(timer);
+    if (stop) signal?.removeEventListener('abort', stop);
   }
 }
 
 /** Where a connection's credentials come from, and when a refused login is final. */
 export class Login {
   readonly #source: CredentialsSource | undefined;
+  readonly #closed = new AbortController();
   #refusedInARow = 0;
 
   constructor(source: CredentialsSource | undefined) {
@@ -47,7 +60,7 @@ export class Login {
   async refresh(connectHeaders: Record<string, string>, timeoutMs: number): Promise<RpcError | undefined> {
     if (this.#source === undefined) return undefined;
     try {
-      const { login, passcode } = await freshCredentials(this.#source, timeoutMs);
+      const { login, passcode } = await freshCredentials(this.#source, timeoutMs, this.#closed.signal);
       connectHeaders.login = login;
       connectHeaders.passcode = passcode;
       return undefined;
@@ -67,5 +80,10 @@ export class Login {
 
   connected(): void {
     this.#refusedInARow = 0;
+  }
+
+  /** The connection is closed: a refresh under way ends now, its timer cleared. */
+  close(): void {
+    this.#closed.abort();
   }
 }

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeSocket } from '../../test/fake-socket.js';
 import type { RpcError } from '../errors.js';
-import { closedSocket, StompConnection, type StompSocket } from './stomp-connection.js';
+import { closedSocket, StompConnection, type StompConnectionOptions, type StompSocket } from './stomp-connection.js';
 
 const URLS = ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws', 'ws://127.0.0.1:3/ws'];
 
@@ -114,5 +114,116 @@ describe('StompConnection and the broker’s ERROR frames', () => {
     socket.closedByPeer();
     await closing;
     expect(sockets).toHaveLength(1);
+  });
+});
+
+/** A connection on fake sockets, with fake timers (the test advances time); `sockets` fills per attempt. */
+function fakeTimedConnection(options: StompConnectionOptions) {
+  const sockets: FakeSocket[] = [];
+  const failed: RpcError[] = [];
+  const lost: RpcError[] = [];
+  const connection = new StompConnection(
+    {
+      url: URLS[0],
+      webSocketFactory: () => {
+        const socket = new FakeSocket();
+        sockets.push(socket);
+        return socket;
+      },
+      ...options,
+    },
+    { onConnectFailed: (reason) => failed.push(reason), onDisconnected: (reason) => lost.push(reason) },
+  );
+  /** close() with fake timers: its grace timer runs when time is advanced. */
+  const close = async () => {
+    const closing = connection.close(0);
+    await vi.advanceTimersByTimeAsync(0);
+    await closing;
+  };
+  return { connection, sockets, failed, lost, close };
+}
+
+describe('StompConnection attempts and closing', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('an attempt that never opens is given up after connectTimeoutMs, and the next one follows its backoff', async () => {
+    const { connection, sockets, failed, close } = fakeTimedConnection({
+      connectTimeoutMs: 1000,
+      reconnectDelayMs: 3000,
+      maxReconnectDelayMs: 3000,
+    });
+    connection.start();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sockets).toHaveLength(1);
+    expect(failed).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(failed[0]?.message).toContain('no STOMP session with ws://127.0.0.1:1/ws within 1000 ms');
+    expect(sockets[0]?.closeCalls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1000); // within the backoff (3000 ms, jittered by at most half)
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(sockets).toHaveLength(2);
+    await close();
+  });
+
+  it('close() during the backoff: it resolves at once, no attempt follows and no timer is left', async () => {
+    const { connection, sockets } = fakeTimedConnection({ reconnectDelayMs: 10_000, maxReconnectDelayMs: 10_000 });
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    sockets[0]?.closedByPeer(1006); // refused: the next attempt waits for the backoff
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+    await connection.close();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('a connection silent for longer than the broker allows is replaced at once, without the backoff', async () => {
+    const { connection, sockets, lost, close } = fakeTimedConnection({
+      keepaliveMs: 20_000,
+      reconnectDelayMs: 10_000,
+      maxReconnectDelayMs: 10_000,
+    });
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    sockets[0]?.open();
+    sockets[0]?.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    expect(connection.connected).toBe(true);
+    // The machine sleeps for 70 s: the clock jumps, no timer ran meanwhile.
+    vi.setSystemTime(Date.now() + 70_000);
+    await vi.advanceTimersByTimeAsync(20_000); // the keepalive's timer finds the silence
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ code: 'CONNECTION_LOST' });
+    expect(sockets[0]?.sent.at(-1)).not.toBe('\n'); // nothing was sent on the presumed-dead socket
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(2); // at once, not after 10 s
+    await close();
+  });
+
+  it('close() while fresh credentials are awaited: it resolves at once, opens no socket and leaves no timer', async () => {
+    let asked = 0;
+    const { connection, sockets } = fakeTimedConnection({
+      connectTimeoutMs: 5000,
+      credentials: () => {
+        asked++;
+        return new Promise(() => {}); // a token endpoint that never answers
+      },
+    });
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked).toBe(1);
+    await connection.close();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(sockets).toEqual([]);
   });
 });

@@ -245,6 +245,7 @@ export class StompConnection implements Transport {
     if (this.#state === 'closed') return;
     this.#setState('closed');
     this.#pacer.wake();
+    this.#login.close();
     clearTimeout(this.#attemptTimer);
     this.#keepalive.stop();
     this.#stopWatchingPage?.();
