@@ -1,6 +1,8 @@
 // The command lines as a user runs them: `npm run client -- N` and `npm start`.
 import { DEFAULT_QUEUE, type FibonacciRpcClient } from '@stomp-rpc/client';
-import { describe, expect, it } from 'vitest';
+import amqp from 'amqplib';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { amqpUrl } from '../scripts/broker.mjs';
 import { openClient, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 /**
@@ -77,6 +79,31 @@ describe('command line', () => {
     const usage = await npmRun('client', '--', '--sequence', '10');
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('--sequence takes <from> <to>');
+  });
+
+  it('cli - --durable on both command lines: the client declares the queue as the server does, and is answered', async () => {
+    const queue = uniqueQueue('durable');
+    // A durable queue outlives the test's connections: delete it at the end, over AMQP.
+    onTestFinished(async () => {
+      const connection = await amqp.connect(amqpUrl());
+      try {
+        await (await connection.createChannel()).deleteQueue(queue);
+      } finally {
+        await connection.close();
+      }
+    });
+    const server = spawnChild(process.execPath, ['packages/server/dist/cli.js', '--durable', '--queue', queue]);
+    await until(() => server.stdout().includes('awaiting RPC requests'), 10_000, 'the server to be ready');
+    const answered = await npmRun('client', '--', '--durable', '--queue', queue, '10');
+    expect(answered.stderr).toBe('');
+    expect(answered.stdout).toContain(' [.] Got 55\n');
+    // Without it, the client's declaration differs from the queue's, and the broker refuses it.
+    const refused = await npmRun('client', '--', '--queue', queue, '--timeout-ms', '3000', '10');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/precondition_failed|PRECONDITION_FAILED|inequivalent arg 'durable'/);
+    const contradiction = await npmRun('client', '--', '--durable', '--queue-profile', 'replicated', '10');
+    expect(contradiction.status).toBe(2);
+    expect(contradiction.stderr).toContain('--durable and --queue-profile exclude each other');
   });
 
   it('cli - a usage error exits 2 with the usage text', async () => {

@@ -31,8 +31,10 @@ options:
   --queue <name>          request queue (default ${CLIENT_DEFAULTS.queue})
   --queue-profile <name>  how the queue is declared, as the servers do: tutorial (default)
                           or replicated (quorum queue, for a cluster)
+  --durable               the tutorial's queue declared durable, for servers run with --durable
   --timeout-ms <ms>       deadline of the call (default ${CLIENT_DEFAULTS.timeoutMs})
-  --connect-timeout-ms <ms>  give up when the broker cannot be reached (default ${CLIENT_DEFAULTS.connectTimeoutMs})
+  --connect-timeout-ms <ms>  how long to wait for the first connection before giving up
+                          (default ${CLIENT_DEFAULTS.connectTimeoutMs})
   --fail-fast             fail at once with NO_SERVERS when no server announced itself, without
                           sending (for when every server announces itself; the tutorial's
                           servers do not)
@@ -124,7 +126,12 @@ function parse(argv: readonly string[]) {
   const listServers = values.servers ?? false;
   if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
   if (!listServers && n === undefined) throw new UsageError('n is missing');
-  const options = optionsFromCommandLine(values, process.env);
+  let options: ReturnType<typeof optionsFromCommandLine>;
+  try {
+    options = optionsFromCommandLine(values, process.env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   return {
     options,
     timeoutMs: milliseconds('--timeout-ms', values['timeout-ms'], CLIENT_DEFAULTS.timeoutMs),

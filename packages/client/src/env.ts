@@ -42,6 +42,7 @@ export const CONNECTION_FLAGS = {
   vhost: { type: 'string' },
   queue: { type: 'string' },
   'queue-profile': { type: 'string' },
+  durable: { type: 'boolean' },
 } as const;
 
 /** What the connection flags gave, as parseArgs returns them. */
@@ -52,6 +53,7 @@ export interface ConnectionFlagValues {
   vhost?: string | undefined;
   queue?: string | undefined;
   'queue-profile'?: string | undefined;
+  durable?: boolean | undefined;
 }
 
 /** Connection options from the environment, with the command line's flags taking precedence. */
@@ -67,5 +69,9 @@ export function optionsFromCommandLine(
   if (flags.queue !== undefined) options.queue = flags.queue;
   // An unknown profile name is reported by the client or server it configures.
   if (flags['queue-profile'] !== undefined) options.queueDeclaration = flags['queue-profile'] as QueueProfile;
+  if (flags.durable) {
+    if (flags['queue-profile'] !== undefined) throw new Error('--durable and --queue-profile exclude each other');
+    options.queueDeclaration = { durable: true };
+  }
   return options;
 }

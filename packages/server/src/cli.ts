@@ -32,7 +32,7 @@ options:
   --workers <count>     worker threads for large n (default: cores less one, at least 1)
   --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
                         handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
-  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never;
+  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never, else 100 to 3600000;
                         clients still get answers, but --servers and --fail-fast do not see it)
   --metrics-port <port> serve Prometheus metrics at http://<metrics-host>:<port>/metrics
   --metrics-host <host> address the metrics endpoint binds (default 127.0.0.1)
@@ -65,7 +65,6 @@ function parseCommandLine(args: string[]) {
     args,
     options: {
       ...CONNECTION_FLAGS,
-      durable: { type: 'boolean' },
       prefetch: { type: 'string' },
       'max-n': { type: 'string' },
       workers: { type: 'string' },
@@ -81,11 +80,9 @@ function parseCommandLine(args: string[]) {
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as LogLevel))
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  if (values.durable && values['queue-profile'] !== undefined) {
-    throw new Error('--durable and --queue-profile exclude each other');
-  }
   return {
     values,
+    connection: optionsFromCommandLine(values, process.env),
     logLevel: logLevel as LogLevel,
     prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1),
     maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN),
@@ -100,8 +97,8 @@ function parseCommandLine(args: string[]) {
 type CommandLine = ReturnType<typeof parseCommandLine>;
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
-async function assemble({ values, logLevel, prefetch, maxN, workers, presenceMs, metricsPort }: CommandLine) {
-  const connection = optionsFromCommandLine(values, process.env);
+async function assemble(commandLine: CommandLine) {
+  const { values, connection, logLevel, prefetch, maxN, workers, presenceMs, metricsPort } = commandLine;
   const logger = createLogger(logLevel);
   const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
   const { queue } = connection;
@@ -117,7 +114,6 @@ async function assemble({ values, logLevel, prefetch, maxN, workers, presenceMs,
     }
     server = serveService(fibonacciService, fibonacciImplementation({ maxN, pool }), {
       ...connection,
-      ...(values.durable ? { queueDeclaration: { durable: true } } : {}),
       prefetch,
       presenceMs,
       logger,
