@@ -4,7 +4,15 @@ import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/pro
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { amqpUrl } from '../scripts/broker.mjs';
-import { openClient, openRawConnection, spawnChild, startServer, uniqueQueue, until } from './support.js';
+import {
+  openClient,
+  openRawConnection,
+  rejectionCode,
+  spawnChild,
+  startServer,
+  uniqueQueue,
+  until,
+} from './support.js';
 
 const SERVER_CLI = 'packages/server/dist/cli.js';
 
@@ -36,6 +44,48 @@ describe('servers that fail', () => {
     };
     await until(async () => (await consumers()) === 1, 10_000, 'the queue to be declared and consumed again');
     expect(await client.call(11)).toBe(89n);
+  });
+
+  it('stuck handler - one that ignores its signal and never ends is left at the deadline, so it holds back no other request', async () => {
+    const queue = uniqueQueue('stuck');
+    let stuck = 0;
+    // prefetch 2: while the stuck request held the cumulative ACK, one more answered request would
+    // fill the window and the broker would deliver nothing else to this server.
+    await startServer(queue, {
+      prefetch: 2,
+      handler: (request) => {
+        if (request.body === 'stuck') {
+          stuck++;
+          return new Promise<string>(() => {});
+        }
+        return request.body;
+      },
+    });
+    const client = openClient(queue);
+    const call = (body: string, timeoutMs: number) =>
+      client.request(queueDestination(queue), body, { headers: queueDeclarationHeaders(), timeoutMs });
+    const stuckCall = call('stuck', 500);
+    expect((await call('one', 5000)).body).toBe('one');
+    expect(await rejectionCode(stuckCall)).toBe('TIMEOUT');
+    for (const body of ['two', 'three', 'four']) expect((await call(body, 5000)).body).toBe(body);
+    expect(stuck).toBe(1); // left, not given back to the broker to be delivered again
+  });
+
+  it('throwing observer - an application observer that throws does not end the server, and calls go on being answered', async () => {
+    const queue = uniqueQueue('observer');
+    let seen = 0;
+    await startServer(queue, {
+      observer: {
+        requestDone: () => {
+          seen++;
+          throw new Error('a bug in the metrics code');
+        },
+      },
+    });
+    const client = openClient(queue);
+    expect(await client.call(10)).toBe(55n);
+    expect(await client.call(11)).toBe(89n);
+    expect(seen).toBe(2);
   });
 
   it('SIGKILL - a server killed mid-request: another server answers and the caller gets one result', async () => {

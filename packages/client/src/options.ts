@@ -3,12 +3,15 @@
  */
 import { RpcError } from './errors.js';
 
+/** The longest wait a timer can hold: setTimeout fires after 1 ms beyond it (2^31-1 ms, ~24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * A duration option, checked: a finite number of ms within `min` and 2^31-1 (setTimeout fires at
  * once beyond that, which would turn a long wait into none).
  */
 export function checkMs(value: number, name: string, min = 1): number {
-  if (!Number.isFinite(value) || value < min || value > 2 ** 31 - 1) {
+  if (!Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
     throw new RpcError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from ${min} to 2147483647`);
   }
   return value;
@@ -17,7 +20,7 @@ export function checkMs(value: number, name: string, min = 1): number {
 /** A duration flag of a command line (`--timeout-ms 500`): whole milliseconds, checked as above. */
 export function parseDurationFlag(flag: string, text: string, min = 1): number {
   const ms = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isFinite(ms) || ms < min || ms > 2 ** 31 - 1) {
+  if (!Number.isFinite(ms) || ms < min || ms > MAX_TIMER_MS) {
     throw new RpcError('INVALID_ARGUMENT', `${flag} takes whole milliseconds from ${min} to 2147483647, got ${text}`);
   }
   return ms;

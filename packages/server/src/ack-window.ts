@@ -2,17 +2,18 @@
  * Cumulative acknowledgement of deliveries (STOMP `ack: client`).
  *
  * In `client` mode RabbitMQ reads an ACK (and a NACK) as "this delivery and every earlier
- * unacknowledged one": one ACK per event-loop turn covers all the requests finished in it, where
+ * unacknowledged one": one ACK per flush covers all the requests finished before it, where
  * `client-individual` costs the broker one frame per request (about a third of its rate, see
  * BENCHMARKS.md). The price is order: only the contiguous prefix of finished deliveries may be
  * acknowledged, so a request still being handled (a large n in a worker) holds back the ACK of
- * everything delivered after it, and those keep their place in the prefetch window meanwhile.
+ * everything delivered after it, and those keep their place in the prefetch window meanwhile
+ * (bounded: the server stops waiting for a request at its deadline, request-control.ts).
  * Acknowledging nothing before its reply keeps at-least-once delivery: a server killed at any
  * point loses no request, the broker redelivers what was not acknowledged.
  */
 
 export interface AckWindowActions<Delivery> {
-  /** Runs `flush` later, once for everything finished meanwhile (setImmediate in Node). */
+  /** Runs `flush` later, once for everything finished meanwhile (the server: a microtask, so the ACK joins its replies' write). */
   schedule(flush: () => void): void;
   /** ACKs this delivery, and so every earlier one. */
   ack(delivery: Delivery): void;

@@ -1,4 +1,5 @@
 import { RpcError } from '@stomp-rpc/client';
+import { MAX_TIMER_MS } from '@stomp-rpc/client/internal';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RequestControl } from './request-control.js';
 
@@ -42,5 +43,48 @@ describe('RequestControl', () => {
     void control.signal;
     control.dispose();
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('reason reports a deadline that passed even when no timer was made', () => {
+    vi.useFakeTimers({ now: 0 });
+    const control = new RequestControl(100);
+    expect(control.reason).toBeUndefined();
+    vi.setSystemTime(100);
+    expect(control.reason).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('within - passes the work’s outcome through, and rejects at the deadline or the cancel when the work hangs', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const quick = new RequestControl(1000);
+    await expect(quick.within(Promise.resolve('answer'))).resolves.toBe('answer');
+    await expect(quick.within(Promise.reject(new Error('handler failed')))).rejects.toThrow('handler failed');
+    quick.dispose();
+    expect(vi.getTimerCount()).toBe(0);
+
+    const late = new RequestControl(1000);
+    const hanging = late.within(new Promise(() => {}));
+    const outcome = hanging.catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(late.reason).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await outcome).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    await expect(late.within(Promise.resolve('too late'))).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+
+    const cancelled = new RequestControl(Number.POSITIVE_INFINITY);
+    const waiting = cancelled.within(new Promise(() => {}));
+    cancelled.abort(new RpcError('ABORTED', 'the caller cancelled the call'));
+    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('a deadline beyond what one timer can wait is not cut short: the timer is armed again', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const control = new RequestControl(MAX_TIMER_MS + 60_000);
+    const { signal } = control;
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_MS);
+    expect(signal.aborted).toBe(false);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(signal.reason).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
   });
 });

@@ -30,3 +30,16 @@ export function logAnswered(
   if (code === 'INTERNAL') logger.error(fields, 'request failed');
   else logger.warn(fields, 'request failed');
 }
+
+/**
+ * An exception out of the server's own handling of a request: an observer or logger of the
+ * application that threw. Logged if the logger still can; never an unhandled rejection, which
+ * would end the process.
+ */
+export function logHandlingFailure(logger: Logger, error: unknown): void {
+  try {
+    logger.error({ error: String(error) }, 'request handling failed');
+  } catch {
+    // the logger itself is what throws
+  }
+}

@@ -25,7 +25,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { RpcError } from '@stomp-rpc/client';
-import { StompConnection, type StompConnectionOptions, type StompMessage } from '@stomp-rpc/client/internal';
+import {
+  MAX_TIMER_MS,
+  StompConnection,
+  type StompConnectionOptions,
+  type StompMessage,
+} from '@stomp-rpc/client/internal';
 import {
   CANCEL_TOPIC,
   DEFAULT_QUEUE,
@@ -48,7 +53,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
-import { logAnswered, logDropped } from './request-log.js';
+import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
 import { ServerStatsCounter } from './server-stats.js';
 import { sendStream } from './stream-sender.js';
 
@@ -284,10 +289,12 @@ export class RpcServer {
   }
 
   #track(request: InFlight): void {
-    const work = this.#handle(request).finally(() => {
-      this.#inFlight.delete(request);
-      request.control?.dispose();
-    });
+    const work = this.#handle(request)
+      .catch((error: unknown) => logHandlingFailure(this.#options.logger, error))
+      .finally(() => {
+        this.#inFlight.delete(request);
+        request.control?.dispose();
+      });
     this.#inFlight.set(request, work);
   }
 
@@ -337,13 +344,13 @@ export class RpcServer {
         code !== undefined ? { [Header.errorCode]: code } : end ? { [Header.stream]: StreamMark.end } : {};
       if (!control.cancelled && !send(body, headers)) return;
       this.#acks.finish(request.acknowledgement);
-      this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure);
       if (control.cancelled)
         this.#stats.cancelled(procedure); // not a failure: nobody waits for it
       else {
         this.#stats.answered(processingMs, code, body, procedure);
         logAnswered(this.#options.logger, intake.request, processingMs, body, code);
       }
+      this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure); // last: it may throw
     } finally {
       if (this.#byCorrelationId.get(correlationId) === request) this.#byCorrelationId.delete(correlationId);
     }
@@ -374,9 +381,13 @@ export class RpcServer {
           return control.signal;
         },
       };
-      const answer = await this.#options.handler(request);
+      const answer = await control.within(Promise.resolve(this.#options.handler(request)));
       if (typeof answer === 'string') return { body: answer };
-      const failure = await sendStream(answer, this.#options, { send, stopped });
+      const failure = await sendStream(answer, this.#options, {
+        send,
+        stopped,
+        within: (work) => control.within(work),
+      });
       if (failure) throw failure;
       return { body: '', end: true };
     } catch (thrown) {
@@ -429,11 +440,14 @@ export class RpcServer {
   }
 }
 
-/** Whether `promise` resolves within `ms` (a rejection passes through); the timer never outlives it. */
+/**
+ * Whether `promise` resolves within `ms` (a rejection passes through); the timer never outlives it.
+ * `ms` is held to what a timer can wait (Node runs a longer one, Infinity included, after 1 ms).
+ */
 async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    timer = setTimeout(() => resolve(false), Math.min(Math.max(0, ms || 0), MAX_TIMER_MS));
   });
   try {
     return await Promise.race([promise.then(() => true), late]);
@@ -445,22 +459,29 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boo
 /** The server's settings from its options, checked; INVALID_ARGUMENT for a bad one. */
 function checkServerOptions(options: RpcServerOptions): Settings {
   const prefetch = options.prefetch ?? SERVER_DEFAULTS.prefetch;
-  if (!Number.isSafeInteger(prefetch) || prefetch < 1) {
-    throw new RpcError('INVALID_ARGUMENT', 'prefetch must be a whole number of at least 1');
-  }
+  atLeastOne('prefetch', prefetch);
   const presenceMs = options.presenceMs ?? SERVER_DEFAULTS.presenceMs;
   if (presenceMs !== 0 && !(presenceMs >= 100 && presenceMs <= 3_600_000)) {
     throw new RpcError('INVALID_ARGUMENT', 'presenceMs must be 0 (off) or from 100 to 3600000');
   }
+  if (typeof options.handler !== 'function') throw new RpcError('INVALID_ARGUMENT', 'handler must be a function');
   return {
     handler: options.handler,
     queue: options.queue ?? DEFAULT_QUEUE,
     prefetch,
-    maxBodyBytes: options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes,
+    maxBodyBytes: atLeastOne('maxBodyBytes', options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes),
     logger: options.logger ?? silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
     presenceMs,
-    maxStreamItems: options.maxStreamItems ?? SERVER_DEFAULTS.maxStreamItems,
-    maxStreamBytes: options.maxStreamBytes ?? SERVER_DEFAULTS.maxStreamBytes,
+    maxStreamItems: atLeastOne('maxStreamItems', options.maxStreamItems ?? SERVER_DEFAULTS.maxStreamItems),
+    maxStreamBytes: atLeastOne('maxStreamBytes', options.maxStreamBytes ?? SERVER_DEFAULTS.maxStreamBytes),
   };
+}
+
+/** `value` when it is a whole number of at least 1 (a NaN bound would turn its check off). */
+function atLeastOne(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RpcError('INVALID_ARGUMENT', `${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return value;
 }

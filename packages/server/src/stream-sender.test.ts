@@ -1,6 +1,7 @@
 import { RpcError } from '@stomp-rpc/client';
 import { Header, StreamMark } from '@stomp-rpc/client/protocol';
 import { describe, expect, it } from 'vitest';
+import { RequestControl } from './request-control.js';
 import { sendStream } from './stream-sender.js';
 
 async function* numbers(count: number, finished: { value: boolean } = { value: false }) {
@@ -20,6 +21,7 @@ function sink(stopAfter = Number.POSITIVE_INFINITY, connected = true) {
       return connected;
     },
     stopped: () => (sent.length >= stopAfter ? new RpcError('ABORTED', 'the caller cancelled the call') : undefined),
+    within: <T>(work: Promise<T>) => work,
   };
 }
 
@@ -55,5 +57,46 @@ describe('sendStream', () => {
     expect(await sendStream(numbers(5), limits(10), sink(Number.POSITIVE_INFINITY, false))).toMatchObject({
       code: 'CONNECTION_LOST',
     });
+  });
+
+  it('a producer stuck on its next item (its signal ignored) is left when the request stops, with the stop as the answer', async () => {
+    const control = new RequestControl(Number.POSITIVE_INFINITY);
+    async function* stuck() {
+      yield 'first';
+      await new Promise(() => {}); // never resolves, and never looks at a signal
+    }
+    const sent: string[] = [];
+    const streaming = sendStream(stuck(), limits(10), {
+      send: (body) => sent.push(body) > 0,
+      stopped: () => control.reason,
+      within: (work) => control.within(work),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toEqual(['first']);
+    control.abort(new RpcError('ABORTED', 'the caller cancelled the call'));
+    expect(await streaming).toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('a producer that ends because the request stopped is not a finished stream: the stop is the answer', async () => {
+    let stop: RpcError | undefined;
+    async function* untilStopped() {
+      yield 'first';
+      stop = new RpcError('DEADLINE_EXCEEDED', "the caller's deadline passed"); // what its signal would say
+    }
+    const target = { ...sink(), stopped: () => stop };
+    expect(await sendStream(untilStopped(), limits(10), target)).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(target.sent).toHaveLength(1);
+  });
+
+  it('an item that is not a string (an untyped handler) ends the stream with INTERNAL', async () => {
+    async function* numbersAsNumbers() {
+      yield 1 as unknown as string;
+    }
+    const target = sink();
+    expect(await sendStream(numbersAsNumbers(), limits(10), target)).toMatchObject({
+      code: 'INTERNAL',
+      message: 'a stream item is not a string',
+    });
+    expect(target.sent).toEqual([]);
   });
 });

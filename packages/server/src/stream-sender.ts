@@ -2,7 +2,8 @@
  * Sends a streamed procedure's items (protocol `rpc-stream`): each as a reply marked `item` with
  * its number, then the end. Bounded: at most `maxStreamItems` items and `maxStreamBytes` of item
  * bodies (UTF-16 length, as the client counts them), and it stops as soon as the request
- * may no longer be answered (cancelled, past its deadline, connection gone). Every few items it
+ * may no longer be answered (cancelled, past its deadline, connection gone), even while the
+ * producer is still working on its next item. Every few items it
  * yields to the event loop, so heart-beats and cancel messages get through a fast producer.
  */
 import { RpcError } from '@stomp-rpc/client';
@@ -16,6 +17,8 @@ export interface StreamSink {
   send(body: string, headers: Record<string, string>): boolean;
   /** Why the stream must stop now, if it must (cancelled, deadline, connection gone). */
   stopped(): RpcError | undefined;
+  /** Awaits the producer's next item, or rejects when the request is stopped meanwhile. */
+  within<T>(work: Promise<T>): Promise<T>;
 }
 
 /**
@@ -35,8 +38,10 @@ export async function sendStream(
     for (;;) {
       const stop = sink.stopped();
       if (stop) return stop;
-      const next = await iterator.next();
-      if (next.done) break;
+      const next = await sink.within(iterator.next());
+      // A producer that ends because its signal aborted has not finished: the stop is the answer.
+      if (next.done) return sink.stopped();
+      if (typeof next.value !== 'string') return new RpcError('INTERNAL', 'a stream item is not a string');
       if (sent === maxStreamItems) return overLimit(`${maxStreamItems} items`);
       bytes += next.value.length;
       if (bytes > maxStreamBytes) return overLimit(`${maxStreamBytes} bytes`);
@@ -50,7 +55,6 @@ export async function sendStream(
     // Stopped early: the producer's finally blocks run (and free what it holds).
     void Promise.resolve(iterator.return?.()).catch(() => {});
   }
-  return undefined;
 }
 
 function overLimit(what: string): RpcError {
