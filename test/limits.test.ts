@@ -1,6 +1,6 @@
 // Broker-side limits: a full queue under a reject-publish policy refuses requests (OVERLOADED),
 // and Web-STOMP caps the size of a frame.
-import { isRpcError } from '@stomp-rpc/client';
+import { type FibonacciClientOptions, isRpcError } from '@stomp-rpc/client';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
@@ -21,7 +21,7 @@ async function management(method: string, path: string, body?: unknown): Promise
 
 describe('limits', () => {
   /** A queue capped at 5 messages with reject-publish, and a server that holds what it takes until released, then answers at once. */
-  async function overloadedQueue(label: string) {
+  async function overloadedQueue(label: string, clientOptions: FibonacciClientOptions = {}) {
     const queue = uniqueQueue(label);
     // RabbitMQ ignores x-overflow sent as a STOMP header; only a policy sets it. Same shape as
     // rpc-queue-limits in definitions.json, smaller.
@@ -41,7 +41,7 @@ describe('limits', () => {
       handler: (request) =>
         released ? request.body : new Promise<string>((resolve) => held.push(() => resolve(request.body))),
     });
-    const client = openClient(queue, { watchServers: true });
+    const client = openClient(queue, { watchServers: true, ...clientOptions });
     await client.ready(5000);
     await until(() => client.servers(queue).length === 1, 5000, 'the server to be known');
     const releaseAfterFirst = async () => {
@@ -55,7 +55,7 @@ describe('limits', () => {
         () => 'answered',
         (error: unknown) => (isRpcError(error) ? error.code : String(error)),
       );
-    return { client, releaseAfterFirst, outcome };
+    return { client, releaseAfterFirst, outcome, held: () => held.length };
   }
 
   it('overload - a queue full under a reject-publish policy: refused requests end with OVERLOADED, accepted ones are answered', async () => {
@@ -71,6 +71,23 @@ describe('limits', () => {
     expect(codes.filter((code) => code === 'OVERLOADED')).toHaveLength(14);
     expect(codes.filter((code) => code === 'answered')).toHaveLength(6);
     expect(Date.now() - started).toBeLessThan(2000 + 1500); // learned within the deadline, not never
+  });
+
+  it('overload - past the stuck-connection check, the calls the broker accepted keep their replies and the refused one still ends with OVERLOADED', async () => {
+    // Four re-send waits (here 4 × 250 ms) of a refused request and silence look like a stuck
+    // connection; remaking it would lose the replies of the calls in the queue.
+    const { client, releaseAfterFirst, outcome, held } = await overloadedQueue('overload-long', {
+      resendUnconfirmedMs: 250,
+    });
+    const accepted = [outcome(client.call(0, { timeoutMs: 8000, idempotent: false }))];
+    await until(() => held() === 1, 5000, 'the server to take the first');
+    for (let i = 1; i <= 5; i++) accepted.push(outcome(client.call(i, { timeoutMs: 8000, idempotent: false })));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the queue holds those 5: it is full
+    const refused = outcome(client.call(99, { timeoutMs: 6000, idempotent: false }));
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // past the check (about 1.3 s)
+    await releaseAfterFirst();
+    expect(await Promise.all(accepted)).toEqual(Array(6).fill('answered'));
+    expect(await refused).toBe('OVERLOADED');
   });
 
   it('overload - a refused idempotent request is sent again while unconfirmed, and answered once the queue has room', async () => {

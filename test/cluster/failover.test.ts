@@ -109,11 +109,17 @@ describe('cluster failover (three local nodes, quorum rpc_queue)', () => {
     expect(tally(onLeaderRecords)).toEqual({ ok: onLeaderRecords.length });
     expect(onLeader.stats.reconnects).toBeGreaterThanOrEqual(1);
     expect(onLeader.stats.resent).toBeGreaterThanOrEqual(1);
-    // Calls that are not idempotent and were in flight end with CONNECTION_LOST; the rest succeed.
+    // Calls that are not idempotent and were in flight end with CONNECTION_LOST when their
+    // connection died with the node, or with OVERLOADED when a connection made during the election
+    // could not publish to the queue (handled, never confirmed: it is then replaced); the rest succeed.
     const notIdempotent = tally(notIdempotentRecords);
-    expect(Object.keys(notIdempotent).sort()).toEqual(['CONNECTION_LOST', 'ok']);
+    const failed = Object.keys(notIdempotent).filter((outcome) => outcome !== 'ok');
+    expect(failed.filter((code) => code !== 'CONNECTION_LOST' && code !== 'OVERLOADED')).toEqual([]);
+    expect(notIdempotent.CONNECTION_LOST).toBeGreaterThanOrEqual(1);
+    expect(notIdempotent.ok).toBeGreaterThan(0);
     // At most the calls in flight (3) each time the connection went.
-    expect(notIdempotent.CONNECTION_LOST).toBeLessThanOrEqual(3 * notIdempotentOnLeader.stats.reconnects);
+    const lost = (notIdempotent.CONNECTION_LOST ?? 0) + (notIdempotent.OVERLOADED ?? 0);
+    expect(lost).toBeLessThanOrEqual(3 * notIdempotentOnLeader.stats.reconnects);
     // Every call ended within its deadline: nothing waited for a reply that could not come.
     for (const record of all) expect(record.endedAt - record.startedAt).toBeLessThanOrEqual(CALL_TIMEOUT_MS);
     // Throughput recovers: every client completes calls in the last three seconds.

@@ -1,3 +1,4 @@
+import { RpcError } from '../errors.js';
 import { LatencyHistogram, type LatencySnapshot } from '../latency-histogram.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 
@@ -29,8 +30,10 @@ export class ClientStats {
     this.#counts.calls++;
   }
 
-  succeeded(): void {
-    this.#counts.succeeded++;
+  /** A call ended, with a reply that was not an error or with the error. */
+  ended(outcome: unknown): void {
+    if (outcome instanceof RpcError) this.failed(outcome.code);
+    else this.#counts.succeeded++;
   }
 
   failed(code: ErrorCode): void {

@@ -43,6 +43,24 @@ describe('RequestBatches', () => {
     expect(batches.confirmed('c')).toBeUndefined(); // forgotten once confirmed
   });
 
+  it('batch - a call sent again, last of a later batch, gets a RECEIPT id of its own: the first batch’s RECEIPT still confirms all of that batch', () => {
+    const { batches, written, endTurn } = setup();
+    const [a, b] = ['a', 'b'].map(call) as [ReturnType<typeof call>, ReturnType<typeof call>];
+    batches.add(a);
+    batches.add(b);
+    endTurn();
+    b.delivery.sends = 1; // as the write records it
+    batches.add(b); // re-sent: its first RECEIPT was late
+    endTurn();
+    expect(written).toEqual([
+      ['a', undefined],
+      ['b', 'b'],
+      ['b', 'b.1'],
+    ]);
+    expect(batches.confirmed('b')).toEqual([a, b]);
+    expect(batches.confirmed('b.1')).toEqual([b]);
+  });
+
   it('batch - calls that ended while queued are left out, and the RECEIPT moves to the last one left', () => {
     const { batches, written, ended, endTurn } = setup();
     for (const id of ['a', 'b']) batches.add(call(id));

@@ -66,13 +66,17 @@ export class RequestBatches<Call extends Batchable> {
     });
     this.#queued = [];
     const last = batch[batch.length - 1];
+    // One RECEIPT id per send: a call re-sent last in a later batch must not take over the id of
+    // the batch it was first sent in, whose RECEIPT may still come and confirm the others.
+    const batchReceipt =
+      last && (last.delivery.sends === 0 ? last.correlationId : `${last.correlationId}.${last.delivery.sends}`);
     for (const call of batch) {
-      const receiptId = this.#confirm && call === last ? call.correlationId : undefined;
+      const receiptId = this.#confirm && call === last ? batchReceipt : undefined;
       // A failed write leaves the rest unsent: they go out after the reconnect.
       if (!this.#events.write(call, receiptId)) return;
     }
-    if (this.#confirm && last !== undefined) {
-      this.#unconfirmed.set(last.correlationId, batch);
+    if (this.#confirm && batchReceipt !== undefined) {
+      this.#unconfirmed.set(batchReceipt, batch);
       if (this.#unconfirmed.size > MAX_UNCONFIRMED_BATCHES) {
         this.#unconfirmed.delete(this.#unconfirmed.keys().next().value as string);
       }

@@ -28,6 +28,7 @@ function setup(resendUnconfirmedMs = 1000) {
   const pending: TestCall[] = [];
   const resent: string[] = [];
   const stuck: string[] = [];
+  const refused: string[] = [];
   const probes: string[] = [];
   const link = { connected: true };
   const confirmation: RequestConfirmation<TestCall> = new RequestConfirmation<TestCall>(clock, resendUnconfirmedMs, {
@@ -43,6 +44,7 @@ function setup(resendUnconfirmedMs = 1000) {
       return true;
     },
     stuck: (why) => stuck.push(why),
+    refused: (call) => refused.push(call.name),
   });
   confirmation.connected();
   /** Registers and sends a call now, as the facade does. */
@@ -59,7 +61,7 @@ function setup(resendUnconfirmedMs = 1000) {
   };
   /** The broker answers the latest probe. */
   const answerProbe = () => confirmation.probeReceipt(probes.at(-1) as string);
-  return { clock, pending, resent, stuck, probes, link, confirmation, send, sample, answerProbe };
+  return { clock, pending, resent, stuck, refused, probes, link, confirmation, send, sample, answerProbe };
 }
 
 describe('RequestConfirmation', () => {
@@ -163,7 +165,7 @@ describe('RequestConfirmation', () => {
     clock.advance(1000);
     expect(probes).toEqual(['probe-1']);
     clock.advance(500);
-    confirmation.replied(); // another call's reply: the broker is serving this connection
+    confirmation.replied(makeCall('other', true).delivery); // another call's reply: the broker is serving this connection
     clock.advance(1499);
     expect(resent).toEqual([]);
     clock.advance(1); // two waits after the probe: taken as handled
@@ -251,8 +253,49 @@ describe('RequestConfirmation', () => {
     expect(stuck).toEqual([`the broker handled none of the requests sent ${UNSAMPLED_PATIENCE_MS} ms ago`]);
   });
 
+  it('stuck - not while a request the broker confirmed still waits for its reply: a full queue looks the same, and remaking the connection would lose that reply', () => {
+    const { send, pending, clock, stuck, refused, confirmation, answerProbe } = setup(1000);
+    const accepted = makeCall('accepted', false);
+    send(accepted);
+    confirmation.receipt(accepted.delivery); // in the queue, its server slow
+    send(makeCall('refused', false)); // the queue is full now
+    clock.advance(1000);
+    answerProbe();
+    clock.advance(10_000);
+    expect(stuck).toEqual([]);
+    expect(refused).toEqual([]);
+    pending.splice(pending.indexOf(accepted), 1); // answered, or its deadline passed
+    clock.advance(250);
+    expect(refused).toEqual(['refused']);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
+  });
+
+  it('refused - before the drop, the handled and unconfirmed requests that will not go again are reported, not those that will', () => {
+    const { send, clock, stuck, refused, answerProbe } = setup(1000);
+    send(makeCall('not idempotent', false));
+    send(makeCall('idempotent', true));
+    clock.advance(1000);
+    answerProbe(); // the broker handled both, as of the sweep at 1250
+    clock.advance(4249);
+    expect(refused).toEqual([]);
+    clock.advance(1);
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
+    expect(refused).toEqual(['not idempotent']);
+  });
+
+  it('replied - a reply confirms its request: a stream whose items arrive is not sent again', () => {
+    const { send, clock, resent, confirmation, answerProbe } = setup(1000);
+    const stream = makeCall('stream', true);
+    send(stream);
+    clock.advance(1000);
+    answerProbe(); // handled; its batch's RECEIPT never came (a refused request shared the batch)
+    confirmation.replied(stream.delivery); // its first item
+    clock.advance(10_000);
+    expect(resent).toEqual([]);
+  });
+
   it('stuck - a receipt for any request shows the connection still works', () => {
-    const { send, clock, stuck, confirmation, answerProbe } = setup(1000);
+    const { send, pending, clock, stuck, confirmation, answerProbe } = setup(1000);
     send(makeCall('unconfirmed', false));
     clock.advance(1000);
     answerProbe();
@@ -260,6 +303,7 @@ describe('RequestConfirmation', () => {
     clock.advance(2000);
     send(other);
     confirmation.receipt(other.delivery);
+    pending.splice(pending.indexOf(other), 1); // and answered
     clock.advance(3999);
     expect(stuck).toEqual([]);
     clock.advance(1);
@@ -272,7 +316,7 @@ describe('RequestConfirmation', () => {
     clock.advance(1000);
     answerProbe();
     clock.advance(2000);
-    confirmation.replied();
+    confirmation.replied(makeCall('other', true).delivery);
     clock.advance(3999);
     expect(stuck).toEqual([]);
     clock.advance(1);

@@ -17,7 +17,9 @@
  * (RabbitMQ 3.10 can leave a connection that first published to a quorum queue during its leader
  * election unable to publish there again; in test/cluster/failover.test.ts its probes went
  * unanswered too) and is made anew, but only by a client that knows how fast this broker confirms
- * (a receipt time sampled).
+ * (a receipt time sampled), and only once no request it did confirm still waits for its reply: a
+ * full queue looks the same, and its accepted requests must not lose their replies. The requests
+ * it handled without confirming, and that will not be sent again, then end with OVERLOADED.
  * A client that has never had a RECEIPT cannot tell a stuck connection from a busy broker, and
  * reconnecting a thousand such clients at once is how a storm feeds itself: it waits
  * UNSAMPLED_PATIENCE_MS unless the broker is known to have handled the requests. A reply counts as
@@ -50,8 +52,17 @@ export interface RequestConfirmationEvents<Call extends Confirmable> {
   resend(call: Call): void;
   /** Writes a probe whose RECEIPT is `receiptId`; false when the connection is gone. */
   probe(receiptId: string): boolean;
-  /** Requests wait unconfirmed and no reply came for too long (`why` says how long and how it was told). */
+  /**
+   * Requests wait unconfirmed and no reply came for too long (`why` says how long and how it was
+   * told): the connection is made anew. Not while a confirmed request still waits for its reply,
+   * which the new connection could not receive.
+   */
   stuck(why: string): void;
+  /**
+   * Just before `stuck`: a request the broker handled and never confirmed, that will not be sent
+   * again (not idempotent). A full queue refused it, or the connection cannot publish to it.
+   */
+  refused(call: Call): void;
 }
 
 export class RequestConfirmation<Call extends Confirmable> {
@@ -85,9 +96,10 @@ export class RequestConfirmation<Call extends Confirmable> {
     this.#probe = undefined;
   }
 
-  /** A reply to one of this connection's requests: they reach a server, so it is not stuck. */
-  replied(): void {
+  /** A reply to one of this connection's requests: they reach a server, so it is not stuck; and that request was accepted. */
+  replied(delivery: Delivery): void {
     this.#lastProgressAt = this.#clock.now();
+    delivery.confirmed = true;
   }
 
   /** How long a new request may go unconfirmed before it is sent again. */
@@ -169,8 +181,11 @@ export class RequestConfirmation<Call extends Confirmable> {
     const silentMs = now - this.#lastProgressAt;
     let stuck: string | undefined;
     let overdue = false;
+    let awaitingReply = false;
+    const refused: Call[] = [];
     for (const call of calls) {
       const { delivery } = call;
+      if (delivery.sent && delivery.confirmed) awaitingReply = true;
       if (!delivery.sent || delivery.confirmed) continue;
       if (
         delivery.handledAt === undefined &&
@@ -189,13 +204,18 @@ export class RequestConfirmation<Call extends Confirmable> {
       if (Math.min(now - Math.max(delivery.unconfirmedSince, delivery.handledAt), silentMs) >= stuckMs) {
         stuck = `the broker handled requests but confirmed none for ${stuckMs} ms`;
       }
+      if (!call.request.idempotent) refused.push(call);
       if (!call.request.idempotent || now - delivery.handledAt < waitMs) continue;
       if (now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
       delivery.confirmWaitMs *= 2;
       this.#events.resend(call);
     }
-    if (stuck !== undefined) this.#events.stuck(stuck);
-    else if (overdue && this.#probe === undefined) this.#sendProbe();
+    // A full queue looks the same as a stuck connection; remaking the connection then would lose
+    // the replies of the requests it did accept, so that waits until none is left (their deadlines bound it).
+    if (stuck !== undefined && !awaitingReply) {
+      for (const call of refused) this.#events.refused(call);
+      this.#events.stuck(stuck);
+    } else if (overdue && this.#probe === undefined) this.#sendProbe();
   }
 
   #sendProbe(): void {
@@ -256,5 +276,13 @@ function noServerAnswered(queue: string, timeoutMs: number): RpcError {
       `or answered a ping on ${PING_TOPIC}: ` +
       `is a server consuming ${queue}? Start one (npm run server) or check the queue name; a slow server ` +
       'that does not announce itself (like the tutorial’s) needs a longer timeoutMs',
+  );
+}
+
+/** A request the broker handled but never confirmed, and that will not be sent again. */
+export function refusedError(destination: string): RpcError {
+  return new RpcError(
+    'OVERLOADED',
+    `the broker did not accept the request to ${destination}: the queue is full, or this connection cannot publish to it (it is made anew)`,
   );
 }

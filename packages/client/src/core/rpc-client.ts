@@ -37,7 +37,7 @@ import { type Clock, Sleeps, systemClock } from './clock.js';
 import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
 import { ReplyStream, type StreamLimits } from './reply-stream.js';
 import { RequestBatches } from './request-batches.js';
-import { deadlineError, RequestConfirmation } from './request-confirmation.js';
+import { deadlineError, RequestConfirmation, refusedError } from './request-confirmation.js';
 import { PROBE_AFTER_MS, ServerDiscovery } from './server-discovery.js';
 import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from './transport.js';
 
@@ -76,7 +76,10 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * @default false
    */
   watchServers?: boolean;
-  /** The live servers changed: one joined, left, or sent new counters. Turns `watchServers` on. */
+  /**
+   * The live servers changed: one joined, left, or sent new counters. Turns `watchServers` on. An
+   * exception it throws is ignored, as one from `onStateChange` is.
+   */
   onServersChange?: (servers: ServerInfo[]) => void;
   /**
    * Ask the broker to confirm requests (a `receipt` header on the last request of each batch). A
@@ -212,8 +215,7 @@ export class RpcClient {
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
       timeoutError: (call) => this.#deadlineError(call),
       settled: (call, outcome) => {
-        if (outcome instanceof RpcError) this.#stats.failed(outcome.code);
-        else this.#stats.succeeded();
+        this.#stats.ended(outcome);
         cancelIfGivenUp(this.#connection, call, outcome);
         if (this.#calls.size === 0) this.#discovery.idle();
       },
@@ -233,6 +235,7 @@ export class RpcClient {
       resend: (call) => this.#batches.add(call),
       probe: (receiptId) => probe(this.#connection, receiptId),
       stuck: (why) => this.#connection.drop(new RpcError('CONNECTION_LOST', `${why}; reconnecting`)),
+      refused: (call) => this.#calls.settle(call.correlationId, refusedError(call.request.destination)),
     });
     this.#discovery = new ServerDiscovery(
       { ...settings.discovery, onServersChange: options.onServersChange },
@@ -465,7 +468,7 @@ export class RpcClient {
     const now = this.#clock.now();
     const latencyMs = now - call.startedAt;
     const served = parseServedBy(headers[Header.server]);
-    this.#confirmation.replied();
+    this.#confirmation.replied(call.delivery);
     this.#discovery.answeredBy(served.server);
     if (call.request.queue !== undefined) this.#lastReplyAt.set(call.request.queue, now);
     const outcome = replyOutcome(message, served, latencyMs, call);
@@ -502,13 +505,17 @@ function probe(connection: Transport, receiptId: string): boolean {
   }
 }
 
-/** What goes on the wire for a call; INVALID_ARGUMENT for a bad traceparent. */
+/** What goes on the wire for a call; INVALID_ARGUMENT for a body that is not text or a bad traceparent. */
 function outgoingRequest(
   destination: string,
   body: string,
   options: RequestOptions,
   traceCalls: boolean,
 ): OutgoingRequest {
+  // Checked here, not at the write: a write that throws is taken for a lost connection.
+  if (typeof body !== 'string' || typeof destination !== 'string') {
+    throw new RpcError('INVALID_ARGUMENT', 'the destination and the body must be strings');
+  }
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && !isTraceparent(traceparent)) {
     throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(traceparent.slice(0, 60))}`);
