@@ -153,7 +153,8 @@ export class PendingCalls<Reply> {
    * call with BAD_REPLY.
    */
   item(call: PendingCall<Reply>, sequence: string | undefined, item: Reply): boolean {
-    const number = Number(sequence);
+    // Whole numbers in decimal only: Number() would read "" as 0 and " 1", "0x1" or "1e0" as 1.
+    const number = sequence !== undefined && /^(0|[1-9][0-9]*)$/.test(sequence) ? Number(sequence) : Number.NaN;
     if (number < call.nextItem) return false;
     if (number !== call.nextItem) {
       const shown = JSON.stringify(sequence ?? 'none');

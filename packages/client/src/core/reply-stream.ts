@@ -25,7 +25,8 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   readonly #maxItems: number;
   readonly #maxBytes: number;
   readonly #items: RpcReply[] = [];
-  #waiter: Waiter | undefined;
+  /** Reads waiting for an item, oldest first (a caller may ask for several before one arrives). */
+  readonly #waiters: Waiter[] = [];
   #received = 0;
   #bytes = 0;
   /** Set once the call ended: done, or the error to throw after the items already here. */
@@ -66,11 +67,9 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
       this.#abort.abort(new Error('stream limit'));
       return;
     }
-    if (this.#waiter) {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
-      waiter.resolve({ value: item, done: false });
-    } else this.#items.push(item);
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve({ value: item, done: false });
+    else this.#items.push(item);
   }
 
   /** Follows the call: its end ends the stream (after the items already here). */
@@ -90,7 +89,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
       return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiters.push({ resolve, reject });
     });
   }
 
@@ -101,6 +100,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
       this.#end = {};
       this.#abort.abort(new Error('the caller stopped reading the stream'));
     }
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -112,13 +112,11 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     this.#stopFollowingCaller?.();
     if (this.#end) return;
     this.#end = end;
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    if (waiter === undefined) return;
-    if (end.error === undefined) waiter.resolve({ value: undefined, done: true });
-    else {
-      this.#end = {};
-      waiter.reject(end.error);
+    const waiters = this.#waiters.splice(0);
+    if (end.error !== undefined && waiters.length > 0) {
+      this.#end = {}; // thrown once, to the oldest read; the others are just done
+      waiters.shift()?.reject(end.error);
     }
+    for (const waiter of waiters) waiter.resolve({ value: undefined, done: true });
   }
 }

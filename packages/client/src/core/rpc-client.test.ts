@@ -466,6 +466,21 @@ describe('RpcClient stream', () => {
     transport.deliver(...item(transport.lastCorrelationId(), 0, 'a'));
     await expect(call).rejects.toMatchObject({ code: 'BAD_REPLY' });
   });
+
+  it('stream - an item numbered other than in plain decimal (empty, "0x0", " 0", "-1") is BAD_REPLY, not taken or dropped', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    for (const sequence of ['', '0x0', ' 0', '-1', '0.5']) {
+      const items = client.stream('/queue/q', 'range');
+      const next = items.next();
+      const correlationId = transport.lastCorrelationId();
+      transport.deliver(
+        { [Header.correlationId]: correlationId, [Header.stream]: StreamMark.item, [Header.sequence]: sequence },
+        'a',
+      );
+      await expect(next, sequence).rejects.toMatchObject({ code: 'BAD_REPLY' });
+    }
+  });
 });
 
 describe('RpcClient connection', () => {

@@ -347,6 +347,24 @@ describe('ServerDiscovery', () => {
     expect(clock.pendingTimers).toBe(0); // no servers, no window: nothing left to check
   });
 
+  it('onServersChange - one that throws stops neither the announcements nor the expiry checks', () => {
+    const { discovery, announce, clock, ids } = setup({
+      onServersChange: () => {
+        throw new Error('a bug in the page');
+      },
+    });
+    discovery.connected();
+    announce(announcement({ id: 'a', beatMs: BEAT_MS }));
+    announce(announcement({ id: 'b', beatMs: BEAT_MS }));
+    for (let beat = 1; beat <= MISSED_BEATS + 2; beat++) {
+      clock.advance(BEAT_MS);
+      announce(announcement({ kind: 'beat', id: 'b', beatMs: BEAT_MS }));
+    }
+    expect(ids()).toEqual(['b']); // a expired, through a throwing callback
+    clock.advance(MISSED_BEATS * BEAT_MS + 1000);
+    expect(ids()).toEqual([]);
+  });
+
   it('expiry - a server that keeps beating stays', () => {
     const { discovery, announce, clock, ids } = setup();
     discovery.connected();

@@ -190,7 +190,7 @@ export class ServerDiscovery {
       }
       this.#events.decide(); // calls held for this queue can go
     }
-    this.#options.onServersChange?.(this.#view.list());
+    this.#notify();
   }
 
   /**
@@ -255,8 +255,16 @@ export class ServerDiscovery {
       // A check this late means this client's event loop was stalled (or the machine slept): it
       // did not listen, so the servers' silence meanwhile proves nothing.
       if (sinceLastCheck > 2 * EXPIRY_CHECK_MS) this.#view.resume(now);
-      if (this.#view.expire(now) > 0) this.#options.onServersChange?.(this.#view.list());
+      if (this.#view.expire(now) > 0) this.#notify();
     } // else beats cannot arrive now; resume() on reconnect
     if (this.#view.size > 0) this.#scheduleExpiry();
+  }
+
+  #notify(): void {
+    try {
+      this.#options.onServersChange?.(this.#view.list());
+    } catch {
+      // the application's callback must not stop discovery (in a timer, it would also end Node)
+    }
   }
 }

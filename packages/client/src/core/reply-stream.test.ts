@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { RpcError } from '../errors.js';
+import { ReplyStream } from './reply-stream.js';
+import type { RpcReply } from './rpc-client.js';
+
+function item(body: string): RpcReply {
+  return { body, headers: {}, server: undefined, serverMs: undefined, latencyMs: 0, traceparent: undefined };
+}
+
+/** A promise the test settles: the call the stream follows. */
+function call() {
+  let end: { resolve: () => void; reject: (error: unknown) => void } = { resolve: () => {}, reject: () => {} };
+  const settled = new Promise<void>((resolve, reject) => {
+    end = { resolve, reject };
+  });
+  return { settled, end };
+}
+
+describe('ReplyStream', () => {
+  it('items - read in order, those that came before the read first, then done when the call ends', async () => {
+    const stream = new ReplyStream({}, undefined);
+    const { settled, end } = call();
+    stream.follow(settled);
+    stream.push(item('a'));
+    const [first, second] = [stream.next(), stream.next()]; // the second waits for its item
+    stream.push(item('b'));
+    expect((await first).value?.body).toBe('a');
+    expect((await second).value?.body).toBe('b');
+    end.resolve();
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('return - a read still waiting ends as done, and the call is aborted (the server is told)', async () => {
+    const stream = new ReplyStream({}, undefined);
+    const waiting = stream.next();
+    await stream.return();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    expect(stream.signal.aborted).toBe(true);
+  });
+
+  it('error - thrown once, to the oldest read waiting; the others, and later reads, are done', async () => {
+    const stream = new ReplyStream({}, undefined);
+    const { settled, end } = call();
+    stream.follow(settled);
+    const reads = [stream.next(), stream.next()];
+    end.reject(new RpcError('TIMEOUT', 'no reply'));
+    await expect(reads[0]).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(await reads[1]).toEqual({ value: undefined, done: true });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('limits - past maxItems the stream ends with LIMIT_EXCEEDED after the items within it, and the call is aborted', async () => {
+    const stream = new ReplyStream({ maxItems: 2 }, undefined);
+    for (const body of ['a', 'b', 'c']) stream.push(item(body));
+    expect(stream.signal.aborted).toBe(true);
+    expect((await stream.next()).value?.body).toBe('a');
+    expect((await stream.next()).value?.body).toBe('b');
+    await expect(stream.next()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+  });
+
+  it('signal - the caller’s abort aborts the call', () => {
+    const caller = new AbortController();
+    const stream = new ReplyStream({}, caller.signal);
+    caller.abort(new Error('user left'));
+    expect(stream.signal.aborted).toBe(true);
+  });
+});
