@@ -117,14 +117,19 @@ describe('StompConnection and the broker’s ERROR frames', () => {
   });
 });
 
-/** A connection on fake sockets, with fake timers (the test advances time); `sockets` fills per attempt. */
-function fakeTimedConnection(options: StompConnectionOptions) {
+/**
+ * A connection on fake sockets, with fake timers (the test advances time); `sockets` fills per
+ * attempt. `backoffMs`: the delay before every reconnect (first and cap alike).
+ */
+function fakeTimedConnection(options: StompConnectionOptions, backoffMs = 1) {
   const sockets: FakeSocket[] = [];
   const failed: RpcError[] = [];
   const lost: RpcError[] = [];
   const connection = new StompConnection(
     {
       url: URLS[0],
+      reconnectDelayMs: backoffMs,
+      maxReconnectDelayMs: backoffMs,
       webSocketFactory: () => {
         const socket = new FakeSocket();
         sockets.push(socket);
@@ -152,11 +157,7 @@ describe('StompConnection attempts and closing', () => {
   });
 
   it('an attempt that never opens is given up after connectTimeoutMs, and the next one follows its backoff', async () => {
-    const { connection, sockets, failed, close } = fakeTimedConnection({
-      connectTimeoutMs: 1000,
-      reconnectDelayMs: 3000,
-      maxReconnectDelayMs: 3000,
-    });
+    const { connection, sockets, failed, close } = fakeTimedConnection({ connectTimeoutMs: 1000 }, 3000);
     connection.start();
     await vi.advanceTimersByTimeAsync(999);
     expect(sockets).toHaveLength(1);
@@ -174,7 +175,7 @@ describe('StompConnection attempts and closing', () => {
   });
 
   it('close() during the backoff: it resolves at once, no attempt follows and no timer is left', async () => {
-    const { connection, sockets } = fakeTimedConnection({ reconnectDelayMs: 10_000, maxReconnectDelayMs: 10_000 });
+    const { connection, sockets } = fakeTimedConnection({}, 10_000);
     connection.start();
     await vi.advanceTimersByTimeAsync(0);
     sockets[0]?.closedByPeer(1006); // refused: the next attempt waits for the backoff
@@ -188,11 +189,7 @@ describe('StompConnection attempts and closing', () => {
   });
 
   it('a connection silent for longer than the broker allows is replaced at once, without the backoff', async () => {
-    const { connection, sockets, lost, close } = fakeTimedConnection({
-      keepaliveMs: 20_000,
-      reconnectDelayMs: 10_000,
-      maxReconnectDelayMs: 10_000,
-    });
+    const { connection, sockets, lost, close } = fakeTimedConnection({ keepaliveMs: 20_000 }, 10_000);
     connection.start();
     await vi.advanceTimersByTimeAsync(0);
     sockets[0]?.open();
