@@ -270,13 +270,17 @@ describe('RequestConfirmation', () => {
     expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
-  it('refused - before the drop, the handled and unconfirmed requests that will not go again are reported, not those that will', () => {
-    const { send, clock, stuck, refused, answerProbe } = setup(1000);
+  it('refused - before the drop, the requests handled and unconfirmed for four waits that will not go again are reported, not those that will or were handled since', () => {
+    const { send, clock, stuck, refused, answerProbe, probes, confirmation } = setup(1000);
     send(makeCall('not idempotent', false));
     send(makeCall('idempotent', true));
     clock.advance(1000);
     answerProbe(); // the broker handled both, as of the sweep at 1250
-    clock.advance(4249);
+    clock.advance(2000);
+    send(makeCall('recent', false)); // its RECEIPT may still come when the connection is dropped
+    clock.advance(1000);
+    confirmation.probeReceipt(probes.at(-1) as string); // handled too, as of the next sweep
+    clock.advance(1249);
     expect(refused).toEqual([]);
     clock.advance(1);
     expect(stuck).toEqual([HANDLED_UNCONFIRMED]);

@@ -203,8 +203,8 @@ export class RequestConfirmation<Call extends Confirmable> {
       // Handled and unconfirmed: refused, unless its RECEIPT trails the handling (within one wait).
       if (Math.min(now - Math.max(delivery.unconfirmedSince, delivery.handledAt), silentMs) >= stuckMs) {
         stuck = `the broker handled requests but confirmed none for ${stuckMs} ms`;
+        if (!call.request.idempotent) refused.push(call); // one handled since may still be confirmed
       }
-      if (!call.request.idempotent) refused.push(call);
       if (!call.request.idempotent || now - delivery.handledAt < waitMs) continue;
       if (now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
       delivery.confirmWaitMs *= 2;
