@@ -17,6 +17,14 @@ export function checkMs(value: number, name: string, min = 1): number {
   return value;
 }
 
+/** A count option (a bound, a window), checked: a whole number of at least 1; NaN would turn its bound off. */
+export function checkCount(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RpcError('INVALID_ARGUMENT', `${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return value;
+}
+
 /** A duration flag of a command line (`--timeout-ms 500`): whole milliseconds, checked as above. */
 export function parseDurationFlag(flag: string, text: string, min = 1): number {
   const ms = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;

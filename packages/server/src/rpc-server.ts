@@ -26,6 +26,7 @@
 import { performance } from 'node:perf_hooks';
 import { RpcError } from '@stomp-rpc/client';
 import {
+  checkCount,
   MAX_TIMER_MS,
   StompConnection,
   type StompConnectionOptions,
@@ -458,8 +459,7 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boo
 
 /** The server's settings from its options, checked; INVALID_ARGUMENT for a bad one. */
 function checkServerOptions(options: RpcServerOptions): Settings {
-  const prefetch = options.prefetch ?? SERVER_DEFAULTS.prefetch;
-  atLeastOne('prefetch', prefetch);
+  const prefetch = checkCount(options.prefetch ?? SERVER_DEFAULTS.prefetch, 'prefetch');
   const presenceMs = options.presenceMs ?? SERVER_DEFAULTS.presenceMs;
   if (presenceMs !== 0 && !(presenceMs >= 100 && presenceMs <= 3_600_000)) {
     throw new RpcError('INVALID_ARGUMENT', 'presenceMs must be 0 (off) or from 100 to 3600000');
@@ -469,19 +469,11 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     handler: options.handler,
     queue: options.queue ?? DEFAULT_QUEUE,
     prefetch,
-    maxBodyBytes: atLeastOne('maxBodyBytes', options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes),
+    maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
     logger: options.logger ?? silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
     presenceMs,
-    maxStreamItems: atLeastOne('maxStreamItems', options.maxStreamItems ?? SERVER_DEFAULTS.maxStreamItems),
-    maxStreamBytes: atLeastOne('maxStreamBytes', options.maxStreamBytes ?? SERVER_DEFAULTS.maxStreamBytes),
+    maxStreamItems: checkCount(options.maxStreamItems ?? SERVER_DEFAULTS.maxStreamItems, 'maxStreamItems'),
+    maxStreamBytes: checkCount(options.maxStreamBytes ?? SERVER_DEFAULTS.maxStreamBytes, 'maxStreamBytes'),
   };
-}
-
-/** `value` when it is a whole number of at least 1 (a NaN bound would turn its check off). */
-function atLeastOne(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RpcError('INVALID_ARGUMENT', `${name} must be a whole number of at least 1, got ${value}`);
-  }
-  return value;
 }

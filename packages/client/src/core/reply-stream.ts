@@ -6,6 +6,7 @@
  * which tells the server to stop producing (protocol CANCEL_TOPIC).
  */
 import { RpcError } from '../errors.js';
+import { checkCount } from '../options.js';
 import type { RpcReply } from './rpc-client.js';
 
 export interface StreamLimits {
@@ -34,16 +35,8 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   #stopFollowingCaller: (() => void) | undefined;
 
   constructor(limits: StreamLimits, callerSignal: AbortSignal | undefined) {
-    this.#maxItems = limits.maxItems ?? STREAM_DEFAULTS.maxItems;
-    this.#maxBytes = limits.maxBytes ?? STREAM_DEFAULTS.maxBytes;
-    for (const [name, value] of [
-      ['maxItems', this.#maxItems],
-      ['maxBytes', this.#maxBytes],
-    ] as const) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new RpcError('INVALID_ARGUMENT', `${name} must be a whole number of at least 1`);
-      }
-    }
+    this.#maxItems = checkCount(limits.maxItems ?? STREAM_DEFAULTS.maxItems, 'maxItems');
+    this.#maxBytes = checkCount(limits.maxBytes ?? STREAM_DEFAULTS.maxBytes, 'maxBytes');
     if (callerSignal === undefined) return;
     const onAbort = () => this.#abort.abort(callerSignal.reason);
     if (callerSignal.aborted) onAbort();
