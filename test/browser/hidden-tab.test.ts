@@ -64,17 +64,27 @@ interface PageState {
   reconnects: number;
 }
 
-let chromiumProcess: ChildProcess | undefined;
-let profileDir: string | undefined;
-let browser: Browser | undefined;
-let context: BrowserContext;
+/** A Chromium of its own, with the process and profile to clean up. */
+interface LaunchedChromium {
+  child: ChildProcess;
+  profileDir: string;
+  browser?: Browser;
+}
+
+/** One per scenario: each runs alone in its browser (see the describe below for why). */
+const launched: LaunchedChromium[] = [];
 let pageServer: Server | undefined;
+let hiddenTabContext: BrowserContext;
+let frozenPageContext: BrowserContext;
 let pageUrl: string;
 let rpcServer: RpcServer | undefined;
 
-/** Chromium with its timer throttling on, attached without Playwright's focus emulation. */
-async function launchThrottlingChromium(): Promise<Browser> {
-  profileDir = await mkdtemp(join(tmpdir(), 'stomp-rpc-chromium-'));
+/**
+ * A Chromium of its own with its timer throttling on, attached without Playwright's focus
+ * emulation; returns its default context.
+ */
+async function launchThrottlingChromium(): Promise<BrowserContext> {
+  const profileDir = await mkdtemp(join(tmpdir(), 'stomp-rpc-chromium-'));
   const args = [
     '--headless',
     '--remote-debugging-port=0',
@@ -86,12 +96,13 @@ async function launchThrottlingChromium(): Promise<Browser> {
     ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), // the sandbox cannot run as root
     'about:blank',
   ];
-  const launched = spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  chromiumProcess = launched;
+  const child = spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const instance: LaunchedChromium = { child, profileDir };
+  launched.push(instance);
   const endpoint = await new Promise<string>((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`Chromium did not start:\n${output}`)), 30_000);
-    launched.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk;
       const found = /DevTools listening on (ws:\S+)/.exec(output);
       if (found?.[1]) {
@@ -99,9 +110,12 @@ async function launchThrottlingChromium(): Promise<Browser> {
         resolve(found[1]);
       }
     });
-    launched.once('exit', (code) => reject(new Error(`Chromium exited with ${code}:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`Chromium exited with ${code}:\n${output}`)));
   });
-  return chromium.connectOverCDP(endpoint, { noDefaults: true });
+  instance.browser = await chromium.connectOverCDP(endpoint, { noDefaults: true });
+  const context = instance.browser.contexts()[0];
+  if (!context) throw new Error('Chromium has no default context');
+  return context;
 }
 
 const readState = (page: Page): Promise<PageState> =>
@@ -122,7 +136,7 @@ async function callFromPage(page: Page): Promise<{ answer: string; ms: number }>
   return { answer, ms: Date.now() - startedAt };
 }
 
-async function openConnectedPage(): Promise<Page> {
+async function openConnectedPage(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
   await page.goto(pageUrl);
   await page.waitForFunction(() => (window as unknown as { client: { state: string } }).client.state === 'connected', {
@@ -154,36 +168,37 @@ beforeAll(async () => {
   pageServer = server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  browser = await launchThrottlingChromium();
-  const defaultContext = browser.contexts()[0];
-  if (!defaultContext) throw new Error('Chromium has no default context');
-  context = defaultContext;
+  [hiddenTabContext, frozenPageContext] = await Promise.all([launchThrottlingChromium(), launchThrottlingChromium()]);
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close().catch(() => {});
-  const launched = chromiumProcess;
-  if (launched && launched.exitCode === null) {
-    const exited = new Promise((resolve) => launched.once('exit', resolve));
-    launched.kill();
-    await exited;
-  }
-  if (profileDir) await rm(profileDir, { recursive: true, force: true, maxRetries: 3 });
+  await Promise.all(launched.map(closeChromium));
   const server = pageServer;
   if (server) await new Promise((resolve) => server.close(resolve));
   await rpcServer?.stop(1000);
 });
 
-// One after the other: while another page of the same site was frozen, the hidden page's timer was
-// not throttled (it ticked 24 times in 68 s instead of at most twice).
-describe('hidden and frozen pages', () => {
+async function closeChromium({ child, profileDir, browser }: LaunchedChromium): Promise<void> {
+  await browser?.close().catch(() => {});
+  if (child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill();
+    await exited;
+  }
+  await rm(profileDir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+// At the same time, each in a Chromium of its own: with both in one browser, the hidden page's timer
+// was not throttled while the other page was frozen (it ticked 24 times in 68 s instead of at most
+// twice). Together they take one away period instead of two.
+describe.concurrent('hidden and frozen pages', () => {
   it('hidden tab - timers throttled to once a minute for 65 s: the connection is kept (an end-of-line at least every 30 s), and a call right after the tab returns succeeds', async () => {
-    const page = await openConnectedPage();
-    const network = await context.newCDPSession(page);
+    const page = await openConnectedPage(hiddenTabContext);
+    const network = await hiddenTabContext.newCDPSession(page);
     const sentAt: number[] = [];
     network.on('Network.webSocketFrameSent', () => sentAt.push(Date.now()));
     await network.send('Network.enable');
-    const cover = await context.newPage(); // the tab in front
+    const cover = await hiddenTabContext.newPage(); // the tab in front
     await cover.bringToFront();
     const hiddenAt = Date.now();
     expect((await readState(page)).visibility).toBe('hidden');
@@ -220,10 +235,10 @@ describe('hidden and frozen pages', () => {
   }, 120_000);
 
   it('frozen page - frozen for 65 s (the broker closes the silent connection): on resume it reconnects at once, and a call right after succeeds', async () => {
-    const page = await openConnectedPage();
-    const cover = await context.newPage(); // Chrome freezes tabs that are hidden
+    const page = await openConnectedPage(frozenPageContext);
+    const cover = await frozenPageContext.newPage(); // Chrome freezes tabs that are hidden
     await cover.bringToFront();
-    const lifecycle = await context.newCDPSession(page);
+    const lifecycle = await frozenPageContext.newCDPSession(page);
     const before = await readState(page);
     const frozenAt = Date.now();
     await lifecycle.send('Page.setWebLifecycleState', { state: 'frozen' });
