@@ -56,8 +56,8 @@ export interface PendingCall<Reply> {
   /** The caller's signal and this call's listener on it, when it gave one. */
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
-  /** A streamed call: receives each item before the end settles the call. */
-  readonly onItem: ((item: Reply) => void) | undefined;
+  /** A streamed call: receives each item before the end settles the call; an error returned ends the call. */
+  readonly onItem: ((item: Reply) => RpcError | undefined) | undefined;
   /** A streamed call: the sequence number of the next item; a lower one is a copy and dropped. */
   nextItem: number;
 }
@@ -103,7 +103,7 @@ export class PendingCalls<Reply> {
       signal: AbortSignal | undefined;
       callSite: Error;
       confirmWaitMs: number;
-      onItem?: ((item: Reply) => void) | undefined;
+      onItem?: ((item: Reply) => RpcError | undefined) | undefined;
     },
   ): { call: PendingCall<Reply>; settled: Promise<Reply> } {
     let call!: PendingCall<Reply>;
@@ -162,7 +162,8 @@ export class PendingCalls<Reply> {
       return true;
     }
     call.nextItem++;
-    call.onItem?.(item);
+    const refused = call.onItem?.(item);
+    if (refused) this.settle(call.correlationId, refused);
     return true;
   }
 

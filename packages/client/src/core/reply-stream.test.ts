@@ -49,10 +49,10 @@ describe('ReplyStream', () => {
     expect(await stream.next()).toEqual({ value: undefined, done: true });
   });
 
-  it('limits - past maxItems the stream ends with LIMIT_EXCEEDED after the items within it, and the call is aborted', async () => {
+  it('limits - past maxItems the stream ends with LIMIT_EXCEEDED after the items within it, the error the call ends with', async () => {
     const stream = new ReplyStream({ maxItems: 2 }, undefined);
-    for (const body of ['a', 'b', 'c']) stream.push(item(body));
-    expect(stream.signal.aborted).toBe(true);
+    const refused = ['a', 'b', 'c'].map((body) => stream.push(item(body)));
+    expect(refused.map((error) => error?.code)).toEqual([undefined, undefined, 'LIMIT_EXCEEDED']);
     expect((await stream.next()).value?.body).toBe('a');
     expect((await stream.next()).value?.body).toBe('b');
     await expect(stream.next()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });

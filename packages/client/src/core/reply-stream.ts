@@ -21,7 +21,7 @@ export const STREAM_DEFAULTS = { maxItems: 10_000, maxBytes: 16 * 1024 * 1024 } 
 type Waiter = { resolve: (result: IteratorResult<RpcReply>) => void; reject: (error: unknown) => void };
 
 export class ReplyStream implements AsyncIterableIterator<RpcReply> {
-  /** Aborts the call: the caller's own signal, a limit, or the caller stopping early. */
+  /** Aborts the call: the caller's own signal, or the caller stopping early. */
   readonly #abort = new AbortController();
   readonly #maxItems: number;
   readonly #maxBytes: number;
@@ -49,20 +49,24 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     return this.#abort.signal;
   }
 
-  /** An item arrived. */
-  push(item: RpcReply): void {
-    if (this.#end) return;
+  /**
+   * An item arrived. Past a limit the stream ends, and the error returned is the one the call must
+   * end with (the caller is told the server to stop, as when it leaves early).
+   */
+  push(item: RpcReply): RpcError | undefined {
+    if (this.#end) return undefined;
     this.#received++;
     this.#bytes += item.body.length;
     if (this.#received > this.#maxItems || this.#bytes > this.#maxBytes) {
       const what = this.#received > this.#maxItems ? `${this.#maxItems} items` : `${this.#maxBytes} bytes`;
-      this.#finish({ error: new RpcError('LIMIT_EXCEEDED', `the stream went past ${what}`) });
-      this.#abort.abort(new Error('stream limit'));
-      return;
+      const error = new RpcError('LIMIT_EXCEEDED', `the stream went past ${what}`);
+      this.#finish({ error });
+      return error;
     }
     const waiter = this.#waiters.shift();
     if (waiter) waiter.resolve({ value: item, done: false });
     else this.#items.push(item);
+    return undefined;
   }
 
   /** Follows the call: its end ends the stream (after the items already here). */

@@ -432,6 +432,7 @@ describe('RpcClient stream', () => {
     await expect(items.next()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect(transport.cancels()).toEqual([correlationId]);
     expect(client.stats.pending).toBe(0);
+    expect(client.stats.errors).toEqual({ LIMIT_EXCEEDED: 1 }); // not counted as ABORTED as well
   });
 
   it('stream - leaving the loop early cancels the call; so does the deadline end it with TIMEOUT', async () => {

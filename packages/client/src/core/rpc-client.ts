@@ -179,7 +179,7 @@ type Call = PendingCall<RpcReply>;
 const RECENT_REPLY_MS = 6000;
 
 /** The ends of a call that mean nobody waits for its reply any more: the server is told. */
-const GIVEN_UP: ReadonlySet<ErrorCode> = new Set(['ABORTED', 'CLOSED']);
+const GIVEN_UP: ReadonlySet<ErrorCode> = new Set(['ABORTED', 'CLOSED', 'LIMIT_EXCEEDED']);
 
 export class RpcClient {
   readonly #connection: Transport;
@@ -329,7 +329,7 @@ export class RpcClient {
     destination: string,
     body: string,
     options: RequestOptions,
-    onItem: ((item: RpcReply) => void) | undefined,
+    onItem: ((item: RpcReply) => RpcError | undefined) | undefined,
   ): Promise<RpcReply> {
     const callSite = new Error();
     let timeoutMs: number;
