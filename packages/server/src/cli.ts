@@ -100,7 +100,14 @@ type CommandLine = ReturnType<typeof parseCommandLine>;
 async function assemble(commandLine: CommandLine) {
   const { values, connection, logLevel, prefetch, maxN, workers, presenceMs, metricsPort } = commandLine;
   const logger = createLogger(logLevel);
-  const pool = new WorkerPool(workers === undefined ? {} : { size: workers });
+  const pool = new WorkerPool({
+    ...(workers === undefined ? {} : { size: workers }),
+    onGiveUp: (cause) =>
+      logger.error(
+        { reason: cause.message },
+        'worker threads keep dying: computing fib(n) on the event loop from now on',
+      ),
+  });
   const { queue } = connection;
   let server: RpcServer | undefined;
   const metrics =

@@ -48,11 +48,22 @@ describe('WorkerPool', () => {
     await expect(busy).resolves.toHaveLength(62_696);
   });
 
-  it('gives up with INTERNAL when workers cannot even start, instead of replacing them forever', async () => {
-    const pool = openPool({ size: 1, workerUrl: new URL('../test/fixtures/no-such-worker.mjs', import.meta.url) });
-    expect(await codeOf(pool.compute(25_000))).toBe('INTERNAL');
-    expect(await codeOf(pool.compute(25_000))).toBe('INTERNAL');
+  it('gives up on workers that cannot even start, instead of replacing them forever, and computes on the event loop', async () => {
+    const gaveUp: Error[] = [];
+    const pool = openPool({
+      size: 1,
+      workerUrl: new URL('../test/fixtures/no-such-worker.mjs', import.meta.url),
+      onGiveUp: (cause) => gaveUp.push(cause),
+    });
+    // Each death fails the job its worker held (it may be what killed it), up to the give-up.
+    const early = await Promise.all(Array.from({ length: 8 }, () => codeOf(pool.compute(25_000))));
+    expect(early.every((code) => code === 'INTERNAL' || code === undefined)).toBe(true);
+    expect(early.filter((code) => code === 'INTERNAL').length).toBeLessThanOrEqual(6);
+    await expect(pool.compute(25_000)).resolves.toBe(fibonacci(25_000).toString());
+    expect(pool.gaveUp).toBe(true);
+    expect(gaveUp).toHaveLength(1);
     expect(pool.replaced).toBeLessThanOrEqual(5);
+    expect(await codeOf(pool.compute(10, Date.now() - 1))).toBe('DEADLINE_EXCEEDED');
   });
 
   it('rejects jobs after close with INTERNAL', async () => {

@@ -5,11 +5,14 @@
  * holds at most `prefetch` requests, so at most that many jobs exist. A worker that dies (crash,
  * out of memory) fails the job it held with INTERNAL and is replaced; the process goes on. A job
  * whose deadline passes while it waits is dropped with DEADLINE_EXCEEDED instead of computed for
- * nobody.
+ * nobody. Workers that die again and again without finishing a job (a missing or broken worker
+ * script) are given up on: from then on the pool computes on the event loop, slower for other
+ * requests but right, rather than failing every large n while the server looks healthy.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RpcError } from '@stomp-rpc/client';
+import { fibonacci } from './fibonacci.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads. @default the cores less one, at least 1 */
@@ -19,6 +22,8 @@ export interface WorkerPoolOptions {
    * from `src/` (tests) and from `dist/`, because the two folders are siblings.
    */
   workerUrl?: URL;
+  /** The pool gave up on its workers (why: the last death) and computes on the event loop from now on. */
+  onGiveUp?: (cause: Error) => void;
 }
 
 const MAX_DEATHS_IN_A_ROW = 5;
@@ -49,18 +54,25 @@ export class WorkerPool {
   #cancelled = 0;
   /** Deaths since a worker last finished a job; past MAX_DEATHS_IN_A_ROW the pool gives up. */
   #deathsInARow = 0;
-  #broken: RpcError | undefined;
+  #gaveUp = false;
+  readonly #onGiveUp: ((cause: Error) => void) | undefined;
 
   constructor(options: WorkerPoolOptions = {}) {
     const size = options.size ?? Math.max(1, availableParallelism() - 1);
     if (!Number.isSafeInteger(size) || size < 1) throw new RpcError('INVALID_ARGUMENT', 'size must be at least 1');
     this.#workerUrl = options.workerUrl ?? new URL('../dist/fibonacci-worker.js', import.meta.url);
+    this.#onGiveUp = options.onGiveUp;
     for (let i = 0; i < size; i++) this.#spawn();
   }
 
   /** Workers replaced after dying. */
   get replaced(): number {
     return this.#replaced;
+  }
+
+  /** Whether the pool gave up on its workers, and computes on the event loop. */
+  get gaveUp(): boolean {
+    return this.#gaveUp;
   }
 
   /** Jobs stopped by their signal: dropped while waiting, or their worker terminated. */
@@ -74,9 +86,9 @@ export class WorkerPool {
    * interrupted otherwise) and replaced; it rejects with the signal's reason.
    */
   compute(n: number, deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal): Promise<string> {
-    if (this.#broken) return Promise.reject(this.#broken);
     if (this.#closed) return Promise.reject(new RpcError('INTERNAL', 'the worker pool is closed'));
     if (signal?.aborted) return Promise.reject(stopReason(signal));
+    if (this.#gaveUp) return computeInline(n, deadline);
     return new Promise((resolve, reject) => {
       const onAbort = () => this.#cancel(job, stopReason(signal as AbortSignal));
       const job: Job = {
@@ -136,10 +148,9 @@ export class WorkerPool {
     }
     if (++this.#deathsInARow > MAX_DEATHS_IN_A_ROW) {
       // A worker that cannot even start (missing build, broken script) would be replaced forever.
-      this.#broken = new RpcError('INTERNAL', `worker threads keep dying (${cause.message}); the pool gave up`, {
-        cause,
-      });
-      for (const job of this.#waiting.splice(0)) job.reject(this.#broken);
+      this.#gaveUp = true;
+      this.#onGiveUp?.(cause);
+      for (const job of this.#waiting.splice(0)) computeInline(job.n, job.deadline).then(job.resolve, job.reject);
       return;
     }
     this.#replaced++;
@@ -165,7 +176,7 @@ export class WorkerPool {
     while (this.#idle.length > 0 && this.#waiting.length > 0) {
       const job = this.#waiting.shift() as Job;
       if (Date.now() > job.deadline) {
-        job.reject(new RpcError('DEADLINE_EXCEEDED', `the caller's deadline passed before fib(${job.n}) started`));
+        job.reject(lateError(job.n));
         continue;
       }
       const worker = this.#idle.pop() as PoolWorker;
@@ -173,6 +184,16 @@ export class WorkerPool {
       worker.thread.postMessage({ id: job.id, n: job.n });
     }
   }
+}
+
+/** fib(n) on the event loop, for a pool that gave up on its workers; as a worker would, not after the deadline. */
+function computeInline(n: number, deadline: number): Promise<string> {
+  if (Date.now() > deadline) return Promise.reject(lateError(n));
+  return Promise.resolve(fibonacci(n).toString());
+}
+
+function lateError(n: number): RpcError {
+  return new RpcError('DEADLINE_EXCEEDED', `the caller's deadline passed before fib(${n}) started`);
 }
 
 /** Why a job stopped: the signal's RpcError, or ABORTED. */
