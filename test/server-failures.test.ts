@@ -1,5 +1,6 @@
 // Servers that fail: killed mid-request, stopped during a burst, flooded with malformed requests,
 // their queue deleted under them. Every call still gets exactly one answer, each case bounded in time.
+import { RpcError } from '@stomp-rpc/client';
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -69,6 +70,22 @@ describe('servers that fail', () => {
     expect(await rejectionCode(stuckCall)).toBe('TIMEOUT');
     for (const body of ['two', 'three', 'four']) expect((await call(body, 5000)).body).toBe(body);
     expect(stuck).toBe(1); // left, not given back to the broker to be delivered again
+  });
+
+  it('passed-on error - a handler that rethrows what its own call failed with (TIMEOUT) answers INTERNAL naming it: the caller does not take it for its own timeout', async () => {
+    const queue = uniqueQueue('passed-on');
+    const server = await startServer(queue, {
+      handler: () => {
+        throw new RpcError('TIMEOUT', 'no reply from /queue/inventory within 50 ms');
+      },
+    });
+    const client = openClient(queue);
+    await expect(client.call(5)).rejects.toMatchObject({
+      code: 'INTERNAL',
+      remote: true,
+      message: 'TIMEOUT: no reply from /queue/inventory within 50 ms',
+    });
+    expect(server.stats.errors).toEqual({ INTERNAL: 1 }); // the server's own count: it sent INTERNAL
   });
 
   it('throwing observer - an application observer that throws does not end the server, and calls go on being answered', async () => {

@@ -18,7 +18,7 @@ describe('RpcError', () => {
     expect(RpcError.from('a string')).toMatchObject({ code: 'INTERNAL', message: 'a string' });
   });
 
-  it('fromReply() marks server errors remote and maps unknown codes to INTERNAL', () => {
+  it('fromReply() marks server errors remote and maps unknown codes, and codes only a client raises, to INTERNAL', () => {
     expect(RpcError.fromReply('INVALID_ARGUMENT', 'n too big')).toMatchObject({
       code: 'INVALID_ARGUMENT',
       remote: true,
@@ -29,6 +29,12 @@ describe('RpcError', () => {
       remote: true,
       message: 'QUOTA_EXCEEDED: later',
     });
+    expect(RpcError.fromReply('TIMEOUT', 'no reply from /queue/db within 50 ms')).toMatchObject({
+      code: 'INTERNAL',
+      remote: true,
+      message: 'TIMEOUT: no reply from /queue/db within 50 ms',
+    });
+    expect(RpcError.fromReply('DEADLINE_EXCEEDED', 'skipped').code).toBe('DEADLINE_EXCEEDED');
   });
 
   it('isRpcError() refuses look-alikes', () => {

@@ -1,4 +1,4 @@
-import { type ErrorCode, isErrorCode } from './protocol/error-codes.js';
+import { type ErrorCode, isErrorCode, isServerCode } from './protocol/error-codes.js';
 
 export interface RpcErrorOptions {
   cause?: unknown;
@@ -41,9 +41,13 @@ export class RpcError extends Error {
     return new RpcError(fallbackCode, message, { cause });
   }
 
-  /** Builds the error a server reported in a reply. Unknown codes (a newer server) become INTERNAL. */
+  /**
+   * Builds the error a server reported in a reply. Unknown codes (a newer server), and codes only a
+   * client raises (a handler passing on what one of its own calls failed with), become INTERNAL:
+   * a caller must not take a server's TIMEOUT for its own call's.
+   */
   static fromReply(code: string, message: string): RpcError {
-    if (isErrorCode(code)) return new RpcError(code, message, { remote: true });
+    if (isErrorCode(code) && isServerCode(code)) return new RpcError(code, message, { remote: true });
     return new RpcError('INTERNAL', `${code}: ${message}`, { remote: true });
   }
 }

@@ -37,6 +37,7 @@ import {
   DEFAULT_QUEUE,
   type ErrorCode,
   Header,
+  isServerCode,
   PING_TOPIC,
   type QueueDeclaration,
   type QueueProfile,
@@ -393,6 +394,9 @@ export class RpcServer {
       return { body: '', end: true };
     } catch (thrown) {
       const error = RpcError.from(thrown);
+      // A handler may pass on what one of its own calls failed with (TIMEOUT, say): its caller must
+      // not take that for what happened to its own call.
+      if (!isServerCode(error.code)) return { body: `${error.code}: ${error.message}`, code: 'INTERNAL' };
       return { body: error.message, code: error.code };
     }
   }

@@ -51,3 +51,11 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
+
+/**
+ * Whether a reply may carry `code`: the codes a server raises. The others say what happened to the
+ * caller's own call (its deadline, its connection, its signal), which a server cannot know.
+ */
+export function isServerCode(code: ErrorCode): boolean {
+  return ERROR_CODES[code].origin !== 'client';
+}

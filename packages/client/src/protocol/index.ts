@@ -2,7 +2,7 @@
  * `@stomp-rpc/client/protocol`: the wire protocol, for every party that speaks it (our server,
  * tools, tests). docs/protocol.md describes it; these are its names and rules in code.
  */
-export { ERROR_CODES, type ErrorCode, isErrorCode } from './error-codes.js';
+export { ERROR_CODES, type ErrorCode, isErrorCode, isServerCode } from './error-codes.js';
 export { checkDecimalN, decodeN, decodeValue, encodeN } from './fibonacci.js';
 export {
   type AnnouncementKind,
