@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { RpcError } from '../errors.js';
 import { freshCredentials, Login } from './credentials.js';
 
 describe('credentials', () => {
@@ -19,28 +20,48 @@ describe('credentials', () => {
     let minted = 0;
     const login = new Login(async () => ({ login: 'u', passcode: `token-${++minted}` }));
     const headers = { login: 'old', passcode: 'old', host: '/' };
-    expect(await login.refresh(headers, 1000)).toBeUndefined();
+    await login.refresh(headers, 1000);
     expect(headers).toEqual({ login: 'u', passcode: 'token-1', host: '/' });
     await login.refresh(headers, 1000);
     expect(headers.passcode).toBe('token-2');
   });
 
-  it('refresh - a source that throws, answers junk or hangs leaves the headers and says why, within the bound', async () => {
+  it('refresh - a source that throws, answers junk or hangs leaves the headers, within the bound; explain() then says why, keeping the attempt’s own code', async () => {
     const headers = { login: 'u', passcode: 'last' };
+    const unreachable = new RpcError('UNAVAILABLE', 'cannot reach ws://broker/ws');
     const throwing = new Login(() => {
       throw new Error('token endpoint down');
     });
-    expect(await throwing.refresh(headers, 1000)).toMatchObject({
-      code: 'UNAUTHENTICATED',
-      message: expect.stringContaining('token endpoint down'),
+    await throwing.refresh(headers, 1000);
+    expect(throwing.explain(unreachable)).toMatchObject({
+      code: 'UNAVAILABLE', // not UNAUTHENTICATED: no login was refused
+      message: expect.stringMatching(/^cannot reach ws:\/\/broker\/ws \(credentials\(\) failed: token endpoint down;/),
+      cause: unreachable,
     });
     const junk = new Login(() => ({ login: 'u' }) as never);
-    expect(await junk.refresh(headers, 1000)).toMatchObject({ code: 'UNAUTHENTICATED' });
+    await junk.refresh(headers, 1000);
+    expect(junk.explain(unreachable).message).toContain('it must return { login: string, passcode: string }');
     const hanging = new Login(() => new Promise(() => {}));
     const started = Date.now();
-    expect(await hanging.refresh(headers, 50)).toMatchObject({ message: expect.stringContaining('within 50 ms') });
+    await hanging.refresh(headers, 50);
+    expect(hanging.explain(unreachable).message).toContain('no answer within 50 ms');
     expect(Date.now() - started).toBeLessThan(1000);
     expect(headers).toEqual({ login: 'u', passcode: 'last' });
+  });
+
+  it('explain - after a refresh that worked, or without a source, the reason is left as it is', async () => {
+    const reason = new RpcError('UNAVAILABLE', 'cannot reach ws://broker/ws');
+    expect(new Login(undefined).explain(reason)).toBe(reason);
+    let fail = true;
+    const login = new Login(() => {
+      if (fail) throw new Error('down');
+      return { login: 'u', passcode: 'token' };
+    });
+    await login.refresh({}, 1000);
+    expect(login.explain(reason)).not.toBe(reason);
+    fail = false;
+    await login.refresh({}, 1000);
+    expect(login.explain(reason)).toBe(reason);
   });
 
   it('close - ends a refresh under way at once, so its timer cannot keep Node alive after close()', async () => {
@@ -51,10 +72,10 @@ describe('credentials', () => {
       const refreshed = login.refresh(headers, 5000);
       expect(vi.getTimerCount()).toBe(1); // the refresh's bound
       login.close();
-      expect(await refreshed).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('closed') });
+      await refreshed;
       expect(vi.getTimerCount()).toBe(0);
       // and one asked for after close() does not wait either
-      expect(await login.refresh(headers, 5000)).toMatchObject({ code: 'UNAUTHENTICATED' });
+      await login.refresh(headers, 5000);
       expect(vi.getTimerCount()).toBe(0);
       expect(headers).toEqual({ login: 'u', passcode: 'last' });
     } finally {

@@ -48,25 +48,37 @@ export class Login {
   readonly #source: CredentialsSource | undefined;
   readonly #closed = new AbortController();
   #refusedInARow = 0;
+  /** Why the last refresh failed, until one succeeds. */
+  #failure: string | undefined;
 
   constructor(source: CredentialsSource | undefined) {
     this.#source = source;
   }
 
   /**
-   * Puts fresh credentials in the CONNECT headers for the next attempt. Without a source,
-   * nothing to do; when the source fails, the attempt goes with the last ones and this returns why.
+   * Puts fresh credentials in the CONNECT headers for the next attempt. Without a source, nothing
+   * to do; when the source fails, the attempt goes with the last ones, and explain() says so.
    */
-  async refresh(connectHeaders: Record<string, string>, timeoutMs: number): Promise<RpcError | undefined> {
-    if (this.#source === undefined) return undefined;
+  async refresh(connectHeaders: Record<string, string>, timeoutMs: number): Promise<void> {
+    if (this.#source === undefined) return;
     try {
       const { login, passcode } = await freshCredentials(this.#source, timeoutMs, this.#closed.signal);
       connectHeaders.login = login;
       connectHeaders.passcode = passcode;
-      return undefined;
+      this.#failure = undefined;
     } catch (error) {
-      return new RpcError('UNAUTHENTICATED', `credentials() failed: ${RpcError.from(error).message}`);
+      this.#failure = `credentials() failed: ${RpcError.from(error).message}`;
     }
+  }
+
+  /**
+   * Why an attempt failed, adding that its credentials were not fresh when the last refresh
+   * failed. The code stays the attempt's own: a token endpoint that fails is not a refused login.
+   */
+  explain(reason: RpcError): RpcError {
+    if (this.#failure === undefined) return reason;
+    const message = `${reason.message} (${this.#failure}; the attempt went with the last credentials)`;
+    return new RpcError(reason.code, message, { cause: reason });
   }
 
   /**

@@ -206,6 +206,27 @@ describe('StompConnection attempts and closing', () => {
     await close();
   });
 
+  it('credentials() failing, then an attempt failing for another reason: that reason and its code, not UNAUTHENTICATED (no login was refused)', async () => {
+    const { connection, sockets, failed, close } = fakeTimedConnection({
+      credentials: () => {
+        throw new Error('token endpoint down');
+      },
+    });
+    const waiting = connection.whenConnected(60_000).catch((error: RpcError) => error);
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    (socket.onerror as ((event: unknown) => void) | null)?.({ message: 'connect ECONNREFUSED 127.0.0.1:1' });
+    socket.closedByPeer(1006);
+    expect(failed[0]).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
+    expect(failed[0]?.message).toContain('credentials() failed: token endpoint down');
+    await close();
+    expect(await waiting).toMatchObject({ code: 'CLOSED' }); // not ended early as UNAUTHENTICATED
+  });
+
   it('close() while fresh credentials are awaited: it resolves at once, opens no socket and leaves no timer', async () => {
     let asked = 0;
     const { connection, sockets } = fakeTimedConnection({

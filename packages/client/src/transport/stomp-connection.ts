@@ -294,10 +294,9 @@ export class StompConnection implements Transport {
   /** Backoff, fresh credentials and the attempt's timer; false when closed meanwhile. */
   async #waitBeforeAttempt(): Promise<boolean> {
     await this.#pacer.wait();
-    // When the source fails, the attempt goes with the last credentials; if it fails, this is why.
-    if (this.#state !== 'closed') {
-      this.#pendingReason = await this.#login.refresh(this.#settings.connectHeaders, this.#settings.connectTimeoutMs);
-    }
+    // When the source fails, the attempt goes with the last credentials (Login.explain).
+    if (this.#state !== 'closed')
+      await this.#login.refresh(this.#settings.connectHeaders, this.#settings.connectTimeoutMs);
     if (this.#state === 'closed') return false;
     clearTimeout(this.#attemptTimer);
     this.#attemptTimer = setTimeout(() => {
@@ -340,7 +339,7 @@ export class StompConnection implements Transport {
         `${this.url} refused the connection: ${summary}${detail}`,
       );
       this.#pendingReason = error;
-      if (final) this.#waiters.settle(error);
+      if (final) this.#waiters.settle(this.#login.explain(error));
       this.#session?.discard();
       return;
     }
@@ -362,7 +361,8 @@ export class StompConnection implements Transport {
     this.#session = undefined;
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
-    const reason = this.#pendingReason ?? closeReason(event, this.url, wasConnected);
+    const ended = this.#pendingReason ?? closeReason(event, this.url, wasConnected);
+    const reason = wasConnected ? ended : this.#login.explain(ended);
     this.#pendingReason = undefined;
     this.#lastError = reason;
     try {
