@@ -24,7 +24,8 @@ const stopTimeoutMs = 15_000;
 function startServer(name) {
   const child = spawn(process.execPath, [join(root, 'packages/server/dist/cli.js')], {
     cwd: root,
-    env: process.env,
+    // The broker ensureBroker() made sure of (another node's with STOMP_RPC_NODE), as the demo's.
+    env: { ...process.env, STOMP_URL: process.env.STOMP_URL || brokerUrl() },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true, // its own process group: see the top of the file
   });
@@ -79,11 +80,20 @@ async function stopAll(servers) {
 async function startDemo() {
   process.env.VITE_STOMP_URL ??= process.env.STOMP_URL || brokerUrl();
   const { createServer } = await import('vite');
+  const ownListeners = { sigterm: process.listeners('SIGTERM'), stdinEnd: process.stdin.listeners('end') };
   const server = await createServer({
     configFile: join(root, 'web/vite.config.ts'),
     clearScreen: false,
     logLevel: 'warn',
   });
+  // Vite's dev server closes itself and exits the process on SIGTERM (and when stdin ends), which
+  // would leave the servers unwaited for: here this script stops them first, then the demo.
+  for (const listener of process.listeners('SIGTERM')) {
+    if (!ownListeners.sigterm.includes(listener)) process.off('SIGTERM', listener);
+  }
+  for (const listener of process.stdin.listeners('end')) {
+    if (!ownListeners.stdinEnd.includes(listener)) process.stdin.off('end', listener);
+  }
   await server.listen();
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('the demo server has no URL');
@@ -99,11 +109,18 @@ async function main() {
   let demo;
   let stopping = false;
   let forced = false;
-  const stop = async (why) => {
-    if (stopping) return;
+  let stopped;
+  const stop = (why) => {
+    if (stopping) return stopped;
     stopping = true;
     process.stdout.write(`\n${why}: stopping the servers${demo ? ' and the demo' : ''}\n`);
-    await Promise.all([stopAll(servers), demo?.close()]);
+    stopped = Promise.all([stopAll(servers), demo?.close()]);
+    return stopped;
+  };
+  /** The end of a Ctrl-C during startup: the servers stopped, the demo closed if it had started. */
+  const finishStopping = async () => {
+    await Promise.all([stopped, demo?.close()]);
+    return forced ? 130 : 0;
   };
   const onSignal = (signal) => {
     if (!stopping) return void stop(signal);
@@ -121,11 +138,13 @@ async function main() {
   try {
     await Promise.all(servers.map((server) => server.ready));
     demo = await startDemo();
-    if (stopping) await demo.close(); // Ctrl-C while the demo was starting
   } catch (error) {
+    // Ctrl-C during startup stops the servers, which then fail to become ready: not a failure.
+    if (stopping) return finishStopping();
     await stop('startup failed');
     throw error;
   }
+  if (stopping) return finishStopping(); // Ctrl-C while the demo was starting
   process.stdout.write(`
 stomp-rpc is running
   broker   ${brokerUrl()}  (management http://127.0.0.1:${nodeProfile().ports.management}, guest/guest)

@@ -123,6 +123,31 @@ describe('command line', () => {
     expect(await start.exited()).toBe(0);
   });
 
+  // Regression: Vite's dev server exited the process on SIGTERM without waiting for the servers.
+  it('start - SIGTERM (a service manager stopping it) stops the servers gracefully and waits for them', async () => {
+    const queue = uniqueQueue('start-sigterm');
+    const start = spawnChild(process.execPath, ['scripts/start.mjs'], { RPC_QUEUE: queue });
+    await start.waitFor('npm run broker:stop', 30_000);
+    const client = openClient(queue);
+    const call = client.call(1_000_000, { timeoutMs: 10_000 });
+    call.catch(() => {}); // awaited last; a failure before that must not leave it unhandled
+    await untilInHand(client, queue); // so that a server takes a while to stop
+    start.process.kill('SIGTERM');
+    expect(await start.exited()).toBe(0);
+    for (const server of ['server-1', 'server-2']) {
+      expect(start.stdout()).toMatch(new RegExp(`\\[${server}\\] .*"msg":"stopped"`));
+    }
+    expect((await call).toString()).toHaveLength(208_988);
+  });
+
+  it('start - Ctrl-C while it starts stops what started, and is not reported as a failure', async () => {
+    const start = startFromTerminal(uniqueQueue('start-early-ctrl-c'));
+    await start.waitFor('[server-', 30_000); // the servers are starting
+    start.ctrlC();
+    expect(await start.exited()).toBe(0);
+    expect(start.stderr()).not.toContain('start:');
+  });
+
   // Regression: each server got the terminal's SIGINT and then start's SIGTERM, took the second
   // for a second Ctrl-C and exited at once, dropping the requests in hand.
   it('start - one Ctrl-C stops every server gracefully, answering the request in hand', async () => {
