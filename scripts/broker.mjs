@@ -29,6 +29,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const confDir = join(root, 'rabbitmq-conf');
 const rabbitBin = '/usr/lib/rabbitmq/bin';
 const startTimeoutSeconds = 90;
+/** apt-get install or update: downloads and unpacks RabbitMQ and Erlang, minutes on a slow mirror. */
+const aptTimeoutMs = 15 * 60_000;
 
 /** Name, folder and ports of project-local node `index` (0: the default node). */
 export function nodeProfile(index = Number(process.env.STOMP_RPC_NODE || 0)) {
@@ -165,7 +167,8 @@ function run(command, args, options = {}) {
 export function rabbitmqTool(node, tool, args, timeoutMs = 60_000) {
   const result = run(join(rabbitBin, tool), ['-n', node.name, ...args], { env: nodeEnv(node), timeout: timeoutMs });
   if (result.status !== 0) {
-    throw new Error(`${tool} ${args.join(' ')} failed on ${node.name}:\n${result.stderr || result.stdout}`);
+    const why = result.error?.message ?? (result.signal ? `killed by ${result.signal}` : '');
+    throw new Error(`${tool} ${args.join(' ')} failed on ${node.name}: ${why}\n${result.stderr || result.stdout}`);
   }
   return result.stdout;
 }
@@ -181,9 +184,11 @@ export function ensureInstalled() {
   }
   log("installing Debian's rabbitmq-server with apt-get");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => run('apt-get', ['install', '-y', '-q', 'rabbitmq-server'], { env, stdio: 'inherit' });
+  // Bounded, as every wait here: a stuck mirror or a held dpkg lock fails the start instead of hanging it.
+  const aptGet = (args) => run('apt-get', args, { env, stdio: 'inherit', timeout: aptTimeoutMs });
+  const install = () => aptGet(['install', '-y', '-q', 'rabbitmq-server']);
   if (install().status !== 0) {
-    run('apt-get', ['update', '-q'], { env, stdio: 'inherit' });
+    aptGet(['update', '-q']);
     if (install().status !== 0) throw new Error('apt-get install rabbitmq-server failed (see above)');
   }
 }
@@ -225,7 +230,11 @@ export function launchNode(node, definitions) {
   writePluginsFile(node);
   writeLocalConfig(node, definitions);
   log(`starting RabbitMQ node ${node.name} (data and logs in ${relative(root, node.stateDir)}/)`);
-  const started = run(join(rabbitBin, 'rabbitmq-server'), ['-detached'], { env: nodeEnv(node), cwd: node.stateDir });
+  const started = run(join(rabbitBin, 'rabbitmq-server'), ['-detached'], {
+    env: nodeEnv(node),
+    cwd: node.stateDir,
+    timeout: startTimeoutSeconds * 1000,
+  });
   if (started.status !== 0) throw new Error(`rabbitmq-server failed to start:\n${started.stderr || started.stdout}`);
   return true;
 }
@@ -273,11 +282,13 @@ export async function ensureBroker() {
 
 /** Stops a project-local node if it runs; never touches any other broker. */
 export function stopNode(node = profile) {
-  if (nodePid(node) === undefined) {
+  const pid = nodePid(node);
+  if (pid === undefined) {
     log(`project-local RabbitMQ node ${node.name} is not running`);
     return;
   }
   log(`stopping node ${node.name}`);
+  process.kill(pid, 'SIGCONT'); // a node a test left frozen could not answer the stop
   rabbitmqTool(node, 'rabbitmqctl', ['stop', node.pidFile]);
   log(`stopped ${node.name}`);
 }

@@ -12,7 +12,7 @@
 // one cluster, rabbitmq-conf/definitions.json is imported with rabbitmq-conf/replicated-profile.json
 // laid over it (rpc_queue as a quorum queue), so the quorum queue gets a member on every node.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -71,6 +71,9 @@ function shareCookie() {
         `${node.name} runs with another Erlang cookie; stop it (STOMP_RPC_NODE=${node.index} npm run broker:stop)`,
       );
     }
+    // Erlang makes the file read-only (0400) when it creates one; a mode given here applies only to
+    // a new file, so the old one goes first.
+    rmSync(nodeCookie, { force: true });
     writeFileSync(nodeCookie, cookie, { mode: 0o400 });
   }
 }
@@ -114,9 +117,17 @@ export async function ensureCluster() {
   return clusterUrls();
 }
 
-/** Stops the members that run, last member first. */
+/** Stops the members that run, last member first; one that fails to stop does not keep the others running. */
 export function stopCluster() {
-  for (const node of [...CLUSTER_NODES].reverse()) stopNode(node);
+  const failures = [];
+  for (const node of [...CLUSTER_NODES].reverse()) {
+    try {
+      stopNode(node);
+    } catch (error) {
+      failures.push(error.message);
+    }
+  }
+  if (failures.length > 0) throw new Error(failures.join('\n'));
 }
 
 /** SIGKILLs a member, as a crash would, and resolves once its process is gone. For the tests. */
