@@ -354,6 +354,24 @@ describe('broker restart', () => {
   }, 60_000);
 });
 
+describe('demo misconfigured', () => {
+  it('demo - a broker URL the client refuses shows failed with INVALID_ARGUMENT in the header, not connecting for ever', async () => {
+    const misconfigured = await serveDemo('http://127.0.0.1:15674/ws');
+    process.env.VITE_STOMP_URL = BROKER_URL; // serveDemo set it for the process: the later tests use the real one
+    const page = await context.newPage();
+    try {
+      await page.goto(misconfigured.url);
+      await eventually(() => connectionState(page), 'failed');
+      expect(await text(page, '#connection-reason')).toMatch(
+        /^INVALID_ARGUMENT: url must be a ws:\/\/ or wss:\/\/ URL/,
+      );
+    } finally {
+      await page.close();
+      await misconfigured.close();
+    }
+  });
+});
+
 describe('npm start', () => {
   it('npm start - serves the demo and prints its URL, and the page there answers fib(30)', async () => {
     const start = spawnChild(process.execPath, ['scripts/start.mjs']);

@@ -44,17 +44,27 @@ function showState(state: ConnectionState | 'failed', reason?: RpcError): void {
 
 showState('connecting');
 const serversPanel = new ServersPanel(byId('servers'), byId('procedures'));
-const client = new FibonacciRpcClient({
-  url: config.urls,
-  login: config.login,
-  passcode: config.passcode,
-  vhost: config.vhost,
-  queue: config.queue,
-  // The browser user may publish to the rpc exchange only (it routes to rpc_queue).
-  exchange: 'rpc',
-  onStateChange: (state, reason) => showState(state, reason),
-  onServersChange: () => serversPanel.render(client.servers(config.queue)),
-});
+const client = openClient();
+
+/** The page's client; a configuration it refuses (a URL that is not ws://, say) is shown, not just logged. */
+function openClient(): FibonacciRpcClient {
+  try {
+    return new FibonacciRpcClient({
+      url: config.urls,
+      login: config.login,
+      passcode: config.passcode,
+      vhost: config.vhost,
+      queue: config.queue,
+      // The browser user may publish to the rpc exchange only (it routes to rpc_queue).
+      exchange: 'rpc',
+      onStateChange: (state, reason) => showState(state, reason),
+      onServersChange: () => serversPanel.render(client.servers(config.queue)),
+    });
+  } catch (error) {
+    showState('failed', error as RpcError);
+    throw error;
+  }
+}
 // Between announcements, keep "seen … ago" current (and drop servers that went silent).
 setInterval(() => serversPanel.render(client.servers(config.queue)), 1000);
 // The client keeps retrying on its own; if the first connection is slow to come, say why.
@@ -62,6 +72,10 @@ client.ready(8000).catch((error: RpcError) => {
   if (client.state === 'connecting') showState('failed', error);
 });
 window.addEventListener('pagehide', () => void client.close());
+// Back from the back/forward cache, the page's client is the one closed above: start afresh.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) location.reload();
+});
 // The streamed sequence shares the page's connection (and, like it, publishes to the rpc exchange).
 const sequenceService = { ...fibonacciService, queue: config.queue };
 new SequencePanel(new ServiceClient(sequenceService, { client: client.rpc, exchange: 'rpc' }));
