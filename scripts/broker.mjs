@@ -20,7 +20,7 @@
 // /usr/lib/rabbitmq/bin (the /usr/sbin wrappers switch to the rabbitmq user, which cannot write
 // to a root-owned checkout).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
@@ -200,9 +200,24 @@ export function nodePid(node = profile) {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch {
     return undefined; // stale pid file from a node that is gone
+  }
+  return isNodeProcess(pid, node) ? pid : undefined;
+}
+
+/**
+ * Whether `pid` is this node's Erlang VM: a pid file outlives a node that was killed, and its number
+ * may since belong to another process, which must never be signalled. The VM runs with its node's
+ * folder as `-home` (nodeEnv's HOME). Without /proc (not Linux), the pid file is trusted.
+ */
+function isNodeProcess(pid, node) {
+  if (!existsSync('/proc/self/cmdline')) return true;
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.some((arg) => arg.endsWith('/beam.smp')) && args[args.indexOf('-home') + 1] === node.stateDir;
+  } catch {
+    return false; // gone meanwhile
   }
 }
 
@@ -345,9 +360,18 @@ async function main(command) {
   }
 }
 
+function realPath(path) {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Runs `main(command)` when the module at `moduleUrl` is the program node was started with. */
 export function runAsCommand(moduleUrl, main) {
-  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
+  // Node runs a module by its real path, so the path it was started with (a symlink, say) is resolved too.
+  if (moduleUrl !== pathToFileURL(realPath(process.argv[1] ?? '')).href) return;
   main(process.argv[2]).then(
     (code) => {
       process.exitCode = code;
