@@ -28,10 +28,39 @@ describe('presence', () => {
       JSON.stringify({ ...valid, queue: 7 }),
       JSON.stringify({ ...valid, beatMs: 0 }),
       JSON.stringify({ ...valid, beatMs: 'often' }),
+      JSON.stringify({ ...valid, beatMs: 1e308 }), // would never expire
+      JSON.stringify({ ...valid, id: 'ok\u001b[2J\nFAKE' }), // terminal escapes, a line break
       JSON.stringify({ ...valid, host: 'x'.repeat(20_000) }),
     ]) {
       expect(parseAnnouncement(body), body.slice(0, 60)).toBeUndefined();
     }
+  });
+
+  it('parse - hostile or malformed fields become defaults: what a client shows is text and finite counts', () => {
+    // As JSON text: in an object literal `__proto__` would set the prototype instead of naming a key.
+    const parsed = parseAnnouncement(`{
+      "kind": "beat", "id": "a", "queue": "q", "beatMs": 1000, "host": "evil\\u001b[31m",
+      "stats": {
+        "processingMs": 5,
+        "latency": {},
+        "errors": { "TIMEOUT": 2, "INTERNAL": "9", "NOT_A_CODE": 1, "__proto__": 3 },
+        "lastError": { "code": "nope", "message": 7 },
+        "procedures": { "__proto__": { "requests": 1 }, "fib": { "requests": "x", "errors": { "INTERNAL": 1, "A": 2 } } }
+      }
+    }`);
+    expect(parsed?.host).toBe('?');
+    expect(parsed?.stats).toMatchObject({ processingMs: { total: 0, average: 0 }, latency: { count: 0, p99Ms: 0 } });
+    expect(parsed?.stats.errors).toEqual({ TIMEOUT: 2 });
+    expect(parsed?.stats.lastError).toBeUndefined();
+    const procedures = parsed?.stats.procedures ?? {};
+    expect(Object.keys(procedures).sort()).toEqual(['__proto__', 'fib']); // a name, not the prototype
+    expect(procedures.fib).toEqual({
+      requests: 0,
+      succeeded: 0,
+      errors: { INTERNAL: 1 },
+      cancelled: 0,
+      processingMs: 0,
+    });
   });
 
   it('view - a server joins, updates, and leaves on bye', () => {

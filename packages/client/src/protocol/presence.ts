@@ -4,7 +4,7 @@
  * server, never the server's.
  */
 import { LATENCY_BOUNDS_MS, type LatencySnapshot } from '../latency-histogram.js';
-import type { ErrorCode } from './error-codes.js';
+import { type ErrorCode, isErrorCode } from './error-codes.js';
 
 export const PRESENCE_TOPIC = '/topic/rpc.presence';
 export const PING_TOPIC = '/topic/rpc.ping';
@@ -75,7 +75,14 @@ export interface ServerInfo extends Omit<ServerAnnouncement, 'kind'> {
   lastSeen: number;
 }
 
-/** Reads an announcement, or undefined when the body is not one (anyone may publish junk). */
+/** The longest beat a server may have (its `presenceMs` at most), so that a silent one is forgotten. */
+export const MAX_BEAT_MS = 3_600_000;
+
+/**
+ * Reads an announcement, or undefined when the body is not one. Anyone who may publish to the topic
+ * may send junk: every field is checked, and what a client shows (names, counts) is plain text and
+ * finite numbers, whatever was sent.
+ */
 export function parseAnnouncement(body: string): ServerAnnouncement | undefined {
   if (body.length > 16_384) return undefined;
   let value: unknown;
@@ -86,48 +93,85 @@ export function parseAnnouncement(body: string): ServerAnnouncement | undefined 
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const a = value as Record<string, unknown>;
-  const isName = (field: unknown) => typeof field === 'string' && field.length > 0 && field.length <= 256;
-  const isCount = (field: unknown) => typeof field === 'number' && Number.isFinite(field) && field >= 0;
   if (!KINDS.has(a.kind as string) || !isName(a.id) || !isName(a.queue)) return undefined;
-  if (!isCount(a.beatMs) || (a.beatMs as number) < 10) return undefined;
-  const stats = (typeof a.stats === 'object' && a.stats !== null ? a.stats : {}) as Partial<ServerStats>;
+  if (!isCount(a.beatMs) || a.beatMs < 10 || a.beatMs > MAX_BEAT_MS) return undefined;
+  const stats = (typeof a.stats === 'object' && a.stats !== null ? a.stats : {}) as Record<string, unknown>;
+  const processingMs = (stats.processingMs ?? {}) as Record<string, unknown>;
+  const lastError = readLastError(stats.lastError);
   return {
     kind: a.kind as AnnouncementKind,
-    id: a.id as string,
-    host: isName(a.host) ? (a.host as string) : '?',
-    pid: isCount(a.pid) ? (a.pid as number) : 0,
-    version: isName(a.version) ? (a.version as string) : '?',
-    queue: a.queue as string,
-    prefetch: isCount(a.prefetch) ? (a.prefetch as number) : 0,
-    inFlight: isCount(a.inFlight) ? (a.inFlight as number) : 0,
-    beatMs: a.beatMs as number,
-    startedAt: typeof a.startedAt === 'string' ? a.startedAt.slice(0, 40) : '',
+    id: a.id,
+    host: isName(a.host) ? a.host : '?',
+    pid: count(a.pid),
+    version: isName(a.version) ? a.version : '?',
+    queue: a.queue,
+    prefetch: count(a.prefetch),
+    inFlight: count(a.inFlight),
+    beatMs: a.beatMs,
+    startedAt: isName(a.startedAt) ? a.startedAt.slice(0, 40) : '',
     stats: {
-      requests: isCount(stats.requests) ? (stats.requests as number) : 0,
-      succeeded: isCount(stats.succeeded) ? (stats.succeeded as number) : 0,
-      errors: typeof stats.errors === 'object' && stats.errors !== null ? stats.errors : {},
-      dropped: isCount(stats.dropped) ? (stats.dropped as number) : 0,
-      processingMs: stats.processingMs ?? { total: 0, average: 0 },
-      latency: stats.latency ?? emptyLatency(),
-      ...(stats.lastError ? { lastError: stats.lastError } : {}),
-      ...(isCount(stats.cancelled) ? { cancelled: stats.cancelled as number } : {}),
+      requests: count(stats.requests),
+      succeeded: count(stats.succeeded),
+      errors: readErrors(stats.errors),
+      dropped: count(stats.dropped),
+      processingMs: { total: count(processingMs.total), average: count(processingMs.average) },
+      latency: readLatency(stats.latency),
+      ...(lastError ? { lastError } : {}),
+      ...(isCount(stats.cancelled) ? { cancelled: stats.cancelled } : {}),
       ...readProcedures(stats.procedures),
     },
   };
 }
 
+/** Text to show: 1 to 256 characters, none of them a control character (no line breaks, no terminal escapes). */
+function isName(field: unknown): field is string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  return typeof field === 'string' && /^[^\u0000-\u001f\u007f-\u009f]{1,256}$/.test(field);
+}
+
+function isCount(field: unknown): field is number {
+  return typeof field === 'number' && Number.isFinite(field) && field >= 0;
+}
+
+const count = (field: unknown): number => (isCount(field) ? field : 0);
+
+/** Counts by error code: known codes only, each a count. */
+function readErrors(value: unknown): Partial<Record<ErrorCode, number>> {
+  const errors: Partial<Record<ErrorCode, number>> = {};
+  if (typeof value !== 'object' || value === null) return errors;
+  for (const [code, n] of Object.entries(value)) if (isErrorCode(code) && isCount(n)) errors[code] = n;
+  return errors;
+}
+
+function readLastError(value: unknown): ServerStats['lastError'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { code, message, at } = value as Record<string, unknown>;
+  if (!isErrorCode(code) || typeof message !== 'string' || !isName(at)) return undefined;
+  return { code, message: message.slice(0, 500), at: at.slice(0, 40) };
+}
+
+/** A latency histogram on the client's own bounds, or an empty one when it is not that. */
+function readLatency(value: unknown): LatencySnapshot {
+  if (typeof value !== 'object' || value === null) return emptyLatency();
+  const { counts, count: total, sumMs, maxMs, p50Ms, p90Ms, p99Ms } = value as Record<string, unknown>;
+  const fits = Array.isArray(counts) && counts.length === LATENCY_BOUNDS_MS.length + 1 && counts.every(isCount);
+  if (!fits || !isCount(total) || !isCount(sumMs) || !isCount(maxMs)) return emptyLatency();
+  if (!isCount(p50Ms) || !isCount(p90Ms) || !isCount(p99Ms)) return emptyLatency();
+  return { boundsMs: LATENCY_BOUNDS_MS, counts, count: total, sumMs, maxMs, p50Ms, p90Ms, p99Ms };
+}
+
 /** The per-procedure counters of an announcement, when it has well-formed ones. */
 function readProcedures(value: unknown): { procedures?: Record<string, ProcedureStats> } {
   if (typeof value !== 'object' || value === null) return {};
-  const count = (field: unknown) => (typeof field === 'number' && Number.isFinite(field) && field >= 0 ? field : 0);
-  const procedures: Record<string, ProcedureStats> = {};
+  // No prototype: a procedure named `__proto__` or `constructor` is a name like any other.
+  const procedures: Record<string, ProcedureStats> = Object.create(null);
   for (const [name, raw] of Object.entries(value).slice(0, MAX_PROCEDURES)) {
-    if (name.length > 64 || typeof raw !== 'object' || raw === null) continue;
+    if (name.length > 64 || !isName(name) || typeof raw !== 'object' || raw === null) continue;
     const p = raw as Record<string, unknown>;
     procedures[name] = {
       requests: count(p.requests),
       succeeded: count(p.succeeded),
-      errors: typeof p.errors === 'object' && p.errors !== null ? (p.errors as ProcedureStats['errors']) : {},
+      errors: readErrors(p.errors),
       cancelled: count(p.cancelled),
       processingMs: count(p.processingMs),
     };
