@@ -13,7 +13,7 @@ import {
   RpcError,
   type ServiceDefinition,
 } from '@stomp-rpc/client';
-import { checkInput, procedureOf } from '@stomp-rpc/client/internal';
+import { checkInput, isThenable, mapItems, procedureOf } from '@stomp-rpc/client/internal';
 import type { RpcRequest } from './request-intake.js';
 import { type HandlerReply, type RpcHandler, RpcServer, type RpcServerOptions } from './rpc-server.js';
 
@@ -38,7 +38,11 @@ export function serviceHandler<S extends ServiceDefinition>(
   implementation: ServiceImplementation<S>,
 ): RpcHandler {
   for (const name of Object.keys(definition.procedures)) {
-    if (typeof (implementation as Record<string, unknown>)[name] !== 'function') {
+    // Own handlers only: `toString` or `constructor` must not be answered by Object.prototype's.
+    if (
+      !Object.hasOwn(implementation, name) ||
+      typeof (implementation as Record<string, unknown>)[name] !== 'function'
+    ) {
       throw new RpcError('INVALID_ARGUMENT', `no handler for procedure ${JSON.stringify(name)}`);
     }
   }
@@ -55,7 +59,7 @@ export function serviceHandler<S extends ServiceDefinition>(
     const handler = handlers[found.name] as (input: unknown, request: RpcRequest) => unknown;
     const input = checkInput(found.procedure, request.body);
     const run = (checked: unknown) => answer(found.procedure, handler(checked, request));
-    return input instanceof Promise ? input.then(run) : run(input);
+    return isThenable(input) ? Promise.resolve(input).then(run) : run(input);
   };
 }
 
@@ -66,22 +70,26 @@ export function serveService<S extends ServiceDefinition>(
   options: ServiceServerOptions = {},
 ): RpcServer {
   return new RpcServer({
-    queueDeclaration: definition.queueDeclaration,
     ...options,
     handler: serviceHandler(definition, implementation),
     queue: options.queue ?? definition.queue,
+    // `?? ` and not a spread: an option given as undefined must not drop the definition's declaration.
+    queueDeclaration: options.queueDeclaration ?? definition.queueDeclaration,
     procedures: Object.keys(definition.procedures),
     ...(definition.defaultProcedure === undefined ? {} : { defaultProcedure: definition.defaultProcedure }),
   });
 }
 
-/** A handler's result as the server sends it: encoded, item by item for a stream. */
+/**
+ * A handler's result as the server sends it: encoded, item by item for a stream. A promise of any
+ * kind (a query builder's thenable too) is awaited, not encoded.
+ */
 function answer(procedure: AnyProcedure, result: unknown): HandlerReply | Promise<HandlerReply> {
   const { output } = procedure;
-  if (procedure.kind === 'stream') return encodeItems(result as AsyncIterable<unknown>, output.encode);
-  return result instanceof Promise ? result.then((value) => output.encode(value)) : output.encode(result);
-}
-
-async function* encodeItems(items: AsyncIterable<unknown>, encode: (item: unknown) => string): AsyncIterable<string> {
-  for await (const item of items) yield encode(item);
+  if (procedure.kind === 'stream')
+    return mapItems(
+      () => result as AsyncIterable<unknown>,
+      (item) => output.encode(item),
+    );
+  return isThenable(result) ? Promise.resolve(result).then((value) => output.encode(value)) : output.encode(result);
 }

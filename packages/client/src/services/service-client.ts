@@ -13,6 +13,7 @@ import { RpcClient, type RpcClientOptions, type RpcReply, type StreamOptions } f
 import { RpcError } from '../errors.js';
 import { resolveQueueDeclaration } from '../protocol/queue-profile.js';
 import { Header, type QueueDeclaration, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
+import { mapItems } from './map-items.js';
 import type { AnyProcedure, InputOf, KindOf, OutputOf, ServiceDefinition } from './service-definition.js';
 
 export interface ServiceClientOptions extends RpcClientOptions {
@@ -67,7 +68,7 @@ export class ServiceClient<S extends ServiceDefinition> {
     this.#declare = route.declare;
     this.#ownsClient = options.client === undefined;
     this.rpc = options.client ?? new RpcClient(options);
-    const methods: Record<string, unknown> = {};
+    const methods: Record<string, unknown> = Object.create(null); // any procedure name is a method, `__proto__` too
     for (const [name, procedure] of Object.entries(definition.procedures)) {
       methods[name] =
         procedure.kind === 'stream'
@@ -94,19 +95,25 @@ export class ServiceClient<S extends ServiceDefinition> {
     return decodeOutput(procedure, name, reply) as OutputOf<Procedures<S>[K]>;
   }
 
-  /** Calls a streamed procedure; yields each decoded item until the server's end. */
-  async *stream<K extends NamesOf<S, 'stream'>>(
+  /**
+   * Calls a streamed procedure, once the first item is read; yields each decoded item until the
+   * server's end. Leaving the loop early (or return()) cancels the call at once.
+   */
+  stream<K extends NamesOf<S, 'stream'>>(
     name: K,
     input: InputOf<Procedures<S>[K]>,
     options: ProcedureStreamOptions = {},
   ): AsyncIterableIterator<OutputOf<Procedures<S>[K]>> {
-    const procedure = this.#procedure(name, 'stream');
-    const body = encodeInput(procedure, input);
-    const items = this.rpc.stream(this.#destination, body, {
-      ...this.#options(name, procedure, options),
-      ...limits(options),
-    });
-    for await (const item of items) yield decodeOutput(procedure, name, item) as OutputOf<Procedures<S>[K]>;
+    let procedure: AnyProcedure;
+    const open = () => {
+      procedure = this.#procedure(name, 'stream');
+      const body = encodeInput(procedure, input);
+      return this.rpc.stream(this.#destination, body, {
+        ...this.#options(name, procedure, options),
+        ...limits(options),
+      });
+    };
+    return mapItems(open, (item) => decodeOutput(procedure, name, item) as OutputOf<Procedures<S>[K]>);
   }
 
   /** No more calls through this client; closes its own RpcClient, leaves a shared one open. */

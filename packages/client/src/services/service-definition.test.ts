@@ -88,6 +88,60 @@ describe('services - definition', () => {
     });
   });
 
+  it('checkInput - a schema that is also a function (as ArkType’s are) is used as a schema, not called', async () => {
+    const callable = Object.assign(() => ({ errors: 'returned, not thrown' }), {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value: unknown) => (value === 1 ? { value } : { issues: [{ message: 'not 1' }] }),
+      },
+    }) as unknown as StandardSchemaV1<number, number>;
+    const one = procedure({ input: callable });
+    expect(checkInput(one, '1')).toBe(1);
+    expect(await rejection(() => checkInput(one, '2'))).toMatchObject({ code: 'INVALID_ARGUMENT', message: 'not 1' });
+  });
+
+  it('checkInput - an async function validator: its value, or INVALID_ARGUMENT when it rejects; the handler’s type is the value, not a promise', async () => {
+    const positive = procedure<number, number>({
+      input: async (input) => {
+        if (typeof input !== 'number' || input <= 0) throw new Error('must be positive');
+        return input;
+      },
+    });
+    expectTypeOf<CheckedOf<typeof positive>>().toEqualTypeOf<number>();
+    await expect(checkInput(positive, '3')).resolves.toBe(3);
+    expect(await rejection(() => checkInput(positive, '-3'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'must be positive',
+    });
+  });
+
+  it('checkInput - a schema’s thenable result (not a native Promise) and odd issue paths are read, not passed or crashed on', async () => {
+    const thenable: StandardSchemaV1<unknown, unknown> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: () =>
+          ({
+            // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test needs
+            then: (resolve: (result: unknown) => void) =>
+              resolve({ issues: [{ message: 'bad', path: [null, { key: 'a' }, 0] }] }),
+          }) as never,
+      },
+    };
+    expect(await rejection(() => checkInput(procedure({ input: thenable }), '{}'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'null.a.0: bad',
+    });
+  });
+
+  it('json - undefined travels as the empty body and comes back undefined', () => {
+    const codec = procedure({ input: (input) => input }).input;
+    expect(codec.encode(undefined)).toBe('');
+    expect(codec.decode('')).toBeUndefined();
+    expect(codec.decode(codec.encode({ a: 1 }))).toEqual({ a: 1 });
+  });
+
   it('routing - a named procedure, the default for none, undefined for an unknown or inherited name', () => {
     expect(procedureOf(shop, 'quote')?.name).toBe('quote');
     expect(procedureOf(shop, undefined)?.name).toBe('price');

@@ -34,8 +34,13 @@ type StandardResult<Output> =
       }>;
     };
 
-/** Checks a decoded input: a Standard Schema, or a function that returns the input or throws. */
-export type Validator<Input, Checked> = StandardSchemaV1<Input, Checked> | ((input: unknown) => Checked);
+/**
+ * Checks a decoded input: a Standard Schema, or a function that returns the input (or a promise of
+ * it) or throws (or rejects).
+ */
+export type Validator<Input, Checked> =
+  | StandardSchemaV1<Input, Checked>
+  | ((input: unknown) => Checked | PromiseLike<Checked>);
 
 /** How values travel as message bodies. `decode` throws on a body it cannot read. */
 export interface Codec<Value, Decoded = Value> {
@@ -43,11 +48,11 @@ export interface Codec<Value, Decoded = Value> {
   decode(body: string): Decoded;
 }
 
-/** JSON bodies: what a service uses unless a procedure says otherwise. */
+/** JSON bodies: what a service uses unless a procedure says otherwise. `undefined` is the empty body. */
 export function json<Value>(): Codec<Value> {
   return {
-    encode: (value) => JSON.stringify(value) ?? 'null',
-    decode: (body) => JSON.parse(body) as Value,
+    encode: (value) => JSON.stringify(value) ?? '',
+    decode: (body) => (body === '' ? undefined : JSON.parse(body)) as Value,
   };
 }
 
@@ -165,22 +170,41 @@ export function checkInput(procedure: AnyProcedure, body: string): unknown {
     throw new RpcError('INVALID_ARGUMENT', `the request body cannot be read: ${messageOf(error)}`);
   }
   const { validate } = procedure;
-  if (typeof validate === 'function') {
-    try {
-      return validate(decoded);
-    } catch (error) {
-      throw error instanceof RpcError ? error : new RpcError('INVALID_ARGUMENT', messageOf(error));
+  try {
+    // A schema first: some (ArkType's) are functions too, which return their errors rather than throw.
+    if (isStandardSchema(validate)) {
+      const result = validate['~standard'].validate(decoded);
+      return isThenable(result) ? Promise.resolve(result).then(schemaOutcome, refused) : schemaOutcome(result);
     }
+    const checked = (validate as (input: unknown) => unknown)(decoded);
+    return isThenable(checked) ? Promise.resolve(checked).catch(refused) : checked;
+  } catch (error) {
+    return refused(error);
   }
-  const result = validate['~standard'].validate(decoded);
-  return result instanceof Promise ? result.then(schemaOutcome) : schemaOutcome(result);
+}
+
+function isStandardSchema(validate: unknown): validate is StandardSchemaV1<unknown, unknown> {
+  const standard = (validate as { '~standard'?: unknown } | null)?.['~standard'];
+  return typeof standard === 'object' && standard !== null;
+}
+
+/** A promise of any kind (a library's own thenable too), which a handler or validator may return. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** What a validator threw, as the caller gets it: its own RpcError, or INVALID_ARGUMENT. */
+function refused(error: unknown): never {
+  throw error instanceof RpcError ? error : new RpcError('INVALID_ARGUMENT', messageOf(error));
 }
 
 /** A Standard Schema's result: the value, or INVALID_ARGUMENT with the first issues. */
 function schemaOutcome(result: StandardResult<unknown>): unknown {
   if (result.issues === undefined) return result.value;
   const issues = result.issues.slice(0, 5).map((issue) => {
-    const path = issue.path?.map((part) => String(typeof part === 'object' ? part.key : part)).join('.');
+    const path = issue.path
+      ?.map((part) => String(typeof part === 'object' && part !== null ? part.key : part))
+      .join('.');
     return path ? `${path}: ${issue.message}` : issue.message;
   });
   throw new RpcError('INVALID_ARGUMENT', issues.join('; '));

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { mapItems } from './map-items.js';
+
+/** A source whose reads wait until the test pushes an item; it records return(). */
+function manualSource() {
+  const waiting: ((result: IteratorResult<number>) => void)[] = [];
+  const source = {
+    returned: 0,
+    push: (value: number) => waiting.shift()?.({ value, done: false }),
+    [Symbol.asyncIterator]: () => ({
+      next: () => new Promise<IteratorResult<number>>((resolve) => waiting.push(resolve)),
+      return: async () => {
+        source.returned++;
+        for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
+        return { value: undefined, done: true as const };
+      },
+    }),
+  };
+  return source;
+}
+
+describe('mapItems', () => {
+  it('maps each item, and opens the source only at the first read', async () => {
+    let opened = 0;
+    const source = manualSource();
+    const doubled = mapItems(
+      () => {
+        opened++;
+        return source;
+      },
+      (n: number) => n * 2,
+    );
+    expect(opened).toBe(0);
+    const first = doubled.next();
+    source.push(21);
+    expect(await first).toEqual({ value: 42, done: false });
+    expect(opened).toBe(1);
+  });
+
+  it('return() reaches the source at once, even while a read waits (an async generator would wait for the next item)', async () => {
+    const source = manualSource();
+    const mapped = mapItems(
+      () => source,
+      (n: number) => n,
+    );
+    const waiting = mapped.next();
+    await Promise.resolve();
+    await mapped.return?.();
+    expect(source.returned).toBe(1);
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    expect(await mapped.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('an item the map refuses: the read rejects with its error and the source is returned, once', async () => {
+    const source = manualSource();
+    const mapped = mapItems(
+      () => source,
+      (n: number) => {
+        if (n < 0) throw new Error('negative');
+        return n;
+      },
+    );
+    const read = mapped.next();
+    source.push(-1);
+    await expect(read).rejects.toThrow('negative');
+    expect(source.returned).toBe(1);
+    await mapped.return?.();
+    expect(source.returned).toBe(1);
+  });
+
+  it('a source that cannot be opened: the first read rejects', async () => {
+    const mapped = mapItems(
+      () => {
+        throw new Error('closed');
+      },
+      (n: number) => n,
+    );
+    await expect(mapped.next()).rejects.toThrow('closed');
+  });
+});

@@ -1,0 +1,42 @@
+/*
+ * A stream's items through a codec, for the service client (decoding) and server (encoding). Not an
+ * async generator: a generator queues return() behind a next() that waits, so a caller leaving a
+ * stream (or a server stopping one) would not reach the source until its next item came, if ever.
+ */
+
+/**
+ * The items of the iterable `open()` returns (opened at the first read, so a stream that is never
+ * read is never started), each through `map`. return() reaches the source at once, even while a
+ * read waits; when `map` throws, the source is returned too and the read rejects with the error.
+ */
+export function mapItems<T, U>(open: () => AsyncIterable<T>, map: (item: T) => U): AsyncIterableIterator<U> {
+  let source: AsyncIterator<T> | undefined;
+  let finished = false;
+  const finish = async (): Promise<IteratorResult<U>> => {
+    if (!finished) {
+      finished = true;
+      await source?.return?.();
+    }
+    return { value: undefined, done: true };
+  };
+  const mapped: AsyncIterableIterator<U> = {
+    async next() {
+      if (finished) return { value: undefined, done: true };
+      source ??= open()[Symbol.asyncIterator]();
+      const result = await source.next();
+      if (result.done) {
+        finished = true;
+        return { value: undefined, done: true };
+      }
+      try {
+        return { value: map(result.value), done: false };
+      } catch (error) {
+        await finish();
+        throw error;
+      }
+    },
+    return: finish,
+    [Symbol.asyncIterator]: () => mapped,
+  };
+  return mapped;
+}

@@ -1,0 +1,58 @@
+import { defineService, procedure, streamProcedure } from '@stomp-rpc/client';
+import { describe, expect, it } from 'vitest';
+import type { RpcRequest } from './request-intake.js';
+import { serviceHandler } from './service-server.js';
+
+const request = (body: string, procedureName?: string) =>
+  ({ body, procedure: procedureName, signal: new AbortController().signal }) as RpcRequest;
+
+/** Collects a streamed answer's item bodies. */
+async function items(answer: unknown): Promise<string[]> {
+  const bodies: string[] = [];
+  for await (const body of answer as AsyncIterable<string>) bodies.push(body);
+  return bodies;
+}
+
+describe('serviceHandler', () => {
+  it('a handler returning a thenable that is not a native Promise (a query builder): its value is sent, not the thenable', async () => {
+    const service = defineService({
+      queue: 'q',
+      defaultProcedure: 'get',
+      procedures: { get: procedure({ input: (input) => input }) },
+    });
+    const handler = serviceHandler(service, {
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test needs
+      get: () => ({ then: (resolve: (value: unknown) => void) => resolve({ rows: 2 }) }) as never,
+    });
+    expect(await handler(request('{}'))).toBe('{"rows":2}');
+  });
+
+  it('a codec that uses `this` encodes stream items as it encodes replies', async () => {
+    class Tagged {
+      readonly tag = 'T';
+      encode(value: number): string {
+        return `${this.tag}:${value}`;
+      }
+      decode(body: string): number {
+        return Number(body.slice(2));
+      }
+    }
+    const service = defineService({
+      queue: 'q',
+      procedures: {
+        count: streamProcedure<number, number, number>({ input: (input) => input as number, output: new Tagged() }),
+      },
+    });
+    const handler = serviceHandler(service, {
+      count: async function* (to) {
+        for (let n = 1; n <= to; n++) yield n;
+      },
+    });
+    expect(await items(await handler(request('2', 'count')))).toEqual(['T:1', 'T:2']);
+  });
+
+  it('a procedure named like an Object.prototype member needs a handler of its own', () => {
+    const service = defineService({ queue: 'q', procedures: { toString: procedure({ input: (input) => input }) } });
+    expect(() => serviceHandler(service, {} as never)).toThrow(/no handler for procedure "toString"/);
+  });
+});
