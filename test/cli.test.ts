@@ -1,4 +1,7 @@
 // The command lines as a user runs them: `npm run client -- N` and `npm start`.
+
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DEFAULT_QUEUE, type FibonacciRpcClient } from '@stomp-rpc/client';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -111,6 +114,41 @@ describe('command line', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('unknown option --bogus');
     expect(result.stderr).toContain('usage: stomp-rpc-client');
+    // An n or a range the service refuses is one too, found before connecting.
+    const notANumber = await npmRun('client', '--', '1e3');
+    expect(notANumber.status).toBe(2);
+    expect(notANumber.stderr).toContain('n must be a non-negative integer, got "1e3"');
+    expect(notANumber.stdout).toBe('');
+    const backwards = await npmRun('client', '--', '--sequence', '5', '3');
+    expect(backwards.status).toBe(2);
+    expect(backwards.stderr).toContain('from and to must be whole numbers with 0 <= from <= to');
+  });
+
+  it('server cli - options it refuses exit 2 before connecting, --help wins over them, and a port in use exits 1', async () => {
+    const server = (...args: string[]) => {
+      const child = spawnChild(process.execPath, ['packages/server/dist/cli.js', ...args]);
+      return child.exited().then((status) => ({ status, stdout: child.stdout(), stderr: child.stderr() }));
+    };
+    for (const args of [
+      ['--max-n', ''],
+      ['--prefetch', '1e3'],
+      ['--workers', '100000'],
+      ['--presence-ms', '50'],
+    ]) {
+      const refused = await server(...args);
+      expect(refused.status, args.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(/^stomp-rpc-server: /);
+    }
+    const help = await server('--help', '--log-level', 'loud');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: stomp-rpc-server');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = String((taken.address() as AddressInfo).port);
+    const busy = await server('--metrics-port', port);
+    expect(busy.status).toBe(1);
+    expect(busy.stderr).toContain('EADDRINUSE');
   });
 
   it('start - brings up two servers that answer, and SIGINT stops them cleanly', async () => {

@@ -71,12 +71,12 @@ describe('the client command always exits', () => {
   it('bad and good inputs in a loop against servers: every run ends within the bound with its exit code', async () => {
     const queue = uniqueQueue('cli-exit');
     await Promise.all([startServer(queue), startServer(queue)]);
-    // Expected exit code per input: 0 answered, 1 a coded error (the client's check or the server's).
+    // Expected exit code per input: 0 answered, 1 a coded error (the server's), 2 a usage error.
     const inputs: [n: string, code: number][] = [
-      ['abc', 1],
-      ['', 1],
-      ['-1', 1],
-      ['1.5', 1],
+      ['abc', 2], // not a number: a usage error, found before connecting
+      ['', 2],
+      ['-1', 2],
+      ['1.5', 2],
       ['1000001', 1],
       ['30', 0],
     ];

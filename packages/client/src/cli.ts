@@ -8,9 +8,10 @@ import { CLIENT_DEFAULTS } from './defaults.js';
 import { CONNECTION_FLAGS, ENVIRONMENT, optionsFromCommandLine } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
 import { parseDurationFlag } from './options.js';
+import { encodeN } from './protocol/fibonacci.js';
 import type { ServerInfo } from './protocol/presence.js';
 import { FibonacciRpcClient } from './services/fibonacci-client.js';
-import { MAX_SEQUENCE_LENGTH, MAX_SEQUENCE_N } from './services/fibonacci-definition.js';
+import { checkRange, MAX_SEQUENCE_LENGTH, MAX_SEQUENCE_N } from './services/fibonacci-definition.js';
 
 const USAGE = `usage: stomp-rpc-client [options] <n>
        stomp-rpc-client [options] --sequence <from> <to>
@@ -126,6 +127,7 @@ function parse(argv: readonly string[]) {
   const listServers = values.servers ?? false;
   if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
   if (!listServers && n === undefined) throw new UsageError('n is missing');
+  if (n !== undefined && !range) usable(() => encodeN(n)); // "abc", "1e3", " 5": before connecting
   let options: ReturnType<typeof optionsFromCommandLine>;
   try {
     options = optionsFromCommandLine(values, process.env);
@@ -148,13 +150,24 @@ function parse(argv: readonly string[]) {
   };
 }
 
-/** The <from> <to> of --sequence, as whole numbers. */
+/** The <from> <to> of --sequence, as whole numbers within the service's bounds. */
 function sequenceRange(positionals: readonly string[]): { from: number; to: number } {
   const [from, to] = positionals.map(Number);
   if (positionals.length !== 2 || !positionals.every((value) => /^[0-9]{1,9}$/.test(value))) {
     throw new UsageError(`--sequence takes <from> <to>, two whole numbers (got ${positionals.join(' ') || 'none'})`);
   }
-  return { from: from as number, to: to as number };
+  const range = { from: from as number, to: to as number };
+  usable(() => checkRange(range));
+  return range;
+}
+
+/** Runs a check of the service's own; what it refuses is a usage error. */
+function usable(check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -2,7 +2,7 @@
 // `npm run server`: one Fibonacci server in the foreground, the tutorial's rpc_server. Ctrl-C
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 import { parseArgs } from 'node:util';
-import { ENVIRONMENT, fibonacciService } from '@stomp-rpc/client';
+import { ENVIRONMENT, fibonacciService, isRpcError } from '@stomp-rpc/client';
 import { CONNECTION_FLAGS, optionsFromCommandLine, parseDurationFlag } from '@stomp-rpc/client/internal';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacciImplementation } from './fibonacci-service.js';
@@ -26,10 +26,10 @@ options:
                         how the queue is declared (every party must agree): tutorial (default,
                         non-durable classic queue) or replicated (quorum queue, for a cluster)
   --durable             declare the tutorial's queue durable (every party must agree)
-  --prefetch <count>    requests held at once (default ${SERVER_DEFAULTS.prefetch}, chosen by measurement:
+  --prefetch <count>    requests held at once, 1 to 65535 (default ${SERVER_DEFAULTS.prefetch}, chosen by measurement:
                         BENCHMARKS.md "Prefetch"; 1 is the tutorial's fair dispatch)
   --max-n <n>           largest n served (default ${SERVER_DEFAULTS.maxN})
-  --workers <count>     worker threads for large n (default: cores less one, at least 1)
+  --workers <count>     worker threads for large n, 1 to 256 (default: cores less one, at least 1)
   --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
                         handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
   --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never, else 100 to 3600000;
@@ -45,14 +45,24 @@ ${Object.entries(ENVIRONMENT)
   .join('\n')}
 `;
 
-function numberOption(name: string, value: string | undefined, fallback: number, min = 0): number {
+/** A count flag: digits only ("", "1e3", "0x10" and " 5" are refused), from `min` to `max`. */
+function numberOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min) {
-    throw new Error(`--${name} must be a whole number of at least ${min}, got ${value}`);
+  const parsed = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new Error(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return parsed;
 }
+
+/** Worker threads beyond this are a typo, not a machine (each is a V8 isolate). */
+const MAX_WORKERS = 256;
 
 /** A duration flag, by the client's rule for every duration (0 allowed: no grace, no presence). */
 function durationOption(flag: string, value: string | undefined, fallback: number): number {
@@ -77,6 +87,7 @@ function parseCommandLine(args: string[]) {
     },
     strict: true,
   });
+  if (values.help) return undefined;
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as LogLevel))
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -84,17 +95,19 @@ function parseCommandLine(args: string[]) {
     values,
     connection: optionsFromCommandLine(values, process.env),
     logLevel: logLevel as LogLevel,
-    prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1),
+    prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1, 65_535), // AMQP's limit
     maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN),
     graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
     presenceMs: durationOption('--presence-ms', values['presence-ms'], SERVER_DEFAULTS.presenceMs),
     metricsPort:
-      values['metrics-port'] === undefined ? undefined : numberOption('metrics-port', values['metrics-port'], 0),
-    workers: values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1),
+      values['metrics-port'] === undefined
+        ? undefined
+        : numberOption('metrics-port', values['metrics-port'], 0, 0, 65_535),
+    workers: values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1, MAX_WORKERS),
   };
 }
 
-type CommandLine = ReturnType<typeof parseCommandLine>;
+type CommandLine = NonNullable<ReturnType<typeof parseCommandLine>>;
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
 async function assemble(commandLine: CommandLine) {
@@ -141,7 +154,8 @@ async function assemble(commandLine: CommandLine) {
  * it keeps no stopped server alive.
  */
 function untilStopped(server: RpcServer, logger: Logger, graceMs: number, release: () => Promise<void>) {
-  return new Promise<void>((resolve) => {
+  /** Resolves with whether the server and what it used stopped cleanly. */
+  return new Promise<boolean>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -150,11 +164,15 @@ function untilStopped(server: RpcServer, logger: Logger, graceMs: number, releas
       }
       stopping = true;
       logger.info({ signal, graceMs }, 'stopping');
+      const failed = (what: string) => (error: unknown) => {
+        logger.error({ error: String(error) }, `${what} failed`);
+        return false;
+      };
       server
         .stop(graceMs)
-        .catch((error: unknown) => logger.error({ error: String(error) }, 'stop failed'))
-        .then(release)
-        .then(() => resolve(), resolve);
+        .then(() => true, failed('stop'))
+        .then((stoppedCleanly) => release().then(() => stoppedCleanly, failed('release')))
+        .then(resolve);
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -168,30 +186,31 @@ function untilStopped(server: RpcServer, logger: Logger, graceMs: number, releas
 }
 
 async function main(): Promise<number> {
-  let commandLine: CommandLine;
+  let commandLine: CommandLine | undefined;
   try {
     commandLine = parseCommandLine(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (commandLine.values.help) {
-    process.stdout.write(USAGE);
+  if (commandLine === undefined) {
+    process.stdout.write(USAGE); // --help, whatever else the command line says
     return 0;
   }
   let assembled: Awaited<ReturnType<typeof assemble>>;
   try {
     assembled = await assemble(commandLine);
   } catch (error) {
+    // An option the server itself refuses (--presence-ms 50) is a usage error; anything else failed
+    // on this machine (a port in use, say).
     process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n`);
-    return 2;
+    return isRpcError(error) && error.code === 'INVALID_ARGUMENT' ? 2 : 1;
   }
   const { server, logger, release } = assembled;
   const stopped = untilStopped(server, logger, commandLine.graceMs, release);
   // The server keeps retrying while the broker is away; it never exits because of it.
   server.start().catch((error: Error) => logger.warn({ reason: error.message }, 'not connected yet; still trying'));
-  await stopped;
-  return 0;
+  return (await stopped) ? 0 : 1;
 }
 
 process.exitCode = await main();
