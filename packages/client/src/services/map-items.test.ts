@@ -68,6 +68,16 @@ describe('mapItems', () => {
     expect(source.returned).toBe(1);
   });
 
+  it('takes a plain iterable too, as `for await` does', async () => {
+    const mapped = mapItems(
+      () => [1, 2],
+      (n: number) => n * 10,
+    );
+    const seen: number[] = [];
+    for await (const n of mapped) seen.push(n);
+    expect(seen).toEqual([10, 20]);
+  });
+
   it('a source that cannot be opened: the first read rejects', async () => {
     const mapped = mapItems(
       () => {

@@ -9,7 +9,10 @@
  * read is never started), each through `map`. return() reaches the source at once, even while a
  * read waits; when `map` throws, the source is returned too and the read rejects with the error.
  */
-export function mapItems<T, U>(open: () => AsyncIterable<T>, map: (item: T) => U): AsyncIterableIterator<U> {
+export function mapItems<T, U>(
+  open: () => AsyncIterable<T> | Iterable<T>,
+  map: (item: T) => U,
+): AsyncIterableIterator<U> {
   let source: AsyncIterator<T> | undefined;
   let finished = false;
   const finish = async (): Promise<IteratorResult<U>> => {
@@ -22,7 +25,7 @@ export function mapItems<T, U>(open: () => AsyncIterable<T>, map: (item: T) => U
   const mapped: AsyncIterableIterator<U> = {
     async next() {
       if (finished) return { value: undefined, done: true };
-      source ??= open()[Symbol.asyncIterator]();
+      source ??= iteratorOf(open());
       const result = await source.next();
       if (result.done) {
         finished = true;
@@ -39,4 +42,14 @@ export function mapItems<T, U>(open: () => AsyncIterable<T>, map: (item: T) => U
     [Symbol.asyncIterator]: () => mapped,
   };
   return mapped;
+}
+
+/** An async iterator over either kind of iterable (a handler may return an array: `for await` takes one). */
+function iteratorOf<T>(items: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();
+  const iterator = items[Symbol.iterator]();
+  return {
+    next: async () => iterator.next(),
+    return: async () => iterator.return?.() ?? { value: undefined, done: true },
+  };
 }
