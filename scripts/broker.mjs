@@ -191,6 +191,24 @@ export function ensureInstalled() {
     aptGet(['update', '-q']);
     if (install().status !== 0) throw new Error('apt-get install rabbitmq-server failed (see above)');
   }
+  stopSystemService();
+}
+
+/**
+ * On a machine run by systemd, Debian's package starts its own rabbitmq-server service, listening
+ * on every interface at 5672 and 25672: the ports the project's node wants, on loopback. The
+ * project runs its own nodes, so the service this install just started is stopped and disabled.
+ */
+function stopSystemService() {
+  if (!existsSync('/run/systemd/system')) return; // no systemd: the package started no service
+  const stopped = run('systemctl', ['disable', '--now', 'rabbitmq-server'], { timeout: 60_000 });
+  if (stopped.status === 0) {
+    log(
+      "stopped and disabled the system's rabbitmq-server service, which the package starts; this project runs its own node",
+    );
+  } else {
+    log(`could not stop the system's rabbitmq-server service: ${stopped.stderr || stopped.error?.message || ''}`);
+  }
 }
 
 /** The operating-system pid of a running project-local node, or undefined. */
