@@ -51,8 +51,14 @@ describe('serviceHandler', () => {
     expect(await items(await handler(request('2', 'count')))).toEqual(['T:1', 'T:2']);
   });
 
-  it('a procedure named like an Object.prototype member needs a handler of its own', () => {
+  it('a procedure named like an Object.prototype member needs a handler of its own; a class’s methods are handlers', async () => {
     const service = defineService({ queue: 'q', procedures: { toString: procedure({ input: (input) => input }) } });
     expect(() => serviceHandler(service, {} as never)).toThrow(/no handler for procedure "toString"/);
+    class Shop {
+      toString(): string {
+        return 'from the class';
+      }
+    }
+    expect(await serviceHandler(service, new Shop())(request('{}', 'toString'))).toBe('"from the class"');
   });
 });

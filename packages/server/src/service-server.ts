@@ -25,8 +25,8 @@ export type ServiceImplementation<S extends ServiceDefinition> = {
     input: CheckedOf<Procedures<S>[K]>,
     request: RpcRequest,
   ) => KindOf<Procedures<S>[K]> extends 'stream'
-    ? AsyncIterable<ProducedOf<Procedures<S>[K]>>
-    : ProducedOf<Procedures<S>[K]> | Promise<ProducedOf<Procedures<S>[K]>>;
+    ? AsyncIterable<ProducedOf<Procedures<S>[K]>> | Iterable<ProducedOf<Procedures<S>[K]>>
+    : ProducedOf<Procedures<S>[K]> | PromiseLike<ProducedOf<Procedures<S>[K]>>;
 };
 
 /** An RpcServer's options; `queue` and `queueDeclaration` default to the definition's. */
@@ -38,11 +38,9 @@ export function serviceHandler<S extends ServiceDefinition>(
   implementation: ServiceImplementation<S>,
 ): RpcHandler {
   for (const name of Object.keys(definition.procedures)) {
-    // Own handlers only: `toString` or `constructor` must not be answered by Object.prototype's.
-    if (
-      !Object.hasOwn(implementation, name) ||
-      typeof (implementation as Record<string, unknown>)[name] !== 'function'
-    ) {
+    // A class's methods count (they are inherited); Object.prototype's `toString` or `constructor` do not.
+    const handler = (implementation as Record<string, unknown>)[name];
+    if (typeof handler !== 'function' || handler === (Object.prototype as Record<string, unknown>)[name]) {
       throw new RpcError('INVALID_ARGUMENT', `no handler for procedure ${JSON.stringify(name)}`);
     }
   }

@@ -55,6 +55,8 @@ export class WorkerPool {
   /** Deaths since a worker last finished a job; past MAX_DEATHS_IN_A_ROW the pool gives up. */
   #deathsInARow = 0;
   #gaveUp = false;
+  /** Given up: the next waiting job is computed on the event loop at the next turn. */
+  #inlineTurn: ReturnType<typeof setImmediate> | undefined;
   readonly #onGiveUp: ((cause: Error) => void) | undefined;
 
   constructor(options: WorkerPoolOptions = {}) {
@@ -88,7 +90,6 @@ export class WorkerPool {
   compute(n: number, deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal): Promise<string> {
     if (this.#closed) return Promise.reject(new RpcError('INTERNAL', 'the worker pool is closed'));
     if (signal?.aborted) return Promise.reject(stopReason(signal));
-    if (this.#gaveUp) return computeInline(n, deadline);
     return new Promise((resolve, reject) => {
       const onAbort = () => this.#cancel(job, stopReason(signal as AbortSignal));
       const job: Job = {
@@ -113,6 +114,8 @@ export class WorkerPool {
   /** Ends every worker; jobs not finished reject with INTERNAL. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearImmediate(this.#inlineTurn);
+    this.#inlineTurn = undefined;
     for (const job of this.#waiting.splice(0)) job.reject(new RpcError('INTERNAL', 'the worker pool closed'));
     await Promise.all([...this.#workers].map((worker) => worker.thread.terminate()));
   }
@@ -140,7 +143,7 @@ export class WorkerPool {
     if (idleAt >= 0) this.#idle.splice(idleAt, 1);
     worker.job?.reject(new RpcError('INTERNAL', 'the computation failed: its worker thread died', { cause }));
     worker.job = undefined;
-    if (this.#closed) return;
+    if (this.#closed || this.#gaveUp) return; // given up: the other workers' deaths change nothing
     if (worker.stopped) {
       this.#spawn();
       this.#dispatch();
@@ -150,12 +153,29 @@ export class WorkerPool {
       // A worker that cannot even start (missing build, broken script) would be replaced forever.
       this.#gaveUp = true;
       this.#onGiveUp?.(cause);
-      for (const job of this.#waiting.splice(0)) computeInline(job.n, job.deadline).then(job.resolve, job.reject);
+      this.#dispatch();
       return;
     }
     this.#replaced++;
     this.#spawn();
     this.#dispatch();
+  }
+
+  /**
+   * Given up on the workers: the waiting jobs are computed on the event loop, one per turn, so that
+   * heart-beats, cancels and other requests get through between two large n; a job cancelled or
+   * past its deadline meanwhile is not computed.
+   */
+  #computeNextInline(): void {
+    if (this.#inlineTurn !== undefined || this.#waiting.length === 0) return;
+    this.#inlineTurn = setImmediate(() => {
+      this.#inlineTurn = undefined;
+      const job = this.#waiting.shift();
+      if (job === undefined || this.#closed) return;
+      if (Date.now() > job.deadline) job.reject(lateError(job.n));
+      else job.resolve(fibonacci(job.n).toString());
+      this.#computeNextInline();
+    });
   }
 
   /** Drops a waiting job, or terminates the worker computing it. */
@@ -173,6 +193,10 @@ export class WorkerPool {
   }
 
   #dispatch(): void {
+    if (this.#gaveUp) {
+      this.#computeNextInline();
+      return;
+    }
     while (this.#idle.length > 0 && this.#waiting.length > 0) {
       const job = this.#waiting.shift() as Job;
       if (Date.now() > job.deadline) {
@@ -184,12 +208,6 @@ export class WorkerPool {
       worker.thread.postMessage({ id: job.id, n: job.n });
     }
   }
-}
-
-/** fib(n) on the event loop, for a pool that gave up on its workers; as a worker would, not after the deadline. */
-function computeInline(n: number, deadline: number): Promise<string> {
-  if (Date.now() > deadline) return Promise.reject(lateError(n));
-  return Promise.resolve(fibonacci(n).toString());
 }
 
 function lateError(n: number): RpcError {

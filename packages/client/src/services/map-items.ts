@@ -49,7 +49,11 @@ function iteratorOf<T>(items: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> 
   if (Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();
   const iterator = items[Symbol.iterator]();
   return {
-    next: async () => iterator.next(),
+    // Each value awaited, as `for await` awaits a plain iterable's.
+    next: async () => {
+      const result = iterator.next();
+      return result.done ? result : { value: await result.value, done: false };
+    },
     return: async () => iterator.return?.() ?? { value: undefined, done: true },
   };
 }

@@ -102,8 +102,8 @@ describe('services - definition', () => {
   });
 
   it('checkInput - an async function validator: its value, or INVALID_ARGUMENT when it rejects; the handler’s type is the value, not a promise', async () => {
-    const positive = procedure<number, number>({
-      input: async (input) => {
+    const positive = procedure({
+      input: async (input: unknown) => {
         if (typeof input !== 'number' || input <= 0) throw new Error('must be positive');
         return input;
       },
