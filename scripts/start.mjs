@@ -78,8 +78,11 @@ async function stopAll(servers) {
  * as the browser user unless VITE_STOMP_LOGIN says otherwise (web/src/config.ts).
  */
 async function startDemo() {
-  process.env.VITE_STOMP_URL ??= process.env.STOMP_URL || brokerUrl();
-  const { createServer } = await import('vite');
+  const { createServer, loadEnv } = await import('vite');
+  // Unless web/.env.local (or the environment) names the demo's broker itself, as web/src/config.ts
+  // documents: a variable set here would override the file.
+  const ownUrl = loadEnv('development', join(root, 'web'), 'VITE_STOMP_URL').VITE_STOMP_URL;
+  process.env.VITE_STOMP_URL ??= ownUrl || process.env.STOMP_URL || brokerUrl();
   const ownListeners = { sigterm: process.listeners('SIGTERM'), stdinEnd: process.stdin.listeners('end') };
   const server = await createServer({
     configFile: join(root, 'web/vite.config.ts'),
