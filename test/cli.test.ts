@@ -114,12 +114,13 @@ describe('command line', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('unknown option --bogus');
     expect(result.stderr).toContain('usage: stomp-rpc-client');
-    // An n or a range the service refuses is one too, found before connecting.
-    const notANumber = await npmRun('client', '--', '1e3');
+    // An n or a range the service refuses is one too, found before connecting: the URL is never tried.
+    const nowhere = ['--url', 'ws://127.0.0.1:9/ws'];
+    const notANumber = await npmRun('client', '--', ...nowhere, '1e3');
     expect(notANumber.status).toBe(2);
     expect(notANumber.stderr).toContain('n must be a non-negative integer, got "1e3"');
     expect(notANumber.stdout).toBe('');
-    const backwards = await npmRun('client', '--', '--sequence', '5', '3');
+    const backwards = await npmRun('client', '--', ...nowhere, '--sequence', '5', '3');
     expect(backwards.status).toBe(2);
     expect(backwards.stderr).toContain('from and to must be whole numbers with 0 <= from <= to');
   });
@@ -167,23 +168,33 @@ describe('command line', () => {
     const start = spawnChild(process.execPath, ['scripts/start.mjs'], { RPC_QUEUE: queue });
     await start.waitFor('npm run broker:stop', 30_000);
     const client = openClient(queue);
-    const call = client.call(1_000_000, { timeoutMs: 10_000 });
-    call.catch(() => {}); // awaited last; a failure before that must not leave it unhandled
+    // Several large n, none cached: the servers hold them long enough to be seen holding them.
+    const calls = Array.from({ length: 8 }, (_, i) => client.call(999_990 + i, { timeoutMs: 20_000 }));
+    for (const call of calls) call.catch(() => {}); // awaited last; a failure before must not go unhandled
     await untilInHand(client, queue); // so that a server takes a while to stop
     start.process.kill('SIGTERM');
     expect(await start.exited()).toBe(0);
     for (const server of ['server-1', 'server-2']) {
       expect(start.stdout()).toMatch(new RegExp(`\\[${server}\\] .*"msg":"stopped"`));
     }
-    expect((await call).toString()).toHaveLength(208_988);
+    // fib(n) has floor(n log10(phi) - log10(5) / 2) + 1 digits: 208,986 up to n = 999,993, then 208,987.
+    const digits = (await Promise.all(calls)).map((answer) => answer.toString().length);
+    expect(digits).toEqual([208_986, 208_986, 208_986, 208_986, 208_987, 208_987, 208_987, 208_987]);
   });
 
   it('start - Ctrl-C while it starts stops what started, and is not reported as a failure', async () => {
-    const start = startFromTerminal(uniqueQueue('start-early-ctrl-c'));
-    await start.waitFor('[server-', 30_000); // the servers are starting
-    start.ctrlC();
+    // A refused login keeps both servers from ever being ready: the Ctrl-C comes while they start.
+    const start = spawnChild(
+      process.execPath,
+      ['scripts/start.mjs'],
+      { RPC_QUEUE: uniqueQueue('start-early-ctrl-c'), STOMP_PASSCODE: 'wrong' },
+      { processGroup: true },
+    );
+    for (const server of ['server-1', 'server-2']) await start.waitFor(`[${server}] `, 30_000);
+    process.kill(-(start.process.pid as number), 'SIGINT'); // a terminal's Ctrl-C
     expect(await start.exited()).toBe(0);
     expect(start.stderr()).not.toContain('start:');
+    expect(start.stdout()).not.toContain('stomp-rpc is running');
   });
 
   // Regression: each server got the terminal's SIGINT and then start's SIGTERM, took the second

@@ -180,7 +180,7 @@ afterAll(async () => {
 
 async function closeChromium({ child, profileDir, browser }: LaunchedChromium): Promise<void> {
   await browser?.close().catch(() => {});
-  if (child.exitCode === null) {
+  if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill();
     await exited;

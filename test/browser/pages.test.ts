@@ -356,8 +356,12 @@ describe('broker restart', () => {
 
 describe('demo misconfigured', () => {
   it('demo - a broker URL the client refuses shows failed with INVALID_ARGUMENT in the header, not connecting for ever', async () => {
-    const misconfigured = await serveDemo('http://127.0.0.1:15674/ws');
-    process.env.VITE_STOMP_URL = BROKER_URL; // serveDemo set it for the process: the later tests use the real one
+    let misconfigured: Awaited<ReturnType<typeof serveDemo>>;
+    try {
+      misconfigured = await serveDemo('http://127.0.0.1:15674/ws');
+    } finally {
+      process.env.VITE_STOMP_URL = BROKER_URL; // serveDemo set it for the process: later tests use the real one
+    }
     const page = await context.newPage();
     try {
       await page.goto(misconfigured.url);
