@@ -106,6 +106,34 @@ async function startDemo() {
   return { url, embedUrl: `${url}embed.html${query}`, close: () => server.close() };
 }
 
+/** How to reach what runs, once everything is up. */
+function printBanner(servers, demo) {
+  process.stdout.write(`
+stomp-rpc is running
+  broker   ${brokerUrl()}  (management http://127.0.0.1:${nodeProfile().ports.management}, guest/guest)
+  servers  ${serverCount} on rpc_queue (pids ${servers.map((server) => server.child.pid).join(', ')})
+  demo     ${demo.url}  (the same call from a plain page: ${demo.embedUrl})
+
+Open the demo in a browser, or call them from another terminal:
+  npm run client -- 30
+  npm run client -- 1000
+
+Ctrl-C stops the servers and the demo; the broker keeps running until: npm run broker:stop
+`);
+}
+
+/** Resolves with every server's exit; one that exits while nothing stops it is reported. */
+function untilServersExit(servers, stopping) {
+  return Promise.all(
+    servers.map((server) =>
+      server.exited.then((outcome) => {
+        if (!stopping()) process.stdout.write(`${outcome.name} exited (${outcome.signal ?? `code ${outcome.code}`})\n`);
+        return outcome;
+      }),
+    ),
+  );
+}
+
 async function main() {
   await ensureBroker();
   const servers = Array.from({ length: serverCount }, (_, i) => startServer(`server-${i + 1}`));
@@ -148,28 +176,10 @@ async function main() {
     throw error;
   }
   if (stopping) return finishStopping(); // Ctrl-C while the demo was starting
-  process.stdout.write(`
-stomp-rpc is running
-  broker   ${brokerUrl()}  (management http://127.0.0.1:${nodeProfile().ports.management}, guest/guest)
-  servers  ${serverCount} on rpc_queue (pids ${servers.map((server) => server.child.pid).join(', ')})
-  demo     ${demo.url}  (the same call from a plain page: ${demo.embedUrl})
-
-Open the demo in a browser, or call them from another terminal:
-  npm run client -- 30
-  npm run client -- 1000
-
-Ctrl-C stops the servers and the demo; the broker keeps running until: npm run broker:stop
-`);
+  printBanner(servers, demo);
 
   // Runs until Ctrl-C, or until every server has exited on its own (then the demo closes too).
-  const outcomes = await Promise.all(
-    servers.map((server) =>
-      server.exited.then((outcome) => {
-        if (!stopping) process.stdout.write(`${outcome.name} exited (${outcome.signal ?? `code ${outcome.code}`})\n`);
-        return outcome;
-      }),
-    ),
-  );
+  const outcomes = await untilServersExit(servers, () => stopping);
   if (!stopping) await demo.close();
   if (forced) return 130;
   return stopping ? 0 : outcomes.some((outcome) => outcome.code !== 0) ? 1 : 0;
