@@ -107,7 +107,13 @@ export class ServerMetrics implements RpcServerObserver {
     const shownHost = host.includes(':') ? `[${host}]` : host;
     return {
       url: `http://${shownHost}:${bound}/metrics`,
-      close: () => new Promise<void>((resolve) => http.close(() => resolve())),
+      // close() alone waits for every open connection, and a scraper that stalls mid-request would
+      // hold the server's shutdown until Node's request timeout (minutes); cut them instead.
+      close: () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
     };
   }
 }
