@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MISSED_BEATS, parseAnnouncement, type ServerAnnouncement } from '../protocol/presence.js';
-import { PresenceView } from './presence-view.js';
+import { MAX_KNOWN_SERVERS, PresenceView } from './presence-view.js';
 
 function announcement(overrides: Partial<ServerAnnouncement> = {}): ServerAnnouncement {
   const parsed = parseAnnouncement(
@@ -101,6 +101,21 @@ describe('presence', () => {
     view.apply(announcement({ id: 'c', queue: 'q1' }), 0);
     expect(view.list('q1').map((server) => server.id)).toEqual(['b', 'c']);
     expect(view.list().map((server) => server.id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it(`view - holds at most ${MAX_KNOWN_SERVERS} servers: a new one is ignored while all are live, and fits once one expires`, () => {
+    const view = new PresenceView();
+    for (let i = 0; i < MAX_KNOWN_SERVERS; i++) {
+      expect(view.apply(announcement({ id: `s${i}`, beatMs: i === 0 ? 1000 : 60_000 }), 0)).toBe('joined');
+    }
+    expect(view.apply(announcement({ id: 'late' }), 1000)).toBe('ignored');
+    expect(view.size).toBe(MAX_KNOWN_SERVERS);
+    expect(view.list().some((server) => server.id === 'late')).toBe(false);
+    expect(view.apply(announcement({ id: 's1' }), 1000)).toBe('updated'); // known ones still beat
+    // s0 beats every second and has missed its beats by 3001 ms: it goes, and the newcomer fits.
+    expect(view.apply(announcement({ id: 'late' }), MISSED_BEATS * 1000 + 1)).toBe('joined');
+    expect(view.size).toBe(MAX_KNOWN_SERVERS);
+    expect(view.list().some((server) => server.id === 's0')).toBe(false);
   });
 });
 

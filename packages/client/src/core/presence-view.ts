@@ -1,19 +1,28 @@
 import { MISSED_BEATS, type ServerAnnouncement, type ServerInfo } from '../protocol/presence.js';
 
+/**
+ * The most servers a client keeps in view. Anyone who may publish to the presence topic could
+ * otherwise grow a client's memory without bound with made-up ids; real deployments are far below.
+ */
+export const MAX_KNOWN_SERVERS = 1024;
+
 /** The live servers a client knows of. Pure: time comes in as arguments. */
 export class PresenceView {
   readonly #servers = new Map<string, ServerInfo>();
 
   /**
    * Applies an announcement heard at `now`. Returns 'joined' when a server became known, 'left'
-   * when one said bye, 'updated' otherwise.
+   * when one said bye, 'ignored' for a new server while MAX_KNOWN_SERVERS live ones are known (those
+   * in view stay: a flood of new ids cannot push out the servers a client relies on), 'updated'
+   * otherwise.
    */
-  apply(announcement: ServerAnnouncement, now: number): 'joined' | 'left' | 'updated' {
+  apply(announcement: ServerAnnouncement, now: number): 'joined' | 'left' | 'updated' | 'ignored' {
     const { kind, ...info } = announcement;
     if (kind === 'bye') {
       return this.#servers.delete(info.id) ? 'left' : 'updated';
     }
     const known = this.#servers.has(info.id);
+    if (!known && !this.#hasRoom(now)) return 'ignored';
     this.#servers.set(info.id, { ...info, lastSeen: now });
     return known ? 'updated' : 'joined';
   }
@@ -58,5 +67,12 @@ export class PresenceView {
 
   get size(): number {
     return this.#servers.size;
+  }
+
+  /** Whether one more server fits, once those that stopped beating are forgotten. */
+  #hasRoom(now: number): boolean {
+    if (this.#servers.size < MAX_KNOWN_SERVERS) return true;
+    this.expire(now);
+    return this.#servers.size < MAX_KNOWN_SERVERS;
   }
 }
