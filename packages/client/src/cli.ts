@@ -61,12 +61,7 @@ function failFastFlag(failFast: boolean | undefined, waitForServer: boolean | un
 
 /** A duration flag (options.ts), as a usage error. */
 function milliseconds(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  try {
-    return parseDurationFlag(flag, value);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  return value === undefined ? fallback : usable(() => parseDurationFlag(flag, value));
 }
 
 const FLAGS = {
@@ -161,10 +156,10 @@ function sequenceRange(positionals: readonly string[]): { from: number; to: numb
   return range;
 }
 
-/** Runs a check of the service's own; what it refuses is a usage error. */
-function usable(check: () => unknown): void {
+/** Runs a check of the library's own and returns its result; what it refuses is a usage error. */
+function usable<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -5,7 +5,7 @@
  */
 export { CONNECTION_FLAGS, type ConnectionFlagValues, optionsFromCommandLine } from './env.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
-export { checkCount, checkMs, MAX_TIMER_MS, parseDurationFlag, parseUrlList } from './options.js';
+export { checkCount, checkMs, MAX_TIMER_MS, parseDurationFlag, parseUrlList, parseWholeFlag } from './options.js';
 export { mapItems } from './services/map-items.js';
 export { checkInput, isThenable, procedureOf } from './services/service-definition.js';
 export {

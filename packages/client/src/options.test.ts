@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRpcError } from './errors.js';
-import { checkMs, parseDurationFlag, parseUrlList } from './options.js';
+import { checkMs, parseDurationFlag, parseUrlList, parseWholeFlag } from './options.js';
 
 describe('options', () => {
   it('checkMs - takes finite ms from the minimum to 2^31-1, and refuses the rest with INVALID_ARGUMENT', () => {
@@ -24,7 +24,17 @@ describe('options', () => {
     expect(parseDurationFlag('--grace-ms', '0', 0)).toBe(0);
     for (const bad of ['0', '-5', '1.5', '1e3', '', ' 5', 'abc', '2147483648']) {
       expect(() => parseDurationFlag('--timeout-ms', bad), JSON.stringify(bad)).toThrow(
-        `--timeout-ms takes whole milliseconds from 1 to 2147483647, got ${bad}`,
+        `--timeout-ms takes whole milliseconds from 1 to 2147483647, got ${JSON.stringify(bad)}`,
+      );
+    }
+  });
+
+  it('parseWholeFlag - digits only, within the bounds given', () => {
+    expect(parseWholeFlag('--prefetch', '64', 1, 65_535)).toBe(64);
+    expect(parseWholeFlag('--metrics-port', '0', 0, 65_535)).toBe(0);
+    for (const bad of ['0', '65536', '-1', '1.0', '0x10', '1e3', '', ' 5', '99999999999999999999']) {
+      expect(() => parseWholeFlag('--prefetch', bad, 1, 65_535), JSON.stringify(bad)).toThrow(
+        `--prefetch takes a whole number from 1 to 65535, got ${JSON.stringify(bad)}`,
       );
     }
   });

@@ -25,13 +25,21 @@ export function checkCount(value: number, name: string): number {
   return value;
 }
 
+/**
+ * A whole-number flag of a command line (`--prefetch 64`): decimal digits only ("", "1e3", "0x10"
+ * and " 5" are refused), from `min` to `max`. `what` names the unit in the error.
+ */
+export function parseWholeFlag(flag: string, text: string, min: number, max: number, what = 'a whole number'): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RpcError('INVALID_ARGUMENT', `${flag} takes ${what} from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
 /** A duration flag of a command line (`--timeout-ms 500`): whole milliseconds, checked as above. */
 export function parseDurationFlag(flag: string, text: string, min = 1): number {
-  const ms = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isFinite(ms) || ms < min || ms > MAX_TIMER_MS) {
-    throw new RpcError('INVALID_ARGUMENT', `${flag} takes whole milliseconds from ${min} to 2147483647, got ${text}`);
-  }
-  return ms;
+  return parseWholeFlag(flag, text, min, MAX_TIMER_MS, 'whole milliseconds');
 }
 
 /** A list of broker URLs from text: comma-separated, blanks trimmed and dropped ("a, b" -> [a, b]). */

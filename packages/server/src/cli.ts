@@ -3,7 +3,12 @@
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 import { parseArgs } from 'node:util';
 import { ENVIRONMENT, fibonacciService, isRpcError } from '@stomp-rpc/client';
-import { CONNECTION_FLAGS, optionsFromCommandLine, parseDurationFlag } from '@stomp-rpc/client/internal';
+import {
+  CONNECTION_FLAGS,
+  optionsFromCommandLine,
+  parseDurationFlag,
+  parseWholeFlag,
+} from '@stomp-rpc/client/internal';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacciImplementation } from './fibonacci-service.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
@@ -45,7 +50,7 @@ ${Object.entries(ENVIRONMENT)
   .join('\n')}
 `;
 
-/** A count flag: digits only ("", "1e3", "0x10" and " 5" are refused), from `min` to `max`. */
+/** A count flag, by the client's rule for whole-number flags. */
 function numberOption(
   name: string,
   value: string | undefined,
@@ -53,12 +58,7 @@ function numberOption(
   min = 0,
   max = Number.MAX_SAFE_INTEGER,
 ): number {
-  if (value === undefined) return fallback;
-  const parsed = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw new Error(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
+  return value === undefined ? fallback : parseWholeFlag(`--${name}`, value, min, max);
 }
 
 /** Worker threads beyond this are a typo, not a machine (each is a V8 isolate). */
