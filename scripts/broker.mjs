@@ -24,6 +24,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSyn
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
+import { withFileLock } from './file-lock.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const confDir = join(root, 'rabbitmq-conf');
@@ -305,12 +306,24 @@ export async function ensureBroker() {
       `no Web-STOMP broker answers at ${url}, and the local node would listen at ${webStompUrl(profile)}`,
     );
   }
-  if (!launchNode(profile, join(confDir, 'definitions.json')))
-    log(`node ${profile.name} is running; waiting for Web-STOMP`);
-  await waitForNode(profile);
-  const { amqp, management } = profile.ports;
-  log(`ready: Web-STOMP at ${url}, AMQP at amqp://127.0.0.1:${amqp}, management at http://127.0.0.1:${management}`);
-  return { url, started: true };
+  mkdirSync(profile.stateDir, { recursive: true });
+  return withFileLock(
+    join(profile.stateDir, 'start.lock'),
+    aptTimeoutMs + 2 * startTimeoutSeconds * 1000, // the holder may be installing RabbitMQ first
+    async () => {
+      if (await webStompAnswers(url)) {
+        log(`Web-STOMP answers at ${url}`); // the process that held the lock started it
+        return { url, started: false };
+      }
+      if (!launchNode(profile, join(confDir, 'definitions.json')))
+        log(`node ${profile.name} is running; waiting for Web-STOMP`);
+      await waitForNode(profile);
+      const { amqp, management } = profile.ports;
+      log(`ready: Web-STOMP at ${url}, AMQP at amqp://127.0.0.1:${amqp}, management at http://127.0.0.1:${management}`);
+      return { url, started: true };
+    },
+    (pid) => log(`process ${pid} is starting node ${profile.name}; waiting for it`),
+  );
 }
 
 /** Stops a project-local node if it runs; never touches any other broker. */
