@@ -15,5 +15,11 @@ export default defineConfig({
   // Pre-bundle the client's dependencies up front, so the first page load does not discover them
   // and reload the page halfway through.
   optimizeDeps: { include: ['@stomp/stompjs', 'uuid'] },
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    // Both pages: Vite builds index.html alone unless told, and the demo links to embed.html.
+    rolldownOptions: { input: { main: fromHere('index.html'), embed: fromHere('embed.html') } },
+  },
 });

@@ -212,13 +212,15 @@ describe('demo', () => {
     expect(procedures).toEqual(expect.arrayContaining(['fib', 'fibSequence']));
   });
 
-  it('demo - a sequence with from > to shows INVALID_ARGUMENT and what it means, and streams nothing', async () => {
+  it('demo - a sequence with from > to shows INVALID_ARGUMENT and what it means, streams nothing, and keeps the last result', async () => {
+    const before = await sequenceRows(); // the previous test's fib(10..20)
+    expect(before).toHaveLength(11);
     await streamOnDemo('20', '10', '100');
     await eventually(sequenceState, 'failed');
     expect(await text(demo, '#sequence-error-code')).toBe('INVALID_ARGUMENT');
     expect(await text(demo, '#sequence-error-explanation')).toContain('cannot be streamed');
     expect(await text(demo, '#sequence-error-detail')).toMatch(/^The client said: from and to must be whole numbers/);
-    expect(await sequenceRows()).toEqual([]);
+    expect(await sequenceRows()).toEqual(before); // a typo does not wipe the table
   });
 
   it('demo - Stop ends a long stream early, and the server counts the call as cancelled', async () => {
@@ -253,6 +255,9 @@ describe('demo', () => {
       .evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute('data-count'))));
     expect(barCounts.reduce((sum, count) => sum + count, 0)).toBe(300);
     expect(await demo.locator('#rate polyline').count()).toBe(1);
+    // With no completion recorded the chart would still draw a (flat) line, with a peak of 1.
+    const peak = /^peak ([0-9,]+) calls\/s$/.exec((await text(demo, '#rate text.peak')) ?? '')?.[1] ?? '0';
+    expect(Number(peak.replace(/,/g, ''))).toBeGreaterThanOrEqual(2); // 300 calls in at most 20 s
     // The servers panel shows how the burst spread over the servers.
     const shares = await demo
       .locator('#servers tbody tr td:nth-child(7)')
@@ -274,6 +279,16 @@ describe('demo', () => {
       await narrow.setViewportSize({ width: 360, height: 740 });
       await narrow.goto(demo.url());
       await eventually(() => connectionState(narrow), 'connected');
+      // Everything that can widen the page on screen: a long result, streamed rows, the servers table.
+      await narrow.getByLabel('n', { exact: true }).fill('1000');
+      await narrow.getByRole('button', { name: 'Call fib(n)' }).click();
+      await eventually(() => text(narrow, '#digits'), '209 digits');
+      await narrow.getByLabel('from', { exact: true }).fill('90');
+      await narrow.getByLabel('to', { exact: true }).fill('95');
+      await narrow.getByLabel('pause ms', { exact: true }).fill('0');
+      await narrow.getByRole('button', { name: 'Stream fib(from..to)' }).click();
+      await eventually(() => narrow.locator('#sequence-summary').getAttribute('data-state'), 'done');
+      await eventually(() => narrow.locator('#servers tbody tr').count(), 2);
       const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       expect(await narrow.getByRole('button', { name: 'Call fib(n)' }).isVisible()).toBe(true);
@@ -305,6 +320,67 @@ describe('embed', () => {
     await embed.getByLabel('n').fill('thirty');
     await embed.getByRole('button', { name: 'Call' }).click();
     await eventually(() => embed.locator('#answer').getAttribute('data-error'), 'INVALID_ARGUMENT');
+  });
+
+  it('embed - a newer call replaces an older one, which is cancelled on the server: its answer never shows', async () => {
+    /** Requests the servers are done with: answered with success, or stopped by a cancel. */
+    const finished = () =>
+      servers.reduce((sum, server) => sum + server.stats.succeeded + (server.stats.cancelled ?? 0), 0);
+    const finishedBefore = finished();
+    // The page's WebSocket opened long ago: watch the frames it sends from inside the page.
+    await embed.evaluate(() => {
+      const sent: string[] = [];
+      (window as unknown as { sentFrames: string[] }).sentFrames = sent;
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (this: WebSocket, data) {
+        if (typeof data === 'string') sent.push(data);
+        return send.call(this, data);
+      };
+    });
+    const sentFirst = await embed.evaluate(async () => {
+      const sent = (window as unknown as { sentFrames: string[] }).sentFrames;
+      const form = document.getElementById('form') as HTMLFormElement;
+      const input = document.getElementById('n') as HTMLInputElement;
+      input.value = '999983'; // large, and asked nowhere else, so no server has it cached
+      form.requestSubmit();
+      // The client sends at the end of the turn: replace the call once it is out, not before.
+      const out = () => sent.some((frame) => frame.startsWith('SEND') && frame.endsWith('\n\n999983\0'));
+      for (let turn = 0; turn < 100 && !out(); turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+      input.value = '5';
+      form.requestSubmit();
+      return out();
+    });
+    expect(sentFirst).toBe(true);
+    await eventually(() => text(embed, '#answer'), expect.stringMatching(/^fib\(5\) = 5 \(\d+ ms\)$/));
+    const cancels = () =>
+      embed.evaluate(
+        () =>
+          (window as unknown as { sentFrames: string[] }).sentFrames.filter((frame) =>
+            frame.includes('destination:/topic/rpc.cancel'),
+          ).length,
+      );
+    await expect.poll(cancels, { timeout: WAIT_MS }).toBe(1);
+    // Both requests are done with on the servers' side; whatever came of the first, the page kept fib(5).
+    await expect.poll(finished, { timeout: WAIT_MS }).toBe(finishedBefore + 2);
+    await sleep(100); // a reply on its way as the server finished
+    expect(await text(embed, '#answer')).toMatch(/^fib\(5\) = 5 /);
+  });
+
+  it('embed - a URL the client refuses shows failed with the reason, and Call stays on the page', async () => {
+    const refused = await context.newPage();
+    try {
+      refused.on('pageerror', (error) => pageErrors.push(`refused embed: ${error.message}`));
+      const url = new URL(embed.url());
+      url.search = new URLSearchParams({ url: 'http://127.0.0.1:1/ws,' }).toString();
+      await refused.goto(url.href);
+      await eventually(() => text(refused, '#state'), 'failed');
+      expect(await text(refused, '#state-reason')).toMatch(/^\(INVALID_ARGUMENT: /);
+      await refused.getByRole('button', { name: 'Call' }).click();
+      await sleep(200); // a native submit would have navigated by now
+      expect(refused.url()).toBe(url.href);
+    } finally {
+      await refused.close();
+    }
   });
 });
 

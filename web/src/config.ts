@@ -1,10 +1,11 @@
 // Where the demo connects, and as whom: Vite env variables, read at build (or dev-server start)
 // time. The defaults are the local-development broker and its least-privilege browser user from
-// rabbitmq-conf/definitions.json; a deployment sets its own in .env.local or the environment.
+// rabbitmq-conf/definitions.json; a deployment sets its own in web/.env.local (Vite reads env
+// files from web/, the demo's root) or the environment.
 import { DEFAULT_QUEUE, DEFAULT_STOMP_URL } from '@stomp-rpc/client';
 
 export interface DemoConfig {
-  /** Web-STOMP URLs, tried in order. */
+  /** Web-STOMP URLs: the client starts at a random one and fails over to the next (randomizeUrls). */
   urls: string[];
   login: string;
   passcode: string;

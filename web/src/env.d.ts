@@ -1,7 +1,7 @@
 /// <reference types="vite/client" />
 
 interface ImportMetaEnv {
-  /** Web-STOMP URL; a comma-separated list fails over in order. @default ws://127.0.0.1:15674/ws */
+  /** Web-STOMP URL, or a comma-separated list (one per cluster node). @default ws://127.0.0.1:15674/ws */
   readonly VITE_STOMP_URL?: string;
   /** Broker user. @default rpc-browser */
   readonly VITE_STOMP_LOGIN?: string;

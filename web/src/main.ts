@@ -7,11 +7,12 @@ import {
   type RpcError,
   ServiceClient,
 } from '@stomp-rpc/client';
+import { encodeN } from '@stomp-rpc/client/protocol';
 import { type BurstOptions, type BurstResult, runBurst } from './burst.js';
 import { BurstProgress } from './burst-progress.js';
 import { drawHistogram, drawRate } from './chart.js';
 import { demoConfig } from './config.js';
-import { byId } from './dom.js';
+import { byId, toggleStop } from './dom.js';
 import { showErrorBox } from './error-box.js';
 import { foldDigits, formatDigits, formatMs } from './format.js';
 import { SequencePanel } from './sequence-panel.js';
@@ -43,7 +44,7 @@ function showState(state: ConnectionState | 'failed', reason?: RpcError): void {
 }
 
 showState('connecting');
-const serversPanel = new ServersPanel(byId('servers'), byId('procedures'));
+const serversPanel = new ServersPanel(byId('servers'), byId('procedures'), byId<HTMLElement>('servers-count'));
 const client = openClient();
 
 /** The page's client; a configuration it refuses (a URL that is not ws://, say) is shown, not just logged. */
@@ -62,6 +63,11 @@ function openClient(): FibonacciRpcClient {
     });
   } catch (error) {
     showState('failed', error as RpcError);
+    // Nothing below runs: turn the forms off, or their buttons would submit the page natively.
+    for (const control of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('form button, form input')) {
+      control.disabled = true;
+    }
+    byId('servers').replaceChildren('Not connected: the page’s broker settings were refused (see above).');
     throw error;
   }
 }
@@ -71,14 +77,20 @@ setInterval(() => serversPanel.render(client.servers(config.queue)), 1000);
 client.ready(8000).catch((error: RpcError) => {
   if (client.state === 'connecting') showState('failed', error);
 });
-window.addEventListener('pagehide', () => void client.close());
+window.addEventListener('pagehide', () => {
+  // Stop what runs first: closing with a burst going would fail each of its remaining calls.
+  burstAbort?.abort();
+  sequencePanel.stop();
+  callAbort?.abort();
+  void client.close();
+});
 // Back from the back/forward cache, the page's client is the one closed above: start afresh.
 window.addEventListener('pageshow', (event) => {
   if (event.persisted) location.reload();
 });
 // The streamed sequence shares the page's connection (and, like it, publishes to the rpc exchange).
 const sequenceService = { ...fibonacciService, queue: config.queue };
-new SequencePanel(new ServiceClient(sequenceService, { client: client.rpc, exchange: 'rpc' }));
+const sequencePanel = new SequencePanel(new ServiceClient(sequenceService, { client: client.rpc, exchange: 'rpc' }));
 
 // ---- one call -----------------------------------------------------------------------------
 
@@ -93,7 +105,8 @@ const pendingNote = byId('call-pending');
 const CALL_TIMEOUT_MS = 30_000;
 const errorBox = byId('error');
 let fullValue = '';
-let latestCall = 0;
+/** The call the result area waits for; a new one cancels it, on the server too. */
+let callAbort: AbortController | undefined;
 
 function showValue(n: string, value: string, latencyMs: number, server?: string, serverMs?: number): void {
   const folded = foldDigits(value);
@@ -116,22 +129,25 @@ function showValue(n: string, value: string, latencyMs: number, server?: string,
 callForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   const n = nInput.value.trim();
-  const thisCall = ++latestCall;
+  callAbort?.abort();
+  const thisCall = new AbortController();
+  callAbort = thisCall;
   const startedAt = performance.now();
   byId('call-button').setAttribute('aria-busy', 'true');
   pendingNote.textContent = `Calling fib(${n})…${client.state === 'connected' ? '' : ' (waiting for the broker)'}`;
   pendingNote.hidden = false;
   try {
-    const result = await client.callDetailed(n, { timeoutMs: CALL_TIMEOUT_MS });
-    if (thisCall !== latestCall) return; // a newer call owns the result area
+    const result = await client.callDetailed(n, { timeoutMs: CALL_TIMEOUT_MS, signal: thisCall.signal });
+    if (thisCall !== callAbort) return; // a newer call owns the result area
     errorBox.hidden = true;
     showValue(n, result.value.toString(), performance.now() - startedAt, result.server, result.serverMs);
   } catch (error) {
-    if (thisCall !== latestCall) return;
+    if (thisCall !== callAbort) return; // replaced, and so cancelled
     resultBox.hidden = true;
     showErrorBox('error', error);
   } finally {
-    if (thisCall === latestCall) {
+    if (thisCall === callAbort) {
+      callAbort = undefined;
       byId('call-button').removeAttribute('aria-busy');
       pendingNote.hidden = true;
     }
@@ -199,7 +215,7 @@ window.addEventListener('resize', () => redrawCharts());
 /** Only one burst at a time: Start is off while one runs, Stop only then. */
 function showBurstRunning(running: boolean): void {
   startButton.disabled = running;
-  stopButton.disabled = !running;
+  toggleStop(stopButton, running, startButton);
 }
 
 /** Charts, servers panel and summary as of now; with `result`, as the burst ended. */
@@ -225,6 +241,7 @@ async function runDemoBurst({ total, concurrency, n }: BurstRequest): Promise<vo
   burstAbort = new AbortController();
   showBurstRunning(true);
   burstSummary.dataset.state = 'running';
+  burstSummary.setAttribute('aria-busy', 'true'); // read out once, when it ends, not every REDRAW_MS
   const progress = new BurstProgress(total, performance.now());
   shownBurst = progress;
   const ticker = setInterval(() => showBurstProgress(progress), REDRAW_MS);
@@ -241,6 +258,7 @@ async function runDemoBurst({ total, concurrency, n }: BurstRequest): Promise<vo
     burstSummary.dataset.state = result.aborted ? 'stopped' : 'done';
   } finally {
     clearInterval(ticker);
+    burstSummary.removeAttribute('aria-busy');
     burstAbort = undefined;
     showBurstRunning(false);
   }
@@ -249,7 +267,15 @@ async function runDemoBurst({ total, concurrency, n }: BurstRequest): Promise<vo
 burstForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (burstAbort) return;
-  await runDemoBurst(readBurstForm());
+  const request = readBurstForm();
+  try {
+    encodeN(request.n); // the client's own rule, checked once rather than failing every call
+  } catch (error) {
+    burstSummary.dataset.state = 'failed';
+    burstSummary.textContent = `Not run: ${(error as RpcError).message}.`;
+    return;
+  }
+  await runDemoBurst(request);
 });
 
 stopButton.addEventListener('click', () => burstAbort?.abort());

@@ -1,8 +1,8 @@
 // The streamed procedure on the page: fib(from..to) through the page's own connection, each item
 // a row as it arrives. Stop aborts the call, which tells the server to stop producing; at most
 // MAX_SEQUENCE_LENGTH rows, as the service takes no longer range.
-import type { FibonacciItem, FibonacciService, ServiceClient } from '@stomp-rpc/client';
-import { byId } from './dom.js';
+import type { FibonacciItem, FibonacciRange, FibonacciService, ServiceClient } from '@stomp-rpc/client';
+import { byId, toggleStop } from './dom.js';
 import { showErrorBox } from './error-box.js';
 import {
   itemCells,
@@ -31,18 +31,33 @@ export class SequencePanel {
     byId('sequence-stop').addEventListener('click', () => this.#abort?.abort());
   }
 
+  /** Stops the stream that runs, if any (as the Stop button does). */
+  stop(): void {
+    this.#abort?.abort();
+  }
+
   /** Streams the range the form asks for; never throws, the page shows how it went. */
   async run(): Promise<void> {
     if (this.#abort) return;
+    const value = (id: string) => byId<HTMLInputElement>(id).value;
+    let range: Required<FibonacciRange>;
+    try {
+      // Checked before the table is cleared: a typo must not wipe the last good result.
+      range = readRange(value('sequence-from'), value('sequence-to'), value('sequence-pause'));
+    } catch (error) {
+      this.#show({ state: 'failed', received: 0, expected: 0, elapsedMs: 0 });
+      showErrorBox('sequence-error', error, SEQUENCE_EXPLANATIONS);
+      return;
+    }
     const abort = new AbortController();
     this.#abort = abort;
     this.#showRunning(true);
     this.#rows.replaceChildren();
     byId('sequence-error').hidden = true;
-    const progress: SequenceProgress = { state: 'running', received: 0, expected: 0, elapsedMs: 0 };
+    const progress: SequenceProgress = { state: 'running', received: 0, expected: itemCount(range), elapsedMs: 0 };
     const startedAt = performance.now();
     try {
-      await this.#stream(abort.signal, progress);
+      await this.#stream(range, abort.signal, progress);
       progress.state = 'done';
     } catch (error) {
       // Stopped by the page: the client's ABORTED is what Stop asked for, not an error to show.
@@ -56,11 +71,8 @@ export class SequencePanel {
     }
   }
 
-  /** Reads the form, then appends each item as it comes; throws the call's RpcError. */
-  async #stream(signal: AbortSignal, progress: SequenceProgress): Promise<void> {
-    const value = (id: string) => byId<HTMLInputElement>(id).value;
-    const range = readRange(value('sequence-from'), value('sequence-to'), value('sequence-pause'));
-    progress.expected = itemCount(range);
+  /** Appends each item as it comes; throws the call's RpcError. */
+  async #stream(range: Required<FibonacciRange>, signal: AbortSignal, progress: SequenceProgress): Promise<void> {
     this.#show(progress);
     const items = this.#service.stream('fibSequence', range, { signal, timeoutMs: sequenceTimeoutMs(range) });
     for await (const item of items) {
@@ -93,7 +105,10 @@ export class SequencePanel {
 
   /** Stream is off while one runs, Stop only then. */
   #showRunning(running: boolean): void {
-    byId<HTMLButtonElement>('sequence-start').disabled = running;
-    byId<HTMLButtonElement>('sequence-stop').disabled = !running;
+    // While it runs, the summary changes with every item: a busy live region is read out once, after.
+    this.#summary.setAttribute('aria-busy', String(running));
+    const start = byId<HTMLButtonElement>('sequence-start');
+    start.disabled = running;
+    toggleStop(byId<HTMLButtonElement>('sequence-stop'), running, start);
   }
 }

@@ -46,6 +46,15 @@ describe('servers', () => {
     });
   });
 
+  it('nextSample - a server that restarted under the same id (fewer requests than before) has no rate, not a negative one', () => {
+    const before = nextSample(undefined, serverInfo({ requests: 500, lastSeen: 10_000 }));
+    expect(nextSample(before, serverInfo({ requests: 3, lastSeen: 12_000 }))).toEqual({
+      requests: 3,
+      lastSeen: 12_000,
+      perSecond: 0,
+    });
+  });
+
   it('nextSample - keeps the previous sample, rate and all, until a new announcement arrives', () => {
     const previous = { requests: 80, lastSeen: 12_000, perSecond: 15 };
     expect(nextSample(previous, serverInfo({ requests: 80, lastSeen: 12_000 }))).toBe(previous);

@@ -23,7 +23,9 @@ const COLUMNS = ['server', 'host · pid', 'in flight', 'req/s', 'avg time', 'err
 export function nextSample(previous: Sample | undefined, server: ServerInfo): Sample {
   if (previous && server.lastSeen === previous.lastSeen) return previous;
   const seconds = previous ? (server.lastSeen - previous.lastSeen) / 1000 : 0;
-  const perSecond = previous && seconds > 0 ? (server.stats.requests - previous.requests) / seconds : 0;
+  const answered = previous ? server.stats.requests - previous.requests : 0;
+  // Fewer requests than before: a server that restarted under the same id counts from 0 again.
+  const perSecond = seconds > 0 && answered >= 0 ? answered / seconds : 0;
   return { requests: server.stats.requests, lastSeen: server.lastSeen, perSecond };
 }
 
@@ -55,29 +57,38 @@ export class ServersPanel {
   /** Calls of the current burst each server answered, by server id. */
   burstShare = new Map<string, number>();
 
-  /** The servers table goes in `container`, the table by procedure in `proceduresContainer`. */
-  constructor(container: HTMLElement, proceduresContainer: HTMLElement) {
+  readonly #announcer: HTMLElement | undefined;
+
+  /**
+   * The servers table goes in `container`, the table by procedure in `proceduresContainer`.
+   * `announcer`, a live region, hears only how many servers are live, when that changes: the
+   * tables are redrawn every second ("seen 3 s ago"), too often to be read out.
+   */
+  constructor(container: HTMLElement, proceduresContainer: HTMLElement, announcer?: HTMLElement) {
     this.#container = container;
     this.#proceduresContainer = proceduresContainer;
+    this.#announcer = announcer;
   }
 
   render(servers: readonly ServerInfo[], now = Date.now()): void {
     this.#updateSamples(servers);
     this.#renderProcedures(servers);
+    const count = `${servers.length} live ${servers.length === 1 ? 'server' : 'servers'}`;
+    if (this.#announcer && this.#announcer.textContent !== count) this.#announcer.textContent = count;
     if (servers.length === 0) {
       this.#container.replaceChildren(
         note('no-servers', 'No server has announced itself on this queue. Start one with: npm run server'),
       );
       return;
     }
-    const table = statsTable(`${servers.length} live ${servers.length === 1 ? 'server' : 'servers'}`, COLUMNS);
+    const table = statsTable(count, COLUMNS);
     const body = table.createTBody();
     for (const server of [...servers].sort((a, b) => a.id.localeCompare(b.id))) {
       const perSecond = this.#samples.get(server.id)?.perSecond ?? 0;
       const burstCalls = this.burstShare.get(server.id) ?? 0;
       appendRow(body, { server: server.id }, serverCells(server, { perSecond, burstCalls, now }));
     }
-    this.#container.replaceChildren(scrollable(table));
+    replaceTable(this.#container, table);
   }
 
   /** Each live server's counters by procedure; nothing while no server is live. */
@@ -93,7 +104,7 @@ export class ServersPanel {
     table.classList.add('procedures');
     const body = table.createTBody();
     for (const row of rows) appendRow(body, { server: row.server, procedure: row.procedure }, row.cells);
-    this.#proceduresContainer.replaceChildren(scrollable(table));
+    replaceTable(this.#proceduresContainer, table);
   }
 
   /** Takes in the latest announcements and forgets servers that are no longer live. */
@@ -112,12 +123,18 @@ function note(id: string, text: string): HTMLParagraphElement {
   return paragraph;
 }
 
-/** Narrow screens scroll the table, not the page. */
-function scrollable(table: HTMLTableElement): HTMLDivElement {
-  const wrapper = document.createElement('div');
-  wrapper.className = 'table-scroll';
-  wrapper.append(table);
-  return wrapper;
+/**
+ * Puts `table` in `container` in place of what is there. Narrow screens scroll the table, not the
+ * page, in a wrapper that is kept, so a reader who scrolled sideways stays where they were.
+ */
+function replaceTable(container: HTMLElement, table: HTMLTableElement): void {
+  let wrapper = container.firstElementChild;
+  if (!(wrapper instanceof HTMLDivElement) || wrapper.className !== 'table-scroll') {
+    wrapper = document.createElement('div');
+    wrapper.className = 'table-scroll';
+    container.replaceChildren(wrapper);
+  }
+  wrapper.replaceChildren(table);
 }
 
 /** A table with its caption and column headings, and no rows yet. */
