@@ -17,6 +17,19 @@ import {
 
 const SERVER_CLI = 'packages/server/dist/cli.js';
 
+/** How many consume `queue`, by a passive declare: the test must not create the queue itself. */
+async function consumerCount(connection: amqp.ChannelModel, queue: string): Promise<number> {
+  const probe = await connection.createChannel();
+  probe.on('error', () => {}); // a missing queue closes the channel
+  try {
+    return (await probe.checkQueue(queue)).consumerCount;
+  } catch {
+    return 0;
+  } finally {
+    await probe.close().catch(() => {});
+  }
+}
+
 describe('servers that fail', () => {
   it('queue deleted - the broker cancels the server’s subscription; it reconnects, declares the queue again and answers', async () => {
     const queue = uniqueQueue('deleted');
@@ -31,19 +44,11 @@ describe('servers that fail', () => {
     // The client's connection declared the queue before and will not again (the broker declares a
     // /queue/ destination once per connection): only the server's new subscription can.
     await until(() => server.stats.reconnects === 1, 10_000, 'the server to reconnect');
-    // A passive declare: the test must not create the queue itself. A missing queue closes the channel.
-    const consumers = async () => {
-      const probe = await connection.createChannel();
-      probe.on('error', () => {});
-      try {
-        return (await probe.checkQueue(queue)).consumerCount;
-      } catch {
-        return 0;
-      } finally {
-        await probe.close().catch(() => {});
-      }
-    };
-    await until(async () => (await consumers()) === 1, 10_000, 'the queue to be declared and consumed again');
+    await until(
+      async () => (await consumerCount(connection, queue)) === 1,
+      10_000,
+      'the queue to be declared and consumed again',
+    );
     expect(await client.call(11)).toBe(89n);
   });
 
@@ -70,6 +75,42 @@ describe('servers that fail', () => {
     expect(await rejectionCode(stuckCall)).toBe('TIMEOUT');
     for (const body of ['two', 'three', 'four']) expect((await call(body, 5000)).body).toBe(body);
     expect(stuck).toBe(1); // left, not given back to the broker to be delivered again
+  });
+
+  it('given back - a request that goes back to the broker stops its handler: CONNECTION_LOST when the server’s connection dies, CLOSED when stop()’s grace ends', async () => {
+    const queue = uniqueQueue('given-back');
+    const reasons: string[] = [];
+    let started = 0;
+    const server = await startServer(queue, {
+      // Waits for its signal only: without one, it would hold its request until the 30 s deadline.
+      handler: (request) =>
+        new Promise<string>((_, reject) => {
+          started++;
+          request.signal.addEventListener('abort', () => {
+            reasons.push((request.signal.reason as RpcError).code);
+            reject(request.signal.reason);
+          });
+        }),
+    });
+    const client = openClient(queue);
+    const call = (body: string) =>
+      client.request(queueDestination(queue), body, { headers: queueDeclarationHeaders(), timeoutMs: 30_000 });
+    void call('first').catch(() => {});
+    await until(() => started === 1, 5000, 'the handler to start');
+    // Deleting the queue cancels the server's subscription; it reconnects, and the request it held
+    // is the broker's again (here gone with its queue).
+    const connection = await amqp.connect(amqpUrl());
+    onTestFinished(() => connection.close());
+    await (await connection.createChannel()).deleteQueue(queue);
+    await until(() => reasons.length === 1, 5000, 'the handler’s signal after the connection died');
+    expect(reasons).toEqual(['CONNECTION_LOST']);
+
+    await until(async () => (await consumerCount(connection, queue)) === 1, 10_000, 'the server to consume again');
+    void call('second').catch(() => {});
+    await until(() => started === 2, 5000, 'the second handler to start');
+    await server.stop(100); // the grace ends with the handler still at work
+    expect(reasons).toEqual(['CONNECTION_LOST', 'CLOSED']);
+    expect(server.stats.inFlight).toBe(0);
   });
 
   it('passed-on error - a handler that rethrows what its own call failed with (TIMEOUT) answers INTERNAL naming it: the caller does not take it for its own timeout', async () => {

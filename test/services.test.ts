@@ -209,6 +209,34 @@ describe('services', () => {
     expect(stopped[0]).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
   });
 
+  it('async validation - a call cancelled while its validator runs never reaches the handler', async () => {
+    const queue = uniqueQueue('svc');
+    const slow = defineService({
+      queue,
+      procedures: {
+        // A validator that looks something up: 300 ms before it says the input is fine.
+        book: procedure({
+          input: (value: unknown) => new Promise<string>((resolve) => setTimeout(() => resolve(String(value)), 300)),
+        }),
+      },
+    });
+    let ran = 0;
+    const server = serveService(slow, { book: () => ++ran }, { url: BROKER_URL });
+    onTestFinished(() => server.stop(1000));
+    await server.start(10_000);
+    const client = new ServiceClient(slow, { url: BROKER_URL });
+    onTestFinished(() => client.close());
+    const controller = new AbortController();
+    const call = client.call('book', 'room 7', { signal: controller.signal });
+    await until(() => server.stats.inFlight === 1, 5000, 'the request to reach the server');
+    controller.abort();
+    expect(await rejectionCode(call)).toBe('ABORTED');
+    await until(() => server.stats.inFlight === 0, 5000, 'the server to be done with it');
+    await new Promise((resolve) => setTimeout(resolve, 400)); // past the validator's 300 ms
+    expect(ran).toBe(0);
+    expect(server.stats.cancelled).toBe(1);
+  });
+
   it('stream - leaving the loop early stops the server producing', async () => {
     const queue = uniqueQueue('svc');
     const definition = { ...fibonacciService, queue };

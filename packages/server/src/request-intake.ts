@@ -35,8 +35,10 @@ export interface RpcRequest {
   /** The procedure it names (`rpc-procedure`), for a service; undefined when it names none. */
   procedure: string | undefined;
   /**
-   * Aborts when the caller cancels the call or its deadline passes; the reason is an RpcError
-   * (ABORTED or DEADLINE_EXCEEDED). A handler that does long work should stop on it.
+   * Aborts when the caller cancels the call or its deadline passes, the reason an RpcError (ABORTED
+   * or DEADLINE_EXCEEDED); and when the request went back to the broker, to be answered again
+   * (CONNECTION_LOST: this server's connection died; CLOSED: stop()'s grace ended). A handler that
+   * does long work should stop on it.
    */
   readonly signal: AbortSignal;
 }

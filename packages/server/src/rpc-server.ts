@@ -187,7 +187,12 @@ export class RpcServer {
     });
     this.#connection = new StompConnection(options, {
       onConnected: () => this.#subscribe(),
-      onDisconnected: (reason) => logger.warn({ reason: reason.message }, 'connection lost; reconnecting'),
+      onDisconnected: (reason) => {
+        logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
+        this.#giveBack(
+          new RpcError('CONNECTION_LOST', 'the connection died: the broker gives the request to a server again'),
+        );
+      },
       onConnectFailed: (reason) => logger.warn({ reason: reason.message }, 'cannot connect; retrying'),
       onBrokerError: (error) => logger.error({ reason: error.message }, 'broker error'),
     });
@@ -246,6 +251,7 @@ export class RpcServer {
     await settledWithin(Promise.allSettled(answerable), graceMs);
     for (const request of this.#inFlight.keys()) request.abandoned = true;
     const requeued = this.#acks.requeueRest();
+    this.#giveBack(new RpcError('CLOSED', 'the server stopped: the broker gives the request to a server again'));
     await this.#connection.close();
     this.#options.logger.info({ queue: this.#options.queue, requeued }, 'stopped');
   }
@@ -283,6 +289,14 @@ export class RpcServer {
       this.#announcer.announce('hello');
       logger.info({ queue, prefetch, url: this.#connection.url, id: this.#options.id }, 'awaiting RPC requests');
     });
+  }
+
+  /**
+   * The requests in hand went back to the broker (their connection died, or stop()'s grace ended):
+   * their handlers' signals fire, so that none works on for a reply that cannot go.
+   */
+  #giveBack(reason: RpcError): void {
+    for (const request of this.#inFlight.keys()) request.control?.abort(reason);
   }
 
   /** False once the request went back to the broker (stop, or its connection died). */
@@ -377,6 +391,9 @@ export class RpcServer {
   ): Promise<{ body: string; code?: ErrorCode; end?: true }> {
     try {
       if (refusal) throw refusal;
+      // Stopped already (its deadline passed before it arrived): the handler must not run at all.
+      const stoppedAlready = control.reason;
+      if (stoppedAlready) throw stoppedAlready;
       const request: RpcRequest = {
         ...intake,
         get signal() {

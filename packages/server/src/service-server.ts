@@ -38,9 +38,11 @@ export function serviceHandler<S extends ServiceDefinition>(
   implementation: ServiceImplementation<S>,
 ): RpcHandler {
   for (const name of Object.keys(definition.procedures)) {
-    // A class's methods count (they are inherited); Object.prototype's `toString` or `constructor` do not.
+    // A class's methods count (they are inherited); Object.prototype's `toString` does not, nor
+    // `constructor` unless the object has its own (a class instance's is the class itself).
     const handler = (implementation as Record<string, unknown>)[name];
-    if (typeof handler !== 'function' || handler === (Object.prototype as Record<string, unknown>)[name]) {
+    const inherited = name === 'constructor' ? !Object.hasOwn(implementation, name) : false;
+    if (typeof handler !== 'function' || inherited || handler === (Object.prototype as Record<string, unknown>)[name]) {
       throw new RpcError('INVALID_ARGUMENT', `no handler for procedure ${JSON.stringify(name)}`);
     }
   }
@@ -57,7 +59,12 @@ export function serviceHandler<S extends ServiceDefinition>(
     const handler = handlers[found.name] as (input: unknown, request: RpcRequest) => unknown;
     const input = checkInput(found.procedure, request.body);
     const run = (checked: unknown) => answer(found.procedure, handler(checked, request));
-    return isThenable(input) ? Promise.resolve(input).then(run) : run(input);
+    if (!isThenable(input)) return run(input);
+    return Promise.resolve(input).then((checked) => {
+      // Cancelled, or past its deadline, while an async validator ran: the handler must not start.
+      request.signal.throwIfAborted();
+      return run(checked);
+    });
   };
 }
 
