@@ -21,6 +21,15 @@ describe('ServerStatsCounter', () => {
     expect('lastError' in snapshot).toBe(false);
   });
 
+  it('stats - a procedure named __proto__ is counted like any other, in the snapshot and its JSON', () => {
+    const stats = new ServerStatsCounter();
+    stats.answered(1, undefined, '1', '__proto__');
+    stats.answered(1, undefined, '1', 'x');
+    const { procedures } = JSON.parse(JSON.stringify(stats.snapshot()));
+    expect(Object.keys(procedures)).toEqual(['__proto__', 'x']);
+    expect(Object.getOwnPropertyDescriptor(procedures, '__proto__')?.value).toMatchObject({ requests: 1 });
+  });
+
   it('stats - count requests received, dropped and succeeded separately', () => {
     const stats = new ServerStatsCounter();
     for (let i = 0; i < 5; i++) stats.received();

@@ -64,7 +64,8 @@ export class ServerStatsCounter {
   }
 
   #proceduresSnapshot(): Record<string, ProcedureStats> {
-    const snapshot: Record<string, ProcedureStats> = {};
+    // No prototype: a procedure named __proto__ is a key like any other, not the object's prototype.
+    const snapshot: Record<string, ProcedureStats> = Object.create(null);
     for (const [name, stats] of this.#procedures) snapshot[name] = { ...stats, errors: { ...stats.errors } };
     return snapshot;
   }

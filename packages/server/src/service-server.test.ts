@@ -60,5 +60,10 @@ describe('serviceHandler', () => {
       }
     }
     expect(await serviceHandler(service, new Shop())(request('{}', 'toString'))).toBe('"from the class"');
+    // A class instance's `constructor` is the class: no handler, rather than INTERNAL on every call.
+    const built = defineService({ queue: 'q', procedures: { constructor: procedure({ input: (input) => input }) } });
+    expect(() => serviceHandler(built, new Shop() as never)).toThrow(/no handler for procedure "constructor"/);
+    const own = { constructor: (input: unknown) => `own ${input}` };
+    expect(await serviceHandler(built, own as never)(request('"x"', 'constructor'))).toBe('"own x"');
   });
 });

@@ -88,6 +88,33 @@ describe('services - definition', () => {
     });
   });
 
+  it('types - a schema that is also a function (as ArkType’s are) types the handler’s input by the schema alone', () => {
+    // ArkType's types are callable, returning the value or their errors; TypeScript would infer the
+    // checked type from both the schema and the call signature.
+    interface ArkErrorsLike {
+      readonly summary: string;
+    }
+    const arkLike = Object.assign((data: unknown): { a: number } | ArkErrorsLike => data as { a: number }, {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: (value: unknown) => ({ value: value as { a: number } }),
+        types: undefined as { input: { a: number }; output: { a: number } } | undefined,
+      },
+    });
+    const call = procedure({ input: arkLike });
+    const stream = streamProcedure({ input: arkLike });
+    expectTypeOf<CheckedOf<typeof call>>().toEqualTypeOf<{ a: number }>();
+    expectTypeOf<InputOf<typeof call>>().toEqualTypeOf<{ a: number }>();
+    expectTypeOf<CheckedOf<typeof stream>>().toEqualTypeOf<{ a: number }>();
+    // A plain function still types the handler by what it returns, a promise's value for an async one.
+    const plain = procedure({ input: (value: unknown) => Number(value) });
+    const async = procedure({ input: async (value: unknown) => String(value) });
+    expectTypeOf<CheckedOf<typeof plain>>().toEqualTypeOf<number>();
+    expectTypeOf<CheckedOf<typeof async>>().toEqualTypeOf<string>();
+    expect(call.kind).toBe('call');
+  });
+
   it('checkInput - a schema that is also a function (as ArkType’s are) is used as a schema, not called', async () => {
     const callable = Object.assign(() => ({ errors: 'returned, not thrown' }), {
       '~standard': {

@@ -81,9 +81,7 @@ export interface Procedure<
 // biome-ignore lint/suspicious/noExplicitAny: any procedure, whatever its types
 export type AnyProcedure = Procedure<any, any, any, 'call' | 'stream', any>;
 
-interface ProcedureOptions<Input, Checked, Output, Produced> {
-  /** Validates the input on the server before the handler runs; a failure is INVALID_ARGUMENT. */
-  input: Validator<Input, Checked>;
+interface ProcedureCodecs<Input, Output, Produced> {
   /** @default JSON */
   output?: Codec<Produced, Output>;
   /** @default JSON */
@@ -92,8 +90,34 @@ interface ProcedureOptions<Input, Checked, Output, Produced> {
   idempotent?: boolean;
 }
 
+interface ProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCodecs<Input, Output, Produced> {
+  /** Validates the input on the server before the handler runs; a failure is INVALID_ARGUMENT. */
+  input: Validator<Input, Checked>;
+}
+
+/*
+ * The overloads below take a Standard Schema or a function that is not one. A schema that is also
+ * a function (ArkType's, which return their errors) would otherwise match the function too, and
+ * the handler would get `Checked | ArkErrors`; it is only ever used as a schema.
+ */
+interface SchemaProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCodecs<Input, Output, Produced> {
+  /** Validates the input on the server before the handler runs; a failure is INVALID_ARGUMENT. */
+  input: StandardSchemaV1<Input, Checked>;
+}
+
+interface FunctionProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCodecs<Input, Output, Produced> {
+  /** Returns the checked input (or a promise of it), or throws: INVALID_ARGUMENT with its message. */
+  input: ((input: unknown) => Checked | PromiseLike<Checked>) & { readonly '~standard'?: never };
+}
+
 /** A procedure with one reply. `Input` is inferred from a Standard Schema; give it for a function. */
 export function procedure<Input, Checked = Input, Output = unknown, Produced = Output>(
+  options: SchemaProcedureOptions<Input, Checked, Output, Produced>,
+): Procedure<Input, Checked, Output, 'call', Produced>;
+export function procedure<Input, Checked = Input, Output = unknown, Produced = Output>(
+  options: FunctionProcedureOptions<Input, Checked, Output, Produced>,
+): Procedure<Input, Checked, Output, 'call', Produced>;
+export function procedure<Input, Checked, Output, Produced>(
   options: ProcedureOptions<Input, Checked, Output, Produced>,
 ): Procedure<Input, Checked, Output, 'call', Produced> {
   return makeProcedure('call', options);
@@ -101,6 +125,12 @@ export function procedure<Input, Checked = Input, Output = unknown, Produced = O
 
 /** A procedure that replies with a stream of items, then an end. */
 export function streamProcedure<Input, Checked = Input, Output = unknown, Produced = Output>(
+  options: SchemaProcedureOptions<Input, Checked, Output, Produced>,
+): Procedure<Input, Checked, Output, 'stream', Produced>;
+export function streamProcedure<Input, Checked = Input, Output = unknown, Produced = Output>(
+  options: FunctionProcedureOptions<Input, Checked, Output, Produced>,
+): Procedure<Input, Checked, Output, 'stream', Produced>;
+export function streamProcedure<Input, Checked, Output, Produced>(
   options: ProcedureOptions<Input, Checked, Output, Produced>,
 ): Procedure<Input, Checked, Output, 'stream', Produced> {
   return makeProcedure('stream', options);
