@@ -47,7 +47,7 @@ describe('deadlines and cancellation', () => {
 
   // Also a regression test: with client-to-broker heart-beats on, RabbitMQ 3.10 killed a connection
   // that sent a burst this large (see stomp-connection.ts).
-  it('leaks - 10,000 settled calls (answered, timed out, aborted) leave no pending entry or timer', async () => {
+  it('leaks - 10,000 settled calls (answered, timed out, aborted) leave no pending entry or per-call timer', async () => {
     const queue = uniqueQueue('leaks');
     await startServer(queue, { prefetch: 200 });
     const client = openClient(queue);
@@ -69,6 +69,9 @@ describe('deadlines and cancellation', () => {
     expect(new Set(await Promise.all(aborted))).toEqual(new Set(['ABORTED']));
     expect(client.stats).toMatchObject({ pending: 0, succeeded: 8000 });
     expect(silent.stats).toMatchObject({ pending: 0, errors: { TIMEOUT: 1000, ABORTED: 1000 } });
-    expect(activeTimers()).toBeLessThanOrEqual(baseline);
+    // A leak leaves a timer per call: thousands. The count also moves by one or two with the
+    // clients' own periodic timers: a keepalive being re-armed, or, on a loaded machine, a server the
+    // client learned of by probing a slow call, whose silence it then watches for (a CI run: 8 -> 9).
+    expect(activeTimers()).toBeLessThanOrEqual(baseline + 5);
   });
 });
