@@ -1,4 +1,4 @@
-import { isRpcError, RpcClient } from '@stomp-rpc/client';
+import { FibonacciRpcClient, isRpcError, RpcClient } from '@stomp-rpc/client';
 import { Header, queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,8 +10,6 @@ import {
   uniqueQueue,
   until,
 } from '../../../test/support.js';
-
-/** The code of the error `promise` rejects with. */
 
 describe('call', () => {
   it('call - resolves fib(30) to 832040n', async () => {
@@ -208,5 +206,24 @@ describe('connection', () => {
     expect(await rejectionCode(client.call(1))).toBe('CLOSED');
     expect(client.state).toBe('closed');
     expect(client.stats.pending).toBe(0);
+  });
+
+  it('close - a Fibonacci client on a shared RpcClient refuses every kind of call once closed; the shared one goes on', async () => {
+    const queue = uniqueQueue('close-shared');
+    await startServer(queue);
+    const shared = new RpcClient({ url: BROKER_URL });
+    try {
+      const fib = new FibonacciRpcClient({ client: shared, queue });
+      await fib.close();
+      const raw = () => fib.request(queueDestination(queue), '7', { headers: queueDeclarationHeaders() });
+      expect(await rejectionCode(fib.call(7))).toBe('CLOSED');
+      expect(await rejectionCode(raw())).toBe('CLOSED');
+      expect(() => fib.sequence(1, 2)).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+      expect((await shared.request(queueDestination(queue), '7', { headers: queueDeclarationHeaders() })).body).toBe(
+        '13',
+      );
+    } finally {
+      await shared.close();
+    }
   });
 });

@@ -155,6 +155,7 @@ export class FibonacciRpcClient {
   }
 
   request(destination: string, body: string, options?: RequestOptions): Promise<RpcReply> {
+    if (this.#closed) return Promise.reject(new RpcError('CLOSED', 'this Fibonacci client is closed'));
     return this.rpc.request(destination, body, options);
   }
 
