@@ -27,6 +27,29 @@ describe('serviceHandler', () => {
     expect(await handler(request('{}'))).toBe('{"rows":2}');
   });
 
+  it('a stream stopped before its first item still closes the iterable the handler returned', async () => {
+    const service = defineService({
+      queue: 'q',
+      defaultProcedure: 'watch',
+      procedures: { watch: streamProcedure({ input: (input) => input }) },
+    });
+    let closed = 0;
+    // What events.on() returns, say: it holds a listener from the moment the handler made it.
+    const watching = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<IteratorResult<unknown>>(() => {}),
+        return: async () => {
+          closed++;
+          return { value: undefined, done: true as const };
+        },
+      }),
+    };
+    const handler = serviceHandler(service, { watch: () => watching as never });
+    const answer = (await handler(request('{}'))) as AsyncIterator<string>;
+    await answer.return?.(); // the caller left, or the deadline passed, before any item
+    expect(closed).toBe(1);
+  });
+
   it('a codec that uses `this` encodes stream items as it encodes replies', async () => {
     class Tagged {
       readonly tag = 'T';

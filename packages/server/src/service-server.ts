@@ -95,6 +95,7 @@ function answer(procedure: AnyProcedure, result: unknown): HandlerReply | Promis
     return mapItems(
       () => result as AsyncIterable<unknown>,
       (item) => output.encode(item),
+      { eager: true }, // a stream stopped before its first item still closes the handler's iterable
     );
   return isThenable(result) ? Promise.resolve(result).then((value) => output.encode(value)) : output.encode(result);
 }

@@ -37,6 +37,24 @@ describe('mapItems', () => {
     expect(opened).toBe(1);
   });
 
+  it('eager - opens the source at once, so that return() before any read still closes it', async () => {
+    const source = manualSource();
+    const lazy = mapItems(
+      () => source,
+      (n: number) => n,
+    );
+    await lazy.return?.();
+    expect(source.returned).toBe(0); // never opened: nothing to close
+    const eager = mapItems(
+      () => source,
+      (n: number) => n,
+      { eager: true },
+    );
+    await eager.return?.();
+    expect(source.returned).toBe(1);
+    expect(await eager.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('return() reaches the source at once, even while a read waits (an async generator would wait for the next item)', async () => {
     const source = manualSource();
     const mapped = mapItems(

@@ -5,15 +5,18 @@
  */
 
 /**
- * The items of the iterable `open()` returns (opened at the first read, so a stream that is never
- * read is never started), each through `map`. return() reaches the source at once, even while a
- * read waits; when `map` throws, the source is returned too and the read rejects with the error.
+ * The items of the iterable `open()` returns, each through `map`. It is opened at the first read,
+ * so a stream that is never read is never started (the client: no request goes); `eager` opens it
+ * at once, so that return() closes it even if nothing was read (the server: a handler's iterable
+ * may hold what it set up, listeners say). return() reaches the source at once, even while a read
+ * waits; when `map` throws, the source is returned too and the read rejects with the error.
  */
 export function mapItems<T, U>(
   open: () => AsyncIterable<T> | Iterable<T>,
   map: (item: T) => U,
+  { eager = false } = {},
 ): AsyncIterableIterator<U> {
-  let source: AsyncIterator<T> | undefined;
+  let source: AsyncIterator<T> | undefined = eager ? iteratorOf(open()) : undefined;
   let finished = false;
   const finish = async (): Promise<IteratorResult<U>> => {
     if (!finished) {
