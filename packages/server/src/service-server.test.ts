@@ -45,7 +45,7 @@ describe('serviceHandler', () => {
       }),
     };
     const handler = serviceHandler(service, { watch: () => watching as never });
-    const answer = (await handler(request('{}'))) as AsyncIterator<string>;
+    const answer = (await handler(request('{}'))) as unknown as AsyncIterator<string>;
     await answer.return?.(); // the caller left, or the deadline passed, before any item
     expect(closed).toBe(1);
   });
