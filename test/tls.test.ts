@@ -3,10 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FibonacciRpcClient, isRpcError, type WebSocketFactory } from '@stomp-rpc/client';
+import { FibonacciRpcClient, isRpcError } from '@stomp-rpc/client';
 import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import WebSocket from 'ws';
 import { nodeProfile } from '../scripts/broker.mjs';
 import { uniqueQueue } from './support.js';
 
@@ -66,16 +65,15 @@ describe('TLS', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 70_000);
 
-  /** Node's ws, trusting only the throwaway certificate. */
-  const trusting: WebSocketFactory = (url, protocols) =>
-    new WebSocket(url, protocols, { perMessageDeflate: false, ca: readFileSync(join(dir, 'cert.pem')) }) as never;
+  /** Options for Node's ws: trust only the throwaway certificate. */
+  const trusting = () => ({ ca: readFileSync(join(dir, 'cert.pem')) });
 
-  it('wss - a call over TLS to a server over TLS is answered', async () => {
+  it('wss - a call over TLS to a server over TLS is answered (webSocketOptions with the CA)', async () => {
     const queue = uniqueQueue('tls');
-    const server = new RpcServer({ url: tlsUrl, webSocketFactory: trusting, queue, handler: fibonacciHandler() });
+    const server = new RpcServer({ url: tlsUrl, webSocketOptions: trusting(), queue, handler: fibonacciHandler() });
     onTestFinished(() => server.stop(1000));
     await server.start(10_000);
-    const client = new FibonacciRpcClient({ url: tlsUrl, webSocketFactory: trusting, queue });
+    const client = new FibonacciRpcClient({ url: tlsUrl, webSocketOptions: trusting(), queue });
     onTestFinished(() => client.close());
     await expect(client.call(30)).resolves.toBe(832040n);
   });

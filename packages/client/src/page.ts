@@ -63,4 +63,9 @@ export {
 } from './services/service-definition.js';
 export { isTraceparent, newTraceparent } from './trace-context.js';
 export type { Credentials, CredentialsSource } from './transport/credentials.js';
-export type { StompConnectionOptions, StompSocket, WebSocketFactory } from './transport/stomp-connection.js';
+export type {
+  NodeWebSocketOptions,
+  StompConnectionOptions,
+  StompSocket,
+  WebSocketFactory,
+} from './transport/stomp-connection.js';

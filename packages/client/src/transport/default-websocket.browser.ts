@@ -1,7 +1,10 @@
 import { RpcError } from '../errors.js';
-import type { WebSocketFactory } from './stomp-connection.js';
+import type { NodeWebSocketOptions, WebSocketFactory } from './stomp-connection.js';
 
-export function defaultWebSocketFactory(): WebSocketFactory {
+export function defaultWebSocketFactory(options?: NodeWebSocketOptions): WebSocketFactory {
+  // A page's WebSocket takes no options: its browser decides which certificates to trust.
+  if (options && Object.keys(options).length > 0)
+    throw new RpcError('INVALID_ARGUMENT', 'webSocketOptions are for Node');
   const NativeWebSocket = globalThis.WebSocket;
   if (typeof NativeWebSocket !== 'function') {
     throw new RpcError(

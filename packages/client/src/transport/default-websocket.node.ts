@@ -11,16 +11,18 @@
 // replies then costs one writev here and one read on the broker. `_socket` is `ws`'s own field;
 // without it frames go out one by one as before.
 import WebSocket from 'ws';
-import type { WebSocketFactory } from './stomp-connection.js';
+import type { NodeWebSocketOptions, WebSocketFactory } from './stomp-connection.js';
 
 interface Corkable {
   cork(): void;
   uncork(): void;
 }
 
-export function defaultWebSocketFactory(): WebSocketFactory {
+/** `ws`, with `options` (a CA, headers) added to ours, which stay as they are. */
+export function defaultWebSocketFactory(options: NodeWebSocketOptions = {}): WebSocketFactory {
+  const settings = { ...(options as WebSocket.ClientOptions), perMessageDeflate: false, skipUTF8Validation: true };
   return (url, protocols) => {
-    const socket = new WebSocket(url, protocols, { perMessageDeflate: false, skipUTF8Validation: true });
+    const socket = new WebSocket(url, protocols, settings);
     const send = socket.send.bind(socket);
     let corked: Corkable | undefined;
     const uncork = () => {

@@ -50,6 +50,25 @@ export type { ConnectionState } from '../core/transport.js';
 
 /** Opens a WebSocket to `url` offering the STOMP subprotocols `protocols`. */
 export type WebSocketFactory = (url: string, protocols: string[]) => StompSocket;
+
+/** PEM text or bytes (a Buffer is one). */
+type Pem = string | Uint8Array;
+
+/** What Node's `ws` takes beyond the client's own options (its `ClientOptions`, the common part). */
+export interface NodeWebSocketOptions {
+  /** Certificate authorities to trust for `wss://`, in place of Node's (a private CA). */
+  ca?: Pem | Pem[];
+  /** A client certificate and its key, for a broker that asks for one. */
+  cert?: Pem | Pem[];
+  key?: Pem | Pem[];
+  passphrase?: string;
+  /** @default true */
+  rejectUnauthorized?: boolean;
+  /** The name the broker's certificate is checked against, when it differs from the URL's host. */
+  servername?: string;
+  /** Extra HTTP headers of the WebSocket handshake. */
+  headers?: Record<string, string>;
+}
 export type { StompMessage, StompSocket } from './stomp-session.js';
 
 export interface StompConnectionOptions {
@@ -83,6 +102,13 @@ export interface StompConnectionOptions {
    * compression off) in Node.
    */
   webSocketFactory?: WebSocketFactory;
+  /**
+   * Node only: options for `ws`'s WebSocket (a private CA for `wss://`, a client certificate,
+   * headers), added to the client's own, which stay: no compression, no UTF-8 check of bodies. A
+   * page's WebSocket takes none, as its browser decides whom to trust: INVALID_ARGUMENT there. Not
+   * used with `webSocketFactory`.
+   */
+  webSocketOptions?: NodeWebSocketOptions;
   /** How often the broker must send a heart-beat; two missed beats drop the connection. 0: none. @default 10000 */
   heartbeatMs?: number;
   /**
@@ -437,7 +463,7 @@ interface SessionSettings extends StompSessionOptions {
 
 function sessionSettings(options: StompConnectionOptions): SessionSettings {
   return {
-    createWebSocket: options.webSocketFactory ?? defaultWebSocketFactory(),
+    createWebSocket: options.webSocketFactory ?? defaultWebSocketFactory(options.webSocketOptions),
     // Refreshed in place before each attempt when `credentials` is given (credentials.ts).
     connectHeaders: {
       login: options.login ?? CLIENT_DEFAULTS.login,
