@@ -23,6 +23,25 @@ describe('latency', () => {
     expect(recorder.quantile(1)).toBe(100);
   });
 
+  it('LatencyRecorder - samples recorded between quantiles are merged in order, as if all were sorted at once', () => {
+    const recorder = new LatencyRecorder();
+    const samples: number[] = [];
+    let seed = 7;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 50; i++) {
+        seed = (seed * 48271) % 2147483647; // a fixed pseudo-random order, with repeats
+        const ms = seed % 300;
+        samples.push(ms);
+        recorder.record(ms);
+      }
+      const sorted = [...samples].sort((a, b) => a - b);
+      for (const q of [0.01, 0.5, 0.95, 1]) {
+        expect(recorder.quantile(q), `round ${round}, q ${q}`).toBe(sorted[Math.ceil(q * sorted.length) - 1]);
+      }
+    }
+    expect(recorder.count).toBe(1000);
+  });
+
   it('bucketLabel, bucketRange - upper bounds for the axis, ranges for tooltips, seconds from 1000 ms', () => {
     expect([0, 1, 10, BUCKET_BOUNDS_MS.length].map(bucketLabel)).toEqual(['<1', '<2', '<2s', '≥5s']);
     expect([0, 1, 10, BUCKET_BOUNDS_MS.length].map(bucketRange)).toEqual(['0–1', '1–2', '1s–2s', '≥5s']);

@@ -14,17 +14,23 @@ export interface Bucket {
 
 export class LatencyRecorder {
   readonly #counts = new Array<number>(BUCKET_BOUNDS_MS.length + 1).fill(0);
-  readonly #samples: number[] = [];
+  /**
+   * The samples in order, and those recorded since the last quantile(). The burst redraws every
+   * 200 ms with two quantiles; sorting 100,000 samples for each would stall the page, so only the
+   * new ones are sorted, then merged in.
+   */
+  #sorted: number[] = [];
+  #recent: number[] = [];
 
   record(ms: number): void {
     const index = BUCKET_BOUNDS_MS.findIndex((bound) => ms < bound);
     const slot = index === -1 ? BUCKET_BOUNDS_MS.length : index;
     this.#counts[slot] = (this.#counts[slot] ?? 0) + 1;
-    this.#samples.push(ms);
+    this.#recent.push(ms);
   }
 
   get count(): number {
-    return this.#samples.length;
+    return this.#sorted.length + this.#recent.length;
   }
 
   buckets(): Bucket[] {
@@ -33,10 +39,25 @@ export class LatencyRecorder {
 
   /** The q-quantile (0..1) of the recorded samples, nearest-rank; undefined when empty. */
   quantile(q: number): number | undefined {
-    if (this.#samples.length === 0) return undefined;
-    const sorted = [...this.#samples].sort((a, b) => a - b);
+    const sorted = this.#sortedSamples();
+    if (sorted.length === 0) return undefined;
     const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
     return sorted[rank];
+  }
+
+  #sortedSamples(): number[] {
+    if (this.#recent.length === 0) return this.#sorted;
+    const recent = this.#recent.sort((a, b) => a - b);
+    const merged = new Array<number>(this.#sorted.length + recent.length);
+    let [i, j, k] = [0, 0, 0];
+    while (i < this.#sorted.length || j < recent.length) {
+      const takeOld =
+        j >= recent.length || (i < this.#sorted.length && (this.#sorted[i] as number) <= (recent[j] as number));
+      merged[k++] = takeOld ? (this.#sorted[i++] as number) : (recent[j++] as number);
+    }
+    this.#sorted = merged;
+    this.#recent = [];
+    return merged;
   }
 }
 
