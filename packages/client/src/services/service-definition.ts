@@ -98,7 +98,9 @@ interface ProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCo
 /*
  * The overloads below take a Standard Schema or a function that is not one. A schema that is also
  * a function (ArkType's, which return their errors) would otherwise match the function too, and
- * the handler would get `Checked | ArkErrors`; it is only ever used as a schema.
+ * the handler would get `Checked | ArkErrors`; it is only ever used as a schema. A value typed as
+ * the whole `Validator` union matches neither: narrow it first. (A third overload for the union was
+ * tried: TypeScript then chose it for ArkType's schemas or for plain functions, losing their types.)
  */
 interface SchemaProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCodecs<Input, Output, Produced> {
   /** Validates the input on the server before the handler runs; a failure is INVALID_ARGUMENT. */
