@@ -309,7 +309,9 @@ export async function ensureBroker() {
   mkdirSync(profile.stateDir, { recursive: true });
   return withFileLock(
     join(profile.stateDir, 'start.lock'),
-    aptTimeoutMs + 2 * startTimeoutSeconds * 1000, // the holder may be installing RabbitMQ first
+    // The holder's worst case: installing RabbitMQ (apt-get install, update, install), then booting
+    // the node, waiting for it, and for Web-STOMP. Waiting on a live holder costs nothing.
+    3 * aptTimeoutMs + 3 * startTimeoutSeconds * 1000,
     async () => {
       if (await webStompAnswers(url)) {
         log(`Web-STOMP answers at ${url}`); // the process that held the lock started it

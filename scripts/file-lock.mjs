@@ -1,7 +1,7 @@
 // A lock between processes on one machine: a file created only if absent, naming its holder's pid.
 // Two commands that start the broker at the same moment (`npm start` in one terminal, `npm test` in
 // another) would otherwise both find no broker and launch the same node twice.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 const POLL_MS = 100;
 
@@ -29,7 +29,7 @@ export async function withFileLock(path, timeoutMs, work, onWait = () => {}) {
   try {
     return await work();
   } finally {
-    rmSync(path, { force: true });
+    if (holder(path) === process.pid) rmSync(path, { force: true }); // ours still: not taken over
   }
 }
 
@@ -41,8 +41,39 @@ function tryLock(path) {
     if (error.code !== 'EEXIST') throw error;
   }
   const pid = holder(path);
-  if (pid !== undefined && !isAlive(pid)) rmSync(path, { force: true }); // the next try takes it
+  // The next try takes a stale lock; its pid is read again first, in case another waiter took over.
+  if (pid !== undefined && isStale(path, pid) && holder(path) === pid) rmSync(path, { force: true });
   return false;
+}
+
+/**
+ * Whether the process that wrote the lock is gone: its pid names no process, or names this one, or
+ * a process started after the lock was written. After a reboot or in a fresh container the pid of
+ * a holder killed mid-start (Ctrl-C) is soon reused, often by the very same command.
+ */
+function isStale(path, pid) {
+  if (pid === process.pid || !isAlive(pid)) return true;
+  const startedAt = processStartMs(pid);
+  try {
+    // 2 s of slack: boot time is read in whole seconds.
+    return startedAt !== undefined && startedAt > statSync(path).mtimeMs + 2000;
+  } catch {
+    return false; // gone meanwhile: the next try takes it
+  }
+}
+
+/** When `pid` started, in ms since the epoch, from Linux's /proc; undefined elsewhere. */
+function processStartMs(pid) {
+  if (!existsSync('/proc/stat')) return undefined;
+  try {
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    // Field 22 of /proc/<pid>/stat, after the parenthesised command name: clock ticks (10 ms) since boot.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[19]);
+    return Number.isFinite(bootSeconds) && Number.isFinite(ticks) ? bootSeconds * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The pid in the lock file; undefined while the holder is still writing it, or once it is gone. */

@@ -1,12 +1,12 @@
 // The project's broker scripts (scripts/broker.mjs) against the running project-local node.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { nodePid, nodeProfile, stopNode } from '../scripts/broker.mjs';
 import { withFileLock } from '../scripts/file-lock.mjs';
-import { spawnChild } from './support.js';
+import { spawnChild, until } from './support.js';
 
 /** A folder of the test's own, removed after it. */
 function scratchDir(): string {
@@ -29,7 +29,7 @@ describe('broker scripts', () => {
     expect(() => stopNode(gone)).not.toThrow(); // "not running": nothing is signalled
   });
 
-  it('withFileLock - two processes that start at once take turns: the second enters after the first left', async () => {
+  it('withFileLock - a second process waits for the first to leave before it enters', async () => {
     const dir = scratchDir();
     const lock = join(dir, 'start.lock');
     const trace = join(dir, 'trace');
@@ -41,24 +41,37 @@ describe('broker scripts', () => {
         await new Promise((resolve) => setTimeout(resolve, 300));
         appendFileSync(${JSON.stringify(trace)}, 'out ' + process.pid + '\\n');
       });`;
-    const children = [0, 1].map(() => spawnChild(process.execPath, ['--input-type=module', '-e', holder]));
-    expect(await Promise.all(children.map((child) => child.exited()))).toEqual([0, 0]);
-    const lines = readFileSync(trace, 'utf8').trim().split('\n');
-    expect(lines).toHaveLength(4);
-    const [first, second] = [lines[0]?.split(' ')[1], lines[2]?.split(' ')[1]];
-    expect(first).not.toBe(second);
-    expect(lines).toEqual([`in ${first}`, `out ${first}`, `in ${second}`, `out ${second}`]);
-    expect(() => readFileSync(lock)).toThrow(); // released
+    const traced = () => (existsSync(trace) ? readFileSync(trace, 'utf8').trim().split('\n') : []);
+    const first = spawnChild(process.execPath, ['--input-type=module', '-e', holder]);
+    await until(() => traced().length === 1, 10_000, 'the first process to hold the lock');
+    const second = spawnChild(process.execPath, ['--input-type=module', '-e', holder]); // contends for it
+    expect(await Promise.all([first.exited(), second.exited()])).toEqual([0, 0]);
+    const [a, b] = [first.process.pid, second.process.pid];
+    expect(traced()).toEqual([`in ${a}`, `out ${a}`, `in ${b}`, `out ${b}`]);
+    expect(existsSync(lock)).toBe(false); // released
   });
 
-  it('withFileLock - takes over the lock of a holder that died, and gives up on a live one after its timeout', async () => {
+  it('withFileLock - takes over a stale lock (holder dead, or its pid reused since), and gives up on a live holder after its timeout', async () => {
     const dir = scratchDir();
     const lock = join(dir, 'start.lock');
     const dead = spawnSync(process.execPath, ['-e', '']).pid as number; // exited: its pid names nobody of ours
     writeFileSync(lock, String(dead));
     expect(await withFileLock(lock, 2000, async () => readFileSync(lock, 'utf8'))).toBe(String(process.pid));
 
-    writeFileSync(lock, String(process.pid)); // held by a live process: this one, here
+    // A pid reused since (after a reboot, in a fresh container): this very process, or one that
+    // started after the lock was written.
+    writeFileSync(lock, String(process.pid));
+    expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
+    const later = spawnChild(process.execPath, ['-e', 'setTimeout(() => {}, 10_000)']);
+    writeFileSync(lock, String(later.process.pid));
+    const writtenBefore = new Date(Date.now() - 60_000);
+    utimesSync(lock, writtenBefore, writtenBefore);
+    expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
+
+    // Held by a live process that started before it wrote the lock: waited for, up to the timeout.
+    const holder = spawnChild(process.execPath, ['-e', 'setTimeout(() => {}, 10_000)']);
+    const holderPid = holder.process.pid as number;
+    writeFileSync(lock, String(holderPid));
     const waits: number[] = [];
     const startedAt = Date.now();
     await expect(
@@ -68,8 +81,9 @@ describe('broker scripts', () => {
         async () => 'entered',
         (pid) => waits.push(pid),
       ),
-    ).rejects.toThrow(`still held by pid ${process.pid} after 300 ms`);
+    ).rejects.toThrow(`still held by pid ${holderPid} after 300 ms`);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
-    expect(waits).toEqual([process.pid]);
+    expect(waits).toEqual([holderPid]);
+    expect(readFileSync(lock, 'utf8')).toBe(String(holderPid)); // a waiter that gives up leaves it
   });
 });
