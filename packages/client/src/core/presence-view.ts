@@ -12,9 +12,9 @@ export class PresenceView {
 
   /**
    * Applies an announcement heard at `now`. Returns 'joined' when a server became known, 'left'
-   * when one said bye, 'ignored' for a new server while MAX_KNOWN_SERVERS live ones are known (those
-   * in view stay: a flood of new ids cannot push out the servers a client relies on), 'updated'
-   * otherwise.
+   * when one said bye, 'ignored' for a new server while MAX_KNOWN_SERVERS are known (those in view
+   * stay: a flood of new ids cannot push out the servers a client relies on; room comes as silent
+   * ones expire), 'updated' otherwise.
    */
   apply(announcement: ServerAnnouncement, now: number): 'joined' | 'left' | 'updated' | 'ignored' {
     const { kind, ...info } = announcement;
@@ -22,7 +22,7 @@ export class PresenceView {
       return this.#servers.delete(info.id) ? 'left' : 'updated';
     }
     const known = this.#servers.has(info.id);
-    if (!known && !this.#hasRoom(now)) return 'ignored';
+    if (!known && this.#servers.size >= MAX_KNOWN_SERVERS) return 'ignored';
     this.#servers.set(info.id, { ...info, lastSeen: now });
     return known ? 'updated' : 'joined';
   }
@@ -67,12 +67,5 @@ export class PresenceView {
 
   get size(): number {
     return this.#servers.size;
-  }
-
-  /** Whether one more server fits, once those that stopped beating are forgotten. */
-  #hasRoom(now: number): boolean {
-    if (this.#servers.size < MAX_KNOWN_SERVERS) return true;
-    this.expire(now);
-    return this.#servers.size < MAX_KNOWN_SERVERS;
   }
 }

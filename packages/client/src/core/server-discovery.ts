@@ -183,6 +183,7 @@ export class ServerDiscovery {
     const announcement = parseAnnouncement(body);
     if (announcement === undefined || this.#closed) return;
     const change = this.#view.apply(announcement, this.#clock.now());
+    if (change === 'ignored') return; // nothing changed: no list to copy and hand out
     if (change === 'joined') {
       if (this.#expiry === undefined) {
         this.#lastExpiryCheck = this.#clock.now();
