@@ -211,13 +211,15 @@ describe('services', () => {
 
   it('async validation - a call cancelled while its validator runs never reaches the handler', async () => {
     const queue = uniqueQueue('svc');
+    // A validator that looks something up, and answers when the test lets it: after the cancel.
+    let release = () => {};
+    const lookedUp = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const slow = defineService({
       queue,
       procedures: {
-        // A validator that looks something up: 300 ms before it says the input is fine.
-        book: procedure({
-          input: (value: unknown) => new Promise<string>((resolve) => setTimeout(() => resolve(String(value)), 300)),
-        }),
+        book: procedure({ input: async (value: unknown) => lookedUp.then(() => String(value)) }),
       },
     });
     let ran = 0;
@@ -232,7 +234,9 @@ describe('services', () => {
     controller.abort();
     expect(await rejectionCode(call)).toBe('ABORTED');
     await until(() => server.stats.inFlight === 0, 5000, 'the server to be done with it');
-    await new Promise((resolve) => setTimeout(resolve, 400)); // past the validator's 300 ms
+    release(); // the validator says the input is fine, too late
+    await lookedUp;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the turns a handler would start in
     expect(ran).toBe(0);
     expect(server.stats.cancelled).toBe(1);
   });

@@ -13,10 +13,15 @@ describe('ServerMetrics.serve', () => {
     socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // the headers never end
     await new Promise((resolve) => setTimeout(resolve, 50)); // the request has reached the server
 
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const closed = await Promise.race([
       endpoint.close().then(() => 'closed'),
-      new Promise((resolve) => setTimeout(() => resolve('still open after 2 s'), 2000)),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve('still open after 2 s'), 2000);
+      }),
     ]);
+    clearTimeout(timer);
+    if (closed !== 'closed') socket.destroy(); // lets the failing test's server close
     expect(closed).toBe('closed');
     await socketClosed;
   });

@@ -23,7 +23,10 @@ export class RequestControl {
     this.#deadline = deadline;
   }
 
-  /** Aborts when the caller cancels or at the deadline, with an RpcError (ABORTED, DEADLINE_EXCEEDED) as reason. */
+  /**
+   * Aborts when the caller cancels or at the deadline, with an RpcError (ABORTED, DEADLINE_EXCEEDED)
+   * as reason; the server also aborts it when the request goes back to the broker (CONNECTION_LOST, CLOSED).
+   */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();

@@ -296,7 +296,10 @@ export class RpcServer {
    * their handlers' signals fire, so that none works on for a reply that cannot go.
    */
   #giveBack(reason: RpcError): void {
-    for (const request of this.#inFlight.keys()) request.control?.abort(reason);
+    for (const request of this.#inFlight.keys()) {
+      request.abandoned = true; // no reply is tried (and logged as not sent) for it
+      request.control?.abort(reason);
+    }
   }
 
   /** False once the request went back to the broker (stop, or its connection died). */
