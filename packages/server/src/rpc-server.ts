@@ -160,8 +160,8 @@ export class RpcServer {
   /** Every delivery of the current connection until acknowledged, in order; stop() hands back the rest. */
   readonly #acks = new AckWindow<StompMessage>({
     schedule: (flush) => queueMicrotask(flush), // after this turn's replies: the ACK leaves in the same write
-    ack: (message) => this.#ack(message),
-    requeue: (message) => this.#requeue(message),
+    ack: acknowledge,
+    requeue: giveBackToBroker,
   });
   readonly #inFlight = new Map<InFlight, Promise<void>>();
   /** Answerable requests by correlation id, for cancel messages. */
@@ -189,9 +189,7 @@ export class RpcServer {
       onConnected: () => this.#subscribe(),
       onDisconnected: (reason) => {
         logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
-        this.#giveBack(
-          new RpcError('CONNECTION_LOST', 'the connection died: the broker gives the request to a server again'),
-        );
+        this.#giveBack(new RpcError('CONNECTION_LOST', 'the connection died: the request goes to a server again'));
       },
       onConnectFailed: (reason) => logger.warn({ reason: reason.message }, 'cannot connect; retrying'),
       onBrokerError: (error) => logger.error({ reason: error.message }, 'broker error'),
@@ -251,7 +249,7 @@ export class RpcServer {
     await settledWithin(Promise.allSettled(answerable), graceMs);
     for (const request of this.#inFlight.keys()) request.abandoned = true;
     const requeued = this.#acks.requeueRest();
-    this.#giveBack(new RpcError('CLOSED', 'the server stopped: the broker gives the request to a server again'));
+    this.#giveBack(new RpcError('CLOSED', 'the server stopped: the request goes to a server again'));
     await this.#connection.close();
     this.#options.logger.info({ queue: this.#options.queue, requeued }, 'stopped');
   }
@@ -446,22 +444,23 @@ export class RpcServer {
       return false;
     }
   }
+}
 
-  /** Gives a request back to the broker for another server. */
-  #requeue(message: StompMessage): void {
-    try {
-      message.nack();
-    } catch {
-      // disconnected: the broker requeues it anyway
-    }
+/** ACKs a delivery (and, in `client` mode, every earlier one). */
+function acknowledge(message: StompMessage): void {
+  try {
+    message.ack();
+  } catch {
+    // The connection is gone; the broker redelivers the request to another consumer.
   }
+}
 
-  #ack(message: StompMessage): void {
-    try {
-      message.ack();
-    } catch {
-      // The connection is gone; the broker redelivers the request to another consumer.
-    }
+/** Gives a request back to the broker for another server (NACK with requeue). */
+function giveBackToBroker(message: StompMessage): void {
+  try {
+    message.nack();
+  } catch {
+    // disconnected: the broker requeues it anyway
   }
 }
 
