@@ -112,31 +112,24 @@ interface FunctionProcedureOptions<Input, Checked, Output, Produced> extends Pro
   input: ((input: unknown) => Checked | PromiseLike<Checked>) & { readonly '~standard'?: never };
 }
 
-/** A procedure with one reply. `Input` is inferred from a Standard Schema; give it for a function. */
-export function procedure<Input, Checked = Input, Output = unknown, Produced = Output>(
-  options: SchemaProcedureOptions<Input, Checked, Output, Produced>,
-): Procedure<Input, Checked, Output, 'call', Produced>;
-export function procedure<Input, Checked = Input, Output = unknown, Produced = Output>(
-  options: FunctionProcedureOptions<Input, Checked, Output, Produced>,
-): Procedure<Input, Checked, Output, 'call', Produced>;
-export function procedure<Input, Checked, Output, Produced>(
-  options: ProcedureOptions<Input, Checked, Output, Produced>,
-): Procedure<Input, Checked, Output, 'call', Produced> {
-  return makeProcedure('call', options);
+/** Makes a procedure of one kind from a Standard Schema, or from a function that is not one. */
+interface ProcedureMaker<Kind extends 'call' | 'stream'> {
+  <Input, Checked = Input, Output = unknown, Produced = Output>(
+    options: SchemaProcedureOptions<Input, Checked, Output, Produced>,
+  ): Procedure<Input, Checked, Output, Kind, Produced>;
+  <Input, Checked = Input, Output = unknown, Produced = Output>(
+    options: FunctionProcedureOptions<Input, Checked, Output, Produced>,
+  ): Procedure<Input, Checked, Output, Kind, Produced>;
 }
 
+/** A procedure with one reply. `Input` is inferred from a Standard Schema; give it for a function. */
+export const procedure: ProcedureMaker<'call'> = (options: ProcedureOptions<unknown, unknown, unknown, unknown>) =>
+  makeProcedure('call', options);
+
 /** A procedure that replies with a stream of items, then an end. */
-export function streamProcedure<Input, Checked = Input, Output = unknown, Produced = Output>(
-  options: SchemaProcedureOptions<Input, Checked, Output, Produced>,
-): Procedure<Input, Checked, Output, 'stream', Produced>;
-export function streamProcedure<Input, Checked = Input, Output = unknown, Produced = Output>(
-  options: FunctionProcedureOptions<Input, Checked, Output, Produced>,
-): Procedure<Input, Checked, Output, 'stream', Produced>;
-export function streamProcedure<Input, Checked, Output, Produced>(
-  options: ProcedureOptions<Input, Checked, Output, Produced>,
-): Procedure<Input, Checked, Output, 'stream', Produced> {
-  return makeProcedure('stream', options);
-}
+export const streamProcedure: ProcedureMaker<'stream'> = (
+  options: ProcedureOptions<unknown, unknown, unknown, unknown>,
+) => makeProcedure('stream', options);
 
 function makeProcedure<Input, Checked, Output, Kind extends 'call' | 'stream', Produced>(
   kind: Kind,
