@@ -161,7 +161,11 @@ export interface RpcReply {
   traceparent: string | undefined;
 }
 
-/** For unit tests: the clock and connection a client uses instead of the real ones. */
+/**
+ * For unit tests: the clock and connection a client uses instead of the real ones. Left out of the
+ * published types (stripInternal), so that it is no part of the API.
+ * @internal
+ */
 export interface RpcClientInternals {
   clock?: Clock;
   transport?: (events: TransportEvents) => Transport;
@@ -204,6 +208,9 @@ export class RpcClient {
   /** The waits of discoverServers(), which close() cuts short. */
   readonly #sleeps: Sleeps;
 
+  constructor(options?: RpcClientOptions);
+  /** @internal */
+  constructor(options: RpcClientOptions | undefined, internals: RpcClientInternals);
   constructor(options: RpcClientOptions = {}, internals: RpcClientInternals = {}) {
     this.#clock = internals.clock ?? systemClock;
     this.#sleeps = new Sleeps(this.#clock);

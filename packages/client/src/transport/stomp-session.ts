@@ -5,7 +5,7 @@
  *
  * Frames are parsed and serialised by @stomp/stompjs (`Parser`, `FrameImpl`); its `Client` is not
  * used: we replaced its reconnecting, timeouts and heart-beats with our own, and what was left of
- * it was a third of the page's bundle. Both are marked @internal in stompjs's types, which semver
+ * it was a third of the page's bundle. Both are marked internal in stompjs's types, which semver
  * does not cover: the package pins stompjs to 7.5.x, to be widened once a new minor is tested.
  * Two differences from stompjs on the wire:
  * - Only STOMP 1.2 is offered: the `ack` header of a MESSAGE, and escaped header values, are 1.2.
