@@ -43,7 +43,18 @@ function tryLock(path) {
   const pid = holder(path);
   // The next try takes a stale lock; its pid is read again first, in case another waiter took over.
   if (pid !== undefined && isStale(path, pid) && holder(path) === pid) rmSync(path, { force: true });
+  // No pid yet: being written, unless it stayed empty for seconds (its writer killed between the two).
+  if (pid === undefined && ageMs(path) > 5000 && holder(path) === undefined) rmSync(path, { force: true });
   return false;
+}
+
+/** How long ago the lock file was written; 0 when it is gone. */
+function ageMs(path) {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 /**

@@ -51,7 +51,7 @@ describe('broker scripts', () => {
     expect(existsSync(lock)).toBe(false); // released
   });
 
-  it('withFileLock - takes over a stale lock (holder dead, or its pid reused since), and gives up on a live holder after its timeout', async () => {
+  it('withFileLock - takes over a stale lock (holder dead, its pid reused since, or its pid never written), and gives up on a live holder after its timeout', async () => {
     const dir = scratchDir();
     const lock = join(dir, 'start.lock');
     const dead = spawnSync(process.execPath, ['-e', '']).pid as number; // exited: its pid names nobody of ours
@@ -65,6 +65,11 @@ describe('broker scripts', () => {
     const later = spawnChild(process.execPath, ['-e', 'setTimeout(() => {}, 10_000)']);
     writeFileSync(lock, String(later.process.pid));
     const writtenBefore = new Date(Date.now() - 60_000);
+    utimesSync(lock, writtenBefore, writtenBefore);
+    expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
+
+    // Left empty by a writer killed before it wrote its pid, seconds ago.
+    writeFileSync(lock, '');
     utimesSync(lock, writtenBefore, writtenBefore);
     expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
 
