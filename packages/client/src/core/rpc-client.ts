@@ -209,8 +209,7 @@ export class RpcClient {
   readonly #sleeps: Sleeps;
 
   constructor(options?: RpcClientOptions);
-  /** @internal */
-  constructor(options: RpcClientOptions | undefined, internals: RpcClientInternals);
+  /** @internal */ constructor(options: RpcClientOptions | undefined, internals: RpcClientInternals);
   constructor(options: RpcClientOptions = {}, internals: RpcClientInternals = {}) {
     this.#clock = internals.clock ?? systemClock;
     this.#sleeps = new Sleeps(this.#clock);
@@ -412,10 +411,8 @@ export class RpcClient {
   #publish(call: Call, receiptId: string | undefined): boolean {
     const { request } = call;
     const declare = request.declare !== undefined && !this.#declared.has(request.destination);
-    const headers = requestHeaders(request, call.correlationId, call.deadline - this.#clock.now(), {
-      declare,
-      receiptId,
-    });
+    const remainingMs = call.deadline - this.#clock.now();
+    const headers = requestHeaders(request, call.correlationId, remainingMs, { declare, receiptId });
     try {
       this.#connection.publish({ destination: request.destination, body: request.body, headers });
     } catch {
