@@ -27,26 +27,78 @@ describe('credentials', () => {
   });
 
   it('refresh - a source that throws, answers junk or hangs leaves the headers, within the bound; explain() then says why, keeping the attempt’s own code', async () => {
-    const headers = { login: 'u', passcode: 'last' };
     const unreachable = new RpcError('UNAVAILABLE', 'cannot reach ws://broker/ws');
-    const throwing = new Login(() => {
+    /** A source that answers once, then fails with `failure`. */
+    const failingAfterOne = async (failure: () => unknown) => {
+      let answered = false;
+      const login = new Login(() => {
+        if (answered) return failure() as never;
+        answered = true;
+        return { login: 'u', passcode: 'last' };
+      });
+      const headers = { login: 'guest', passcode: 'guest' };
+      await login.refresh(headers, 50);
+      const started = Date.now();
+      await login.refresh(headers, 50);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(headers).toEqual({ login: 'u', passcode: 'last' });
+      return login;
+    };
+    const throwing = await failingAfterOne(() => {
       throw new Error('token endpoint down');
     });
-    await throwing.refresh(headers, 1000);
     expect(throwing.explain(unreachable)).toMatchObject({
       code: 'UNAVAILABLE', // not UNAUTHENTICATED: no login was refused
       message: expect.stringMatching(/^cannot reach ws:\/\/broker\/ws \(credentials\(\) failed: token endpoint down;/),
       cause: unreachable,
     });
-    const junk = new Login(() => ({ login: 'u' }) as never);
-    await junk.refresh(headers, 1000);
+    const junk = await failingAfterOne(() => ({ login: 'u' }));
     expect(junk.explain(unreachable).message).toContain('it must return { login: string, passcode: string }');
-    const hanging = new Login(() => new Promise(() => {}));
-    const started = Date.now();
-    await hanging.refresh(headers, 50);
+    const hanging = await failingAfterOne(() => new Promise(() => {}));
     expect(hanging.explain(unreachable).message).toContain('no answer within 50 ms');
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(headers).toEqual({ login: 'u', passcode: 'last' });
+  });
+
+  it('missing - until the source has answered once there is nothing to log in with, not even the default guest', async () => {
+    expect(new Login(undefined).missing).toBeUndefined();
+    let fail = true;
+    const login = new Login(() => {
+      if (fail) throw new Error('token endpoint down');
+      return { login: 'u', passcode: 'token' };
+    });
+    expect(login.missing).toMatchObject({ code: 'UNAVAILABLE' }); // not asked yet
+    const headers = { login: 'guest', passcode: 'guest' };
+    await login.refresh(headers, 1000);
+    expect(login.missing).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('credentials() failed: token endpoint down'),
+    });
+    // explain() does not claim an attempt went with last credentials: there were none
+    const reason = new RpcError('UNAVAILABLE', 'cannot reach ws://broker/ws');
+    expect(login.explain(reason)).toBe(reason);
+    fail = false;
+    await login.refresh(headers, 1000);
+    expect(login.missing).toBeUndefined();
+    fail = true;
+    await login.refresh(headers, 1000); // from now on the attempt goes with the last ones
+    expect(login.missing).toBeUndefined();
+    expect(headers).toEqual({ login: 'u', passcode: 'token' });
+  });
+
+  it('refused - an attempt that went with old credentials, the source having failed, does not count towards a final refusal', async () => {
+    let fail = false;
+    const login = new Login(() => {
+      if (fail) throw new Error('token endpoint down');
+      return { login: 'u', passcode: 'token' };
+    });
+    await login.refresh({}, 1000);
+    expect(login.refused()).toBe(false); // a fresh token refused: maybe expired on the way
+    fail = true;
+    await login.refresh({}, 1000);
+    expect(login.refused()).toBe(false); // the same old token refused again: the endpoint is down, not the login
+    expect(login.refused()).toBe(false);
+    fail = false;
+    await login.refresh({}, 1000);
+    expect(login.refused()).toBe(true); // a second fresh one refused: final
   });
 
   it('explain - after a refresh that worked, or without a source, the reason is left as it is', async () => {
@@ -57,6 +109,9 @@ describe('credentials', () => {
       if (fail) throw new Error('down');
       return { login: 'u', passcode: 'token' };
     });
+    fail = false;
+    await login.refresh({}, 1000);
+    fail = true;
     await login.refresh({}, 1000);
     expect(login.explain(reason)).not.toBe(reason);
     fail = false;

@@ -50,6 +50,8 @@ export class Login {
   #refusedInARow = 0;
   /** Why the last refresh failed, until one succeeds. */
   #failure: string | undefined;
+  /** Whether the source has ever answered: before that, the only credentials are the defaults (guest). */
+  #everAnswered = false;
 
   constructor(source: CredentialsSource | undefined) {
     this.#source = source;
@@ -66,9 +68,19 @@ export class Login {
       connectHeaders.login = login;
       connectHeaders.passcode = passcode;
       this.#failure = undefined;
+      this.#everAnswered = true;
     } catch (error) {
       this.#failure = `credentials() failed: ${RpcError.from(error).message}`;
     }
+  }
+
+  /**
+   * Why the next attempt must not go: the source has failed every time so far, and logging in with
+   * the default guest instead could succeed on a broker that lets guest in, with guest's rights.
+   */
+  get missing(): RpcError | undefined {
+    if (this.#source === undefined || this.#everAnswered) return undefined;
+    return new RpcError('UNAVAILABLE', `no credentials to log in with yet: ${this.#failure ?? 'credentials() failed'}`);
   }
 
   /**
@@ -76,18 +88,21 @@ export class Login {
    * failed. The code stays the attempt's own: a token endpoint that fails is not a refused login.
    */
   explain(reason: RpcError): RpcError {
-    if (this.#failure === undefined) return reason;
+    if (this.#failure === undefined || !this.#everAnswered) return reason;
     const message = `${reason.message} (${this.#failure}; the attempt went with the last credentials)`;
     return new RpcError(reason.code, message, { cause: reason });
   }
 
   /**
    * A login was refused; true when that is final (waiting calls fail with UNAUTHENTICATED): always
-   * for fixed credentials, and for a source once a fresh login was refused too.
+   * for fixed credentials, and for a source once a fresh login was refused too. An attempt that
+   * went with old credentials because the source failed does not count: those may just have expired.
    */
   refused(): boolean {
+    if (this.#source === undefined) return true;
+    if (this.#failure !== undefined) return false;
     this.#refusedInARow++;
-    return this.#source === undefined || this.#refusedInARow >= 2;
+    return this.#refusedInARow >= 2;
   }
 
   connected(): void {
