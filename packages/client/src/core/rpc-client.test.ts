@@ -20,6 +20,8 @@ class FakeTransport implements Transport {
   url = 'ws://fake/ws';
   lastError: RpcError | undefined;
   reconnects = 0;
+  /** Set by a test: the broker's final refusal of the login. */
+  refusal: RpcError | undefined;
   started = false;
   readonly published: Frame[] = [];
   readonly subscriptions: Array<{ destination: string; onMessage: (message: IncomingMessage) => void }> = [];
@@ -527,6 +529,29 @@ describe('RpcClient connection', () => {
     const refused = new RpcError('UNAUTHENTICATED', 'access refused');
     transport.connectFailed(refused);
     await expect(reply).rejects.toMatchObject({ code: 'UNAUTHENTICATED', cause: refused });
+  });
+
+  it('request - a destination RabbitMQ does not know (no /queue/) is INVALID_ARGUMENT at once, sending nothing', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    await expect(client.request('rpc_queue', '1')).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('"rpc_queue"'),
+    });
+    await Promise.resolve();
+    expect(transport.requests()).toEqual([]);
+  });
+
+  it('connect failed - a call made while the refusal stands fails at once with UNAUTHENTICATED, sending nothing', async () => {
+    const { client, transport } = setup();
+    transport.refusal = new RpcError('UNAUTHENTICATED', 'access refused');
+    await expect(client.request('/queue/q', '1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(client.stats).toMatchObject({ pending: 0, errors: { UNAUTHENTICATED: 1 } });
+    transport.refusal = undefined; // the next attempt logged in
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await expect(reply).resolves.toMatchObject({ body: 'ok' });
   });
 });
 

@@ -23,6 +23,7 @@ import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presenc
 import {
   CANCEL_TOPIC,
   Header,
+  isStompDestination,
   parseServedBy,
   queueOfDestination,
   REPLY_TO,
@@ -375,6 +376,7 @@ export class RpcClient {
   /** The request's deadline, or an error when the call cannot start. */
   #checkRequest(options: RequestOptions): number {
     if (this.#closed) throw new RpcError('CLOSED', 'the client is closed');
+    if (this.#connection.refusal) throw this.#connection.refusal; // as #handleConnectFailed says
     if (options.signal?.aborted) throw abortError(options.signal);
     return checkMs(options.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
   }
@@ -450,11 +452,10 @@ export class RpcClient {
     this.#sendUnsent();
   }
 
+  /** A refused login will not fix itself within a call's deadline: the calls waiting fail now. */
   #handleConnectFailed(reason: RpcError): void {
-    // A refused login will not fix itself within a call's deadline: fail the waiting calls now.
-    if (reason.code === 'UNAUTHENTICATED') {
-      this.#calls.rejectAll(() => new RpcError('UNAUTHENTICATED', reason.message, { cause: reason }));
-    }
+    if (reason.code !== 'UNAUTHENTICATED') return;
+    this.#calls.rejectAll(() => new RpcError('UNAUTHENTICATED', reason.message, { cause: reason }));
   }
 
   #handleReply(message: IncomingMessage): void {
@@ -519,6 +520,13 @@ function outgoingRequest(
   // Checked here, not at the write: a write that throws is taken for a lost connection.
   if (typeof body !== 'string' || typeof destination !== 'string') {
     throw new RpcError('INVALID_ARGUMENT', 'the destination and the body must be strings');
+  }
+  if (!isStompDestination(destination)) {
+    const shown = JSON.stringify(destination.slice(0, 80));
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      `not a destination (/queue/…, /amq/queue/…, /exchange/…, /topic/…): ${shown}`,
+    );
   }
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && !isTraceparent(traceparent)) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, isErrorCode, queueDeclarationHeaders, replyDestination } from './index.js';
+import { isStompDestination } from './wire.js';
 
 describe('replyDestination', () => {
   it.each([
@@ -32,6 +33,16 @@ describe('replyDestination', () => {
     'amq.rabbitmq.reply-toX',
   ])('refuses %j', (replyTo) => {
     expect(replyDestination(replyTo)).toBeUndefined();
+  });
+});
+
+describe('isStompDestination', () => {
+  it('takes the kinds RabbitMQ’s STOMP adapter knows, each with a name, and nothing else', () => {
+    const known = ['/queue/rpc_queue', '/amq/queue/q', '/exchange/rpc/rpc_queue', '/exchange/rpc', '/topic/a.b'];
+    expect(known.filter(isStompDestination)).toEqual(known);
+    expect(['/temp-queue/t', '/reply-queue/amq.gen-x'].every(isStompDestination)).toBe(true);
+    const unknown = ['rpc_queue', '/queue/', 'queue/rpc_queue', '/queues/rpc_queue', '', '/exchange/'];
+    expect(unknown.filter(isStompDestination)).toEqual([]);
   });
 });
 

@@ -146,6 +146,14 @@ export function queueDestination(queue: string): string {
   return `/queue/${queue}`;
 }
 
+/**
+ * Whether RabbitMQ's STOMP adapter knows the destination's kind. It answers any other (`rpc_queue`
+ * without its `/queue/`, say) with an ERROR that neither closes the connection nor names the frame.
+ */
+export function isStompDestination(destination: string): boolean {
+  return /^\/(?:queue|amq\/queue|exchange|topic|temp-queue|reply-queue)\/./.test(destination);
+}
+
 /** The queue a `/queue/<name>` or `/amq/queue/<name>` destination addresses; undefined for others. */
 export function queueOfDestination(destination: string): string | undefined {
   const match = /^\/(?:amq\/)?queue\/(.+)$/.exec(destination);

@@ -207,24 +207,154 @@ describe('StompConnection attempts and closing', () => {
   });
 
   it('credentials() failing, then an attempt failing for another reason: that reason and its code, not UNAUTHENTICATED (no login was refused)', async () => {
+    let answered = false;
     const { connection, sockets, failed, close } = fakeTimedConnection({
       credentials: () => {
-        throw new Error('token endpoint down');
+        if (answered) throw new Error('token endpoint down');
+        answered = true;
+        return { login: 'u', passcode: 'token' };
       },
     });
     const waiting = connection.whenConnected(60_000).catch((error: RpcError) => error);
     connection.start();
     await vi.advanceTimersByTimeAsync(0);
-    const socket = sockets[0] as FakeSocket;
+    (sockets[0] as FakeSocket).closedByPeer(1006); // unreachable, with fresh credentials
+    await vi.advanceTimersByTimeAsync(10);
+    const socket = sockets[1] as FakeSocket; // the next attempt goes with the last credentials
     (socket.onerror as ((event: unknown) => void) | null)?.({ message: 'connect ECONNREFUSED 127.0.0.1:1' });
     socket.closedByPeer(1006);
-    expect(failed[0]).toMatchObject({
+    expect(failed[1]).toMatchObject({
       code: 'UNAVAILABLE',
       message: expect.stringContaining('ECONNREFUSED'),
     });
-    expect(failed[0]?.message).toContain('credentials() failed: token endpoint down');
+    expect(failed[1]?.message).toContain('credentials() failed: token endpoint down');
     await close();
     expect(await waiting).toMatchObject({ code: 'CLOSED' }); // not ended early as UNAUTHENTICATED
+  });
+
+  it('credentials() failing from the start: no attempt goes out, not even as the default guest, until it answers', async () => {
+    let down = true;
+    const { connection, sockets, failed, close } = fakeTimedConnection({
+      credentials: () => {
+        if (down) throw new Error('token endpoint down');
+        return { login: 'u', passcode: 'token' };
+      },
+    });
+    connection.start();
+    await vi.advanceTimersByTimeAsync(50); // several attempts, 1 ms apart
+    expect(sockets).toEqual([]);
+    expect(failed.length).toBeGreaterThan(1);
+    expect(failed[0]).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('credentials() failed: token endpoint down'),
+    });
+    down = false;
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sockets).toHaveLength(1);
+    sockets[0]?.open();
+    expect(sockets[0]?.sent[0]).toMatch(/^CONNECT\n(.*\n)*login:u\n/);
+    await close();
+  });
+
+  it('a fresh token refused, then the endpoint down and the old token refused again: not final, since no second fresh one was refused', async () => {
+    let answered = false;
+    const { connection, sockets, failed, close } = fakeTimedConnection({
+      credentials: () => {
+        if (answered) throw new Error('token endpoint down');
+        answered = true;
+        return { login: 'u', passcode: 'expired-on-the-way' };
+      },
+    });
+    const waiting = connection.whenConnected(60_000).catch((error: RpcError) => error);
+    connection.start();
+    for (const index of [0, 1]) {
+      await vi.advanceTimersByTimeAsync(10);
+      const socket = sockets[index] as FakeSocket;
+      socket.open();
+      socket.receive('ERROR\nmessage:Bad CONNECT\n\naccess refused for user');
+      socket.closedByPeer(1000);
+    }
+    expect(failed.map((reason) => reason.code)).toEqual(['UNAVAILABLE', 'UNAVAILABLE']);
+    await close();
+    expect(await waiting).toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('after a final refusal, ready() asked later fails at once with UNAUTHENTICATED, not with UNAVAILABLE at its timeout', async () => {
+    const { connection, sockets, close } = fakeTimedConnection({}, 10_000);
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    socket.receive('ERROR\nmessage:Bad CONNECT\n\naccess refused for user');
+    socket.closedByPeer(1000);
+    const later = connection.whenConnected(300).catch((error: RpcError) => error);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await later).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('Bad CONNECT') });
+    expect(connection.refusal).toMatchObject({ code: 'UNAUTHENTICATED' });
+    await close();
+  });
+
+  it('an ERROR the connection survives (an unknown destination) does not become the reason of a close long after', async () => {
+    const { connection, sockets, lost, close } = fakeTimedConnection({});
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    socket.receive('ERROR\nmessage:Unknown destination\n\n');
+    socket.receive('\n'); // still alive: a heart-beat
+    socket.closedByPeer(1006);
+    expect(lost[0]).toMatchObject({ code: 'CONNECTION_LOST', message: expect.stringContaining('code 1006') });
+    await vi.advanceTimersByTimeAsync(10);
+    // and an ERROR the broker closes the connection after is still its reason
+    const next = sockets[1] as FakeSocket;
+    next.open();
+    next.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    next.receive('ERROR\nmessage:not_found\n\nNOT_FOUND - no queue');
+    next.closedByPeer(1000);
+    expect(lost[1]).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('broker error: not_found') });
+    await close();
+  });
+
+  it('a page coming back online retries at once, also when it has never connected yet', async () => {
+    const page = new EventTarget();
+    const global = globalThis as unknown as Record<string, unknown>;
+    global.addEventListener = page.addEventListener.bind(page);
+    global.removeEventListener = page.removeEventListener.bind(page);
+    try {
+      const { connection, sockets, close } = fakeTimedConnection({}, 10_000);
+      connection.start();
+      await vi.advanceTimersByTimeAsync(0);
+      sockets[0]?.closedByPeer(1006); // offline: the next attempt waits for the backoff
+      await vi.advanceTimersByTimeAsync(100);
+      expect(connection.state).toBe('connecting');
+      expect(sockets).toHaveLength(1);
+      page.dispatchEvent(new Event('online'));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sockets).toHaveLength(2);
+      await close();
+    } finally {
+      delete global.addEventListener;
+      delete global.removeEventListener;
+    }
+  });
+
+  it('close() is bounded by its grace even when the socket never reports its close', async () => {
+    const { connection, sockets } = fakeTimedConnection({});
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    socket.terminate = () => {}; // a factory's socket that says nothing when dropped
+    socket.open();
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    let closed = false;
+    void connection.close(100).then(() => {
+      closed = true;
+    });
+    await vi.advanceTimersByTimeAsync(99);
+    expect(closed).toBe(false); // waiting for the DISCONNECT's RECEIPT
+    await vi.advanceTimersByTimeAsync(1);
+    expect(closed).toBe(true);
   });
 
   it('close() while fresh credentials are awaited: it resolves at once, opens no socket and leaves no timer', async () => {

@@ -35,6 +35,7 @@ import { probeFrames } from '../protocol/wire.js';
 import { AttemptPacer } from './attempt-pacer.js';
 import { ConnectionWaiters } from './connection-waiters.js';
 import { type CredentialsSource, Login } from './credentials.js';
+import { EndReason, standingRefusal } from './end-reason.js';
 import { Keepalive } from './keepalive.js';
 import { watchPageReturn } from './page-lifecycle.js';
 import { ReconnectPolicy } from './reconnect-policy.js';
@@ -92,7 +93,8 @@ export interface StompConnectionOptions {
    * Called before every connection attempt, for credentials that expire (an OAuth 2.0 token as the
    * passcode): each (re)connect presents a fresh one. Overrides `login` and `passcode`. A refused
    * login fails waiting calls with UNAUTHENTICATED only once a fresh one was refused too. Bounded
-   * by `connectTimeoutMs`; when it fails, the attempt goes with the last credentials.
+   * by `connectTimeoutMs`; when it fails, the attempt goes with the last credentials it gave, and
+   * before it has answered once, no attempt goes (not as the default guest).
    */
   credentials?: CredentialsSource;
   /** RabbitMQ virtual host. @default '/' */
@@ -150,7 +152,7 @@ export class StompConnection implements Transport {
   #started = false;
   /** Why the last attempt or connection ended; filled in by the socket and STOMP callbacks. */
   #lastError: RpcError | undefined;
-  #pendingReason: RpcError | undefined;
+  readonly #ending = new EndReason();
   readonly #waiters = new ConnectionWaiters();
   #reconnects = 0;
   readonly #login: Login;
@@ -188,6 +190,11 @@ export class StompConnection implements Transport {
     return this.#lastError;
   }
 
+  /** While not connected, the broker's final refusal of the login, if the last attempt ended so. */
+  get refusal(): RpcError | undefined {
+    return this.#state === 'connected' ? undefined : standingRefusal(this.#lastError);
+  }
+
   /** Successful connections after the first one. */
   get reconnects(): number {
     return this.#reconnects;
@@ -207,12 +214,15 @@ export class StompConnection implements Transport {
   }
 
   /**
-   * Resolves once connected. Rejects with UNAUTHENTICATED as soon as the broker refuses the login,
-   * with UNAVAILABLE (the last failure as `cause`) after `timeoutMs`, and with CLOSED on close().
+   * Resolves once connected. Rejects with UNAUTHENTICATED as soon as the broker refuses the login
+   * (at once while its last refusal stands), with UNAVAILABLE (the last failure as `cause`) after
+   * `timeoutMs`, and with CLOSED on close().
    */
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
     if (this.#state === 'closed') return Promise.reject(new RpcError('CLOSED', 'the connection is closed'));
+    const refusal = this.refusal;
+    if (refusal) return Promise.reject(refusal);
     return this.#waiters.wait(timeoutMs, () => notConnectedError(this.url, timeoutMs, this.#lastError));
   }
 
@@ -258,7 +268,7 @@ export class StompConnection implements Transport {
   /** Drops a live connection that misbehaves, for `reason`; reconnecting (to the next URL) follows. */
   drop(reason: RpcError): void {
     if (this.#state !== 'connected') return;
-    this.#pendingReason = reason;
+    this.#ending.set(reason);
     this.#session?.discard();
   }
 
@@ -294,12 +304,13 @@ export class StompConnection implements Transport {
     // close() may also have run while this resumed, after the wait's own last check
     if (!go || this.state === 'closed') return;
     const { createWebSocket, ...sessionOptions } = this.#settings;
-    const socket = openSocket(createWebSocket, this.url, STOMP_SUBPROTOCOLS, (reason) => {
-      this.#pendingReason = reason;
-    });
+    const socket = openSocket(createWebSocket, this.url, this.#login.missing, (reason) => this.#ending.set(reason));
     this.#session = new StompSession(socket, sessionOptions, {
       connected: () => this.#handleConnected(),
-      heard: () => this.#keepalive.heard(),
+      heard: () => {
+        this.#ending.heard();
+        this.#keepalive.heard();
+      },
       message: (message) => {
         if (this.#state !== 'closed') this.#events.onUnhandledMessage?.(message);
       },
@@ -307,12 +318,9 @@ export class StompConnection implements Transport {
         if (this.#state !== 'closed') this.#events.onReceipt?.(receiptId);
       },
       error: (summary, detail, cancelled) => this.#handleStompError(summary, detail, cancelled),
-      heartbeatLost: () => {
-        this.#pendingReason = new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`);
-      },
-      socketError: (event) => {
-        this.#pendingReason ??= new RpcError('UNAVAILABLE', `cannot reach ${this.url}: ${describeSocketError(event)}`);
-      },
+      heartbeatLost: () => this.#ending.set(new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`)),
+      socketError: (event) =>
+        this.#ending.suggest(new RpcError('UNAVAILABLE', `cannot reach ${this.url}: ${describeSocketError(event)}`)),
       closed: (event) => this.#handleClosed(event),
     });
   }
@@ -320,16 +328,13 @@ export class StompConnection implements Transport {
   /** Backoff, fresh credentials and the attempt's timer; false when closed meanwhile. */
   async #waitBeforeAttempt(): Promise<boolean> {
     await this.#pacer.wait();
-    // When the source fails, the attempt goes with the last credentials (Login.explain).
+    // When the source fails, the attempt goes with the last credentials (Login.explain), or none.
     if (this.#state !== 'closed')
       await this.#login.refresh(this.#settings.connectHeaders, this.#settings.connectTimeoutMs);
     if (this.#state === 'closed') return false;
     clearTimeout(this.#attemptTimer);
     this.#attemptTimer = setTimeout(() => {
-      this.#pendingReason ??= new RpcError(
-        'UNAVAILABLE',
-        `no STOMP session with ${this.url} within ${this.#settings.connectTimeoutMs} ms`,
-      );
+      this.#ending.suggest(attemptTimeoutError(this.url, this.#settings.connectTimeoutMs));
       this.#session?.discard();
     }, this.#settings.connectTimeoutMs);
     return true;
@@ -342,7 +347,7 @@ export class StompConnection implements Transport {
     this.#everConnected = true;
     this.#login.connected();
     this.#connectedAt = Date.now();
-    this.#pendingReason = undefined;
+    this.#ending.clear();
     this.#keepalive.start();
     this.#setState('connected');
     try {
@@ -364,7 +369,7 @@ export class StompConnection implements Transport {
         final ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
         `${this.url} refused the connection: ${summary}${detail}`,
       );
-      this.#pendingReason = error;
+      this.#ending.set(error);
       if (final) this.#waiters.settle(this.#login.explain(error));
       this.#session?.discard();
       return;
@@ -372,7 +377,7 @@ export class StompConnection implements Transport {
     const error = new RpcError('UNAVAILABLE', `broker error: ${summary}${detail}`);
     this.#events.onBrokerError?.(error);
     if (cancelled === undefined) {
-      this.#pendingReason = error; // RabbitMQ closes the connection after it
+      this.#ending.brokerError(error); // RabbitMQ closes the connection after a fatal one
     } else {
       // The broker ended a subscription (its queue was deleted, say) and kept the connection: a
       // new one subscribes to everything again, and a `/queue/` subscription declares its queue.
@@ -387,9 +392,8 @@ export class StompConnection implements Transport {
     this.#session = undefined;
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
-    const ended = this.#pendingReason ?? closeReason(event, this.url, wasConnected);
+    const ended = this.#ending.take(event, this.url, wasConnected);
     const reason = wasConnected ? ended : this.#login.explain(ended);
-    this.#pendingReason = undefined;
     this.#lastError = reason;
     try {
       if (wasConnected) {
@@ -408,10 +412,10 @@ export class StompConnection implements Transport {
 
   /** The page came back after its timers may have been throttled or stopped: check at once. */
   #pageReturned(): void {
-    // Connected: an end-of-line now, or #dropSilent. Reconnecting: the backoff's timer may have been
-    // held back while the page was hidden, so the next attempt goes now.
+    // Connected: an end-of-line now, or #dropSilent. Connecting or reconnecting: the backoff's timer
+    // may have been held back while the page was hidden (or offline), so the next attempt goes now.
     if (this.#state === 'connected') this.#keepalive.check();
-    else if (this.#state === 'reconnecting') this.#pacer.wake();
+    else if (this.#state !== 'closed') this.#pacer.wake();
   }
 
   /** Nothing went out for so long that the broker has most likely closed the connection already. */
@@ -478,16 +482,21 @@ function sessionSettings(options: StompConnectionOptions): SessionSettings {
 }
 
 /**
- * Opens the socket; a factory that throws becomes a failed attempt with its reason.
+ * Opens the socket; a factory that throws, or credentials still `missing`, make a failed attempt
+ * with its reason (and the backoff applies).
  */
 function openSocket(
   createWebSocket: WebSocketFactory,
   url: string,
-  protocols: string[],
+  missing: RpcError | undefined,
   failed: (reason: RpcError) => void,
 ): StompSocket {
+  if (missing) {
+    failed(missing);
+    return closedSocket();
+  }
   try {
-    return createWebSocket(url, protocols);
+    return createWebSocket(url, STOMP_SUBPROTOCOLS);
   } catch (error) {
     failed(new RpcError('UNAVAILABLE', `cannot open ${url}: ${RpcError.from(error).message}`));
     return closedSocket();
@@ -497,6 +506,10 @@ function openSocket(
 function notConnectedError(url: string, timeoutMs: number, cause: RpcError | undefined): RpcError {
   const detail = cause ? `: ${cause.message}` : '';
   return new RpcError('UNAVAILABLE', `not connected to ${url} within ${timeoutMs} ms${detail}`, { cause });
+}
+
+function attemptTimeoutError(url: string, connectTimeoutMs: number): RpcError {
+  return new RpcError('UNAVAILABLE', `no STOMP session with ${url} within ${connectTimeoutMs} ms`);
 }
 
 function silenceError(url: string, silentMs: number): RpcError {
@@ -510,20 +523,6 @@ function describeSocketError(event: unknown): string {
   // `ws` puts the system error on the event; browsers deliberately say nothing.
   const message = (event as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' && message !== '' ? message : 'WebSocket error';
-}
-
-function closeReason(event: unknown, url: string, wasConnected: boolean): RpcError {
-  const { code, reason } = (event ?? {}) as { code?: number; reason?: string };
-  if (reason === 'STOMP died') {
-    return new RpcError(
-      'CONNECTION_LOST',
-      `${url} closed the connection after a fatal STOMP error (e.g. access_refused, not_found, precondition_failed, resource_locked; see the broker log)`,
-    );
-  }
-  const how = `WebSocket closed${code === undefined ? '' : ` with code ${code}`}${reason ? ` (${reason})` : ''}`;
-  return wasConnected
-    ? new RpcError('CONNECTION_LOST', `lost the connection to ${url}: ${how}`)
-    : new RpcError('UNAVAILABLE', `cannot connect to ${url}: ${how}`);
 }
 
 function checkUrls(urls: readonly string[]): string[] {

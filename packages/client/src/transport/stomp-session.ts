@@ -206,12 +206,10 @@ export class StompSession {
   discard(): void {
     if (this.#over) return;
     const socket = this.#socket;
-    if (typeof socket.terminate === 'function') {
-      socket.terminate();
-      return; // `ws` reports the close at once
-    }
+    // Over now, not when the socket says so: a socket of the caller's factory may never report it.
     this.#end({ code: 1006, reason: 'discarded' });
-    if (socket.readyState === OPEN || socket.readyState === CONNECTING) socket.close();
+    if (typeof socket.terminate === 'function') socket.terminate();
+    else if (socket.readyState === OPEN || socket.readyState === CONNECTING) socket.close();
   }
 
   #sendConnect(): void {
@@ -300,7 +298,8 @@ export class StompSession {
     this.#receiptWatchers.clear();
     this.#socket.onmessage = null;
     this.#socket.onopen = null;
-    this.#socket.onerror = null;
+    // Not null: `ws` throws an 'error' nobody listens to, as a socket discarded while it connects emits.
+    this.#socket.onerror = ignoreEvent;
     this.#socket.onclose = null;
     this.#events.closed(event);
     this.#whenOver?.();
@@ -313,3 +312,5 @@ function describeHeaders(headers: StompHeaders): string {
     .map(([name, value]) => `${name}:${name === 'passcode' ? '***' : value}`)
     .join(' ');
 }
+
+function ignoreEvent(): void {}

@@ -1,0 +1,67 @@
+/*
+ * Why a connection attempt or a connection ended. The socket's close event rarely says: the
+ * reason is learned before it (a refused login, a heart-beat missed, an attempt given up, an ERROR
+ * frame) and kept here until the close comes.
+ */
+import { RpcError } from '../errors.js';
+
+export class EndReason {
+  #known: RpcError | undefined;
+  /**
+   * An ERROR frame on a live connection: the likely reason if the socket closes next. Forgotten
+   * once more data is heard: not every ERROR is fatal (an unknown destination, say), and a close
+   * minutes later has a reason of its own.
+   */
+  #brokerError: RpcError | undefined;
+
+  /** The reason the socket is about to close for. */
+  set(reason: RpcError): void {
+    this.#known = reason;
+  }
+
+  /** A reason, unless one is known already (a socket error comes before its close, say). */
+  suggest(reason: RpcError): void {
+    this.#known ??= reason;
+  }
+
+  brokerError(error: RpcError): void {
+    this.#brokerError = error;
+  }
+
+  /** Data came in: the connection outlived any ERROR before it. */
+  heard(): void {
+    this.#brokerError = undefined;
+  }
+
+  /** The socket closed: the reason learned before, or one read from its close event; forgets both. */
+  take(event: unknown, url: string, wasConnected: boolean): RpcError {
+    const reason = this.#known ?? this.#brokerError ?? closeReason(event, url, wasConnected);
+    this.clear();
+    return reason;
+  }
+
+  clear(): void {
+    this.#known = undefined;
+    this.#brokerError = undefined;
+  }
+}
+
+/** The broker's final refusal of the login, when that is how the last attempt ended (a new error each time). */
+export function standingRefusal(lastError: RpcError | undefined): RpcError | undefined {
+  if (lastError?.code !== 'UNAUTHENTICATED') return undefined;
+  return new RpcError(lastError.code, lastError.message, { cause: lastError });
+}
+
+function closeReason(event: unknown, url: string, wasConnected: boolean): RpcError {
+  const { code, reason } = (event ?? {}) as { code?: number; reason?: string };
+  if (reason === 'STOMP died') {
+    return new RpcError(
+      'CONNECTION_LOST',
+      `${url} closed the connection after a fatal STOMP error (e.g. access_refused, not_found, precondition_failed, resource_locked; see the broker log)`,
+    );
+  }
+  const how = `WebSocket closed${code === undefined ? '' : ` with code ${code}`}${reason ? ` (${reason})` : ''}`;
+  return wasConnected
+    ? new RpcError('CONNECTION_LOST', `lost the connection to ${url}: ${how}`)
+    : new RpcError('UNAVAILABLE', `cannot connect to ${url}: ${how}`);
+}
