@@ -1,6 +1,12 @@
 import { isRpcError, RpcError } from '@stomp-rpc/client';
 import { describe, expect, it, vi } from 'vitest';
-import { CACHE_ENTRY_OVERHEAD_BYTES, FibonacciCache, fibonacciHandler, parseN } from './fibonacci-service.js';
+import {
+  CACHE_ENTRY_OVERHEAD_BYTES,
+  FibonacciCache,
+  fibonacciHandler,
+  MAX_N_LIMIT,
+  parseN,
+} from './fibonacci-service.js';
 
 function codeOf(action: () => unknown): string | undefined {
   try {
@@ -95,6 +101,20 @@ function manualPool() {
   };
 }
 
+/** A manual pool whose jobs reject with the signal's reason when it aborts, as WorkerPool's do. */
+function stoppablePool() {
+  const pool = manualPool();
+  return {
+    jobs: pool.jobs,
+    compute: (n: number, deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal) => {
+      const result = pool.compute(n, deadline);
+      const job = pool.jobs.at(-1);
+      signal?.addEventListener('abort', () => job?.reject(signal.reason), { once: true });
+      return result;
+    },
+  };
+}
+
 const request = (n: number, deadline = Number.POSITIVE_INFINITY, signal = new AbortController().signal) => ({
   body: String(n),
   headers: {},
@@ -144,6 +164,31 @@ describe('fibonacciHandler', () => {
     await vi.waitFor(() => expect(pool.jobs.length).toBe(2));
     pool.jobs[1]?.resolve('190392490709135');
     expect(await late).toBe('190392490709135');
+  });
+
+  // Regression: the flight left the map only a turn after its stop, so a request for the same n in
+  // the same socket read as the last waiter's cancel joined it and got that caller's ABORTED.
+  it('single flight - a request arriving in the turn the last waiter cancelled starts a computation of its own', async () => {
+    const pool = stoppablePool();
+    const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
+    const cancel = new AbortController();
+    const cancelled = handler(request(50, Number.POSITIVE_INFINITY, cancel.signal));
+    cancel.abort(new RpcError('ABORTED', 'the caller cancelled'));
+    const next = handler(request(50));
+    await expect(cancelled).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(pool.jobs.length).toBe(2);
+    // The stopped computation's end must not take the new one off the map: a third request joins it.
+    const third = handler(request(50));
+    expect(pool.jobs.length).toBe(2);
+    pool.jobs[1]?.resolve('12586269025');
+    expect(await Promise.all([next, third])).toEqual(['12586269025', '12586269025']);
+  });
+
+  it("options - a maxN over MAX_N_LIMIT (whose fib(n) would near V8's BigInt limit) is INVALID_ARGUMENT", () => {
+    expect(codeOf(() => fibonacciHandler({ maxN: MAX_N_LIMIT + 1 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => fibonacciHandler({ maxN: Number.MAX_SAFE_INTEGER }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => fibonacciHandler({ maxN: MAX_N_LIMIT }))).toBeUndefined();
+    expect(MAX_N_LIMIT).toBe(100_000_000);
   });
 
   it('turns the cache off with cacheBytes 0', async () => {

@@ -22,7 +22,10 @@ import { type ServiceImplementation, serviceHandler } from './service-server.js'
 import type { WorkerPool } from './worker-pool.js';
 
 export interface FibonacciServiceOptions {
-  /** Largest n served; larger ones get INVALID_ARGUMENT. fib(1000000) has 208,988 digits. @default 1000000 */
+  /**
+   * Largest n served; larger ones get INVALID_ARGUMENT. fib(1000000) has 208,988 digits. At most
+   * MAX_N_LIMIT (100,000,000). @default 1000000
+   */
   maxN?: number;
   /**
    * Worker threads for large n, so the event loop stays free for heart-beats and other requests.
@@ -38,6 +41,12 @@ export interface FibonacciServiceOptions {
    */
   cacheBytes?: number;
 }
+
+/**
+ * The largest maxN allowed. fib(n) has about 0.694 * n bits: fib(100000000) has ~69 million, far
+ * below V8's BigInt limit of 2^30 bits, past which the computation throws instead of answering.
+ */
+export const MAX_N_LIMIT = 100_000_000;
 
 /** What one cache entry costs besides its digits (map entry, key, string header), roughly. */
 export const CACHE_ENTRY_OVERHEAD_BYTES = 64;
@@ -107,8 +116,8 @@ export function fibonacciImplementation(
   const maxN = options.maxN ?? SERVER_DEFAULTS.maxN;
   const inlineMaxN = options.inlineMaxN ?? SERVER_DEFAULTS.inlineMaxN;
   const { pool } = options;
-  if (!Number.isSafeInteger(maxN) || maxN < 0) {
-    throw new RpcError('INVALID_ARGUMENT', 'maxN must be a non-negative safe integer');
+  if (!Number.isSafeInteger(maxN) || maxN < 0 || maxN > MAX_N_LIMIT) {
+    throw new RpcError('INVALID_ARGUMENT', `maxN must be a whole number from 0 to ${MAX_N_LIMIT}, got ${maxN}`);
   }
   const cache = new FibonacciCache(options.cacheBytes ?? SERVER_DEFAULTS.cacheBytes);
   const flights = pool === undefined ? undefined : new SharedComputations(pool, cache);
@@ -156,6 +165,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 interface Flight {
+  readonly n: number;
   readonly promise: Promise<string>;
   readonly deadline: number;
   /** Requests still waiting for it; at 0 the computation is stopped. */
@@ -193,19 +203,24 @@ class SharedComputations {
     const stop = new AbortController();
     const promise = this.#pool.compute(n, deadline, stop.signal).then(
       (decimal) => {
-        this.#flights.delete(n);
+        this.#land(flight);
         this.#cache.set(n, decimal);
         return decimal;
       },
       (error: unknown) => {
-        this.#flights.delete(n);
+        this.#land(flight);
         throw error;
       },
     );
     promise.catch(() => {}); // every waiter handles it; a stopped one may have none left
-    const flight: Flight = { promise, deadline, waiting: 0, stop };
+    const flight: Flight = { n, promise, deadline, waiting: 0, stop };
     this.#flights.set(n, flight);
     return flight;
+  }
+
+  /** Takes `flight` off the map, unless a newer computation of its n took its place already. */
+  #land(flight: Flight): void {
+    if (this.#flights.get(flight.n) === flight) this.#flights.delete(flight.n);
   }
 
   /** The flight's result for one request, which stops waiting when its signal aborts. */
@@ -215,7 +230,11 @@ class SharedComputations {
     return new Promise<string>((resolve, reject) => {
       const onAbort = () => {
         reject(signal.reason);
-        if (--flight.waiting === 0) flight.stop.abort(signal.reason);
+        if (--flight.waiting > 0) return;
+        // Off the map before it stops: a request for the same n in this same turn (one socket read
+        // delivers several) must start a computation of its own, not join this dying one.
+        this.#land(flight);
+        flight.stop.abort(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       flight.promise.then(
