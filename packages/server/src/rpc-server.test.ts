@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { CANCEL_TOPIC } from '@stomp-rpc/client/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeSocket } from '../../client/test/fake-socket.js';
+import type { RpcRequest } from './request-intake.js';
 import { RpcServer, type RpcServerOptions } from './rpc-server.js';
 
 const handler = (request: { body: string }) => request.body;
@@ -25,5 +28,149 @@ describe('RpcServer options', () => {
 
   it('options - a missing handler is INVALID_ARGUMENT at once, not INTERNAL on every request', () => {
     expect(codeOf({ handler: undefined })).toBe('INVALID_ARGUMENT');
+  });
+});
+
+/** An RpcServer on sockets the test plays the broker on. */
+function serverOnFakeSockets(options: Partial<RpcServerOptions> & Pick<RpcServerOptions, 'handler'>) {
+  const sockets: FakeSocket[] = [];
+  const server = new RpcServer({
+    url: 'ws://127.0.0.1:1/ws',
+    reconnectDelayMs: 1,
+    presenceMs: 0,
+    webSocketFactory: () => {
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    ...options,
+  });
+  /** Opens the first socket, says CONNECTED and, with `confirm`, confirms every subscription. */
+  const accept = async (confirm = true) => {
+    await vi.waitFor(() => expect(sockets.length).toBe(1), { timeout: 2000 });
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    if (confirm) for (const { id } of subscriptions(socket)) socket.receive(`RECEIPT\nreceipt-id:subscribe-${id}\n\n`);
+    return socket;
+  };
+  return { server, sockets, accept };
+}
+
+function subscriptions(socket: FakeSocket): { id: string; destination: string }[] {
+  return socket.sent
+    .filter((frame) => frame.startsWith('SUBSCRIBE\n'))
+    .map((frame) => ({ id: header(frame, 'id'), destination: header(frame, 'destination') }));
+}
+
+function header(frame: string, name: string): string {
+  return new RegExp(`\\n${name}:([^\\n]*)`).exec(frame)?.[1] ?? '';
+}
+
+const subscriptionTo = (socket: FakeSocket, destination: string) =>
+  subscriptions(socket).find((subscription) => subscription.destination === destination)?.id ?? 'none';
+
+const framesOf = (socket: FakeSocket, command: string) =>
+  socket.sent.filter((frame) => frame.startsWith(`${command}\n`));
+
+let delivered = 0;
+/** The broker delivers a request, or a cancel, with these headers. */
+function deliver(socket: FakeSocket, destination: string, headers: Record<string, string>, body = ''): void {
+  const all = {
+    subscription: subscriptionTo(socket, destination),
+    'message-id': `m${++delivered}`,
+    ack: String(delivered),
+    destination,
+    ...headers,
+  };
+  const lines = Object.entries(all).map(([name, value]) => `${name}:${value}`);
+  socket.receive(`MESSAGE\n${lines.join('\n')}\n\n${body}`);
+}
+
+const REPLY_TO = '/reply-queue/amq.gen-caller';
+const request = (socket: FakeSocket, correlationId: string) =>
+  deliver(socket, '/queue/rpc_queue', { 'reply-to': REPLY_TO, 'correlation-id': correlationId }, '1');
+const cancel = (socket: FakeSocket, correlationId: string) =>
+  deliver(socket, CANCEL_TOPIC, { 'reply-to': REPLY_TO, 'correlation-id': correlationId });
+
+/** A handler that holds every request until the test releases it, and shows their signals. */
+function heldRequests() {
+  const signals: AbortSignal[] = [];
+  const releases: Array<() => void> = [];
+  const handler = (request: RpcRequest) => {
+    signals.push(request.signal);
+    return new Promise<string>((resolve) => releases.push(() => resolve('done')));
+  };
+  return { handler, signals, releases };
+}
+
+describe('RpcServer cancels', () => {
+  // Regression: only the newest of the copies a client's re-send left on one server was reachable.
+  it('cancel - stops every copy of a re-sent request (one correlation id, two deliveries)', async () => {
+    const held = heldRequests();
+    const { server, accept } = serverOnFakeSockets({ handler: held.handler });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'call.1');
+    request(socket, 'call.1'); // the re-send
+    await vi.waitFor(() => expect(held.signals).toHaveLength(2));
+    cancel(socket, 'call.1');
+    expect(held.signals.map((signal) => signal.aborted)).toEqual([true, true]);
+    await vi.waitFor(() => expect(server.stats).toMatchObject({ cancelled: 2, inFlight: 0 }));
+    expect(framesOf(socket, 'SEND')).toHaveLength(0);
+    void server.stop(0);
+  });
+
+  it('cancel - the copy left after the other finished can still be cancelled', async () => {
+    const held = heldRequests();
+    const { server, accept } = serverOnFakeSockets({ handler: held.handler });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'call.2');
+    request(socket, 'call.2');
+    await vi.waitFor(() => expect(held.signals).toHaveLength(2));
+    held.releases[1]?.();
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(1));
+    cancel(socket, 'call.2');
+    expect(held.signals[0]?.aborted).toBe(true);
+    await vi.waitFor(() => expect(server.stats).toMatchObject({ succeeded: 1, cancelled: 1, inFlight: 0 }));
+    void server.stop(0);
+  });
+});
+
+describe('RpcServer start', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('start - a timeoutMs that is not a number of ms a timer can wait is INVALID_ARGUMENT, before connecting', async () => {
+    const { server, sockets } = serverOnFakeSockets({ handler: () => 'x' });
+    for (const timeoutMs of [Number.POSITIVE_INFINITY, Number.NaN, 0, -1, 2 ** 31]) {
+      await expect(server.start(timeoutMs), String(timeoutMs)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    expect(sockets).toHaveLength(0);
+    await server.stop(0);
+  });
+
+  // Regression: start() went on waiting (30 s by default) for a confirmation after stop(), holding
+  // the process open, then rejected with UNAVAILABLE.
+  it('start - stop() before the broker confirmed the subscription ends the wait with CLOSED, and leaves no timer', async () => {
+    vi.useFakeTimers();
+    const { server, accept } = serverOnFakeSockets({ handler: () => 'x' });
+    const outcome = server.start().then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = await accept(false); // connected, but the SUBSCRIBE never confirmed
+    const stopped = server.stop(0);
+    await vi.advanceTimersByTimeAsync(0);
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    socket.closedByPeer(1000);
+    await stopped;
+    expect(await Promise.race([outcome, Promise.resolve('still waiting')])).toBe('CLOSED');
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { RpcError } from '@stomp-rpc/client';
 import {
   checkCount,
+  checkMs,
   MAX_TIMER_MS,
   StompConnection,
   type StompConnectionOptions,
@@ -50,6 +51,7 @@ import {
 } from '@stomp-rpc/client/protocol';
 import { v4 as uuidv4 } from 'uuid';
 import { type AckEntry, AckWindow } from './ack-window.js';
+import { CancellableRequests } from './cancellable-requests.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
@@ -153,9 +155,8 @@ export class RpcServer {
   readonly #subscribeHeaders: Record<string, string>;
   readonly #announcer: PresenceAnnouncer;
   readonly #stats = new ServerStatsCounter();
-  /** Resolves when the broker first confirms a subscription, whichever connection made it. */
-  readonly #subscribed: Promise<void>;
-  #markSubscribed: () => void = () => {};
+  /** Resolves when the broker first confirms a subscription, whichever connection made it; stop() rejects it. */
+  readonly #subscribed = settleable();
   #stopping: Promise<void> | undefined;
   /** Every delivery of the current connection until acknowledged, in order; stop() hands back the rest. */
   readonly #acks = new AckWindow<StompMessage>({
@@ -165,7 +166,7 @@ export class RpcServer {
   });
   readonly #inFlight = new Map<InFlight, Promise<void>>();
   /** Answerable requests by correlation id, for cancel messages. */
-  readonly #byCorrelationId = new Map<string, InFlight>();
+  readonly #cancellable = new CancellableRequests();
   readonly #procedures: ReadonlySet<string>;
   readonly #defaultProcedure: string | undefined;
   readonly #listenForCancels: boolean;
@@ -182,9 +183,6 @@ export class RpcServer {
       'prefetch-count': String(prefetch),
       ...queueDeclarationHeaders(resolveQueueDeclaration(options.queueDeclaration)),
     };
-    this.#subscribed = new Promise((resolve) => {
-      this.#markSubscribed = resolve;
-    });
     this.#connection = new StompConnection(options, {
       onConnected: () => this.#subscribe(),
       onDisconnected: (reason) => {
@@ -220,24 +218,29 @@ export class RpcServer {
   /**
    * Connects and starts consuming; resolves once the broker has confirmed the subscription, so a
    * request published after that is sure to find the queue. Rejects with UNAVAILABLE after
-   * `timeoutMs` (the server keeps trying in the background until stop()).
+   * `timeoutMs` (the server keeps trying in the background until stop()), with CLOSED on stop().
    */
   async start(timeoutMs: number = SERVER_DEFAULTS.startTimeoutMs): Promise<void> {
+    checkMs(timeoutMs, 'timeoutMs');
     if (this.#stopping) throw new RpcError('CLOSED', 'the server is stopped; make a new one');
     const deadline = Date.now() + timeoutMs;
     this.#connection.start();
     this.#announcer.start();
     await this.#connection.whenConnected(timeoutMs);
-    if (!(await settledWithin(this.#subscribed, deadline - Date.now()))) {
+    if (!(await settledWithin(this.#subscribed.promise, deadline - Date.now()))) {
       throw new RpcError('UNAVAILABLE', `the broker did not confirm the subscription to ${this.#options.queue}`);
     }
   }
 
   /**
    * Stops taking requests, lets those in hand finish and reply (up to `graceMs`), NACKs with
-   * requeue the ones that do not, then disconnects. Calling it again returns the same promise.
+   * requeue the ones that do not, then disconnects. A start() still waiting rejects with CLOSED.
+   * Calling it again returns the same promise.
    */
   stop(graceMs: number = SERVER_DEFAULTS.graceMs): Promise<void> {
+    this.#subscribed.reject(
+      new RpcError('CLOSED', 'the server was stopped before the broker confirmed its subscription'),
+    );
     this.#stopping ??= this.#stop(graceMs);
     return this.#stopping;
   }
@@ -270,7 +273,8 @@ export class RpcServer {
         {},
       );
     }
-    const onCancel = (cancel: StompMessage) => this.#cancel(cancel.headers);
+    const onCancel = ({ headers }: StompMessage) =>
+      this.#cancellable.cancel(headers[Header.correlationId], headers[Header.replyTo]);
     if (this.#listenForCancels) this.#connection.subscribe(CANCEL_TOPIC, onCancel, {});
     const { confirmed } = this.#connection.subscribe(
       queueDestination(queue),
@@ -283,7 +287,7 @@ export class RpcServer {
     );
     void confirmed.then(() => {
       if (generation !== this.#connection.generation) return; // that connection is gone already
-      this.#markSubscribed();
+      this.#subscribed.resolve();
       this.#announcer.announce('hello');
       logger.info({ queue, prefetch, url: this.#connection.url, id: this.#options.id }, 'awaiting RPC requests');
     });
@@ -315,18 +319,6 @@ export class RpcServer {
     this.#inFlight.set(request, work);
   }
 
-  /**
-   * A caller gave up on a call: its handler's signal aborts, and it gets no reply. The cancel counts
-   * only from the caller's reply queue: the broker renders its `reply-to`, like the request's, as
-   * the sender's own queue (docs/protocol.md, "Cancel", says who else can learn that name).
-   */
-  #cancel(cancel: Readonly<Record<string, string>>): void {
-    const correlationId = cancel[Header.correlationId];
-    const request = correlationId === undefined ? undefined : this.#byCorrelationId.get(correlationId);
-    if (request === undefined || cancel[Header.replyTo] !== request.message.headers[Header.replyTo]) return;
-    request.control?.abort(new RpcError('ABORTED', 'the caller cancelled the call'));
-  }
-
   async #handle(request: InFlight): Promise<void> {
     const { message } = request;
     const startedAt = performance.now();
@@ -345,7 +337,8 @@ export class RpcServer {
     const { correlationId } = intake.request;
     const control = new RequestControl(intake.request.deadline);
     request.control = control;
-    this.#byCorrelationId.set(correlationId, request);
+    // A cancelled request's handler sees its signal abort, and the caller gets no reply.
+    const forget = this.#cancellable.add(correlationId, { replyTo: message.headers[Header.replyTo], control });
     const procedure = this.#procedureName(intake.request.procedure);
     try {
       const send = (body: string, headers: Record<string, string>) =>
@@ -369,7 +362,7 @@ export class RpcServer {
       }
       this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure); // last: it may throw
     } finally {
-      if (this.#byCorrelationId.get(correlationId) === request) this.#byCorrelationId.delete(correlationId);
+      forget();
     }
   }
 
@@ -462,6 +455,18 @@ function giveBackToBroker(message: StompMessage): void {
   } catch {
     // disconnected: the broker requeues it anyway
   }
+}
+
+/** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */
+function settleable(): { promise: Promise<void>; resolve: () => void; reject: (reason: RpcError) => void } {
+  let resolve = () => {};
+  let reject: (reason: RpcError) => void = () => {};
+  const promise = new Promise<void>((resolvePromise, rejectPromise) => {
+    resolve = resolvePromise;
+    reject = rejectPromise;
+  });
+  promise.catch(() => {}); // stop() rejects it whether or not a start() waits on it
+  return { promise, resolve, reject };
 }
 
 /**
