@@ -7,6 +7,7 @@ export {
   type FibonacciServiceOptions,
   fibonacciHandler,
   fibonacciImplementation,
+  MAX_N_LIMIT,
   parseN,
 } from './fibonacci-service.js';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from './logger.js';

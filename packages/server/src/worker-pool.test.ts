@@ -73,6 +73,18 @@ describe('WorkerPool', () => {
     expect(await dropped).toBe('ABORTED');
   });
 
+  // Regression: a throw on the event loop left its job unsettled, the queue stalled, and escaped
+  // setImmediate as an uncaught exception.
+  it('given up - a computation that throws fails its job with INTERNAL, and the jobs queued behind it are computed', async () => {
+    const pool = openPool({ size: 1, workerUrl: new URL('../test/fixtures/no-such-worker.mjs', import.meta.url) });
+    for (let i = 0; i < 10 && !pool.gaveUp; i++) await codeOf(pool.compute(25_000));
+    expect(pool.gaveUp).toBe(true);
+    const failing = pool.compute(2 ** 53); // fibonacci() refuses it, as V8 refuses a BigInt over its limit
+    const queued = pool.compute(30);
+    expect(await codeOf(failing)).toBe('INTERNAL');
+    await expect(queued).resolves.toBe('832040');
+  });
+
   it('rejects jobs after close with INTERNAL', async () => {
     const pool = openPool({ size: 1 });
     await pool.close();

@@ -173,7 +173,7 @@ export class WorkerPool {
       const job = this.#waiting.shift();
       if (job === undefined || this.#closed) return;
       if (Date.now() > job.deadline) job.reject(lateError(job.n));
-      else job.resolve(fibonacci(job.n).toString());
+      else computeInline(job);
       this.#computeNextInline();
     });
   }
@@ -207,6 +207,19 @@ export class WorkerPool {
       worker.job = job;
       worker.thread.postMessage({ id: job.id, n: job.n });
     }
+  }
+}
+
+/**
+ * Settles a job on the event loop. A computation that throws (a BigInt over V8's size limit, say)
+ * fails its job with INTERNAL: a throw here would leave it unsettled, the queue stalled and the
+ * error uncaught.
+ */
+function computeInline(job: Job): void {
+  try {
+    job.resolve(fibonacci(job.n).toString());
+  } catch (cause) {
+    job.reject(new RpcError('INTERNAL', `the computation of fib(${job.n}) failed`, { cause }));
   }
 }
 

@@ -1,0 +1,45 @@
+import { isRpcError } from '@stomp-rpc/client';
+import { describe, expect, it } from 'vitest';
+import { parseCommandLine, USAGE } from './command-line.js';
+
+/** What the server's command line makes of `args` (no environment): its settings, or the refusal main() exits 2 with. */
+function parse(args: string[], env: Record<string, string> = {}) {
+  try {
+    return { settings: parseCommandLine(args, env) };
+  } catch (error) {
+    return { code: isRpcError(error) ? error.code : 'not an RpcError', message: (error as Error).message };
+  }
+}
+
+describe('server command line', () => {
+  it('server cli - --metrics-host without --metrics-port is a usage error, not silently ignored', () => {
+    const refused = parse(['--metrics-host', '0.0.0.0']);
+    expect(refused.code).toBe('INVALID_ARGUMENT');
+    expect(refused.message).toContain('--metrics-host needs --metrics-port');
+    const both = parse(['--metrics-host', '0.0.0.0', '--metrics-port', '9464']).settings;
+    expect(both?.metricsPort).toBe(9464);
+  });
+
+  it("server cli - a queue name that is empty, has a '/' or is over 255 bytes is a usage error, from --queue or RPC_QUEUE", () => {
+    for (const queue of ['', 'a/b', '/queue/x', 'q'.repeat(256), 'é'.repeat(128)]) {
+      const refused = parse(['--queue', queue]);
+      expect(refused.code, JSON.stringify(queue)).toBe('INVALID_ARGUMENT');
+      expect(refused.message).toContain("--queue (or RPC_QUEUE) takes a queue name of 1 to 255 bytes without '/'");
+    }
+    expect(parse([], { RPC_QUEUE: 'jobs/high' }).code).toBe('INVALID_ARGUMENT');
+    expect(parse(['--queue', 'q'.repeat(255)]).settings?.connection.queue).toHaveLength(255);
+    expect(parse(['--queue', 'rpc_queue.v2']).settings?.connection.queue).toBe('rpc_queue.v2');
+    expect(parse([]).settings?.connection.queue).toBe('rpc_queue');
+  });
+
+  it('server cli - --max-n over 100000000 is a usage error (fib(n) would near V8’s BigInt limit), and --help says so', () => {
+    expect(parse(['--max-n', '100000001']).code).toBe('INVALID_ARGUMENT');
+    expect(parse(['--max-n', '1000000000000']).message).toContain('--max-n takes a whole number from 0 to 100000000');
+    expect(parse(['--max-n', '100000000']).settings?.maxN).toBe(100_000_000);
+    expect(USAGE).toContain('--max-n <n>           largest n served, 0 to 100000000');
+  });
+
+  it('server cli - --help wins over whatever else the command line says', () => {
+    expect(parse(['--help', '--metrics-host', '0.0.0.0', '--queue', ''])).toEqual({ settings: undefined });
+  });
+});

@@ -1,0 +1,133 @@
+/*
+ * The server's command line: its usage text, and its flags read into checked settings. cli.ts runs
+ * the server they describe; every refusal here is a usage error (exit 2) found before connecting.
+ */
+import { parseArgs } from 'node:util';
+import { ENVIRONMENT, RpcError } from '@stomp-rpc/client';
+import {
+  CONNECTION_FLAGS,
+  optionsFromCommandLine,
+  parseDurationFlag,
+  parseWholeFlag,
+} from '@stomp-rpc/client/internal';
+import { SERVER_DEFAULTS } from './defaults.js';
+import { MAX_N_LIMIT } from './fibonacci-service.js';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+
+/** Worker threads beyond this are a typo, not a machine (each is a V8 isolate). */
+const MAX_WORKERS = 256;
+
+/** RabbitMQ's longest queue name, in bytes of UTF-8. */
+const MAX_QUEUE_NAME_BYTES = 255;
+
+export const USAGE = `usage: stomp-rpc-server [options]
+
+Serves fib(n) on a RabbitMQ queue over Web-STOMP until stopped with Ctrl-C or SIGTERM.
+
+options:
+  --url <ws-url>        Web-STOMP URL (repeat or comma-separate to fail over)
+  --login <user>        broker user
+  --passcode <password> broker password
+  --vhost <vhost>       RabbitMQ virtual host
+  --queue <name>        request queue: 1 to ${MAX_QUEUE_NAME_BYTES} bytes, no '/'
+  --queue-profile <name>
+                        how the queue is declared (every party must agree): tutorial (default,
+                        non-durable classic queue) or replicated (quorum queue, for a cluster)
+  --durable             declare the tutorial's queue durable (every party must agree)
+  --prefetch <count>    requests held at once, 1 to 65535 (default ${SERVER_DEFAULTS.prefetch}, chosen by measurement:
+                        BENCHMARKS.md "Prefetch"; 1 is the tutorial's fair dispatch)
+  --max-n <n>           largest n served, 0 to ${MAX_N_LIMIT} (default ${SERVER_DEFAULTS.maxN})
+  --workers <count>     worker threads for large n, 1 to 256 (default: cores less one, at least 1)
+  --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
+                        handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
+  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never, else 100 to 3600000;
+                        clients still get answers, but --servers and --fail-fast do not see it)
+  --metrics-port <port> serve Prometheus metrics at http://<metrics-host>:<port>/metrics
+  --metrics-host <host> address the metrics endpoint binds, with --metrics-port (default 127.0.0.1)
+  --log-level <level>   ${LOG_LEVELS.join(' | ')} (default info; debug logs every request)
+  -h, --help            this text
+
+environment:
+${Object.entries(ENVIRONMENT)
+  .map(([name, meaning]) => `  ${name.padEnd(22)}${meaning}`)
+  .join('\n')}
+`;
+
+/** A count flag, by the client's rule for whole-number flags. */
+function numberOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  return value === undefined ? fallback : parseWholeFlag(`--${name}`, value, min, max);
+}
+
+/** A duration flag, by the client's rule for every duration (0 allowed: no grace, no presence). */
+function durationOption(flag: string, value: string | undefined, fallback: number): number {
+  return value === undefined ? fallback : parseDurationFlag(flag, value, 0);
+}
+
+/**
+ * The queue name, checked: the server consumes `/queue/<name>`, where an empty name or a '/' would
+ * address another destination or none, and RabbitMQ refuses a longer name only once connected.
+ */
+function checkQueueName(queue: string): string {
+  if (queue === '' || queue.includes('/') || Buffer.byteLength(queue) > MAX_QUEUE_NAME_BYTES) {
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      `--queue (or RPC_QUEUE) takes a queue name of 1 to ${MAX_QUEUE_NAME_BYTES} bytes without '/', got ${JSON.stringify(shortened(queue))}`,
+    );
+  }
+  return queue;
+}
+
+/** `text` cut to a length an error message can show. */
+function shortened(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** Reads the command line (undefined for --help); throws with a message for people when it is not valid. */
+export function parseCommandLine(args: string[], env: Readonly<Record<string, string | undefined>> = process.env) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...CONNECTION_FLAGS,
+      prefetch: { type: 'string' },
+      'max-n': { type: 'string' },
+      workers: { type: 'string' },
+      'grace-ms': { type: 'string' },
+      'presence-ms': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  const logLevel = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as LogLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (values['metrics-host'] !== undefined && values['metrics-port'] === undefined) {
+    throw new RpcError('INVALID_ARGUMENT', '--metrics-host needs --metrics-port (without it no metrics are served)');
+  }
+  const connection = optionsFromCommandLine(values, env);
+  return {
+    values,
+    connection: { ...connection, queue: checkQueueName(connection.queue) },
+    logLevel: logLevel as LogLevel,
+    prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1, 65_535), // AMQP's limit
+    maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN, 0, MAX_N_LIMIT),
+    graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
+    presenceMs: durationOption('--presence-ms', values['presence-ms'], SERVER_DEFAULTS.presenceMs),
+    metricsPort:
+      values['metrics-port'] === undefined
+        ? undefined
+        : numberOption('metrics-port', values['metrics-port'], 0, 0, 65_535),
+    workers: values.workers === undefined ? undefined : numberOption('workers', values.workers, 1, 1, MAX_WORKERS),
+  };
+}
+
+export type CommandLine = NonNullable<ReturnType<typeof parseCommandLine>>;
