@@ -110,6 +110,42 @@ describe('least-privilege users', () => {
     await expect(victim.call(2)).resolves.toBe(1n); // and the victim is unharmed
   });
 
+  it('browser user - a durable subscription it makes (a queue that outlives it) is capped, and gone seconds after it leaves', async () => {
+    const subscriptionQueues = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // `until` asks often: not the broker's whole queue list
+      const response = await fetch(`${MANAGEMENT}/queues/%2F?columns=name,durable,policy`, {
+        headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
+      });
+      const queues = (await response.json()) as { name: string; durable: boolean; policy?: string | null }[];
+      return queues.filter((queue) => queue.name.startsWith('stomp-subscription-') && queue.durable);
+    };
+    const before = new Set((await subscriptionQueues()).map((queue) => queue.name));
+    const wire = await openWire(BROWSER.login, BROWSER.passcode);
+    const subscribe = { id: `durable-${process.pid}`, destination: '/topic/rpc.presence', durable: 'true' };
+    expect(await wire.attempt('SUBSCRIBE', { ...subscribe, 'auto-delete': 'false' })).toBe('accepted');
+    let made: { name: string; policy?: string | null } | undefined;
+    await until(
+      async () => {
+        // The management API lists a new queue before its policy (its statistics lag a little).
+        made = (await subscriptionQueues()).find(
+          (queue) => !before.has(queue.name) && typeof queue.policy === 'string',
+        );
+        return made !== undefined;
+      },
+      10_000,
+      'the durable subscription queue, listed with a policy',
+    );
+    // Announcements would pile up in it for ever: a policy bounds its length and its life.
+    expect(made?.policy).toBe('stomp-subscription-limits');
+    wire.send('DISCONNECT', {});
+    await wire.closed;
+    await until(
+      async () => !(await subscriptionQueues()).some((queue) => queue.name === made?.name),
+      20_000,
+      'the queue to expire once unused',
+    );
+  });
+
   it('server user - consumes rpc_queue, replies and announces itself, but may not publish elsewhere or consume other queues', async () => {
     const client = openClient(DEFAULT_QUEUE, { watchServers: true });
     const answer = await client.callDetailed(10);
