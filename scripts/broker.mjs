@@ -179,8 +179,9 @@ export function ensureInstalled() {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
     throw new Error(
-      "RabbitMQ is not installed. Install Debian's package first: sudo apt-get install -y rabbitmq-server " +
-        '(or point STOMP_URL at a running broker with the Web-STOMP plugin)',
+      "RabbitMQ is not installed. Install Debian's package first, and stop the service it starts, " +
+        "which holds the ports this project's node needs: sudo apt-get install -y rabbitmq-server && " +
+        'sudo systemctl disable --now rabbitmq-server (or point STOMP_URL at a running broker with the Web-STOMP plugin)',
     );
   }
   log("installing Debian's rabbitmq-server with apt-get");
@@ -282,7 +283,11 @@ export async function waitForNode(node) {
     { env: nodeEnv(node), timeout: startTimeoutSeconds * 1000 },
   );
   if (waited.status !== 0) {
-    throw new Error(`RabbitMQ did not start; see ${join(node.stateDir, 'log')}\n${waited.stderr || waited.stdout}`);
+    throw new Error(
+      `RabbitMQ did not start; see ${join(node.stateDir, 'log')}. A port it needs ` +
+        `(${Object.values(node.ports).join(', ')}) may be held by another broker, such as the system's ` +
+        `service (systemctl status rabbitmq-server)\n${waited.stderr || waited.stdout}`,
+    );
   }
   if (!(await waitForWebStomp(webStompUrl(node), deadline))) {
     throw new Error(`RabbitMQ ${node.name} started but Web-STOMP does not answer; see ${join(node.stateDir, 'log')}`);

@@ -12,7 +12,7 @@
 // one cluster, rabbitmq-conf/definitions.json is imported with rabbitmq-conf/replicated-profile.json
 // laid over it (rpc_queue as a quorum queue), so the quorum queue gets a member on every node.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -60,7 +60,11 @@ export function replicatedDefinitions() {
 function shareCookie() {
   mkdirSync(stateDir, { recursive: true });
   const cookieFile = join(stateDir, 'cluster.cookie');
-  if (!existsSync(cookieFile)) writeFileSync(cookieFile, randomBytes(20).toString('hex').toUpperCase());
+  // The cookie lets whoever reads it run code on the nodes: for this user's eyes only (chmod: the
+  // mode given to writeFileSync applies to a new file, and earlier versions wrote it world-readable).
+  if (!existsSync(cookieFile))
+    writeFileSync(cookieFile, randomBytes(20).toString('hex').toUpperCase(), { mode: 0o600 });
+  chmodSync(cookieFile, 0o600);
   const cookie = readFileSync(cookieFile, 'utf8');
   for (const node of CLUSTER_NODES) {
     mkdirSync(node.stateDir, { recursive: true });

@@ -106,11 +106,18 @@ async function startDemo() {
   return { url, embedUrl: `${url}embed.html${query}`, close: () => server.close() };
 }
 
+/** The management UI of the project's node (single or cluster member) serving `url`; none for another broker. */
+function managementNote(url) {
+  const port = Number(new URL(url).port);
+  const node = Array.from({ length: 10 }, (_, index) => nodeProfile(index)).find((n) => n.ports.webStomp === port);
+  return node === undefined ? '' : `  (management http://127.0.0.1:${node.ports.management}, guest/guest)`;
+}
+
 /** How to reach what runs, once everything is up. */
 function printBanner(servers, demo) {
   process.stdout.write(`
 stomp-rpc is running
-  broker   ${brokerUrl()}  (management http://127.0.0.1:${nodeProfile().ports.management}, guest/guest)
+  broker   ${brokerUrl()}${managementNote(brokerUrl())}
   servers  ${serverCount} on rpc_queue (pids ${servers.map((server) => server.child.pid).join(', ')})
   demo     ${demo.url}  (the same call from a plain page: ${demo.embedUrl})
 

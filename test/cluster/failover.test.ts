@@ -1,5 +1,8 @@
 // What survives when a member of the three-node cluster dies (SIGKILL, as in a crash), with
 // rpc_queue a quorum queue (the replicated profile). Each test brings killed members back.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { NodeProfile } from '../../scripts/broker.mjs';
 import { clusterStatus, killNode, restartNode } from '../../scripts/cluster.mjs';
@@ -18,6 +21,7 @@ import {
 } from './cluster-support.js';
 
 const CALL_TIMEOUT_MS = 20_000;
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 function othersThan(...excluded: NodeProfile[]): NodeProfile[] {
   return CLUSTER_NODES.filter((node) => !excluded.includes(node));
@@ -44,6 +48,16 @@ describe('cluster failover (three local nodes, quorum rpc_queue)', () => {
     const info = await rpcQueueInfo();
     expect(info.type).toBe('quorum');
     expect([...info.members].sort()).toEqual(CLUSTER_NODES.map((node) => node.name).sort());
+    // The shared Erlang cookie lets its reader run code on every member: no other user may read it.
+    for (const cookie of [
+      '.rabbitmq/cluster.cookie',
+      ...CLUSTER_NODES.map((node) => `${node.stateDir}/.erlang.cookie`),
+    ]) {
+      expect({ cookie, othersMayRead: (statSync(resolve(repoRoot, cookie)).mode & 0o077) !== 0 }).toEqual({
+        cookie,
+        othersMayRead: false,
+      });
+    }
   });
 
   it('killing the node a server is connected to: the server reconnects to another member and keeps serving', async () => {
