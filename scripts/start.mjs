@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerUrl, ensureBroker, nodeProfile } from './broker.mjs';
+import { brokerUrl, ensureBroker, nodePid, nodeProfile } from './broker.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const serverCount = 2;
@@ -106,11 +106,14 @@ async function startDemo() {
   return { url, embedUrl: `${url}embed.html${query}`, close: () => server.close() };
 }
 
-/** The management UI of the project's node (single or cluster member) serving `url`; none for another broker. */
+/** The management UI of the project's running node (single or cluster member) serving `url`; none for another broker. */
 function managementNote(url) {
-  const port = Number(new URL(url).port);
-  const node = Array.from({ length: 10 }, (_, index) => nodeProfile(index)).find((n) => n.ports.webStomp === port);
-  return node === undefined ? '' : `  (management http://127.0.0.1:${node.ports.management}, guest/guest)`;
+  const { hostname, port } = new URL(url);
+  const node = Array.from({ length: 10 }, (_, index) => nodeProfile(index)).find(
+    (candidate) => candidate.ports.webStomp === Number(port),
+  );
+  const ours = node !== undefined && ['127.0.0.1', 'localhost'].includes(hostname) && nodePid(node) !== undefined;
+  return ours ? `  (management http://127.0.0.1:${node.ports.management}, guest/guest)` : '';
 }
 
 /** How to reach what runs, once everything is up. */

@@ -14,6 +14,8 @@ export class FakeSocket implements StompSocket {
   onerror: ((event: never) => void) | null = null;
   readonly sent: string[] = [];
   closeCalls = 0;
+  /** Counted by a test's own `terminate`. */
+  terminations = 0;
   /** Set by a test for a socket that can be dropped at once, as `ws`'s can. */
   terminate?: () => void;
 

@@ -547,6 +547,11 @@ describe('RpcClient connection', () => {
     transport.refusal = new RpcError('UNAUTHENTICATED', 'access refused');
     await expect(client.request('/queue/q', '1')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(client.stats).toMatchObject({ pending: 0, errors: { UNAUTHENTICATED: 1 } });
+    // The caller's own mistakes and aborts are still theirs, not hidden behind the broker's refusal.
+    await expect(client.request('rpc_queue', '1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(client.request('/queue/q', '1', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
     transport.refusal = undefined; // the next attempt logged in
     transport.connect();
     const reply = client.request('/queue/q', '1');

@@ -344,6 +344,7 @@ export class RpcClient {
     try {
       timeoutMs = this.#checkRequest(options);
       request = outgoingRequest(destination, body, options, this.#traceCalls);
+      if (this.#connection.refusal) throw this.#connection.refusal; // as #handleConnectFailed says
     } catch (error) {
       const failure = RpcError.from(error);
       this.#stats.failed(failure.code);
@@ -376,7 +377,6 @@ export class RpcClient {
   /** The request's deadline, or an error when the call cannot start. */
   #checkRequest(options: RequestOptions): number {
     if (this.#closed) throw new RpcError('CLOSED', 'the client is closed');
-    if (this.#connection.refusal) throw this.#connection.refusal; // as #handleConnectFailed says
     if (options.signal?.aborted) throw abortError(options.signal);
     return checkMs(options.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
   }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeSocket } from '../../test/fake-socket.js';
-import type { RpcError } from '../errors.js';
+import { RpcError } from '../errors.js';
 import { closedSocket, StompConnection, type StompConnectionOptions, type StompSocket } from './stomp-connection.js';
 
 const URLS = ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws', 'ws://127.0.0.1:3/ws'];
@@ -337,6 +337,39 @@ describe('StompConnection attempts and closing', () => {
       delete global.addEventListener;
       delete global.removeEventListener;
     }
+  });
+
+  it('a dropped connection’s socket is terminated even when a callback of its owner throws', async () => {
+    const sockets: FakeSocket[] = [];
+    const connection = new StompConnection(
+      {
+        url: URLS[0],
+        reconnectDelayMs: 1,
+        webSocketFactory: () => {
+          const socket = new FakeSocket();
+          socket.terminate = () => socket.terminations++;
+          sockets.push(socket);
+          return socket;
+        },
+      },
+      {
+        onDisconnected: () => {
+          throw new Error('a bug in the owner');
+        },
+      },
+    );
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    expect(() => connection.drop(new RpcError('CONNECTION_LOST', 'misbehaves'))).toThrow('a bug in the owner');
+    expect(socket.terminations).toBe(1);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sockets).toHaveLength(2); // and reconnecting goes on
+    const closing = connection.close(0);
+    await vi.advanceTimersByTimeAsync(0);
+    await closing;
   });
 
   it('close() is bounded by its grace even when the socket never reports its close', async () => {

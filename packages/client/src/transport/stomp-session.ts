@@ -206,10 +206,10 @@ export class StompSession {
   discard(): void {
     if (this.#over) return;
     const socket = this.#socket;
-    // Over now, not when the socket says so: a socket of the caller's factory may never report it.
-    this.#end({ code: 1006, reason: 'discarded' });
     if (typeof socket.terminate === 'function') socket.terminate();
     else if (socket.readyState === OPEN || socket.readyState === CONNECTING) socket.close();
+    // Over now, not when the socket says so: a socket of the caller's factory may never report it.
+    this.#end({ code: 1006, reason: 'discarded' });
   }
 
   #sendConnect(): void {
