@@ -47,12 +47,13 @@ describe('broker restart', () => {
     const queue = uniqueQueue('restart');
     let open = false;
     const held: (() => void)[] = [];
-    // Requests wait here until the restart is over, so both calls are in flight when it happens.
+    // The first two requests wait here until the restart is over, so both calls are in flight when
+    // it happens. Only those: the re-sent one may come back before restartLocalBroker() returns.
     const server = await startServer(queue, {
       prefetch: 2,
       maxReconnectDelayMs: 500,
       handler: (request) =>
-        open
+        open || held.length >= 2
           ? String(Number(request.body) * 2)
           : new Promise<string>((resolve) => held.push(() => resolve(String(Number(request.body) * 2)))),
     });

@@ -19,21 +19,24 @@ async function runClient(args: string[], env: Record<string, string>) {
 describe('presence', () => {
   it('no servers - with the defaults, a call nothing answers ends with NO_SERVERS at its deadline, not TIMEOUT', async () => {
     const client = openClient(uniqueQueue('nobody'));
+    // A deadline with room for the ping and its RECEIPT even when the broker is slow to confirm.
     const started = Date.now();
-    const error = await client.call(30, { timeoutMs: 1500 }).catch((caught: unknown) => caught);
+    const error = await client.call(30, { timeoutMs: 3000 }).catch((caught: unknown) => caught);
     const elapsedMs = Date.now() - started;
     expect(error).toMatchObject({ code: 'NO_SERVERS' });
-    expect((error as Error).message).toMatch(/nothing answered .+ within 1500 ms and no server announced itself/);
-    expect(elapsedMs).toBeGreaterThanOrEqual(1450);
-    expect(elapsedMs).toBeLessThan(1500 + 1000);
+    expect((error as Error).message).toMatch(/nothing answered .+ within 3000 ms and no server announced itself/);
+    expect(elapsedMs).toBeGreaterThanOrEqual(2950);
+    expect(elapsedMs).toBeLessThan(3000 + 1000);
     expect(client.stats).toMatchObject({ pending: 0, errors: { NO_SERVERS: 1 } });
   });
 
-  it('no servers - with whenNoServers "fail" a fresh client fails with NO_SERVERS in well under a second, unsent', async () => {
+  it('no servers - with whenNoServers "fail" a fresh client fails with NO_SERVERS long before its deadline, unsent', async () => {
     const client = openClient(uniqueQueue('nobody-fast'), { whenNoServers: 'fail' });
     const started = Date.now();
     expect(await rejectionCode(client.call(30, { timeoutMs: 10_000 }))).toBe('NO_SERVERS');
-    expect(Date.now() - started).toBeLessThan(1000);
+    // About 0.3 s on an idle machine (connecting, then the discovery window); a loaded one may
+    // restart the window when its timer fires late, so the bound is loose.
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(client.stats).toMatchObject({ pending: 0, errors: { NO_SERVERS: 1 } });
   });
 
@@ -46,7 +49,7 @@ describe('presence', () => {
     const refused = await runClient(['--fail-fast', '30'], { RPC_QUEUE: queue });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: no server announced itself for /);
-    expect(refused.elapsedMs).toBeLessThan(1000);
+    expect(refused.elapsedMs).toBeLessThan(1000 + 1500); // the discovery window, plus starting Node
 
     const server = spawnChild(process.execPath, [SERVER_CLI], { RPC_QUEUE: queue });
     await server.waitFor('awaiting RPC requests');

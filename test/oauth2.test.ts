@@ -222,7 +222,7 @@ describe('OAuth 2.0 tokens', () => {
     // client cannot tell it from a lost connection.
     expect(await rejectionCode(client.call(10, { idempotent: false }))).toBe('CONNECTION_LOST');
     // An idempotent call is sent again after each reconnect, refused each time, until its deadline.
-    expect(await rejectionCode(client.call(10, { timeoutMs: 2000 }))).toBe('TIMEOUT');
+    expect(await rejectionCode(client.call(10, { timeoutMs: 4000 }))).toBe('TIMEOUT');
     expect(client.stats.reconnects).toBeGreaterThan(1);
     expect(source.tokens.length).toBeGreaterThan(client.stats.reconnects); // a fresh token per connection
   });

@@ -144,7 +144,7 @@ describe('least-privilege users', () => {
       20_000,
       'the queue to expire once unused',
     );
-  });
+  }, 60_000);
 
   it('server user - consumes rpc_queue, replies and announces itself, but may not publish elsewhere or consume other queues', async () => {
     const client = openClient(DEFAULT_QUEUE, { watchServers: true });

@@ -204,7 +204,10 @@ describe('services', () => {
     const stopped: unknown[] = [];
     await serveCalculator(queue, stopped);
     const calc = openService(calculator(queue));
-    expect(await rejectionCode(calc.call('wait', { ms: 30_000 }, { timeoutMs: 300 }))).toBe('TIMEOUT');
+    // Connected, and a deadline that leaves the server time to answer the client's "who is there?"
+    // ping (else the call could end NO_SERVERS on a loaded machine).
+    await calc.rpc.ready(5000);
+    expect(await rejectionCode(calc.call('wait', { ms: 30_000 }, { timeoutMs: 1000 }))).toBe('TIMEOUT');
     await until(() => stopped.length === 1);
     expect(stopped[0]).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
   });
@@ -250,7 +253,8 @@ describe('services', () => {
     await server.start(10_000);
     const fib = openService(definition);
     const seen: number[] = [];
-    for await (const item of fib.stream('fibSequence', { from: 0, to: 999, pauseMs: 20 })) {
+    // 200 ms between items: far longer than the cancel's way to the server on a loaded machine.
+    for await (const item of fib.stream('fibSequence', { from: 0, to: 999, pauseMs: 200 })) {
       seen.push(item.n);
       if (seen.length === 3) break;
     }

@@ -240,8 +240,8 @@ describe.concurrent('hidden and frozen pages', () => {
     await cover.bringToFront();
     const lifecycle = await frozenPageContext.newCDPSession(page);
     const before = await readState(page);
-    const frozenAt = Date.now();
     await lifecycle.send('Page.setWebLifecycleState', { state: 'frozen' });
+    const frozenAt = Date.now(); // once the command is done: on a loaded machine it may take a while
     await sleep(AWAY_MS);
     await lifecycle.send('Page.setWebLifecycleState', { state: 'active' });
     const resumedAt = Date.now();
