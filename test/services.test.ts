@@ -6,6 +6,7 @@ import { CANCEL_TOPIC, Header, queueDeclarationHeaders, REPLY_TO } from '@stomp-
 import { type RpcRequest, serveService } from '@stomp-rpc/server';
 import * as v from 'valibot';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { freezeLocalBroker } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
 import { BROKER_URL, rejectionCode, spawnChild, uniqueQueue, until } from './support.js';
 
@@ -243,6 +244,54 @@ describe('services', () => {
     expect(ran).toBe(0);
     expect(server.stats.cancelled).toBe(1);
   });
+
+  it('stream - while the broker takes nothing (frozen), the server stops pulling items once its socket holds a backlog, and the stream ends whole', async () => {
+    const queue = uniqueQueue('svc-backpressure');
+    const definition = defineService({
+      queue,
+      procedures: { blobs: streamProcedure({ input: v.object({ count: v.number() }) }) },
+    });
+    const item = 'x'.repeat(32 * 1024);
+    const count = 2000; // 64 MiB: far more than the kernel's socket buffers between server and broker
+    let pulled = 0;
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const server = serveService(
+      definition,
+      {
+        blobs: async function* ({ count }) {
+          for (let n = 0; n < count; n++) {
+            if (n === 1) await gate; // the rest only once the broker is frozen
+            pulled++;
+            yield item;
+          }
+        },
+      },
+      { url: BROKER_URL, maxStreamBytes: 80 * 1024 * 1024 },
+    );
+    onTestFinished(() => server.stop(1000));
+    await server.start(10_000);
+    const client = new ServiceClient(definition, { url: BROKER_URL });
+    onTestFinished(() => client.close());
+    let received = 0;
+    const options = { maxItems: count, maxBytes: 80 * 1024 * 1024, timeoutMs: 60_000 };
+    const streaming = (async () => {
+      for await (const blob of client.stream('blobs', { count }, options)) if (blob.length === item.length) received++;
+    })();
+    await until(() => received === 1, 10_000, 'the first item');
+    const frozen = freezeLocalBroker(3000);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the broker is stopped by now
+    openGate();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const pulledWhileFrozen = pulled;
+    await frozen;
+    await streaming;
+    // Without back-pressure the producer was pulled to its end (64 MiB held in the server) at once.
+    expect(pulledWhileFrozen).toBeLessThan(count / 2);
+    expect(received).toBe(count);
+  }, 60_000);
 
   it('stream - leaving the loop early stops the server producing', async () => {
     const queue = uniqueQueue('svc');

@@ -400,6 +400,7 @@ export class RpcServer {
         send,
         stopped,
         within: (work) => control.within(work),
+        backlog: () => this.#connection.bufferedAmount,
       });
       if (failure) throw failure;
       return { body: '', end: true };

@@ -2,7 +2,7 @@ import { RpcError } from '@stomp-rpc/client';
 import { Header, StreamMark } from '@stomp-rpc/client/protocol';
 import { describe, expect, it } from 'vitest';
 import { RequestControl } from './request-control.js';
-import { sendStream } from './stream-sender.js';
+import { MAX_BACKLOG_BYTES, sendStream } from './stream-sender.js';
 
 async function* numbers(count: number, finished: { value: boolean } = { value: false }) {
   try {
@@ -22,6 +22,7 @@ function sink(stopAfter = Number.POSITIVE_INFINITY, connected = true) {
     },
     stopped: () => (sent.length >= stopAfter ? new RpcError('ABORTED', 'the caller cancelled the call') : undefined),
     within: <T>(work: Promise<T>) => work,
+    backlog: () => 0,
   };
 }
 
@@ -70,6 +71,7 @@ describe('sendStream', () => {
       send: (body) => sent.push(body) > 0,
       stopped: () => control.reason,
       within: (work) => control.within(work),
+      backlog: () => 0,
     });
     await new Promise((resolve) => setImmediate(resolve));
     expect(sent).toEqual(['first']);
@@ -98,5 +100,43 @@ describe('sendStream', () => {
       message: 'a stream item is not a string',
     });
     expect(target.sent).toEqual([]);
+  });
+
+  it('back-pressure: past MAX_BACKLOG_BYTES waiting for the broker it pulls no more items, until most of it is gone', async () => {
+    let backlog = 0;
+    let pulled = 0;
+    async function* counted() {
+      for (let n = 0; n < 100; n++) {
+        pulled++;
+        yield String(n);
+      }
+    }
+    const target = { ...sink(), backlog: () => backlog };
+    const send = target.send;
+    target.send = (body, headers) => {
+      if (body === '2') backlog = MAX_BACKLOG_BYTES + 1; // the broker stops reading
+      return send(body, headers);
+    };
+    const streaming = sendStream(counted(), limits(1000), target);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(target.sent).toHaveLength(3);
+    expect(pulled).toBe(3);
+    backlog = MAX_BACKLOG_BYTES / 2; // taken in part: still waiting
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(pulled).toBe(3);
+    backlog = MAX_BACKLOG_BYTES / 8; // most of it is gone
+    expect(await streaming).toBeUndefined();
+    expect(target.sent).toHaveLength(100);
+  });
+
+  it('back-pressure: a stream waiting for the broker ends as soon as it must stop (cancelled, deadline, connection gone)', async () => {
+    let stop: RpcError | undefined;
+    const target = { ...sink(), backlog: () => MAX_BACKLOG_BYTES * 2, stopped: () => stop };
+    const streaming = sendStream(numbers(100), limits(1000), target);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(target.sent).toHaveLength(1);
+    stop = new RpcError('ABORTED', 'the caller cancelled the call');
+    expect(await streaming).toMatchObject({ code: 'ABORTED' });
+    expect(target.sent).toHaveLength(1);
   });
 });

@@ -5,12 +5,22 @@
  * may no longer be answered (cancelled, past its deadline, connection gone), even while the
  * producer is still working on its next item. Every few items it
  * yields to the event loop, so heart-beats and cancel messages get through a fast producer.
+ *
+ * Back-pressure: when the broker takes the server's frames slower than the producer makes items
+ * (its flow control, a memory alarm), what it has not taken waits in the socket. Past
+ * MAX_BACKLOG_BYTES the stream stops pulling items until most of that is gone, so the memory a
+ * stream holds is bounded by that, not by `maxStreamBytes` times the streams under way.
  */
 import { RpcError } from '@stomp-rpc/client';
 import { Header, StreamMark } from '@stomp-rpc/client/protocol';
 
 /** Items sent between two yields to the event loop. */
 const ITEMS_PER_TURN = 32;
+
+/** Bytes the socket may hold for the broker before a stream waits for it. */
+export const MAX_BACKLOG_BYTES = 1024 * 1024;
+/** How often a waiting stream looks at the socket again. */
+const BACKLOG_CHECK_MS = 10;
 
 export interface StreamSink {
   /** Sends one reply with these extra headers; false when the connection is gone. */
@@ -19,6 +29,8 @@ export interface StreamSink {
   stopped(): RpcError | undefined;
   /** Awaits the producer's next item, or rejects when the request is stopped meanwhile. */
   within<T>(work: Promise<T>): Promise<T>;
+  /** Bytes sent that the broker has not taken yet. */
+  backlog(): number;
 }
 
 /**
@@ -47,13 +59,22 @@ export async function sendStream(
       if (bytes > maxStreamBytes) return overLimit(`${maxStreamBytes} bytes`);
       const headers = { [Header.stream]: StreamMark.item, [Header.sequence]: String(sent) };
       if (!sink.send(next.value, headers)) return new RpcError('CONNECTION_LOST', 'the connection dropped');
-      if (++sent % ITEMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+      sent++;
+      if (sink.backlog() > MAX_BACKLOG_BYTES) await drained(sink);
+      else if (sent % ITEMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   } catch (error) {
     return RpcError.from(error);
   } finally {
     // Stopped early: the producer's finally blocks run (and free what it holds).
     void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}
+
+/** Waits until the broker has taken most of the backlog, or the stream must stop (checked next). */
+async function drained(sink: StreamSink): Promise<void> {
+  while (sink.backlog() > MAX_BACKLOG_BYTES / 4 && sink.stopped() === undefined) {
+    await new Promise((resolve) => setTimeout(resolve, BACKLOG_CHECK_MS));
   }
 }
 

@@ -200,6 +200,11 @@ export class StompConnection implements Transport {
     return this.#reconnects;
   }
 
+  /** Bytes sent on the current socket that the broker has not taken yet (0 without one). */
+  get bufferedAmount(): number {
+    return this.#session?.bufferedAmount ?? 0;
+  }
+
   /** Changes with every new connection; once a message's connection is gone, the broker requeued it. */
   get generation(): number {
     return this.#reconnects + (this.#everConnected ? 1 : 0);
@@ -221,8 +226,7 @@ export class StompConnection implements Transport {
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
     if (this.#state === 'closed') return Promise.reject(new RpcError('CLOSED', 'the connection is closed'));
-    const refusal = this.refusal;
-    if (refusal) return Promise.reject(refusal);
+    if (this.refusal) return Promise.reject(this.refusal);
     return this.#waiters.wait(timeoutMs, () => notConnectedError(this.url, timeoutMs, this.#lastError));
   }
 
@@ -249,10 +253,7 @@ export class StompConnection implements Transport {
     headers: Record<string, string>,
   ): { id: string; confirmed: Promise<void> } {
     const session = this.#live();
-    let confirm = () => {};
-    const confirmed = new Promise<void>((resolve) => {
-      confirm = resolve;
-    });
+    const { promise: confirmed, resolve: confirm } = receiptPromise();
     const id = session.subscribe(
       destination,
       (message) => {
@@ -434,6 +435,15 @@ export class StompConnection implements Transport {
       // an application callback must not stop the connection from cleaning up or reconnecting
     }
   }
+}
+
+/** A promise and what resolves it, for a RECEIPT to come. */
+function receiptPromise(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((resolvePromise) => {
+    resolve = resolvePromise;
+  });
+  return { promise, resolve };
 }
 
 /** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */

@@ -30,6 +30,8 @@ export interface StompSocket {
   send(data: string | ArrayBuffer): void;
   close(): void;
   terminate?(): void;
+  /** Bytes sent but not yet handed to the network (the browser's WebSocket and `ws` have it). */
+  readonly bufferedAmount?: number;
 }
 
 const OPEN = 1;
@@ -141,6 +143,11 @@ export class StompSession {
     socket.onclose = (event: unknown) => this.#end(event);
     socket.onopen = () => this.#sendConnect();
     if (socket.readyState === OPEN) this.#sendConnect();
+  }
+
+  /** Bytes written to the socket that the broker has not taken yet: it reads slowly or not at all. */
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount ?? 0;
   }
 
   /** CONNECTED arrived and the socket is still open. */
