@@ -8,6 +8,7 @@ export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './lat
 export { checkCount, checkMs, MAX_TIMER_MS, parseDurationFlag, parseUrlList, parseWholeFlag } from './options.js';
 export { mapItems } from './services/map-items.js';
 export { checkInput, isThenable, procedureOf } from './services/service-definition.js';
+export { type Settleable, settleable } from './settleable.js';
 export {
   type ConnectionState,
   StompConnection,

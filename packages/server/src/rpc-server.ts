@@ -32,6 +32,7 @@ import {
   StompConnection,
   type StompConnectionOptions,
   type StompMessage,
+  settleable,
 } from '@stomp-rpc/client/internal';
 import {
   CANCEL_TOPIC,
@@ -172,6 +173,7 @@ export class RpcServer {
   readonly #listenForCancels: boolean;
 
   constructor(options: RpcServerOptions) {
+    this.#subscribed.promise.catch(() => {}); // stop() rejects it whether or not a start() waits on it
     this.#options = checkServerOptions(options);
     this.#observer = options.observer;
     this.#procedures = new Set(options.procedures ?? []);
@@ -456,18 +458,6 @@ function giveBackToBroker(message: StompMessage): void {
   } catch {
     // disconnected: the broker requeues it anyway
   }
-}
-
-/** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */
-function settleable(): { promise: Promise<void>; resolve: () => void; reject: (reason: RpcError) => void } {
-  let resolve = () => {};
-  let reject: (reason: RpcError) => void = () => {};
-  const promise = new Promise<void>((resolvePromise, rejectPromise) => {
-    resolve = resolvePromise;
-    reject = rejectPromise;
-  });
-  promise.catch(() => {}); // stop() rejects it whether or not a start() waits on it
-  return { promise, resolve, reject };
 }
 
 /**

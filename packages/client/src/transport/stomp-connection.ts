@@ -32,6 +32,7 @@ import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
 import { checkMs } from '../options.js';
 import { probeFrames } from '../protocol/wire.js';
+import { settleable } from '../settleable.js';
 import { AttemptPacer } from './attempt-pacer.js';
 import { ConnectionWaiters } from './connection-waiters.js';
 import { type CredentialsSource, Login } from './credentials.js';
@@ -253,7 +254,7 @@ export class StompConnection implements Transport {
     headers: Record<string, string>,
   ): { id: string; confirmed: Promise<void> } {
     const session = this.#live();
-    const { promise: confirmed, resolve: confirm } = receiptPromise();
+    const { promise: confirmed, resolve: confirm } = settleable();
     const id = session.subscribe(
       destination,
       (message) => {
@@ -435,15 +436,6 @@ export class StompConnection implements Transport {
       // an application callback must not stop the connection from cleaning up or reconnecting
     }
   }
-}
-
-/** A promise and what resolves it, for a RECEIPT to come. */
-function receiptPromise(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((resolvePromise) => {
-    resolve = resolvePromise;
-  });
-  return { promise, resolve };
 }
 
 /** A bare end-of-line: STOMP allows it between frames, and Web-STOMP counts it as traffic. */
