@@ -363,15 +363,16 @@ export class RpcClient {
     return settled;
   }
 
-  /** Rejects every pending call with CLOSED and closes the connection. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#discovery.close();
-    this.#confirmation.stop();
-    this.#sleeps.wakeAll();
-    this.#calls.rejectAll(() => new RpcError('CLOSED', 'the client was closed'));
-    await this.#connection.close();
+  /** Rejects every pending call with CLOSED and closes the connection; every call settles once it has closed. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#discovery.close();
+      this.#confirmation.stop();
+      this.#sleeps.wakeAll();
+      this.#calls.rejectAll(() => new RpcError('CLOSED', 'the client was closed'));
+    }
+    return this.#connection.close(); // the same promise for every caller, settled when it has closed
   }
 
   /** The request's deadline, or an error when the call cannot start. */

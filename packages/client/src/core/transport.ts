@@ -47,5 +47,6 @@ export interface Transport {
   ): unknown;
   /** Drops a live connection that misbehaves; reconnecting follows. */
   drop(reason: RpcError): void;
+  /** Closes; every call returns the one promise, settled once closed. */
   close(): Promise<void>;
 }

@@ -390,6 +390,25 @@ describe('StompConnection attempts and closing', () => {
     expect(closed).toBe(true);
   });
 
+  it('close() called twice: the second settles with the first, once the DISCONNECT has its RECEIPT, not before', async () => {
+    const { connection, sockets } = fakeTimedConnection({});
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    const settled: string[] = [];
+    void connection.close(5000).then(() => settled.push('first'));
+    void connection.close(5000).then(() => settled.push('second'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(settled).toEqual([]);
+    expect(socket.sent.filter((frame) => frame.startsWith('DISCONNECT'))).toHaveLength(1);
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    socket.closedByPeer();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toEqual(['first', 'second']);
+  });
+
   it('close() while fresh credentials are awaited: it resolves at once, opens no socket and leaves no timer', async () => {
     let asked = 0;
     const { connection, sockets } = fakeTimedConnection({

@@ -159,6 +159,7 @@ export class StompConnection implements Transport {
   readonly #login: Login;
   #everConnected = false;
   #connectedAt = 0;
+  #closing: Promise<void> | undefined; // close()'s one promise, for every caller
 
   constructor(options: StompConnectionOptions = {}, events: StompConnectionEvents = {}) {
     this.#policy = reconnectPolicy(options);
@@ -279,15 +280,18 @@ export class StompConnection implements Transport {
    * From the moment it is called, nothing more is delivered to the owner: frames still arriving
    * while the socket closes (a pong, a late reply) must not wake it up again and start timers.
    */
-  async close(graceMs = 2000): Promise<void> {
-    if (this.#state === 'closed') return;
+  close(graceMs = 2000): Promise<void> {
+    this.#closing ??= this.#shutDown(graceMs);
+    return this.#closing;
+  }
+
+  async #shutDown(graceMs: number): Promise<void> {
     this.#setState('closed');
     this.#pacer.wake();
     this.#login.close();
     clearTimeout(this.#attemptTimer);
     this.#keepalive.stop();
     this.#stopWatchingPage?.();
-    this.#stopWatchingPage = undefined;
     this.#waiters.settle(new RpcError('CLOSED', 'the connection was closed'));
     await this.#session?.disconnect(graceMs);
   }
@@ -381,9 +385,8 @@ export class StompConnection implements Transport {
     if (cancelled === undefined) {
       this.#ending.brokerError(error); // RabbitMQ closes the connection after a fatal one
     } else {
-      // The broker ended a subscription (its queue was deleted, say) and kept the connection: a
-      // new one subscribes to everything again, and a `/queue/` subscription declares its queue.
-      // The usual backoff applies: a subscription cancelled again at once must not loop tightly.
+      // The broker ended a subscription (its queue deleted, say) and kept the connection: a new one
+      // subscribes again (a `/queue/` one declares its queue), after the usual backoff, not in a loop.
       this.drop(new RpcError('CONNECTION_LOST', `the broker cancelled subscription ${cancelled}: ${summary}`));
     }
   }
@@ -430,11 +433,16 @@ export class StompConnection implements Transport {
   #setState(state: ConnectionState, reason?: RpcError): void {
     if (state === this.#state) return;
     this.#state = state;
-    try {
-      this.#events.onStateChange?.(state, reason);
-    } catch {
-      // an application callback must not stop the connection from cleaning up or reconnecting
-    }
+    ignoringThrows(() => this.#events.onStateChange?.(state, reason));
+  }
+}
+
+/** Runs an application's callback whose throw must not stop the connection cleaning up or reconnecting. */
+function ignoringThrows(callback: () => void): void {
+  try {
+    callback();
+  } catch {
+    // the application's own fault; the connection goes on
   }
 }
 
