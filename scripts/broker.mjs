@@ -95,6 +95,11 @@ function nodeEnv(node) {
     HOME: node.stateDir, // holds the Erlang cookie shared by the node and rabbitmqctl
     RABBITMQ_NODENAME: node.name,
     RABBITMQ_CONFIG_FILE: join(node.stateDir, 'rabbitmq.conf'),
+    // Nothing from a system broker's /etc/rabbitmq: its env file, conf.d or advanced.config could
+    // move our listeners off loopback or onto its ports. These files do not exist, so none is read.
+    RABBITMQ_CONF_ENV_FILE: join(node.stateDir, 'rabbitmq-env.conf'),
+    RABBITMQ_CONFIG_FILES: join(node.stateDir, 'conf.d', '*.conf'), // a pattern, as its default is
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(node.stateDir, 'advanced.config'),
     RABBITMQ_ENABLED_PLUGINS_FILE: pluginsFile(node),
     RABBITMQ_MNESIA_BASE: join(node.stateDir, 'mnesia'),
     RABBITMQ_LOG_BASE: join(node.stateDir, 'log'),
@@ -166,7 +171,11 @@ function run(command, args, options = {}) {
 
 /** Runs a RabbitMQ command-line tool (rabbitmqctl, rabbitmq-queues, ...) against a local node. */
 export function rabbitmqTool(node, tool, args, timeoutMs = 60_000) {
-  const result = run(join(rabbitBin, tool), ['-n', node.name, ...args], { env: nodeEnv(node), timeout: timeoutMs });
+  const result = run(join(rabbitBin, tool), ['-n', node.name, ...args], {
+    env: nodeEnv(node),
+    cwd: node.stateDir, // where a VM that fails to boot writes erl_crash.dump
+    timeout: timeoutMs,
+  });
   if (result.status !== 0) {
     const why = result.error?.message ?? (result.signal ? `killed by ${result.signal}` : '');
     throw new Error(`${tool} ${args.join(' ')} failed on ${node.name}: ${why}\n${result.stderr || result.stdout}`);
@@ -280,7 +289,7 @@ export async function waitForNode(node) {
   const waited = run(
     join(rabbitBin, 'rabbitmqctl'),
     ['-n', node.name, 'wait', node.pidFile, '--timeout', String(startTimeoutSeconds)],
-    { env: nodeEnv(node), timeout: startTimeoutSeconds * 1000 },
+    { env: nodeEnv(node), cwd: node.stateDir, timeout: startTimeoutSeconds * 1000 },
   );
   if (waited.status !== 0) {
     throw new Error(
@@ -306,7 +315,7 @@ export async function ensureBroker() {
   }
   const host = new URL(url).hostname;
   const { port } = new URL(url);
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host) || port !== String(profile.ports.webStomp)) {
+  if (!['127.0.0.1', 'localhost'].includes(host) || port !== String(profile.ports.webStomp)) {
     throw new Error(
       `no Web-STOMP broker answers at ${url}, and the local node would listen at ${webStompUrl(profile)}`,
     );
