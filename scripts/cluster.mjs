@@ -28,6 +28,7 @@ import {
   webStompAnswers,
   webStompUrl,
 } from './broker.mjs';
+import { withFileLock } from './file-lock.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const confDir = join(root, 'rabbitmq-conf');
@@ -91,6 +92,16 @@ export function clusterStatus() {
 /** Starts what is missing of the cluster and resolves once every member serves Web-STOMP. */
 export async function ensureCluster() {
   ensureInstalled();
+  mkdirSync(stateDir, { recursive: true });
+  // Two starts at once (`npm run broker:cluster` while the cluster tests start it) would launch the
+  // same nodes twice and interleave their resets and joins. The holder's worst case: three boots,
+  // two joins of four commands and a boot each, the import and the replicas grown, about 16 minutes.
+  return withFileLock(join(stateDir, 'cluster.lock'), 20 * 60_000, startCluster, (pid) =>
+    log(`waiting for process ${pid}, which is starting the cluster`),
+  );
+}
+
+async function startCluster() {
   for (const node of CLUSTER_NODES) {
     if (nodePid(node) === undefined && (await webStompAnswers(webStompUrl(node)))) {
       throw new Error(
@@ -121,10 +132,13 @@ export async function ensureCluster() {
   return clusterUrls();
 }
 
-/** Stops the members that run, last member first; one that fails to stop does not keep the others running. */
-export function stopCluster() {
+/**
+ * Stops the members that run (or those of `nodes`), last member first; one that fails to stop does
+ * not keep the others running.
+ */
+export function stopCluster(nodes = CLUSTER_NODES) {
   const failures = [];
-  for (const node of [...CLUSTER_NODES].reverse()) {
+  for (const node of [...nodes].reverse()) {
     try {
       stopNode(node);
     } catch (error) {

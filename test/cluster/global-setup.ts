@@ -1,5 +1,5 @@
 // Runs once before the cluster tests: the three-node cluster of `npm run broker:cluster` must be
-// up (it is started when missing, and stopped again afterwards if this run started it).
+// up (what is missing of it is started, and stopped again afterwards).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { nodePid } from '../../scripts/broker.mjs';
@@ -14,9 +14,7 @@ function build(): void {
 
 export default async function setup(): Promise<() => void> {
   build();
-  const wasRunning = CLUSTER_NODES.every((node) => nodePid(node) !== undefined);
+  const started = CLUSTER_NODES.filter((node) => nodePid(node) === undefined);
   await ensureCluster();
-  return () => {
-    if (!wasRunning) stopCluster();
-  };
+  return () => stopCluster(started); // the members an operator had running keep running
 }
