@@ -148,14 +148,20 @@ export class PendingCalls<Reply> {
   }
 
   /**
-   * An item of a streamed call, numbered `sequence` by the server. False for a copy of one already
-   * taken (a redelivered request answered again by another server); an item out of order ends the
-   * call with BAD_REPLY.
+   * An item of a streamed call, numbered `sequence` by the server. A copy of one already taken
+   * means the request was redelivered to another server, which started again from 0: false (the
+   * copy dropped) for an idempotent call; a call that is not ends with CONNECTION_LOST rather than
+   * mix two runs. An item out of order ends the call with BAD_REPLY.
    */
   item(call: PendingCall<Reply>, sequence: string | undefined, item: Reply): boolean {
     // Whole numbers in decimal only: Number() would read "" as 0 and " 1", "0x1" or "1e0" as 1.
     const number = sequence !== undefined && /^(0|[1-9][0-9]*)$/.test(sequence) ? Number(sequence) : Number.NaN;
-    if (number < call.nextItem) return false;
+    if (number < call.nextItem && call.request.idempotent) return false;
+    if (number < call.nextItem) {
+      const message = `the stream started again at item ${number} after ${call.nextItem}: its server was lost, and the call is not idempotent`;
+      this.settle(call.correlationId, new RpcError('CONNECTION_LOST', message));
+      return true;
+    }
     if (number !== call.nextItem) {
       const shown = JSON.stringify(sequence ?? 'none');
       this.settle(call.correlationId, new RpcError('BAD_REPLY', `stream item ${shown} where ${call.nextItem} was due`));

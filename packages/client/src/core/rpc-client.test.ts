@@ -394,10 +394,10 @@ describe('RpcClient stream', () => {
       body,
     ] as const;
 
-  it('stream - yields the items in order, drops a copy of one, and ends at the end mark', async () => {
+  it('stream - yields the items in order, drops a copy of one (an idempotent call), and ends at the end mark', async () => {
     const { client, transport } = setup();
     transport.connect();
-    const items = client.stream('/queue/q', 'range');
+    const items = client.stream('/queue/q', 'range', { idempotent: true });
     const first = items.next();
     const correlationId = transport.onlyCorrelationId();
     transport.deliver(...item(correlationId, 0, 'a'));
@@ -408,6 +408,26 @@ describe('RpcClient stream', () => {
     for await (const reply of { [Symbol.asyncIterator]: () => items }) bodies.push(reply.body);
     expect(bodies).toEqual(['a', 'b']);
     expect(client.stats).toMatchObject({ succeeded: 1, droppedReplies: 1, pending: 0 });
+  });
+
+  it('stream - a call not idempotent whose stream starts again (redelivered to another server) ends with CONNECTION_LOST, unmixed', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const items = client.stream('/queue/q', 'restocks');
+    const correlationId = transport.onlyCorrelationId();
+    transport.deliver(...item(correlationId, 0, 'first server, 0'));
+    transport.deliver(...item(correlationId, 1, 'first server, 1'));
+    transport.deliver(...item(correlationId, 0, 'second server, 0'));
+    transport.deliver(...item(correlationId, 1, 'second server, 1'));
+    transport.deliver(...item(correlationId, 2, 'second server, 2'));
+    expect((await items.next()).value?.body).toBe('first server, 0');
+    expect((await items.next()).value?.body).toBe('first server, 1');
+    await expect(items.next()).rejects.toMatchObject({
+      code: 'CONNECTION_LOST',
+      message: expect.stringContaining('not idempotent'),
+    });
+    expect((await items.next()).done).toBe(true);
+    expect(client.stats).toMatchObject({ pending: 0, errors: { CONNECTION_LOST: 1 } });
   });
 
   it('stream - an error reply ends it with that error after the items before it', async () => {

@@ -15,7 +15,8 @@ export const ERROR_CODES = {
   CONNECTION_LOST: {
     origin: 'client',
     retry: true,
-    meaning: 'the connection died after the request was sent, and the call is not idempotent',
+    meaning:
+      'the connection died after the request was sent (or its stream’s server did), and the call is not idempotent',
   },
   UNAVAILABLE: { origin: 'client', retry: true, meaning: 'the broker could not be reached in time' },
   UNAUTHENTICATED: { origin: 'client', retry: false, meaning: 'the broker refused the login' },
