@@ -48,6 +48,8 @@ export async function sendStream(
   let bytes = 0;
   try {
     for (;;) {
+      // Before pulling, not only after sending: other streams share the socket and may have filled it.
+      if (sink.backlog() > MAX_BACKLOG_BYTES) await drained(sink);
       const stop = sink.stopped();
       if (stop) return stop;
       const next = await sink.within(iterator.next());
@@ -60,8 +62,7 @@ export async function sendStream(
       const headers = { [Header.stream]: StreamMark.item, [Header.sequence]: String(sent) };
       if (!sink.send(next.value, headers)) return new RpcError('CONNECTION_LOST', 'the connection dropped');
       sent++;
-      if (sink.backlog() > MAX_BACKLOG_BYTES) await drained(sink);
-      else if (sent % ITEMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (sent % ITEMS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   } catch (error) {
     return RpcError.from(error);
