@@ -115,6 +115,25 @@ describe('services - definition', () => {
     expect(call.kind).toBe('call');
   });
 
+  it('checkInput - a body its codec cannot read is INVALID_ARGUMENT, with the codec’s own RpcError kept as it is', async () => {
+    const codec = (decode: (body: string) => unknown) =>
+      procedure({ input: (input: unknown) => input, inputCodec: { encode: String, decode } });
+    const unreadable = codec(() => {
+      throw new SyntaxError('not JSON');
+    });
+    expect(await rejection(() => checkInput(unreadable, 'x'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'the request body cannot be read: not JSON',
+    });
+    const tooLarge = codec(() => {
+      throw new RpcError('INVALID_ARGUMENT', 'at most 10 items');
+    });
+    expect(await rejection(() => checkInput(tooLarge, 'x'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'at most 10 items',
+    });
+  });
+
   it('checkInput - a schema that is also a function (as ArkType’s are) is used as a schema, not called', async () => {
     const callable = Object.assign(() => ({ errors: 'returned, not thrown' }), {
       '~standard': {

@@ -192,6 +192,7 @@ export function checkInput(procedure: AnyProcedure, body: string): unknown {
   try {
     decoded = procedure.input.decode(body);
   } catch (error) {
+    if (error instanceof RpcError) throw error; // a codec's own code, kept as the validator's is
     throw new RpcError('INVALID_ARGUMENT', `the request body cannot be read: ${messageOf(error)}`);
   }
   const { validate } = procedure;
