@@ -29,6 +29,8 @@ export const CLIENT_DEFAULTS = {
   confirmRequests: true,
   /** Follow the servers' presence. */
   presence: true,
+  /** Tell the servers of a call given up on (protocol CANCEL_TOPIC). */
+  cancels: true,
   /** A call to a queue no server announced itself for: send it and wait, or fail at once with NO_SERVERS. */
   whenNoServers: 'wait',
   /** Give every call a fresh traceparent when its caller passes none. */

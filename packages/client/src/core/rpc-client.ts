@@ -56,6 +56,14 @@ export interface RpcClientOptions extends StompConnectionOptions {
    */
   presence?: boolean;
   /**
+   * Tell the servers when a call is given up on (aborted, a stream left early, the client closed),
+   * so that its handler stops. Needs write access to the cancel topic (`rpc.cancel` on
+   * `amq.topic`): RabbitMQ closes a connection whose publish it refuses, so without that access,
+   * turn this off; calls given up on then run on at the server to their end or deadline.
+   * @default true
+   */
+  cancels?: boolean;
+  /**
    * A call to a queue no server has announced itself for. Presence tells who is known, not who
    * exists: a server that never announces itself (the tutorial's, RxStompRPC-style servers, other
    * languages) is real. 'wait' sends the call anyway, so such a server, or one that starts within
@@ -183,8 +191,17 @@ type Call = PendingCall<RpcReply>;
  */
 const RECENT_REPLY_MS = 6000;
 
-/** The ends of a call that mean nobody waits for its reply any more: the server is told. */
-const GIVEN_UP: ReadonlySet<ErrorCode> = new Set(['ABORTED', 'CLOSED', 'LIMIT_EXCEEDED']);
+/**
+ * The ends of a call that mean nobody waits for its reply any more: the server is told (a stream
+ * that broke the protocol, or that another server started again, would otherwise run on).
+ */
+const GIVEN_UP: ReadonlySet<ErrorCode> = new Set([
+  'ABORTED',
+  'CLOSED',
+  'LIMIT_EXCEEDED',
+  'BAD_REPLY',
+  'CONNECTION_LOST',
+]);
 
 export class RpcClient {
   readonly #connection: Transport;
@@ -219,11 +236,12 @@ export class RpcClient {
     this.#discoveryMs = settings.discoveryMs;
     this.#confirmRequests = settings.confirmRequests;
     this.#traceCalls = options.traceCalls ?? CLIENT_DEFAULTS.traceCalls;
+    const cancels = options.cancels ?? CLIENT_DEFAULTS.cancels;
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
       timeoutError: (call) => this.#deadlineError(call),
       settled: (call, outcome) => {
         this.#stats.ended(outcome);
-        cancelIfGivenUp(this.#connection, call, outcome);
+        if (cancels) cancelIfGivenUp(this.#connection, call, outcome);
         if (this.#calls.size === 0) this.#discovery.idle();
       },
     });
@@ -252,11 +270,8 @@ export class RpcClient {
         ping: (receiptId) => ping(this.#connection, receiptId),
         connected: () => this.#connection.connected,
         decide: () => this.#sendUnsent(),
-        unanswered: (now) => {
-          for (const c of this.#calls.values())
-            if (c.startedAt <= now - probeAfterMs(c) && this.#unheard(c)) return true;
-          return false;
-        },
+        unanswered: (now) =>
+          Array.from(this.#calls.values()).some((c) => c.startedAt <= now - probeAfterMs(c) && this.#unheard(c)),
         waiting: () => this.#calls.size > 0,
       },
     );
@@ -545,7 +560,7 @@ function outgoingRequest(
 }
 
 /**
- * A call its caller gave up on (aborted, a stream left early, or the client closed) while it was
+ * A call its caller gave up on (aborted, a stream left early or broken, or the client closed) while it was
  * out on this connection: tell the servers (protocol CANCEL_TOPIC), so that none goes on working
  * for nobody. The cancel carries the requests' `reply-to`, which the broker turns into this
  * connection's own reply queue, as it did for the request: a server obeys a cancel only from there.

@@ -165,6 +165,7 @@ export class FibonacciRpcClient {
    */
   close(): Promise<void> {
     this.#closed = true;
+    void this.#service.close(); // a sequence() not read yet has sent nothing: it must not start now
     return this.#ownsClient ? this.rpc.close() : Promise.resolve();
   }
 }
