@@ -36,6 +36,10 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          // Last, where Vitest puts it anyway. Every project's global setup runs before the first
+          // test and its teardown after the last, so the cluster's three nodes are up (idle: under
+          // 2% of one core together) through the browser, packaging and broker tests too.
+          sequence: { groupOrder: 4 },
         },
       },
       {
@@ -49,7 +53,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
-          // After the other projects: these tests restart the broker they share.
+          // After the unit tests, alone: these tests restart the broker they share.
           sequence: { groupOrder: 1 },
         },
       },
@@ -63,7 +67,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // Last: these tests kill cluster nodes and load the machine.
+          // Alone: these tests kill cluster nodes and load the machine.
           sequence: { groupOrder: 2 },
         },
       },
@@ -73,7 +77,8 @@ export default defineConfig({
           include: ['test/packaging/**/*.test.ts'],
           // Packs both workspaces from a fresh copy and installs the tarballs into a scratch project
           // (npm's cache or registry for @types/node); no broker. Builds, installs and type-checks
-          // take a minute, alone: after the cluster tests, so it neither loads nor waits for them.
+          // take a minute, alone: after the cluster tests, so it neither loads nor waits for them,
+          // and before the broker tests.
           testTimeout: 120_000,
           hookTimeout: 420_000,
           sequence: { groupOrder: 3 },

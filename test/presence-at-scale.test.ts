@@ -48,8 +48,9 @@ async function deliveriesPerSecond(ms: number): Promise<number> {
     const overview = (await response.json()) as { message_stats?: { deliver_get?: number } };
     return overview.message_stats?.deliver_get ?? 0;
   };
-  // The node publishes its counters every 5 s: let what came before (the storm) be counted first.
-  await new Promise((resolve) => setTimeout(resolve, 6000));
+  // The node publishes its counters every 5 s: let what came before (the storm) be counted first,
+  // waiting two periods, since a loaded node may publish one late.
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
   const before = await read();
   await new Promise((resolve) => setTimeout(resolve, ms));
   const perSecond = ((await read()) - before) / (ms / 1000);

@@ -68,9 +68,10 @@ describe('servers that fail', () => {
       },
     });
     const client = openClient(queue);
+    await client.ready(5000); // a deadline spent connecting would say nothing of the stuck handler
     const call = (body: string, timeoutMs: number) =>
       client.request(queueDestination(queue), body, { headers: queueDeclarationHeaders(), timeoutMs });
-    const stuckCall = call('stuck', 500);
+    const stuckCall = call('stuck', 1500);
     expect((await call('one', 5000)).body).toBe('one');
     expect(await rejectionCode(stuckCall)).toBe('TIMEOUT');
     for (const body of ['two', 'three', 'four']) expect((await call(body, 5000)).body).toBe(body);

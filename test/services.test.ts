@@ -208,7 +208,7 @@ describe('services', () => {
     // Connected, and a deadline that leaves the server time to answer the client's "who is there?"
     // ping (else the call could end NO_SERVERS on a loaded machine).
     await calc.rpc.ready(5000);
-    expect(await rejectionCode(calc.call('wait', { ms: 30_000 }, { timeoutMs: 1000 }))).toBe('TIMEOUT');
+    expect(await rejectionCode(calc.call('wait', { ms: 30_000 }, { timeoutMs: 2000 }))).toBe('TIMEOUT');
     await until(() => stopped.length === 1);
     expect(stopped[0]).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
   });

@@ -48,6 +48,9 @@ async function startBrowserTestServer(id: string): Promise<RpcServer> {
     passcode: 'rpc-server',
     queue: QUEUE,
     id,
+    // Back within a second of the broker's restart (the default backoff reaches 10 s), well inside
+    // the deadline of the call the restart test makes meanwhile.
+    maxReconnectDelayMs: 1000,
   });
   await server.start(WAIT_MS);
   return server;
