@@ -306,16 +306,18 @@ export async function waitForNode(node) {
 /** Resolves once Web-STOMP answers at the configured URL, starting a local node if needed. */
 export async function ensureBroker() {
   const url = brokerUrl();
+  const { hostname: host, port } = new URL(url);
+  const local = ['127.0.0.1', 'localhost'].includes(host) && port === String(profile.ports.webStomp);
   // A test run that died inside freezeLocalBroker() would leave the node stopped.
-  const frozen = nodePid();
-  if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
+  const ours = nodePid();
+  if (ours !== undefined) process.kill(ours, 'SIGCONT');
   if (await webStompAnswers(url)) {
-    log(`Web-STOMP answers at ${url}`);
+    // Another broker on the node's port (the system's service, say) has users and queues of its own.
+    const whose = local && ours === undefined ? "; not this checkout's node: its users and definitions may differ" : '';
+    log(`Web-STOMP answers at ${url}${whose}`);
     return { url, started: false };
   }
-  const host = new URL(url).hostname;
-  const { port } = new URL(url);
-  if (!['127.0.0.1', 'localhost'].includes(host) || port !== String(profile.ports.webStomp)) {
+  if (!local) {
     throw new Error(
       `no Web-STOMP broker answers at ${url}, and the local node would listen at ${webStompUrl(profile)}`,
     );
