@@ -1,12 +1,14 @@
 // The command lines as a user runs them: `npm run client -- N` and `npm start`.
 
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { DEFAULT_QUEUE, type FibonacciRpcClient } from '@stomp-rpc/client';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { amqpUrl } from '../scripts/broker.mjs';
-import { openClient, spawnChild, startServer, uniqueQueue, until } from './support.js';
+import { BROKER_URL, openClient, ROOT, spawnChild, startServer, uniqueQueue, until } from './support.js';
+
+const CLIENT_CLI = `${ROOT}packages/client/dist/cli.js`;
 
 /**
  * `node scripts/start.mjs` run from a terminal: the leader of its own process group, the group a
@@ -123,6 +125,37 @@ describe('command line', () => {
     const backwards = await npmRun('client', '--', ...nowhere, '--sequence', '5', '3');
     expect(backwards.status).toBe(2);
     expect(backwards.stderr).toContain('from and to must be whole numbers with 0 <= from <= to');
+    // So is a queue or exchange name that would address another destination, as for the server.
+    for (const [flag, name] of [
+      ['--queue', 'a/b'],
+      ['--queue', ''],
+      ['--exchange', ''],
+      ['--exchange', 'rpc/x'],
+    ] as const) {
+      const client = spawnChild(process.execPath, [CLIENT_CLI, ...nowhere, flag, name, '5']);
+      expect(await client.exited(10_000), `${flag} ${JSON.stringify(name)}`).toBe(2);
+      expect(client.stderr()).toMatch(new RegExp(`^stomp-rpc-client: ${flag} .*without '/'`));
+      expect(client.stdout()).toBe('');
+    }
+  });
+
+  it('cli - with a URL list, a node that accepts and never answers does not use up the wait for the first connection: the next URL gets its turn', async () => {
+    await startServer(DEFAULT_QUEUE);
+    const hung: Socket[] = [];
+    const silent = createNetServer((socket) => hung.push(socket)); // a partitioned node: TCP, then nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => {
+      for (const socket of hung) socket.destroy();
+      silent.close();
+    });
+    const urls = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/ws,${BROKER_URL}`;
+    // The client starts at a random URL of the list: in four runs, the silent one comes first in all
+    // but one in sixteen; whichever comes first, every run must get its answer within the wait.
+    for (let run = 0; run < 4; run++) {
+      const client = spawnChild(process.execPath, [CLIENT_CLI, '--url', urls, '--connect-timeout-ms', '3000', '10']);
+      expect(await client.exited(10_000), client.stderr()).toBe(0);
+      expect(client.stdout()).toContain(' [.] Got 55\n');
+    }
   });
 
   it('server cli - options it refuses exit 2 before connecting, --help wins over them, and a port in use exits 1', async () => {

@@ -5,7 +5,7 @@
 // `npm run client -- --sequence 10 20`: fib(10..20), each printed as it arrives (a streamed reply).
 import { parseArgs } from 'node:util';
 import { CLIENT_DEFAULTS } from './defaults.js';
-import { CONNECTION_FLAGS, ENVIRONMENT, optionsFromCommandLine } from './env.js';
+import { CONNECTION_FLAGS, ENVIRONMENT, MAX_QUEUE_NAME_BYTES, optionsFromCommandLine } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
 import { parseDurationFlag } from './options.js';
 import { encodeN } from './protocol/fibonacci.js';
@@ -29,13 +29,13 @@ options:
   --login <user>          broker user
   --passcode <password>   broker password
   --vhost <vhost>         RabbitMQ virtual host
-  --queue <name>          request queue (default ${CLIENT_DEFAULTS.queue})
+  --queue <name>          request queue: 1 to ${MAX_QUEUE_NAME_BYTES} bytes, no '/' (default ${CLIENT_DEFAULTS.queue})
   --queue-profile <name>  how the queue is declared, as the servers do: tutorial (default)
                           or replicated (quorum queue, for a cluster)
   --durable               the tutorial's queue declared durable, for servers run with --durable
   --timeout-ms <ms>       deadline of the call (default ${CLIENT_DEFAULTS.timeoutMs})
   --connect-timeout-ms <ms>  how long to wait for the first connection before giving up
-                          (default ${CLIENT_DEFAULTS.connectTimeoutMs})
+                          (default ${CLIENT_DEFAULTS.connectTimeoutMs}; each URL of a list gets its share)
   --fail-fast             fail at once with NO_SERVERS when no server announced itself, without
                           sending (for when every server announces itself; the tutorial's
                           servers do not)
@@ -141,8 +141,24 @@ function parse(argv: readonly string[]) {
     failFast: failFastFlag(values['fail-fast'], values['wait-for-server']),
     listServers,
     range,
-    exchange: values.exchange,
+    exchange: exchangeName(values.exchange),
   };
+}
+
+/** An exchange name for `/exchange/<name>/<queue>`, where an empty name or a '/' would address another destination. */
+function exchangeName(exchange: string | undefined): string | undefined {
+  if (exchange !== undefined && (exchange === '' || exchange.includes('/')))
+    throw new UsageError(`--exchange takes an exchange name without '/', got ${JSON.stringify(exchange)}`);
+  return exchange;
+}
+
+/**
+ * Each connection attempt's limit, so that within the wait for the first connection every URL of
+ * a list gets its turn: a node that accepts and never answers must not use up the whole wait.
+ */
+function attemptTimeoutMs(waitMs: number, url: string | readonly string[] | undefined): number {
+  const urls = Array.isArray(url) ? url.length : 1;
+  return Math.min(CLIENT_DEFAULTS.connectTimeoutMs, Math.max(1, Math.floor(waitMs / urls)));
 }
 
 /** The <from> <to> of --sequence, as whole numbers within the service's bounds. */
@@ -183,6 +199,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     client = new FibonacciRpcClient({
       ...options,
+      connectTimeoutMs: attemptTimeoutMs(connectTimeoutMs, options.url),
       timeoutMs,
       ...(exchange === undefined ? {} : { exchange }),
       whenNoServers: failFast ? 'fail' : 'wait',

@@ -1,3 +1,4 @@
+import { RpcError } from './errors.js';
 import { parseUrlList } from './options.js';
 import type { QueueProfile } from './protocol/queue-profile.js';
 import { DEFAULT_QUEUE, type QueueDeclaration } from './protocol/wire.js';
@@ -56,7 +57,29 @@ export interface ConnectionFlagValues {
   durable?: boolean | undefined;
 }
 
-/** Connection options from the environment, with the command line's flags taking precedence. */
+/** RabbitMQ's longest queue name, in bytes of UTF-8. */
+export const MAX_QUEUE_NAME_BYTES = 255;
+
+/**
+ * A queue name from a command line or the environment, checked: requests go to `/queue/<name>`,
+ * where an empty name or a '/' would address another destination or none, and RabbitMQ refuses a
+ * longer name only once connected.
+ */
+export function checkQueueName(queue: string): string {
+  if (queue === '' || queue.includes('/') || new TextEncoder().encode(queue).length > MAX_QUEUE_NAME_BYTES) {
+    const shown = queue.length > 40 ? `${queue.slice(0, 40)}…` : queue;
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      `--queue (or RPC_QUEUE) takes a queue name of 1 to ${MAX_QUEUE_NAME_BYTES} bytes without '/', got ${JSON.stringify(shown)}`,
+    );
+  }
+  return queue;
+}
+
+/**
+ * Connection options from the environment, with the command line's flags taking precedence; the
+ * queue name checked (checkQueueName).
+ */
 export function optionsFromCommandLine(
   flags: ConnectionFlagValues,
   env: Readonly<Record<string, string | undefined>>,
@@ -73,5 +96,6 @@ export function optionsFromCommandLine(
     if (flags['queue-profile'] !== undefined) throw new Error('--durable and --queue-profile exclude each other');
     options.queueDeclaration = { durable: true };
   }
+  checkQueueName(options.queue);
   return options;
 }

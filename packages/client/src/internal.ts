@@ -3,7 +3,12 @@
  * page never needs: the STOMP transport, the latency histogram, option checks. Not a public API:
  * it may change in any release.
  */
-export { CONNECTION_FLAGS, type ConnectionFlagValues, optionsFromCommandLine } from './env.js';
+export {
+  CONNECTION_FLAGS,
+  type ConnectionFlagValues,
+  MAX_QUEUE_NAME_BYTES,
+  optionsFromCommandLine,
+} from './env.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
 export { checkCount, checkMs, MAX_TIMER_MS, parseDurationFlag, parseUrlList, parseWholeFlag } from './options.js';
 export { mapItems } from './services/map-items.js';

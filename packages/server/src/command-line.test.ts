@@ -39,6 +39,16 @@ describe('server command line', () => {
     expect(USAGE).toContain('--max-n <n>           largest n served, 0 to 100000000');
   });
 
+  it('server cli - --presence-ms outside 0 or 100 to 3600000 is a usage error of the flag, before anything starts', () => {
+    for (const ms of ['50', '99', '3600001']) {
+      expect(parse(['--presence-ms', ms])).toEqual({
+        code: 'INVALID_ARGUMENT',
+        message: `--presence-ms takes 0 (never) or 100 to 3600000 ms, got ${ms}`,
+      });
+    }
+    for (const ms of [0, 100, 3_600_000]) expect(parse(['--presence-ms', String(ms)]).settings?.presenceMs).toBe(ms);
+  });
+
   it('server cli - --help wins over whatever else the command line says', () => {
     expect(parse(['--help', '--metrics-host', '0.0.0.0', '--queue', ''])).toEqual({ settings: undefined });
   });

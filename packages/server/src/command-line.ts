@@ -6,19 +6,17 @@ import { parseArgs } from 'node:util';
 import { ENVIRONMENT, RpcError } from '@stomp-rpc/client';
 import {
   CONNECTION_FLAGS,
+  MAX_QUEUE_NAME_BYTES,
   optionsFromCommandLine,
   parseDurationFlag,
   parseWholeFlag,
 } from '@stomp-rpc/client/internal';
-import { SERVER_DEFAULTS } from './defaults.js';
+import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { MAX_N_LIMIT } from './fibonacci-service.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 /** Worker threads beyond this are a typo, not a machine (each is a V8 isolate). */
 const MAX_WORKERS = 256;
-
-/** RabbitMQ's longest queue name, in bytes of UTF-8. */
-const MAX_QUEUE_NAME_BYTES = 255;
 
 export const USAGE = `usage: stomp-rpc-server [options]
 
@@ -40,7 +38,7 @@ options:
   --workers <count>     worker threads for large n, 1 to 256 (default: cores less one, at least 1)
   --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
                         handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
-  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never, else 100 to 3600000;
+  --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never, else ${PRESENCE_MS_RANGE.min} to ${PRESENCE_MS_RANGE.max};
                         clients still get answers, but --servers and --fail-fast do not see it)
   --metrics-port <port> serve Prometheus metrics at http://<metrics-host>:<port>/metrics
   --metrics-host <host> address the metrics endpoint binds, with --metrics-port (default 127.0.0.1)
@@ -69,23 +67,14 @@ function durationOption(flag: string, value: string | undefined, fallback: numbe
   return value === undefined ? fallback : parseDurationFlag(flag, value, 0);
 }
 
-/**
- * The queue name, checked: the server consumes `/queue/<name>`, where an empty name or a '/' would
- * address another destination or none, and RabbitMQ refuses a longer name only once connected.
- */
-function checkQueueName(queue: string): string {
-  if (queue === '' || queue.includes('/') || Buffer.byteLength(queue) > MAX_QUEUE_NAME_BYTES) {
-    throw new RpcError(
-      'INVALID_ARGUMENT',
-      `--queue (or RPC_QUEUE) takes a queue name of 1 to ${MAX_QUEUE_NAME_BYTES} bytes without '/', got ${JSON.stringify(shortened(queue))}`,
-    );
+/** --presence-ms: 0 (never) or within PRESENCE_MS_RANGE, as RpcServer takes it, checked before anything starts. */
+function presenceOption(value: string | undefined): number {
+  const ms = durationOption('--presence-ms', value, SERVER_DEFAULTS.presenceMs);
+  const { min, max } = PRESENCE_MS_RANGE;
+  if (ms !== 0 && (ms < min || ms > max)) {
+    throw new RpcError('INVALID_ARGUMENT', `--presence-ms takes 0 (never) or ${min} to ${max} ms, got ${ms}`);
   }
-  return queue;
-}
-
-/** `text` cut to a length an error message can show. */
-function shortened(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return ms;
 }
 
 /** Reads the command line (undefined for --help); throws with a message for people when it is not valid. */
@@ -116,12 +105,12 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
   const connection = optionsFromCommandLine(values, env);
   return {
     values,
-    connection: { ...connection, queue: checkQueueName(connection.queue) },
+    connection,
     logLevel: logLevel as LogLevel,
     prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1, 65_535), // AMQP's limit
     maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN, 0, MAX_N_LIMIT),
     graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
-    presenceMs: durationOption('--presence-ms', values['presence-ms'], SERVER_DEFAULTS.presenceMs),
+    presenceMs: presenceOption(values['presence-ms']),
     metricsPort:
       values['metrics-port'] === undefined
         ? undefined

@@ -29,3 +29,6 @@ export const SERVER_DEFAULTS = {
   /** Bytes of decimal replies kept for repeated n. */
   cacheBytes: 32 * 1024 * 1024,
 } as const;
+
+/** The presence interval a server accepts besides 0 (never): from a tenth of a second to an hour. */
+export const PRESENCE_MS_RANGE = { min: 100, max: 3_600_000 } as const;

@@ -53,7 +53,7 @@ import {
 import { v4 as uuidv4 } from 'uuid';
 import { type AckEntry, AckWindow } from './ack-window.js';
 import { CancellableRequests } from './cancellable-requests.js';
-import { SERVER_DEFAULTS } from './defaults.js';
+import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { RequestControl } from './request-control.js';
@@ -480,8 +480,9 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boo
 function checkServerOptions(options: RpcServerOptions): Settings {
   const prefetch = checkCount(options.prefetch ?? SERVER_DEFAULTS.prefetch, 'prefetch');
   const presenceMs = options.presenceMs ?? SERVER_DEFAULTS.presenceMs;
-  if (presenceMs !== 0 && !(presenceMs >= 100 && presenceMs <= 3_600_000)) {
-    throw new RpcError('INVALID_ARGUMENT', 'presenceMs must be 0 (off) or from 100 to 3600000');
+  const { min, max } = PRESENCE_MS_RANGE;
+  if (presenceMs !== 0 && !(presenceMs >= min && presenceMs <= max)) {
+    throw new RpcError('INVALID_ARGUMENT', `presenceMs must be 0 (off) or from ${min} to ${max}`);
   }
   if (typeof options.handler !== 'function') throw new RpcError('INVALID_ARGUMENT', 'handler must be a function');
   return {
