@@ -1,5 +1,12 @@
 import { hostname } from 'node:os';
-import { Header, PRESENCE_TOPIC, parseAnnouncement, type ServerStats } from '@stomp-rpc/client/protocol';
+import {
+  Header,
+  MAX_ANNOUNCEMENT_CHARS,
+  MAX_PROCEDURES,
+  PRESENCE_TOPIC,
+  parseAnnouncement,
+  type ServerStats,
+} from '@stomp-rpc/client/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AnnouncerOptions, PONGS_PER_SECOND, PresenceAnnouncer, STORM_HELLO_MS } from './presence-announcer.js';
 import { ServerStatsCounter } from './server-stats.js';
@@ -230,11 +237,55 @@ describe('PresenceAnnouncer', () => {
     expect(() => subject.announce('hello')).not.toThrow();
     expect(() => subject.answerPing(REPLY_QUEUE, 0)).not.toThrow();
     expect(() => vi.advanceTimersByTime(PRESENCE_MS)).not.toThrow();
-    expect(() => subject.stop()).not.toThrow();
     expect(sent).toEqual([]);
 
     link.failing = false;
     subject.announce('hello');
     expect(kinds(sent)).toEqual(['hello']);
+    link.failing = true;
+    expect(() => subject.stop()).not.toThrow();
+    expect(kinds(sent)).toEqual(['hello']);
+  });
+
+  it('many procedures - the announcement stays within what clients read: the busiest 64 procedures, or none when still too long', () => {
+    const { subject, sent, counter } = announcer();
+    // 200 procedures with long names: all of them would make a body far over the client's limit.
+    for (let i = 0; i < 200; i++) {
+      const name = `procedure-${String(i).padStart(3, '0')}-${'x'.repeat(40)}`;
+      for (let calls = 0; calls <= i % 100; calls++) {
+        counter.received();
+        counter.answered(1, undefined, 'ok', name);
+      }
+    }
+    subject.announce('beat');
+    const body = (sent[0] as Frame).body;
+    expect(body.length).toBeLessThanOrEqual(MAX_ANNOUNCEMENT_CHARS);
+    const heard = parseAnnouncement(body);
+    expect(heard?.stats.requests).toBe(10_100); // the server is seen, with its totals: 2 × (1 + 2 + … + 100)
+    const procedures = Object.entries(heard?.stats.procedures ?? {});
+    expect(procedures).toHaveLength(MAX_PROCEDURES);
+    // The busiest: 100 requests for procedures 99 and 199, 99 for 98 and 198, and so on down to 69.
+    expect(Math.min(...procedures.map(([, stats]) => stats.requests))).toBe(69);
+
+    // Names so long that even 64 of them are too long: the procedures are left out, not the server.
+    const { subject: other, sent: otherSent, counter: otherCounter } = announcer();
+    for (let i = 0; i < 64; i++) {
+      otherCounter.received();
+      otherCounter.answered(1, undefined, 'ok', `${i}-${'y'.repeat(300)}`);
+    }
+    other.announce('beat');
+    const bare = parseAnnouncement((otherSent[0] as Frame).body);
+    expect(bare?.stats.requests).toBe(64);
+    expect(bare?.stats.procedures).toBeUndefined();
+  });
+
+  it('stop - nothing is announced after the bye, not even the hello of a subscription the broker confirms late', () => {
+    const { subject, sent } = announcer();
+    subject.start();
+    subject.stop();
+    subject.announce('hello');
+    subject.answerPing(REPLY_QUEUE);
+    vi.advanceTimersByTime(10 * PRESENCE_MS);
+    expect(kinds(sent)).toEqual(['bye']);
   });
 });

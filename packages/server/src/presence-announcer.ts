@@ -10,6 +10,8 @@ import { hostname } from 'node:os';
 import {
   type AnnouncementKind,
   Header,
+  MAX_ANNOUNCEMENT_CHARS,
+  MAX_PROCEDURES,
   PRESENCE_TOPIC,
   replyDestination,
   type ServerAnnouncement,
@@ -46,6 +48,8 @@ export class PresenceAnnouncer {
   #beat: ReturnType<typeof setInterval> | undefined;
   #pongWindow = { second: 0, answered: 0 };
   #stormHello: ReturnType<typeof setTimeout> | undefined;
+  /** After the bye nothing more: a hello (a subscription confirmed late) would make the server live again. */
+  #stopped = false;
 
   constructor(options: AnnouncerOptions, events: AnnouncerEvents) {
     this.#options = options;
@@ -70,6 +74,7 @@ export class PresenceAnnouncer {
     this.#beat = undefined;
     this.#stormHello = undefined;
     this.announce('bye');
+    this.#stopped = true;
   }
 
   /** Answers a ping on the asker's reply queue, within the rate limit. */
@@ -91,11 +96,11 @@ export class PresenceAnnouncer {
 
   /** Publishes an announcement on the presence topic (or to one asker); skipped while disconnected. */
   announce(kind: AnnouncementKind, destination = PRESENCE_TOPIC): void {
-    if (!this.enabled || !this.#events.connected()) return;
+    if (!this.enabled || this.#stopped || !this.#events.connected()) return;
     const headers: Record<string, string> = { [Header.contentType]: 'application/json' };
     if (kind === 'pong') headers[Header.presence] = kind;
     try {
-      this.#events.publish({ destination, body: JSON.stringify(this.#announcement(kind)), headers });
+      this.#events.publish({ destination, body: announcementBody(this.#announcement(kind)), headers });
     } catch {
       // disconnected meanwhile; the next connection says hello again
     }
@@ -118,4 +123,19 @@ export class PresenceAnnouncer {
       stats,
     };
   }
+}
+
+/**
+ * The announcement as clients read it: a client ignores one over MAX_ANNOUNCEMENT_CHARS as a whole
+ * and reads MAX_PROCEDURES procedures at most, so a service with many procedures sends its busiest
+ * ones, and none when even that is too long; it never makes the server invisible.
+ */
+export function announcementBody(announcement: ServerAnnouncement): string {
+  const { procedures, ...overall } = announcement.stats;
+  if (procedures === undefined) return JSON.stringify(announcement);
+  const busiest = Object.entries(procedures)
+    .sort(([, a], [, b]) => b.requests - a.requests)
+    .slice(0, MAX_PROCEDURES);
+  const body = JSON.stringify({ ...announcement, stats: { ...overall, procedures: Object.fromEntries(busiest) } });
+  return body.length <= MAX_ANNOUNCEMENT_CHARS ? body : JSON.stringify({ ...announcement, stats: overall });
 }

@@ -29,6 +29,12 @@ describe('RpcServer options', () => {
   it('options - a missing handler is INVALID_ARGUMENT at once, not INTERNAL on every request', () => {
     expect(codeOf({ handler: undefined })).toBe('INVALID_ARGUMENT');
   });
+
+  it('options - an id clients would not read (empty, over 256 characters, a control character) is INVALID_ARGUMENT, not a server nobody sees', () => {
+    for (const id of ['', 'x'.repeat(257), 'node-1\n', 'a\u0000b'])
+      expect(codeOf({ id }), JSON.stringify(id)).toBe('INVALID_ARGUMENT');
+    for (const id of ['node-1', 'x'.repeat(256), 'café ☕']) expect(codeOf({ id }), id).toBe('none');
+  });
 });
 
 /** An RpcServer on sockets the test plays the broker on. */

@@ -39,6 +39,7 @@ import {
   DEFAULT_QUEUE,
   type ErrorCode,
   Header,
+  isName,
   isServerCode,
   PING_TOPIC,
   type QueueDeclaration,
@@ -101,7 +102,10 @@ export interface RpcServerOptions extends StompConnectionOptions {
   maxBodyBytes?: number;
   /** @default no logging */
   logger?: Logger;
-  /** This server's id in presence announcements and reply headers. @default 8 random hex digits */
+  /**
+   * This server's id in presence announcements and reply headers: 1 to 256 characters, no control
+   * characters (clients ignore announcements with another). @default 8 random hex digits
+   */
   id?: string;
   /** How often the server announces itself on the presence topic; 0 turns presence off. @default 2000 */
   presenceMs?: number;
@@ -485,6 +489,8 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     throw new RpcError('INVALID_ARGUMENT', `presenceMs must be 0 (off) or from ${min} to ${max}`);
   }
   if (typeof options.handler !== 'function') throw new RpcError('INVALID_ARGUMENT', 'handler must be a function');
+  if (options.id !== undefined && !isName(options.id))
+    throw new RpcError('INVALID_ARGUMENT', 'id must be 1 to 256 characters without control characters');
   return {
     handler: options.handler,
     queue: options.queue ?? DEFAULT_QUEUE,

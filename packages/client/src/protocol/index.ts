@@ -6,6 +6,9 @@ export { ERROR_CODES, type ErrorCode, isErrorCode, isServerCode } from './error-
 export { checkDecimalN, decodeN, decodeValue, encodeN } from './fibonacci.js';
 export {
   type AnnouncementKind,
+  isName,
+  MAX_ANNOUNCEMENT_CHARS,
+  MAX_PROCEDURES,
   MISSED_BEATS,
   PING_TOPIC,
   PRESENCE_TOPIC,

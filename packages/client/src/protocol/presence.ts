@@ -47,8 +47,10 @@ export interface ProcedureStats {
   processingMs: number;
 }
 
-/** At most this many procedures of an announcement are read. */
-const MAX_PROCEDURES = 64;
+/** At most this many procedures of an announcement are read; a server sends its busiest ones. */
+export const MAX_PROCEDURES = 64;
+/** A longer announcement is ignored as a whole; a server keeps within it. */
+export const MAX_ANNOUNCEMENT_CHARS = 16_384;
 
 /** What a server says about itself on the presence topic. */
 export interface ServerAnnouncement {
@@ -84,7 +86,7 @@ export const MAX_BEAT_MS = 3_600_000;
  * finite numbers, whatever was sent.
  */
 export function parseAnnouncement(body: string): ServerAnnouncement | undefined {
-  if (body.length > 16_384) return undefined;
+  if (body.length > MAX_ANNOUNCEMENT_CHARS) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -124,7 +126,8 @@ export function parseAnnouncement(body: string): ServerAnnouncement | undefined 
 }
 
 /** Text to show: 1 to 256 characters, none of them a control character (no line breaks, no terminal escapes). */
-function isName(field: unknown): field is string {
+/** A name clients take from an announcement (an id, a queue, a host): 1 to 256 characters, none a control character. */
+export function isName(field: unknown): field is string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   return typeof field === 'string' && /^[^\u0000-\u001f\u007f-\u009f]{1,256}$/.test(field);
 }
