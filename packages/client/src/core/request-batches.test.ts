@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { newDelivery } from './pending-calls.js';
 import { RequestBatches } from './request-batches.js';
 
-function call(correlationId: string) {
-  return { correlationId, delivery: newDelivery(1000) };
+/** A call; idempotent unless told, as the batch's RECEIPT confirms only those. */
+function call(correlationId: string, idempotent = true) {
+  return { correlationId, delivery: newDelivery(1000), request: { idempotent } };
 }
 
 /** Batches whose turns the test ends, writing into `written` (with each receipt id), until `failAt`. */
@@ -28,7 +29,7 @@ function setup({ confirm = true, failAt = Number.POSITIVE_INFINITY } = {}) {
 describe('RequestBatches', () => {
   it('batch - the calls of a turn go out together at its end; the last asks for the RECEIPT', () => {
     const { batches, turns, written, endTurn } = setup();
-    const calls = ['a', 'b', 'c'].map(call);
+    const calls = ['a', 'b', 'c'].map((id) => call(id));
     for (const c of calls) batches.add(c);
     batches.add(calls[0] as never); // queued once
     expect(turns).toHaveLength(1);
@@ -43,9 +44,27 @@ describe('RequestBatches', () => {
     expect(batches.confirmed('c')).toBeUndefined(); // forgotten once confirmed
   });
 
+  it('batch - a call that is not idempotent asks for its own RECEIPT, which confirms it alone; the batch’s confirms only the idempotent ones', () => {
+    const { batches, written, endTurn } = setup();
+    const [a, charge, c, refund] = [call('a'), call('charge', false), call('c'), call('refund', false)];
+    for (const one of [a, charge, c, refund]) batches.add(one);
+    endTurn();
+    // The broker confirms each frame on its own: another frame's RECEIPT says nothing of this one's
+    // fate (a full queue refuses a publish without a word), and a request that a server will run
+    // must not be called refused.
+    expect(written).toEqual([
+      ['a', undefined],
+      ['charge', 'charge'],
+      ['c', undefined],
+      ['refund', 'refund'],
+    ]);
+    expect(batches.confirmed('refund')).toEqual([a, c, refund]);
+    expect(batches.confirmed('charge')).toEqual([charge]);
+  });
+
   it('batch - a call sent again, last of a later batch, gets a RECEIPT id of its own: the first batch’s RECEIPT still confirms all of that batch', () => {
     const { batches, written, endTurn } = setup();
-    const [a, b] = ['a', 'b'].map(call) as [ReturnType<typeof call>, ReturnType<typeof call>];
+    const [a, b] = ['a', 'b'].map((id) => call(id)) as [ReturnType<typeof call>, ReturnType<typeof call>];
     batches.add(a);
     batches.add(b);
     endTurn();
@@ -82,7 +101,7 @@ describe('RequestBatches', () => {
 
   it('batch - a failed write leaves the rest unsent and not queued, so a reconnect sends them again', () => {
     const { batches, written, endTurn } = setup({ failAt: 1 });
-    const calls = ['a', 'b', 'c'].map(call);
+    const calls = ['a', 'b', 'c'].map((id) => call(id));
     for (const c of calls) batches.add(c);
     endTurn();
     expect(written).toEqual([['a', undefined]]);

@@ -1,10 +1,14 @@
 /*
  * Requests leave in batches: those made in one turn of the event loop go out together at its end,
- * and only the last of them asks for a RECEIPT. The broker handles a connection's frames in order,
- * so that one RECEIPT confirms the batch: one frame per batch instead of one per request, on the
- * busiest process of an RPC (BENCHMARKS.md has the measured cost). A batch whose RECEIPT never
- * comes (the broker refused its publish) leaves its calls unconfirmed, which request confirmation
- * then handles as for a single request.
+ * and the last of them asks for a RECEIPT, which is taken to confirm the batch's idempotent calls:
+ * one frame per batch instead of one per request, on the busiest process of an RPC (BENCHMARKS.md
+ * has the measured cost). A RECEIPT is the broker's publisher confirm of its own frame; it shows
+ * that the broker handled the frames before it, not that it accepted them (a full queue refuses
+ * one without a word). Taken wrongly, an idempotent call is not sent again and ends with TIMEOUT.
+ * A call that is not idempotent asks for a RECEIPT of its own: sending again cannot mend its
+ * outcome, and another frame's RECEIPT could call a request that a server will run refused
+ * (OVERLOADED, which invites a retry). A RECEIPT that never comes leaves its calls unconfirmed,
+ * which request confirmation then handles.
  */
 import type { Delivery } from './pending-calls.js';
 
@@ -12,6 +16,7 @@ import type { Delivery } from './pending-calls.js';
 export interface Batchable {
   readonly correlationId: string;
   readonly delivery: Delivery;
+  readonly request: { readonly idempotent: boolean };
 }
 
 export interface RequestBatchesEvents<Call extends Batchable> {
@@ -29,7 +34,7 @@ export class RequestBatches<Call extends Batchable> {
   readonly #defer: (send: () => void) => void;
   readonly #events: RequestBatchesEvents<Call>;
   #queued: Call[] = [];
-  /** Sent batches by the RECEIPT id that will confirm them (the last call's correlation id). */
+  /** Sent calls by the RECEIPT id that will confirm them: a batch's by its last call's, a call not idempotent by its own. */
   readonly #unconfirmed = new Map<string, Call[]>();
   readonly #sendQueued = () => this.#send();
 
@@ -66,20 +71,28 @@ export class RequestBatches<Call extends Batchable> {
     });
     this.#queued = [];
     const last = batch[batch.length - 1];
-    // One RECEIPT id per send: a call re-sent last in a later batch must not take over the id of
-    // the batch it was first sent in, whose RECEIPT may still come and confirm the others.
-    const batchReceipt =
-      last && (last.delivery.sends === 0 ? last.correlationId : `${last.correlationId}.${last.delivery.sends}`);
     for (const call of batch) {
-      const receiptId = this.#confirm && call === last ? batchReceipt : undefined;
+      // Named before the write, which counts the send.
+      const receiptId = this.#confirm && (call === last || !call.request.idempotent) ? receiptIdOf(call) : undefined;
       // A failed write leaves the rest unsent: they go out after the reconnect.
       if (!this.#events.write(call, receiptId)) return;
-    }
-    if (this.#confirm && batchReceipt !== undefined) {
-      this.#unconfirmed.set(batchReceipt, batch);
-      if (this.#unconfirmed.size > MAX_UNCONFIRMED_BATCHES) {
-        this.#unconfirmed.delete(this.#unconfirmed.keys().next().value as string);
-      }
+      if (receiptId === undefined) continue;
+      this.#awaitReceipt(receiptId, call === last ? batch.filter((c) => c === last || c.request.idempotent) : [call]);
     }
   }
+
+  #awaitReceipt(receiptId: string, calls: Call[]): void {
+    this.#unconfirmed.set(receiptId, calls);
+    if (this.#unconfirmed.size > MAX_UNCONFIRMED_BATCHES) {
+      this.#unconfirmed.delete(this.#unconfirmed.keys().next().value as string);
+    }
+  }
+}
+
+/**
+ * One RECEIPT id per send: a call re-sent last in a later batch must not take over the id of the
+ * batch it was first sent in, whose RECEIPT may still come and confirm the others.
+ */
+function receiptIdOf(call: Batchable): string {
+  return call.delivery.sends === 0 ? call.correlationId : `${call.correlationId}.${call.delivery.sends}`;
 }

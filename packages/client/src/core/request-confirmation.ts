@@ -1,6 +1,6 @@
 /*
- * Publisher confirmation of requests: every request batch carries `receipt`, and the broker's
- * RECEIPT says it holds it. Over Web-STOMP a publish the broker drops (a full queue refuses it)
+ * Publisher confirmation of requests: every request batch carries `receipt`, as does every
+ * request that is not idempotent (request-batches.ts), and the broker's RECEIPT says it holds it. Over Web-STOMP a publish the broker drops (a full queue refuses it)
  * gets neither RECEIPT nor ERROR. A missing RECEIPT is read one of two ways:
  * - the broker handled the request and did not confirm it: a full queue refused it, so an
  *   idempotent request is sent again, after a wait that adapts to the broker's receipt times as

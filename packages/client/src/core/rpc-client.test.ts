@@ -480,11 +480,11 @@ describe('RpcClient confirmation', () => {
     expect(client.stats.resent).toBe(1);
   });
 
-  it('batch - requests of one turn go out together, and only the last asks for a RECEIPT', async () => {
+  it('batch - idempotent requests of one turn go out together, and only the last asks for a RECEIPT', async () => {
     const turns: Array<() => void> = [];
     const { client, transport, clock } = setup({ timeoutMs: 2000, resendUnconfirmedMs: 0 }, (send) => turns.push(send));
     transport.connect();
-    const replies = ['1', '2', '3'].map((body) => client.request('/queue/q', body));
+    const replies = ['1', '2', '3'].map((body) => client.request('/queue/q', body, { idempotent: true }));
     expect(transport.requests()).toEqual([]); // nothing before the end of the turn
     expect(turns).toHaveLength(1); // one send for the whole batch
     turns.shift()?.();
@@ -495,6 +495,28 @@ describe('RpcClient confirmation', () => {
     transport.receipt(frames[2]?.headers[Header.receipt] as string);
     clock.advance(2000);
     for (const reply of replies) await expect(reply).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('batch - a request that is not idempotent has its own RECEIPT: accepted, it is never called refused for the RECEIPT of another that a full queue refused', async () => {
+    const turns: Array<() => void> = [];
+    const { client, transport, clock } = setup({ timeoutMs: 30_000 }, (send) => turns.push(send));
+    transport.connect();
+    const charge = client.request('/queue/q', 'charge card');
+    const refused = client.request('/queue/q', 'charge again');
+    turns.shift()?.();
+    const frames = transport.requests();
+    expect(frames.map((frame) => frame.headers[Header.receipt] !== undefined)).toEqual([true, true]);
+    transport.receipt(frames[0]?.headers[Header.receipt] as string); // the queue took the first, not the second
+    // A slow server: for 20 s no reply, while the client probes and waits for the second's RECEIPT.
+    for (let ms = 0; ms < 20_000; ms += 100) {
+      clock.advance(100);
+      for (const probe of transport.probes.splice(0)) transport.receipt(probe);
+    }
+    expect(client.stats.pending).toBe(2); // the first was not called refused (OVERLOADED invites a retry)
+    transport.deliver({ [Header.correlationId]: frames[0]?.headers[Header.correlationId] as string }, 'charged');
+    await expect(charge).resolves.toMatchObject({ body: 'charged' });
+    clock.advance(10_000);
+    await expect(refused).rejects.toMatchObject({ code: 'OVERLOADED' });
   });
 
   it('batch - a call that ended before its batch went out is not sent', async () => {
