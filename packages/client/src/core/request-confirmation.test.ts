@@ -409,7 +409,14 @@ describe('deadlineError', () => {
   type Case = [
     name: string,
     delivery: Partial<Delivery>,
-    connection: { confirmRequests: boolean; connected: boolean; trouble: RpcError | undefined; unanswered?: boolean },
+    connection: {
+      confirmRequests: boolean;
+      connected: boolean;
+      trouble: RpcError | undefined;
+      unanswered?: boolean;
+      now?: number;
+      confirmWaitMs?: number;
+    },
     code: 'OVERLOADED' | 'TIMEOUT' | 'NO_SERVERS',
     cause: RpcError | undefined,
   ];
@@ -449,6 +456,21 @@ describe('deadlineError', () => {
       { sent: true, confirmed: false, sends: 1 },
       { ...live, trouble: undefined },
       'OVERLOADED',
+      undefined,
+    ],
+    [
+      'OVERLOADED when unconfirmed for at least one wait of confirmation before the deadline',
+      { sent: true, confirmed: false, sends: 1, unconfirmedSince: 4000 },
+      { ...live, trouble: undefined, now: 5000, confirmWaitMs: 1000 },
+      'OVERLOADED',
+      undefined,
+    ],
+    [
+      // The broker was unreachable until just before the deadline: its silence says nothing yet.
+      'TIMEOUT, not OVERLOADED, when sent too late before the deadline to be confirmed (less than one wait)',
+      { sent: true, confirmed: false, sends: 1, unconfirmedSince: 4990 },
+      { ...live, trouble: undefined, now: 5000, confirmWaitMs: 1000 },
+      'TIMEOUT',
       undefined,
     ],
     [

@@ -179,6 +179,7 @@ export class RequestConfirmation<Call extends Confirmable> {
     // Requests the broker has not reached: abnormal after four waits only to a client that knows them.
     const unreachedMs = this.#receiptMs === undefined ? Math.max(UNSAMPLED_PATIENCE_MS, stuckMs) : stuckMs;
     const silentMs = now - this.#lastProgressAt;
+    this.#retireIgnoredProbe(now, waitMs);
     let stuck: string | undefined;
     let overdue = false;
     let awaitingReply = false;
@@ -187,12 +188,7 @@ export class RequestConfirmation<Call extends Confirmable> {
       const { delivery } = call;
       if (delivery.sent && delivery.confirmed) awaitingReply = true;
       if (!delivery.sent || delivery.confirmed) continue;
-      if (
-        delivery.handledAt === undefined &&
-        (delivery.lastWrite <= this.#handledUpTo || this.#probeIgnored(now, waitMs))
-      ) {
-        delivery.handledAt = now;
-      }
+      if (delivery.handledAt === undefined && delivery.lastWrite <= this.#handledUpTo) delivery.handledAt = now;
       if (delivery.handledAt === undefined) {
         if (now - delivery.lastSentAt >= Math.min(delivery.confirmWaitMs, stuckMs)) overdue = true;
         if (Math.min(now - delivery.unconfirmedSince, silentMs) >= unreachedMs) {
@@ -226,18 +222,23 @@ export class RequestConfirmation<Call extends Confirmable> {
 
   /**
    * A probe unanswered for two waits while RECEIPTs or replies still came after it: the broker is
-   * not busy with this connection, so waiting for the probe tells nothing; requests are taken as
-   * handled, and re-sent, as before probes (seen once in a quorum queue's leader election).
+   * not busy with this connection, so waiting for the probe tells nothing; the requests written
+   * before it are taken as handled, and re-sent, as before probes (seen once in a quorum queue's
+   * leader election). It is retired, so that a later wait sends a probe of its own.
    */
-  #probeIgnored(now: number, waitMs: number): boolean {
+  #retireIgnoredProbe(now: number, waitMs: number): void {
     const probe = this.#probe;
-    return probe !== undefined && now - probe.sentAt >= 2 * waitMs && this.#lastProgressAt > probe.sentAt;
+    if (probe === undefined || now - probe.sentAt < 2 * waitMs || this.#lastProgressAt <= probe.sentAt) return;
+    this.#handledUpTo = Math.max(this.#handledUpTo, probe.write);
+    this.#probe = undefined;
   }
 }
 
 /**
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
- * on a connection that stayed up the whole call; NO_SERVERS when it was sent on such a connection
+ * on a connection that stayed up the whole call, though it had at least `confirmWaitMs` (one wait
+ * of request confirmation) to do so by `now` (a request sent just before the deadline, after
+ * waiting for the connection, says nothing of the queue); NO_SERVERS when it was sent on such a connection
  * and the client knows nothing consumes its queue (`unanswered`: no server announced itself for it,
  * nothing answered it while the call waited, and a ping the broker took promptly went unanswered:
  * server-discovery.ts askedInVain); TIMEOUT otherwise, with the connection's trouble as
@@ -249,11 +250,19 @@ export function deadlineError(
     readonly request: { readonly destination: string; readonly queue: string | undefined };
     readonly timeoutMs: number;
   },
-  connection: { confirmRequests: boolean; connected: boolean; trouble: RpcError | undefined; unanswered?: boolean },
+  connection: {
+    confirmRequests: boolean;
+    connected: boolean;
+    trouble: RpcError | undefined;
+    unanswered?: boolean;
+    now?: number;
+    confirmWaitMs?: number;
+  },
 ): RpcError {
   const { delivery, request, timeoutMs } = call;
-  const { confirmRequests, connected, trouble, unanswered = false } = connection;
-  if (confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped && connected) {
+  const { confirmRequests, connected, trouble, unanswered = false, now = 0, confirmWaitMs = 0 } = connection;
+  const hadTime = now - delivery.unconfirmedSince >= confirmWaitMs;
+  if (confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped && connected && hadTime) {
     return new RpcError(
       'OVERLOADED',
       `the broker did not accept the request to ${request.destination} within ${timeoutMs} ms: the queue is full or the broker too busy`,

@@ -440,12 +440,52 @@ describe('RpcClient connection', () => {
 });
 
 describe('RpcClient confirmation', () => {
+  it('probe - one the broker ignored (replies came, its RECEIPT never) is retired: a later unconfirmed request gets a probe of its own, and nothing is re-sent before its RECEIPT', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 60_000 });
+    transport.connect();
+    const sampled = client.request('/queue/q', 's', { idempotent: true });
+    const sampledId = transport.lastCorrelationId();
+    clock.advance(10);
+    transport.receipt(sampledId); // the client knows how fast this broker confirms
+    const first = client.request('/queue/q', 'a', { idempotent: true });
+    const firstId = transport.lastCorrelationId();
+    clock.advance(1250);
+    expect(transport.probes).toEqual(['probe-1']); // never answered
+    clock.advance(500);
+    transport.deliver({ [Header.correlationId]: sampledId }, 'ok'); // progress after the probe
+    await sampled;
+    clock.advance(3000);
+    transport.deliver({ [Header.correlationId]: firstId }, 'ok');
+    await first;
+    clock.advance(10_000);
+    // Later the broker is busy with this connection: no RECEIPT, nothing comes back.
+    const resentBefore = client.stats.resent;
+    const busy = client.request('/queue/q', 'b', { idempotent: true });
+    clock.advance(8000);
+    expect(transport.probes).toEqual(['probe-1', 'probe-2']);
+    expect(client.stats.resent - resentBefore).toBe(0); // a busy broker gets nothing more to do
+    transport.receipt('probe-2'); // it did handle the request, and confirmed it not: sent again
+    clock.advance(3000);
+    expect(client.stats.resent - resentBefore).toBeGreaterThan(0);
+    await client.close();
+    await expect(busy).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
   it('deadline - OVERLOADED when the broker never confirmed the request', async () => {
     const { client, transport, clock } = setup({ timeoutMs: 2000, resendUnconfirmedMs: 0 });
     transport.connect();
     const reply = client.request('/queue/q', '1');
     clock.advance(2000);
     await expect(reply).rejects.toMatchObject({ code: 'OVERLOADED' });
+  });
+
+  it('deadline - TIMEOUT, not OVERLOADED, for a call that reached the broker just before its deadline (it waited for the connection)', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 5000 });
+    const late = client.request('/queue/q', '1');
+    clock.advance(4990);
+    transport.connect(); // the broker reachable at last; its RECEIPT cannot come in 10 ms
+    clock.advance(10);
+    await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
   it('deadline - TIMEOUT when the broker confirmed the request but no reply came', async () => {

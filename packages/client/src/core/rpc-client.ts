@@ -411,7 +411,8 @@ export class RpcClient {
   #deadlineError(call: Call): RpcError {
     const unanswered = this.#discovery.enabled && this.#unheard(call) && this.#discovery.askedInVain(call.startedAt);
     const { connected, lastError: trouble } = this.#connection;
-    return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered });
+    const timing = { now: this.#clock.now(), confirmWaitMs: this.#confirmation.resendWaitMs() };
+    return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered, ...timing });
   }
 
   /**
