@@ -13,6 +13,8 @@ import { ServerStatsCounter } from './server-stats.js';
 import { SERVER_VERSION } from './version.js';
 
 const REPLY_QUEUE = '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg';
+/** The reply queue of client `n`, another asker for each n. */
+const asker = (n: number) => `/reply-queue/amq.gen-client-${n}`;
 const PRESENCE_MS = 1000;
 
 interface Frame {
@@ -185,7 +187,7 @@ describe('PresenceAnnouncer', () => {
   it('pong - answers at most PONGS_PER_SECOND pings in one wall-clock second, then again in the next', () => {
     const { subject, sent } = announcer();
     const second = 1_700_000_000_000;
-    for (let ping = 0; ping < PONGS_PER_SECOND + 50; ping++) subject.answerPing(REPLY_QUEUE, second + (ping % 1000));
+    for (let ping = 0; ping < PONGS_PER_SECOND + 50; ping++) subject.answerPing(asker(ping), second + (ping % 1000));
     expect(sent).toHaveLength(PONGS_PER_SECOND);
     subject.answerPing(REPLY_QUEUE, second + 999);
     expect(sent).toHaveLength(PONGS_PER_SECOND);
@@ -194,21 +196,32 @@ describe('PresenceAnnouncer', () => {
     expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
   });
 
+  it('pong - one answer per asker a second: a client that floods pings gets one, and does not use up the others’ answers', () => {
+    const { subject, sent } = announcer();
+    const second = 1_700_000_000_000;
+    for (let ping = 0; ping < 5000; ping++) subject.answerPing(REPLY_QUEUE, second + (ping % 1000));
+    expect(sent.map((frame) => frame.destination)).toEqual([REPLY_QUEUE]);
+    subject.answerPing(asker(1), second + 999);
+    expect(sent.map((frame) => frame.destination)).toEqual([REPLY_QUEUE, asker(1)]);
+    subject.answerPing(REPLY_QUEUE, second + 1000); // the next second
+    expect(sent).toHaveLength(3);
+  });
+
   it('storm - pings over the limit get one hello on the presence topic within STORM_HELLO_MS, at most one per period', () => {
     const { subject, sent } = announcer();
     subject.start();
     const second = 1_700_000_000_000;
-    for (let ping = 0; ping < PONGS_PER_SECOND + 500; ping++) subject.answerPing(REPLY_QUEUE, second);
+    for (let ping = 0; ping < PONGS_PER_SECOND + 500; ping++) subject.answerPing(asker(ping), second);
     expect(sent).toHaveLength(PONGS_PER_SECOND);
     vi.advanceTimersByTime(STORM_HELLO_MS);
     expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
     expect(sent.at(-1)?.destination).toBe(PRESENCE_TOPIC);
     expect(kinds(sent.slice(-1))).toEqual(['hello']);
-    subject.answerPing(REPLY_QUEUE, second + 500); // still over the limit: the next period's hello
-    subject.answerPing(REPLY_QUEUE, second + 501);
+    subject.answerPing(asker(-1), second + 500); // still over the limit: the next period's hello
+    subject.answerPing(asker(-2), second + 501);
     vi.advanceTimersByTime(STORM_HELLO_MS);
     expect(kinds(sent.slice(PONGS_PER_SECOND))).toEqual(['hello', 'hello']);
-    subject.answerPing(REPLY_QUEUE, second + 600);
+    subject.answerPing(asker(-3), second + 600);
     subject.stop(); // a stop cancels the owed hello: the bye says it all
     vi.advanceTimersByTime(STORM_HELLO_MS);
     expect(kinds(sent.slice(PONGS_PER_SECOND))).toEqual(['hello', 'hello', 'bye']);
@@ -218,8 +231,8 @@ describe('PresenceAnnouncer', () => {
   it('pong - the limit is per wall-clock second, not per sliding second', () => {
     const { subject, sent } = announcer();
     const second = 1_700_000_000_000;
-    for (let ping = 0; ping < PONGS_PER_SECOND; ping++) subject.answerPing(REPLY_QUEUE, second + 999);
-    subject.answerPing(REPLY_QUEUE, second + 1000); // 1 ms later, but a new second
+    for (let ping = 0; ping < PONGS_PER_SECOND; ping++) subject.answerPing(asker(ping), second + 999);
+    subject.answerPing(asker(0), second + 1000); // 1 ms later, but a new second
     expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
   });
 

@@ -1,10 +1,13 @@
 /*
  * The server's side of presence (the protocol is in @stomp-rpc/client/protocol presence.ts): "hello"
  * once consuming, "beat" every `presenceMs` with the counters, "bye" as soon as a stop begins, and
- * an answer to every "who is there?" ping on the asker's reply queue, at most PONGS_PER_SECOND a
- * second so that a ping flood cannot multiply itself. Pings beyond that (a storm of reconnecting
- * browsers) are answered together: one "hello" on the presence topic, at most one per
- * STORM_HELLO_MS, which every client still in its discovery window hears.
+ * an answer to every "who is there?" ping on the asker's reply queue: one per asker a second (a
+ * client pings at most once a second; more is a flood) and PONGS_PER_SECOND in all, so that a ping
+ * flood cannot multiply itself. Pings beyond that (a storm of reconnecting browsers) are answered
+ * together: one "hello" on the presence topic, at most one per STORM_HELLO_MS, which every client
+ * still in its discovery window hears. The limit is high because a client that does not watch
+ * hears no hello: a thousand of them whose calls wait behind a backlog all ping each second, and
+ * one left unanswered would take the silence for no server (NO_SERVERS instead of TIMEOUT).
  */
 import { hostname } from 'node:os';
 import {
@@ -19,8 +22,8 @@ import {
 } from '@stomp-rpc/client/protocol';
 import { SERVER_VERSION } from './version.js';
 
-/** At most this many pings are answered per second. */
-export const PONGS_PER_SECOND = 200;
+/** At most this many pings are answered per second, one per asker. */
+export const PONGS_PER_SECOND = 1000;
 /** Pings over the limit wait at most this long for the one hello that answers them all. */
 export const STORM_HELLO_MS = 100;
 const HOST = hostname();
@@ -46,7 +49,8 @@ export class PresenceAnnouncer {
   readonly #events: AnnouncerEvents;
   readonly #startedAt = new Date().toISOString();
   #beat: ReturnType<typeof setInterval> | undefined;
-  #pongWindow = { second: 0, answered: 0 };
+  /** This wall-clock second's answers, by asker. */
+  #pongWindow = { second: 0, askers: new Set<string>() };
   #stormHello: ReturnType<typeof setTimeout> | undefined;
   /** After the bye nothing more: a hello (a subscription confirmed late) would make the server live again. */
   #stopped = false;
@@ -82,8 +86,11 @@ export class PresenceAnnouncer {
     const destination = replyDestination(replyTo);
     if (destination === undefined) return;
     const second = Math.floor(now / 1000);
-    if (this.#pongWindow.second !== second) this.#pongWindow = { second, answered: 0 };
-    if (++this.#pongWindow.answered <= PONGS_PER_SECOND) {
+    if (this.#pongWindow.second !== second) this.#pongWindow = { second, askers: new Set() };
+    const { askers } = this.#pongWindow;
+    if (askers.has(destination)) return; // answered this second already
+    if (askers.size < PONGS_PER_SECOND) {
+      askers.add(destination);
       this.announce('pong', destination);
     } else if (this.#stormHello === undefined && this.#beat !== undefined) {
       this.#stormHello = setTimeout(() => {
