@@ -100,7 +100,7 @@ describe('ServerDiscovery', () => {
     expect(discovery.askedInVain(0)).toBe(false);
   });
 
-  it("askedInVain - a watching client keeps listening, so its ping on connect counts for later calls; an old ping's receipt does not", () => {
+  it("askedInVain - for a watching client too, only a ping since the call began counts (its ping on connecting may be hours old, and beats that stop while the broker lags prove nothing); an old ping's receipt does not", () => {
     const { discovery, clock, log } = setup({ failFast: false, watch: true });
     discovery.connected();
     const first = log.lastPing;
@@ -108,11 +108,13 @@ describe('ServerDiscovery', () => {
     discovery.pingReceipt(first); // not the latest ping
     clock.advance(ANSWER_WAIT_MS);
     expect(discovery.askedInVain(0)).toBe(false);
+    const pingedAt = clock.now();
     discovery.ping();
     clock.advance(2);
     discovery.pingReceipt(log.lastPing);
     clock.advance(ANSWER_WAIT_MS);
-    expect(discovery.askedInVain(clock.now())).toBe(true);
+    expect(discovery.askedInVain(pingedAt)).toBe(true);
+    expect(discovery.askedInVain(pingedAt + 1)).toBe(false); // a call that began after the ping
   });
 
   it('askedInVain - the wait for answers is four times the ping round trip when that is longer than ANSWER_WAIT_MS', () => {
@@ -259,12 +261,12 @@ describe('ServerDiscovery', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('watching - a send arms no probe: the live list already knows', () => {
+  it('watching - a send arms a probe too: when no reply comes, the client asks rather than trust beats that a lagging broker may hold back', () => {
     const { discovery, clock } = setup({ failFast: false, watch: true });
     discovery.connected();
     const before = clock.pendingTimers;
     discovery.sent();
-    expect(clock.pendingTimers).toBe(before);
+    expect(clock.pendingTimers).toBe(before + 1);
   });
 
   it('decide - called when a server joins, not when a known one beats or one leaves', () => {

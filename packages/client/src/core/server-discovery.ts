@@ -11,7 +11,9 @@
  * pings at once: right after connecting it cannot know yet, so with 'fail' a call to a queue with
  * no known server is held for a discovery window and goes out the moment a server for its queue
  * answers; when the window ends, what is still held fails with NO_SERVERS. Servers that stop
- * beating are forgotten after MISSED_BEATS beats, by this client's own clock.
+ * beating are forgotten after MISSED_BEATS beats, by this client's own clock; beats a lagging
+ * broker holds back look the same, so a watching client also asks, as above, before a call that
+ * heard nothing ends with NO_SERVERS.
  */
 
 import { parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
@@ -139,14 +141,15 @@ export class ServerDiscovery {
 
   /**
    * Whether this client knows that no server answers, rather than not having heard yet: it asked
-   * who is there (since `since`, or at any time on this connection while it watches), the broker
-   * took the question promptly, and no answer came in the time one takes (ANSWER_WAIT_MS). A busy
-   * broker confirms late, so under load silence is not taken for absence. Which servers answered
-   * is for the caller.
+   * who is there since `since` (a watching client too: beats that stopped coming because the
+   * broker lags prove nothing, and its ping on connecting may be hours old), the broker took the
+   * question promptly, and no answer came in the time one takes (ANSWER_WAIT_MS). A busy broker
+   * confirms late, so under load silence is not taken for absence. Which servers answered is for
+   * the caller.
    */
   askedInVain(since: number): boolean {
     const ping = this.#promptPing;
-    if (ping === undefined || (!this.watching && ping.sentAt < since)) return false;
+    if (ping === undefined || ping.sentAt < since) return false;
     const answerWaitMs = Math.max(ANSWER_WAIT_MS, 4 * (ping.confirmedAt - ping.sentAt));
     return this.#clock.now() - ping.confirmedAt >= answerWaitMs;
   }
@@ -158,11 +161,11 @@ export class ServerDiscovery {
   }
 
   /**
-   * A call went out: a client that does not watch checks on it after `probeAfterMs` (PROBE_AFTER_MS,
-   * or less for a call whose deadline is nearer, so that it can still learn the answer in time).
+   * A call went out: the client checks on it after `probeAfterMs` (PROBE_AFTER_MS, or less for a
+   * call whose deadline is nearer, so that it can still learn the answer in time).
    */
   sent(probeAfterMs = PROBE_AFTER_MS): void {
-    if (!this.#options.enabled || this.watching || this.#closed) return;
+    if (!this.#options.enabled || this.#closed) return;
     const now = this.#clock.now();
     // Never more than one ping per PROBE_AFTER_MS, however short the calls' deadlines.
     const due = Math.max(now + probeAfterMs, this.#lastPingAt + PROBE_AFTER_MS);
