@@ -104,7 +104,8 @@ export interface RpcServerOptions extends StompConnectionOptions {
   logger?: Logger;
   /**
    * This server's id in presence announcements and reply headers: 1 to 256 characters, no control
-   * characters (clients ignore announcements with another). @default 8 random hex digits
+   * characters (clients ignore announcements with another), and unique among the servers a client
+   * sees, on any queue (clients know servers by id). @default 8 random hex digits
    */
   id?: string;
   /** How often the server announces itself on the presence topic; 0 turns presence off. @default 2000 */
