@@ -125,6 +125,9 @@ describe('command line', () => {
     const backwards = await npmRun('client', '--', ...nowhere, '--sequence', '5', '3');
     expect(backwards.status).toBe(2);
     expect(backwards.stderr).toContain('from and to must be whole numbers with 0 <= from <= to');
+    const padded = spawnChild(process.execPath, [CLIENT_CLI, ...nowhere, '--sequence', '05', '7']);
+    expect(await padded.exited(10_000)).toBe(2); // as n is: plain digits, no leading zero
+    expect(padded.stderr()).toContain('--sequence takes <from> <to>, two whole numbers (got 05 7)');
     // So is a queue or exchange name that would address another destination, as for the server.
     for (const [flag, name] of [
       ['--queue', 'a/b'],

@@ -164,7 +164,7 @@ function attemptTimeoutMs(waitMs: number, url: string | readonly string[] | unde
 /** The <from> <to> of --sequence, as whole numbers within the service's bounds. */
 function sequenceRange(positionals: readonly string[]): { from: number; to: number } {
   const [from, to] = positionals.map(Number);
-  if (positionals.length !== 2 || !positionals.every((value) => /^[0-9]{1,9}$/.test(value))) {
+  if (positionals.length !== 2 || !positionals.every((value) => /^(0|[1-9][0-9]{0,8})$/.test(value))) {
     throw new UsageError(`--sequence takes <from> <to>, two whole numbers (got ${positionals.join(' ') || 'none'})`);
   }
   const range = { from: from as number, to: to as number };

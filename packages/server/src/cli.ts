@@ -96,7 +96,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (commandLine === undefined) {
-    process.stdout.write(USAGE); // --help, whatever else the command line says
+    process.stdout.write(USAGE); // --help, whatever values the other flags have (an unknown flag is still a usage error)
     return 0;
   }
   let assembled: Awaited<ReturnType<typeof assemble>>;
