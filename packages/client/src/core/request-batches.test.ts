@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newDelivery } from './pending-calls.js';
-import { RequestBatches } from './request-batches.js';
+import { MAX_UNCONFIRMED_CALLS, RequestBatches } from './request-batches.js';
 
 /** A call; idempotent unless told, as the batch's RECEIPT confirms only those. */
 function call(correlationId: string, idempotent = true) {
@@ -115,5 +115,18 @@ describe('RequestBatches', () => {
     endTurn();
     batches.reset();
     expect(batches.confirmed('a')).toBeUndefined();
+  });
+
+  it('batch - the calls held for RECEIPTs that never come (a queue refusing publishes) are bounded by count: the oldest batches are forgotten first', () => {
+    const { batches, endTurn } = setup();
+    const batchSize = 1000;
+    const turns = MAX_UNCONFIRMED_CALLS / batchSize + 1;
+    for (let turn = 0; turn < turns; turn++) {
+      for (let i = 0; i < batchSize; i++) batches.add(call(`t${turn}-${i}`));
+      endTurn();
+    }
+    expect(batches.confirmed(`t0-${batchSize - 1}`)).toBeUndefined(); // the oldest, forgotten
+    expect(batches.confirmed(`t1-${batchSize - 1}`)).toHaveLength(batchSize);
+    expect(batches.confirmed(`t${turns - 1}-${batchSize - 1}`)).toHaveLength(batchSize);
   });
 });

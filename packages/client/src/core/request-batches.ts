@@ -26,8 +26,11 @@ export interface RequestBatchesEvents<Call extends Batchable> {
   write(call: Call, receiptId: string | undefined): boolean;
 }
 
-/** At most this many batches wait for their RECEIPT; older ones are forgotten (their publish was refused). */
-const MAX_UNCONFIRMED_BATCHES = 10_000;
+/**
+ * At most this many calls wait in batches for their RECEIPT (a refused publish's never comes, and
+ * its batch holds its calls, settled or not); the oldest batches are forgotten first.
+ */
+export const MAX_UNCONFIRMED_CALLS = 100_000;
 
 export class RequestBatches<Call extends Batchable> {
   readonly #confirm: boolean;
@@ -36,6 +39,8 @@ export class RequestBatches<Call extends Batchable> {
   #queued: Call[] = [];
   /** Sent calls by the RECEIPT id that will confirm them: a batch's by its last call's, a call not idempotent by its own. */
   readonly #unconfirmed = new Map<string, Call[]>();
+  /** The calls in #unconfirmed. */
+  #held = 0;
   readonly #sendQueued = () => this.#send();
 
   /** `confirm`: ask for RECEIPTs at all; `defer` runs the send at the end of the turn. */
@@ -55,13 +60,16 @@ export class RequestBatches<Call extends Batchable> {
   /** The calls a RECEIPT confirms, still pending or not; undefined for an unknown receipt. */
   confirmed(receiptId: string): Call[] | undefined {
     const batch = this.#unconfirmed.get(receiptId);
+    if (batch === undefined) return undefined;
     this.#unconfirmed.delete(receiptId);
+    this.#held -= batch.length;
     return batch;
   }
 
   /** A new connection: the RECEIPTs of the last one will not come. */
   reset(): void {
     this.#unconfirmed.clear();
+    this.#held = 0;
   }
 
   #send(): void {
@@ -83,8 +91,11 @@ export class RequestBatches<Call extends Batchable> {
 
   #awaitReceipt(receiptId: string, calls: Call[]): void {
     this.#unconfirmed.set(receiptId, calls);
-    if (this.#unconfirmed.size > MAX_UNCONFIRMED_BATCHES) {
-      this.#unconfirmed.delete(this.#unconfirmed.keys().next().value as string);
+    this.#held += calls.length;
+    for (const [oldest, batch] of this.#unconfirmed) {
+      if (this.#held <= MAX_UNCONFIRMED_CALLS || oldest === receiptId) break;
+      this.#unconfirmed.delete(oldest);
+      this.#held -= batch.length;
     }
   }
 }
