@@ -68,9 +68,13 @@ export class FakeTransport implements Transport {
     this.drops.push(reason);
   }
 
+  /** Set by a test: close() settles only once this does (a DISCONNECT waiting for its RECEIPT). */
+  closing: Promise<void> = Promise.resolve();
+
   async close(): Promise<void> {
     this.state = 'closed';
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new RpcError('CLOSED', 'the connection was closed'));
+    await this.closing;
   }
 
   // What the test fires:

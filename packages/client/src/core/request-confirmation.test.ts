@@ -474,6 +474,14 @@ describe('deadlineError', () => {
       undefined,
     ],
     [
+      // A short call that was out for most of its time: half of it is enough to tell.
+      'OVERLOADED when unconfirmed for half the call’s time, when that is shorter than one wait',
+      { sent: true, confirmed: false, sends: 1, unconfirmedSince: 2500 },
+      { ...live, trouble: undefined, now: 5000, confirmWaitMs: 4000 },
+      'OVERLOADED',
+      undefined,
+    ],
+    [
       // an earlier connection's end is not why this call got no reply
       'TIMEOUT without a cause when the request was confirmed and sent once',
       { sent: true, confirmed: true, sends: 1 },

@@ -236,9 +236,9 @@ export class RequestConfirmation<Call extends Confirmable> {
 
 /**
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
- * on a connection that stayed up the whole call, though it had at least `confirmWaitMs` (one wait
- * of request confirmation) to do so by `now` (a request sent just before the deadline, after
- * waiting for the connection, says nothing of the queue); NO_SERVERS when it was sent on such a connection
+ * on a connection that stayed up the whole call, though it had time to: one wait of request
+ * confirmation (`confirmWaitMs`), or half the call's time if that is shorter, by `now` (a request
+ * sent just before the deadline, after waiting for the connection, says nothing of the queue); NO_SERVERS when it was sent on such a connection
  * and the client knows nothing consumes its queue (`unanswered`: no server announced itself for it,
  * nothing answered it while the call waited, and a ping the broker took promptly went unanswered:
  * server-discovery.ts askedInVain); TIMEOUT otherwise, with the connection's trouble as
@@ -261,7 +261,7 @@ export function deadlineError(
 ): RpcError {
   const { delivery, request, timeoutMs } = call;
   const { confirmRequests, connected, trouble, unanswered = false, now = 0, confirmWaitMs = 0 } = connection;
-  const hadTime = now - delivery.unconfirmedSince >= confirmWaitMs;
+  const hadTime = now - delivery.unconfirmedSince >= Math.min(confirmWaitMs, timeoutMs / 2);
   if (confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped && connected && hadTime) {
     return new RpcError(
       'OVERLOADED',

@@ -198,6 +198,23 @@ describe('RpcClient request', () => {
     expect(transport.cancels()).toEqual([correlationId]);
   });
 
+  it('close - called twice, the second settles with the first, once the connection has closed', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    let closed!: () => void;
+    transport.closing = new Promise((resolve) => {
+      closed = resolve;
+    });
+    const settled: string[] = [];
+    void client.close().then(() => settled.push('first'));
+    void client.close().then(() => settled.push('second'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toEqual([]);
+    closed();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toEqual(['first', 'second']);
+  });
+
   it('cancel - with cancels false (no write access to the cancel topic) nothing is published for a call given up on', async () => {
     const { client, transport } = setup({ cancels: false });
     transport.connect();
@@ -486,6 +503,14 @@ describe('RpcClient confirmation', () => {
     transport.connect(); // the broker reachable at last; its RECEIPT cannot come in 10 ms
     clock.advance(10);
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('deadline - OVERLOADED for a short call the broker never confirmed while connected the whole time (half its time was enough to tell)', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 800 });
+    transport.connect();
+    const refused = client.request('/queue/q', '1');
+    clock.advance(800);
+    await expect(refused).rejects.toMatchObject({ code: 'OVERLOADED' });
   });
 
   it('deadline - TIMEOUT when the broker confirmed the request but no reply came', async () => {

@@ -125,8 +125,10 @@ export function parseAnnouncement(body: string): ServerAnnouncement | undefined 
   };
 }
 
-/** Text to show: 1 to 256 characters, none of them a control character (no line breaks, no terminal escapes). */
-/** A name clients take from an announcement (an id, a queue, a host): 1 to 256 characters, none a control character. */
+/**
+ * A name clients take from an announcement (an id, a queue, a host), as text to show: 1 to 256
+ * characters, none of them a control character (no line breaks, no terminal escapes).
+ */
 export function isName(field: unknown): field is string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   return typeof field === 'string' && /^[^\u0000-\u001f\u007f-\u009f]{1,256}$/.test(field);
