@@ -8,7 +8,13 @@ import {
   type ServerStats,
 } from '@stomp-rpc/client/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type AnnouncerOptions, PONGS_PER_SECOND, PresenceAnnouncer, STORM_HELLO_MS } from './presence-announcer.js';
+import {
+  type AnnouncerOptions,
+  ASKER_INTERVAL_MS,
+  PONGS_PER_SECOND,
+  PresenceAnnouncer,
+  STORM_HELLO_MS,
+} from './presence-announcer.js';
 import { ServerStatsCounter } from './server-stats.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -196,14 +202,18 @@ describe('PresenceAnnouncer', () => {
     expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
   });
 
-  it('pong - one answer per asker a second: a client that floods pings gets one, and does not use up the others’ answers', () => {
+  it('pong - one answer per asker every ASKER_INTERVAL_MS: a client that floods pings gets one, and does not use up the others’ answers', () => {
     const { subject, sent } = announcer();
-    const second = 1_700_000_000_000;
-    for (let ping = 0; ping < 5000; ping++) subject.answerPing(REPLY_QUEUE, second + (ping % 1000));
+    const start = 1_700_000_000_000;
+    for (let ping = 0; ping < 5000; ping++) subject.answerPing(REPLY_QUEUE, start + Math.floor(ping / 20));
+    // 5000 pings over 250 ms: one answer; another asker is still answered.
     expect(sent.map((frame) => frame.destination)).toEqual([REPLY_QUEUE]);
-    subject.answerPing(asker(1), second + 999);
+    subject.answerPing(asker(1), start + 300);
     expect(sent.map((frame) => frame.destination)).toEqual([REPLY_QUEUE, asker(1)]);
-    subject.answerPing(REPLY_QUEUE, second + 1000); // the next second
+    subject.answerPing(REPLY_QUEUE, start + ASKER_INTERVAL_MS - 1);
+    expect(sent).toHaveLength(2);
+    // Two pings of one client that the broker delivers closer than a second apart are both answered.
+    subject.answerPing(REPLY_QUEUE, start + ASKER_INTERVAL_MS);
     expect(sent).toHaveLength(3);
   });
 
@@ -232,7 +242,7 @@ describe('PresenceAnnouncer', () => {
     const { subject, sent } = announcer();
     const second = 1_700_000_000_000;
     for (let ping = 0; ping < PONGS_PER_SECOND; ping++) subject.answerPing(asker(ping), second + 999);
-    subject.answerPing(asker(0), second + 1000); // 1 ms later, but a new second
+    subject.answerPing(asker(PONGS_PER_SECOND), second + 1000); // 1 ms later, but a new second
     expect(sent).toHaveLength(PONGS_PER_SECOND + 1);
   });
 

@@ -1,8 +1,9 @@
 /*
  * The server's side of presence (the protocol is in @stomp-rpc/client/protocol presence.ts): "hello"
  * once consuming, "beat" every `presenceMs` with the counters, "bye" as soon as a stop begins, and
- * an answer to every "who is there?" ping on the asker's reply queue: one per asker a second (a
- * client pings at most once a second; more is a flood) and PONGS_PER_SECOND in all, so that a ping
+ * an answer to every "who is there?" ping on the asker's reply queue: one per asker every
+ * ASKER_INTERVAL_MS (a client pings at most once a second; more is a flood) and PONGS_PER_SECOND
+ * a second in all, so that a ping
  * flood cannot multiply itself. Pings beyond that (a storm of reconnecting browsers) are answered
  * together: one "hello" on the presence topic, at most one per STORM_HELLO_MS, which every client
  * still in its discovery window hears. The limit is high because a client that does not watch
@@ -22,8 +23,13 @@ import {
 } from '@stomp-rpc/client/protocol';
 import { SERVER_VERSION } from './version.js';
 
-/** At most this many pings are answered per second, one per asker. */
+/** At most this many pings are answered per wall-clock second. */
 export const PONGS_PER_SECOND = 1000;
+/**
+ * One asker is answered again only after this long: half a client's own spacing of pings, so that
+ * two of them that the broker delivers close together are both answered.
+ */
+export const ASKER_INTERVAL_MS = 500;
 /** Pings over the limit wait at most this long for the one hello that answers them all. */
 export const STORM_HELLO_MS = 100;
 const HOST = hostname();
@@ -49,8 +55,9 @@ export class PresenceAnnouncer {
   readonly #events: AnnouncerEvents;
   readonly #startedAt = new Date().toISOString();
   #beat: ReturnType<typeof setInterval> | undefined;
-  /** This wall-clock second's answers, by asker. */
-  #pongWindow = { second: 0, askers: new Set<string>() };
+  #pongWindow = { second: 0, answered: 0 };
+  /** When each asker was last answered, oldest first; only those within ASKER_INTERVAL_MS are kept. */
+  readonly #lastPong = new Map<string, number>();
   #stormHello: ReturnType<typeof setTimeout> | undefined;
   /** After the bye nothing more: a hello (a subscription confirmed late) would make the server live again. */
   #stopped = false;
@@ -85,12 +92,13 @@ export class PresenceAnnouncer {
   answerPing(replyTo: string | undefined, now = Date.now()): void {
     const destination = replyDestination(replyTo);
     if (destination === undefined) return;
+    const last = this.#lastPong.get(destination);
+    if (last !== undefined && now - last < ASKER_INTERVAL_MS && now >= last) return; // a flood from one asker
     const second = Math.floor(now / 1000);
-    if (this.#pongWindow.second !== second) this.#pongWindow = { second, askers: new Set() };
-    const { askers } = this.#pongWindow;
-    if (askers.has(destination)) return; // answered this second already
-    if (askers.size < PONGS_PER_SECOND) {
-      askers.add(destination);
+    if (this.#pongWindow.second !== second) this.#pongWindow = { second, answered: 0 };
+    if (this.#pongWindow.answered < PONGS_PER_SECOND) {
+      this.#pongWindow.answered++;
+      this.#rememberAsker(destination, now);
       this.announce('pong', destination);
     } else if (this.#stormHello === undefined && this.#beat !== undefined) {
       this.#stormHello = setTimeout(() => {
@@ -98,6 +106,15 @@ export class PresenceAnnouncer {
         this.announce('hello');
       }, STORM_HELLO_MS);
       this.#stormHello.unref?.();
+    }
+  }
+
+  #rememberAsker(destination: string, now: number): void {
+    this.#lastPong.delete(destination); // to the end: the map stays oldest first
+    this.#lastPong.set(destination, now);
+    for (const [asker, at] of this.#lastPong) {
+      if (now - at < ASKER_INTERVAL_MS && now >= at) break;
+      this.#lastPong.delete(asker);
     }
   }
 
