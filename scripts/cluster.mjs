@@ -89,7 +89,10 @@ export function clusterStatus() {
   return { members: status.disk_nodes ?? [], running: status.running_nodes ?? [] };
 }
 
-/** Starts what is missing of the cluster and resolves once every member serves Web-STOMP. */
+/**
+ * Starts what is missing of the cluster and resolves once every member serves Web-STOMP, with the
+ * members' URLs and the members this call launched (decided under the lock).
+ */
 export async function ensureCluster() {
   ensureInstalled();
   mkdirSync(stateDir, { recursive: true });
@@ -110,7 +113,8 @@ async function startCluster() {
     }
   }
   shareCookie();
-  for (const node of CLUSTER_NODES) launchNode(node); // boot in parallel; members import nothing at boot
+  // Boot in parallel; members import nothing at boot.
+  const launched = CLUSTER_NODES.filter((node) => launchNode(node));
   for (const node of CLUSTER_NODES) await waitForNode(node);
   for (const node of CLUSTER_NODES.slice(1)) {
     if (clusterStatus().members.includes(node.name)) continue;
@@ -129,7 +133,7 @@ async function startCluster() {
   if (running.length !== CLUSTER_NODES.length) throw new Error(`only ${running.join(', ')} run in the cluster`);
   log(`cluster ready: ${running.join(', ')}`);
   log(`STOMP_URL=${clusterUrls().join(',')}`);
-  return clusterUrls();
+  return { urls: clusterUrls(), launched };
 }
 
 /**

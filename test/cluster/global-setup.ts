@@ -2,8 +2,7 @@
 // up (what is missing of it is started, and stopped again afterwards).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nodePid } from '../../scripts/broker.mjs';
-import { CLUSTER_NODES, ensureCluster, stopCluster } from '../../scripts/cluster.mjs';
+import { ensureCluster, stopCluster } from '../../scripts/cluster.mjs';
 
 /** The tests fork the built command lines, so build them from the current sources. */
 function build(): void {
@@ -14,7 +13,6 @@ function build(): void {
 
 export default async function setup(): Promise<() => void> {
   build();
-  const started = CLUSTER_NODES.filter((node) => nodePid(node) === undefined);
-  await ensureCluster();
-  return () => stopCluster(started); // the members an operator had running keep running
+  const { launched } = await ensureCluster();
+  return () => stopCluster(launched); // the members an operator had running keep running
 }
