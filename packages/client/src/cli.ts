@@ -154,11 +154,13 @@ function exchangeName(exchange: string | undefined): string | undefined {
 
 /**
  * Each connection attempt's limit, so that within the wait for the first connection every URL of
- * a list gets its turn: a node that accepts and never answers must not use up the whole wait.
+ * a list gets its turn: a node that accepts and never answers must not use up the whole wait. At
+ * least a second (or the whole wait, if shorter): a healthy node slow to answer must still get in.
  */
 function attemptTimeoutMs(waitMs: number, url: string | readonly string[] | undefined): number {
   const urls = Array.isArray(url) ? url.length : 1;
-  return Math.min(CLIENT_DEFAULTS.connectTimeoutMs, Math.max(1, Math.floor(waitMs / urls)));
+  const share = Math.max(Math.min(waitMs, 1000), Math.floor(waitMs / urls));
+  return Math.min(CLIENT_DEFAULTS.connectTimeoutMs, share);
 }
 
 /** The <from> <to> of --sequence, as whole numbers within the service's bounds. */
