@@ -29,7 +29,7 @@ const LATE_TIMER_MS = 50;
 const EXPIRY_CHECK_MS = 1000;
 /** Discovery windows after a connection, at most: a blocked event loop cannot hold calls forever. */
 const MAX_DISCOVERY_WINDOWS = 4;
-/** A call with no reply from its queue for this long makes a client that does not watch ask who is there. */
+/** A call with no reply from its queue for this long makes the client ask who is there. */
 export const PROBE_AFTER_MS = 1000;
 /** A ping the broker confirmed within this long was not stuck behind a backlog: servers got it in time. */
 export const PROMPT_PING_MS = 1000;
