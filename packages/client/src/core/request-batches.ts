@@ -37,7 +37,7 @@ export class RequestBatches<Call extends Batchable> {
   readonly #defer: (send: () => void) => void;
   readonly #events: RequestBatchesEvents<Call>;
   #queued: Call[] = [];
-  /** Sent calls by the RECEIPT id that will confirm them: a batch's by its last call's, a call not idempotent by its own. */
+  /** Sent calls by the RECEIPT id that will confirm them: a batch's last call's, or a call's own. */
   readonly #unconfirmed = new Map<string, Call[]>();
   /** The calls in #unconfirmed. */
   #held = 0;

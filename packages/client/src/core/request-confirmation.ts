@@ -1,7 +1,8 @@
 /*
  * Publisher confirmation of requests: every request batch carries `receipt`, as does every
- * request that is not idempotent (request-batches.ts), and the broker's RECEIPT says it holds it. Over Web-STOMP a publish the broker drops (a full queue refuses it)
- * gets neither RECEIPT nor ERROR. A missing RECEIPT is read one of two ways:
+ * request that is not idempotent (request-batches.ts), and the broker's RECEIPT says it holds it.
+ * Over Web-STOMP a publish the broker drops (a full queue refuses it) gets neither RECEIPT nor
+ * ERROR. A missing RECEIPT is read one of two ways:
  * - the broker handled the request and did not confirm it: a full queue refused it, so an
  *   idempotent request is sent again, after a wait that adapts to the broker's receipt times as
  *   TCP's retransmission timeout adapts to round trips (RFC 6298), doubling per re-send;
@@ -238,12 +239,13 @@ export class RequestConfirmation<Call extends Confirmable> {
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
  * on a connection that stayed up the whole call, though it had time to: one wait of request
  * confirmation (`confirmWaitMs`), or half the call's time if that is shorter, by `now` (a request
- * sent just before the deadline, after waiting for the connection, says nothing of the queue); NO_SERVERS when it was sent on such a connection
- * and the client knows nothing consumes its queue (`unanswered`: no server announced itself for it,
- * nothing answered it while the call waited, and a ping the broker took promptly went unanswered:
- * server-discovery.ts askedInVain); TIMEOUT otherwise, with the connection's trouble as
- * the cause when that is why no reply came (a request just re-sent on a new connection is
- * unconfirmed because it is new, not because the broker refused it).
+ * sent just before the deadline, after waiting for the connection, says nothing of the queue);
+ * NO_SERVERS when it was sent on such a connection and the client knows nothing consumes its
+ * queue (`unanswered`: no server announced itself for it, nothing answered it while the call
+ * waited, and a ping the broker took promptly went unanswered: server-discovery.ts askedInVain);
+ * TIMEOUT otherwise, with the connection's trouble as the cause when that is why no reply came (a
+ * request just re-sent on a new connection is unconfirmed because it is new, not because the
+ * broker refused it).
  */
 export function deadlineError(
   call: Confirmable & {
