@@ -3,12 +3,12 @@
  * once consuming, "beat" every `presenceMs` with the counters, "bye" as soon as a stop begins, and
  * an answer to every "who is there?" ping on the asker's reply queue: one per asker every
  * ASKER_INTERVAL_MS (a client pings at most once a second; more is a flood) and PONGS_PER_SECOND
- * a second in all, so that a ping
- * flood cannot multiply itself. Pings beyond that (a storm of reconnecting browsers) are answered
- * together: one "hello" on the presence topic, at most one per STORM_HELLO_MS, which every client
- * still in its discovery window hears. The limit is high because a client that does not watch
- * hears no hello: a thousand of them whose calls wait behind a backlog all ping each second, and
- * one left unanswered would take the silence for no server (NO_SERVERS instead of TIMEOUT).
+ * a second in all, so that a ping flood cannot multiply itself. Pings beyond that (a storm of
+ * reconnecting browsers) are answered together: one "hello" on the presence topic, at most one per
+ * STORM_HELLO_MS, which every client still in its discovery window hears. The limit is high
+ * because a client that does not watch hears no hello: a thousand of them whose calls wait behind
+ * a backlog all ping each second, and one left unanswered would take the silence for no server
+ * (NO_SERVERS instead of TIMEOUT).
  */
 import { hostname } from 'node:os';
 import {

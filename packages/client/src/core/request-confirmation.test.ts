@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/manual-clock.js';
 import { RpcError } from '../errors.js';
 import { type Delivery, newDelivery } from './pending-calls.js';
-import { deadlineError, RequestConfirmation, UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
+import {
+  type DeadlineContext,
+  deadlineError,
+  RequestConfirmation,
+  UNSAMPLED_PATIENCE_MS,
+} from './request-confirmation.js';
 
 const HANDLED_UNCONFIRMED = 'the broker handled requests but confirmed none for 4000 ms';
 
@@ -409,14 +414,7 @@ describe('deadlineError', () => {
   type Case = [
     name: string,
     delivery: Partial<Delivery>,
-    connection: {
-      confirmRequests: boolean;
-      connected: boolean;
-      trouble: RpcError | undefined;
-      unanswered?: boolean;
-      now?: number;
-      confirmWaitMs?: number;
-    },
+    connection: DeadlineContext,
     code: 'OVERLOADED' | 'TIMEOUT' | 'NO_SERVERS',
     cause: RpcError | undefined,
   ];

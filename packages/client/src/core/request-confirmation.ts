@@ -235,6 +235,19 @@ export class RequestConfirmation<Call extends Confirmable> {
   }
 }
 
+/** What deadlineError needs to know besides the call: the connection, presence and the time. */
+export interface DeadlineContext {
+  confirmRequests: boolean;
+  connected: boolean;
+  /** Why the connection last failed or ended, if it did. */
+  trouble: RpcError | undefined;
+  /** Nothing is known to consume the call's queue (see deadlineError). */
+  unanswered?: boolean;
+  now?: number;
+  /** One wait of request confirmation now (RequestConfirmation.resendWaitMs). */
+  confirmWaitMs?: number;
+}
+
 /**
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
  * on a connection that stayed up the whole call, though it had time to: one wait of request
@@ -252,14 +265,7 @@ export function deadlineError(
     readonly request: { readonly destination: string; readonly queue: string | undefined };
     readonly timeoutMs: number;
   },
-  connection: {
-    confirmRequests: boolean;
-    connected: boolean;
-    trouble: RpcError | undefined;
-    unanswered?: boolean;
-    now?: number;
-    confirmWaitMs?: number;
-  },
+  connection: DeadlineContext,
 ): RpcError {
   const { delivery, request, timeoutMs } = call;
   const { confirmRequests, connected, trouble, unanswered = false, now = 0, confirmWaitMs = 0 } = connection;

@@ -561,10 +561,11 @@ function outgoingRequest(
 }
 
 /**
- * A call its caller gave up on (aborted, a stream left early or broken, or the client closed) while it was
- * out on this connection: tell the servers (protocol CANCEL_TOPIC), so that none goes on working
- * for nobody. The cancel carries the requests' `reply-to`, which the broker turns into this
- * connection's own reply queue, as it did for the request: a server obeys a cancel only from there.
+ * A call its caller gave up on (aborted, a stream left early or broken, or the client closed)
+ * while it was out on this connection: tell the servers (protocol CANCEL_TOPIC), so that none goes
+ * on working for nobody. The cancel carries the requests' `reply-to`, which the broker turns into
+ * this connection's own reply queue, as it did for the request: a server obeys a cancel only from
+ * there.
  */
 function cancelIfGivenUp(connection: Transport, call: Call, outcome: RpcReply | RpcError): void {
   if (!(outcome instanceof RpcError) || !GIVEN_UP.has(outcome.code) || !call.delivery.sent) return;
