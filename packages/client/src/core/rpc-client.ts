@@ -421,7 +421,7 @@ export class RpcClient {
    */
   #unheard(call: Call): boolean {
     const { queue } = call.request;
-    if (queue === undefined || call.delivery.sends === 0 || this.#discovery.servers(queue).length > 0) return false;
+    if (queue === undefined || call.delivery.sends === 0 || this.#discovery.hasServerFor(queue)) return false;
     const since = this.#discovery.watching ? call.startedAt : call.startedAt - RECENT_REPLY_MS;
     return (this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) < since;
   }

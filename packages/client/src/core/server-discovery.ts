@@ -210,6 +210,11 @@ export class ServerDiscovery {
     return this.#view.list(queue);
   }
 
+  /** Whether a live server consumes `queue`, without copying and sorting the list as servers() does. */
+  hasServerFor(queue: string): boolean {
+    return this.#view.hasServerFor(queue);
+  }
+
   close(): void {
     this.#closed = true;
     this.#clock.clearTimeout(this.#window);
