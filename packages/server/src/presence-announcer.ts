@@ -2,8 +2,8 @@
  * The server's side of presence (the protocol is in @stomp-rpc/client/protocol presence.ts): "hello"
  * once consuming, "beat" every `presenceMs` with the counters, "bye" as soon as a stop begins, and
  * an answer to every "who is there?" ping on the asker's reply queue: one per asker every
- * ASKER_INTERVAL_MS (a client pings at most once a second; more is a flood) and PONGS_PER_SECOND
- * a second in all, so that a ping flood cannot multiply itself. Pings beyond that (a storm of
+ * ASKER_INTERVAL_MS (a client probes once a second at most; far more is a flood) and
+ * PONGS_PER_SECOND a second in all, so that a ping flood cannot multiply itself. Pings beyond that (a storm of
  * reconnecting browsers) are answered together: one "hello" on the presence topic, at most one per
  * STORM_HELLO_MS, which every client still in its discovery window hears. The limit is high
  * because a client that does not watch hears no hello: a thousand of them whose calls wait behind
@@ -26,10 +26,11 @@ import { SERVER_VERSION } from './version.js';
 /** At most this many pings are answered per wall-clock second. */
 export const PONGS_PER_SECOND = 1000;
 /**
- * One asker is answered again only after this long: half a client's own spacing of pings, so that
- * two of them that the broker delivers close together are both answered.
+ * One asker is answered again only after this long: a flood from one client gets 20 answers a
+ * second, while one that calls discoverServers() again soon (or whose pings the broker delivers
+ * close together) still gets a fresh answer.
  */
-export const ASKER_INTERVAL_MS = 500;
+export const ASKER_INTERVAL_MS = 50;
 /** Pings over the limit wait at most this long for the one hello that answers them all. */
 export const STORM_HELLO_MS = 100;
 const HOST = hostname();
