@@ -145,6 +145,10 @@ describe('demo', () => {
 
   it('demo - the servers panel lists the live servers and drops one that stops within seconds', async () => {
     await eventually(() => serverRows(demo), ['browser-test-1', 'browser-test-2']);
+    // The panel is redrawn every second in place: a row kept is the same element (a screen reader
+    // keeps its place in the table), while a server joins and leaves.
+    const firstRow = demo.locator('#servers tbody tr[data-server="browser-test-1"]');
+    await firstRow.evaluate((row) => Object.assign(window, { firstServerRow: row }));
     const extra = await startBrowserTestServer('browser-test-3');
     try {
       await eventually(() => serverRows(demo), ['browser-test-1', 'browser-test-2', 'browser-test-3']);
@@ -152,6 +156,9 @@ describe('demo', () => {
       await extra.stop(1000);
     }
     await eventually(() => serverRows(demo), ['browser-test-1', 'browser-test-2']);
+    expect(
+      await firstRow.evaluate((row) => row === (window as unknown as { firstServerRow: unknown }).firstServerRow),
+    ).toBe(true);
   });
 
   it('demo - fib(1000) is folded with its digit count, and the copy button copies all 209 digits', async () => {
@@ -226,12 +233,20 @@ describe('demo', () => {
     expect(await sequenceRows()).toEqual(before); // a typo does not wipe the table
   });
 
-  it('demo - Stop ends a long stream early, and the server counts the call as cancelled', async () => {
+  it('demo - Stop ends a long stream early from the keyboard, and the server counts the call as cancelled', async () => {
     const cancelledBefore = await sequenceStat('cancelled');
-    await streamOnDemo('0', '999', '100');
+    await demo.getByLabel('from', { exact: true }).fill('0');
+    await demo.getByLabel('to', { exact: true }).fill('999');
+    await demo.getByLabel('pause ms', { exact: true }).fill('100');
+    const focused = () => demo.evaluate(() => document.activeElement?.id);
+    // A keyboard user starts the stream; Start turns off, and Stop takes the focus it had.
+    await demo.getByRole('button', { name: 'Stream fib(from..to)' }).focus();
+    await demo.keyboard.press('Enter');
     await eventually(async () => (await sequenceRows()).length >= 3, true);
-    await demo.getByRole('button', { name: 'Stop stream' }).click();
+    expect(await focused()).toBe('sequence-stop');
+    await demo.keyboard.press('Enter');
     await eventually(sequenceState, 'stopped');
+    expect(await focused()).toBe('sequence-start');
     expect(await demo.locator('#sequence-error').isHidden()).toBe(true);
     const summary = (await text(demo, '#sequence-summary')) ?? '';
     const received = Number(

@@ -1,5 +1,5 @@
 // The page's DOM helpers: its elements by id, failing loudly when the HTML lacks one, and the
-// Stop buttons' focus rule.
+// Start and Stop buttons' focus rule.
 
 export function byId<T extends HTMLElement | SVGSVGElement = HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -8,11 +8,14 @@ export function byId<T extends HTMLElement | SVGSVGElement = HTMLElement>(id: st
 }
 
 /**
- * Turns a Stop button on while its run goes, off after. A disabled button loses keyboard focus to
- * the page's body, so a Stop button that had it hands it to `start`, which is on again by then.
+ * Turns Start off and Stop on while a run goes, and back after. A disabled button loses keyboard
+ * focus to the page's body, so the one turned off hands it to the other: a keyboard user who
+ * started a run can stop it at once, and start the next one after.
  */
-export function toggleStop(stop: HTMLButtonElement, running: boolean, start: HTMLButtonElement): void {
-  const hadFocus = document.activeElement === stop;
-  stop.disabled = !running;
-  if (!running && hadFocus) start.focus();
+export function showRunning(start: HTMLButtonElement, stop: HTMLButtonElement, running: boolean): void {
+  const [turnedOff, turnedOn] = running ? [start, stop] : [stop, start];
+  const hadFocus = document.activeElement === turnedOff;
+  turnedOn.disabled = false;
+  turnedOff.disabled = true;
+  if (hadFocus) turnedOn.focus();
 }

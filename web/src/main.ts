@@ -12,7 +12,7 @@ import { type BurstOptions, type BurstResult, runBurst } from './burst.js';
 import { BurstProgress } from './burst-progress.js';
 import { drawHistogram, drawRate } from './chart.js';
 import { demoConfig } from './config.js';
-import { byId, toggleStop } from './dom.js';
+import { byId, showRunning } from './dom.js';
 import { showErrorBox } from './error-box.js';
 import { foldDigits, formatDigits, formatMs } from './format.js';
 import { SequencePanel } from './sequence-panel.js';
@@ -214,8 +214,7 @@ window.addEventListener('resize', () => redrawCharts());
 
 /** Only one burst at a time: Start is off while one runs, Stop only then. */
 function showBurstRunning(running: boolean): void {
-  startButton.disabled = running;
-  toggleStop(stopButton, running, startButton);
+  showRunning(startButton, stopButton, running);
 }
 
 /** Charts, servers panel and summary as of now; with `result`, as the burst ended. */

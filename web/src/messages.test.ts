@@ -1,4 +1,4 @@
-import { RpcError } from '@stomp-rpc/client';
+import { ERROR_CODES, type ErrorCode, RpcError } from '@stomp-rpc/client';
 import { describe, expect, it } from 'vitest';
 import { readableError } from './messages.js';
 
@@ -12,6 +12,13 @@ describe('messages', () => {
       detail: 'from and to must be whole numbers',
       remote: false,
     });
+  });
+
+  it('readableError - explains every code of the client in words of its own, not by repeating the message', () => {
+    for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+      const { explanation } = readableError(new RpcError(code, 'the message'));
+      expect(explanation, code).not.toBe('the message');
+    }
   });
 
   it('readableError - an error that is not an RpcError is UNEXPECTED, with its message as the detail', () => {

@@ -1,10 +1,14 @@
 // Errors in words a person understands. The page branches on `code` only; the client's message
 // is shown underneath as the detail.
-import { isRpcError } from '@stomp-rpc/client';
+import { type ErrorCode, isRpcError } from '@stomp-rpc/client';
 
-/** What each code means to someone using the demo. Unknown codes fall back to the message. */
-const EXPLANATIONS: Readonly<Record<string, string>> = {
-  INVALID_ARGUMENT: 'That n cannot be computed: enter a whole number from 0 up to the servers’ limit.',
+/**
+ * What each code means to someone using the demo; typed so that a new code cannot go unexplained.
+ * A code from another copy of the client, newer than this one, falls back to the message.
+ */
+const EXPLANATIONS: Readonly<Record<ErrorCode, string>> = {
+  INVALID_ARGUMENT:
+    'That n cannot be computed: enter a whole number, without leading zeros, from 0 up to the servers’ limit.',
   TIMEOUT: 'No answer arrived in time. The servers may be busy or stopped, or the broker unreachable.',
   NO_SERVERS: 'No Fibonacci server is running on this queue right now. Start one with: npm run server',
   CONNECTION_LOST: 'The connection to the broker dropped while the call was out, so its answer was lost.',
@@ -17,6 +21,7 @@ const EXPLANATIONS: Readonly<Record<string, string>> = {
   INTERNAL: 'The server failed while computing the answer.',
   UNIMPLEMENTED: 'The server that took the call does not have this procedure: it may run an older version.',
   LIMIT_EXCEEDED: 'The streamed reply went past the items or bytes the page allows for one call.',
+  OVERLOADED: 'The broker did not take the call in time: the queue may be full or the broker too busy. Try again.',
 };
 
 export interface ReadableError {

@@ -2,7 +2,7 @@
 // a row as it arrives. Stop aborts the call, which tells the server to stop producing; at most
 // MAX_SEQUENCE_LENGTH rows, as the service takes no longer range.
 import type { FibonacciItem, FibonacciRange, FibonacciService, ServiceClient } from '@stomp-rpc/client';
-import { byId, toggleStop } from './dom.js';
+import { byId, showRunning } from './dom.js';
 import { showErrorBox } from './error-box.js';
 import {
   itemCells,
@@ -107,8 +107,6 @@ export class SequencePanel {
   #showRunning(running: boolean): void {
     // While it runs, the summary changes with every item: a busy live region is read out once, after.
     this.#summary.setAttribute('aria-busy', String(running));
-    const start = byId<HTMLButtonElement>('sequence-start');
-    start.disabled = running;
-    toggleStop(byId<HTMLButtonElement>('sequence-stop'), running, start);
+    showRunning(byId<HTMLButtonElement>('sequence-start'), byId<HTMLButtonElement>('sequence-stop'), running);
   }
 }

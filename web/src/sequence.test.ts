@@ -22,8 +22,8 @@ describe('sequence', () => {
     }
   });
 
-  it('sequenceTimeoutMs - every pause between the items, and the margin', () => {
-    expect(sequenceTimeoutMs({ from: 10, to: 20, pauseMs: 100 })).toBe(1000 + STREAM_MARGIN_MS);
+  it('sequenceTimeoutMs - every pause between the items twice (one replay after a reconnect), and the margin', () => {
+    expect(sequenceTimeoutMs({ from: 10, to: 20, pauseMs: 100 })).toBe(2000 + STREAM_MARGIN_MS);
     expect(sequenceTimeoutMs({ from: 5, to: 5, pauseMs: 1000 })).toBe(STREAM_MARGIN_MS);
   });
 

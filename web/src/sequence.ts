@@ -40,9 +40,13 @@ export function itemCount(range: FibonacciRange): number {
   return range.to - range.from + 1;
 }
 
-/** The stream's deadline: every pause between its items, and the margin. */
+/**
+ * The stream's deadline: every pause between its items twice, and the margin. A stream cut by a
+ * reconnect is sent again and starts over (the client drops the items it already has), so the
+ * deadline allows for one replay: without it, a restart late in a long stream ends it TIMEOUT.
+ */
 export function sequenceTimeoutMs(range: Required<FibonacciRange>): number {
-  return (itemCount(range) - 1) * range.pauseMs + STREAM_MARGIN_MS;
+  return 2 * (itemCount(range) - 1) * range.pauseMs + STREAM_MARGIN_MS;
 }
 
 /** One item's row texts: n, fib(n) folded to its edges when long, its digit count. */

@@ -62,7 +62,7 @@ export class ServersPanel {
   /**
    * The servers table goes in `container`, the table by procedure in `proceduresContainer`.
    * `announcer`, a live region, hears only how many servers are live, when that changes: the
-   * tables are redrawn every second ("seen 3 s ago"), too often to be read out.
+   * tables are redrawn every second ("seen 3 s ago"), too often to be read out, in place.
    */
   constructor(container: HTMLElement, proceduresContainer: HTMLElement, announcer?: HTMLElement) {
     this.#container = container;
@@ -88,7 +88,7 @@ export class ServersPanel {
       const burstCalls = this.burstShare.get(server.id) ?? 0;
       appendRow(body, { server: server.id }, serverCells(server, { perSecond, burstCalls, now }));
     }
-    replaceTable(this.#container, table);
+    showTable(this.#container, table);
   }
 
   /** Each live server's counters by procedure; nothing while no server is live. */
@@ -104,7 +104,7 @@ export class ServersPanel {
     table.classList.add('procedures');
     const body = table.createTBody();
     for (const row of rows) appendRow(body, { server: row.server, procedure: row.procedure }, row.cells);
-    replaceTable(this.#proceduresContainer, table);
+    showTable(this.#proceduresContainer, table);
   }
 
   /** Takes in the latest announcements and forgets servers that are no longer live. */
@@ -124,17 +124,48 @@ function note(id: string, text: string): HTMLParagraphElement {
 }
 
 /**
- * Puts `table` in `container` in place of what is there. Narrow screens scroll the table, not the
- * page, in a wrapper that is kept, so a reader who scrolled sideways stays where they were.
+ * Shows `table` in `container`. A table already there with the same columns keeps its elements,
+ * and only the texts that changed are written: the tables are redrawn every second, and a new one
+ * each time would lose a screen reader's place in it and any text selected. Narrow screens scroll
+ * the table, not the page, in a wrapper that is kept, so a reader who scrolled sideways stays put.
  */
-function replaceTable(container: HTMLElement, table: HTMLTableElement): void {
+function showTable(container: HTMLElement, table: HTMLTableElement): void {
   let wrapper = container.firstElementChild;
   if (!(wrapper instanceof HTMLDivElement) || wrapper.className !== 'table-scroll') {
     wrapper = document.createElement('div');
     wrapper.className = 'table-scroll';
     container.replaceChildren(wrapper);
   }
-  wrapper.replaceChildren(table);
+  const shown = wrapper.firstElementChild;
+  const [shownRows, rows] = [shown instanceof HTMLTableElement ? shown.tBodies[0] : undefined, table.tBodies[0]];
+  if (!(shown instanceof HTMLTableElement) || shown.tHead?.textContent !== table.tHead?.textContent) {
+    wrapper.replaceChildren(table);
+  } else if (shownRows && rows) {
+    if (shown.caption && table.caption) setText(shown.caption, table.caption.textContent);
+    updateRows(shownRows, rows);
+  }
+}
+
+/** Makes `shown`'s rows those of `next`, keeping each row that has the same data attributes. */
+function updateRows(shown: HTMLTableSectionElement, next: HTMLTableSectionElement): void {
+  const key = (row: HTMLTableRowElement) => JSON.stringify({ ...row.dataset });
+  const leftover = new Map(Array.from(shown.rows, (row) => [key(row), row]));
+  for (const [index, row] of Array.from(next.rows).entries()) {
+    let kept = leftover.get(key(row));
+    leftover.delete(key(row));
+    if (kept?.cells.length === row.cells.length) {
+      for (const [column, cell] of Array.from(row.cells).entries()) setText(kept.cells[column], cell.textContent);
+    } else {
+      kept?.remove();
+      kept = row;
+    }
+    if (shown.rows[index] !== kept) shown.insertBefore(kept, shown.rows[index] ?? null);
+  }
+  for (const row of leftover.values()) row.remove();
+}
+
+function setText(element: HTMLElement | undefined, text: string | null): void {
+  if (element && element.textContent !== text) element.textContent = text;
 }
 
 /** A table with its caption and column headings, and no rows yet. */
