@@ -542,7 +542,7 @@ function outgoingRequest(
     const shown = JSON.stringify(destination.slice(0, 80));
     throw new RpcError(
       'INVALID_ARGUMENT',
-      `not a destination (/queue/…, /amq/queue/…, /exchange/…, /topic/…): ${shown}`,
+      `not a destination (/queue/…, /amq/queue/…, /exchange/…, /topic/…, /temp-queue/…, /reply-queue/…): ${shown}`,
     );
   }
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
