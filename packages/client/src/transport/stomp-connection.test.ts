@@ -409,6 +409,32 @@ describe('StompConnection attempts and closing', () => {
     expect(settled).toEqual(['first', 'second']);
   });
 
+  it('close() called again from onStateChange(closed): both settle, and one DISCONNECT is written', async () => {
+    const sockets: FakeSocket[] = [];
+    let nested: Promise<void> | undefined;
+    const connection: StompConnection = new StompConnection(
+      { url: URLS[0], webSocketFactory: () => sockets[sockets.push(new FakeSocket()) - 1] as FakeSocket },
+      {
+        onStateChange: (state) => {
+          if (state === 'closed') nested = connection.close(5000); // an application's cleanup, say
+        },
+      },
+    );
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    const settled: string[] = [];
+    void connection.close(5000).then(() => settled.push('outer'));
+    void nested?.then(() => settled.push('nested'));
+    expect(socket.sent.filter((frame) => frame.startsWith('DISCONNECT'))).toHaveLength(1);
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    socket.closedByPeer();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toEqual(['outer', 'nested']);
+  });
+
   it('close() while fresh credentials are awaited: it resolves at once, opens no socket and leaves no timer', async () => {
     let asked = 0;
     const { connection, sockets } = fakeTimedConnection({

@@ -281,11 +281,9 @@ export class StompConnection implements Transport {
    * while the socket closes (a pong, a late reply) must not wake it up again and start timers.
    */
   close(graceMs = 2000): Promise<void> {
-    this.#closing ??= this.#shutDown(graceMs);
-    return this.#closing;
-  }
-
-  async #shutDown(graceMs: number): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const closed = settleable();
+    this.#closing = closed.promise; // first: an onStateChange('closed') that closes again gets it
     this.#setState('closed');
     this.#pacer.wake();
     this.#login.close();
@@ -293,7 +291,8 @@ export class StompConnection implements Transport {
     this.#keepalive.stop();
     this.#stopWatchingPage?.();
     this.#waiters.settle(new RpcError('CLOSED', 'the connection was closed'));
-    await this.#session?.disconnect(graceMs);
+    Promise.resolve(this.#session?.disconnect(graceMs)).then(closed.resolve, closed.reject);
+    return this.#closing;
   }
 
   /** The connected session; throws when there is none (the session's own calls throw once its socket is gone). */
