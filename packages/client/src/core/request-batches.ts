@@ -19,6 +19,12 @@ export interface Batchable {
   readonly request: { readonly idempotent: boolean };
 }
 
+/**
+ * What a RECEIPT confirms of a call: its id and its delivery. Not the call itself, whose body and
+ * call-site stack a RECEIPT that never comes would otherwise keep long after the call ended.
+ */
+export type SentCall = Pick<Batchable, 'correlationId' | 'delivery'>;
+
 export interface RequestBatchesEvents<Call extends Batchable> {
   /** Whether the call still waits (it may have ended while queued). */
   pending(call: Call): boolean;
@@ -28,7 +34,7 @@ export interface RequestBatchesEvents<Call extends Batchable> {
 
 /**
  * At most this many calls wait in batches for their RECEIPT (a refused publish's never comes, and
- * its batch holds its calls, settled or not); the oldest batches are forgotten first.
+ * its batch holds its calls' SentCall, settled or not); the oldest batches are forgotten first.
  */
 export const MAX_UNCONFIRMED_CALLS = 100_000;
 
@@ -38,7 +44,7 @@ export class RequestBatches<Call extends Batchable> {
   readonly #events: RequestBatchesEvents<Call>;
   #queued: Call[] = [];
   /** Sent calls by the RECEIPT id that will confirm them: a batch's last call's, or a call's own. */
-  readonly #unconfirmed = new Map<string, Call[]>();
+  readonly #unconfirmed = new Map<string, SentCall[]>();
   /** The calls in #unconfirmed. */
   #held = 0;
   readonly #sendQueued = () => this.#send();
@@ -58,7 +64,7 @@ export class RequestBatches<Call extends Batchable> {
   }
 
   /** The calls a RECEIPT confirms, still pending or not; undefined for an unknown receipt. */
-  confirmed(receiptId: string): Call[] | undefined {
+  confirmed(receiptId: string): SentCall[] | undefined {
     const batch = this.#unconfirmed.get(receiptId);
     if (batch === undefined) return undefined;
     this.#unconfirmed.delete(receiptId);
@@ -85,11 +91,15 @@ export class RequestBatches<Call extends Batchable> {
       // A failed write leaves the rest unsent: they go out after the reconnect.
       if (!this.#events.write(call, receiptId)) return;
       if (receiptId === undefined) continue;
-      this.#awaitReceipt(receiptId, call === last ? batch.filter((c) => c === last || c.request.idempotent) : [call]);
+      const confirms = call === last ? batch.filter((c) => c === last || c.request.idempotent) : [call];
+      this.#awaitReceipt(
+        receiptId,
+        confirms.map(({ correlationId, delivery }) => ({ correlationId, delivery })),
+      );
     }
   }
 
-  #awaitReceipt(receiptId: string, calls: Call[]): void {
+  #awaitReceipt(receiptId: string, calls: SentCall[]): void {
     this.#unconfirmed.set(receiptId, calls);
     this.#held += calls.length;
     for (const [oldest, batch] of this.#unconfirmed) {

@@ -448,9 +448,9 @@ export class RpcClient {
     else if (this.#discovery.isPing(receiptId)) this.#discovery.pingReceipt(receiptId);
     else {
       // A RECEIPT for a batch no longer known still shows that the connection works.
-      const batch = this.#batches.confirmed(receiptId) ?? [undefined];
-      for (const call of batch) {
-        this.#confirmation.receipt(call && this.#calls.get(call.correlationId) === call ? call.delivery : undefined);
+      for (const sent of this.#batches.confirmed(receiptId) ?? [undefined]) {
+        const pending = sent && this.#calls.get(sent.correlationId)?.delivery === sent.delivery;
+        this.#confirmation.receipt(pending ? sent.delivery : undefined);
       }
     }
   }
