@@ -196,7 +196,10 @@ export function ensureInstalled() {
   log("installing Debian's rabbitmq-server with apt-get");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Bounded, as every wait here: a stuck mirror or a held dpkg lock fails the start instead of hanging it.
-  const aptGet = (args) => run('apt-get', args, { env, stdio: 'inherit', timeout: aptTimeoutMs });
+  // A lock held by another install (a cluster start and a broker start on a bare machine) is waited
+  // for, within that bound, rather than failing at once.
+  const lockWait = ['-o', `DPkg::Lock::Timeout=${Math.floor(aptTimeoutMs / 2000)}`];
+  const aptGet = (args) => run('apt-get', [...lockWait, ...args], { env, stdio: 'inherit', timeout: aptTimeoutMs });
   const install = () => aptGet(['install', '-y', '-q', 'rabbitmq-server']);
   if (install().status !== 0) {
     aptGet(['update', '-q']);
