@@ -418,8 +418,9 @@ describe('deadlineError', () => {
     code: 'OVERLOADED' | 'TIMEOUT' | 'NO_SERVERS',
     cause: RpcError | undefined,
   ];
-  const live = { confirmRequests: true, connected: true };
-  const down = { confirmRequests: true, connected: false };
+  // Unconfirmed since 0, at 0 with no wait: time enough to be confirmed, unless a case says otherwise.
+  const live = { confirmRequests: true, connected: true, unanswered: false, now: 0, confirmWaitMs: 0 };
+  const down = { ...live, connected: false };
   const cases: Case[] = [
     [
       'NO_SERVERS when the request was sent and confirmed on a live connection and nothing is known to consume its queue',

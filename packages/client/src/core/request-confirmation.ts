@@ -242,10 +242,11 @@ export interface DeadlineContext {
   /** Why the connection last failed or ended, if it did. */
   trouble: RpcError | undefined;
   /** Nothing is known to consume the call's queue (see deadlineError). */
-  unanswered?: boolean;
-  now?: number;
+  unanswered: boolean;
+  /** The client's clock at the deadline. */
+  now: number;
   /** One wait of request confirmation now (RequestConfirmation.resendWaitMs). */
-  confirmWaitMs?: number;
+  confirmWaitMs: number;
 }
 
 /**
@@ -268,7 +269,7 @@ export function deadlineError(
   connection: DeadlineContext,
 ): RpcError {
   const { delivery, request, timeoutMs } = call;
-  const { confirmRequests, connected, trouble, unanswered = false, now = 0, confirmWaitMs = 0 } = connection;
+  const { confirmRequests, connected, trouble, unanswered, now, confirmWaitMs } = connection;
   const hadTime = now - delivery.unconfirmedSince >= Math.min(confirmWaitMs, timeoutMs / 2);
   if (confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped && connected && hadTime) {
     return new RpcError(
