@@ -38,6 +38,30 @@ describe('ReplyStream', () => {
     expect(stream.signal.aborted).toBe(true);
   });
 
+  it('return - after the call failed, unread: later reads are done, not the error (the caller left before reading it)', async () => {
+    const stream = new ReplyStream({}, undefined);
+    const { settled, end } = call();
+    stream.follow(settled);
+    end.reject(new RpcError('TIMEOUT', 'no reply'));
+    await settled.catch(() => {});
+    expect(await stream.return()).toEqual({ value: undefined, done: true });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('open - bad limits end the stream with INVALID_ARGUMENT at its first read, and no call is made', async () => {
+    let started = 0;
+    const stream = ReplyStream.open({ maxItems: 0 }, () => {
+      started++;
+      return Promise.resolve();
+    });
+    await expect(stream.next()).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/maxItems/),
+    });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(started).toBe(0);
+  });
+
   it('error - thrown once, to the oldest read waiting; the others, and later reads, are done', async () => {
     const stream = new ReplyStream({}, undefined);
     const { settled, end } = call();

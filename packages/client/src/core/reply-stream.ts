@@ -34,6 +34,26 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   #end: { error?: unknown } | undefined;
   #stopFollowingCaller: (() => void) | undefined;
 
+  /**
+   * The stream of the call `start` makes with the stream's signal, its items pushed into it. Bad
+   * limits end it with their INVALID_ARGUMENT at the first read, as bad options end a call.
+   */
+  static open(
+    options: StreamLimits & { signal?: AbortSignal },
+    start: (signal: AbortSignal, push: (item: RpcReply) => RpcError | undefined) => Promise<unknown>,
+  ): ReplyStream {
+    let stream: ReplyStream;
+    try {
+      stream = new ReplyStream(options, options.signal);
+    } catch (error) {
+      stream = new ReplyStream({}, undefined);
+      stream.follow(Promise.reject(error));
+      return stream;
+    }
+    stream.follow(start(stream.signal, (item) => stream.push(item)));
+    return stream;
+  }
+
   constructor(limits: StreamLimits, callerSignal: AbortSignal | undefined) {
     this.#maxItems = checkCount(limits.maxItems ?? STREAM_DEFAULTS.maxItems, 'maxItems');
     this.#maxBytes = checkCount(limits.maxBytes ?? STREAM_DEFAULTS.maxBytes, 'maxBytes');
@@ -90,13 +110,11 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     });
   }
 
-  /** The caller stopped reading: the call is aborted, so the server stops too. */
+  /** The caller stopped reading: the call is aborted, so the server stops too. Done from now on. */
   return(): Promise<IteratorResult<RpcReply>> {
     this.#items.length = 0;
-    if (!this.#end) {
-      this.#end = {};
-      this.#abort.abort(new Error('the caller stopped reading the stream'));
-    }
+    if (!this.#end) this.#abort.abort(new Error('the caller stopped reading the stream'));
+    this.#end = {}; // even when an error waited to be read: the caller left before reading it
     for (const waiter of this.#waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
   }

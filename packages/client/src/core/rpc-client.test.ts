@@ -317,6 +317,14 @@ describe('RpcClient stream', () => {
     expect((await items.next()).done).toBe(true);
   });
 
+  it('stream - bad limits reject at the first read with INVALID_ARGUMENT, as request() rejects, and send nothing', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const items = client.stream('/queue/q', 'range', { maxBytes: -1 }); // does not throw here
+    await expect(items.next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(transport.published).toEqual([]);
+  });
+
   it('stream - past maxItems it ends with LIMIT_EXCEEDED and cancels the call', async () => {
     const { client, transport } = setup();
     transport.connect();

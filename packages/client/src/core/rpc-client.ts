@@ -341,10 +341,7 @@ export class RpcClient {
    * aborts the call, and the server stops producing.
    */
   stream(destination: string, body: string, options: StreamOptions = {}): AsyncIterableIterator<RpcReply> {
-    const stream = new ReplyStream(options, options.signal);
-    const settled = this.#call(destination, body, { ...options, signal: stream.signal }, (item) => stream.push(item));
-    stream.follow(settled);
-    return stream;
+    return ReplyStream.open(options, (signal, push) => this.#call(destination, body, { ...options, signal }, push));
   }
 
   #call(
