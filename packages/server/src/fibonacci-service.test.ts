@@ -166,6 +166,30 @@ describe('fibonacciHandler', () => {
     expect(await late).toBe('190392490709135');
   });
 
+  // Regression: the joiner's own deadline timer fires at the deadline's very millisecond, where a
+  // clock check (now > deadline) still saw time left, and a new computation started for nobody.
+  it('a joiner whose own deadline ends the shared computation stops it and starts no other', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pool = stoppablePool();
+      const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
+      const atDeadline = (ms: number) => {
+        const control = new AbortController();
+        setTimeout(() => control.abort(new RpcError('DEADLINE_EXCEEDED', 'too late')), ms);
+        return request(50, Date.now() + ms, control.signal);
+      };
+      const starter = handler(atDeadline(100));
+      const joiner = handler(atDeadline(200));
+      await vi.advanceTimersByTimeAsync(100); // the starter gives up: the joiner still waits
+      await vi.advanceTimersByTimeAsync(100); // the joiner's deadline: nobody waits any more
+      await expect(starter).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+      await expect(joiner).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+      expect(pool.jobs).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   // Regression: the flight left the map only a turn after its stop, so a request for the same n in
   // the same socket read as the last waiter's cancel joined it and got that caller's ABORTED.
   it('single flight - a request arriving in the turn the last waiter cancelled starts a computation of its own', async () => {

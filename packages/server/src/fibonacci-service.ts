@@ -185,18 +185,21 @@ class SharedComputations {
   }
 
   compute(n: number, request: RpcRequest, retries: number): Promise<string> {
-    const { deadline } = request;
+    const { deadline, signal } = request;
+    // A request already stopped (its own deadline, a cancel) starts nothing: nobody would stop it.
+    if (signal.aborted) return Promise.reject(signal.reason);
     let flight = this.#flights.get(n);
     if (flight !== undefined && retries > 0 && deadline > flight.deadline) {
       // Joined a computation that may be skipped for its starter's earlier deadline: if it is, and
-      // this request still has time, compute again.
-      return this.#wait(flight, request.signal).catch((error: unknown) => {
-        if (!isRpcError(error) || error.code !== 'DEADLINE_EXCEEDED' || Date.now() > deadline) throw error;
+      // this request still has time (its signal, not the clock: its deadline timer fires at the
+      // deadline's very millisecond), compute again.
+      return this.#wait(flight, signal).catch((error: unknown) => {
+        if (!isRpcError(error) || error.code !== 'DEADLINE_EXCEEDED' || signal.aborted) throw error;
         return this.compute(n, request, retries - 1);
       });
     }
     flight ??= this.#start(n, deadline);
-    return this.#wait(flight, request.signal);
+    return this.#wait(flight, signal);
   }
 
   #start(n: number, deadline: number): Flight {
