@@ -107,6 +107,8 @@ function nodeEnv(node) {
     RABBITMQ_DIST_PORT: String(node.ports.dist),
     ERL_EPMD_ADDRESS: '127.0.0.1',
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+    // rabbitmqctl and friends are Erlang nodes too, listening for distribution while they run.
+    RABBITMQ_CTL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
   };
 }
 
@@ -210,18 +212,18 @@ export function ensureInstalled() {
 
 /**
  * On a machine run by systemd, Debian's package starts its own rabbitmq-server service, listening
- * on every interface at 5672 and 25672: the ports the project's node wants, on loopback. The
- * project runs its own nodes, so the service this install just started is stopped and disabled.
+ * on every interface at 5672 and 25672: the ports the project's node wants, on loopback. Erlang's
+ * package adds an epmd socket on every interface at 4369. The project runs its own nodes, and its
+ * first node starts an epmd on loopback, so what this install just started is stopped and disabled.
  */
 function stopSystemService() {
   if (!existsSync('/run/systemd/system')) return; // no systemd: the package started no service
-  const stopped = run('systemctl', ['disable', '--now', 'rabbitmq-server'], { timeout: 60_000 });
+  const units = ['rabbitmq-server', 'epmd.socket', 'epmd.service'];
+  const stopped = run('systemctl', ['disable', '--now', ...units], { timeout: 60_000 });
   if (stopped.status === 0) {
-    log(
-      "stopped and disabled the system's rabbitmq-server service, which the package starts; this project runs its own node",
-    );
+    log(`stopped and disabled ${units.join(', ')}, which the packages start; this project runs its own node`);
   } else {
-    log(`could not stop the system's rabbitmq-server service: ${stopped.stderr || stopped.error?.message || ''}`);
+    log(`could not stop ${units.join(', ')}: ${stopped.stderr || stopped.error?.message || ''}`);
   }
 }
 

@@ -29,6 +29,24 @@ describe('broker scripts', () => {
     expect(() => stopNode(gone)).not.toThrow(); // "not running": nothing is signalled
   });
 
+  it('rabbitmqctl run by the scripts listens for Erlang distribution on loopback only', async () => {
+    // The CLI tools are Erlang nodes too: while one runs, it listens on a port from 35672 up.
+    const script =
+      "const b = await import('./scripts/broker.mjs'); b.rabbitmqTool(b.nodeProfile(), 'rabbitmqctl', ['eval', 'timer:sleep(4000).']);";
+    const tool = spawnChild(process.execPath, ['--input-type=module', '-e', script]);
+    const seen = new Set<string>();
+    await until(
+      () => {
+        for (const address of listeningAddresses(35672, 35682)) seen.add(address);
+        return seen.size > 0;
+      },
+      20_000,
+      'a listener of rabbitmqctl',
+    );
+    expect(await tool.exited(30_000)).toBe(0);
+    expect([...seen].filter((address) => !address.startsWith('127.0.0.1:'))).toEqual([]);
+  });
+
   it('withFileLock - a second process waits for the first to leave before it enters', async () => {
     const dir = scratchDir();
     const lock = join(dir, 'start.lock');
@@ -92,3 +110,26 @@ describe('broker scripts', () => {
     expect(readFileSync(lock, 'utf8')).toBe(String(holderPid)); // a waiter that gives up leaves it
   });
 });
+
+/** The local addresses ("ip:port") of TCP sockets listening on ports from `min` to `max`, IPv4 and IPv6. */
+function listeningAddresses(min: number, max: number): string[] {
+  const found: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const [, local = '', , state] = line.trim().split(/\s+/);
+      const [hexIp = '', hexPort = ''] = local.split(':');
+      const port = Number.parseInt(hexPort, 16);
+      if (state !== '0A' || port < min || port > max) continue; // 0A: LISTEN
+      // IPv4 in host (little-endian) byte order; any IPv6 address is shown as its hex.
+      const ip =
+        hexIp.length === 8
+          ? (hexIp.match(/../g) ?? [])
+              .reverse()
+              .map((b) => Number.parseInt(b, 16))
+              .join('.')
+          : hexIp;
+      found.push(`${ip}:${port}`);
+    }
+  }
+  return found;
+}
