@@ -494,7 +494,8 @@ async function startServer(options, children) {
       '--log-level',
       'info',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    // An IPC channel: if this process is killed, it closes, and the server stops itself (cli.ts).
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   children.add(child);
   let output = '';
