@@ -13,7 +13,7 @@
 // laid over it (rpc_queue as a quorum queue), so the quorum queue gets a member on every node.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ensureInstalled,
@@ -115,6 +115,22 @@ async function startCluster() {
   shareCookie();
   // Boot in parallel; members import nothing at boot.
   const launched = CLUSTER_NODES.filter((node) => launchNode(node));
+  try {
+    return await formCluster(launched);
+  } catch (error) {
+    // Nobody would stop them: the caller learns which nodes it launched only from a start that worked.
+    log(`the cluster did not form; stopping the nodes this start launched (logs in ${relative(root, stateDir)}/)`);
+    try {
+      stopCluster(launched);
+    } catch (stopError) {
+      log(stopError.message);
+    }
+    throw error;
+  }
+}
+
+/** Waits for every member, joins those that are not in the cluster yet, and imports the definitions. */
+async function formCluster(launched) {
   for (const node of CLUSTER_NODES) await waitForNode(node);
   for (const node of CLUSTER_NODES.slice(1)) {
     if (clusterStatus().members.includes(node.name)) continue;
