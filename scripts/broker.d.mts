@@ -13,6 +13,7 @@ export function log(line: string): void;
 export function webStompAnswers(url?: string, timeoutMs?: number): Promise<boolean>;
 export function rabbitmqTool(node: NodeProfile, tool: string, args: string[], timeoutMs?: number): string;
 export function ensureInstalled(): void;
+export function aptInstall(packageName: string): void;
 export function nodePid(node?: NodeProfile): number | undefined;
 export function launchNode(node: NodeProfile, definitions?: string): boolean;
 export function waitForNode(node: NodeProfile): Promise<void>;

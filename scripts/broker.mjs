@@ -196,18 +196,25 @@ export function ensureInstalled() {
     );
   }
   log("installing Debian's rabbitmq-server with apt-get");
+  aptInstall('rabbitmq-server');
+  stopSystemService();
+}
+
+/**
+ * Installs a Debian package with apt-get (as root), updating the package lists once if the first
+ * try fails; throws when it cannot. Bounded, as every wait here: a stuck mirror or a held dpkg lock
+ * fails the step instead of hanging it. A lock held by another install (a cluster start and a
+ * broker start on a bare machine) is waited for, within that bound, rather than failing at once.
+ */
+export function aptInstall(packageName) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  // Bounded, as every wait here: a stuck mirror or a held dpkg lock fails the start instead of hanging it.
-  // A lock held by another install (a cluster start and a broker start on a bare machine) is waited
-  // for, within that bound, rather than failing at once.
   const lockWait = ['-o', `DPkg::Lock::Timeout=${Math.floor(aptTimeoutMs / 2000)}`];
   const aptGet = (args) => run('apt-get', [...lockWait, ...args], { env, stdio: 'inherit', timeout: aptTimeoutMs });
-  const install = () => aptGet(['install', '-y', '-q', 'rabbitmq-server']);
+  const install = () => aptGet(['install', '-y', '-q', packageName]);
   if (install().status !== 0) {
     aptGet(['update', '-q']);
-    if (install().status !== 0) throw new Error('apt-get install rabbitmq-server failed (see above)');
+    if (install().status !== 0) throw new Error(`apt-get install ${packageName} failed (see above)`);
   }
-  stopSystemService();
 }
 
 /**

@@ -2,7 +2,7 @@
 // client library must be importable. Either missing fails the run; nothing is skipped.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ensureBroker } from '../scripts/broker.mjs';
+import { aptInstall, ensureBroker } from '../scripts/broker.mjs';
 
 export const PYTHON = '/usr/bin/python3';
 
@@ -12,12 +12,8 @@ function ensurePika(): void {
   if (process.getuid?.() !== 0) {
     throw new Error("the interoperability tests need Debian's python3-pika: sudo apt-get install -y python3-pika");
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'python3-pika'], { stdio: 'inherit', env }).status;
-  if (install() !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-    if (install() !== 0 || !probe()) throw new Error('apt-get install python3-pika failed');
-  }
+  aptInstall('python3-pika');
+  if (!probe()) throw new Error('apt-get installed python3-pika, but python3 cannot import pika');
 }
 
 /** The command-line tests run the built programs, so build them from the current sources. */

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ensureBroker } from '../../scripts/broker.mjs';
+import { aptInstall, ensureBroker } from '../../scripts/broker.mjs';
 import { CHROMIUM } from './browser.js';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -26,12 +26,7 @@ function ensureChromium(): void {
   if (process.getuid?.() !== 0) {
     throw new Error(`the browser tests need Debian's chromium at ${CHROMIUM}: sudo apt-get install -y chromium`);
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'chromium'], { stdio: 'inherit', env }).status;
-  if (install() !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-    if (install() !== 0) throw new Error('apt-get install chromium failed');
-  }
+  aptInstall('chromium');
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium, but there is nothing at ${CHROMIUM}`);
 }
 
