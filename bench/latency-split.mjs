@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
-import { amqpUrl, brokerUrl, ensureBroker, nodePid } from '../scripts/broker.mjs';
+import { amqpUrl, brokerUrl, ensureBroker, nodePid, nodeProfile, webStompUrl } from '../scripts/broker.mjs';
 import { marks, now, watchPort } from './latency-hooks.mjs';
 import { cpuSeconds, exited, median, withTimeout } from './lib.mjs';
 import { connectRawStomp, SCRATCH_QUEUE_HEADERS } from './stomp-wire.mjs';
@@ -159,8 +159,9 @@ async function measure(caller, server, brokerPid) {
 }
 
 async function main() {
-  await ensureBroker();
-  const brokerPid = nodePid();
+  const { url } = await ensureBroker();
+  // The local node's CPU, only when it is the broker measured (not another one at STOMP_URL).
+  const brokerPid = url === webStompUrl(nodeProfile()) ? nodePid() : undefined;
   const echoQueue = `bench.split-echo.${process.pid}`;
   const projectQueue = `bench.split.${process.pid}`;
   try {
@@ -240,13 +241,18 @@ function printTable(results, brokerPid) {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** Bounded; a failure is reported, not thrown: it must not hide the error the run ended with. */
 async function deleteQueues(names) {
-  const connection = await amqp.connect(amqpUrl());
   try {
-    const channel = await connection.createChannel();
-    for (const name of names) await channel.deleteQueue(name);
-  } finally {
-    await connection.close();
+    const connection = await amqp.connect(amqpUrl(), { timeout: 5000 });
+    const remove = async () => {
+      const channel = await connection.createChannel();
+      for (const name of names) await channel.deleteQueue(name);
+    };
+    const close = () => withTimeout(connection.close(), 5000, 'closing').catch(() => {});
+    await withTimeout(remove(), 10_000, 'deleting the queues').finally(close);
+  } catch (error) {
+    log(`could not delete the queues ${names.join(', ')}: ${error.message}`);
   }
 }
 

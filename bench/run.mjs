@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import amqp from 'amqplib';
-import { amqpUrl, brokerUrl, ensureBroker, nodeProfile } from '../scripts/broker.mjs';
+import { amqpUrl, brokerUrl, ensureBroker, nodePid, nodeProfile, webStompUrl } from '../scripts/broker.mjs';
 import { exited, median, withTimeout } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { renderChart } from './render.mjs';
@@ -215,11 +215,12 @@ async function runLoad(config, { execArgv = [], timeoutMs }) {
   return report;
 }
 
-function brokerPid() {
-  const { pidFile } = nodeProfile();
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+/**
+ * The broker's pid, for its CPU: the project-local node's (checked to be that node: a stale pid file's
+ * number may belong to another process now), and only when the bench runs against it, not STOMP_URL's.
+ */
+function brokerPid(url) {
+  return url === webStompUrl(nodeProfile()) ? nodePid() : undefined;
 }
 
 async function throughput(scenario, pids) {
@@ -350,10 +351,14 @@ async function machine() {
 
 async function deleteQueues() {
   try {
-    const connection = await amqp.connect(amqpUrl());
-    const channel = await connection.createChannel();
-    for (const queue of queues) await channel.deleteQueue(queue);
-    await connection.close();
+    // Bounded: a broker that takes the connection and never answers must not hang the bench's end.
+    const connection = await amqp.connect(amqpUrl(), { timeout: 5000 });
+    const remove = async () => {
+      const channel = await connection.createChannel();
+      for (const queue of queues) await channel.deleteQueue(queue);
+    };
+    const close = () => withTimeout(connection.close(), 5000, 'closing').catch(() => {});
+    await withTimeout(remove(), 10_000, 'deleting the bench queues').finally(close);
   } catch (error) {
     log(`could not delete the bench queues: ${error.message}`);
   }
@@ -569,13 +574,13 @@ async function profileRun() {
 
 async function main() {
   const startedAt = Date.now();
-  await ensureBroker();
+  const { url } = await ensureBroker();
   mkdirSync(outDir, { recursive: true });
   if (args.profile) {
     await profileRun();
     return;
   }
-  const pids = { broker: brokerPid() };
+  const pids = { broker: brokerPid(url) };
   const runsByScenario = [];
   const only = args.only?.split(',');
   for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id ?? s.name))) {
