@@ -97,9 +97,15 @@ async function startDemo() {
   for (const listener of process.stdin.listeners('end')) {
     if (!ownListeners.stdinEnd.includes(listener)) process.stdin.off('end', listener);
   }
-  await server.listen();
-  const url = server.resolvedUrls?.local[0];
-  if (!url) throw new Error('the demo server has no URL');
+  let url;
+  try {
+    await server.listen();
+    url = server.resolvedUrls?.local[0];
+    if (!url) throw new Error('the demo server has no URL');
+  } catch (error) {
+    await server.close(); // its watchers would keep this process alive after the failure
+    throw error;
+  }
   // The plain page takes the broker from its query string (no build step to put it in).
   const query =
     process.env.VITE_STOMP_URL === DEFAULT_STOMP_URL ? '' : `?url=${encodeURIComponent(process.env.VITE_STOMP_URL)}`;
