@@ -34,7 +34,7 @@ export interface RequestBatchesEvents<Call extends Batchable> {
 
 /**
  * At most this many calls wait in batches for their RECEIPT (a refused publish's never comes, and
- * its batch holds its calls' SentCall, settled or not); the oldest batches are forgotten first.
+ * its batch holds a SentCall of each of its calls, settled or not); the oldest batches go first.
  */
 export const MAX_UNCONFIRMED_CALLS = 100_000;
 
