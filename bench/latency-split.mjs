@@ -18,10 +18,10 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import amqp from 'amqplib';
-import { amqpUrl, brokerUrl, ensureBroker, nodePid, nodeProfile, webStompUrl } from '../scripts/broker.mjs';
+import { brokerUrl, ensureBroker, nodePid, nodeProfile, webStompUrl } from '../scripts/broker.mjs';
 import { marks, now, watchPort } from './latency-hooks.mjs';
 import { cpuSeconds, exited, median, withTimeout } from './lib.mjs';
+import { deleteQueues } from './queues.mjs';
 import { connectRawStomp, SCRATCH_QUEUE_HEADERS } from './stomp-wire.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -174,7 +174,7 @@ async function main() {
     printTable(await runRounds(echoServer, projectServer, { echoQueue, projectQueue, brokerPid }), brokerPid);
   } finally {
     for (const stop of [...servers]) await stop();
-    await deleteQueues([echoQueue, projectQueue]);
+    await deleteQueues([echoQueue, projectQueue], log);
   }
 }
 
@@ -239,21 +239,6 @@ function printTable(results, brokerPid) {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** Bounded; a failure is reported, not thrown: it must not hide the error the run ended with. */
-async function deleteQueues(names) {
-  try {
-    const connection = await amqp.connect(amqpUrl(), { timeout: 5000 });
-    const remove = async () => {
-      const channel = await connection.createChannel();
-      for (const name of names) await channel.deleteQueue(name);
-    };
-    const close = () => withTimeout(connection.close(), 5000, 'closing').catch(() => {});
-    await withTimeout(remove(), 10_000, 'deleting the queues').finally(close);
-  } catch (error) {
-    log(`could not delete the queues ${names.join(', ')}: ${error.message}`);
-  }
 }
 
 await main();

@@ -24,10 +24,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import amqp from 'amqplib';
 import { amqpUrl, brokerUrl, ensureBroker, nodePid, nodeProfile, webStompUrl } from '../scripts/broker.mjs';
 import { exited, median, withTimeout } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
+import { deleteQueues } from './queues.mjs';
 import { renderChart } from './render.mjs';
 import { connectRawStomp } from './stomp-wire.mjs';
 
@@ -349,21 +349,6 @@ async function machine() {
   };
 }
 
-async function deleteQueues() {
-  try {
-    // Bounded: a broker that takes the connection and never answers must not hang the bench's end.
-    const connection = await amqp.connect(amqpUrl(), { timeout: 5000 });
-    const remove = async () => {
-      const channel = await connection.createChannel();
-      for (const queue of queues) await channel.deleteQueue(queue);
-    };
-    const close = () => withTimeout(connection.close(), 5000, 'closing').catch(() => {});
-    await withTimeout(remove(), 10_000, 'deleting the bench queues').finally(close);
-  } catch (error) {
-    log(`could not delete the bench queues: ${error.message}`);
-  }
-}
-
 /** Per scenario and level: medians and ranges over the repetitions. */
 function summarize(runsByScenario) {
   const rows = [];
@@ -637,5 +622,5 @@ try {
   process.exitCode = 1;
 } finally {
   for (const child of children) child.kill('SIGKILL');
-  await deleteQueues();
+  await deleteQueues(queues, log);
 }

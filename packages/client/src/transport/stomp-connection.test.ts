@@ -148,6 +148,16 @@ function fakeTimedConnection(options: StompConnectionOptions, backoffMs = 1) {
   return { connection, sockets, failed, lost, close };
 }
 
+/** Starts `connection` and has the broker accept its first socket, which it returns. */
+async function connectFirst(connection: StompConnection, sockets: FakeSocket[]): Promise<FakeSocket> {
+  connection.start();
+  await vi.advanceTimersByTimeAsync(0);
+  const socket = sockets[0] as FakeSocket;
+  socket.open();
+  socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+  return socket;
+}
+
 describe('StompConnection attempts and closing', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -392,11 +402,7 @@ describe('StompConnection attempts and closing', () => {
 
   it('close() called twice: the second settles with the first, once the DISCONNECT has its RECEIPT, not before', async () => {
     const { connection, sockets } = fakeTimedConnection({});
-    connection.start();
-    await vi.advanceTimersByTimeAsync(0);
-    const socket = sockets[0] as FakeSocket;
-    socket.open();
-    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    const socket = await connectFirst(connection, sockets);
     const settled: string[] = [];
     void connection.close(5000).then(() => settled.push('first'));
     void connection.close(5000).then(() => settled.push('second'));
@@ -420,11 +426,7 @@ describe('StompConnection attempts and closing', () => {
         },
       },
     );
-    connection.start();
-    await vi.advanceTimersByTimeAsync(0);
-    const socket = sockets[0] as FakeSocket;
-    socket.open();
-    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    const socket = await connectFirst(connection, sockets);
     const settled: string[] = [];
     void connection.close(5000).then(() => settled.push('outer'));
     void nested?.then(() => settled.push('nested'));
