@@ -26,6 +26,40 @@ describe('credentials', () => {
     expect(headers.passcode).toBe('token-2');
   });
 
+  it('refresh - an answer still under way when its attempt gave up is waited for by the next attempt, not asked for again alongside; a third asks anew', async () => {
+    vi.useFakeTimers();
+    try {
+      let asked = 0;
+      const answers: Array<(credentials: { login: string; passcode: string }) => void> = [];
+      const login = new Login(() => {
+        asked++;
+        return new Promise((resolve) => answers.push(resolve));
+      });
+      const headers = { login: 'guest', passcode: 'guest' };
+      const first = login.refresh(headers, 5000);
+      await vi.advanceTimersByTimeAsync(5000);
+      await first; // gave up on it
+      expect(login.missing?.message).toContain('no answer within 5000 ms');
+      const second = login.refresh(headers, 5000);
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(asked).toBe(1); // the same call, still under way
+      answers[0]?.({ login: 'u', passcode: 'slow-token' });
+      await second;
+      expect(headers).toEqual({ login: 'u', passcode: 'slow-token' });
+      // An answer that never comes is waited for by two attempts, not by every attempt after.
+      const hung = [login.refresh(headers, 100), login.refresh(headers, 100)];
+      await vi.advanceTimersByTimeAsync(100);
+      await Promise.all(hung);
+      expect(asked).toBe(2);
+      const third = login.refresh(headers, 100);
+      await vi.advanceTimersByTimeAsync(100);
+      await third;
+      expect(asked).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('refresh - a source that throws, answers junk or hangs leaves the headers, within the bound; explain() then says why, keeping the attempt’s own code', async () => {
     const unreachable = new RpcError('UNAVAILABLE', 'cannot reach ws://broker/ws');
     /** A source that answers once, then fails with `failure`. */

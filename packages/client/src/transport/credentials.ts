@@ -52,6 +52,8 @@ export class Login {
   #failure: string | undefined;
   /** Whether the source has ever answered: before that, the only credentials are the defaults (guest). */
   #everAnswered = false;
+  /** The source's answer under way, and how many attempts have waited for it. */
+  #asking: { answer: Promise<Credentials>; waits: number } | undefined;
 
   constructor(source: CredentialsSource | undefined) {
     this.#source = source;
@@ -64,7 +66,7 @@ export class Login {
   async refresh(connectHeaders: Record<string, string>, timeoutMs: number): Promise<void> {
     if (this.#source === undefined) return;
     try {
-      const { login, passcode } = await freshCredentials(this.#source, timeoutMs, this.#closed.signal);
+      const { login, passcode } = await freshCredentials(() => this.#ask(), timeoutMs, this.#closed.signal);
       connectHeaders.login = login;
       connectHeaders.passcode = passcode;
       this.#failure = undefined;
@@ -72,6 +74,26 @@ export class Login {
     } catch (error) {
       this.#failure = `credentials() failed: ${RpcError.from(error).message}`;
     }
+  }
+
+  /**
+   * The source's answer. One still under way when its attempt gave up (a slow token endpoint) is
+   * waited for by the next attempt too, not asked for again alongside: two refreshes at once with one
+   * refresh token can look like its theft to a provider that rotates them. A third attempt asks
+   * anew: an answer that never comes must not hold every attempt after it.
+   */
+  #ask(): Promise<Credentials> {
+    const source = this.#source as CredentialsSource;
+    if (this.#asking === undefined || this.#asking.waits >= 2) {
+      const asking = { answer: Promise.resolve().then(source), waits: 0 };
+      const settled = () => {
+        if (this.#asking === asking) this.#asking = undefined;
+      };
+      asking.answer.then(settled, settled);
+      this.#asking = asking;
+    }
+    this.#asking.waits++;
+    return this.#asking.answer;
   }
 
   /**
