@@ -139,6 +139,19 @@ describe('StompSession', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('heart-beats - a check that comes late (this side stalled) first reads what waited: beats in it keep the connection; none, and it goes', () => {
+    const { clock, socket, seen } = connected({ heartbeatMs: 10_000, brokerHeartbeat: '10000,0' });
+    seen.length = 0;
+    clock.stall(60_000); // the event loop blocked for a minute, the broker's beats unread
+    clock.advance(0); // the check, late
+    socket.receive('\n'); // then the data that waited
+    clock.advance(1); // the check again
+    expect(seen).toEqual([]);
+    clock.stall(60_000);
+    clock.advance(1); // late, and nothing waited this time
+    expect(seen).toEqual(['heartbeat lost', 'closed 1006']);
+  });
+
   it('heart-beats - none watched when either side does not want them', () => {
     expect(connected({ heartbeatMs: 0, brokerHeartbeat: '10000,0' }).clock.pendingTimers).toBe(0);
     expect(connected({ heartbeatMs: 10_000, brokerHeartbeat: '0,0' }).clock.pendingTimers).toBe(0);

@@ -277,18 +277,25 @@ export class StompSession {
     this.#events.connected();
   }
 
-  /** Checks every period that the broker was heard within the last MISSED_BEATS periods. */
-  #watch(periodMs: number): void {
+  /**
+   * Checks every period that the broker was heard within the last MISSED_BEATS periods. A check
+   * late by more than a period means this side stalled (a blocked event loop, a frozen page): what
+   * the broker sent meanwhile may still wait unread, so it looks again once that has been read.
+   */
+  #watch(periodMs: number, delayMs = periodMs): void {
     const clock = this.#options.clock;
+    const due = clock.now() + delayMs;
     this.#watchdog = clock.setTimeout(() => {
       if (this.#over) return;
-      if (clock.now() - this.#lastHeardAt > periodMs * MISSED_BEATS) {
+      if (delayMs === periodMs && clock.now() - due > periodMs) {
+        this.#watch(periodMs, 1); // a new timer runs after the socket's pending reads
+      } else if (clock.now() - this.#lastHeardAt > periodMs * MISSED_BEATS) {
         this.#events.heartbeatLost();
         this.discard();
       } else {
         this.#watch(periodMs);
       }
-    }, periodMs);
+    }, delayMs);
   }
 
   #closeSocket(): void {
