@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MISSED_BEATS, parseAnnouncement, type ServerAnnouncement } from '../protocol/presence.js';
-import { MAX_KNOWN_SERVERS, PresenceView } from './presence-view.js';
+import { BYE_HOLDS_MS, MAX_KNOWN_SERVERS, PresenceView } from './presence-view.js';
 
 function announcement(overrides: Partial<ServerAnnouncement> = {}): ServerAnnouncement {
   const parsed = parseAnnouncement(
@@ -72,6 +72,19 @@ describe('presence', () => {
     expect(view.hasServerFor('other')).toBe(false);
     expect(view.apply(announcement({ kind: 'bye' }), 20)).toBe('left');
     expect(view.size).toBe(0);
+    expect(view.apply(announcement({ kind: 'bye', id: 'never-seen' }), 20)).toBe('ignored'); // no change to report
+  });
+
+  it('view - an answer to a ping delivered after its server’s bye (another queue) does not bring it back; a hello does', () => {
+    const view = new PresenceView();
+    view.apply(announcement({ kind: 'hello' }), 0);
+    view.apply(announcement({ kind: 'bye' }), 10);
+    expect(view.apply(announcement({ kind: 'pong' }), 20)).toBe('ignored');
+    expect(view.size).toBe(0);
+    expect(view.apply(announcement({ kind: 'pong' }), 10 + BYE_HOLDS_MS + 1)).toBe('joined'); // long after: a real answer
+    view.apply(announcement({ kind: 'bye' }), 10_000);
+    expect(view.apply(announcement({ kind: 'hello' }), 10_001)).toBe('joined'); // started again
+    expect(view.apply(announcement({ kind: 'pong' }), 10_002)).toBe('updated');
   });
 
   it(`view - a server silent for more than ${MISSED_BEATS} beats expires, one that beats stays`, () => {

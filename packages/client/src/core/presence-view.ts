@@ -6,21 +6,39 @@ import { MISSED_BEATS, type ServerAnnouncement, type ServerInfo } from '../proto
  */
 export const MAX_KNOWN_SERVERS = 1024;
 
+/**
+ * How long a server that said bye stays gone for its answers to pings. An answer sent just before
+ * the bye goes to the client's reply queue, the bye to the presence topic: another queue, so the
+ * broker may deliver the bye first, and the answer would bring the server back for three beats.
+ */
+export const BYE_HOLDS_MS = 5000;
+
 /** The live servers a client knows of. Pure: time comes in as arguments. */
 export class PresenceView {
   readonly #servers = new Map<string, ServerInfo>();
+  /** Servers that said bye within BYE_HOLDS_MS, by when; at most MAX_KNOWN_SERVERS. */
+  readonly #gone = new Map<string, number>();
 
   /**
    * Applies an announcement heard at `now`. Returns 'joined' when a server became known, 'left'
-   * when one said bye, 'ignored' for a new server while MAX_KNOWN_SERVERS are known (those in view
-   * stay: a flood of new ids cannot push out the servers a client relies on; room comes as silent
-   * ones expire), 'updated' otherwise.
+   * when one said bye, 'ignored' when nothing changed: a bye of a server not in view, an answer to a
+   * ping from one that said bye (BYE_HOLDS_MS), a new server while MAX_KNOWN_SERVERS are known (those
+   * in view stay: a flood of new ids cannot push out the servers a client relies on; room comes as
+   * silent ones expire); 'updated' otherwise.
    */
   apply(announcement: ServerAnnouncement, now: number): 'joined' | 'left' | 'updated' | 'ignored' {
     const { kind, ...info } = announcement;
-    if (kind === 'bye') {
-      return this.#servers.delete(info.id) ? 'left' : 'updated';
+    for (const [id, at] of this.#gone) {
+      if (now - at <= BYE_HOLDS_MS && this.#gone.size < MAX_KNOWN_SERVERS) break; // oldest first
+      this.#gone.delete(id);
     }
+    if (kind === 'bye') {
+      this.#gone.delete(info.id); // re-inserted last: the map stays in order of time
+      this.#gone.set(info.id, now);
+      return this.#servers.delete(info.id) ? 'left' : 'ignored';
+    }
+    if (kind === 'pong' && this.#gone.has(info.id)) return 'ignored';
+    this.#gone.delete(info.id); // back (a hello, a beat): the same id started again
     const known = this.#servers.has(info.id);
     if (!known && this.#servers.size >= MAX_KNOWN_SERVERS) return 'ignored';
     this.#servers.set(info.id, { ...info, lastSeen: now });

@@ -36,6 +36,7 @@ import { StompConnection, type StompConnectionOptions } from '../transport/stomp
 import { ClientStats, type RpcClientStats } from './client-stats.js';
 import { type Clock, Sleeps, systemClock } from './clock.js';
 import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
+import { RecentReplies } from './recent-replies.js';
 import { ReplyStream, type StreamLimits } from './reply-stream.js';
 import { RequestBatches } from './request-batches.js';
 import { deadlineError, RequestConfirmation, refusedError } from './request-confirmation.js';
@@ -221,7 +222,7 @@ export class RpcClient {
   /** Destinations whose queue this connection has declared already. */
   readonly #declared = new Set<string>();
   /** When a reply last came from each queue: a queue that answers has a server, announced or not. */
-  readonly #lastReplyAt = new Map<string, number>();
+  readonly #replies = new RecentReplies();
   #closed = false;
   /** The waits of discoverServers(), which close() cuts short. */
   readonly #sleeps: Sleeps;
@@ -420,7 +421,7 @@ export class RpcClient {
     const { queue } = call.request;
     if (queue === undefined || call.delivery.sends === 0 || this.#discovery.hasServerFor(queue)) return false;
     const since = this.#discovery.watching ? call.startedAt : call.startedAt - RECENT_REPLY_MS;
-    return (this.#lastReplyAt.get(queue) ?? Number.NEGATIVE_INFINITY) < since;
+    return this.#replies.lastAt(queue) < since;
   }
 
   /** Writes one request; false when the socket went away (the call stays unsent for the reconnect). */
@@ -489,7 +490,7 @@ export class RpcClient {
     const served = parseServedBy(headers[Header.server]);
     this.#confirmation.replied(call.delivery);
     this.#discovery.answeredBy(served.server);
-    if (call.request.queue !== undefined) this.#lastReplyAt.set(call.request.queue, now);
+    if (call.request.queue !== undefined) this.#replies.heard(call.request.queue, now);
     const outcome = replyOutcome(message, served, latencyMs, call);
     if (headers[Header.stream] === StreamMark.item && !(outcome instanceof RpcError)) {
       if (!this.#calls.item(call, headers[Header.sequence], outcome)) this.#stats.droppedReply();

@@ -407,6 +407,20 @@ describe('ServerDiscovery', () => {
     expect(ids()).toEqual([]);
   });
 
+  it('expiry - a late check after announcements were heard meanwhile (a hidden tab: timers slowed, messages not) drops a server that went silent', () => {
+    const { discovery, announce, clock, ids } = setup();
+    discovery.connected();
+    announce(announcement({ id: 'a', beatMs: BEAT_MS }));
+    announce(announcement({ id: 'b', beatMs: BEAT_MS }));
+    // A minute with no timer run; b's beats still arrive, a has died.
+    for (let second = 0; second < 60; second++) {
+      clock.stall(1000);
+      announce(announcement({ id: 'b', beatMs: BEAT_MS }));
+    }
+    clock.advance(0); // the late check
+    expect(ids()).toEqual(['b']);
+  });
+
   it('bye - removes the server at once and reports the change', () => {
     const { discovery, announce, clock, ids, changes } = setup();
     discovery.connected();

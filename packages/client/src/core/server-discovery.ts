@@ -80,6 +80,8 @@ export class ServerDiscovery {
   #expiry: Timer | undefined;
   #probe: Timer | undefined;
   #lastExpiryCheck = 0;
+  /** When an announcement last came in: recently, then this client is listening. */
+  #lastHeardAt = Number.NEGATIVE_INFINITY;
   #closed = false;
   #pings = 0;
   /** The latest ping, until its RECEIPT. */
@@ -185,6 +187,7 @@ export class ServerDiscovery {
   heard(body: string): void {
     const announcement = parseAnnouncement(body);
     if (announcement === undefined || this.#closed) return;
+    this.#lastHeardAt = this.#clock.now();
     const change = this.#view.apply(announcement, this.#clock.now());
     if (change === 'ignored') return; // nothing changed: no list to copy and hand out
     if (change === 'joined') {
@@ -261,9 +264,12 @@ export class ServerDiscovery {
     this.#lastExpiryCheck = now;
     this.#expiry = undefined;
     if (this.#events.connected()) {
-      // A check this late means this client's event loop was stalled (or the machine slept): it
-      // did not listen, so the servers' silence meanwhile proves nothing.
-      if (sinceLastCheck > 2 * EXPIRY_CHECK_MS) this.#view.resume(now);
+      // A check this late, with nothing heard lately, means this client's event loop was stalled
+      // (or the machine slept): it did not listen, so the servers' silence proves nothing. Had it
+      // heard announcements just now, only its timers were slow (a hidden tab's run once a
+      // minute), and a server that stayed silent meanwhile is gone.
+      const listening = now - this.#lastHeardAt <= 2 * EXPIRY_CHECK_MS;
+      if (sinceLastCheck > 2 * EXPIRY_CHECK_MS && !listening) this.#view.resume(now);
       if (this.#view.expire(now) > 0) this.#notify();
     } // else beats cannot arrive now; resume() on reconnect
     if (this.#view.size > 0) this.#scheduleExpiry();
