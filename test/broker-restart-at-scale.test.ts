@@ -182,10 +182,6 @@ describe('broker restart at scale', () => {
         `reconnects ${figures.reconnects} (before the restart ${figures.reconnectsBefore}), dropped replies ${figures.droppedReplies}`,
     );
 
-    (await import('node:fs')).writeFileSync(
-      '/tmp/restart-debug.json',
-      JSON.stringify({ stopAt, downAt, startAt, upAt, reports }),
-    );
     expect(reports.every((report) => report.settled)).toBe(true);
     // Nothing lost that was idempotent: each call in flight at the restart, each made while the
     // broker was down and each made right after the reconnect ended with its answer.

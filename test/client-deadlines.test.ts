@@ -1,20 +1,7 @@
 // How a call ends on the client's side: at its deadline, on abort, and with nothing left behind
 // once settled. Against the real broker, each bounded in time.
-import amqp from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { amqpUrl } from '../scripts/broker.mjs';
-import { openClient, rejectionCode, startServer, uniqueQueue, until } from './support.js';
-
-/** Messages waiting in `queue`, from an AMQP passive declare (exact, unlike management stats). */
-async function queueDepth(queue: string): Promise<number> {
-  const connection = await amqp.connect(amqpUrl());
-  try {
-    const channel = await connection.createChannel();
-    return (await channel.checkQueue(queue)).messageCount;
-  } finally {
-    await connection.close();
-  }
-}
+import { openClient, queueDepth, rejectionCode, startServer, uniqueQueue, until } from './support.js';
 
 function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;

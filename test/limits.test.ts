@@ -4,7 +4,7 @@ import { type FibonacciClientOptions, isRpcError } from '@stomp-rpc/client';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
-import { openClient, startServer, uniqueQueue, until } from './support.js';
+import { openClient, queueDepth, startServer, uniqueQueue, until } from './support.js';
 
 const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
 
@@ -44,9 +44,16 @@ describe('limits', () => {
     const client = openClient(queue, { watchServers: true, ...clientOptions });
     await client.ready(5000);
     await until(() => client.servers(queue).length === 1, 5000, 'the server to be known');
-    const releaseAfterFirst = async () => {
+    /** The queue full behind the one request the server holds: requests sent so far that are not in it were refused. */
+    const full = async () => {
       await until(() => held.length === 1, 5000, 'the server to take one request');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await until(async () => (await queueDepth(queue)) === 5, 5000, 'the queue to fill');
+    };
+    const releaseAfterFirst = async () => {
+      await full();
+      // The broker handles a connection's frames in order: the ones after the fifth in the queue,
+      // received with it, are refused within moments of it; this leaves them ample time.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       released = true;
       for (const release of held.splice(0)) release();
     };
@@ -55,7 +62,7 @@ describe('limits', () => {
         () => 'answered',
         (error: unknown) => (isRpcError(error) ? error.code : String(error)),
       );
-    return { client, releaseAfterFirst, outcome, held: () => held.length };
+    return { client, full, releaseAfterFirst, outcome };
   }
 
   it('overload - a queue full under a reject-publish policy: refused requests end with OVERLOADED, accepted ones are answered', async () => {
@@ -76,13 +83,13 @@ describe('limits', () => {
   it('overload - past the stuck-connection check, the calls the broker accepted keep their replies and the refused one still ends with OVERLOADED', async () => {
     // Four re-send waits (here 4 × 250 ms) of a refused request and silence look like a stuck
     // connection; remaking it would lose the replies of the calls in the queue.
-    const { client, releaseAfterFirst, outcome, held } = await overloadedQueue('overload-long', {
+    const { client, full, releaseAfterFirst, outcome } = await overloadedQueue('overload-long', {
       resendUnconfirmedMs: 250,
     });
-    const accepted = [outcome(client.call(0, { timeoutMs: 8000, idempotent: false }))];
-    await until(() => held() === 1, 5000, 'the server to take the first');
-    for (let i = 1; i <= 5; i++) accepted.push(outcome(client.call(i, { timeoutMs: 8000, idempotent: false })));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the queue holds those 5: it is full
+    const accepted = Array.from({ length: 6 }, (_, i) =>
+      outcome(client.call(i, { timeoutMs: 8000, idempotent: false })),
+    );
+    await full(); // one in the server's hands, five in the queue
     const refused = outcome(client.call(99, { timeoutMs: 6000, idempotent: false }));
     await new Promise((resolve) => setTimeout(resolve, 2000)); // past the check (about 1.3 s)
     await releaseAfterFirst();

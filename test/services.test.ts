@@ -240,7 +240,7 @@ describe('services', () => {
     await until(() => server.stats.inFlight === 0, 5000, 'the server to be done with it');
     release(); // the validator says the input is fine, too late
     await lookedUp;
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the turns a handler would start in
+    await server.stop(1000); // the turns a handler would start in, and more: none starts after
     expect(ran).toBe(0);
     expect(server.stats.cancelled).toBe(1);
   });

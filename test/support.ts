@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type FibonacciClientOptions, FibonacciRpcClient, isRpcError } from '@stomp-rpc/client';
 import { StompConnection } from '@stomp-rpc/client/internal';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
+import amqp from 'amqplib';
 import { onTestFinished } from 'vitest';
 import { amqpUrl, brokerUrl, type NodeProfile, rabbitmqTool } from '../scripts/broker.mjs';
 
@@ -63,6 +64,17 @@ export function queueStat(node: NodeProfile, queue: string, column: 'messages' |
     if (name === queue) return Number(count);
   }
   return undefined;
+}
+
+/** Messages waiting in `queue`, from an AMQP passive declare: exact and at once, unlike management stats. */
+export async function queueDepth(queue: string): Promise<number> {
+  const connection = await amqp.connect(amqpUrl());
+  try {
+    const channel = await connection.createChannel();
+    return (await channel.checkQueue(queue)).messageCount;
+  } finally {
+    await connection.close();
+  }
 }
 
 export async function until(
