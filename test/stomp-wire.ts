@@ -17,9 +17,10 @@ export interface WireConnection {
   next(matches: (frame: Frame) => boolean, timeoutMs?: number, from?: number): Promise<Frame>;
   /**
    * Sends a frame with a `receipt` header: 'accepted' when the RECEIPT comes, 'refused' when the
-   * broker answers with an ERROR or closes the connection instead.
+   * broker answers with an ERROR or closes the connection instead, 'silent' when none of it comes
+   * within 5 s (a refusal must be seen, not assumed).
    */
-  attempt(command: string, headers: Record<string, string>, body?: string): Promise<'accepted' | 'refused'>;
+  attempt(command: string, headers: Record<string, string>, body?: string): Promise<'accepted' | 'refused' | 'silent'>;
   readonly frames: Frame[];
   /** Resolves with the close code once the socket is closed. */
   readonly closed: Promise<number>;
@@ -82,7 +83,9 @@ export async function openWire(login = 'guest', passcode = 'guest', url = BROKER
       (frame) => frame.command === 'ERROR' || (frame.command === 'RECEIPT' && frame.headers['receipt-id'] === receipt),
       5000,
       from,
-    ).catch(() => undefined); // closed: a fatal refusal
+    ).catch((error: Error) => (error.message.startsWith('no matching frame') ? 'silent' : undefined)); // else closed: a fatal refusal
+    // Silence is neither: a broker that never answered refused nothing.
+    if (outcome === 'silent') return 'silent';
     return outcome?.command === 'RECEIPT' ? 'accepted' : 'refused';
   };
 
