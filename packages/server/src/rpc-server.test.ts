@@ -146,6 +146,50 @@ describe('RpcServer cancels', () => {
   });
 });
 
+describe('RpcServer reply confirmation', () => {
+  /** Stops the server, the test playing the broker's part, so that nothing of it runs on into later tests. */
+  async function stopOn(server: RpcServer, socket: FakeSocket): Promise<void> {
+    const stopped = server.stop(0);
+    await vi.waitFor(() => expect(framesOf(socket, 'DISCONNECT')).toHaveLength(1));
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    socket.closedByPeer(1000);
+    await stopped;
+  }
+
+  /** Serves one request and returns the socket, with the reply sent. */
+  async function answerOne(options: Partial<RpcServerOptions>) {
+    const { server, accept } = serverOnFakeSockets({ handler, ...options });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'call.1');
+    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 0)); // an ACK would have gone with the reply by now
+    return { server, socket, reply: framesOf(socket, 'SEND')[0] as string };
+  }
+
+  it('replicated queue - a request is acknowledged only once the broker confirmed its reply (a node dying in between would keep the ACK and lose the reply)', async () => {
+    const { server, socket, reply } = await answerOne({ queueDeclaration: 'replicated' });
+    const receiptId = header(reply, 'receipt');
+    expect(receiptId).toMatch(/^reply-/);
+    expect(framesOf(socket, 'ACK')).toHaveLength(0);
+    socket.receive(`RECEIPT\nreceipt-id:${receiptId}\n\n`);
+    await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1));
+    await stopOn(server, socket);
+  });
+
+  it('classic queue - the reply asks for no RECEIPT, and the ACK leaves with it; confirmReplies turns it on', async () => {
+    const classic = await answerOne({});
+    expect(header(classic.reply, 'receipt')).toBe('');
+    expect(framesOf(classic.socket, 'ACK')).toHaveLength(1);
+    await stopOn(classic.server, classic.socket);
+    const confirmed = await answerOne({ confirmReplies: true });
+    expect(header(confirmed.reply, 'receipt')).toMatch(/^reply-/);
+    expect(framesOf(confirmed.socket, 'ACK')).toHaveLength(0);
+    await stopOn(confirmed.server, confirmed.socket); // its reply never confirmed: nothing waits on
+  });
+});
+
 describe('RpcServer start', () => {
   afterEach(() => {
     vi.useRealTimers();

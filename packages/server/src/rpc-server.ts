@@ -57,6 +57,7 @@ import { CancellableRequests } from './cancellable-requests.js';
 import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
+import { ReplyConfirmations } from './reply-confirmations.js';
 import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
@@ -126,6 +127,13 @@ export interface RpcServerOptions extends StompConnectionOptions {
    * @default true
    */
   cancels?: boolean;
+  /**
+   * Acknowledge a request only once the broker confirmed its reply (a RECEIPT): on a cluster a node
+   * that dies between a reply and its ACK could lose the reply and keep the ACK
+   * (reply-confirmations.ts). One more frame per reply from the broker.
+   * @default true for a quorum queue (the `replicated` profile), false otherwise
+   */
+  confirmReplies?: boolean;
 }
 
 export interface RpcServerObserver {
@@ -176,6 +184,8 @@ export class RpcServer {
   readonly #procedures: ReadonlySet<string>;
   readonly #defaultProcedure: string | undefined;
   readonly #listenForCancels: boolean;
+  /** Replies awaiting their RECEIPT before their requests' ACK; undefined when not confirmed. */
+  readonly #confirmations: ReplyConfirmations | undefined;
 
   constructor(options: RpcServerOptions) {
     this.#subscribed.promise.catch(() => {}); // stop() rejects it whether or not a start() waits on it
@@ -185,15 +195,16 @@ export class RpcServer {
     this.#defaultProcedure = options.defaultProcedure;
     this.#listenForCancels = options.cancels ?? true;
     const { queue, prefetch, id, logger } = this.#options;
-    this.#subscribeHeaders = {
-      ack: 'client',
-      'prefetch-count': String(prefetch),
-      ...queueDeclarationHeaders(resolveQueueDeclaration(options.queueDeclaration)),
-    };
+    const consumer = consumerSettings(options, prefetch);
+    this.#subscribeHeaders = consumer.subscribeHeaders;
+    const unconfirmed = () => logger.warn({ queue }, 'a reply unconfirmed; its request acknowledged anyway');
+    if (consumer.confirmReplies) this.#confirmations = new ReplyConfirmations(unconfirmed);
     this.#connection = new StompConnection(options, {
       onConnected: () => this.#subscribe(),
+      onReceipt: (receiptId) => this.#confirmations?.receipt(receiptId),
       onDisconnected: (reason) => {
         logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
+        this.#confirmations?.reset();
         this.#giveBack(new RpcError('CONNECTION_LOST', 'the connection died: the request goes to a server again'));
       },
       onConnectFailed: (reason) => logger.warn({ reason: reason.message }, 'cannot connect; retrying'),
@@ -261,6 +272,7 @@ export class RpcServer {
     const requeued = this.#acks.requeueRest();
     this.#giveBack(new RpcError('CLOSED', 'the server stopped: the request goes to a server again'));
     await this.#connection.close();
+    this.#confirmations?.reset(); // their timers must not outlive the server
     this.#options.logger.info({ queue: this.#options.queue, requeued }, 'stopped');
   }
 
@@ -359,7 +371,10 @@ export class RpcServer {
       // Cancelled by its caller: nobody waits for a reply, so none goes.
       const headers: Record<string, string> =
         code !== undefined ? { [Header.errorCode]: code } : end ? { [Header.stream]: StreamMark.end } : {};
-      if (!control.cancelled && !send(body, headers)) return;
+      const confirming = control.cancelled ? undefined : this.#confirmations?.expect();
+      if (!control.cancelled && !send(body, confirming ? { ...headers, receipt: confirming.receiptId } : headers))
+        return;
+      if (confirming && !(await confirming.confirmed) && !this.#mayAnswer(request)) return; // redelivered
       this.#acks.finish(request.acknowledgement);
       if (control.cancelled)
         this.#stats.cancelled(procedure); // not a failure: nobody waits for it
@@ -445,6 +460,16 @@ export class RpcServer {
       return false;
     }
   }
+}
+
+/** The queue's SUBSCRIBE headers, and whether replies are confirmed (by default, on a quorum queue). */
+function consumerSettings(options: RpcServerOptions, prefetch: number) {
+  const declaration = resolveQueueDeclaration(options.queueDeclaration);
+  const quorum = declaration.arguments?.['x-queue-type'] === 'quorum';
+  return {
+    subscribeHeaders: { ack: 'client', 'prefetch-count': String(prefetch), ...queueDeclarationHeaders(declaration) },
+    confirmReplies: options.confirmReplies ?? quorum,
+  };
 }
 
 /** ACKs a delivery (and, in `client` mode, every earlier one). */
