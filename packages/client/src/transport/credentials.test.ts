@@ -46,15 +46,24 @@ describe('credentials', () => {
       answers[0]?.({ login: 'u', passcode: 'slow-token' });
       await second;
       expect(headers).toEqual({ login: 'u', passcode: 'slow-token' });
+      // An answer that came after its attempt gave up serves the next attempt, unasked again.
+      const third = login.refresh(headers, 5000);
+      await vi.advanceTimersByTimeAsync(5000);
+      await third;
+      answers[1]?.({ login: 'u', passcode: 'late-token' });
+      await vi.advanceTimersByTimeAsync(500); // the backoff before the next attempt
+      await login.refresh(headers, 5000);
+      expect(headers.passcode).toBe('late-token');
+      expect(asked).toBe(2);
       // An answer that never comes is waited for by two attempts, not by every attempt after.
       const hung = [login.refresh(headers, 100), login.refresh(headers, 100)];
       await vi.advanceTimersByTimeAsync(100);
       await Promise.all(hung);
-      expect(asked).toBe(2);
-      const third = login.refresh(headers, 100);
-      await vi.advanceTimersByTimeAsync(100);
-      await third;
       expect(asked).toBe(3);
+      const fourth = login.refresh(headers, 100);
+      await vi.advanceTimersByTimeAsync(100);
+      await fourth;
+      expect(asked).toBe(4);
     } finally {
       vi.useRealTimers();
     }

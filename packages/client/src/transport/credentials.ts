@@ -43,6 +43,20 @@ export async function freshCredentials(
   }
 }
 
+/** How long an answer of the source that came after its attempt gave up may serve the next one. */
+export const LATE_ANSWER_KEEP_MS = 30_000;
+
+/** One call of the source, as attempts share it (Login.#ask). */
+interface Asking {
+  readonly answer: Promise<Credentials>;
+  /** Attempts that waited for it. */
+  waits: number;
+  /** An attempt got it: the next asks anew, for a fresh one. */
+  used: boolean;
+  cameAt?: number;
+  failed?: boolean;
+}
+
 /** Where a connection's credentials come from, and when a refused login is final. */
 export class Login {
   readonly #source: CredentialsSource | undefined;
@@ -52,8 +66,8 @@ export class Login {
   #failure: string | undefined;
   /** Whether the source has ever answered: before that, the only credentials are the defaults (guest). */
   #everAnswered = false;
-  /** The source's answer under way, and how many attempts have waited for it. */
-  #asking: { answer: Promise<Credentials>; waits: number } | undefined;
+  /** The source's latest answer (under way, or come and not yet used), and how many attempts waited for it. */
+  #asking: Asking | undefined;
 
   constructor(source: CredentialsSource | undefined) {
     this.#source = source;
@@ -66,7 +80,9 @@ export class Login {
   async refresh(connectHeaders: Record<string, string>, timeoutMs: number): Promise<void> {
     if (this.#source === undefined) return;
     try {
-      const { login, passcode } = await freshCredentials(() => this.#ask(), timeoutMs, this.#closed.signal);
+      const asking = this.#ask();
+      const { login, passcode } = await freshCredentials(() => asking.answer, timeoutMs, this.#closed.signal);
+      asking.used = true;
       connectHeaders.login = login;
       connectHeaders.passcode = passcode;
       this.#failure = undefined;
@@ -77,23 +93,30 @@ export class Login {
   }
 
   /**
-   * The source's answer. One still under way when its attempt gave up (a slow token endpoint) is
-   * waited for by the next attempt too, not asked for again alongside: two refreshes at once with one
-   * refresh token can look like its theft to a provider that rotates them. A third attempt asks
-   * anew: an answer that never comes must not hold every attempt after it.
+   * The source's answer for an attempt. One its attempt gave up on (a slow token endpoint) serves the
+   * next attempt, still under way or come since (within LATE_ANSWER_KEEP_MS), rather than being
+   * asked for again: two refreshes at once with one refresh token can look like its theft to a
+   * provider that rotates them, and an endpoint slower than the attempt would never be used. A third
+   * attempt asks anew: an answer that never comes must not hold every attempt after it.
    */
-  #ask(): Promise<Credentials> {
-    const source = this.#source as CredentialsSource;
-    if (this.#asking === undefined || this.#asking.waits >= 2) {
-      const asking = { answer: Promise.resolve().then(source), waits: 0 };
-      const settled = () => {
-        if (this.#asking === asking) this.#asking = undefined;
-      };
-      asking.answer.then(settled, settled);
-      this.#asking = asking;
+  #ask(): Asking {
+    const last = this.#asking;
+    const fresh = last?.cameAt === undefined || Date.now() - last.cameAt <= LATE_ANSWER_KEEP_MS;
+    if (last !== undefined && last.waits < 2 && !last.used && !last.failed && fresh) {
+      last.waits++;
+      return last;
     }
-    this.#asking.waits++;
-    return this.#asking.answer;
+    const asking: Asking = { answer: Promise.resolve().then(this.#source as CredentialsSource), waits: 1, used: false };
+    asking.answer.then(
+      () => {
+        asking.cameAt = Date.now();
+      },
+      () => {
+        asking.failed = true;
+      },
+    );
+    this.#asking = asking;
+    return asking;
   }
 
   /**
