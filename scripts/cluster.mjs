@@ -114,8 +114,9 @@ async function startCluster() {
   }
   shareCookie();
   // Boot in parallel; members import nothing at boot.
-  const launched = CLUSTER_NODES.filter((node) => launchNode(node));
+  const launched = [];
   try {
+    for (const node of CLUSTER_NODES) if (launchNode(node)) launched.push(node);
     return await formCluster(launched);
   } catch (error) {
     // Nobody would stop them: the caller learns which nodes it launched only from a start that worked.

@@ -53,7 +53,7 @@ describe('limits', () => {
       await full();
       // The broker handles a connection's frames in order: the ones after the fifth in the queue,
       // received with it, are refused within moments of it; this leaves them ample time.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 300));
       released = true;
       for (const release of held.splice(0)) release();
     };
