@@ -219,6 +219,15 @@ export function withCallSite(callSite: Error, error: RpcError): RpcError {
   return error;
 }
 
+/**
+ * An abort reason that ends a call with its own error instead of ABORTED: a stream's reader refusing
+ * an item (reply-stream.ts throw()). Internal, so a caller's own signal always means ABORTED.
+ */
+export class EndWith {
+  constructor(readonly error: RpcError) {}
+}
+
 export function abortError(signal: AbortSignal): RpcError {
+  if (signal.reason instanceof EndWith) return signal.reason.error;
   return new RpcError('ABORTED', 'the call was aborted', { cause: signal.reason });
 }

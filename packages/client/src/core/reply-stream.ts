@@ -3,10 +3,11 @@
  * iterator. Every stream is bounded: by the call's deadline (time), by `maxItems` and by
  * `maxBytes` (LIMIT_EXCEEDED). Items wait here until the caller reads them, never more than those
  * bounds. When the caller stops reading early (break, return) or aborts, the call is aborted,
- * which tells the server to stop producing (protocol CANCEL_TOPIC).
+ * which tells the server to stop producing (protocol CANCEL_TOPIC); so does throw(), with its error.
  */
 import { RpcError } from '../errors.js';
 import { checkCount } from '../options.js';
+import { EndWith } from './pending-calls.js';
 import type { RpcReply } from './rpc-client.js';
 
 export interface StreamLimits {
@@ -117,6 +118,15 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     this.#end = {}; // even when an error waited to be read: the caller left before reading it
     for (const waiter of this.#waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /**
+   * The reader refused an item (a service client's decoder): the call ends with that error, counted
+   * under its code, not as aborted; the server stops as on return(). Done from now on.
+   */
+  throw(error: unknown): Promise<IteratorResult<RpcReply>> {
+    if (!this.#end) this.#abort.abort(new EndWith(RpcError.from(error)));
+    return this.return();
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<RpcReply> {

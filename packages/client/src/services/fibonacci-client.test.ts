@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeClient } from '../../test/fake-transport.js';
-import { Header } from '../protocol/wire.js';
+import { Header, StreamMark } from '../protocol/wire.js';
 import { FibonacciRpcClient } from './fibonacci-client.js';
 
 describe('FibonacciRpcClient on a shared RpcClient', () => {
@@ -23,5 +23,26 @@ describe('FibonacciRpcClient on a shared RpcClient', () => {
     await fib.close();
     transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, '55');
     await expect(answer).resolves.toBe(55n);
+  });
+
+  it('sequence - an item that is not a number ends the stream with BAD_REPLY, counted so (not as ABORTED), and stops the server', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const sequence = new FibonacciRpcClient({ client }).sequence(1, 3);
+    const first = sequence.next(); // the request goes at the first read
+    await Promise.resolve();
+    const correlationId = transport.onlyCorrelationId();
+    const item = (sequence: string, body: string) =>
+      transport.deliver(
+        { [Header.correlationId]: correlationId, [Header.stream]: StreamMark.item, [Header.sequence]: sequence },
+        body,
+      );
+    item('0', '{"n":1,"value":"1"}');
+    item('1', 'not a number');
+    expect((await first).value).toMatchObject({ n: 1, value: 1n });
+    await expect(sequence.next()).rejects.toMatchObject({ code: 'BAD_REPLY' });
+    expect((await sequence.next()).done).toBe(true);
+    expect(client.stats).toMatchObject({ pending: 0, errors: { BAD_REPLY: 1 } });
+    expect(transport.cancels()).toEqual([correlationId]);
   });
 });

@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { mapItems } from './map-items.js';
 
-/** A source whose reads wait until the test pushes an item; it records return(). */
+/** A source whose reads wait until the test pushes an item; it records return() and throw(). */
 function manualSource() {
   const waiting: ((result: IteratorResult<number>) => void)[] = [];
   const source = {
     returned: 0,
+    thrown: [] as unknown[],
     push: (value: number) => waiting.shift()?.({ value, done: false }),
     [Symbol.asyncIterator]: () => ({
       next: () => new Promise<IteratorResult<number>>((resolve) => waiting.push(resolve)),
       return: async () => {
         source.returned++;
         for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
+        return { value: undefined, done: true as const };
+      },
+      throw: async (error: unknown) => {
+        source.thrown.push(error);
         return { value: undefined, done: true as const };
       },
     }),
@@ -82,8 +87,27 @@ describe('mapItems', () => {
     source.push(-1);
     await expect(read).rejects.toThrow('negative');
     expect(source.returned).toBe(1);
+    expect(source.thrown).toEqual([]); // a handler's generator could catch it and go on
     await mapped.return?.();
     expect(source.returned).toBe(1);
+  });
+
+  it('throwToSource - the source hears the refusal through throw() instead (a reply stream then ends its call with it)', async () => {
+    const source = manualSource();
+    const refusal = new Error('not a number');
+    const mapped = mapItems(
+      () => source,
+      (): number => {
+        throw refusal;
+      },
+      { throwToSource: true },
+    );
+    const read = mapped.next();
+    source.push(1);
+    await expect(read).rejects.toBe(refusal);
+    expect(source.thrown).toEqual([refusal]);
+    await mapped.return?.();
+    expect(source).toMatchObject({ returned: 0, thrown: [refusal] });
   });
 
   it('takes a plain iterable too, as `for await` does', async () => {

@@ -9,19 +9,21 @@
  * so a stream that is never read is never started (the client: no request goes); `eager` opens it
  * at once, so that return() closes it even if nothing was read (the server: a handler's iterable
  * may hold what it set up, listeners say). return() reaches the source at once, even while a read
- * waits; when `map` throws, the source is returned too and the read rejects with the error.
+ * waits; when `map` throws, the source is returned too and the read rejects with the error. With
+ * `throwToSource`, the source's throw() gets that error instead (the client's reply stream then ends
+ * its call with it, not as aborted); a handler's generator never does (it could catch it, go on).
  */
 export function mapItems<T, U>(
   open: () => AsyncIterable<T> | Iterable<T>,
   map: (item: T) => U,
-  { eager = false } = {},
+  { eager = false, throwToSource = false } = {},
 ): AsyncIterableIterator<U> {
   let source: AsyncIterator<T> | undefined = eager ? iteratorOf(open()) : undefined;
   let finished = false;
-  const finish = async (): Promise<IteratorResult<U>> => {
+  const finish = async (error?: unknown): Promise<IteratorResult<U>> => {
     if (!finished) {
       finished = true;
-      await source?.return?.();
+      await (throwToSource && error !== undefined && source?.throw ? source.throw(error) : source?.return?.());
     }
     return { value: undefined, done: true };
   };
@@ -37,11 +39,11 @@ export function mapItems<T, U>(
       try {
         return { value: map(result.value), done: false };
       } catch (error) {
-        await finish();
+        await finish(error);
         throw error;
       }
     },
-    return: finish,
+    return: () => finish(),
     [Symbol.asyncIterator]: () => mapped,
   };
   return mapped;

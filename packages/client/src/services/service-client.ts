@@ -113,7 +113,9 @@ export class ServiceClient<S extends ServiceDefinition> {
         ...limits(options),
       });
     };
-    return mapItems(open, (item) => decodeOutput(procedure, name, item) as OutputOf<Procedures<S>[K]>);
+    // An item that cannot be decoded ends the call with BAD_REPLY (counted so), and the server stops.
+    const decode = (item: RpcReply) => decodeOutput(procedure, name, item) as OutputOf<Procedures<S>[K]>;
+    return mapItems(open, decode, { throwToSource: true });
   }
 
   /** No more calls through this client; closes its own RpcClient, leaves a shared one open. */
