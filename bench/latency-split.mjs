@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { brokerUrl, ensureBroker, nodePid, nodeProfile, webStompUrl } from '../scripts/broker.mjs';
+import { brokerUrl, ensureBroker, measuredBrokerPid } from '../scripts/broker.mjs';
 import { marks, now, watchPort } from './latency-hooks.mjs';
 import { cpuSeconds, exited, median, withTimeout } from './lib.mjs';
 import { deleteQueues } from './queues.mjs';
@@ -161,7 +161,7 @@ async function measure(caller, server, brokerPid) {
 async function main() {
   const { url } = await ensureBroker();
   // The local node's CPU, only when it is the broker measured (not another one at STOMP_URL).
-  const brokerPid = url === webStompUrl(nodeProfile()) ? nodePid() : undefined;
+  const brokerPid = measuredBrokerPid(url);
   const echoQueue = `bench.split-echo.${process.pid}`;
   const projectQueue = `bench.split.${process.pid}`;
   try {

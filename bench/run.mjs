@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { amqpUrl, brokerUrl, ensureBroker, nodePid, nodeProfile, webStompUrl } from '../scripts/broker.mjs';
+import { amqpUrl, brokerUrl, ensureBroker, measuredBrokerPid } from '../scripts/broker.mjs';
 import { exited, median, withTimeout } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { deleteQueues } from './queues.mjs';
@@ -213,14 +213,6 @@ async function runLoad(config, { execArgv = [], timeoutMs }) {
   await exited(child, 10_000);
   if (!report.ok) throw new Error(report.error);
   return report;
-}
-
-/**
- * The broker's pid, for its CPU: the project-local node's (checked to be that node: a stale pid file's
- * number may belong to another process now), and only when the bench runs against it, not STOMP_URL's.
- */
-function brokerPid(url) {
-  return url === webStompUrl(nodeProfile()) ? nodePid() : undefined;
 }
 
 async function throughput(scenario, pids) {
@@ -565,7 +557,7 @@ async function main() {
     await profileRun();
     return;
   }
-  const pids = { broker: brokerPid(url) };
+  const pids = { broker: measuredBrokerPid(url) };
   const runsByScenario = [];
   const only = args.only?.split(',');
   for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id ?? s.name))) {

@@ -248,6 +248,14 @@ export function nodePid(node = profile) {
 }
 
 /**
+ * The pid whose CPU is the broker's for a run against `url` (the benches): the project-local node's
+ * when `url` is its Web-STOMP URL, undefined for any other broker (STOMP_URL's), whose CPU we cannot read.
+ */
+export function measuredBrokerPid(url, node = nodeProfile()) {
+  return url === webStompUrl(node) ? nodePid(node) : undefined;
+}
+
+/**
  * Whether `pid` is this node's Erlang VM: a pid file outlives a node that was killed, and its number
  * may since belong to another process, which must never be signalled. The VM runs with its node's
  * folder as `-home` (nodeEnv's HOME). Without /proc (not Linux), the pid file is trusted.
