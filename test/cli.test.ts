@@ -1,5 +1,6 @@
 // The command lines as a user runs them: `npm run client -- N` and `npm start`.
 
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { DEFAULT_QUEUE, type FibonacciRpcClient } from '@stomp-rpc/client';
@@ -9,6 +10,9 @@ import { amqpUrl } from '../scripts/broker.mjs';
 import { BROKER_URL, openClient, ROOT, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 const CLIENT_CLI = `${ROOT}packages/client/dist/cli.js`;
+const packageOf = (name: string) =>
+  JSON.parse(readFileSync(`${ROOT}packages/${name}/package.json`, 'utf8')) as { version: string };
+const [CLIENT_PACKAGE, SERVER_PACKAGE] = [packageOf('client'), packageOf('server')];
 
 /**
  * `node scripts/start.mjs` run from a terminal: the leader of its own process group, the group a
@@ -116,6 +120,9 @@ describe('command line', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('unknown option --bogus');
     expect(result.stderr).toContain('usage: stomp-rpc-client');
+    const version = await npmRun('client', '--', '--version');
+    expect(version.status).toBe(0);
+    expect(version.stdout).toBe(`${CLIENT_PACKAGE.version}\n`);
     // An n or a range the service refuses is one too, found before connecting: the URL is never tried.
     const nowhere = ['--url', 'ws://127.0.0.1:9/ws'];
     const notANumber = await npmRun('client', '--', ...nowhere, '1e3');
@@ -179,6 +186,7 @@ describe('command line', () => {
     const help = await server('--help', '--log-level', 'loud');
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('usage: stomp-rpc-server');
+    expect(await server('--version')).toEqual({ status: 0, stdout: `${SERVER_PACKAGE.version}\n`, stderr: '' });
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));

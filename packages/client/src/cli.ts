@@ -3,9 +3,17 @@
 // 1 with a one-line reason (its error code first), 2 for a usage error.
 // `npm run client -- --servers`: the live servers and their counters, as a table.
 // `npm run client -- --sequence 10 20`: fib(10..20), each printed as it arrives (a streamed reply).
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { CLIENT_DEFAULTS } from './defaults.js';
-import { CONNECTION_FLAGS, ENVIRONMENT, MAX_QUEUE_NAME_BYTES, optionsFromCommandLine } from './env.js';
+import {
+  CONNECTION_FLAGS,
+  ENVIRONMENT,
+  INFO_FLAGS,
+  MAX_QUEUE_NAME_BYTES,
+  optionsFromCommandLine,
+  usageMessage,
+} from './env.js';
 import { isRpcError, RpcError } from './errors.js';
 import { parseDurationFlag } from './options.js';
 import { encodeN } from './protocol/fibonacci.js';
@@ -45,6 +53,7 @@ options:
   --sequence              stream fib(from..to) instead of one fib(n)
   --servers               list the live servers (all queues) and exit
   -h, --help              this text
+  --version               the version of @stomp-rpc/client
 
 environment:
 ${Object.entries(ENVIRONMENT)
@@ -53,6 +62,8 @@ ${Object.entries(ENVIRONMENT)
 `;
 
 class UsageError extends Error {}
+
+const CLIENT_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 function failFastFlag(failFast: boolean | undefined, waitForServer: boolean | undefined): boolean {
   if (failFast && waitForServer) throw new UsageError('--fail-fast and --wait-for-server contradict each other');
@@ -73,7 +84,7 @@ const FLAGS = {
   'fail-fast': { type: 'boolean' },
   servers: { type: 'boolean' },
   sequence: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...INFO_FLAGS,
 } as const;
 /** Flags followed by a value, as written on the command line. */
 const VALUE_FLAGS = new Set(
@@ -101,21 +112,11 @@ function readArgs(argv: readonly string[]) {
   }
 }
 
-/** parseArgs's complaint in this command's own words. */
-function usageMessage(parseArgsMessage: string): string {
-  const option = /'(-[^' ]*)/.exec(parseArgsMessage)?.[1] ?? '';
-  if (parseArgsMessage.startsWith('Unknown option')) return `unknown option ${option}`;
-  if (parseArgsMessage.includes('argument missing')) return `${option} needs a value`;
-  if (parseArgsMessage.includes('does not take an argument')) return `${option} takes no value`;
-  if (parseArgsMessage.includes('is ambiguous'))
-    return `${option} needs a value (write ${option}=<value> for one starting with -)`;
-  return parseArgsMessage;
-}
-
-/** Reads the command line; undefined for --help. Throws UsageError with a message for people. */
+/** Reads the command line; 'help' or 'version' for those flags. Throws UsageError with a message for people. */
 function parse(argv: readonly string[]) {
   const { values, positionals } = readArgs(argv);
-  if (values.help) return undefined;
+  if (values.help) return 'help';
+  if (values.version) return 'version';
   const range = values.sequence ? sequenceRange(positionals) : undefined;
   if (!range && positionals.length > 1) throw new UsageError(`one n at a time (got ${positionals.join(' and ')})`);
   const n = positionals[0];
@@ -192,8 +193,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`stomp-rpc-client: ${error.message}\n\n${USAGE}`);
     return 2;
   }
-  if (parsed === undefined) {
-    process.stdout.write(USAGE);
+  if (parsed === 'help' || parsed === 'version') {
+    process.stdout.write(parsed === 'help' ? USAGE : `${CLIENT_VERSION}\n`);
     return 0;
   }
   const { options, timeoutMs, connectTimeoutMs, n, failFast, listServers, range, exchange } = parsed;

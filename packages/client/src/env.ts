@@ -46,6 +46,23 @@ export const CONNECTION_FLAGS = {
   durable: { type: 'boolean' },
 } as const;
 
+/** The flags of both commands that print and exit: the usage text, the package's version. */
+export const INFO_FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/** node:util parseArgs's complaint in the commands' own words (both commands word them alike). */
+export function usageMessage(parseArgsMessage: string): string {
+  const option = /'(-[^' ]*)/.exec(parseArgsMessage)?.[1] ?? '';
+  if (parseArgsMessage.startsWith('Unknown option')) return `unknown option ${option}`;
+  if (parseArgsMessage.includes('argument missing')) return `${option} needs a value`;
+  if (parseArgsMessage.includes('does not take an argument')) return `${option} takes no value`;
+  if (parseArgsMessage.includes('is ambiguous'))
+    return `${option} needs a value (write ${option}=<value> for one starting with -)`;
+  return parseArgsMessage;
+}
+
 /** What the connection flags gave, as parseArgs returns them. */
 export interface ConnectionFlagValues {
   url?: string[] | undefined;

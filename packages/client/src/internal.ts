@@ -6,8 +6,10 @@
 export {
   CONNECTION_FLAGS,
   type ConnectionFlagValues,
+  INFO_FLAGS,
   MAX_QUEUE_NAME_BYTES,
   optionsFromCommandLine,
+  usageMessage,
 } from './env.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
 export { checkCount, checkMs, MAX_TIMER_MS, parseDurationFlag, parseUrlList, parseWholeFlag } from './options.js';

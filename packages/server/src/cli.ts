@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import type { RpcServer } from './rpc-server.js';
 import { serveService } from './service-server.js';
+import { SERVER_VERSION } from './version.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
@@ -88,15 +89,16 @@ function untilStopped(server: RpcServer, logger: Logger, graceMs: number, releas
 }
 
 async function main(): Promise<number> {
-  let commandLine: CommandLine | undefined;
+  let commandLine: CommandLine | 'help' | 'version';
   try {
     commandLine = parseCommandLine(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`stomp-rpc-server: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (commandLine === undefined) {
-    process.stdout.write(USAGE); // --help, whatever values the other flags have (an unknown flag is still a usage error)
+  if (commandLine === 'help' || commandLine === 'version') {
+    // Whatever values the other flags have (an unknown flag is still a usage error).
+    process.stdout.write(commandLine === 'help' ? USAGE : `${SERVER_VERSION}\n`);
     return 0;
   }
   let assembled: Awaited<ReturnType<typeof assemble>>;

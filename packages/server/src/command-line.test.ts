@@ -2,10 +2,14 @@ import { isRpcError } from '@stomp-rpc/client';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, USAGE } from './command-line.js';
 
-/** What the server's command line makes of `args` (no environment): its settings, or the refusal main() exits 2 with. */
+/**
+ * What the server's command line makes of `args` (no environment): its settings, what it prints
+ * instead (--help, --version), or the refusal main() exits 2 with.
+ */
 function parse(args: string[], env: Record<string, string> = {}) {
   try {
-    return { settings: parseCommandLine(args, env) };
+    const parsed = parseCommandLine(args, env);
+    return typeof parsed === 'string' ? { prints: parsed } : { settings: parsed };
   } catch (error) {
     return { code: isRpcError(error) ? error.code : 'not an RpcError', message: (error as Error).message };
   }
@@ -49,7 +53,16 @@ describe('server command line', () => {
     for (const ms of [0, 100, 3_600_000]) expect(parse(['--presence-ms', String(ms)]).settings?.presenceMs).toBe(ms);
   });
 
-  it('server cli - --help wins over whatever else the command line says', () => {
-    expect(parse(['--help', '--metrics-host', '0.0.0.0', '--queue', ''])).toEqual({ settings: undefined });
+  it('server cli - --help wins over whatever else the command line says; --version too', () => {
+    expect(parse(['--help', '--metrics-host', '0.0.0.0', '--queue', ''])).toEqual({ prints: 'help' });
+    expect(parse(['--version', '--queue', ''])).toEqual({ prints: 'version' });
+    expect(parse(['--version', '--help'])).toEqual({ prints: 'help' });
+    expect(USAGE).toContain('--version');
+  });
+
+  it('server cli - a flag it does not know, or one missing its value, is refused in the client command’s words', () => {
+    expect(parse(['--bogus'])).toMatchObject({ message: 'unknown option --bogus' });
+    expect(parse(['--prefetch'])).toMatchObject({ message: '--prefetch needs a value' });
+    expect(parse(['--durable=yes'])).toMatchObject({ message: '--durable takes no value' });
   });
 });

@@ -6,10 +6,12 @@ import { parseArgs } from 'node:util';
 import { ENVIRONMENT, RpcError } from '@stomp-rpc/client';
 import {
   CONNECTION_FLAGS,
+  INFO_FLAGS,
   MAX_QUEUE_NAME_BYTES,
   optionsFromCommandLine,
   parseDurationFlag,
   parseWholeFlag,
+  usageMessage,
 } from '@stomp-rpc/client/internal';
 import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { MAX_N_LIMIT } from './fibonacci-service.js';
@@ -44,6 +46,7 @@ options:
   --metrics-host <host> address the metrics endpoint binds, with --metrics-port (default 127.0.0.1)
   --log-level <level>   ${LOG_LEVELS.join(' | ')} (default info; debug logs every request)
   -h, --help            this text
+  --version             the version of @stomp-rpc/server
 
 environment:
 ${Object.entries(ENVIRONMENT)
@@ -77,25 +80,27 @@ function presenceOption(value: string | undefined): number {
   return ms;
 }
 
-/** Reads the command line (undefined for --help); throws with a message for people when it is not valid. */
+const FLAGS = {
+  ...CONNECTION_FLAGS,
+  prefetch: { type: 'string' },
+  'max-n': { type: 'string' },
+  workers: { type: 'string' },
+  'grace-ms': { type: 'string' },
+  'presence-ms': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  'log-level': { type: 'string' },
+  ...INFO_FLAGS,
+} as const;
+
+/**
+ * Reads the command line ('help' or 'version' for those flags, whatever else it says); throws with
+ * a message for people when it is not valid.
+ */
 export function parseCommandLine(args: string[], env: Readonly<Record<string, string | undefined>> = process.env) {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...CONNECTION_FLAGS,
-      prefetch: { type: 'string' },
-      'max-n': { type: 'string' },
-      workers: { type: 'string' },
-      'grace-ms': { type: 'string' },
-      'presence-ms': { type: 'string' },
-      'metrics-port': { type: 'string' },
-      'metrics-host': { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) return undefined;
+  const { values } = readArgs(args);
+  if (values.help) return 'help';
+  if (values.version) return 'version';
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel as LogLevel))
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -119,4 +124,12 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
   };
 }
 
-export type CommandLine = NonNullable<ReturnType<typeof parseCommandLine>>;
+export type CommandLine = Exclude<ReturnType<typeof parseCommandLine>, 'help' | 'version'>;
+
+function readArgs(args: string[]) {
+  try {
+    return parseArgs({ args, options: FLAGS, strict: true });
+  } catch (error) {
+    throw new Error(usageMessage((error as Error).message));
+  }
+}
