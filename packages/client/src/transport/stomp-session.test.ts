@@ -67,6 +67,17 @@ describe('StompSession', () => {
     expect(socket.sent[1]).toBe('SEND\ndestination:/queue/q\ncontent-length:3\n\na\0b\0');
   });
 
+  it('session - a received header survives as sent: unescaped in one pass (an escaped backslash before n stays a backslash), untrimmed, the first of a repeat kept', () => {
+    const { socket, subject, unclaimed } = connected();
+    const path = 'C:\\new\\row\ncol: x ';
+    subject.send('SEND', { destination: '/queue/q', path }, '');
+    const escaped = /\npath:([^\n]*)/.exec(socket.sent[0] ?? '')?.[1];
+    expect(escaped).toBe('C\\c\\\\new\\\\row\\ncol\\c x ');
+    socket.receive(`MESSAGE\nsubscription:none\npath:${escaped}\npath:second\nx\\cy:1\n\nbody\0`);
+    expect(unclaimed[0]?.headers).toEqual({ subscription: 'none', path, 'x:y': '1' });
+    expect(unclaimed[0]?.body).toBe('body');
+  });
+
   it('session - routes a MESSAGE to its subscription, else to `message`; ack and nack name its ack id', () => {
     const { socket, subject, unclaimed } = connected();
     const claimed: StompMessage[] = [];

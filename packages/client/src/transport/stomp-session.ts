@@ -7,11 +7,13 @@
  * used: we replaced its reconnecting, timeouts and heart-beats with our own, and what was left of
  * it was a third of the page's bundle. Both are marked internal in stompjs's types, which semver
  * does not cover: the package pins stompjs to 7.5.x, to be widened once a new minor is tested.
- * Two differences from stompjs on the wire:
+ * Three differences from stompjs on the wire:
  * - Only STOMP 1.2 is offered: the `ack` header of a MESSAGE, and escaped header values, are 1.2.
  * - A SEND carries `content-length` only when its body contains a NUL. Without it the broker reads
  *   the body up to the NUL that ends the frame; that is one header fewer for the broker to parse on
  *   every request and reply, and no UTF-8 encoding of every body just to count its bytes.
+ * - Headers received are read here (readHeaders): stompjs 7.5 unescapes `\\n` (an escaped backslash,
+ *   then n) to a line feed, and trims values, which STOMP 1.2 forbids.
  */
 import { FrameImpl, type IRawFrameType, Parser, type StompHeaders } from '@stomp/stompjs';
 import type { Clock, Timer } from '../core/clock.js';
@@ -243,8 +245,9 @@ export class StompSession {
 
   #receive(raw: IRawFrameType): void {
     if (this.#over) return;
-    const frame = FrameImpl.fromRawFrame(raw, true);
-    const { command, headers } = frame;
+    const command = raw.command ?? ''; // always set: the parser reports heart-beats apart
+    const headers = readHeaders(raw);
+    const frame = new FrameImpl({ command, headers, binaryBody: raw.binaryBody });
     this.#options.debug?.(`<<< ${command} ${describeHeaders(headers)}`);
     if (command === 'MESSAGE') {
       const onMessage = this.#subscriptions.get(headers.subscription ?? '');
@@ -321,6 +324,26 @@ export class StompSession {
 }
 
 /** Headers for a debug line, with the passcode left out. */
+/**
+ * A frame's headers as STOMP 1.2 reads them: names and values unescaped in one pass (`\\r`, `\\n`,
+ * `\\c`, `\\\\`), not trimmed, the first of a repeated header kept. CONNECTED's are not escaped.
+ */
+export function readHeaders(raw: IRawFrameType): StompHeaders {
+  const escaped = raw.command !== 'CONNECTED';
+  const headers: StompHeaders = {};
+  for (const [name, value] of raw.headers) {
+    const key = escaped ? unescapeHeader(name) : name;
+    if (!Object.hasOwn(headers, key)) headers[key] = escaped ? unescapeHeader(value) : value;
+  }
+  return headers;
+}
+
+const UNESCAPED: Readonly<Record<string, string>> = { r: '\r', n: '\n', c: ':', '\\': '\\' };
+
+function unescapeHeader(text: string): string {
+  return text.includes('\\') ? text.replace(/\\(.)/g, (sequence, char: string) => UNESCAPED[char] ?? sequence) : text;
+}
+
 function describeHeaders(headers: StompHeaders): string {
   return Object.entries(headers)
     .map(([name, value]) => `${name}:${name === 'passcode' ? '***' : value}`)
