@@ -48,7 +48,10 @@ export type { RpcClientStats } from './client-stats.js';
 export interface RpcClientOptions extends StompConnectionOptions {
   /** Deadline of a call when it does not set its own. @default 10000 */
   timeoutMs?: number;
-  /** Connection state changes: connecting, connected, reconnecting (with the reason), closed. */
+  /**
+   * Connection state changes: connecting, connected (once set up: a call made here fares as one made
+   * after ready()), reconnecting (with the reason), closed.
+   */
   onStateChange?: (state: ConnectionState, reason?: RpcError) => void;
   /**
    * Follow the servers' presence announcements: `servers()`, `onServersChange` and NO_SERVERS.

@@ -415,6 +415,28 @@ describe('StompConnection attempts and closing', () => {
     expect(settled).toEqual(['first', 'second']);
   });
 
+  it('onStateChange(connected) comes once the owner has set the connection up, and before ready() resolves', async () => {
+    // A client's owner opens its server discovery in onConnected: a call made from onStateChange
+    // ('connected') with whenNoServers 'fail' was refused NO_SERVERS before discovery had begun.
+    const sockets: FakeSocket[] = [];
+    const seen: string[] = [];
+    const connection: StompConnection = new StompConnection(
+      { url: URLS[0], webSocketFactory: () => sockets[sockets.push(new FakeSocket()) - 1] as FakeSocket },
+      {
+        onConnected: () => seen.push(`onConnected (${connection.connected ? 'can send' : 'cannot send'})`),
+        onStateChange: (state) => seen.push(`state ${state}`),
+      },
+    );
+    void connection.whenConnected(5000).then(() => seen.push('ready'));
+    const socket = await connectFirst(connection, sockets);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual(['onConnected (can send)', 'state connected', 'ready']);
+    void connection.close(5000);
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    socket.closedByPeer();
+    await vi.advanceTimersByTimeAsync(0);
+  });
+
   it('close() called again from onStateChange(closed): both settle, and one DISCONNECT is written', async () => {
     const sockets: FakeSocket[] = [];
     let nested: Promise<void> | undefined;

@@ -354,10 +354,11 @@ export class StompConnection implements Transport {
     this.#connectedAt = Date.now();
     this.#ending.clear();
     this.#keepalive.start();
-    this.#setState('connected');
+    this.#state = 'connected'; // announced once the owner set it up: as after ready(), for calls made then
     try {
       this.#events.onConnected?.();
     } finally {
+      if (this.#state === 'connected') ignoringThrows(() => this.#events.onStateChange?.('connected'));
       this.#waiters.settle();
     }
   }
