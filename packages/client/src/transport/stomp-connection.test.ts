@@ -89,6 +89,26 @@ describe('StompConnection and the broker’s ERROR frames', () => {
     await connection.close(0);
   });
 
+  it('a live connection whose socket errs, then closes (a browser, when the broker dies), is CONNECTION_LOST; one never made is UNAVAILABLE', async () => {
+    const { connection, sockets, lost, accept } = connectionWithOwner();
+    connection.start();
+    const first = await accept(0);
+    first.onerror?.({ type: 'error' } as never);
+    first.closedByPeer(1006);
+    await vi.waitFor(() => expect(sockets).toHaveLength(2), { timeout: 2000 });
+    expect(lost[0]).toMatchObject({
+      code: 'CONNECTION_LOST',
+      message: `lost the connection to ${URLS[0]}: WebSocket error`,
+    });
+    const second = sockets[1] as FakeSocket;
+    second.onerror?.({ type: 'error', message: 'connect ECONNREFUSED' } as never);
+    second.closedByPeer(1006);
+    await vi.waitFor(() => expect(connection.lastError?.code).toBe('UNAVAILABLE'), { timeout: 2000 });
+    expect(connection.lastError?.message).toBe(`cannot reach ${URLS[0]}: connect ECONNREFUSED`);
+    expect(lost).toHaveLength(1);
+    await connection.close(0);
+  });
+
   it('an owner whose callback throws: the error reaches the caller, and reconnecting goes on', async () => {
     const { connection, accept, connects } = connectionWithOwner(() => {
       throw new Error('a bug in the owner');

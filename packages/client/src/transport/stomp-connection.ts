@@ -324,8 +324,7 @@ export class StompConnection implements Transport {
       },
       error: (summary, detail, cancelled) => this.#handleStompError(summary, detail, cancelled),
       heartbeatLost: () => this.#ending.set(new RpcError('CONNECTION_LOST', `no heart-beat from ${this.url}`)),
-      socketError: (event) =>
-        this.#ending.suggest(new RpcError('UNAVAILABLE', `cannot reach ${this.url}: ${describeSocketError(event)}`)),
+      socketError: (event) => this.#ending.suggest(socketError(this.url, this.#state === 'connected', event)),
       closed: (event) => this.#handleClosed(event),
     });
   }
@@ -529,10 +528,16 @@ function silenceError(url: string, silentMs: number): RpcError {
   );
 }
 
-function describeSocketError(event: unknown): string {
+/**
+ * What a socket's error event means: the broker not reached, or, on a live connection, the
+ * connection lost (a browser fires it before the close when a broker dies).
+ */
+function socketError(url: string, live: boolean, event: unknown): RpcError {
   // `ws` puts the system error on the event; browsers deliberately say nothing.
   const message = (event as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' && message !== '' ? message : 'WebSocket error';
+  const why = typeof message === 'string' && message !== '' ? message : 'WebSocket error';
+  if (live) return new RpcError('CONNECTION_LOST', `lost the connection to ${url}: ${why}`);
+  return new RpcError('UNAVAILABLE', `cannot reach ${url}: ${why}`);
 }
 
 function checkUrls(urls: readonly string[]): string[] {
