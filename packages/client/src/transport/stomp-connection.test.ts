@@ -121,6 +121,27 @@ describe('StompConnection and the broker’s ERROR frames', () => {
     await connection.close(0);
   });
 
+  it('a debug callback that throws stops no frame: the connection is made, and a SEND goes out', async () => {
+    const sockets: FakeSocket[] = [];
+    const connection = new StompConnection({
+      url: URLS[0],
+      webSocketFactory: () => sockets[sockets.push(new FakeSocket()) - 1] as FakeSocket,
+      debug: () => {
+        throw new Error('the log is full');
+      },
+    });
+    connection.start();
+    await vi.waitFor(() => expect(sockets).toHaveLength(1), { timeout: 2000 });
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    expect(socket.sent[0]).toMatch(/^CONNECT\n/);
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    expect(connection.connected).toBe(true);
+    connection.publish({ destination: '/queue/q', body: 'x', headers: {} });
+    expect(socket.sent.at(-1)).toMatch(/^SEND\ndestination:\/queue\/q\n/);
+    await connection.close(0);
+  });
+
   it('an ERROR while closing ends nothing early: the DISCONNECT still waits for its RECEIPT', async () => {
     const { connection, sockets, accept } = connectionWithOwner();
     connection.start();

@@ -126,7 +126,7 @@ export interface StompConnectionOptions {
   reconnectDelayMs?: number;
   /** Cap on the reconnect delay. @default 10000 */
   maxReconnectDelayMs?: number;
-  /** Receives a line per frame sent and received (the passcode left out); off by default. */
+  /** Receives a line per frame sent and received (the passcode left out); off by default. What it throws is ignored. */
   debug?: (line: string) => void;
 }
 
@@ -486,7 +486,8 @@ function sessionSettings(options: StompConnectionOptions): SessionSettings {
     connectTimeoutMs: checkMs(options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 'connectTimeoutMs'),
     heartbeatMs: checkMs(options.heartbeatMs ?? CLIENT_DEFAULTS.heartbeatMs, 'heartbeatMs', 0),
     clock: systemClock,
-    debug: options.debug,
+    // A debug callback that throws must not stop the frame it describes going out (or being read).
+    debug: options.debug && ((line) => ignoringThrows(() => options.debug?.(line))),
   };
 }
 
