@@ -1,9 +1,10 @@
 // The client's connection to the broker: kept open while idle, dropped and rejoined when the
 // broker falls silent, and carrying idempotent calls across a broker restart.
+import { StompConnection } from '@stomp-rpc/client/internal';
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { freezeLocalBroker, restartLocalBroker } from '../scripts/broker.mjs';
-import { openClient, rejectionCode, startServer, uniqueQueue, until } from './support.js';
+import { freezeLocalBroker, nodeProfile, restartLocalBroker } from '../scripts/broker.mjs';
+import { BROKER_URL, openClient, rejectionCode, startServer, uniqueQueue, until } from './support.js';
 
 describe('connection upkeep', () => {
   it('keepalive - an idle connection outlives Web-STOMP’s 60 s idle timeout', async () => {
@@ -17,6 +18,49 @@ describe('connection upkeep', () => {
     expect(client.stats.reconnects).toBe(0);
     await expect(client.call(12)).resolves.toBe(144n);
   }, 80_000);
+});
+
+describe('connection limits', () => {
+  /** The management API of the broker under test, as guest (loopback only). */
+  const api = (method: string, path: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${nodeProfile().ports.management}/api${path}`, {
+      method,
+      headers: { authorization: `Basic ${btoa('guest:guest')}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  it('vhost limit - a client the broker turns away at the connection limit gets in once a connection frees up, not UNAUTHENTICATED', async () => {
+    const vhost = encodeURIComponent(`stomp-rpc-limited-${process.pid}`);
+    expect((await api('PUT', `/vhosts/${vhost}`)).ok).toBe(true);
+    onTestFinished(async () => void (await api('DELETE', `/vhosts/${vhost}`)));
+    expect((await api('PUT', `/permissions/${vhost}/guest`, { configure: '.*', write: '.*', read: '.*' })).ok).toBe(
+      true,
+    );
+    expect((await api('PUT', `/vhost-limits/${vhost}/max-connections`, { value: 1 })).ok).toBe(true);
+    const options = {
+      url: BROKER_URL,
+      vhost: decodeURIComponent(vhost),
+      reconnectDelayMs: 200,
+      maxReconnectDelayMs: 500,
+    };
+    const first = new StompConnection(options);
+    onTestFinished(() => first.close());
+    first.start();
+    await first.whenConnected(10_000);
+    const frames: string[] = [];
+    const second = new StompConnection({ ...options, debug: (line) => frames.push(line) });
+    onTestFinished(() => second.close());
+    second.start();
+    const outcome = second.whenConnected(20_000).then(
+      () => 'connected',
+      (error: { code?: string }) => error.code,
+    );
+    await until(() => frames.some((line) => line.startsWith('<<< ERROR')), 10_000, 'the broker to turn it away');
+    // RabbitMQ's answer at the limit is the one for a user without access to the vhost.
+    expect(second.lastError).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('access denied') });
+    await first.close();
+    expect(await outcome).toBe('connected');
+  }, 40_000);
 });
 
 describe('silent broker', () => {

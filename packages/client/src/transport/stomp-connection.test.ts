@@ -121,6 +121,28 @@ describe('StompConnection and the broker’s ERROR frames', () => {
     await connection.close(0);
   });
 
+  it("a vhost's refusal (RabbitMQ's answer at its connection limit too) is retried, not final; a user's refused login is final", async () => {
+    const { connection, sockets } = connectionWithOwner();
+    connection.start();
+    const refuse = async (index: number, body: string) => {
+      await vi.waitFor(() => expect(sockets.length).toBeGreaterThan(index), { timeout: 2000 });
+      const socket = sockets[index] as FakeSocket;
+      socket.open();
+      socket.receive(`ERROR\nmessage:Bad CONNECT\ncontent-type:text/plain\n\n${body}\n`);
+    };
+    await refuse(0, "Virtual host '/' access denied");
+    await vi.waitFor(() => expect(sockets).toHaveLength(2), { timeout: 2000 }); // tried again
+    expect(connection.refusal).toBeUndefined();
+    expect(connection.lastError).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('access denied'),
+    });
+    await refuse(1, "Access refused for user 'guest'");
+    await vi.waitFor(() => expect(connection.refusal?.code).toBe('UNAUTHENTICATED'), { timeout: 2000 });
+    await expect(connection.whenConnected(1000)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await connection.close(0);
+  });
+
   it('a debug callback that throws stops no frame: the connection is made, and a SEND goes out', async () => {
     const sockets: FakeSocket[] = [];
     const connection = new StompConnection({

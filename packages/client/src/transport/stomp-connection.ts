@@ -368,7 +368,7 @@ export class StompConnection implements Transport {
     const detail = body ? ` (${body})` : '';
     if (this.#state !== 'connected') {
       // A refused login: RabbitMQ keeps the socket open, so close it and try again later.
-      const refused = /CONNECT|access refused|login/i.test(summary + detail);
+      const refused = isLoginRefusal(summary, detail);
       const final = refused && this.#login.refused(); // else: retried with fresh credentials
       const error = new RpcError(
         final ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
@@ -527,6 +527,17 @@ function silenceError(url: string, silentMs: number): RpcError {
     'CONNECTION_LOST',
     `sent nothing to ${url} for ${Math.round(silentMs / 1000)} s (timers stopped: a frozen or hidden page, a machine asleep, a blocked event loop); Web-STOMP closes a connection silent for 60 s`,
   );
+}
+
+/**
+ * Whether an ERROR before CONNECTED refuses the login, which may be final, rather than the
+ * connection for now. RabbitMQ (3.10, rabbit_direct) answers a vhost at its connection limit as it
+ * answers a user without access to it: "Virtual host '…' access denied". That is retried after
+ * the backoff, so a client gets in once a connection frees up; a missing permission shows as
+ * UNAVAILABLE with that message when the wait ends.
+ */
+function isLoginRefusal(summary: string, detail: string): boolean {
+  return /CONNECT|access refused|login/i.test(summary + detail) && !/virtual host .* access denied/i.test(detail);
 }
 
 /**
