@@ -14,7 +14,7 @@ import { WorkerPool } from './worker-pool.js';
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
 async function assemble(commandLine: CommandLine) {
-  const { values, connection, logLevel, prefetch, maxN, workers, presenceMs, metricsPort } = commandLine;
+  const { values, connection, logLevel, prefetch, maxN, workers, presenceMs, maxRequestMs, metricsPort } = commandLine;
   const logger = createLogger(logLevel);
   const pool = new WorkerPool({
     ...(workers === undefined ? {} : { size: workers }),
@@ -39,6 +39,7 @@ async function assemble(commandLine: CommandLine) {
       ...connection,
       prefetch,
       presenceMs,
+      maxRequestMs,
       logger,
       ...(metrics ? { observer: metrics } : {}),
     });

@@ -87,5 +87,8 @@ export class RequestControl {
 }
 
 function deadlineExceeded(): RpcError {
-  return new RpcError('DEADLINE_EXCEEDED', "the caller's deadline passed while the request was handled");
+  return new RpcError(
+    'DEADLINE_EXCEEDED',
+    "the deadline passed while the request was handled (the caller's, or the server's maxRequestMs)",
+  );
 }

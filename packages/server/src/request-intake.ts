@@ -8,7 +8,8 @@
  * - A body over `maxBodyBytes` is answered with INVALID_ARGUMENT without being read.
  * - `expiration` is the caller's remaining budget. The broker drops the request once that passes
  *   while it is queued; the server counts the budget from delivery (it cannot see the time spent
- *   queued, and the caller's clock is not comparable to ours).
+ *   queued, and the caller's clock is not comparable to ours). No request gets more than
+ *   `maxRequestMs`, with an `expiration` or without one.
  */
 import { RpcError } from '@stomp-rpc/client';
 import { Header, replyDestination } from '@stomp-rpc/client/protocol';
@@ -30,7 +31,10 @@ export interface RpcRequest {
   /** All headers of the request, as the broker delivered them. */
   headers: Readonly<Record<string, string>>;
   correlationId: string;
-  /** When the caller stops waiting, as a Date.now() time (Infinity without an `expiration`). */
+  /**
+   * When the request's time is up, as a Date.now() time: the caller's deadline (`expiration`), or
+   * the server's maxRequestMs after delivery when it has none or a later one.
+   */
   deadline: number;
   /** The procedure it names (`rpc-procedure`), for a service; undefined when it names none. */
   procedure: string | undefined;
@@ -52,7 +56,11 @@ export type Intake =
   | { kind: 'request'; request: IntakeRequest; replyTo: string; refusal?: RpcError };
 
 /** Reads a delivered request at `receivedAt`: drop it, refuse it, or hand it to the handler. */
-export function takeRequest(message: DeliveredMessage, maxBodyBytes: number, receivedAt: number): Intake {
+export function takeRequest(
+  message: DeliveredMessage,
+  { maxBodyBytes, maxRequestMs }: { maxBodyBytes: number; maxRequestMs: number },
+  receivedAt: number,
+): Intake {
   const { headers } = message;
   const rawReplyTo = headers[Header.replyTo];
   const correlationId = headers[Header.correlationId];
@@ -63,7 +71,7 @@ export function takeRequest(message: DeliveredMessage, maxBodyBytes: number, rec
   if (correlationId.length > MAX_CORRELATION_ID_LENGTH) {
     return { kind: 'drop', why: `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters` };
   }
-  const deadline = receivedAt + budgetMs(headers[Header.expiration]);
+  const deadline = receivedAt + Math.min(budgetMs(headers[Header.expiration]), maxRequestMs);
   const procedure = headers[Header.procedure];
   if (message.byteLength > maxBodyBytes) {
     const refusal = new RpcError(

@@ -146,6 +146,34 @@ describe('RpcServer cancels', () => {
   });
 });
 
+describe('RpcServer maxRequestMs', () => {
+  // A tutorial client sends no expiration: a handler that never ended held back the cumulative ACK
+  // of every later request, until the broker stopped delivering to the server.
+  it('a request without a deadline whose handler never ends gets DEADLINE_EXCEEDED at maxRequestMs, and the ACKs behind it go on', async () => {
+    const handler = (request: RpcRequest) =>
+      request.correlationId === 'call.1' ? new Promise<string>(() => {}) : 'ok';
+    const { server, accept } = serverOnFakeSockets({ handler, maxRequestMs: 200 });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'call.1');
+    request(socket, 'call.2');
+    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1)); // call.2's answer
+    expect(framesOf(socket, 'ACK')).toHaveLength(0); // held back behind call.1
+    await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1), { timeout: 2000 });
+    const late = framesOf(socket, 'SEND')[1] ?? '';
+    expect([header(late, 'correlation-id'), header(late, 'rpc-error-code')]).toEqual(['call.1', 'DEADLINE_EXCEEDED']);
+    expect(header(framesOf(socket, 'ACK')[0] ?? '', 'id')).toBe(String(delivered)); // call.2's, and so both
+    void server.stop(0);
+  });
+
+  it('maxRequestMs that is not a number of ms a timer can wait is INVALID_ARGUMENT', () => {
+    for (const maxRequestMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])
+      expect(codeOf({ maxRequestMs }), String(maxRequestMs)).toBe('INVALID_ARGUMENT');
+    expect(codeOf({ maxRequestMs: 1 })).toBe('none');
+  });
+});
+
 describe('RpcServer reply confirmation', () => {
   /** Stops the server, the test playing the broker's part, so that nothing of it runs on into later tests. */
   async function stopOn(server: RpcServer, socket: FakeSocket): Promise<void> {

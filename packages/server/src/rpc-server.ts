@@ -101,6 +101,13 @@ export interface RpcServerOptions extends StompConnectionOptions {
   prefetch?: number;
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. @default 4096 */
   maxBodyBytes?: number;
+  /**
+   * The longest a request may take, in ms: its caller's deadline, or this when the request carries
+   * none (the tutorial's clients) or a later one; then its handler's signal fires with
+   * DEADLINE_EXCEEDED. A request that never ended would stall the server (SERVER_DEFAULTS).
+   * @default 300000
+   */
+  maxRequestMs?: number;
   /** @default no logging */
   logger?: Logger;
   /**
@@ -154,6 +161,7 @@ type Settings = Required<
     | 'queue'
     | 'prefetch'
     | 'maxBodyBytes'
+    | 'maxRequestMs'
     | 'logger'
     | 'id'
     | 'presenceMs'
@@ -344,7 +352,7 @@ export class RpcServer {
     this.#stats.received();
     const intake = takeRequest(
       { headers: message.headers, byteLength: message.byteLength, readBody: () => message.body },
-      this.#options.maxBodyBytes,
+      this.#options,
       Date.now(),
     );
     if (intake.kind === 'drop') {
@@ -522,6 +530,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     queue: options.queue ?? DEFAULT_QUEUE,
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
+    maxRequestMs: checkMs(options.maxRequestMs ?? SERVER_DEFAULTS.maxRequestMs, 'maxRequestMs'),
     logger: options.logger ?? silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
     presenceMs,
