@@ -59,7 +59,10 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     this.#maxItems = checkCount(limits.maxItems ?? STREAM_DEFAULTS.maxItems, 'maxItems');
     this.#maxBytes = checkCount(limits.maxBytes ?? STREAM_DEFAULTS.maxBytes, 'maxBytes');
     if (callerSignal === undefined) return;
-    const onAbort = () => this.#abort.abort(callerSignal.reason);
+    const onAbort = () => {
+      this.#items.length = 0; // "at once", as for a plain call: no item read after the abort
+      this.#abort.abort(callerSignal.reason);
+    };
     if (callerSignal.aborted) onAbort();
     callerSignal.addEventListener('abort', onAbort, { once: true });
     this.#stopFollowingCaller = () => callerSignal.removeEventListener('abort', onAbort);

@@ -339,6 +339,20 @@ describe('RpcClient stream', () => {
     expect(client.stats.errors).toEqual({ LIMIT_EXCEEDED: 1 }); // not counted as ABORTED as well
   });
 
+  it('stream - its caller aborting ends it at once with ABORTED: the items that came before are dropped, not read', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const caller = new AbortController();
+    const items = client.stream('/queue/q', 'range', { signal: caller.signal });
+    const correlationId = transport.onlyCorrelationId();
+    for (let n = 0; n < 3; n++) transport.deliver(...item(correlationId, n, String(n)));
+    expect((await items.next()).value?.body).toBe('0');
+    caller.abort();
+    await expect(items.next()).rejects.toMatchObject({ code: 'ABORTED' });
+    expect((await items.next()).done).toBe(true);
+    expect(transport.cancels()).toEqual([correlationId]);
+  });
+
   it('stream - leaving the loop early cancels the call; so does the deadline end it with TIMEOUT', async () => {
     const { client, transport, clock } = setup();
     transport.connect();
@@ -391,6 +405,17 @@ describe('RpcClient stream', () => {
 });
 
 describe('RpcClient connection', () => {
+  it('ready - a timeoutMs that is not a number of ms a timer can wait rejects with INVALID_ARGUMENT, as a call does; it does not throw', async () => {
+    const { client } = setup();
+    for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31]) {
+      let ready: Promise<void> | undefined;
+      expect(() => {
+        ready = client.ready(timeoutMs);
+      }, String(timeoutMs)).not.toThrow();
+      await expect(ready).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+  });
+
   it('connect - calls made before connecting are sent on connect, with what is left of their deadline', async () => {
     const { client, transport, clock } = setup({ timeoutMs: 5000 });
     const reply = client.request('/queue/q', '1');

@@ -329,8 +329,8 @@ export class RpcClient {
    * Resolves once connected. Rejects with UNAVAILABLE when the broker cannot be reached within
    * `timeoutMs`, UNAUTHENTICATED when it refuses the login, CLOSED after close().
    */
-  ready(timeoutMs = this.#defaultTimeoutMs): Promise<void> {
-    return this.#connection.whenConnected(checkMs(timeoutMs, 'timeoutMs'));
+  async ready(timeoutMs = this.#defaultTimeoutMs): Promise<void> {
+    return this.#connection.whenConnected(checkMs(timeoutMs, 'timeoutMs')); // a bad timeoutMs rejects too
   }
 
   /** Sends `body` to `destination` and resolves with the reply, or rejects with an RpcError. */

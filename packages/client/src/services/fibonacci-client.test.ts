@@ -15,6 +15,16 @@ describe('FibonacciRpcClient on a shared RpcClient', () => {
     expect(client.state).toBe('connected'); // the shared client stays open
   });
 
+  it('close() - a sequence asked for afterwards rejects with CLOSED at its first read, not by throwing at the call', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const fib = new FibonacciRpcClient({ client });
+    await fib.close();
+    const sequence = fib.sequence(1, 3);
+    await expect(sequence.next()).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(transport.requests()).toEqual([]);
+  });
+
   it('close() - a call already under way runs to its end', async () => {
     const { client, transport } = fakeClient();
     transport.connect();

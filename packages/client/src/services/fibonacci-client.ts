@@ -122,7 +122,7 @@ export class FibonacciRpcClient {
    * the server. Our servers only: the tutorial's answer fib(n) alone.
    */
   sequence(from: number, to: number, options: FibonacciSequenceOptions = {}): AsyncIterableIterator<FibonacciItem> {
-    if (this.#closed) throw new RpcError('CLOSED', 'this Fibonacci client is closed');
+    // After close() its service is closed too: the first read rejects with CLOSED, as a call does.
     const { pauseMs, ...streamOptions } = options;
     const range = pauseMs === undefined ? { from, to } : { from, to, pauseMs };
     return this.#service.stream('fibSequence', range, streamOptions);
