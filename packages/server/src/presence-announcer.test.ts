@@ -87,9 +87,18 @@ describe('PresenceAnnouncer', () => {
       beatMs: PRESENCE_MS,
     });
     expect(new Date(announcement?.startedAt ?? '').getTime()).toBe(Date.now());
-    const expected: ServerStats = counter.snapshot();
-    expect(announcement?.stats).toEqual(expected);
+    const { lastError, ...expected }: ServerStats = counter.snapshot();
+    expect(announcement?.stats).toEqual({ ...expected, lastError: { ...lastError, message: '' } });
     expect(announcement?.stats).toMatchObject({ requests: 2, succeeded: 1, errors: { INVALID_ARGUMENT: 1 } });
+  });
+
+  it("announce - the last error's code and time, not its message: it may hold another caller's input or a handler's secret", () => {
+    const { subject, sent, counter } = announcer();
+    counter.answered(3, 'INTERNAL', 'connect to postgres://app:hunter2@db failed');
+    subject.announce('beat');
+    expect(sent[0]?.body).not.toContain('hunter2');
+    expect(parseAnnouncement(sent[0]?.body ?? '')?.stats.lastError).toMatchObject({ code: 'INTERNAL', message: '' });
+    expect(counter.snapshot().lastError?.message).toContain('hunter2'); // the server's own stats keep it
   });
 
   it('announce - reads the status afresh for every announcement', () => {

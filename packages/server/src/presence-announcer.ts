@@ -145,7 +145,9 @@ export class PresenceAnnouncer {
       inFlight,
       beatMs: presenceMs,
       startedAt: this.#startedAt,
-      stats,
+      // The last error's message may hold a caller's input or what a handler let slip: every client
+      // that may ping would read it. Its code and time go; the message stays in stats and the log.
+      stats: stats.lastError ? { ...stats, lastError: { ...stats.lastError, message: '' } } : stats,
     };
   }
 }

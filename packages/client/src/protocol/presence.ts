@@ -28,6 +28,7 @@ export interface ServerStats {
   /** Time spent on answered requests, from delivery to reply. */
   processingMs: { total: number; average: number };
   latency: LatencySnapshot;
+  /** The last error reply: announced with its code and time only (`message` empty: it may hold a caller's input). */
   lastError?: { code: ErrorCode; message: string; at: string };
   /** Requests the caller cancelled, stopped without a reply (servers before services: absent). */
   cancelled?: number;
