@@ -12,13 +12,12 @@ export function logDropped(logger: Logger, headers: Readonly<Record<string, stri
   logger.warn({ why, replyTo, correlationId: headers[Header.correlationId]?.slice(0, 200) }, 'request dropped');
 }
 
-/** A request answered, with an error `code` or not. */
+/** A request answered, with an error `code` or not; an INTERNAL one with the `stack` of what the handler threw. */
 export function logAnswered(
   logger: Logger,
   request: { headers: Readonly<Record<string, string>>; correlationId: string },
   processingMs: number,
-  body: string,
-  code: ErrorCode | undefined,
+  { body, code, stack }: { body: string; code?: ErrorCode | undefined; stack?: string | undefined },
 ): void {
   const traceparent = request.headers[Header.traceparent]?.slice(0, 100);
   const correlationId = request.correlationId.slice(0, 200);
@@ -26,7 +25,7 @@ export function logAnswered(
     logger.debug({ correlationId, traceparent, ms: processingMs }, 'request answered');
     return;
   }
-  const fields = { correlationId, traceparent, code, error: body.slice(0, 500) };
+  const fields = { correlationId, traceparent, code, error: body.slice(0, 500), ...(stack ? { stack } : {}) };
   if (code === 'INTERNAL') logger.error(fields, 'request failed');
   else logger.warn(fields, 'request failed');
 }

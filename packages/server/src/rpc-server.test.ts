@@ -146,6 +146,41 @@ describe('RpcServer cancels', () => {
   });
 });
 
+describe('RpcServer failures', () => {
+  it("a handler's unexpected error: the caller gets INTERNAL with its message, the log its stack too", async () => {
+    const errors: Array<{ fields: Record<string, unknown>; message: string }> = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (fields: object, message: string) => errors.push({ fields: fields as Record<string, unknown>, message }),
+    };
+    const handler = () => {
+      throw new TypeError('cannot read the thing');
+    };
+    const { server, accept } = serverOnFakeSockets({ handler, logger });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'call.1');
+    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
+    const reply = framesOf(socket, 'SEND')[0] ?? '';
+    expect(header(reply, 'rpc-error-code')).toBe('INTERNAL');
+    expect(reply).toContain('cannot read the thing');
+    expect(reply).not.toContain('rpc-server.test'); // no stack to the caller
+    expect(errors).toEqual([
+      {
+        message: 'request failed',
+        fields: expect.objectContaining({
+          code: 'INTERNAL',
+          stack: expect.stringMatching(/^TypeError: cannot read the thing\n\s+at /),
+        }),
+      },
+    ]);
+    void server.stop(0);
+  });
+});
+
 describe('RpcServer maxRequestMs', () => {
   // A tutorial client sends no expiration: a handler that never ended held back the cumulative ACK
   // of every later request, until the broker stopped delivering to the server.

@@ -370,7 +370,7 @@ export class RpcServer {
     try {
       const send = (body: string, headers: Record<string, string>) =>
         this.#mayAnswer(request) && this.#reply(intake.replyTo, correlationId, body, startedAt, headers);
-      const { body, code, end } = await this.#run(intake.request, intake.refusal, control, send, () =>
+      const { body, code, end, stack } = await this.#run(intake.request, intake.refusal, control, send, () =>
         this.#mayAnswer(request) ? control.reason : new RpcError('CONNECTION_LOST', 'given back to the broker'),
       );
       // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
@@ -388,7 +388,7 @@ export class RpcServer {
         this.#stats.cancelled(procedure); // not a failure: nobody waits for it
       else {
         this.#stats.answered(processingMs, code, body, procedure);
-        logAnswered(this.#options.logger, intake.request, processingMs, body, code);
+        logAnswered(this.#options.logger, intake.request, processingMs, { body, code, stack });
       }
       this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure); // last: it may throw
     } finally {
@@ -412,7 +412,7 @@ export class RpcServer {
     control: RequestControl,
     send: (body: string, headers: Record<string, string>) => boolean,
     stopped: () => RpcError | undefined,
-  ): Promise<{ body: string; code?: ErrorCode; end?: true }> {
+  ): Promise<{ body: string; code?: ErrorCode; end?: true; stack?: string }> {
     try {
       if (refusal) throw refusal;
       // Stopped already (its deadline passed before it arrived): the handler must not run at all.
@@ -435,11 +435,7 @@ export class RpcServer {
       if (failure) throw failure;
       return { body: '', end: true };
     } catch (thrown) {
-      const error = RpcError.from(thrown);
-      // A handler may pass on what one of its own calls failed with (TIMEOUT, say): its caller must
-      // not take that for what happened to its own call.
-      if (!isServerCode(error.code)) return { body: `${error.code}: ${error.message}`, code: 'INTERNAL' };
-      return { body: error.message, code: error.code };
+      return failureReply(thrown);
     }
   }
 
@@ -468,6 +464,21 @@ export class RpcServer {
       return false;
     }
   }
+}
+
+/**
+ * The error reply for what a handler threw, with the stack of an INTERNAL failure for the log
+ * (never sent: the caller gets the message only).
+ */
+function failureReply(thrown: unknown): { body: string; code: ErrorCode; stack?: string } {
+  const error = RpcError.from(thrown);
+  // A handler may pass on what one of its own calls failed with (TIMEOUT, say): its caller must
+  // not take that for what happened to its own call.
+  const reply = isServerCode(error.code)
+    ? { body: error.message, code: error.code }
+    : { body: `${error.code}: ${error.message}`, code: 'INTERNAL' as const };
+  const stack = reply.code === 'INTERNAL' && thrown instanceof Error ? thrown.stack : undefined;
+  return stack === undefined ? reply : { ...reply, stack };
 }
 
 /** The queue's SUBSCRIBE headers, and whether replies are confirmed (by default, on a quorum queue). */
