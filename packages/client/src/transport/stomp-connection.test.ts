@@ -29,6 +29,27 @@ describe('StompConnection broker URLs', () => {
     expect(await attemptedUrls({}, 4)).toEqual([URLS[1], URLS[2], URLS[0], URLS[1]]);
   });
 
+  it('a user and password in the URL are used to connect but never shown: not in url, nor in errors', async () => {
+    const opened: string[] = [];
+    const connection = new StompConnection({
+      url: 'ws://alice:s3cret@127.0.0.1:1/ws',
+      reconnectDelayMs: 1,
+      webSocketFactory: (url) => {
+        opened.push(url);
+        return closedSocket();
+      },
+    });
+    connection.start();
+    await vi.waitFor(() => expect(connection.lastError).toBeDefined(), { timeout: 2000 });
+    expect(opened[0]).toBe('ws://alice:s3cret@127.0.0.1:1/ws');
+    expect(connection.url).toBe('ws://127.0.0.1:1/ws');
+    expect(connection.lastError?.message).not.toContain('s3cret');
+    const waited = await connection.whenConnected(1).catch((error: RpcError) => error);
+    expect(`${waited?.message} ${(waited?.cause as Error | undefined)?.message}`).not.toContain('s3cret');
+    expect(waited?.message).toContain('ws://127.0.0.1:1/ws');
+    await connection.close();
+  });
+
   it('with randomizeUrls false, starts from the first URL', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.99);
     expect(await attemptedUrls({ randomizeUrls: false }, 3)).toEqual(URLS);

@@ -174,9 +174,9 @@ export class StompConnection implements Transport {
     this.#login = new Login(options.credentials);
   }
 
-  /** The broker URL in use or being tried. */
+  /** The broker URL in use or being tried, without a user and password it may carry (for logs, errors). */
   get url(): string {
-    return this.#policy.url;
+    return withoutCredentials(this.#policy.url);
   }
 
   get state(): ConnectionState {
@@ -309,7 +309,9 @@ export class StompConnection implements Transport {
     // close() may also have run while this resumed, after the wait's own last check
     if (!go || this.state === 'closed') return;
     const { createWebSocket, ...sessionOptions } = this.#settings;
-    const socket = openSocket(createWebSocket, this.url, this.#login.missing, (reason) => this.#ending.set(reason));
+    const socket = openSocket(createWebSocket, this.#policy.url, this.#login.missing, (reason) =>
+      this.#ending.set(reason),
+    );
     this.#session = new StompSession(socket, sessionOptions, {
       connected: () => this.#handleConnected(),
       heard: () => {
@@ -527,6 +529,16 @@ function silenceError(url: string, silentMs: number): RpcError {
     'CONNECTION_LOST',
     `sent nothing to ${url} for ${Math.round(silentMs / 1000)} s (timers stopped: a frozen or hidden page, a machine asleep, a blocked event loop); Web-STOMP closes a connection silent for 60 s`,
   );
+}
+
+/** `url` without its user and password (`ws` sends them as Basic auth): they must not reach logs or errors. */
+function withoutCredentials(url: string): string {
+  if (!url.includes('@')) return url;
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 /**
