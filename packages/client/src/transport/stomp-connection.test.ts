@@ -48,6 +48,16 @@ describe('StompConnection broker URLs', () => {
     expect(`${waited?.message} ${(waited?.cause as Error | undefined)?.message}`).not.toContain('s3cret');
     expect(waited?.message).toContain('ws://127.0.0.1:1/ws');
     await connection.close();
+    const throwing = new StompConnection({
+      url: 'ws://alice:s3cret@127.0.0.1:1/ws',
+      webSocketFactory: () => {
+        throw new Error('no sockets here');
+      },
+    });
+    throwing.start();
+    await vi.waitFor(() => expect(throwing.lastError?.message).toContain('no sockets here'), { timeout: 2000 });
+    expect(throwing.lastError?.message).toBe('cannot open ws://127.0.0.1:1/ws: no sockets here');
+    await throwing.close();
   });
 
   it('with randomizeUrls false, starts from the first URL', async () => {

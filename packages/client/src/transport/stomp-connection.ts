@@ -309,9 +309,7 @@ export class StompConnection implements Transport {
     // close() may also have run while this resumed, after the wait's own last check
     if (!go || this.state === 'closed') return;
     const { createWebSocket, ...sessionOptions } = this.#settings;
-    const socket = openSocket(createWebSocket, this.#policy.url, this.#login.missing, (reason) =>
-      this.#ending.set(reason),
-    );
+    const socket = openSocket(createWebSocket, this.#policy.url, this.#login.missing, this.#ending);
     this.#session = new StompSession(socket, sessionOptions, {
       connected: () => this.#handleConnected(),
       heard: () => {
@@ -501,16 +499,17 @@ function openSocket(
   createWebSocket: WebSocketFactory,
   url: string,
   missing: RpcError | undefined,
-  failed: (reason: RpcError) => void,
+  ending: { set(reason: RpcError): void },
 ): StompSocket {
   if (missing) {
-    failed(missing);
+    ending.set(missing);
     return closedSocket();
   }
   try {
     return createWebSocket(url, STOMP_SUBPROTOCOLS);
   } catch (error) {
-    failed(new RpcError('UNAVAILABLE', `cannot open ${url}: ${RpcError.from(error).message}`));
+    const why = RpcError.from(error).message;
+    ending.set(new RpcError('UNAVAILABLE', `cannot open ${withoutCredentials(url)}: ${why}`));
     return closedSocket();
   }
 }
