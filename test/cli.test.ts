@@ -168,7 +168,7 @@ describe('command line', () => {
     }
   });
 
-  it('server cli - options it refuses exit 2 before connecting, --help wins over them, and a port in use exits 1', async () => {
+  it('server cli - options it refuses exit 2 before connecting, --help wins over them, and a port in use or a refused login exits 1', async () => {
     const server = (...args: string[]) => {
       const child = spawnChild(process.execPath, ['packages/server/dist/cli.js', ...args]);
       return child.exited().then((status) => ({ status, stdout: child.stdout(), stderr: child.stderr() }));
@@ -187,6 +187,10 @@ describe('command line', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('usage: stomp-rpc-server');
     expect(await server('--version')).toEqual({ status: 0, stdout: `${SERVER_PACKAGE.version}\n`, stderr: '' });
+    // A refused login does not mend itself: the server stops and exits 1 rather than idle.
+    const refusedLogin = await server('--login', 'guest', '--passcode', 'not-the-password');
+    expect(refusedLogin.status).toBe(1);
+    expect(refusedLogin.stdout).toContain('the broker refused the login');
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));

@@ -51,17 +51,19 @@ async function assemble(commandLine: CommandLine) {
 }
 
 /**
- * Resolves once the server stopped: the first SIGINT or SIGTERM drains it, a second exits at once.
+ * Stops the server at the first SIGINT or SIGTERM (or `stop()`), draining it; a second signal exits
+ * at once. `done` resolves once it stopped.
  * Started by `npm start` (scripts/start.mjs), the server is in a process group of its own with an
  * IPC channel to start.mjs, which passes on Ctrl-C; the channel closing means start.mjs is gone
  * (even killed with SIGKILL), so the server stops as on a first signal. The channel is unref'd, so
  * it keeps no stopped server alive.
  */
 function untilStopped(server: RpcServer, logger: Logger, graceMs: number, release: () => Promise<void>) {
+  let stop!: (signal: string) => void;
   /** Resolves with whether the server and what it used stopped cleanly. */
-  return new Promise<boolean>((resolve) => {
+  const done = new Promise<boolean>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    stop = (signal: string) => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now; the broker requeues what was in hand');
         process.exit(130);
@@ -87,6 +89,7 @@ function untilStopped(server: RpcServer, logger: Logger, graceMs: number, releas
       });
     }
   });
+  return { done, stop };
 }
 
 async function main(): Promise<number> {
@@ -112,14 +115,24 @@ async function main(): Promise<number> {
     return isRpcError(error) && error.code === 'INVALID_ARGUMENT' ? 2 : 1;
   }
   const { server, logger, release } = assembled;
-  const stopped = untilStopped(server, logger, commandLine.graceMs, release);
-  // The server keeps retrying while the broker is away; it never exits because of it. A stop()
-  // meanwhile ends the wait with CLOSED: nothing is still trying then.
+  const { done, stop } = untilStopped(server, logger, commandLine.graceMs, release);
+  let refused = false;
+  // The server keeps retrying while the broker is away; it never exits because of it. A refused
+  // login does not mend itself: it stops and exits 1, for the operator (or a supervisor) to see.
+  // A stop() meanwhile ends the wait with CLOSED: nothing is still trying then.
   server.start().catch((error: unknown) => {
-    if (!isRpcError(error) || error.code !== 'CLOSED')
+    const code = isRpcError(error) ? error.code : undefined;
+    if (code === 'CLOSED') return;
+    if (code !== 'UNAUTHENTICATED') {
       logger.warn({ reason: (error as Error).message }, 'not connected yet; still trying');
+      return;
+    }
+    refused = true;
+    logger.error({ reason: (error as Error).message }, 'the broker refused the login');
+    stop('refused login');
   });
-  return (await stopped) ? 0 : 1;
+  const stoppedCleanly = await done;
+  return stoppedCleanly && !refused ? 0 : 1;
 }
 
 process.exitCode = await main();
