@@ -36,6 +36,24 @@ describe('sendStream', () => {
     expect(target.sent[39]?.headers).toEqual({ [Header.stream]: StreamMark.item, [Header.sequence]: '39' });
   });
 
+  it('a handler that returned neither a string nor an async iterable: INTERNAL saying so, nothing sent', async () => {
+    for (const [given, said] of [
+      [undefined, 'undefined'],
+      [null, 'null'],
+      [42, 'number'],
+      [['1'], 'an array'],
+      [{}, 'object'],
+    ] as const) {
+      const target = sink();
+      const failure = await sendStream(given as never, limits(100), target);
+      expect(failure).toMatchObject({
+        code: 'INTERNAL',
+        message: `the handler returned ${said}, neither a string nor an async iterable`,
+      });
+      expect(target.sent).toEqual([]);
+    }
+  });
+
   it('stops when told, and the producer is finished (its finally runs)', async () => {
     const target = sink(3);
     const finished = { value: false };

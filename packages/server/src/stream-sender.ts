@@ -43,6 +43,11 @@ export async function sendStream(
   { maxStreamItems, maxStreamBytes }: { maxStreamItems: number; maxStreamBytes: number },
   sink: StreamSink,
 ): Promise<RpcError | undefined> {
+  // A handler in plain JavaScript (or an async one that forgot to return) may give anything.
+  if (typeof (items as Partial<AsyncIterable<string>> | null)?.[Symbol.asyncIterator] !== 'function') {
+    const given = items === null ? 'null' : Array.isArray(items) ? 'an array' : typeof items;
+    return new RpcError('INTERNAL', `the handler returned ${given}, neither a string nor an async iterable`);
+  }
   const iterator = items[Symbol.asyncIterator]();
   let sent = 0;
   let bytes = 0;
