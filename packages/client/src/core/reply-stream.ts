@@ -7,6 +7,7 @@
  */
 import { RpcError } from '../errors.js';
 import { checkCount } from '../options.js';
+import type { ErrorCode } from '../protocol/error-codes.js';
 import { EndWith } from './pending-calls.js';
 import type { RpcReply } from './rpc-client.js';
 
@@ -18,6 +19,9 @@ export interface StreamLimits {
 }
 
 export const STREAM_DEFAULTS = { maxItems: 10_000, maxBytes: 16 * 1024 * 1024 } as const;
+
+/** Hands an item of the call to its stream: the error to end the call with, past a limit. */
+export type ItemPush = (item: RpcReply) => RpcError | undefined;
 
 type Waiter = { resolve: (result: IteratorResult<RpcReply>) => void; reject: (error: unknown) => void };
 
@@ -34,6 +38,9 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   /** Set once the call ended: done, or the error to throw after the items already here. */
   #end: { error?: unknown } | undefined;
   #stopFollowingCaller: (() => void) | undefined;
+  /** The call's end, once followed; and the client's counters, told of a refusal after a success. */
+  #settled: Promise<unknown> | undefined;
+  #stats: { refused(code: ErrorCode): void } | undefined;
 
   /**
    * The stream of the call `start` makes with the stream's signal, its items pushed into it. Bad
@@ -41,7 +48,8 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
    */
   static open(
     options: StreamLimits & { signal?: AbortSignal },
-    start: (signal: AbortSignal, push: (item: RpcReply) => RpcError | undefined) => Promise<unknown>,
+    start: (signal: AbortSignal, push: ItemPush) => Promise<unknown>,
+    stats?: { refused(code: ErrorCode): void },
   ): ReplyStream {
     let stream: ReplyStream;
     try {
@@ -51,6 +59,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
       stream.follow(Promise.reject(error));
       return stream;
     }
+    stream.#stats = stats;
     stream.follow(start(stream.signal, (item) => stream.push(item)));
     return stream;
   }
@@ -95,6 +104,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
 
   /** Follows the call: its end ends the stream (after the items already here). */
   follow(settled: Promise<unknown>): void {
+    this.#settled = settled;
     settled.then(
       () => this.#finish({}),
       (error: unknown) => this.#finish({ error }),
@@ -128,7 +138,14 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
    * under its code, not as aborted; the server stops as on return(). Done from now on.
    */
   throw(error: unknown): Promise<IteratorResult<RpcReply>> {
-    if (!this.#end) this.#abort.abort(new EndWith(RpcError.from(error)));
+    const refusal = RpcError.from(error);
+    // Still running, the call ends with it; answered already (its end came first), it was counted a
+    // success, and is counted as the refusal instead.
+    if (!this.#end) this.#abort.abort(new EndWith(refusal));
+    void this.#settled?.then(
+      () => this.#stats?.refused(refusal.code),
+      () => {},
+    );
     return this.return();
   }
 

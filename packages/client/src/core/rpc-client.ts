@@ -37,7 +37,7 @@ import { ClientStats, type RpcClientStats } from './client-stats.js';
 import { type Clock, Sleeps, systemClock } from './clock.js';
 import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
 import { RecentReplies } from './recent-replies.js';
-import { ReplyStream, type StreamLimits } from './reply-stream.js';
+import { type ItemPush, ReplyStream, type StreamLimits } from './reply-stream.js';
 import { RequestBatches } from './request-batches.js';
 import { deadlineError, RequestConfirmation, refusedError } from './request-confirmation.js';
 import { PROBE_AFTER_MS, ServerDiscovery } from './server-discovery.js';
@@ -217,7 +217,7 @@ export class RpcClient {
   readonly #calls: PendingCalls<RpcReply>;
   readonly #confirmation: RequestConfirmation<Call>;
   readonly #discovery: ServerDiscovery;
-  readonly #stats = new ClientStats();
+  readonly #stats = ClientStats.of(this);
   /** Correlation ids: this client's short random id (for servers' logs and cancels) and a counter; short, as the broker parses every header. */
   readonly #idPrefix = `${randomHex(4)}.`;
   #nextId = 0;
@@ -345,15 +345,11 @@ export class RpcClient {
    * aborts the call, and the server stops producing.
    */
   stream(destination: string, body: string, options: StreamOptions = {}): AsyncIterableIterator<RpcReply> {
-    return ReplyStream.open(options, (signal, push) => this.#call(destination, body, { ...options, signal }, push));
+    const start = (signal: AbortSignal, push: ItemPush) => this.#call(destination, body, { ...options, signal }, push);
+    return ReplyStream.open(options, start, this.#stats);
   }
 
-  #call(
-    destination: string,
-    body: string,
-    options: RequestOptions,
-    onItem: ((item: RpcReply) => RpcError | undefined) | undefined,
-  ): Promise<RpcReply> {
+  #call(destination: string, body: string, options: RequestOptions, onItem: ItemPush | undefined): Promise<RpcReply> {
     const callSite = new Error();
     let timeoutMs: number;
     let request: OutgoingRequest;

@@ -35,6 +35,15 @@ describe('FibonacciRpcClient on a shared RpcClient', () => {
     await expect(answer).resolves.toBe(55n);
   });
 
+  it('call - a reply that is not a number rejects with BAD_REPLY, and is counted so, not as a success', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const answer = new FibonacciRpcClient({ client }).call(10);
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'not a number');
+    await expect(answer).rejects.toMatchObject({ code: 'BAD_REPLY' });
+    expect(client.stats).toMatchObject({ calls: 1, succeeded: 0, errors: { BAD_REPLY: 1 } });
+  });
+
   it('sequence - an item that is not a number ends the stream with BAD_REPLY, counted so (not as ABORTED), and stops the server', async () => {
     const { client, transport } = fakeClient();
     transport.connect();

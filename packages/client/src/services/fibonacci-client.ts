@@ -4,6 +4,7 @@
  * connection: pass `client` to use an existing RpcClient (closing this client then leaves it open).
  */
 
+import { decodedFor } from '../core/client-stats.js';
 import {
   type RequestOptions,
   RpcClient,
@@ -113,7 +114,8 @@ export class FibonacciRpcClient {
       queue: this.queue,
     });
     const { server, serverMs, latencyMs, traceparent } = reply;
-    return { value: decodeValue(reply.body, n), server, serverMs, latencyMs, traceparent };
+    const value = decodedFor(this.rpc, () => decodeValue(reply.body, n));
+    return { value, server, serverMs, latencyMs, traceparent };
   }
 
   /**

@@ -9,6 +9,7 @@
  * Like FibonacciRpcClient it uses an RpcClient rather than being one, so several services share one
  * connection (pass `client`).
  */
+import { decodedFor } from '../core/client-stats.js';
 import { RpcClient, type RpcClientOptions, type RpcReply, type StreamOptions } from '../core/rpc-client.js';
 import { RpcError } from '../errors.js';
 import { resolveQueueDeclaration } from '../protocol/queue-profile.js';
@@ -92,7 +93,7 @@ export class ServiceClient<S extends ServiceDefinition> {
       encodeInput(procedure, input),
       this.#options(name, procedure, options),
     );
-    return decodeOutput(procedure, name, reply) as OutputOf<Procedures<S>[K]>;
+    return decodedFor(this.rpc, () => decodeOutput(procedure, name, reply)) as OutputOf<Procedures<S>[K]>;
   }
 
   /**
