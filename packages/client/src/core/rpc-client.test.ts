@@ -38,6 +38,37 @@ describe('RpcClient request', () => {
     expect(correlationId).toEqual(expect.any(String));
   });
 
+  it("request - extra headers that would break the frame, or replace the destination or the client's own, are INVALID_ARGUMENT, and nothing is sent", async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const refused: Array<Record<string, unknown>> = [
+      { destination: '/topic/elsewhere' },
+      { 'content-length': '3' },
+      { transaction: 'tx-1' },
+      { receipt: 'ping-1' },
+      { 'reply-to': '/temp-queue/other' },
+      { 'correlation-id': 'theirs' },
+      { expiration: '1' },
+      { 'x-a\n\nSEND\ndestination:/queue/other': 'v' },
+      { 'x:y': 'v' },
+      { '': 'v' },
+      { 'x-count': 3 },
+    ];
+    for (const headers of refused) {
+      const failure = client.request('/queue/q', '1', { headers: headers as Record<string, string> });
+      await expect(failure, JSON.stringify(headers)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    expect(transport.published).toEqual([]);
+    void client.request('/queue/q', '1', {
+      headers: { 'x-custom': 'a:b\nc', 'content-type': 'text/plain', priority: '5' },
+    });
+    expect(transport.requests()[0]?.headers).toMatchObject({
+      'x-custom': 'a:b\nc',
+      'content-type': 'text/plain',
+      priority: '5',
+    });
+  });
+
   it('request - each call gets its own correlation id and, by default, no traceparent', () => {
     const { client, transport } = setup();
     transport.connect();

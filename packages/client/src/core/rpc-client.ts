@@ -21,6 +21,7 @@ import { checkMs } from '../options.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
 import {
+  badRequestHeaders,
   CANCEL_TOPIC,
   Header,
   isStompDestination,
@@ -542,6 +543,8 @@ function outgoingRequest(
       `not a destination (/queue/…, /amq/queue/…, /exchange/…, /topic/…, /temp-queue/…, /reply-queue/…): ${shown}`,
     );
   }
+  const badHeaders = options.headers && badRequestHeaders(options.headers);
+  if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && !isTraceparent(traceparent)) {
     throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(traceparent.slice(0, 60))}`);

@@ -154,6 +154,35 @@ export function isStompDestination(destination: string): boolean {
   return /^\/(?:queue|amq\/queue|exchange|topic|temp-queue|reply-queue)\/./.test(destination);
 }
 
+/**
+ * Headers a caller may not set on a request: STOMP's own (a `destination` would replace the one
+ * checked, a `content-length` or `transaction` break the frame or the connection) and the ones the
+ * client sets, which would be overwritten unseen.
+ */
+const RESERVED_HEADERS = new Set([
+  'destination',
+  'content-length',
+  'transaction',
+  Header.receipt,
+  Header.replyTo,
+  Header.correlationId,
+  Header.expiration,
+]);
+
+/**
+ * Why a caller's extra headers cannot go on a request, or undefined when they can: a name must be
+ * neither empty nor reserved and hold no `:`, line break or NUL (STOMP escapes values, not names:
+ * a line break would end the header block), and every value must be a string.
+ */
+export function badRequestHeaders(headers: Readonly<Record<string, unknown>>): string | undefined {
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === '' || /[:\r\n\0]/.test(name)) return `not a header name: ${JSON.stringify(name.slice(0, 60))}`;
+    if (RESERVED_HEADERS.has(name)) return `the header ${name} is the client's own`;
+    if (typeof value !== 'string') return `the header ${name} is not a string`;
+  }
+  return undefined;
+}
+
 /** The queue a `/queue/<name>` or `/amq/queue/<name>` destination addresses; undefined for others. */
 export function queueOfDestination(destination: string): string | undefined {
   const match = /^\/(?:amq\/)?queue\/(.+)$/.exec(destination);
