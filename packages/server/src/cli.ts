@@ -14,7 +14,8 @@ import { WorkerPool } from './worker-pool.js';
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
 async function assemble(commandLine: CommandLine) {
-  const { values, connection, logLevel, prefetch, maxN, workers, presenceMs, maxRequestMs, metricsPort } = commandLine;
+  const { values, connection, logLevel, prefetch, maxN, workers, presenceMs, defaultDeadlineMs, metricsPort } =
+    commandLine;
   const logger = createLogger(logLevel);
   const pool = new WorkerPool({
     ...(workers === undefined ? {} : { size: workers }),
@@ -39,7 +40,7 @@ async function assemble(commandLine: CommandLine) {
       ...connection,
       prefetch,
       presenceMs,
-      maxRequestMs,
+      defaultDeadlineMs,
       logger,
       ...(metrics ? { observer: metrics } : {}),
     });

@@ -53,12 +53,12 @@ describe('server command line', () => {
     for (const ms of [0, 100, 3_600_000]) expect(parse(['--presence-ms', String(ms)]).settings?.presenceMs).toBe(ms);
   });
 
-  it('server cli - --max-request-ms bounds every request (default 300000); 0, a fraction or over a timer’s reach is refused', () => {
-    expect(parse([]).settings?.maxRequestMs).toBe(300_000);
-    expect(parse(['--max-request-ms', '5000']).settings?.maxRequestMs).toBe(5000);
+  it('server cli - --default-deadline-ms is the deadline of a request without one (default 300000); 0, a fraction or over a timer’s reach is refused', () => {
+    expect(parse([]).settings?.defaultDeadlineMs).toBe(300_000);
+    expect(parse(['--default-deadline-ms', '5000']).settings?.defaultDeadlineMs).toBe(5000);
     for (const ms of ['0', '1.5', '2147483648', 'soon'])
-      expect(parse(['--max-request-ms', ms]), ms).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(USAGE).toContain('--max-request-ms');
+      expect(parse(['--default-deadline-ms', ms]), ms).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(USAGE).toContain('--default-deadline-ms');
   });
 
   it('server cli - --help wins over whatever else the command line says; --version too', () => {

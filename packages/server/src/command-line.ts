@@ -38,8 +38,9 @@ options:
                         BENCHMARKS.md "Prefetch"; 1 is the tutorial's fair dispatch)
   --max-n <n>           largest n served, 0 to ${MAX_N_LIMIT} (default ${SERVER_DEFAULTS.maxN})
   --workers <count>     worker threads for large n, 1 to 256 (default: cores less one, at least 1)
-  --max-request-ms <ms> the longest a request may take: its caller's deadline, or this when it
-                        has none (the tutorial's clients) or a later one (default ${SERVER_DEFAULTS.maxRequestMs})
+  --default-deadline-ms <ms>
+                        the deadline of a request that carries none, as the tutorial's clients
+                        send none (default ${SERVER_DEFAULTS.defaultDeadlineMs})
   --grace-ms <ms>       on SIGINT/SIGTERM, time to finish requests in hand before they are
                         handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
   --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never, else ${PRESENCE_MS_RANGE.min} to ${PRESENCE_MS_RANGE.max};
@@ -88,7 +89,7 @@ const FLAGS = {
   'max-n': { type: 'string' },
   workers: { type: 'string' },
   'grace-ms': { type: 'string' },
-  'max-request-ms': { type: 'string' },
+  'default-deadline-ms': { type: 'string' },
   'presence-ms': { type: 'string' },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string' },
@@ -118,10 +119,10 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
     prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1, 65_535), // AMQP's limit
     maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN, 0, MAX_N_LIMIT),
     graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
-    maxRequestMs:
-      values['max-request-ms'] === undefined
-        ? SERVER_DEFAULTS.maxRequestMs
-        : parseDurationFlag('--max-request-ms', values['max-request-ms'], 1),
+    defaultDeadlineMs:
+      values['default-deadline-ms'] === undefined
+        ? SERVER_DEFAULTS.defaultDeadlineMs
+        : parseDurationFlag('--default-deadline-ms', values['default-deadline-ms'], 1),
     presenceMs: presenceOption(values['presence-ms']),
     metricsPort:
       values['metrics-port'] === undefined

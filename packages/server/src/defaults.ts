@@ -13,11 +13,11 @@ export const SERVER_DEFAULTS = {
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. */
   maxBodyBytes: 4096,
   /**
-   * The longest a request may take: its caller's deadline, or this when it has none (the tutorial's
-   * clients send no `expiration`) or a later one. A request that never ended would hold back the
-   * cumulative ACK of every request after it, until the broker stopped delivering (ack-window.ts).
+   * The deadline of a request that carries none (the tutorial's clients send no `expiration`). One
+   * that never ended would hold back the cumulative ACK of every request after it, until the
+   * broker stopped delivering (ack-window.ts).
    */
-  maxRequestMs: 300_000,
+  defaultDeadlineMs: 300_000,
   /** Items one streamed reply may have. */
   maxStreamItems: 10_000,
   /** Bytes of the items of one streamed reply (as the client's default maxBytes). */

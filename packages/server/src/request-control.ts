@@ -89,6 +89,6 @@ export class RequestControl {
 function deadlineExceeded(): RpcError {
   return new RpcError(
     'DEADLINE_EXCEEDED',
-    "the deadline passed while the request was handled (the caller's, or the server's maxRequestMs)",
+    "the deadline passed while the request was handled (the caller's, or the server's defaultDeadlineMs for a request without one)",
   );
 }

@@ -8,8 +8,8 @@
  * - A body over `maxBodyBytes` is answered with INVALID_ARGUMENT without being read.
  * - `expiration` is the caller's remaining budget. The broker drops the request once that passes
  *   while it is queued; the server counts the budget from delivery (it cannot see the time spent
- *   queued, and the caller's clock is not comparable to ours). No request gets more than
- *   `maxRequestMs`, with an `expiration` or without one.
+ *   queued, and the caller's clock is not comparable to ours). A request without one gets
+ *   `defaultDeadlineMs`.
  */
 import { RpcError } from '@stomp-rpc/client';
 import { Header, replyDestination } from '@stomp-rpc/client/protocol';
@@ -33,7 +33,7 @@ export interface RpcRequest {
   correlationId: string;
   /**
    * When the request's time is up, as a Date.now() time: the caller's deadline (`expiration`), or
-   * the server's maxRequestMs after delivery when it has none or a later one.
+   * the server's defaultDeadlineMs after delivery when it has none.
    */
   deadline: number;
   /** The procedure it names (`rpc-procedure`), for a service; undefined when it names none. */
@@ -58,7 +58,7 @@ export type Intake =
 /** Reads a delivered request at `receivedAt`: drop it, refuse it, or hand it to the handler. */
 export function takeRequest(
   message: DeliveredMessage,
-  { maxBodyBytes, maxRequestMs }: { maxBodyBytes: number; maxRequestMs: number },
+  { maxBodyBytes, defaultDeadlineMs }: { maxBodyBytes: number; defaultDeadlineMs: number },
   receivedAt: number,
 ): Intake {
   const { headers } = message;
@@ -71,7 +71,7 @@ export function takeRequest(
   if (correlationId.length > MAX_CORRELATION_ID_LENGTH) {
     return { kind: 'drop', why: `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters` };
   }
-  const deadline = receivedAt + Math.min(budgetMs(headers[Header.expiration]), maxRequestMs);
+  const deadline = receivedAt + (budgetMs(headers[Header.expiration]) ?? defaultDeadlineMs);
   const procedure = headers[Header.procedure];
   if (message.byteLength > maxBodyBytes) {
     const refusal = new RpcError(
@@ -84,9 +84,9 @@ export function takeRequest(
   return { kind: 'request', request, replyTo };
 }
 
-/** The caller's budget from an `expiration` header, in ms; unlimited without one. */
-function budgetMs(expiration: string | undefined): number {
+/** The caller's budget from an `expiration` header, in ms; undefined without one. */
+function budgetMs(expiration: string | undefined): number | undefined {
   // RabbitMQ's per-message TTL is whole milliseconds in decimal; Number() would also read "" as 0
   // (a request due on arrival), "0x10" as 16 and "1e3" as 1000.
-  return expiration !== undefined && /^[0-9]+$/.test(expiration) ? Number(expiration) : Number.POSITIVE_INFINITY;
+  return expiration !== undefined && /^[0-9]+$/.test(expiration) ? Number(expiration) : undefined;
 }

@@ -181,13 +181,13 @@ describe('RpcServer failures', () => {
   });
 });
 
-describe('RpcServer maxRequestMs', () => {
+describe('RpcServer defaultDeadlineMs', () => {
   // A tutorial client sends no expiration: a handler that never ended held back the cumulative ACK
   // of every later request, until the broker stopped delivering to the server.
-  it('a request without a deadline whose handler never ends gets DEADLINE_EXCEEDED at maxRequestMs, and the ACKs behind it go on', async () => {
+  it('a request without a deadline whose handler never ends gets DEADLINE_EXCEEDED at defaultDeadlineMs, and the ACKs behind it go on', async () => {
     const handler = (request: RpcRequest) =>
       request.correlationId === 'call.1' ? new Promise<string>(() => {}) : 'ok';
-    const { server, accept } = serverOnFakeSockets({ handler, maxRequestMs: 200 });
+    const { server, accept } = serverOnFakeSockets({ handler, defaultDeadlineMs: 200 });
     const started = server.start(2000);
     const socket = await accept();
     await started;
@@ -202,10 +202,10 @@ describe('RpcServer maxRequestMs', () => {
     void server.stop(0);
   });
 
-  it('maxRequestMs that is not a number of ms a timer can wait is INVALID_ARGUMENT', () => {
-    for (const maxRequestMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])
-      expect(codeOf({ maxRequestMs }), String(maxRequestMs)).toBe('INVALID_ARGUMENT');
-    expect(codeOf({ maxRequestMs: 1 })).toBe('none');
+  it('defaultDeadlineMs that is not a number of ms a timer can wait is INVALID_ARGUMENT', () => {
+    for (const defaultDeadlineMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])
+      expect(codeOf({ defaultDeadlineMs }), String(defaultDeadlineMs)).toBe('INVALID_ARGUMENT');
+    expect(codeOf({ defaultDeadlineMs: 1 })).toBe('none');
   });
 });
 

@@ -102,12 +102,12 @@ export interface RpcServerOptions extends StompConnectionOptions {
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. @default 4096 */
   maxBodyBytes?: number;
   /**
-   * The longest a request may take, in ms: its caller's deadline, or this when the request carries
-   * none (the tutorial's clients) or a later one; then its handler's signal fires with
-   * DEADLINE_EXCEEDED. A request that never ended would stall the server (SERVER_DEFAULTS).
+   * The deadline, in ms, of a request that carries none (no `expiration`: the tutorial's clients);
+   * then its handler's signal fires with DEADLINE_EXCEEDED. A request that never ended would
+   * stall the server (SERVER_DEFAULTS).
    * @default 300000
    */
-  maxRequestMs?: number;
+  defaultDeadlineMs?: number;
   /** @default no logging */
   logger?: Logger;
   /**
@@ -161,7 +161,7 @@ type Settings = Required<
     | 'queue'
     | 'prefetch'
     | 'maxBodyBytes'
-    | 'maxRequestMs'
+    | 'defaultDeadlineMs'
     | 'logger'
     | 'id'
     | 'presenceMs'
@@ -541,7 +541,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     queue: options.queue ?? DEFAULT_QUEUE,
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
-    maxRequestMs: checkMs(options.maxRequestMs ?? SERVER_DEFAULTS.maxRequestMs, 'maxRequestMs'),
+    defaultDeadlineMs: checkMs(options.defaultDeadlineMs ?? SERVER_DEFAULTS.defaultDeadlineMs, 'defaultDeadlineMs'),
     logger: options.logger ?? silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
     presenceMs,
