@@ -118,20 +118,25 @@ async function main(): Promise<number> {
   const { server, logger, release } = assembled;
   const { done, stop } = untilStopped(server, logger, commandLine.graceMs, release);
   let refused = false;
-  // The server keeps retrying while the broker is away; it never exits because of it. A refused
-  // login does not mend itself: it stops and exits 1, for the operator (or a supervisor) to see.
-  // A stop() meanwhile ends the wait with CLOSED: nothing is still trying then.
-  server.start().catch((error: unknown) => {
-    const code = isRpcError(error) ? error.code : undefined;
-    if (code === 'CLOSED') return;
-    if (code !== 'UNAUTHENTICATED') {
+  // The server keeps retrying while the broker is away; it never exits because of it. start()
+  // gives up its wait after 30 s: another begins, so that a refusal coming later is still seen. A
+  // refused login does not mend itself: the server stops and exits 1, for the operator (or a
+  // supervisor) to see. A stop() ends the wait with CLOSED: nothing is still trying then.
+  const startUntilUp = (): void => {
+    server.start().catch((error: unknown) => {
+      const code = isRpcError(error) ? error.code : undefined;
+      if (code === 'CLOSED') return;
+      if (code === 'UNAUTHENTICATED') {
+        refused = true;
+        logger.error({ reason: (error as Error).message }, 'the broker refused the login');
+        stop('refused login');
+        return;
+      }
       logger.warn({ reason: (error as Error).message }, 'not connected yet; still trying');
-      return;
-    }
-    refused = true;
-    logger.error({ reason: (error as Error).message }, 'the broker refused the login');
-    stop('refused login');
-  });
+      startUntilUp();
+    });
+  };
+  startUntilUp();
   const stoppedCleanly = await done;
   return stoppedCleanly && !refused ? 0 : 1;
 }
