@@ -88,4 +88,59 @@ describe('ReplyStream', () => {
     caller.abort(new Error('user left'));
     expect(stream.signal.aborted).toBe(true);
   });
+
+  describe('throw - a reader refusing an item of a call already answered', () => {
+    /** A stream over a call the test ends; `refused` records what the client's counters are told. */
+    function answered() {
+      const refused: string[] = [];
+      const { settled, end } = call();
+      let push: (reply: RpcReply) => RpcError | undefined = () => undefined;
+      const stream = ReplyStream.open(
+        {},
+        (_signal, pushItem) => {
+          push = pushItem;
+          return settled;
+        },
+        { refused: (code) => refused.push(code) },
+      );
+      return { stream, refused, push: (body: string) => push(item(body)), end };
+    }
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    it('is counted as its error instead of a success, once, however often throw() is called', async () => {
+      const { stream, refused, push, end } = answered();
+      push('bad');
+      end.resolve();
+      await settle();
+      expect((await stream.next()).value?.body).toBe('bad');
+      await stream.throw(new RpcError('BAD_REPLY', 'cannot read it'));
+      await stream.throw(new RpcError('BAD_REPLY', 'again'));
+      await settle();
+      expect(refused).toEqual(['BAD_REPLY']);
+    });
+
+    it('counts nothing once the reader saw the end, or threw something that is no refusal', async () => {
+      const seenEnd = answered();
+      seenEnd.end.resolve();
+      expect((await seenEnd.stream.next()).done).toBe(true);
+      await seenEnd.stream.throw(new RpcError('BAD_REPLY', 'after the end'));
+      const notAnRpcError = answered();
+      notAnRpcError.push('x');
+      notAnRpcError.end.resolve();
+      await notAnRpcError.stream.next();
+      await notAnRpcError.stream.throw(new Error('an outer generator was thrown into'));
+      await settle();
+      expect([...seenEnd.refused, ...notAnRpcError.refused]).toEqual([]);
+    });
+
+    it('a call that failed is not counted again', async () => {
+      const { stream, refused, push, end } = answered();
+      push('x');
+      end.reject(new RpcError('LIMIT_EXCEEDED', 'too many'));
+      await stream.next();
+      await stream.throw(new RpcError('BAD_REPLY', 'cannot read it'));
+      await settle();
+      expect(refused).toEqual([]);
+    });
+  });
 });

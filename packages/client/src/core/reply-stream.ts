@@ -41,6 +41,8 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   /** The call's end, once followed; and the client's counters, told of a refusal after a success. */
   #settled: Promise<unknown> | undefined;
   #stats: { refused(code: ErrorCode): void } | undefined;
+  /** The reader saw the end, or left: a throw() then refuses nothing it was handed. */
+  #readerDone = false;
 
   /**
    * The stream of the call `start` makes with the stream's signal, its items pushed into it. Bad
@@ -117,6 +119,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     if (this.#end) {
       const { error } = this.#end;
       this.#end = {}; // an error is thrown once; after it the stream is just done
+      this.#readerDone = true;
       return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
@@ -126,6 +129,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
 
   /** The caller stopped reading: the call is aborted, so the server stops too. Done from now on. */
   return(): Promise<IteratorResult<RpcReply>> {
+    this.#readerDone = true;
     this.#items.length = 0;
     if (!this.#end) this.#abort.abort(new Error('the caller stopped reading the stream'));
     this.#end = {}; // even when an error waited to be read: the caller left before reading it
@@ -134,18 +138,20 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   }
 
   /**
-   * The reader refused an item (a service client's decoder): the call ends with that error, counted
-   * under its code, not as aborted; the server stops as on return(). Done from now on.
+   * The reader refused an item it was handed (a service client's decoder): the call ends with that
+   * error, counted under its code, not as aborted; the server stops as on return(). Done from now on.
    */
   throw(error: unknown): Promise<IteratorResult<RpcReply>> {
     const refusal = RpcError.from(error);
-    // Still running, the call ends with it; answered already (its end came first), it was counted a
-    // success, and is counted as the refusal instead.
+    // Still running, the call ends with it. Answered already (its end came before the reader got
+    // there), it was counted as a success: counted as the refusal instead, once.
     if (!this.#end) this.#abort.abort(new EndWith(refusal));
-    void this.#settled?.then(
-      () => this.#stats?.refused(refusal.code),
-      () => {},
-    );
+    if (!this.#readerDone && error instanceof RpcError) {
+      void this.#settled?.then(
+        () => this.#stats?.refused(refusal.code),
+        () => {},
+      );
+    }
     return this.return();
   }
 
@@ -158,6 +164,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     if (this.#end) return;
     this.#end = end;
     const waiters = this.#waiters.splice(0);
+    if (waiters.length > 0) this.#readerDone = true; // a waiting read is handed the end
     if (end.error !== undefined && waiters.length > 0) {
       this.#end = {}; // thrown once, to the oldest read; the others are just done
       waiters.shift()?.reject(end.error);

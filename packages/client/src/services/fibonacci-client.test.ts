@@ -41,7 +41,8 @@ describe('FibonacciRpcClient on a shared RpcClient', () => {
     const answer = new FibonacciRpcClient({ client }).call(10);
     transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'not a number');
     await expect(answer).rejects.toMatchObject({ code: 'BAD_REPLY' });
-    expect(client.stats).toMatchObject({ calls: 1, succeeded: 0, errors: { BAD_REPLY: 1 } });
+    expect(client.stats).toMatchObject({ calls: 1, succeeded: 0 });
+    expect(client.stats.errors).toEqual({ BAD_REPLY: 1 }); // exactly: no ABORTED besides
   });
 
   it('sequence - an item that is not a number ends the stream with BAD_REPLY, counted so (not as ABORTED), and stops the server', async () => {
@@ -61,7 +62,8 @@ describe('FibonacciRpcClient on a shared RpcClient', () => {
     expect((await first).value).toMatchObject({ n: 1, value: 1n });
     await expect(sequence.next()).rejects.toMatchObject({ code: 'BAD_REPLY' });
     expect((await sequence.next()).done).toBe(true);
-    expect(client.stats).toMatchObject({ pending: 0, errors: { BAD_REPLY: 1 } });
+    expect(client.stats).toMatchObject({ pending: 0, succeeded: 0 });
+    expect(client.stats.errors).toEqual({ BAD_REPLY: 1 }); // exactly: no ABORTED besides
     expect(transport.cancels()).toEqual([correlationId]);
   });
 });

@@ -33,7 +33,8 @@ describe('ServiceClient stats', () => {
     await turns();
     transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, '{not json');
     await expect(answer).rejects.toMatchObject({ code: 'BAD_REPLY' });
-    expect(client.stats).toMatchObject({ calls: 1, succeeded: 0, errors: { BAD_REPLY: 1 } });
+    expect(client.stats).toMatchObject({ calls: 1, succeeded: 0 });
+    expect(client.stats.errors).toEqual({ BAD_REPLY: 1 }); // exactly: no ABORTED besides
   });
 
   it('a stream item read after its end came, that cannot be decoded: BAD_REPLY, counted so', async () => {
@@ -50,7 +51,8 @@ describe('ServiceClient stats', () => {
     await expect(items.next()).rejects.toMatchObject({ code: 'BAD_REPLY' });
     expect((await items.next()).done).toBe(true);
     await turns();
-    expect(client.stats).toMatchObject({ calls: 1, succeeded: 0, errors: { BAD_REPLY: 1 } });
+    expect(client.stats).toMatchObject({ calls: 1, succeeded: 0 });
+    expect(client.stats.errors).toEqual({ BAD_REPLY: 1 }); // exactly: no ABORTED besides
   });
 
   it('a stream that went well is counted once, as a success', async () => {
@@ -64,6 +66,7 @@ describe('ServiceClient stats', () => {
     transport.deliver({ [Header.correlationId]: correlationId, [Header.stream]: StreamMark.end }, '');
     expect((await first).value).toBe(7);
     expect((await items.next()).done).toBe(true);
-    expect(client.stats).toMatchObject({ calls: 1, succeeded: 1, errors: {} });
+    expect(client.stats).toMatchObject({ calls: 1, succeeded: 1 });
+    expect(client.stats.errors).toEqual({}); // exactly: no error at all
   });
 });
