@@ -57,6 +57,8 @@ describe('RpcClient request', () => {
     for (const headers of refused) {
       const failure = client.request('/queue/q', '1', { headers: headers as Record<string, string> });
       await expect(failure, JSON.stringify(headers)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const declared = client.request('/queue/q', '1', { declare: headers as Record<string, string> });
+      await expect(declared, `declare ${JSON.stringify(headers)}`).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
     expect(transport.published).toEqual([]);
     void client.request('/queue/q', '1', {

@@ -543,7 +543,7 @@ function outgoingRequest(
       `not a destination (/queue/…, /amq/queue/…, /exchange/…, /topic/…, /temp-queue/…, /reply-queue/…): ${shown}`,
     );
   }
-  const badHeaders = options.headers && badRequestHeaders(options.headers);
+  const badHeaders = badRequestHeaders(options.headers ?? {}) ?? badRequestHeaders(options.declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && !isTraceparent(traceparent)) {
