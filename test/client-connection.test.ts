@@ -37,11 +37,12 @@ describe('connection limits', () => {
       true,
     );
     expect((await api('PUT', `/vhost-limits/${vhost}/max-connections`, { value: 1 })).ok).toBe(true);
+    // Attempts a second or more apart: a refusal of the vhost is final only at the third in a row.
     const options = {
       url: BROKER_URL,
       vhost: decodeURIComponent(vhost),
-      reconnectDelayMs: 200,
-      maxReconnectDelayMs: 500,
+      reconnectDelayMs: 1000,
+      maxReconnectDelayMs: 2000,
     };
     const first = new StompConnection(options);
     onTestFinished(() => first.close());

@@ -43,6 +43,13 @@ export async function freshCredentials(
   }
 }
 
+/**
+ * Refusals of the vhost in a row after which the refusal is final. RabbitMQ answers a vhost at its
+ * connection limit as it answers a user without access to it ("Virtual host '…' access denied"):
+ * a limit frees up, so a few attempts (with their backoff) go first; a missing permission does not.
+ */
+export const VHOST_DENIALS_FINAL = 3;
+
 /** How long an answer of the source that came after its attempt gave up may serve the next one. */
 export const LATE_ANSWER_KEEP_MS = 30_000;
 
@@ -62,6 +69,7 @@ export class Login {
   readonly #source: CredentialsSource | undefined;
   readonly #closed = new AbortController();
   #refusedInARow = 0;
+  #vhostDeniedInARow = 0;
   /** Why the last refresh failed, until one succeeds. */
   #failure: string | undefined;
   /** Whether the source has ever answered: before that, the only credentials are the defaults (guest). */
@@ -142,8 +150,10 @@ export class Login {
    * A login was refused; true when that is final (waiting calls fail with UNAUTHENTICATED): always
    * for fixed credentials, and for a source once a fresh login was refused too. An attempt that
    * went with old credentials because the source failed does not count: those may just have expired.
+   * A refusal of the vhost (`vhost`) is final once VHOST_DENIALS_FINAL came in a row.
    */
-  refused(): boolean {
+  refused(vhost = false): boolean {
+    if (vhost) return ++this.#vhostDeniedInARow >= VHOST_DENIALS_FINAL;
     if (this.#source === undefined) return true;
     if (this.#failure !== undefined) return false;
     this.#refusedInARow++;
@@ -152,6 +162,7 @@ export class Login {
 
   connected(): void {
     this.#refusedInARow = 0;
+    this.#vhostDeniedInARow = 0;
   }
 
   /** The connection is closed: a refresh under way ends now, its timer cleared. */

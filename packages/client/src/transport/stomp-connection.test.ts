@@ -152,12 +152,12 @@ describe('StompConnection and the broker’s ERROR frames', () => {
     await connection.close(0);
   });
 
-  it("a vhost's refusal (RabbitMQ's answer at its connection limit too) is retried, not final; a user's refused login is final", async () => {
-    const { connection, sockets } = connectionWithOwner();
+  it("a vhost's refusal (RabbitMQ's answer at its connection limit too) is retried, final only the third time in a row; a user's refused login is final at once", async () => {
+    const { connection, sockets, accept } = connectionWithOwner();
     connection.start();
-    const refuse = async (index: number, body: string) => {
-      await vi.waitFor(() => expect(sockets.length).toBeGreaterThan(index), { timeout: 2000 });
-      const socket = sockets[index] as FakeSocket;
+    const refuse = async (index: number, body: string, on = sockets) => {
+      await vi.waitFor(() => expect(on.length).toBeGreaterThan(index), { timeout: 2000 });
+      const socket = on[index] as FakeSocket;
       socket.open();
       socket.receive(`ERROR\nmessage:Bad CONNECT\ncontent-type:text/plain\n\n${body}\n`);
     };
@@ -168,10 +168,21 @@ describe('StompConnection and the broker’s ERROR frames', () => {
       code: 'UNAVAILABLE',
       message: expect.stringContaining('access denied'),
     });
-    await refuse(1, "Access refused for user 'guest'");
+    await refuse(1, "Virtual host '/' access denied");
+    await vi.waitFor(() => expect(sockets).toHaveLength(3), { timeout: 2000 });
+    expect(connection.refusal).toBeUndefined();
+    await refuse(2, "Virtual host '/' access denied");
     await vi.waitFor(() => expect(connection.refusal?.code).toBe('UNAUTHENTICATED'), { timeout: 2000 });
-    await expect(connection.whenConnected(1000)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(connection.refusal?.message).toContain('access denied');
+    await accept(3); // it goes on trying: one that gets in ends the refusal
+    expect(connection.refusal).toBeUndefined();
     await connection.close(0);
+    const user = connectionWithOwner();
+    user.connection.start();
+    await refuse(0, "Access refused for user 'guest'", user.sockets);
+    await vi.waitFor(() => expect(user.connection.refusal?.code).toBe('UNAUTHENTICATED'), { timeout: 2000 });
+    await expect(user.connection.whenConnected(1000)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await user.connection.close(0);
   });
 
   it('a debug callback that throws stops no frame: the connection is made, and a SEND goes out', async () => {

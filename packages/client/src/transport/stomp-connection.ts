@@ -368,8 +368,8 @@ export class StompConnection implements Transport {
     const detail = body ? ` (${body})` : '';
     if (this.#state !== 'connected') {
       // A refused login: RabbitMQ keeps the socket open, so close it and try again later.
-      const refused = isLoginRefusal(summary, detail);
-      const final = refused && this.#login.refused(); // else: retried with fresh credentials
+      const refused = loginRefusal(summary, detail);
+      const final = refused !== undefined && this.#login.refused(refused === 'vhost'); // else: retried
       const error = new RpcError(
         final ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
         `${this.url} refused the connection: ${summary}${detail}`,
@@ -541,14 +541,14 @@ function withoutCredentials(url: string): string {
 }
 
 /**
- * Whether an ERROR before CONNECTED refuses the login, which may be final, rather than the
- * connection for now. RabbitMQ (3.10, rabbit_direct) answers a vhost at its connection limit as it
- * answers a user without access to it: "Virtual host '…' access denied". That is retried after
- * the backoff, so a client gets in once a connection frees up; a missing permission shows as
- * UNAVAILABLE with that message when the wait ends.
+ * Whether an ERROR before CONNECTED refuses the login (which may be final), and whether it is the
+ * vhost's refusal; undefined for another failure. RabbitMQ (3.10, rabbit_direct) answers a vhost at
+ * its connection limit as a user without access to it: "Virtual host '…' access denied". Only a
+ * few of those in a row are final (Login.refused), so a client gets in once a connection frees up.
  */
-function isLoginRefusal(summary: string, detail: string): boolean {
-  return /CONNECT|access refused|login/i.test(summary + detail) && !/virtual host .* access denied/i.test(detail);
+function loginRefusal(summary: string, detail: string): 'login' | 'vhost' | undefined {
+  if (!/CONNECT|access refused|login/i.test(summary + detail)) return undefined;
+  return /virtual host .* access denied/i.test(detail) ? 'vhost' : 'login';
 }
 
 /**
