@@ -258,18 +258,36 @@ describe('command line', () => {
   });
 
   it('start - Ctrl-C while it starts stops what started, and is not reported as a failure', async () => {
-    // A refused login keeps both servers from ever being ready: the Ctrl-C comes while they start.
-    const start = spawnChild(
-      process.execPath,
-      ['scripts/start.mjs'],
-      { RPC_QUEUE: uniqueQueue('start-early-ctrl-c'), STOMP_PASSCODE: 'wrong' },
-      { processGroup: true },
-    );
+    // A queue already declared durable keeps both servers from ever being ready: the broker closes
+    // each connection that declares it otherwise, and they try again. The Ctrl-C comes meanwhile.
+    const queue = uniqueQueue('start-early-ctrl-c');
+    const amqpConnection = await amqp.connect(amqpUrl());
+    onTestFinished(async () => {
+      try {
+        await (await amqpConnection.createChannel()).deleteQueue(queue);
+      } finally {
+        await amqpConnection.close();
+      }
+    });
+    await (await amqpConnection.createChannel()).assertQueue(queue, { durable: true });
+    const start = spawnChild(process.execPath, ['scripts/start.mjs'], { RPC_QUEUE: queue }, { processGroup: true });
     for (const server of ['server-1', 'server-2']) await start.waitFor(`[${server}] `, 30_000);
     process.kill(-(start.process.pid as number), 'SIGINT'); // a terminal's Ctrl-C
     expect(await start.exited()).toBe(0);
     expect(start.stderr()).not.toContain('start:');
     expect(start.stdout()).not.toContain('stomp-rpc is running');
+  });
+
+  it('start - a login the broker refuses: the servers exit 1 and so does it, saying which server could not start', async () => {
+    const start = spawnChild(
+      process.execPath,
+      ['scripts/start.mjs'],
+      { RPC_QUEUE: uniqueQueue('start-refused'), STOMP_PASSCODE: 'wrong' },
+      { processGroup: true },
+    );
+    expect(await start.exited(30_000)).toBe(1);
+    expect(start.stdout() + start.stderr()).toMatch(/server-[12] exited \(code 1\) before it was ready/);
+    expect(start.stdout()).toContain('the broker refused the login');
   });
 
   // Regression: each server got the terminal's SIGINT and then start's SIGTERM, took the second
