@@ -25,7 +25,14 @@ export function logAnswered(
     logger.debug({ correlationId, traceparent, ms: processingMs }, 'request answered');
     return;
   }
-  const fields = { correlationId, traceparent, code, error: body.slice(0, 500), ...(stack ? { stack } : {}) };
+  // The stack's first line repeats the message, which may hold the caller's input: cut as it is.
+  const fields = {
+    correlationId,
+    traceparent,
+    code,
+    error: body.slice(0, 500),
+    ...(stack ? { stack: stack.slice(0, 4000) } : {}),
+  };
   if (code === 'INTERNAL') logger.error(fields, 'request failed');
   else logger.warn(fields, 'request failed');
 }

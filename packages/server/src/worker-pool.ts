@@ -224,7 +224,7 @@ function computeInline(job: Job): void {
 }
 
 function lateError(n: number): RpcError {
-  return new RpcError('DEADLINE_EXCEEDED', `the caller's deadline passed before fib(${n}) started`);
+  return new RpcError('DEADLINE_EXCEEDED', `the request's deadline passed before fib(${n}) started`);
 }
 
 /** Why a job stopped: the signal's RpcError, or ABORTED. */

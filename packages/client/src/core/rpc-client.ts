@@ -296,7 +296,7 @@ export class RpcClient {
     return this.#connection.state;
   }
 
-  /** The broker URL in use (or being tried). */
+  /** The broker URL in use (or being tried), without a user and password it may carry. */
   get url(): string {
     return this.#connection.url;
   }

@@ -323,7 +323,6 @@ export class StompSession {
   }
 }
 
-/** Headers for a debug line, with the passcode left out. */
 /**
  * A frame's headers as STOMP 1.2 reads them: names and values unescaped in one pass (`\\r`, `\\n`,
  * `\\c`, `\\\\`), not trimmed, the first of a repeated header kept. CONNECTED's are not escaped.
@@ -344,6 +343,7 @@ function unescapeHeader(text: string): string {
   return text.includes('\\') ? text.replace(/\\(.)/g, (sequence, char: string) => UNESCAPED[char] ?? sequence) : text;
 }
 
+/** Headers for a debug line, with the passcode left out. */
 function describeHeaders(headers: StompHeaders): string {
   return Object.entries(headers)
     .map(([name, value]) => `${name}:${name === 'passcode' ? '***' : value}`)
