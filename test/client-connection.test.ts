@@ -37,7 +37,7 @@ describe('connection limits', () => {
       true,
     );
     expect((await api('PUT', `/vhost-limits/${vhost}/max-connections`, { value: 1 })).ok).toBe(true);
-    // Attempts a second or more apart: a refusal of the vhost is final only at the third in a row.
+    // A refusal of the vhost is final only once it has gone on for 10 s; the first closes at once.
     const options = {
       url: BROKER_URL,
       vhost: decodeURIComponent(vhost),

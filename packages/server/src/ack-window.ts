@@ -7,8 +7,8 @@
  * BENCHMARKS.md). The price is order: only the contiguous prefix of finished deliveries may be
  * acknowledged, so a request still being handled (a large n in a worker) holds back the ACK of
  * everything delivered after it, and those keep their place in the prefetch window meanwhile
- * (bounded: the server stops waiting for a request at its deadline, defaultDeadlineMs for one
- * without, request-control.ts).
+ * (until its deadline, when the server stops waiting for it: the caller's, or defaultDeadlineMs
+ * for a request without one, request-control.ts).
  * Acknowledging nothing before its reply keeps at-least-once delivery: a server killed at any
  * point loses no request, the broker redelivers what was not acknowledged.
  */

@@ -19,7 +19,11 @@ export const ERROR_CODES = {
       'the connection died after the request was sent (or its stream’s server did), and the call is not idempotent',
   },
   UNAVAILABLE: { origin: 'client', retry: true, meaning: 'the broker could not be reached in time' },
-  UNAUTHENTICATED: { origin: 'client', retry: false, meaning: 'the broker refused the login' },
+  UNAUTHENTICATED: {
+    origin: 'client',
+    retry: false,
+    meaning: 'the broker refused the login (or, for 10 s, the vhost)',
+  },
   OVERLOADED: {
     origin: 'client',
     retry: true,

@@ -44,11 +44,12 @@ export async function freshCredentials(
 }
 
 /**
- * Refusals of the vhost in a row after which the refusal is final. RabbitMQ answers a vhost at its
- * connection limit as it answers a user without access to it ("Virtual host '…' access denied"):
- * a limit frees up, so a few attempts (with their backoff) go first; a missing permission does not.
+ * How long the vhost may go on refusing (since the last connection) before its refusal is final.
+ * RabbitMQ answers a vhost at its connection limit as it answers a user without access to it
+ * ("Virtual host '…' access denied"): a limit frees up, so the attempts go on for a while first; a
+ * missing permission does not, and fails within this.
  */
-export const VHOST_DENIALS_FINAL = 3;
+export const VHOST_DENIED_FINAL_MS = 10_000;
 
 /** How long an answer of the source that came after its attempt gave up may serve the next one. */
 export const LATE_ANSWER_KEEP_MS = 30_000;
@@ -69,7 +70,8 @@ export class Login {
   readonly #source: CredentialsSource | undefined;
   readonly #closed = new AbortController();
   #refusedInARow = 0;
-  #vhostDeniedInARow = 0;
+  /** When the vhost first refused since the last connection; undefined while it has not. */
+  #vhostDeniedSince: number | undefined;
   /** Why the last refresh failed, until one succeeds. */
   #failure: string | undefined;
   /** Whether the source has ever answered: before that, the only credentials are the defaults (guest). */
@@ -150,10 +152,15 @@ export class Login {
    * A login was refused; true when that is final (waiting calls fail with UNAUTHENTICATED): always
    * for fixed credentials, and for a source once a fresh login was refused too. An attempt that
    * went with old credentials because the source failed does not count: those may just have expired.
-   * A refusal of the vhost (`vhost`) is final once VHOST_DENIALS_FINAL came in a row.
+   * A refusal of the vhost (`vhost`: the login itself was accepted) is final once the vhost has
+   * refused for VHOST_DENIED_FINAL_MS.
    */
-  refused(vhost = false): boolean {
-    if (vhost) return ++this.#vhostDeniedInARow >= VHOST_DENIALS_FINAL;
+  refused(vhost = false, now = Date.now()): boolean {
+    if (vhost) {
+      this.#refusedInARow = 0;
+      this.#vhostDeniedSince ??= now;
+      return now - this.#vhostDeniedSince >= VHOST_DENIED_FINAL_MS;
+    }
     if (this.#source === undefined) return true;
     if (this.#failure !== undefined) return false;
     this.#refusedInARow++;
@@ -162,7 +169,7 @@ export class Login {
 
   connected(): void {
     this.#refusedInARow = 0;
-    this.#vhostDeniedInARow = 0;
+    this.#vhostDeniedSince = undefined;
   }
 
   /** The connection is closed: a refresh under way ends now, its timer cleared. */

@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { FakeSocket } from '../../test/fake-socket.js';
 import { RpcError } from '../errors.js';
+import { VHOST_DENIED_FINAL_MS } from './credentials.js';
 import { closedSocket, StompConnection, type StompConnectionOptions, type StompSocket } from './stomp-connection.js';
 
 const URLS = ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws', 'ws://127.0.0.1:3/ws'];
@@ -152,7 +153,11 @@ describe('StompConnection and the broker’s ERROR frames', () => {
     await connection.close(0);
   });
 
-  it("a vhost's refusal (RabbitMQ's answer at its connection limit too) is retried, final only the third time in a row; a user's refused login is final at once", async () => {
+  it("a vhost's refusal (RabbitMQ's answer at its connection limit too) is retried, final once it went on for 10 s; a user's refused login is final at once", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] }); // the connection's own timers run as usual
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const { connection, sockets, accept } = connectionWithOwner();
     connection.start();
     const refuse = async (index: number, body: string, on = sockets) => {
@@ -161,20 +166,19 @@ describe('StompConnection and the broker’s ERROR frames', () => {
       socket.open();
       socket.receive(`ERROR\nmessage:Bad CONNECT\ncontent-type:text/plain\n\n${body}\n`);
     };
-    await refuse(0, "Virtual host '/' access denied");
-    await vi.waitFor(() => expect(sockets).toHaveLength(2), { timeout: 2000 }); // tried again
+    const denied = "Virtual host '/' access denied";
+    for (let attempt = 0; attempt < 4; attempt++) await refuse(attempt, denied); // quick ones: a limit, maybe
+    await vi.waitFor(() => expect(sockets).toHaveLength(5), { timeout: 2000 }); // tried again
     expect(connection.refusal).toBeUndefined();
     expect(connection.lastError).toMatchObject({
       code: 'UNAVAILABLE',
       message: expect.stringContaining('access denied'),
     });
-    await refuse(1, "Virtual host '/' access denied");
-    await vi.waitFor(() => expect(sockets).toHaveLength(3), { timeout: 2000 });
-    expect(connection.refusal).toBeUndefined();
-    await refuse(2, "Virtual host '/' access denied");
+    vi.setSystemTime(Date.now() + VHOST_DENIED_FINAL_MS);
+    await refuse(4, denied);
     await vi.waitFor(() => expect(connection.refusal?.code).toBe('UNAUTHENTICATED'), { timeout: 2000 });
     expect(connection.refusal?.message).toContain('access denied');
-    await accept(3); // it goes on trying: one that gets in ends the refusal
+    await accept(5); // it goes on trying: one that gets in ends the refusal, and starts the count anew
     expect(connection.refusal).toBeUndefined();
     await connection.close(0);
     const user = connectionWithOwner();

@@ -543,8 +543,8 @@ function withoutCredentials(url: string): string {
 /**
  * Whether an ERROR before CONNECTED refuses the login (which may be final), and whether it is the
  * vhost's refusal; undefined for another failure. RabbitMQ (3.10, rabbit_direct) answers a vhost at
- * its connection limit as a user without access to it: "Virtual host '…' access denied". Only a
- * few of those in a row are final (Login.refused), so a client gets in once a connection frees up.
+ * its connection limit as a user without access to it: "Virtual host '…' access denied". Those are
+ * final only after a while (Login.refused), so a client gets in once a connection frees up.
  */
 function loginRefusal(summary: string, detail: string): 'login' | 'vhost' | undefined {
   if (!/CONNECT|access refused|login/i.test(summary + detail)) return undefined;
