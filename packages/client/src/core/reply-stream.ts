@@ -142,13 +142,14 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
    * error, counted under its code, not as aborted; the server stops as on return(). Done from now on.
    */
   throw(error: unknown): Promise<IteratorResult<RpcReply>> {
-    const refusal = RpcError.from(error);
+    // Anything but an RpcError is the reader's own failure: the call is aborted, as on return().
+    if (!(error instanceof RpcError)) return this.return();
     // Still running, the call ends with it. Answered already (its end came before the reader got
     // there), it was counted as a success: counted as the refusal instead, once.
-    if (!this.#end) this.#abort.abort(new EndWith(refusal));
-    if (!this.#readerDone && error instanceof RpcError) {
+    if (!this.#end) this.#abort.abort(new EndWith(error));
+    if (!this.#readerDone) {
       void this.#settled?.then(
-        () => this.#stats?.refused(refusal.code),
+        () => this.#stats?.refused(error.code),
         () => {},
       );
     }

@@ -386,6 +386,15 @@ describe('RpcClient stream', () => {
     expect(transport.cancels()).toEqual([correlationId]);
   });
 
+  it('stream - throw() with an RpcError ends the call with it (counted so, the server told); with anything else the call is aborted', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    await client.stream('/queue/q', 'range').throw?.(new RpcError('BAD_REPLY', 'an item nobody can read'));
+    await client.stream('/queue/q', 'range').throw?.(new Error('the reader itself failed'));
+    expect(client.stats.errors).toEqual({ BAD_REPLY: 1, ABORTED: 1 });
+    expect(transport.cancels()).toHaveLength(2);
+  });
+
   it('stream - leaving the loop early cancels the call; so does the deadline end it with TIMEOUT', async () => {
     const { client, transport, clock } = setup();
     transport.connect();
