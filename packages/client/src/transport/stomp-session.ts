@@ -41,36 +41,41 @@ const CONNECTING = 0;
 /** Missed heart-beat periods before the broker is presumed gone. */
 const MISSED_BEATS = 2;
 
+/** Bodies arrive as UTF-8 bytes; one decoder serves every frame (it keeps no state between calls). */
+const utf8 = new TextDecoder();
+const NO_BYTES = new Uint8Array(0);
+
 /** A MESSAGE frame; `ack()` and `nack()` answer it on the session it came from. */
 export class StompMessage {
-  readonly #frame: FrameImpl;
+  readonly headers: StompHeaders;
+  readonly #bytes: Uint8Array;
+  #body: string | undefined;
   readonly #session: StompSession;
 
-  constructor(frame: FrameImpl, session: StompSession) {
-    this.#frame = frame;
+  constructor(headers: StompHeaders, bytes: Uint8Array, session: StompSession) {
+    this.headers = headers;
+    this.#bytes = bytes;
     this.#session = session;
   }
 
-  get headers(): StompHeaders {
-    return this.#frame.headers;
-  }
-
+  /** The body as text, decoded when first asked for (a body over a server's limit never is). */
   get body(): string {
-    return this.#frame.body;
+    this.#body ??= utf8.decode(this.#bytes);
+    return this.#body;
   }
 
   get byteLength(): number {
-    return this.#frame.binaryBody.byteLength;
+    return this.#bytes.byteLength;
   }
 
   /** Acknowledges it (and, in `ack:client` mode, every earlier one of its subscription). */
   ack(): void {
-    this.#session.send('ACK', { id: this.#frame.headers.ack ?? '' });
+    this.#session.send('ACK', { id: this.headers.ack ?? '' });
   }
 
   /** Gives it back to the broker, which requeues it (RabbitMQ's `requeue` header, true here). */
   nack(): void {
-    this.#session.send('NACK', { id: this.#frame.headers.ack ?? '', requeue: 'true' });
+    this.#session.send('NACK', { id: this.headers.ack ?? '', requeue: 'true' });
   }
 }
 
@@ -247,11 +252,11 @@ export class StompSession {
     if (this.#over) return;
     const command = raw.command ?? ''; // always set: the parser reports heart-beats apart
     const headers = readHeaders(raw);
-    const frame = new FrameImpl({ command, headers, binaryBody: raw.binaryBody });
+    const bytes = raw.binaryBody ?? NO_BYTES;
     this.#options.debug?.(`<<< ${command} ${describeHeaders(headers)}`);
     if (command === 'MESSAGE') {
       const onMessage = this.#subscriptions.get(headers.subscription ?? '');
-      const message = new StompMessage(frame, this);
+      const message = new StompMessage(headers, bytes, this);
       if (onMessage) onMessage(message);
       else this.#events.message(message);
     } else if (command === 'RECEIPT') {
@@ -266,7 +271,7 @@ export class StompSession {
       const { subscription } = headers;
       const cancelled =
         subscription !== undefined && this.#subscriptions.delete(subscription) ? subscription : undefined;
-      this.#events.error(headers.message ?? 'ERROR frame', frame.body.trim(), cancelled);
+      this.#events.error(headers.message ?? 'ERROR frame', utf8.decode(bytes).trim(), cancelled);
     }
   }
 
