@@ -299,6 +299,10 @@ describe('command line', () => {
     const client = openClient(queue);
     const call = client.call(1_000_000, { timeoutMs: 10_000 });
     call.catch(() => {}); // awaited last; a failure before that must not leave it unhandled
+    // More large n, none cached: one fib(1e6) is in a server's hands for only some 50 ms, which the
+    // presence pings (one answer per asker each 50 ms) could miss.
+    const more = Array.from({ length: 7 }, (_, i) => client.call(999_980 + i, { timeoutMs: 20_000 }));
+    for (const other of more) other.catch(() => {});
     await untilInHand(client, queue);
     start.ctrlC();
     expect(await start.exited()).toBe(0);
@@ -319,7 +323,9 @@ describe('command line', () => {
     const start = startFromTerminal(queue);
     await start.waitFor('npm run broker:stop', 30_000);
     const client = openClient(queue);
-    void client.call(1_000_000, { timeoutMs: 10_000 }).catch(() => {}); // handed back to the broker, unanswered
+    // Handed back to the broker, unanswered. Several large n, none cached: one alone is in a server's
+    // hands for only some 50 ms, which the presence pings could miss.
+    for (let i = 0; i < 8; i++) void client.call(999_970 + i, { timeoutMs: 10_000 }).catch(() => {});
     await untilInHand(client, queue);
     start.ctrlC();
     await start.waitFor('SIGINT: stopping the servers');
