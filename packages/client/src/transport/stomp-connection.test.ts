@@ -431,7 +431,10 @@ describe('StompConnection attempts and closing', () => {
     next.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
     next.receive('ERROR\nmessage:not_found\n\nNOT_FOUND - no queue');
     next.closedByPeer(1000);
-    expect(lost[1]).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('broker error: not_found') });
+    expect(lost[1]).toMatchObject({
+      code: 'CONNECTION_LOST',
+      message: expect.stringContaining('broker error: not_found'),
+    });
     await close();
   });
 

@@ -379,7 +379,8 @@ export class StompConnection implements Transport {
       this.#session?.discard();
       return;
     }
-    const error = new RpcError('UNAVAILABLE', `broker error: ${summary}${detail}`);
+    // CONNECTION_LOST: if the socket closes next, this is why a live connection was lost.
+    const error = new RpcError('CONNECTION_LOST', `broker error: ${summary}${detail}`);
     this.#events.onBrokerError?.(error);
     if (cancelled === undefined) {
       this.#ending.brokerError(error); // RabbitMQ closes the connection after a fatal one
