@@ -26,6 +26,18 @@ export function checkCount(value: number, name: string): number {
 }
 
 /**
+ * A call's `signal`, checked before the call is registered: anything without AbortSignal's
+ * `aborted` and `addEventListener` would throw a TypeError after its request was on its way.
+ */
+export function checkSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+  const like = signal as Partial<AbortSignal> | null | undefined;
+  if (like === undefined || (typeof like?.aborted === 'boolean' && typeof like.addEventListener === 'function')) {
+    return signal;
+  }
+  throw new RpcError('INVALID_ARGUMENT', 'signal must be an AbortSignal');
+}
+
+/**
  * A whole-number flag of a command line (`--prefetch 64`): decimal digits only ("", "1e3", "0x10"
  * and " 5" are refused), from `min` to `max`. `what` names the unit in the error.
  */

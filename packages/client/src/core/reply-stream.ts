@@ -6,7 +6,7 @@
  * which tells the server to stop producing (protocol CANCEL_TOPIC); so does throw(), with its error.
  */
 import { RpcError } from '../errors.js';
-import { checkCount } from '../options.js';
+import { checkCount, checkSignal } from '../options.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { EndWith } from './pending-calls.js';
 import type { RpcReply } from './rpc-client.js';
@@ -66,9 +66,10 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     return stream;
   }
 
-  constructor(limits: StreamLimits, callerSignal: AbortSignal | undefined) {
+  constructor(limits: StreamLimits, signal: AbortSignal | undefined) {
     this.#maxItems = checkCount(limits.maxItems ?? STREAM_DEFAULTS.maxItems, 'maxItems');
     this.#maxBytes = checkCount(limits.maxBytes ?? STREAM_DEFAULTS.maxBytes, 'maxBytes');
+    const callerSignal = checkSignal(signal);
     if (callerSignal === undefined) return;
     const onAbort = () => {
       this.#items.length = 0; // "at once", as for a plain call: no item read after the abort

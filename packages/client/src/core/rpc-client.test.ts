@@ -5,6 +5,7 @@ import { PING_TOPIC, PRESENCE_TOPIC, type ServerAnnouncement } from '../protocol
 import { CANCEL_TOPIC, Header, REPLY_TO, StreamMark, servedBy } from '../protocol/wire.js';
 import { isTraceparent } from '../trace-context.js';
 import { UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
+import type { RequestOptions, StreamOptions } from './rpc-client.js';
 
 function announcement(overrides: Partial<ServerAnnouncement> = {}): string {
   return JSON.stringify({ kind: 'pong', id: 'server-1', queue: 'q', beatMs: 1000, ...overrides });
@@ -128,6 +129,21 @@ describe('RpcClient request', () => {
       code: 'INVALID_ARGUMENT',
     });
     expect(transport.requests()).toEqual([]);
+  });
+
+  it('request - a traceparent or a signal of the wrong type (from JavaScript) is INVALID_ARGUMENT, and nothing is sent', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const wrong = [{ traceparent: 123 }, { signal: {} }, { signal: null }, { signal: { aborted: false } }];
+    for (const options of wrong) {
+      const failure = client.request('/queue/q', '1', options as unknown as RequestOptions);
+      await expect(failure, JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const stream = client.stream('/queue/q', '1', options as unknown as StreamOptions);
+      await expect(stream.next(), JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await settle();
+    expect(transport.requests()).toEqual([]);
+    expect(client.stats.pending).toBe(0);
   });
 
   it('reply - resolves with the body, who answered, its time and the latency', async () => {

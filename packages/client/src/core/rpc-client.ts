@@ -17,7 +17,7 @@
  */
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
-import { checkMs } from '../options.js';
+import { checkMs, checkSignal } from '../options.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
 import {
@@ -391,7 +391,8 @@ export class RpcClient {
   /** The request's deadline, or an error when the call cannot start. */
   #checkRequest(options: RequestOptions): number {
     if (this.#closed) throw new RpcError('CLOSED', 'the client is closed');
-    if (options.signal?.aborted) throw abortError(options.signal);
+    const signal = checkSignal(options.signal);
+    if (signal?.aborted) throw abortError(signal);
     return checkMs(options.timeoutMs ?? this.#defaultTimeoutMs, 'timeoutMs');
   }
 
@@ -546,8 +547,8 @@ function outgoingRequest(
   const badHeaders = badRequestHeaders(options.headers ?? {}) ?? badRequestHeaders(options.declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
-  if (traceparent !== undefined && !isTraceparent(traceparent)) {
-    throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(traceparent.slice(0, 60))}`);
+  if (traceparent !== undefined && (typeof traceparent !== 'string' || !isTraceparent(traceparent))) {
+    throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(String(traceparent).slice(0, 60))}`);
   }
   return {
     destination,
