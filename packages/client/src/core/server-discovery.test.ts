@@ -367,6 +367,30 @@ describe('ServerDiscovery', () => {
     expect(ids()).toEqual([]);
   });
 
+  it('expiry - closed from onServersChange as a server expires, it leaves no timer', () => {
+    let close = () => {};
+    let most = 0;
+    const { discovery, announce, clock, link } = setup({
+      onServersChange: (servers) => {
+        if (servers.length < most) close(); // "a server is gone: stop"
+        most = Math.max(most, servers.length);
+      },
+    });
+    close = () => {
+      discovery.close();
+      link.connected = false; // as the client's connection, closed next
+    };
+    discovery.connected();
+    announce(announcement({ id: 'a', beatMs: BEAT_MS }));
+    announce(announcement({ id: 'b', beatMs: BEAT_MS }));
+    for (let beat = 1; beat <= MISSED_BEATS + 2; beat++) {
+      clock.advance(BEAT_MS);
+      announce(announcement({ kind: 'beat', id: 'b', beatMs: BEAT_MS }));
+    }
+    expect(discovery.servers().map((server) => server.id)).toEqual(['b']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('expiry - a server that keeps beating stays', () => {
     const { discovery, announce, clock, ids } = setup();
     discovery.connected();

@@ -272,7 +272,7 @@ export class ServerDiscovery {
       if (sinceLastCheck > 2 * EXPIRY_CHECK_MS && !listening) this.#view.resume(now);
       if (this.#view.expire(now) > 0) this.#notify();
     } // else beats cannot arrive now; resume() on reconnect
-    if (this.#view.size > 0) this.#scheduleExpiry();
+    if (this.#view.size > 0 && !this.#closed) this.#scheduleExpiry(); // closed from onServersChange, say
   }
 
   #notify(): void {
