@@ -11,6 +11,17 @@ describe('conventions', () => {
     expect(rows.sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
+  it('docs - docs/protocol.md gives each code the retry and may-have-run answers of ERROR_CODES', () => {
+    const rows = [...read('docs/protocol.md').matchAll(/^\| `([A-Z_]+)` +\| [a-z ]+\| (yes|no) +\| (yes|no) +\|/gm)];
+    const documented = Object.fromEntries(rows.map(([, code, retry, ran]) => [code, [retry, ran]]));
+    const yesNo = (flag: boolean) => (flag ? 'yes' : 'no');
+    const expected = Object.entries(ERROR_CODES).map(([code, info]) => [
+      code,
+      [yesNo(info.retry), yesNo(info.mayHaveRun)],
+    ]);
+    expect(documented).toEqual(Object.fromEntries(expected));
+  });
+
   it('client - the isomorphic client imports nothing from node:*', () => {
     const dir = new URL('../packages/client/src/', import.meta.url);
     // The command line is a Node program, not part of the library a page bundles.
