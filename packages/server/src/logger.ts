@@ -14,6 +14,24 @@ export interface Logger {
   error(fields: object, message: string): void;
 }
 
+/**
+ * `logger` with its throws swallowed: the server logs in the middle of its bookkeeping (before a
+ * dropped request's ACK, before a lost connection's requests are given back), and an
+ * application's logger that fails must not stop that.
+ */
+export function neverThrowing(logger: Logger): Logger {
+  const guarded =
+    (level: keyof Logger) =>
+    (fields: object, message: string): void => {
+      try {
+        logger[level](fields, message);
+      } catch {
+        // nowhere left to report it
+      }
+    };
+  return { debug: guarded('debug'), info: guarded('info'), warn: guarded('warn'), error: guarded('error') };
+}
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

@@ -38,14 +38,10 @@ export function logAnswered(
 }
 
 /**
- * An exception out of the server's own handling of a request: an observer or logger of the
- * application that threw. Logged if the logger still can; never an unhandled rejection, which
- * would end the process.
+ * An exception out of the server's own handling of a request: an observer of the application that
+ * threw. Logged (the server's logger never throws: logger.ts neverThrowing); never an unhandled
+ * rejection, which would end the process.
  */
 export function logHandlingFailure(logger: Logger, error: unknown): void {
-  try {
-    logger.error({ error: String(error) }, 'request handling failed');
-  } catch {
-    // the logger itself is what throws
-  }
+  logger.error({ error: String(error) }, 'request handling failed');
 }

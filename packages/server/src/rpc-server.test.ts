@@ -144,41 +144,86 @@ describe('RpcServer cancels', () => {
     await vi.waitFor(() => expect(server.stats).toMatchObject({ succeeded: 1, cancelled: 1, inFlight: 0 }));
     void server.stop(0);
   });
-});
 
-describe('RpcServer failures', () => {
-  it("a handler's unexpected error: the caller gets INTERNAL with its message, the log its stack too", async () => {
-    const errors: Array<{ fields: Record<string, unknown>; message: string }> = [];
-    const logger = {
-      debug: () => {},
-      info: () => {},
-      warn: () => {},
-      error: (fields: object, message: string) => errors.push({ fields: fields as Record<string, unknown>, message }),
+  it('cancel - a stream its handler makes only after the cancel is closed, so its producer frees what it holds', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let closed = 0;
+    const unread: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ value: 'item', done: false }),
+        return: async () => {
+          closed++;
+          return { value: undefined, done: true };
+        },
+      }),
     };
-    const handler = () => {
-      throw new TypeError('cannot read the thing');
+    const handler = async () => {
+      await gate; // opening a cursor, say
+      return unread;
     };
-    const { server, accept } = serverOnFakeSockets({ handler, logger });
+    const { server, accept } = serverOnFakeSockets({ handler });
     const started = server.start(2000);
     const socket = await accept();
     await started;
-    request(socket, 'call.1');
-    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
-    const reply = framesOf(socket, 'SEND')[0] ?? '';
-    expect(header(reply, 'rpc-error-code')).toBe('INTERNAL');
-    expect(reply).toContain('cannot read the thing');
-    expect(reply).not.toContain('rpc-server.test'); // no stack to the caller
-    expect(errors).toEqual([
-      {
-        message: 'request failed',
-        fields: expect.objectContaining({
-          code: 'INTERNAL',
-          stack: expect.stringMatching(/^TypeError: cannot read the thing\n\s+at /),
-        }),
-      },
-    ]);
+    request(socket, 'call.3');
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(1));
+    cancel(socket, 'call.3');
+    await vi.waitFor(() => expect(server.stats).toMatchObject({ cancelled: 1, inFlight: 0 }));
+    release();
+    await vi.waitFor(() => expect(closed).toBe(1));
+    expect(framesOf(socket, 'SEND')).toHaveLength(0);
     void server.stop(0);
   });
+});
+
+describe('RpcServer failures', () => {
+  const failing = {
+    handler: () => {
+      throw new TypeError('cannot read the thing');
+    },
+    'stream producer': () => ({
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          throw new TypeError('cannot read the thing');
+        },
+      }),
+    }),
+  };
+  it.each(Object.keys(failing) as Array<keyof typeof failing>)(
+    "a %s's unexpected error: the caller gets INTERNAL with its message, the log its stack too",
+    async (which) => {
+      const errors: Array<{ fields: Record<string, unknown>; message: string }> = [];
+      const logger = {
+        debug: () => {},
+        info: () => {},
+        warn: () => {},
+        error: (fields: object, message: string) => errors.push({ fields: fields as Record<string, unknown>, message }),
+      };
+      const { server, accept } = serverOnFakeSockets({ handler: failing[which], logger });
+      const started = server.start(2000);
+      const socket = await accept();
+      await started;
+      request(socket, 'call.1');
+      await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
+      const reply = framesOf(socket, 'SEND')[0] ?? '';
+      expect(header(reply, 'rpc-error-code')).toBe('INTERNAL');
+      expect(reply).toContain('cannot read the thing');
+      expect(reply).not.toContain('rpc-server.test'); // no stack to the caller
+      expect(errors).toEqual([
+        {
+          message: 'request failed',
+          fields: expect.objectContaining({
+            code: 'INTERNAL',
+            stack: expect.stringMatching(/TypeError: cannot read the thing\n\s+at [^\n]*rpc-server\.test\.ts/),
+          }),
+        },
+      ]);
+      void server.stop(0);
+    },
+  );
 });
 
 describe('RpcServer defaultDeadlineMs', () => {
@@ -199,6 +244,34 @@ describe('RpcServer defaultDeadlineMs', () => {
     const late = framesOf(socket, 'SEND')[1] ?? '';
     expect([header(late, 'correlation-id'), header(late, 'rpc-error-code')]).toEqual(['call.1', 'DEADLINE_EXCEEDED']);
     expect(header(framesOf(socket, 'ACK')[0] ?? '', 'id')).toBe(String(delivered)); // call.2's, and so both
+    void server.stop(0);
+  });
+
+  it("a logger that throws stops nothing: a dropped request is still acknowledged, a lost connection's requests still given back", async () => {
+    const lines: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_fields: object, message: string) => {
+        lines.push(message);
+        throw new Error('the log is full');
+      },
+      error: () => {},
+    };
+    const { handler, signals } = heldRequests();
+    const { server, accept } = serverOnFakeSockets({ handler, logger });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    deliver(socket, '/queue/rpc_queue', { 'correlation-id': 'no-reply-to' }, '1'); // dropped, with a warn line
+    deliver(socket, '/queue/rpc_queue', { 'correlation-id': 'also-dropped' }, '1');
+    await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1));
+    expect(header(framesOf(socket, 'ACK')[0] ?? '', 'id')).toBe(String(delivered)); // both
+    request(socket, 'held');
+    await vi.waitFor(() => expect(signals).toHaveLength(1));
+    socket.closedByPeer(1006); // "connection lost; reconnecting", a warn line
+    expect(signals[0]?.aborted).toBe(true); // given back: its handler told to stop
+    expect(lines).toEqual(expect.arrayContaining(['request dropped', 'connection lost; reconnecting']));
     void server.stop(0);
   });
 

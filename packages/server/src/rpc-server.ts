@@ -55,7 +55,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { type AckEntry, AckWindow } from './ack-window.js';
 import { CancellableRequests } from './cancellable-requests.js';
 import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
-import { type Logger, silentLogger } from './logger.js';
+import { type Logger, neverThrowing, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { ReplyConfirmations } from './reply-confirmations.js';
 import { RequestControl } from './request-control.js';
@@ -424,7 +424,11 @@ export class RpcServer {
           return control.signal;
         },
       };
-      const answer = await control.within(Promise.resolve(this.#options.handler(request)));
+      const produced = Promise.resolve(this.#options.handler(request));
+      const answer = await control.within(produced).catch((stop: unknown) => {
+        void produced.then(closeUnread, () => {}); // a stream made after the stop: nobody reads it
+        throw stop;
+      });
       if (typeof answer === 'string') return { body: answer };
       const failure = await sendStream(answer, this.#options, {
         send,
@@ -477,8 +481,25 @@ function failureReply(thrown: unknown): { body: string; code: ErrorCode; stack?:
   const reply = isServerCode(error.code)
     ? { body: error.message, code: error.code }
     : { body: `${error.code}: ${error.message}`, code: 'INTERNAL' as const };
-  const stack = reply.code === 'INTERNAL' && thrown instanceof Error ? thrown.stack : undefined;
+  const stack = reply.code === 'INTERNAL' ? stackOf(thrown) : undefined;
   return stack === undefined ? reply : { ...reply, stack };
+}
+
+/** Lets a stream nobody will read free what it holds (its producer's finally blocks run). */
+function closeUnread(answer: HandlerReply): void {
+  if (typeof answer === 'string') return;
+  try {
+    void Promise.resolve(answer?.[Symbol.asyncIterator]?.().return?.()).catch(() => {});
+  } catch {
+    // not an iterable, or one that fails to close: nothing more to do
+  }
+}
+
+/** Where `thrown` was made, and its cause: what a stream's producer throws arrives wrapped (stream-sender.ts). */
+function stackOf(thrown: unknown): string | undefined {
+  if (!(thrown instanceof Error)) return undefined;
+  const { cause } = thrown;
+  return cause instanceof Error && cause.stack ? `${thrown.stack}\nCaused by: ${cause.stack}` : thrown.stack;
 }
 
 /** The queue's SUBSCRIBE headers, and whether replies are confirmed (by default, on a quorum queue). */
@@ -542,7 +563,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
     defaultDeadlineMs: checkMs(options.defaultDeadlineMs ?? SERVER_DEFAULTS.defaultDeadlineMs, 'defaultDeadlineMs'),
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ? neverThrowing(options.logger) : silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
     presenceMs,
     maxStreamItems: checkCount(options.maxStreamItems ?? SERVER_DEFAULTS.maxStreamItems, 'maxStreamItems'),
