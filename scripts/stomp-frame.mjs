@@ -35,7 +35,11 @@ export function decodeFrames(data) {
     const headers = {};
     for (const [name, value] of headerLines) headers[name] ??= value; // STOMP 1.2: the first one counts
     const bodyStart = headerEnd + 2;
-    const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+    const declared = headers['content-length'];
+    if (declared !== undefined && !/^\d{1,15}$/.test(declared)) {
+      throw new Error(`bad content-length in ${command}: ${declared}`); // -5 would loop back
+    }
+    const length = declared === undefined ? undefined : Number(declared);
     const bodyEnd = length === undefined ? data.indexOf(0, bodyStart) : bodyStart + length;
     if (bodyEnd < 0 || bodyEnd >= data.length) throw new Error(`frame without its NUL: ${command}`);
     frames.push({ command, headerLines, headers, body: data.subarray(bodyStart, bodyEnd) });
