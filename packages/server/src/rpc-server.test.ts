@@ -275,6 +275,27 @@ describe('RpcServer defaultDeadlineMs', () => {
     void server.stop(0);
   });
 
+  it('a handler that calls stop() before its first await is answered within the grace, not handed back', async () => {
+    let stopped: Promise<void> | undefined;
+    const handler = async () => {
+      stopped = server.stop(2000); // a "drain" procedure
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return 'draining';
+    };
+    const { server, accept } = serverOnFakeSockets({ handler });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'drain.1');
+    await vi.waitFor(() => expect(stopped).toBeDefined());
+    await vi.waitFor(() => expect(framesOf(socket, 'DISCONNECT')).toHaveLength(1), { timeout: 3000 });
+    expect(framesOf(socket, 'SEND').map((frame) => frame.slice(frame.indexOf('\n\n') + 2))).toEqual(['draining\0']);
+    expect(framesOf(socket, 'ACK')).toHaveLength(1);
+    expect(framesOf(socket, 'NACK')).toHaveLength(0);
+    socket.closedByPeer(1000);
+    await stopped;
+  });
+
   it('defaultDeadlineMs that is not a number of ms a timer can wait is INVALID_ARGUMENT', () => {
     for (const defaultDeadlineMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])
       expect(codeOf({ defaultDeadlineMs }), String(defaultDeadlineMs)).toBe('INVALID_ARGUMENT');

@@ -337,13 +337,16 @@ export class RpcServer {
   }
 
   #track(request: InFlight): void {
-    const work = this.#handle(request)
+    // In the map before the handler runs: a handler that calls stop() at once is waited for too.
+    let finished = () => {};
+    this.#inFlight.set(request, new Promise<void>((resolve) => (finished = resolve)));
+    void this.#handle(request)
       .catch((error: unknown) => logHandlingFailure(this.#options.logger, error))
       .finally(() => {
         this.#inFlight.delete(request);
         request.control?.dispose();
+        finished();
       });
-    this.#inFlight.set(request, work);
   }
 
   async #handle(request: InFlight): Promise<void> {
@@ -424,11 +427,7 @@ export class RpcServer {
           return control.signal;
         },
       };
-      const produced = Promise.resolve(this.#options.handler(request));
-      const answer = await control.within(produced).catch((stop: unknown) => {
-        void produced.then(closeUnread, () => {}); // a stream made after the stop: nobody reads it
-        throw stop;
-      });
+      const answer = await answerUnlessStopped(control, Promise.resolve(this.#options.handler(request)));
       if (typeof answer === 'string') return { body: answer };
       const failure = await sendStream(answer, this.#options, {
         send,
@@ -483,6 +482,14 @@ function failureReply(thrown: unknown): { body: string; code: ErrorCode; stack?:
     : { body: `${error.code}: ${error.message}`, code: 'INTERNAL' as const };
   const stack = reply.code === 'INTERNAL' ? stackOf(thrown) : undefined;
   return stack === undefined ? reply : { ...reply, stack };
+}
+
+/** The handler's answer, unless its request is stopped first; a stream it makes after that is closed. */
+function answerUnlessStopped(control: RequestControl, produced: Promise<HandlerReply>): Promise<HandlerReply> {
+  return control.within(produced).catch((stop: unknown) => {
+    void produced.then(closeUnread, () => {}); // nobody will read it
+    throw stop;
+  });
 }
 
 /** Lets a stream nobody will read free what it holds (its producer's finally blocks run). */
