@@ -6,8 +6,9 @@
 /**
  * Every error a caller can see carries one of these codes. Callers branch on the code, never on
  * the message. `origin` says who raises it; `retry`, whether the same call made again may succeed;
- * `mayHaveRun`, whether a server may have run a call not marked idempotent (it was sent and no
- * server said it was skipped): retry such a call only if running it twice is safe.
+ * `mayHaveRun`, whether a server may have run a call not marked idempotent (it was sent, and the
+ * answer does not say it was refused before its handler ran): retry such a call only if running it
+ * twice is safe.
  */
 export const ERROR_CODES = {
   INVALID_ARGUMENT: {
@@ -56,8 +57,9 @@ export const ERROR_CODES = {
   DEADLINE_EXCEEDED: {
     origin: 'server',
     retry: false,
-    mayHaveRun: false,
-    meaning: 'the server skipped the request because its deadline had passed (the caller has timed out by then)',
+    mayHaveRun: true,
+    meaning:
+      'the request’s deadline passed at the server: it was skipped, or its handler told to stop (the caller has timed out by then)',
   },
   INTERNAL: {
     origin: 'server',
