@@ -28,12 +28,12 @@ export function checkCount(value: number, name: string): number {
 /**
  * A call's `signal`, checked before the call is registered: anything without AbortSignal's
  * `aborted` and `addEventListener` would throw a TypeError after its request was on its way.
+ * `null` is no signal, as for `fetch()`.
  */
-export function checkSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
-  const like = signal as Partial<AbortSignal> | null | undefined;
-  if (like === undefined || (typeof like?.aborted === 'boolean' && typeof like.addEventListener === 'function')) {
-    return signal;
-  }
+export function checkSignal(signal: AbortSignal | null | undefined): AbortSignal | undefined {
+  if (signal === undefined || signal === null) return undefined;
+  const like = signal as Partial<AbortSignal>;
+  if (typeof like.aborted === 'boolean' && typeof like.addEventListener === 'function') return signal;
   throw new RpcError('INVALID_ARGUMENT', 'signal must be an AbortSignal');
 }
 

@@ -134,7 +134,7 @@ describe('RpcClient request', () => {
   it('request - a traceparent or a signal of the wrong type (from JavaScript) is INVALID_ARGUMENT, and nothing is sent', async () => {
     const { client, transport } = setup();
     transport.connect();
-    const wrong = [{ traceparent: 123 }, { signal: {} }, { signal: null }, { signal: { aborted: false } }];
+    const wrong = [{ traceparent: 123 }, { signal: {} }, { signal: 'abort' }, { signal: { aborted: false } }];
     for (const options of wrong) {
       const failure = client.request('/queue/q', '1', options as unknown as RequestOptions);
       await expect(failure, JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -144,6 +144,11 @@ describe('RpcClient request', () => {
     await settle();
     expect(transport.requests()).toEqual([]);
     expect(client.stats.pending).toBe(0);
+    // null is no signal, as for fetch()
+    void client.request('/queue/q', '1', { signal: null } as unknown as RequestOptions);
+    void client.stream('/queue/q', '1', { signal: null } as unknown as StreamOptions).next();
+    await settle();
+    expect(transport.requests()).toHaveLength(2);
   });
 
   it('reply - resolves with the body, who answered, its time and the latency', async () => {
