@@ -145,7 +145,7 @@ describe('RpcServer cancels', () => {
     void server.stop(0);
   });
 
-  it('cancel - a stream its handler makes only after the cancel is closed, so its producer frees what it holds', async () => {
+  it('cancel - a stream its handler makes only after the cancel is ended: its return() runs, so it can free what it holds', async () => {
     let release = () => {};
     const gate = new Promise<void>((resolve) => {
       release = resolve;

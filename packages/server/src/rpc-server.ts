@@ -492,7 +492,10 @@ function answerUnlessStopped(control: RequestControl, produced: Promise<HandlerR
   });
 }
 
-/** Lets a stream nobody will read free what it holds (its producer's finally blocks run). */
+/**
+ * Ends a stream nobody will read, as a reader that stops early does: its return() runs. (An async
+ * generator not yet started ends without running its body: open what it needs inside it.)
+ */
 function closeUnread(answer: HandlerReply): void {
   if (typeof answer === 'string') return;
   try {
