@@ -22,7 +22,7 @@ export default defineConfig({
     projects: [
       {
         resolve,
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'web/src/**/*.test.ts'] },
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'web/src/**/*.test.ts', 'scripts/*.test.ts'] },
       },
       {
         resolve,

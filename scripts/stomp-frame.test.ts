@@ -1,6 +1,6 @@
 // The hand-written STOMP codec the wire tests and the raw-echo bench read the broker with.
 import { describe, expect, it } from 'vitest';
-import { decodeFrames, encodeFrame } from '../scripts/stomp-frame.mjs';
+import { decodeFrames, encodeFrame } from './stomp-frame.mjs';
 
 describe('stomp-frame', () => {
   it('decode - frames after heart-beats, a binary body by its content-length', () => {
