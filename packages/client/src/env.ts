@@ -111,6 +111,8 @@ export function optionsFromCommandLine(
   if (flags['queue-profile'] !== undefined) options.queueDeclaration = flags['queue-profile'] as QueueProfile;
   if (flags.durable) {
     if (flags['queue-profile'] !== undefined) throw new Error('--durable and --queue-profile exclude each other');
+    // Silently replacing a profile from the environment would declare another queue than the others'.
+    if (env.RPC_QUEUE_PROFILE) throw new Error('--durable and RPC_QUEUE_PROFILE exclude each other');
     options.queueDeclaration = { durable: true };
   }
   checkQueueName(options.queue);
