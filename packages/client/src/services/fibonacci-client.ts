@@ -40,8 +40,9 @@ export interface FibonacciClientOptions extends RpcClientOptions {
    */
   exchange?: string;
   /**
-   * An RpcClient to send through, shared with other services; the connection options above are
-   * then ignored, and close() leaves that client open.
+   * An RpcClient to send through, shared with other services. Only queue, queueDeclaration and
+   * exchange above still apply; every other option (the connection's, timeoutMs, whenNoServers,
+   * traceCalls) is then that client's. close() leaves it open.
    * @default a client of its own, made from these options
    */
   client?: RpcClient;

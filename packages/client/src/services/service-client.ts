@@ -18,7 +18,11 @@ import { mapItems } from './map-items.js';
 import type { AnyProcedure, InputOf, KindOf, OutputOf, ServiceDefinition } from './service-definition.js';
 
 export interface ServiceClientOptions extends RpcClientOptions {
-  /** An RpcClient to send through, shared with other services; close() then leaves it open. */
+  /**
+   * An RpcClient to send through, shared with other services: every other option but `exchange`
+   * (the connection's, timeoutMs, whenNoServers, traceCalls) is then that client's, and close()
+   * leaves it open.
+   */
   client?: RpcClient;
   /**
    * Send requests through this exchange, with the service's queue as routing key, instead of
