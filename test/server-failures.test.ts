@@ -183,6 +183,49 @@ describe('servers that fail', () => {
     expect(client.stats).toMatchObject({ succeeded: 3000, droppedReplies: 0, pending: 0 });
   });
 
+  // Regression: a NACK of the held requests freed the prefetch window while the subscription still
+  // stood, and the broker delivered as many again to the closing server: each stop charged twice
+  // the prefetch against a quorum queue's delivery limit (5 in the cluster's definitions).
+  it('stop with a backlog - only the requests the server held go back, each charged one delivery', async () => {
+    const queue = uniqueQueue('stop-backlog');
+    const prefetch = 16;
+    let held = 0;
+    const server = await startServer(queue, {
+      queueDeclaration: 'replicated', // a quorum queue counts deliveries
+      prefetch,
+      presenceMs: 0,
+      handler: (request) =>
+        new Promise<string>((_, reject) => {
+          held++;
+          request.signal.addEventListener('abort', () => reject(request.signal.reason));
+        }),
+    });
+    const connection = await amqp.connect(amqpUrl());
+    onTestFinished(() => connection.close());
+    const channel = await connection.createChannel();
+    onTestFinished(async () => {
+      await channel.deleteQueue(queue);
+    });
+    const { queue: replyTo } = await channel.assertQueue('', { exclusive: true });
+    for (let i = 0; i < 200; i++) {
+      channel.sendToQueue(queue, Buffer.from('10'), { replyTo, correlationId: `c${i}`, expiration: '60000' });
+    }
+    await until(() => held === prefetch, 10_000, 'the server to hold its prefetch');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // any delivery beyond it would be here by now
+    await server.stop(0);
+
+    const charged: number[] = [];
+    for (
+      let message = await channel.get(queue, { noAck: true });
+      message;
+      message = await channel.get(queue, { noAck: true })
+    ) {
+      charged.push(Number(message.properties.headers?.['x-delivery-count'] ?? 0));
+    }
+    expect(charged).toHaveLength(200);
+    expect(charged.filter((count) => count > 0)).toEqual(Array(prefetch).fill(1));
+  });
+
   it('flood - malformed requests each get a clear error or are dropped; valid calls keep being answered', async () => {
     const queue = uniqueQueue('flood');
     const server = await startServer(queue, { prefetch: 10 });

@@ -1,20 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { AckWindow } from './ack-window.js';
 
-/** A window over numbered deliveries that records its ACKs and NACKs and runs flushes when told. */
+/** A window over numbered deliveries that records its ACKs and runs flushes when told. */
 function setup() {
   const acked: number[] = [];
-  const requeued: number[] = [];
   const flushes: Array<() => void> = [];
   const window = new AckWindow<number>({
     schedule: (flush) => flushes.push(flush),
     ack: (delivery) => acked.push(delivery),
-    requeue: (delivery) => requeued.push(delivery),
   });
   const runFlushes = () => {
     for (const flush of flushes.splice(0)) flush();
   };
-  return { window, acked, requeued, flushes, runFlushes };
+  return { window, acked, flushes, runFlushes };
 }
 
 describe('AckWindow', () => {
@@ -52,23 +50,21 @@ describe('AckWindow', () => {
     expect(acked).toEqual([]);
   });
 
-  it('requeueRest - ACKs the finished prefix, then hands back the rest with one NACK of the newest', () => {
-    const { window, acked, requeued } = setup();
+  it('settleForClose - ACKs the finished prefix and counts the rest, which the close hands back', () => {
+    const { window, acked } = setup();
     const [first, , third] = [1, 2, 3, 4].map((delivery) => window.add(delivery));
     window.finish(first as never);
     window.finish(third as never);
-    expect(window.requeueRest()).toBe(3);
+    expect(window.settleForClose()).toBe(3);
     expect(acked).toEqual([1]);
-    expect(requeued).toEqual([4]);
     expect(window.size).toBe(0);
   });
 
-  it('requeueRest - with everything finished, no NACK', () => {
-    const { window, acked, requeued } = setup();
+  it('settleForClose - with everything finished, all ACKed and nothing to hand back', () => {
+    const { window, acked } = setup();
     window.finish(window.add(1));
-    expect(window.requeueRest()).toBe(0);
+    expect(window.settleForClose()).toBe(0);
     expect(acked).toEqual([1]);
-    expect(requeued).toEqual([]);
   });
 
   it('reset - deliveries of a lost connection are forgotten, never ACKed on the next', () => {

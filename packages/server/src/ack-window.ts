@@ -18,8 +18,6 @@ export interface AckWindowActions<Delivery> {
   schedule(flush: () => void): void;
   /** ACKs this delivery, and so every earlier one. */
   ack(delivery: Delivery): void;
-  /** NACKs with requeue this delivery, and so every earlier unacknowledged one. */
-  requeue(delivery: Delivery): void;
 }
 
 export interface AckEntry<Delivery> {
@@ -74,15 +72,16 @@ export class AckWindow<Delivery> {
   }
 
   /**
-   * Acknowledges the finished prefix and hands back everything after it (one NACK of the newest
-   * delivery), finished or not: what was finished behind an unfinished request is answered again
-   * by whoever takes it, and the caller ignores the second answer.
+   * Before the connection closes: acknowledges the finished prefix and forgets the rest, finished
+   * or not, which the broker requeues at the close (what was finished behind an unfinished request
+   * is answered again by whoever takes it; the caller ignores the second answer). Returns how many
+   * go back. No NACK: it would free the prefetch window while the subscription still stands, and
+   * the broker would deliver as many again to this closing server, each charged one more delivery
+   * against a quorum queue's delivery limit.
    */
-  requeueRest(): number {
+  settleForClose(): number {
     this.flush();
-    const newest = this.#entries[this.#entries.length - 1];
     const handedBack = this.size;
-    if (newest !== undefined && handedBack > 0) this.#actions.requeue(newest.delivery);
     this.reset();
     return handedBack;
   }

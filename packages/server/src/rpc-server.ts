@@ -18,10 +18,10 @@
  * - stop() does not UNSUBSCRIBE: RabbitMQ refuses ACKs for a cancelled subscription ("Subscription
  *   not found"), so the requests in hand would be redelivered and answered twice. It keeps the
  *   subscription and holds, unanswered, whatever arrives after the stop began (those fill the
- *   prefetch window, so the broker sends no more; NACKing them at once would only have them sent
- *   straight back), lets the requests in hand finish and ACK, then hands back with one NACK the
- *   held ones and whatever is unacknowledged after the grace period (another server answers
- *   those; this one sends no more replies), and only then disconnects.
+ *   prefetch window, so the broker sends no more; NACKing them would only have as many sent
+ *   straight back), lets the requests in hand finish and ACK, then disconnects: the broker hands
+ *   the held ones and whatever is unacknowledged after the grace period to another server (this
+ *   one sends no more replies).
  */
 import { performance } from 'node:perf_hooks';
 import { RpcError } from '@stomp-rpc/client';
@@ -184,7 +184,6 @@ export class RpcServer {
   readonly #acks = new AckWindow<StompMessage>({
     schedule: (flush) => queueMicrotask(flush), // after this turn's replies: the ACK leaves in the same write
     ack: acknowledge,
-    requeue: giveBackToBroker,
   });
   readonly #inFlight = new Map<InFlight, Promise<void>>();
   /** Answerable requests by correlation id, for cancel messages. */
@@ -259,8 +258,8 @@ export class RpcServer {
   }
 
   /**
-   * Stops taking requests, lets those in hand finish and reply (up to `graceMs`), NACKs with
-   * requeue the ones that do not, then disconnects. A start() still waiting rejects with CLOSED.
+   * Stops taking requests, lets those in hand finish and reply (up to `graceMs`), then disconnects,
+   * which hands the ones that did not back to the broker. A start() still waiting rejects with CLOSED.
    * Calling it again returns the same promise.
    */
   stop(graceMs: number = SERVER_DEFAULTS.graceMs): Promise<void> {
@@ -277,7 +276,7 @@ export class RpcServer {
     const answerable = [...this.#inFlight].filter(([request]) => this.#mayAnswer(request)).map(([, work]) => work);
     await settledWithin(Promise.allSettled(answerable), graceMs);
     for (const request of this.#inFlight.keys()) request.abandoned = true;
-    const requeued = this.#acks.requeueRest();
+    const requeued = this.#acks.settleForClose();
     this.#giveBack(new RpcError('CLOSED', 'the server stopped: the request goes to a server again'));
     await this.#connection.close();
     this.#confirmations?.reset(); // their timers must not outlive the server
@@ -528,15 +527,6 @@ function acknowledge(message: StompMessage): void {
     message.ack();
   } catch {
     // The connection is gone; the broker redelivers the request to another consumer.
-  }
-}
-
-/** Gives a request back to the broker for another server (NACK with requeue). */
-function giveBackToBroker(message: StompMessage): void {
-  try {
-    message.nack();
-  } catch {
-    // disconnected: the broker requeues it anyway
   }
 }
 
