@@ -204,6 +204,7 @@ describe('servers that fail', () => {
     onTestFinished(() => connection.close());
     const channel = await connection.createChannel();
     onTestFinished(async () => {
+      await server.stop(0); // first: a server still subscribed would declare the queue again
       await channel.deleteQueue(queue);
     });
     const { queue: replyTo } = await channel.assertQueue('', { exclusive: true });
@@ -211,7 +212,6 @@ describe('servers that fail', () => {
       channel.sendToQueue(queue, Buffer.from('10'), { replyTo, correlationId: `c${i}`, expiration: '60000' });
     }
     await until(() => held === prefetch, 10_000, 'the server to hold its prefetch');
-    await new Promise((resolve) => setTimeout(resolve, 200)); // any delivery beyond it would be here by now
     await server.stop(0);
 
     const charged: number[] = [];

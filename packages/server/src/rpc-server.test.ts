@@ -296,6 +296,23 @@ describe('RpcServer defaultDeadlineMs', () => {
     await stopped;
   });
 
+  it('stop - a request still held when the grace ends goes back with the close: no NACK, which would have more delivered', async () => {
+    const held = heldRequests();
+    const { server, accept } = serverOnFakeSockets({ handler: held.handler });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'slow.1');
+    await vi.waitFor(() => expect(held.signals).toHaveLength(1));
+    const stopped = server.stop(0);
+    await vi.waitFor(() => expect(framesOf(socket, 'DISCONNECT')).toHaveLength(1));
+    expect(held.signals[0]?.aborted).toBe(true);
+    expect(framesOf(socket, 'NACK')).toHaveLength(0);
+    expect(framesOf(socket, 'ACK')).toHaveLength(0);
+    socket.closedByPeer(1000);
+    await stopped;
+  });
+
   it('defaultDeadlineMs that is not a number of ms a timer can wait is INVALID_ARGUMENT', () => {
     for (const defaultDeadlineMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])
       expect(codeOf({ defaultDeadlineMs }), String(defaultDeadlineMs)).toBe('INVALID_ARGUMENT');

@@ -73,7 +73,7 @@ interface InFlight {
   readonly acknowledgement: AckEntry<StompMessage>;
   /** The connection it arrived on. */
   readonly generation: number;
-  /** Set when stop() gave the request back to the broker. */
+  /** Set when the request went back to the broker (stop()'s grace ended, or its connection died): no reply goes. */
   abandoned: boolean;
   /** Cancel and deadline; set once the request is known to be answerable. */
   control?: RequestControl;
@@ -180,7 +180,7 @@ export class RpcServer {
   /** Resolves when the broker first confirms a subscription, whichever connection made it; stop() rejects it. */
   readonly #subscribed = settleable();
   #stopping: Promise<void> | undefined;
-  /** Every delivery of the current connection until acknowledged, in order; stop() hands back the rest. */
+  /** Every delivery of the current connection until acknowledged, in order; at stop() the close hands back the rest. */
   readonly #acks = new AckWindow<StompMessage>({
     schedule: (flush) => queueMicrotask(flush), // after this turn's replies: the ACK leaves in the same write
     ack: acknowledge,
