@@ -542,4 +542,26 @@ describe('deadlineError', () => {
     expect(error.cause).toBe(cause);
     if (cause === undefined && connection.trouble) expect(error.message).not.toContain(connection.trouble.message);
   });
+
+  // Regression: a stream cut off by its deadline said "no reply", or NO_SERVERS or OVERLOADED.
+  it.each([
+    ['confirmed, nothing known to consume the queue', { sent: true, confirmed: true, sends: 1 }, { unanswered: true }],
+    ['never confirmed', { sent: true, confirmed: false, sends: 1 }, {}],
+  ])('deadline - a stream that had items is TIMEOUT saying how many came (%s)', (_name, delivery, context) => {
+    const call = { ...callWith(delivery), nextItem: 3 };
+    const error = deadlineError(call, { ...live, trouble: undefined, ...context });
+    expect(error).toMatchObject({
+      code: 'TIMEOUT',
+      message: 'the stream from /queue/q did not end within 5000 ms; 3 items arrived',
+    });
+  });
+
+  it('deadline - a stream that had an item and lost its connection is TIMEOUT caused by the trouble', () => {
+    const call = { ...callWith({ sent: true, confirmed: true, sends: 2, dropped: true }), nextItem: 1 };
+    const error = deadlineError(call, { ...down, trouble });
+    expect(error.cause).toBe(trouble);
+    expect(error.message).toBe(
+      'the stream from /queue/q did not end within 5000 ms (1 item arrived); not connected to the broker: socket closed (1006)',
+    );
+  });
 });

@@ -259,32 +259,40 @@ export interface DeadlineContext {
  * waited, and a ping the broker took promptly went unanswered: server-discovery.ts askedInVain);
  * TIMEOUT otherwise, with the connection's trouble as the cause when that is why no reply came (a
  * request just re-sent on a new connection is unconfirmed because it is new, not because the
- * broker refused it).
+ * broker refused it). A stream that had items is TIMEOUT saying how many came: a server took it.
  */
 export function deadlineError(
   call: Confirmable & {
     readonly request: { readonly destination: string; readonly queue: string | undefined };
     readonly timeoutMs: number;
+    /** A streamed call: the items that arrived, from a server that took the request. */
+    readonly nextItem?: number;
   },
   connection: DeadlineContext,
 ): RpcError {
   const { delivery, request, timeoutMs } = call;
   const { confirmRequests, connected, trouble, unanswered, now, confirmWaitMs } = connection;
+  const items = call.nextItem ?? 0;
   const hadTime = now - delivery.unconfirmedSince >= Math.min(confirmWaitMs, timeoutMs / 2);
-  if (confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped && connected && hadTime) {
+  const unconfirmed = confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped;
+  if (items === 0 && unconfirmed && connected && hadTime) {
     return new RpcError(
       'OVERLOADED',
       `the broker did not accept the request to ${request.destination} within ${timeoutMs} ms: the queue is full or the broker too busy`,
     );
   }
+  const streamed = items > 0 && `the stream from ${request.destination} did not end within ${timeoutMs} ms`;
+  const arrived = `${items} item${items === 1 ? '' : 's'} arrived`;
   if (connected && (!delivery.dropped || trouble === undefined)) {
+    if (streamed) return new RpcError('TIMEOUT', `${streamed}; ${arrived}`);
     if (unanswered && delivery.sends > 0 && request.queue !== undefined)
       return noServerAnswered(request.queue, timeoutMs);
     return new RpcError('TIMEOUT', `no reply from ${request.destination} within ${timeoutMs} ms`);
   }
   const why = connected ? 'the connection dropped while it waited' : 'not connected to the broker';
   const detail = trouble ? `: ${trouble.message}` : '';
-  return new RpcError('TIMEOUT', `no reply within ${timeoutMs} ms; ${why}${detail}`, { cause: trouble });
+  const missed = streamed ? `${streamed} (${arrived})` : `no reply within ${timeoutMs} ms`;
+  return new RpcError('TIMEOUT', `${missed}; ${why}${detail}`, { cause: trouble });
 }
 
 function noServerAnswered(queue: string, timeoutMs: number): RpcError {
