@@ -50,16 +50,38 @@ describe('presence', () => {
     }`);
     expect(parsed?.host).toBe('?');
     expect(parsed?.stats).toMatchObject({ processingMs: { total: 0, average: 0 }, latency: { count: 0, p99Ms: 0 } });
-    expect(parsed?.stats.errors).toEqual({ TIMEOUT: 2 });
+    expect(parsed?.stats.errors).toEqual({ TIMEOUT: 2, INTERNAL: 1 }); // NOT_A_CODE: a newer server's, as a reply reads it
     expect(parsed?.stats.lastError).toBeUndefined();
     const procedures = parsed?.stats.procedures ?? {};
     expect(Object.keys(procedures).sort()).toEqual(['__proto__', 'fib']); // a name, not the prototype
     expect(procedures.fib).toEqual({
       requests: 0,
       succeeded: 0,
-      errors: { INTERNAL: 1 },
+      errors: { INTERNAL: 3 },
       cancelled: 0,
       processingMs: 0,
+    });
+  });
+
+  // Regression: a newer server's error codes were dropped, and its errors vanished from the counts.
+  it('parse - error codes this client does not know count as INTERNAL, as a reply with one reads', () => {
+    const parsed = parseAnnouncement(
+      JSON.stringify({
+        kind: 'beat',
+        id: 'a',
+        queue: 'q',
+        beatMs: 1000,
+        stats: {
+          errors: { INTERNAL: 1, RESOURCE_EXHAUSTED: 2, 'not a code': 5 },
+          lastError: { code: 'RESOURCE_EXHAUSTED', message: '', at: '2026-12-06T03:00:00.000Z' },
+        },
+      }),
+    );
+    expect(parsed?.stats.errors).toEqual({ INTERNAL: 3 });
+    expect(parsed?.stats.lastError).toEqual({
+      code: 'INTERNAL',
+      message: 'RESOURCE_EXHAUSTED',
+      at: '2026-12-06T03:00:00.000Z',
     });
   });
 

@@ -141,19 +141,31 @@ function isCount(field: unknown): field is number {
 
 const count = (field: unknown): number => (isCount(field) ? field : 0);
 
-/** Counts by error code: known codes only, each a count. */
+/** A code this client does not know, shaped as one (a newer server's), read as INTERNAL as in a reply. */
+function codeAsRead(code: unknown): ErrorCode | undefined {
+  if (isErrorCode(code)) return code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,39}$/.test(code) ? 'INTERNAL' : undefined;
+}
+
+/** Counts by error code, each a count; a newer server's codes are added to INTERNAL, not lost. */
 function readErrors(value: unknown): Partial<Record<ErrorCode, number>> {
   const errors: Partial<Record<ErrorCode, number>> = {};
   if (typeof value !== 'object' || value === null) return errors;
-  for (const [code, n] of Object.entries(value)) if (isErrorCode(code) && isCount(n)) errors[code] = n;
+  for (const [code, n] of Object.entries(value)) {
+    const read = codeAsRead(code);
+    if (read && isCount(n)) errors[read] = (errors[read] ?? 0) + n;
+  }
   return errors;
 }
 
 function readLastError(value: unknown): ServerStats['lastError'] {
   if (typeof value !== 'object' || value === null) return undefined;
   const { code, message, at } = value as Record<string, unknown>;
-  if (!isErrorCode(code) || typeof message !== 'string' || !isName(at)) return undefined;
-  return { code, message: message.slice(0, 500), at: at.slice(0, 40) };
+  const read = codeAsRead(code);
+  if (!read || typeof message !== 'string' || !isName(at)) return undefined;
+  // As a reply with an unknown code reads: INTERNAL, the code named in the message.
+  const shown = read === code ? message : `${code}${message ? `: ${message}` : ''}`;
+  return { code: read, message: shown.slice(0, 500), at: at.slice(0, 40) };
 }
 
 /** A latency histogram on the client's own bounds, or an empty one when it is not that. */
