@@ -1,7 +1,7 @@
 // Services (issue 18) against the broker: several typed procedures on one queue, validation with a
 // Standard Schema library, unknown procedures, streamed replies, and cancellation reaching the server.
 import { readFileSync } from 'node:fs';
-import { defineService, fibonacciService, procedure, ServiceClient, streamProcedure } from '@stomp-rpc/client';
+import { defineService, fibonacciService, json, procedure, ServiceClient, streamProcedure } from '@stomp-rpc/client';
 import { CANCEL_TOPIC, Header, queueDeclarationHeaders, REPLY_TO } from '@stomp-rpc/client/protocol';
 import { type RpcRequest, serveService } from '@stomp-rpc/server';
 import * as v from 'valibot';
@@ -14,10 +14,13 @@ const calculator = (queue: string) =>
   defineService({
     queue,
     procedures: {
-      add: procedure({ input: v.object({ a: v.number(), b: v.number() }), idempotent: true }),
+      add: procedure({ input: v.object({ a: v.number(), b: v.number() }), output: json<number>(), idempotent: true }),
       /** Waits until its caller cancels (or its deadline passes), then says why it stopped. */
       wait: procedure({ input: v.object({ ms: v.pipe(v.number(), v.maxValue(60_000)) }) }),
-      count: streamProcedure({ input: v.object({ to: v.pipe(v.number(), v.integer(), v.minValue(0)) }) }),
+      count: streamProcedure({
+        input: v.object({ to: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+        output: json<number>(),
+      }),
     },
   });
 
@@ -249,7 +252,7 @@ describe('services', () => {
     const queue = uniqueQueue('svc-backpressure');
     const definition = defineService({
       queue,
-      procedures: { blobs: streamProcedure({ input: v.object({ count: v.number() }) }) },
+      procedures: { blobs: streamProcedure({ input: v.object({ count: v.number() }), output: json<string>() }) },
     });
     const item = 'x'.repeat(32 * 1024);
     const count = 2000; // 64 MiB: far more than the kernel's socket buffers between server and broker

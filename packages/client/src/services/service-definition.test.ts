@@ -8,6 +8,7 @@ import {
   checkInput,
   defineService,
   type InputOf,
+  json,
   type OutputOf,
   procedure,
   procedureOf,
@@ -20,14 +21,14 @@ const shop = defineService({
   defaultProcedure: 'price',
   procedures: {
     price: procedure({ input: v.object({ sku: v.pipe(v.string(), v.minLength(3)) }) }),
-    quote: procedure<{ qty: number }, { qty: number }, { total: number }>({
+    quote: procedure<{ qty: number }, { total: number }>({
       input: (input) => {
         const qty = (input as { qty?: unknown }).qty;
         if (typeof qty !== 'number' || qty < 1) throw new Error('qty must be at least 1');
         return { qty };
       },
     }),
-    watch: streamProcedure<{ sku: string }, { sku: string }, { price: number }>({
+    watch: streamProcedure<{ sku: string }, { price: number }>({
       input: (input) => input as { sku: string },
     }),
   },
@@ -65,6 +66,28 @@ describe('services - definition', () => {
     expectTypeOf(methods.quote).returns.toEqualTypeOf<Promise<{ total: number }>>();
     expectTypeOf(methods.watch).returns.toEqualTypeOf<AsyncIterableIterator<{ price: number }>>();
     expectTypeOf<InputOf<(typeof fibonacciService.procedures)['fib']>>().toEqualTypeOf<number | bigint | string>();
+  });
+
+  // Regression: inside defineService, a function's input and a missing output were `any`, taken
+  // from its constraint: a caller's wrong input type-checked, and so did anything done with a reply.
+  it('types - inside defineService, a function types the input by what it returns, and no output codec is unknown', () => {
+    const isPoint = (value: unknown): { x: number; y: number } => value as { x: number; y: number };
+    const geo = defineService({
+      queue: 'geo',
+      procedures: {
+        norm: procedure({ input: isPoint, output: json<number>() }),
+        echo: procedure({ input: v.object({ s: v.string() }) }),
+        trace: streamProcedure({ input: isPoint }),
+      },
+    });
+    type Procedures = typeof geo.procedures;
+    expectTypeOf<InputOf<Procedures['norm']>>().toEqualTypeOf<{ x: number; y: number }>();
+    expectTypeOf<OutputOf<Procedures['norm']>>().toEqualTypeOf<number>();
+    expectTypeOf<OutputOf<Procedures['echo']>>().toEqualTypeOf<unknown>();
+    expectTypeOf<OutputOf<Procedures['trace']>>().toEqualTypeOf<unknown>();
+    const methods = {} as ProcedureMethods<typeof geo>;
+    expectTypeOf(methods.norm).parameter(0).toEqualTypeOf<{ x: number; y: number }>();
+    expect(geo.procedures.norm.kind).toBe('call');
   });
 
   it('checkInput - a Standard Schema’s issues become INVALID_ARGUMENT with their paths; the value comes back checked', async () => {

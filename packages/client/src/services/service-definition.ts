@@ -112,17 +112,31 @@ interface FunctionProcedureOptions<Input, Checked, Output, Produced> extends Pro
   input: ((input: unknown) => Checked | PromiseLike<Checked>) & { readonly '~standard'?: never };
 }
 
+/*
+ * The types come from the options alone (NoInfer on the result): inside defineService, TypeScript
+ * would otherwise take them from its `AnyProcedure` constraint, and a function's input or a missing
+ * output would be `any`. With a function, the caller passes what it returns (`Input = Checked`);
+ * its type arguments come in that order: `procedure<Checked, Output>`.
+ */
+type Made<Input, Checked, Output, Kind extends 'call' | 'stream', Produced> = Procedure<
+  NoInfer<Input>,
+  NoInfer<Checked>,
+  NoInfer<Output>,
+  Kind,
+  NoInfer<Produced>
+>;
+
 /** Makes a procedure of one kind from a Standard Schema, or from a function that is not one. */
 interface ProcedureMaker<Kind extends 'call' | 'stream'> {
   <Input, Checked = Input, Output = unknown, Produced = Output>(
     options: SchemaProcedureOptions<Input, Checked, Output, Produced>,
-  ): Procedure<Input, Checked, Output, Kind, Produced>;
-  <Input, Checked = Input, Output = unknown, Produced = Output>(
+  ): Made<Input, Checked, Output, Kind, Produced>;
+  <Checked, Output = unknown, Produced = Output, Input = Checked>(
     options: FunctionProcedureOptions<Input, Checked, Output, Produced>,
-  ): Procedure<Input, Checked, Output, Kind, Produced>;
+  ): Made<Input, Checked, Output, Kind, Produced>;
 }
 
-/** A procedure with one reply. `Input` is inferred from a Standard Schema; give it for a function. */
+/** A procedure with one reply; its types are inferred from the validator and the output codec. */
 export const procedure: ProcedureMaker<'call'> = (options: ProcedureOptions<unknown, unknown, unknown, unknown>) =>
   makeProcedure('call', options);
 
