@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { isRpcError, RpcError } from './errors.js';
 
 describe('RpcError', () => {
@@ -56,6 +56,12 @@ describe('RpcError across copies of the package', () => {
     expect(RpcError.from(foreign)).toBe(foreign);
     expect(RpcError.from(foreign).code).toBe('TIMEOUT');
     expect(other.isRpcError(new RpcError('ABORTED', 'from this copy'))).toBe(true);
+  });
+
+  // Regression: the brand was a field keyed by a `unique symbol`, which each copy's declarations
+  // declare anew: TypeScript refused one copy's RpcError where the other's was expected.
+  it('copies - the type has no symbol-keyed member, so every copy declares the same RpcError', () => {
+    expectTypeOf<Extract<keyof RpcError, symbol>>().toEqualTypeOf<never>();
   });
 
   it('copies - look-alikes without the brand, or with a code not in the table, are not RpcErrors', () => {

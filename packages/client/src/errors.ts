@@ -22,7 +22,6 @@ export class RpcError extends Error {
   override readonly name = 'RpcError';
   readonly code: ErrorCode;
   readonly remote: boolean;
-  readonly [BRAND] = true;
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return isRpcError(value);
@@ -51,6 +50,10 @@ export class RpcError extends Error {
     return new RpcError('INTERNAL', `${code}: ${message}`, { remote: true });
   }
 }
+
+// On the prototype, not declared as a field: each copy's type declarations would declare their own
+// `unique symbol` for it, and TypeScript would not take one copy's RpcError for the other's.
+Object.defineProperty(RpcError.prototype, BRAND, { value: true });
 
 /** Whether `value` is an RpcError, made by this copy of the package or another. */
 export function isRpcError(value: unknown): value is RpcError {
