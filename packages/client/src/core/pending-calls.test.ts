@@ -48,6 +48,7 @@ describe('PendingCalls', () => {
       queued: false,
       confirmed: false,
       sends: 0,
+      resentHere: false,
       dropped: false,
       lastSentAt: 0,
       lastWrite: 0,

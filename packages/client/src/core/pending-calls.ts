@@ -29,6 +29,8 @@ export interface Delivery {
   confirmed: boolean;
   /** Times it was written to a connection. */
   sends: number;
+  /** Whether it went out again on the current connection (request confirmation): a copy may run. */
+  resentHere: boolean;
   /** Whether a connection it was sent on dropped before the reply. */
   dropped: boolean;
   lastSentAt: number;
@@ -203,6 +205,7 @@ export function newDelivery(confirmWaitMs: number): Delivery {
     queued: false,
     confirmed: false,
     sends: 0,
+    resentHere: false,
     dropped: false,
     lastSentAt: 0,
     lastWrite: 0,

@@ -8,7 +8,7 @@
 import { RpcError } from '../errors.js';
 import { checkCount, checkSignal } from '../options.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
-import { EndWith } from './pending-calls.js';
+import { abortError, EndWith } from './pending-calls.js';
 import type { RpcReply } from './rpc-client.js';
 
 export interface StreamLimits {
@@ -37,6 +37,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   #bytes = 0;
   /** Set once the call ended: done, or the error to throw after the items already here. */
   #end: { error?: unknown } | undefined;
+  readonly #callerSignal: AbortSignal | undefined;
   #stopFollowingCaller: (() => void) | undefined;
   /** The call's end, once followed; and the client's counters, told of a refusal after a success. */
   #settled: Promise<unknown> | undefined;
@@ -70,6 +71,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     this.#maxItems = checkCount(limits.maxItems ?? STREAM_DEFAULTS.maxItems, 'maxItems');
     this.#maxBytes = checkCount(limits.maxBytes ?? STREAM_DEFAULTS.maxBytes, 'maxBytes');
     const callerSignal = checkSignal(signal);
+    this.#callerSignal = callerSignal;
     if (callerSignal === undefined) return;
     const onAbort = () => {
       this.#items.length = 0; // "at once", as for a plain call: no item read after the abort
@@ -115,6 +117,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   }
 
   next(): Promise<IteratorResult<RpcReply>> {
+    if (this.#end && !this.#readerDone && this.#callerSignal?.aborted) this.#abortedAfterEnd(this.#callerSignal);
     const item = this.#items.shift();
     if (item !== undefined) return Promise.resolve({ value: item, done: false });
     if (this.#end) {
@@ -159,6 +162,22 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
 
   [Symbol.asyncIterator](): AsyncIterableIterator<RpcReply> {
     return this;
+  }
+
+  /**
+   * The caller aborted after the call's end came (its listener is gone with the call) and before
+   * reading all of it: ABORTED at once all the same, the items left unread. Counted so once it was
+   * counted a success.
+   */
+  #abortedAfterEnd(callerSignal: AbortSignal): void {
+    const answered = this.#end?.error === undefined;
+    this.#items.length = 0;
+    this.#end = { error: abortError(callerSignal) };
+    if (answered)
+      void this.#settled?.then(
+        () => this.#stats?.refused('ABORTED'),
+        () => {},
+      );
   }
 
   #finish(end: { error?: unknown }): void {

@@ -114,6 +114,7 @@ export class RequestConfirmation<Call extends Confirmable> {
   sent(delivery: Delivery): boolean {
     const now = this.#clock.now();
     if (!delivery.sent || delivery.confirmed) delivery.unconfirmedSince = now;
+    delivery.resentHere = delivery.sent;
     delivery.sent = true;
     delivery.confirmed = false;
     delivery.lastSentAt = now;

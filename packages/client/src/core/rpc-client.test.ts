@@ -407,6 +407,23 @@ describe('RpcClient stream', () => {
     expect(transport.cancels()).toEqual([correlationId]);
   });
 
+  // Regression: once the end had come, the abort listener was gone and the reader got every item left.
+  it('stream - its caller aborting after the end came, before reading it all, ends it with ABORTED all the same', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const caller = new AbortController();
+    const items = client.stream('/queue/q', 'range', { signal: caller.signal });
+    const correlationId = transport.onlyCorrelationId();
+    for (let n = 0; n < 3; n++) transport.deliver(...item(correlationId, n, String(n)));
+    transport.deliver({ [Header.correlationId]: correlationId, [Header.stream]: StreamMark.end });
+    expect((await items.next()).value?.body).toBe('0');
+    caller.abort();
+    await expect(items.next()).rejects.toMatchObject({ code: 'ABORTED' });
+    expect((await items.next()).done).toBe(true);
+    expect(client.stats).toMatchObject({ succeeded: 0, errors: { ABORTED: 1 } });
+    expect(transport.cancels()).toEqual([]); // the server had finished
+  });
+
   it('stream - throw() with an RpcError ends the call with it (counted so, the server told); with anything else the call is aborted', async () => {
     const { client, transport } = setup();
     transport.connect();
@@ -414,6 +431,29 @@ describe('RpcClient stream', () => {
     await client.stream('/queue/q', 'range').throw?.(new Error('the reader itself failed'));
     expect(client.stats.errors).toEqual({ BAD_REPLY: 1, ABORTED: 1 });
     expect(transport.cancels()).toHaveLength(2);
+  });
+
+  // Regression: only ABORTED, CLOSED, LIMIT_EXCEEDED, BAD_REPLY and CONNECTION_LOST sent a cancel;
+  // a reader refusing an item with another code (a codec's INVALID_ARGUMENT) left the server streaming.
+  it('stream - the reader refusing an item with any code tells the server; its own end, a reply or a remote error, does not', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const refused = client.stream('/queue/q', 'range');
+    const refusedId = transport.onlyCorrelationId();
+    transport.deliver(...item(refusedId, 0, 'not a number'));
+    await refused.next();
+    await refused.throw?.(new RpcError('INVALID_ARGUMENT', 'the item is not a number'));
+    const ended = client.stream('/queue/q', 'range');
+    transport.deliver({ [Header.correlationId]: transport.lastCorrelationId(), [Header.stream]: StreamMark.end });
+    expect((await ended.next()).done).toBe(true);
+    const failed = client.stream('/queue/q', 'range');
+    transport.deliver(
+      { [Header.correlationId]: transport.lastCorrelationId(), [Header.errorCode]: 'INTERNAL' },
+      'boom',
+    );
+    await expect(failed.next()).rejects.toMatchObject({ code: 'INTERNAL', remote: true });
+    expect(transport.cancels()).toEqual([refusedId]);
+    expect(client.stats.errors).toEqual({ INVALID_ARGUMENT: 1, INTERNAL: 1 });
   });
 
   it('stream - leaving the loop early cancels the call; so does the deadline end it with TIMEOUT', async () => {
@@ -639,6 +679,29 @@ describe('RpcClient confirmation', () => {
     expect(requests[2]?.headers[Header.correlationId]).toBe(requests[0]?.headers[Header.correlationId]);
     expect(requests[2]?.headers[Header.expiration]).toBe('7750');
     expect(client.stats.resent).toBe(1);
+  });
+
+  // Regression: a copy sent again on the same connection ran on at another server after the call ended.
+  it('resend - once a call sent twice on this connection ends, even answered, the servers are told: a copy may still run', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 10_000, resendUnconfirmedMs: 1000 });
+    transport.connect();
+    const resent = client.request('/queue/q', 'safe', { idempotent: true });
+    const correlationId = transport.onlyCorrelationId();
+    clock.advance(1000);
+    transport.receipt('probe-1'); // the broker got to it and confirmed nothing
+    clock.advance(1250);
+    expect(client.stats.resent).toBe(1);
+    transport.deliver({ [Header.correlationId]: correlationId }, 'answer');
+    await expect(resent).resolves.toMatchObject({ body: 'answer' });
+    expect(transport.cancels()).toEqual([correlationId]);
+    // Sent again on a new connection only: the copy on the last one cannot be told (its reply queue is gone).
+    const again = client.request('/queue/q', 'safe', { idempotent: true });
+    transport.disconnect();
+    transport.connect();
+    expect(transport.requests().filter((frame) => frame.body === 'safe')).toHaveLength(4);
+    transport.deliver({ [Header.correlationId]: transport.lastCorrelationId() }, 'answer');
+    await expect(again).resolves.toMatchObject({ body: 'answer' });
+    expect(transport.cancels()).toEqual([correlationId]);
   });
 
   it('batch - idempotent requests of one turn go out together, and only the last asks for a RECEIPT', async () => {

@@ -197,16 +197,11 @@ type Call = PendingCall<RpcReply>;
 const RECENT_REPLY_MS = 6000;
 
 /**
- * The ends of a call that mean nobody waits for its reply any more: the server is told (a stream
- * that broke the protocol, or that another server started again, would otherwise run on).
+ * The ends of a call its servers stop at by themselves, with no cancel: its deadline, which the
+ * request carries (TIMEOUT), a request the broker did not confirm (OVERLOADED), a queue nothing
+ * consumes (NO_SERVERS).
  */
-const GIVEN_UP: ReadonlySet<ErrorCode> = new Set([
-  'ABORTED',
-  'CLOSED',
-  'LIMIT_EXCEEDED',
-  'BAD_REPLY',
-  'CONNECTION_LOST',
-]);
+const SERVERS_STOP_ALONE: ReadonlySet<ErrorCode> = new Set(['TIMEOUT', 'OVERLOADED', 'NO_SERVERS']);
 
 export class RpcClient {
   readonly #connection: Transport;
@@ -562,14 +557,18 @@ function outgoingRequest(
 }
 
 /**
- * A call its caller gave up on (aborted, a stream left early or broken, or the client closed)
- * while it was out on this connection: tell the servers (protocol CANCEL_TOPIC), so that none goes
- * on working for nobody. The cancel carries the requests' `reply-to`, which the broker turns into
- * this connection's own reply queue, as it did for the request: a server obeys a cancel only from
- * there.
+ * A call that ended while out on this connection, other than by its server's own end (a reply, or
+ * a remote error) or its deadline: aborted, a stream left, refused or broken, the client closed.
+ * The servers are told (protocol CANCEL_TOPIC), so that none goes on working for nobody. So are
+ * they, however it ended, when the request went out again on this connection: another server
+ * may be running a copy (a cancel for an answered request is ignored). The cancel carries the requests'
+ * `reply-to`, which the broker turns into this connection's own reply queue, as it did for the
+ * request: a server obeys a cancel only from there.
  */
 function cancelIfGivenUp(connection: Transport, call: Call, outcome: RpcReply | RpcError): void {
-  if (!(outcome instanceof RpcError) || !GIVEN_UP.has(outcome.code) || !call.delivery.sent) return;
+  const { sent, resentHere } = call.delivery;
+  const local = outcome instanceof RpcError && !outcome.remote;
+  if (!sent || !(resentHere || (local && !SERVERS_STOP_ALONE.has(outcome.code)))) return;
   try {
     const headers = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
     connection.publish({ destination: CANCEL_TOPIC, body: '', headers });
