@@ -145,6 +145,28 @@ describe('RpcServer cancels', () => {
     void server.stop(0);
   });
 
+  it('stream - each item carries its number and the end how many went before it, so that a caller tells a restarted run’s end', async () => {
+    const handler = async function* () {
+      yield 'a';
+      yield 'b';
+    };
+    const { server, accept } = serverOnFakeSockets({ handler: () => handler() });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'call.4');
+    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(3));
+    const streamHeaders = framesOf(socket, 'SEND').map((frame) =>
+      frame.split('\n').filter((line) => /^rpc-(stream|seq):/.test(line)),
+    );
+    expect(streamHeaders).toEqual([
+      ['rpc-stream:item', 'rpc-seq:0'],
+      ['rpc-stream:item', 'rpc-seq:1'],
+      ['rpc-stream:end', 'rpc-seq:2'],
+    ]);
+    void server.stop(0);
+  });
+
   it('cancel - a stream its handler makes only after the cancel is ended: its return() runs, so it can free what it holds', async () => {
     let release = () => {};
     const gate = new Promise<void>((resolve) => {

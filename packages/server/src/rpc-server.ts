@@ -48,7 +48,6 @@ import {
   queueDestination,
   resolveQueueDeclaration,
   type ServerStats,
-  StreamMark,
   servedBy,
 } from '@stomp-rpc/client/protocol';
 import { v4 as uuidv4 } from 'uuid';
@@ -62,7 +61,7 @@ import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
 import { ServerStatsCounter } from './server-stats.js';
-import { sendStream } from './stream-sender.js';
+import { sendStream, streamEnd } from './stream-sender.js';
 
 export type { RpcRequest } from './request-intake.js';
 
@@ -372,7 +371,7 @@ export class RpcServer {
     try {
       const send = (body: string, headers: Record<string, string>) =>
         this.#mayAnswer(request) && this.#reply(intake.replyTo, correlationId, body, startedAt, headers);
-      const { body, code, end, stack } = await this.#run(intake.request, intake.refusal, control, send, () =>
+      const { body, code, streamed, stack } = await this.#run(intake.request, intake.refusal, control, send, () =>
         this.#mayAnswer(request) ? control.reason : new RpcError('CONNECTION_LOST', 'given back to the broker'),
       );
       // Given back to the broker meanwhile (stop, or a new connection): its redelivery is answered.
@@ -380,7 +379,7 @@ export class RpcServer {
       const processingMs = performance.now() - startedAt;
       // Cancelled by its caller: nobody waits for a reply, so none goes.
       const headers: Record<string, string> =
-        code !== undefined ? { [Header.errorCode]: code } : end ? { [Header.stream]: StreamMark.end } : {};
+        code !== undefined ? { [Header.errorCode]: code } : streamed !== undefined ? streamEnd(streamed) : {};
       const confirming = control.cancelled ? undefined : this.#confirmations?.expect();
       if (!control.cancelled && !send(body, confirming ? { ...headers, receipt: confirming.receiptId } : headers))
         return;
@@ -414,7 +413,7 @@ export class RpcServer {
     control: RequestControl,
     send: (body: string, headers: Record<string, string>) => boolean,
     stopped: () => RpcError | undefined,
-  ): Promise<{ body: string; code?: ErrorCode; end?: true; stack?: string }> {
+  ): Promise<{ body: string; code?: ErrorCode; streamed?: number; stack?: string }> {
     try {
       if (refusal) throw refusal;
       // Stopped already (its deadline passed before it arrived): the handler must not run at all.
@@ -428,14 +427,14 @@ export class RpcServer {
       };
       const answer = await answerUnlessStopped(control, Promise.resolve(this.#options.handler(request)));
       if (typeof answer === 'string') return { body: answer };
-      const failure = await sendStream(answer, this.#options, {
+      const streamed = await sendStream(answer, this.#options, {
         send,
         stopped,
         within: (work) => control.within(work),
         backlog: () => this.#connection.bufferedAmount,
       });
-      if (failure) throw failure;
-      return { body: '', end: true };
+      if (streamed instanceof RpcError) throw streamed;
+      return { body: '', streamed };
     } catch (thrown) {
       return failureReply(thrown);
     }

@@ -34,15 +34,15 @@ export interface StreamSink {
 }
 
 /**
- * Sends `items`, then the end. Resolves with undefined when the end went out, or with the error
- * that ended the stream early (the caller is sent that error unless the stream stopped because it
- * may not answer at all).
+ * Sends `items`. Resolves with how many went out, for the end to carry, or with the error that
+ * ended the stream early (the caller is sent that error unless the stream stopped because it may
+ * not answer at all).
  */
 export async function sendStream(
   items: AsyncIterable<string>,
   { maxStreamItems, maxStreamBytes }: { maxStreamItems: number; maxStreamBytes: number },
   sink: StreamSink,
-): Promise<RpcError | undefined> {
+): Promise<RpcError | number> {
   // A handler in plain JavaScript (or an async one that forgot to return) may give anything.
   if (typeof (items as Partial<AsyncIterable<string>> | null)?.[Symbol.asyncIterator] !== 'function') {
     const given = items === null ? 'null' : Array.isArray(items) ? 'an array' : typeof items;
@@ -59,7 +59,7 @@ export async function sendStream(
       if (stop) return stop;
       const next = await sink.within(iterator.next());
       // A producer that ends because its signal aborted has not finished: the stop is the answer.
-      if (next.done) return sink.stopped();
+      if (next.done) return sink.stopped() ?? sent;
       if (typeof next.value !== 'string') return new RpcError('INTERNAL', 'a stream item is not a string');
       if (sent === maxStreamItems) return overLimit(`${maxStreamItems} items`);
       bytes += next.value.length;
@@ -75,6 +75,11 @@ export async function sendStream(
     // Stopped early: the producer's finally blocks run (and free what it holds).
     void Promise.resolve(iterator.return?.()).catch(() => {});
   }
+}
+
+/** A stream's end: its mark, and how many items went before it (a run's own count, so that a caller tells a restart's end). */
+export function streamEnd(sent: number): Record<string, string> {
+  return { [Header.stream]: StreamMark.end, [Header.sequence]: String(sent) };
 }
 
 /** Waits until the broker has taken most of the backlog, or the stream must stop (checked next). */

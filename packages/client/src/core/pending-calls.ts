@@ -156,8 +156,7 @@ export class PendingCalls<Reply> {
    * mix two runs. An item out of order ends the call with BAD_REPLY.
    */
   item(call: PendingCall<Reply>, sequence: string | undefined, item: Reply): boolean {
-    // Whole numbers in decimal only: Number() would read "" as 0 and " 1", "0x1" or "1e0" as 1.
-    const number = sequence !== undefined && /^(0|[1-9][0-9]*)$/.test(sequence) ? Number(sequence) : Number.NaN;
+    const number = wholeNumber(sequence);
     if (number < call.nextItem && call.request.idempotent) return false;
     if (number < call.nextItem) {
       const message = `the stream started again at item ${number} after ${call.nextItem}: its server was lost, and the call is not idempotent`;
@@ -172,6 +171,26 @@ export class PendingCalls<Reply> {
     call.nextItem++;
     const refused = call.onItem?.(item);
     if (refused) this.settle(call.correlationId, refused);
+    return true;
+  }
+
+  /**
+   * The end of a streamed call, with the number of items its server sent (`sequence`; a server
+   * older than that sends none, and its end is taken as it is). An end after fewer items than came
+   * is another run's: for an idempotent call a copy's, dropped (false); for one that is not, the
+   * sign that its request was redelivered and started again, CONNECTION_LOST, as for an item. An
+   * end after more is BAD_REPLY.
+   */
+  end(call: PendingCall<Reply>, sequence: string | undefined, end: Reply): boolean {
+    const count = sequence === undefined ? call.nextItem : wholeNumber(sequence);
+    if (count < call.nextItem && call.request.idempotent) return false;
+    if (count < call.nextItem) {
+      const message = `the stream started again and ended after ${count} items, ${call.nextItem} had come: its server was lost, and the call is not idempotent`;
+      this.settle(call.correlationId, new RpcError('CONNECTION_LOST', message));
+    } else if (count !== call.nextItem) {
+      const message = `the stream ended after ${JSON.stringify(sequence)} items, ${call.nextItem} came`;
+      this.settle(call.correlationId, new RpcError('BAD_REPLY', message));
+    } else this.settle(call.correlationId, end);
     return true;
   }
 
@@ -196,6 +215,11 @@ export class PendingCalls<Reply> {
   rejectAll(makeError: () => RpcError): void {
     for (const correlationId of [...this.#calls.keys()]) this.settle(correlationId, makeError());
   }
+}
+
+/** A whole number in decimal, or NaN: Number() would read "" as 0 and " 1", "0x1" or "1e0" as 1. */
+function wholeNumber(text: string | undefined): number {
+  return text !== undefined && /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : Number.NaN;
 }
 
 /** A request not sent yet. */

@@ -358,6 +358,56 @@ describe('RpcClient stream', () => {
     expect(transport.cancels()).toEqual([correlationId]); // the second server stops
   });
 
+  // Regression: a second run that sent no item before its end was taken for the first run's end,
+  // and a stream cut short by a lost server looked whole.
+  it('stream - an end that counts fewer items than came is a restarted run’s: CONNECTION_LOST, or a copy’s dropped when idempotent', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    const end = (correlationId: string, sent?: number) =>
+      transport.deliver({
+        [Header.correlationId]: correlationId,
+        [Header.stream]: StreamMark.end,
+        ...(sent === undefined ? {} : { [Header.sequence]: String(sent) }),
+      });
+    const once = client.stream('/queue/q', 'restocks');
+    const onceId = transport.onlyCorrelationId();
+    for (let n = 0; n < 3; n++) transport.deliver(...item(onceId, n, String(n)));
+    end(onceId, 0); // the second server's run found nothing to send
+    const read: string[] = [];
+    await expect(
+      (async () => {
+        for await (const reply of { [Symbol.asyncIterator]: () => once }) read.push(reply.body);
+      })(),
+    ).rejects.toMatchObject({
+      code: 'CONNECTION_LOST',
+      message: expect.stringContaining('ended after 0 items, 3 had come'),
+    });
+    expect(read).toEqual(['0', '1', '2']); // the first run's, then the error: the stream is not whole
+    const safe = client.stream('/queue/q', 'range', { idempotent: true });
+    const safeId = transport.lastCorrelationId();
+    for (let n = 0; n < 2; n++) transport.deliver(...item(safeId, n, String(n)));
+    end(safeId, 1); // a copy's end
+    end(safeId, 2);
+    const bodies: string[] = [];
+    for await (const reply of { [Symbol.asyncIterator]: () => safe }) bodies.push(reply.body);
+    expect(bodies).toEqual(['0', '1']);
+    const overcounted = client.stream('/queue/q', 'range');
+    transport.deliver(...item(transport.lastCorrelationId(), 0, 'a'));
+    end(transport.lastCorrelationId(), 2);
+    await overcounted.next();
+    await expect(overcounted.next()).rejects.toMatchObject({ code: 'BAD_REPLY' });
+    const older = client.stream('/queue/q', 'range'); // a server that sends no count
+    transport.deliver(...item(transport.lastCorrelationId(), 0, 'a'));
+    end(transport.lastCorrelationId());
+    expect((await older.next()).value?.body).toBe('a');
+    expect((await older.next()).done).toBe(true);
+    expect(client.stats).toMatchObject({
+      succeeded: 2,
+      droppedReplies: 1,
+      errors: { CONNECTION_LOST: 1, BAD_REPLY: 1 },
+    });
+  });
+
   it('stream - an error reply ends it with that error after the items before it', async () => {
     const { client, transport } = setup();
     transport.connect();

@@ -488,12 +488,17 @@ export class RpcClient {
     this.#discovery.answeredBy(served.server);
     if (call.request.queue !== undefined) this.#replies.heard(call.request.queue, now);
     const outcome = replyOutcome(message, served, latencyMs, call);
-    if (headers[Header.stream] === StreamMark.item && !(outcome instanceof RpcError)) {
-      if (!this.#calls.item(call, headers[Header.sequence], outcome)) this.#stats.droppedReply();
+    if (outcome instanceof RpcError || headers[Header.stream] === undefined) {
+      this.#stats.replied(latencyMs);
+      this.#calls.settle(call.correlationId, outcome);
       return;
     }
-    this.#stats.replied(latencyMs);
-    this.#calls.settle(call.correlationId, outcome);
+    // A stream's item or end (replyOutcome refused any other mark).
+    const sequence = headers[Header.sequence];
+    if (headers[Header.stream] === StreamMark.item) {
+      if (!this.#calls.item(call, sequence, outcome)) this.#stats.droppedReply();
+    } else if (this.#calls.end(call, sequence, outcome)) this.#stats.replied(latencyMs);
+    else this.#stats.droppedReply();
   }
 }
 

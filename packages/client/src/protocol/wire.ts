@@ -33,7 +33,10 @@ export const Header = {
    * is empty). An error reply also ends a stream. See {@link StreamMark}.
    */
   stream: 'rpc-stream',
-  /** On stream items: the item's number from 0, so a copy from a redelivered request is dropped. */
+  /**
+   * On stream items: the item's number from 0, so a copy from a redelivered request is dropped; on
+   * the end, how many items its run sent, so that a restarted run's end is told apart.
+   */
   sequence: 'rpc-seq',
 } as const;
 
