@@ -167,6 +167,24 @@ describe('RpcServer cancels', () => {
     void server.stop(0);
   });
 
+  // Regression: a client cancels a call it sent twice once answered, to stop the copy; the cancel
+  // came before the reply's RECEIPT and the server counted its answer as cancelled.
+  it('cancel - one that comes while the reply’s RECEIPT is awaited leaves the request answered, not cancelled', async () => {
+    const { server, accept } = serverOnFakeSockets({ handler: () => 'done', confirmReplies: true });
+    const started = server.start(2000);
+    const socket = await accept();
+    await started;
+    request(socket, 'call.5');
+    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
+    const reply = framesOf(socket, 'SEND')[0] as string;
+    cancel(socket, 'call.5');
+    const receipt = /\nreceipt:([^\n]*)/.exec(reply)?.[1];
+    socket.receive(`RECEIPT\nreceipt-id:${receipt}\n\n`);
+    await vi.waitFor(() => expect(server.stats.inFlight).toBe(0));
+    expect(server.stats).toMatchObject({ succeeded: 1, cancelled: 0 });
+    void server.stop(0);
+  });
+
   it('cancel - a stream its handler makes only after the cancel is ended: its return() runs, so it can free what it holds', async () => {
     let release = () => {};
     const gate = new Promise<void>((resolve) => {

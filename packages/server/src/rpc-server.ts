@@ -380,18 +380,20 @@ export class RpcServer {
       // Cancelled by its caller: nobody waits for a reply, so none goes.
       const headers: Record<string, string> =
         code !== undefined ? { [Header.errorCode]: code } : streamed !== undefined ? streamEnd(streamed) : {};
-      const confirming = control.cancelled ? undefined : this.#confirmations?.expect();
-      if (!control.cancelled && !send(body, confirming ? { ...headers, receipt: confirming.receiptId } : headers))
-        return;
+      // Decided now: a cancel that comes while the reply's RECEIPT is awaited is for an answered call.
+      const cancelled = control.cancelled;
+      const confirming = cancelled ? undefined : this.#confirmations?.expect();
+      if (!cancelled && !send(body, confirming ? { ...headers, receipt: confirming.receiptId } : headers)) return;
+      forget();
       if (confirming && !(await confirming.confirmed) && !this.#mayAnswer(request)) return; // redelivered
       this.#acks.finish(request.acknowledgement);
-      if (control.cancelled)
+      if (cancelled)
         this.#stats.cancelled(procedure); // not a failure: nobody waits for it
       else {
         this.#stats.answered(processingMs, code, body, procedure);
         logAnswered(this.#options.logger, intake.request, processingMs, { body, code, stack });
       }
-      this.#observer?.requestDone(control.cancelled ? 'ABORTED' : code, processingMs, procedure); // last: it may throw
+      this.#observer?.requestDone(cancelled ? 'ABORTED' : code, processingMs, procedure); // last: it may throw
     } finally {
       forget();
     }

@@ -754,6 +754,21 @@ describe('RpcClient confirmation', () => {
     expect(transport.cancels()).toEqual([correlationId]);
   });
 
+  it('resend - a call sent twice that ends at its deadline sends no cancel: every copy carries that deadline', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 5000, resendUnconfirmedMs: 1000 });
+    transport.connect();
+    const late = client.request('/queue/q', 'x', { idempotent: true });
+    clock.advance(1000);
+    transport.receipt('probe-1');
+    clock.advance(1250);
+    const copy = transport.requests().at(-1);
+    expect(transport.requests()).toHaveLength(2);
+    transport.receipt(copy?.headers[Header.receipt] as string); // the copy is taken, and never answered
+    clock.advance(5000);
+    await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(transport.cancels()).toEqual([]);
+  });
+
   it('batch - idempotent requests of one turn go out together, and only the last asks for a RECEIPT', async () => {
     const turns: Array<() => void> = [];
     const { client, transport, clock } = setup({ timeoutMs: 2000, resendUnconfirmedMs: 0 }, (send) => turns.push(send));

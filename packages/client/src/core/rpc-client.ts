@@ -565,15 +565,15 @@ function outgoingRequest(
  * A call that ended while out on this connection, other than by its server's own end (a reply, or
  * a remote error) or its deadline: aborted, a stream left, refused or broken, the client closed.
  * The servers are told (protocol CANCEL_TOPIC), so that none goes on working for nobody. So are
- * they, however it ended, when the request went out again on this connection: another server
- * may be running a copy (a cancel for an answered request is ignored). The cancel carries the requests'
+ * they, however it ended but by its deadline, when the request went out again on this connection:
+ * another server may be running a copy (a cancel for an answered request is ignored). The cancel carries the requests'
  * `reply-to`, which the broker turns into this connection's own reply queue, as it did for the
  * request: a server obeys a cancel only from there.
  */
 function cancelIfGivenUp(connection: Transport, call: Call, outcome: RpcReply | RpcError): void {
   const { sent, resentHere } = call.delivery;
   const local = outcome instanceof RpcError && !outcome.remote;
-  if (!sent || !(resentHere || (local && !SERVERS_STOP_ALONE.has(outcome.code)))) return;
+  if (!sent || (local && SERVERS_STOP_ALONE.has(outcome.code)) || !(local || resentHere)) return;
   try {
     const headers = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
     connection.publish({ destination: CANCEL_TOPIC, body: '', headers });
