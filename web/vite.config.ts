@@ -14,7 +14,7 @@ export default defineConfig({
   preview: { host: '127.0.0.1' },
   // Pre-bundle the client's dependencies up front, so the first page load does not discover them
   // and reload the page halfway through.
-  optimizeDeps: { include: ['@stomp/stompjs', 'uuid'] },
+  optimizeDeps: { include: ['@stomp/stompjs'] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

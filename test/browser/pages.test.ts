@@ -400,6 +400,24 @@ describe('embed', () => {
       await refused.close();
     }
   });
+
+  // Regression: a broker the page could never reach showed "connecting" and nothing else, for ever.
+  it('embed - a broker never reached shows failed with the reason once ready() gives up, then goes on trying', async () => {
+    const unreachable = await context.newPage();
+    try {
+      unreachable.on('pageerror', (error) => pageErrors.push(`unreachable embed: ${error.message}`));
+      const url = new URL(embed.url());
+      url.search = new URLSearchParams({ url: 'ws://127.0.0.1:1/ws' }).toString(); // nothing listens there
+      await unreachable.goto(url.href);
+      expect(await text(unreachable, '#state')).toBe('connecting');
+      await eventually(() => text(unreachable, '#state'), 'failed', 15_000);
+      expect(await text(unreachable, '#state-reason')).toMatch(
+        /^\(UNAVAILABLE: not connected to ws:\/\/127\.0\.0\.1:1\/ws within 8000 ms: /,
+      );
+    } finally {
+      await unreachable.close();
+    }
+  });
 });
 
 describe('broker restart', () => {

@@ -61,6 +61,33 @@ describe('StompConnection broker URLs', () => {
     await throwing.close();
   });
 
+  // Regression: the browser throws a SecurityError for ws:// from an https page; every attempt was
+  // retried, and each call ended TIMEOUT (retry: true) at its deadline.
+  it('a page served over https may name only wss:// URLs, loopback aside: INVALID_ARGUMENT at once', () => {
+    const open = (url: string) => () => new StompConnection({ url, webSocketFactory: () => closedSocket() });
+    vi.stubGlobal('location', { protocol: 'https:' });
+    onTestFinished(() => {
+      vi.unstubAllGlobals();
+    });
+    expect(open('ws://user:secret@broker.example/ws')).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(
+          /^a page served over https may open only wss:\/\/ URLs: .* ws:\/\/broker\.example\/ws /,
+        ),
+      }),
+    );
+    for (const url of [
+      'wss://broker.example/ws',
+      'ws://localhost:15674/ws',
+      'ws://127.0.0.1:15674/ws',
+      'ws://[::1]/ws',
+    ])
+      expect(open(url), url).not.toThrow();
+    vi.stubGlobal('location', { protocol: 'http:' });
+    expect(open('ws://broker.example/ws')).not.toThrow();
+  });
+
   it('with randomizeUrls false, starts from the first URL', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.99);
     expect(await attemptedUrls({ randomizeUrls: false }, 3)).toEqual(URLS);

@@ -567,17 +567,34 @@ function socketError(url: string, live: boolean, event: unknown): RpcError {
 function checkUrls(urls: readonly string[]): string[] {
   if (urls.length === 0) throw new RpcError('INVALID_ARGUMENT', 'url: at least one broker URL is needed');
   return urls.map((url) => {
-    let protocol: string | undefined;
+    let parsed: URL | undefined;
     try {
-      protocol = new URL(url).protocol;
+      parsed = new URL(url);
     } catch {
       // reported below
     }
-    if (protocol !== 'ws:' && protocol !== 'wss:') {
+    if (parsed?.protocol !== 'ws:' && parsed?.protocol !== 'wss:') {
       throw new RpcError('INVALID_ARGUMENT', `url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+    }
+    if (parsed.protocol === 'ws:' && pageProtocol() === 'https:' && !isLoopback(parsed.hostname)) {
+      const shown = withoutCredentials(url);
+      throw new RpcError(
+        'INVALID_ARGUMENT',
+        `a page served over https may open only wss:// URLs: the browser refuses ${shown} as mixed content, at every attempt`,
+      );
     }
     return url;
   });
+}
+
+/** The protocol of the page (or worker) the client runs in; undefined in Node. */
+function pageProtocol(): unknown {
+  return (globalThis as { location?: { protocol?: unknown } }).location?.protocol;
+}
+
+/** Hosts a browser trusts as secure, so that an https page may open ws:// to them. */
+function isLoopback(hostname: string): boolean {
+  return /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
 }
 
 /** Stands in for a WebSocket that could not even be created: it closes as soon as it is watched. */
