@@ -349,6 +349,14 @@ describe('packaging', () => {
     );
   });
 
+  // Regression: RpcError declared a field keyed by a `unique symbol`, which every copy of the
+  // package declares anew: TypeScript refused one copy's RpcError where another's was expected.
+  it('pack - RpcError is declared without a unique symbol, so copies of the package declare one type', () => {
+    const declaration = readFileSync(join(unpacked.get('@stomp-rpc/client') ?? '', 'dist/errors.d.ts'), 'utf8');
+    expect(declaration).toMatch(/export declare class RpcError extends Error/);
+    expect(declaration).not.toMatch(/unique symbol/);
+  });
+
   it.each(PACKAGES)(
     'pack - every .js and .d.ts of $name has a source map whose sources are in the tarball',
     ({ name }) => {
