@@ -3,7 +3,8 @@
 // server, and a screenshot of every open page when a test fails.
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -41,14 +42,17 @@ export async function serveDemo(brokerUrl: string): Promise<{ url: string; close
 
 /**
  * embed.html and the IIFE bundle from the simplest static server there is: proof that the page
- * needs no build step and no Vite.
+ * needs no build step and no Vite. Over https with `tls` (a key and certificate in PEM).
  */
-export async function serveEmbedPage(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveEmbedPage(tls?: {
+  key: string;
+  cert: string;
+}): Promise<{ url: string; close: () => Promise<void> }> {
   const files: Record<string, [string, string]> = {
     '/embed.html': [fromRoot('web/embed.html'), 'text/html; charset=utf-8'],
     '/stomp-rpc.iife.js': [fromRoot('packages/client/dist/browser/stomp-rpc.iife.js'), 'text/javascript'],
   };
-  const server: Server = createHttpServer((request, response) => {
+  const serve: RequestListener = (request, response) => {
     const file = files[new URL(request.url ?? '/', 'http://localhost').pathname];
     if (!file) {
       response.writeHead(404).end();
@@ -56,11 +60,12 @@ export async function serveEmbedPage(): Promise<{ url: string; close: () => Prom
     }
     response.writeHead(200, { 'content-type': file[1] });
     createReadStream(file[0]).pipe(response);
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls, serve) : createHttpServer(serve);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/embed.html`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/embed.html`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

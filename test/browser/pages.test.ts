@@ -3,8 +3,11 @@
 // The demo app and the plain embedding page in a real headless Chromium, against the real broker
 // and two real Fibonacci servers on rpc_queue. The pages log in as the browser user (rpc-browser),
 // the servers as rpc-server: the least-privilege setup a deployment would use.
-import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fibonacciService } from '@stomp-rpc/client';
 import { fibonacciImplementation, type RpcServer, serveService } from '@stomp-rpc/server';
@@ -28,6 +31,15 @@ const pageErrors: string[] = [];
 /** Resolves once `read()` returns `expected`; fails with the last value seen after `timeoutMs`. */
 async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = WAIT_MS): Promise<void> {
   await expect.poll(read, { timeout: timeoutMs, interval: 50 }).toEqual(expected);
+}
+
+/** A loopback port nothing listens on: one the system just handed out and took back. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** fib(n) by plain iteration, to check the servers' fast doubling against. */
@@ -402,20 +414,56 @@ describe('embed', () => {
   });
 
   // Regression: a broker the page could never reach showed "connecting" and nothing else, for ever.
-  it('embed - a broker never reached shows failed with the reason once ready() gives up, then goes on trying', async () => {
+  it('embed - a broker never reached shows failed with the reason once ready() gives up', async () => {
     const unreachable = await context.newPage();
     try {
       unreachable.on('pageerror', (error) => pageErrors.push(`unreachable embed: ${error.message}`));
+      const port = await freePort(); // nothing listens there
       const url = new URL(embed.url());
-      url.search = new URLSearchParams({ url: 'ws://127.0.0.1:1/ws' }).toString(); // nothing listens there
+      url.search = new URLSearchParams({ url: `ws://127.0.0.1:${port}/ws` }).toString();
       await unreachable.goto(url.href);
       expect(await text(unreachable, '#state')).toBe('connecting');
       await eventually(() => text(unreachable, '#state'), 'failed', 15_000);
-      expect(await text(unreachable, '#state-reason')).toMatch(
-        /^\(UNAVAILABLE: not connected to ws:\/\/127\.0\.0\.1:1\/ws within 8000 ms: /,
+      const reason = await text(unreachable, '#state-reason');
+      expect(reason).toMatch(
+        new RegExp(`^\\(UNAVAILABLE: not connected to ws://127\\.0\\.0\\.1:${port}/ws within 8000 ms: `),
       );
     } finally {
       await unreachable.close();
+    }
+  });
+
+  // Regression: Chromium throws a SecurityError at every attempt to open ws:// from an https page
+  // (mixed content); the client retried, and calls ended TIMEOUT (retry: true) at their deadline.
+  it('embed - served over https with a ws:// URL, the page shows failed with INVALID_ARGUMENT at once, and a call fails with it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stomp-rpc-https-page-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'];
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', ...subject, '-keyout', key, '-out', cert],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const secure = await serveEmbedPage({ key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') });
+    const trusting = await browser.newContext({ ignoreHTTPSErrors: true }); // the certificate is our own
+    try {
+      const page = await trusting.newPage();
+      page.on('pageerror', (error) => pageErrors.push(`https embed: ${error.message}`));
+      const url = new URL(secure.url);
+      url.search = new URLSearchParams({ url: 'ws://broker.example/ws' }).toString();
+      await page.goto(url.href);
+      await eventually(() => text(page, '#state'), 'failed', 5000);
+      expect(await text(page, '#state-reason')).toMatch(
+        /^\(INVALID_ARGUMENT: the browser refuses to open ws:\/\/broker\.example\/ws \(a page served over https may open only wss:\/\/ URLs\): Failed to construct 'WebSocket': An insecure/,
+      );
+      await page.getByRole('button', { name: 'Call' }).click();
+      await eventually(() => page.locator('#answer').getAttribute('data-error'), 'INVALID_ARGUMENT', 5000);
+    } finally {
+      await trusting.close();
+      await secure.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

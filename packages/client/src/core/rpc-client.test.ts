@@ -613,6 +613,14 @@ describe('RpcClient connection', () => {
     await expect(reply).rejects.toMatchObject({ code: 'UNAUTHENTICATED', cause: refused });
   });
 
+  it('connect failed - a URL the browser will not open rejects the waiting calls with INVALID_ARGUMENT, as a refused login does', async () => {
+    const { client, transport } = setup();
+    const reply = client.request('/queue/q', '1');
+    const refused = new RpcError('INVALID_ARGUMENT', 'the browser refuses to open ws://broker.example/ws');
+    transport.connectFailed(refused);
+    await expect(reply).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', cause: refused });
+  });
+
   it('request - a destination RabbitMQ does not know (no /queue/) is INVALID_ARGUMENT at once, sending nothing', async () => {
     const { client, transport } = setup();
     transport.connect();

@@ -463,10 +463,10 @@ export class RpcClient {
     this.#sendUnsent();
   }
 
-  /** A refused login will not fix itself within a call's deadline: the calls waiting fail now. */
+  /** A final refusal (a login, or a URL the browser will not open) will not fix itself: the calls waiting fail now. */
   #handleConnectFailed(reason: RpcError): void {
-    if (reason.code !== 'UNAUTHENTICATED') return;
-    this.#calls.rejectAll(() => new RpcError('UNAUTHENTICATED', reason.message, { cause: reason }));
+    if (reason.code !== 'UNAUTHENTICATED' && reason.code !== 'INVALID_ARGUMENT') return;
+    this.#calls.rejectAll(() => new RpcError(reason.code, reason.message, { cause: reason }));
   }
 
   #handleReply(message: IncomingMessage): void {

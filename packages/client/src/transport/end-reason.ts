@@ -46,9 +46,12 @@ export class EndReason {
   }
 }
 
-/** The broker's final refusal of the login, when that is how the last attempt ended (a new error each time). */
+/**
+ * A final refusal, when that is how the last attempt ended (a new error each time): the broker's
+ * of the login (UNAUTHENTICATED), or the browser's of the URL (INVALID_ARGUMENT).
+ */
 export function standingRefusal(lastError: RpcError | undefined): RpcError | undefined {
-  if (lastError?.code !== 'UNAUTHENTICATED') return undefined;
+  if (lastError?.code !== 'UNAUTHENTICATED' && lastError?.code !== 'INVALID_ARGUMENT') return undefined;
   return new RpcError(lastError.code, lastError.message, { cause: lastError });
 }
 

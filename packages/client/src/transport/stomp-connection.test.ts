@@ -61,31 +61,50 @@ describe('StompConnection broker URLs', () => {
     await throwing.close();
   });
 
-  // Regression: the browser throws a SecurityError for ws:// from an https page; every attempt was
-  // retried, and each call ended TIMEOUT (retry: true) at its deadline.
-  it('a page served over https may name only wss:// URLs, loopback aside: INVALID_ARGUMENT at once', () => {
-    const open = (url: string) => () => new StompConnection({ url, webSocketFactory: () => closedSocket() });
+  // Regression: the browser throws a SecurityError for ws:// from an https page at every attempt;
+  // the client retried, and each call ended TIMEOUT (retry: true) at its deadline.
+  it('a URL the browser refuses to open (a SecurityError) is INVALID_ARGUMENT: ready() rejects with it at once, and again later', async () => {
     vi.stubGlobal('location', { protocol: 'https:' });
     onTestFinished(() => {
       vi.unstubAllGlobals();
     });
-    expect(open('ws://user:secret@broker.example/ws')).toThrow(
-      expect.objectContaining({
-        code: 'INVALID_ARGUMENT',
-        message: expect.stringMatching(
-          /^a page served over https may open only wss:\/\/ URLs: .* ws:\/\/broker\.example\/ws /,
-        ),
-      }),
-    );
-    for (const url of [
-      'wss://broker.example/ws',
-      'ws://localhost:15674/ws',
-      'ws://127.0.0.1:15674/ws',
-      'ws://[::1]/ws',
-    ])
-      expect(open(url), url).not.toThrow();
-    vi.stubGlobal('location', { protocol: 'http:' });
-    expect(open('ws://broker.example/ws')).not.toThrow();
+    let attempts = 0;
+    const connection = new StompConnection({
+      url: 'ws://user:secret@broker.example/ws',
+      reconnectDelayMs: 1,
+      webSocketFactory: () => {
+        attempts++;
+        throw new DOMException(
+          'An insecure WebSocket connection may not be initiated from a page loaded over HTTPS.',
+          'SecurityError',
+        );
+      },
+    });
+    onTestFinished(() => connection.close());
+    connection.start();
+    const refusal = {
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(
+        /^the browser refuses to open ws:\/\/broker\.example\/ws \(a page served over https may open only wss:\/\/ URLs\): An insecure/,
+      ),
+    };
+    await expect(connection.whenConnected(60_000)).rejects.toMatchObject(refusal);
+    await expect(connection.whenConnected(60_000)).rejects.toMatchObject(refusal);
+    expect(attempts).toBeGreaterThanOrEqual(1);
+    // Another reason to fail to open stays UNAVAILABLE, and retried: only the browser's refusal is final.
+    const failing = new StompConnection({
+      url: 'ws://127.0.0.1:1/ws',
+      reconnectDelayMs: 1,
+      webSocketFactory: () => {
+        throw new Error('no sockets left');
+      },
+    });
+    onTestFinished(() => failing.close());
+    failing.start();
+    await expect(failing.whenConnected(200)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('no sockets left'),
+    });
   });
 
   it('with randomizeUrls false, starts from the first URL', async () => {

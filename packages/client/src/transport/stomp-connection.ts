@@ -374,8 +374,7 @@ export class StompConnection implements Transport {
         final ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
         `${this.url} refused the connection: ${summary}${detail}`,
       );
-      this.#ending.set(error);
-      if (final) this.#waiters.settle(this.#login.explain(error));
+      this.#ending.set(error); // final: the close settles what waits (#handleClosed)
       this.#session?.discard();
       return;
     }
@@ -408,6 +407,7 @@ export class StompConnection implements Transport {
       } else {
         this.#policy.attemptFailed();
         if (this.#state !== 'connecting') this.#setState('reconnecting', reason);
+        if (this.refusal) this.#waiters.settle(this.refusal); // final: a login, or a URL the browser refuses
         this.#events.onConnectFailed?.(reason);
       }
     } finally {
@@ -510,9 +510,30 @@ function openSocket(
     return createWebSocket(url, STOMP_SUBPROTOCOLS);
   } catch (error) {
     const why = RpcError.from(error).message;
-    ending.set(new RpcError('UNAVAILABLE', `cannot open ${withoutCredentials(url)}: ${why}`));
+    ending.set(
+      isBrowserRefusal(error)
+        ? new RpcError(
+            'INVALID_ARGUMENT',
+            `the browser refuses to open ${withoutCredentials(url)}${mixedContent(url)}: ${why}`,
+          )
+        : new RpcError('UNAVAILABLE', `cannot open ${withoutCredentials(url)}: ${why}`),
+    );
     return closedSocket();
   }
+}
+
+/**
+ * A browser's WebSocket constructor throws a SecurityError for a URL the page may never open
+ * (Chromium for `ws://` from an https page, as mixed content): no retry will open it.
+ */
+function isBrowserRefusal(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'SecurityError';
+}
+
+/** Why, when it is the likely reason: a page served over https may open only wss:// URLs. */
+function mixedContent(url: string): string {
+  const page = (globalThis as { location?: { protocol?: unknown } }).location?.protocol;
+  return page === 'https:' && url.startsWith('ws:') ? ' (a page served over https may open only wss:// URLs)' : '';
 }
 
 function notConnectedError(url: string, timeoutMs: number, cause: RpcError | undefined): RpcError {
@@ -567,34 +588,17 @@ function socketError(url: string, live: boolean, event: unknown): RpcError {
 function checkUrls(urls: readonly string[]): string[] {
   if (urls.length === 0) throw new RpcError('INVALID_ARGUMENT', 'url: at least one broker URL is needed');
   return urls.map((url) => {
-    let parsed: URL | undefined;
+    let protocol: string | undefined;
     try {
-      parsed = new URL(url);
+      protocol = new URL(url).protocol;
     } catch {
       // reported below
     }
-    if (parsed?.protocol !== 'ws:' && parsed?.protocol !== 'wss:') {
+    if (protocol !== 'ws:' && protocol !== 'wss:') {
       throw new RpcError('INVALID_ARGUMENT', `url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
-    }
-    if (parsed.protocol === 'ws:' && pageProtocol() === 'https:' && !isLoopback(parsed.hostname)) {
-      const shown = withoutCredentials(url);
-      throw new RpcError(
-        'INVALID_ARGUMENT',
-        `a page served over https may open only wss:// URLs: the browser refuses ${shown} as mixed content, at every attempt`,
-      );
     }
     return url;
   });
-}
-
-/** The protocol of the page (or worker) the client runs in; undefined in Node. */
-function pageProtocol(): unknown {
-  return (globalThis as { location?: { protocol?: unknown } }).location?.protocol;
-}
-
-/** Hosts a browser trusts as secure, so that an https page may open ws:// to them. */
-function isLoopback(hostname: string): boolean {
-  return /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
 }
 
 /** Stands in for a WebSocket that could not even be created: it closes as soon as it is watched. */
