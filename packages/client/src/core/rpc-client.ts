@@ -323,7 +323,8 @@ export class RpcClient {
 
   /**
    * Resolves once connected. Rejects with UNAVAILABLE when the broker cannot be reached within
-   * `timeoutMs`, UNAUTHENTICATED when it refuses the login, CLOSED after close().
+   * `timeoutMs`, UNAUTHENTICATED when it refuses the login, INVALID_ARGUMENT when the browser
+   * refuses to open every URL (ws:// from an https page), CLOSED after close().
    */
   async ready(timeoutMs = this.#defaultTimeoutMs): Promise<void> {
     return this.#connection.whenConnected(checkMs(timeoutMs, 'timeoutMs')); // a bad timeoutMs rejects too

@@ -30,7 +30,7 @@ export interface Transport {
   readonly url: string;
   /** Why the connection last failed or ended, if it did. */
   readonly lastError: RpcError | undefined;
-  /** While not connected, the broker's final refusal of the login, if the last attempt ended so. */
+  /** While not connected, a final refusal (the login, or every URL by the browser), if the last attempt ended so. */
   readonly refusal: RpcError | undefined;
   readonly reconnects: number;
   start(): void;

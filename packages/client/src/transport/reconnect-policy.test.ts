@@ -53,6 +53,21 @@ describe('ReconnectPolicy', () => {
     expect(seen).toEqual([URLS[1], URLS[2], URLS[0], URLS[1], URLS[2]]);
   });
 
+  it('urls - a URL the browser refused is skipped from then on; refused() says when every one is', () => {
+    const { policy } = setup();
+    expect(policy.refused(URLS[0] as string)).toBe(false);
+    policy.attemptFailed(); // the refused attempt
+    const seen: string[] = [];
+    for (let n = 0; n < 4; n++) {
+      seen.push(policy.url);
+      policy.attemptFailed();
+    }
+    expect(seen).toEqual([URLS[1], URLS[2], URLS[1], URLS[2]]);
+    expect(policy.refused(URLS[1] as string)).toBe(false);
+    expect(policy.refused(URLS[2] as string)).toBe(true);
+    expect(URLS).toContain(policy.url); // still a URL to report against
+  });
+
   it('urls - a single URL is used every time', () => {
     const { policy } = setup({ urls: ['ws://only/ws'], randomizeUrls: true }, 0.7);
     policy.attemptFailed();

@@ -22,6 +22,8 @@ export class ReconnectPolicy {
   readonly #random: () => number;
   #urlIndex = 0;
   #failedAttempts = 0;
+  /** URLs the browser refuses to open (a page's verdict that never changes): skipped. */
+  readonly #refused = new Set<string>();
 
   constructor(options: ReconnectPolicyOptions, random: () => number = Math.random) {
     this.#urls = options.urls;
@@ -36,6 +38,20 @@ export class ReconnectPolicy {
     return this.#urls[this.#urlIndex % this.#urls.length] as string;
   }
 
+  /** The browser refused to open `url`: skipped from now on. True once it has refused every URL. */
+  refused(url: string): boolean {
+    this.#refused.add(url);
+    return this.#urls.every((each) => this.#refused.has(each));
+  }
+
+  /** On to the next URL the browser has not refused, if one is left. */
+  #next(): void {
+    for (let step = 0; step < this.#urls.length; step++) {
+      this.#urlIndex++;
+      if (!this.#refused.has(this.url)) return;
+    }
+  }
+
   /** How long to wait before the next attempt. */
   delayMs(): number {
     // 2^31 ms exceeds any cap checkMs allows, so 31 doublings always reach it (and never overflow).
@@ -47,7 +63,7 @@ export class ReconnectPolicy {
   /** An attempt failed: back off further and fail over to the next URL. */
   attemptFailed(): void {
     this.#failedAttempts++;
-    this.#urlIndex++;
+    this.#next();
   }
 
   /**
@@ -58,6 +74,6 @@ export class ReconnectPolicy {
   connectionLost(connectedForMs: number): void {
     if (connectedForMs >= this.#maxReconnectDelayMs) this.#failedAttempts = 0;
     else this.#failedAttempts++;
-    this.#urlIndex++;
+    this.#next();
   }
 }

@@ -91,6 +91,23 @@ describe('StompConnection broker URLs', () => {
     await expect(connection.whenConnected(60_000)).rejects.toMatchObject(refusal);
     await expect(connection.whenConnected(60_000)).rejects.toMatchObject(refusal);
     expect(attempts).toBeGreaterThanOrEqual(1);
+    // One URL of a list refused: the others are tried, and it is not final until all are refused.
+    const tried: string[] = [];
+    const mixed = new StompConnection({
+      url: ['ws://insecure.example/ws', 'wss://secure.example/ws'],
+      randomizeUrls: false,
+      reconnectDelayMs: 1,
+      webSocketFactory: (url) => {
+        tried.push(url);
+        if (url.startsWith('ws:')) throw new DOMException('An insecure WebSocket connection …', 'SecurityError');
+        return closedSocket();
+      },
+    });
+    onTestFinished(() => mixed.close());
+    mixed.start();
+    await expect(mixed.whenConnected(200)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(tried.length).toBeGreaterThan(2);
+    expect(tried.filter((url) => url.startsWith('ws:'))).toEqual(['ws://insecure.example/ws']); // tried once
     // Another reason to fail to open stays UNAVAILABLE, and retried: only the browser's refusal is final.
     const failing = new StompConnection({
       url: 'ws://127.0.0.1:1/ws',

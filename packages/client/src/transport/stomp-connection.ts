@@ -192,7 +192,7 @@ export class StompConnection implements Transport {
     return this.#lastError;
   }
 
-  /** While not connected, the broker's final refusal of the login, if the last attempt ended so. */
+  /** While not connected, a final refusal (the login, or every URL by the browser), if the last attempt ended so. */
   get refusal(): RpcError | undefined {
     return this.#state === 'connected' ? undefined : standingRefusal(this.#lastError);
   }
@@ -221,9 +221,9 @@ export class StompConnection implements Transport {
   }
 
   /**
-   * Resolves once connected. Rejects with UNAUTHENTICATED as soon as the broker refuses the login
-   * (at once while its last refusal stands), with UNAVAILABLE (the last failure as `cause`) after
-   * `timeoutMs`, and with CLOSED on close().
+   * Resolves once connected. Rejects with UNAUTHENTICATED as soon as the broker refuses the login,
+   * or INVALID_ARGUMENT once the browser has refused every URL (at once while the refusal stands),
+   * with UNAVAILABLE (the last failure as `cause`) after `timeoutMs`, and with CLOSED on close().
    */
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.#state === 'connected') return Promise.resolve();
@@ -309,7 +309,7 @@ export class StompConnection implements Transport {
     // close() may also have run while this resumed, after the wait's own last check
     if (!go || this.state === 'closed') return;
     const { createWebSocket, ...sessionOptions } = this.#settings;
-    const socket = openSocket(createWebSocket, this.#policy.url, this.#login.missing, this.#ending);
+    const socket = openSocket(createWebSocket, this.#policy, this.#login.missing, this.#ending);
     this.#session = new StompSession(socket, sessionOptions, {
       connected: () => this.#handleConnected(),
       heard: () => {
@@ -493,15 +493,17 @@ function sessionSettings(options: StompConnectionOptions): SessionSettings {
 }
 
 /**
- * Opens the socket; a factory that throws, or credentials still `missing`, make a failed attempt
- * with its reason (and the backoff applies).
+ * Opens the socket to the policy's URL; a factory that throws, or credentials still `missing`,
+ * make a failed attempt with its reason (and the backoff applies). A URL the browser refuses is
+ * skipped from then on; once it has refused them all, that is final (INVALID_ARGUMENT).
  */
 function openSocket(
   createWebSocket: WebSocketFactory,
-  url: string,
+  policy: { readonly url: string; refused(url: string): boolean },
   missing: RpcError | undefined,
   ending: { set(reason: RpcError): void },
 ): StompSocket {
+  const { url } = policy;
   if (missing) {
     ending.set(missing);
     return closedSocket();
@@ -510,14 +512,12 @@ function openSocket(
     return createWebSocket(url, STOMP_SUBPROTOCOLS);
   } catch (error) {
     const why = RpcError.from(error).message;
-    ending.set(
-      isBrowserRefusal(error)
-        ? new RpcError(
-            'INVALID_ARGUMENT',
-            `the browser refuses to open ${withoutCredentials(url)}${mixedContent(url)}: ${why}`,
-          )
-        : new RpcError('UNAVAILABLE', `cannot open ${withoutCredentials(url)}: ${why}`),
-    );
+    const shown = withoutCredentials(url);
+    if (!isBrowserRefusal(error)) ending.set(new RpcError('UNAVAILABLE', `cannot open ${shown}: ${why}`));
+    else {
+      const code = policy.refused(url) ? 'INVALID_ARGUMENT' : 'UNAVAILABLE';
+      ending.set(new RpcError(code, `the browser refuses to open ${shown}${mixedContent(url)}: ${why}`));
+    }
     return closedSocket();
   }
 }
