@@ -149,17 +149,22 @@ describe('PendingCalls', () => {
     expect(settled).toHaveBeenCalledTimes(3);
   });
 
-  it('settled - called once per call with the call and its outcome', async () => {
+  it('settled - called once per call with the call, its outcome and, for an abort, that its caller ended it', async () => {
     const { calls, add, clock, settled } = setup();
     const first = add('c1', { timeoutMs: 500 });
     const second = add('c2', { timeoutMs: 500 });
+    const caller = new AbortController();
+    const third = add('c3', { timeoutMs: 500, signal: caller.signal });
     calls.settle('c1', { body: '1' });
+    caller.abort();
     clock.advance(500);
     calls.settle('c1', { body: 'again' });
     await first.settled;
     await expect(second.settled).rejects.toMatchObject({ code: 'TIMEOUT' });
-    expect(settled).toHaveBeenCalledTimes(2);
-    expect(settled).toHaveBeenNthCalledWith(1, first.call, { body: '1' });
-    expect(settled).toHaveBeenNthCalledWith(2, second.call, expect.objectContaining({ code: 'TIMEOUT' }));
+    await expect(third.settled).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(settled).toHaveBeenCalledTimes(3);
+    expect(settled).toHaveBeenNthCalledWith(1, first.call, { body: '1' }, undefined);
+    expect(settled).toHaveBeenNthCalledWith(2, third.call, expect.objectContaining({ code: 'ABORTED' }), 'caller');
+    expect(settled).toHaveBeenNthCalledWith(3, second.call, expect.objectContaining({ code: 'TIMEOUT' }), undefined);
   });
 });

@@ -64,11 +64,17 @@ export interface PendingCall<Reply> {
   nextItem: number;
 }
 
+/** Who ended a call, when the outcome alone does not say. */
+export type EndedBy = 'caller' | 'server';
+
 export interface PendingCallsEvents<Reply> {
   /** The error a call gets when its deadline passes (TIMEOUT, or OVERLOADED when never confirmed). */
   timeoutError(call: PendingCall<Reply>): RpcError;
-  /** Every call's end, once: for statistics. */
-  settled?(call: PendingCall<Reply>, outcome: Reply | RpcError): void;
+  /**
+   * Every call's end, once: for statistics and cancels. `by`: who ended it, when known: its caller
+   * (an abort, a stream left or refused) or its server (an end the client refused, the run done).
+   */
+  settled?(call: PendingCall<Reply>, outcome: Reply | RpcError, by: EndedBy | undefined): void;
 }
 
 export class PendingCalls<Reply> {
@@ -113,7 +119,7 @@ export class PendingCalls<Reply> {
       const { timeoutMs, signal, callSite } = options;
       const now = this.#clock.now();
       // Only a call with a signal pays for a listener: this runs once per call.
-      const onAbort = signal && (() => this.settle(correlationId, abortError(signal)));
+      const onAbort = signal && (() => this.settle(correlationId, abortError(signal), 'caller'));
       call = {
         correlationId,
         request,
@@ -137,13 +143,13 @@ export class PendingCalls<Reply> {
   }
 
   /** Ends a call exactly once, releasing its timer, abort listener and entry. False if it had ended. */
-  settle(correlationId: string, outcome: Reply | RpcError): boolean {
+  settle(correlationId: string, outcome: Reply | RpcError, by?: EndedBy): boolean {
     const call = this.#calls.get(correlationId);
     if (call === undefined) return false;
     this.#calls.delete(correlationId);
     this.#clock.clearTimeout(call.timer);
     if (call.signal && call.onAbort) call.signal.removeEventListener('abort', call.onAbort);
-    this.#events.settled?.(call, outcome);
+    this.#events.settled?.(call, outcome, by);
     if (outcome instanceof RpcError) call.reject(withCallSite(call.callSite, outcome));
     else call.resolve(outcome);
     return true;
@@ -177,19 +183,20 @@ export class PendingCalls<Reply> {
   /**
    * The end of a streamed call, with the number of items its server sent (`sequence`; a server
    * older than that sends none, and its end is taken as it is). An end after fewer items than came
-   * is another run's: for an idempotent call a copy's, dropped (false); for one that is not, the
-   * sign that its request was redelivered and started again, CONNECTION_LOST, as for an item. An
-   * end after more is BAD_REPLY.
+   * is another run's: dropped (false) while a copy sent on this connection may still end it (an
+   * idempotent call); otherwise the run that sent the items is gone, and the call ends with
+   * CONNECTION_LOST, as for a repeated item. An end after more is BAD_REPLY. Either way that run
+   * is done: ended by the server, not given up on.
    */
   end(call: PendingCall<Reply>, sequence: string | undefined, end: Reply): boolean {
     const count = sequence === undefined ? call.nextItem : wholeNumber(sequence);
-    if (count < call.nextItem && call.request.idempotent) return false;
+    if (count < call.nextItem && call.request.idempotent && call.delivery.resentHere) return false;
     if (count < call.nextItem) {
-      const message = `the stream started again and ended after ${count} items, ${call.nextItem} had come: its server was lost, and the call is not idempotent`;
-      this.settle(call.correlationId, new RpcError('CONNECTION_LOST', message));
+      const message = `the stream started again and ended after ${count} items, ${call.nextItem} had come: its server was lost`;
+      this.settle(call.correlationId, new RpcError('CONNECTION_LOST', message), 'server');
     } else if (count !== call.nextItem) {
       const message = `the stream ended after ${JSON.stringify(sequence)} items, ${call.nextItem} came`;
-      this.settle(call.correlationId, new RpcError('BAD_REPLY', message));
+      this.settle(call.correlationId, new RpcError('BAD_REPLY', message), 'server');
     } else this.settle(call.correlationId, end);
     return true;
   }

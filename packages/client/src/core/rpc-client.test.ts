@@ -315,6 +315,11 @@ describe('RpcClient request', () => {
 });
 
 describe('RpcClient stream', () => {
+  const streamEnd = (correlationId: string, sent: number) =>
+    [
+      { [Header.correlationId]: correlationId, [Header.stream]: StreamMark.end, [Header.sequence]: String(sent) },
+      '',
+    ] as const;
   const item = (correlationId: string, sequence: number, body: string) =>
     [
       { [Header.correlationId]: correlationId, [Header.stream]: StreamMark.item, [Header.sequence]: String(sequence) },
@@ -360,19 +365,13 @@ describe('RpcClient stream', () => {
 
   // Regression: a second run that sent no item before its end was taken for the first run's end,
   // and a stream cut short by a lost server looked whole.
-  it('stream - an end that counts fewer items than came is a restarted run’s: CONNECTION_LOST, or a copy’s dropped when idempotent', async () => {
+  it('stream - an end that counts fewer items than came is a restarted run’s: CONNECTION_LOST at once, no cancel (that run is done)', async () => {
     const { client, transport } = setup();
     transport.connect();
-    const end = (correlationId: string, sent?: number) =>
-      transport.deliver({
-        [Header.correlationId]: correlationId,
-        [Header.stream]: StreamMark.end,
-        ...(sent === undefined ? {} : { [Header.sequence]: String(sent) }),
-      });
     const once = client.stream('/queue/q', 'restocks');
     const onceId = transport.onlyCorrelationId();
     for (let n = 0; n < 3; n++) transport.deliver(...item(onceId, n, String(n)));
-    end(onceId, 0); // the second server's run found nothing to send
+    transport.deliver(...streamEnd(onceId, 0)); // the second server's run found nothing to send
     const read: string[] = [];
     await expect(
       (async () => {
@@ -383,29 +382,46 @@ describe('RpcClient stream', () => {
       message: expect.stringContaining('ended after 0 items, 3 had come'),
     });
     expect(read).toEqual(['0', '1', '2']); // the first run's, then the error: the stream is not whole
+    // Regression: an idempotent stream's shorter end was dropped as a copy's, and the call hung
+    // until its deadline, though it had been sent once: no copy could end it.
     const safe = client.stream('/queue/q', 'range', { idempotent: true });
     const safeId = transport.lastCorrelationId();
-    for (let n = 0; n < 2; n++) transport.deliver(...item(safeId, n, String(n)));
-    end(safeId, 1); // a copy's end
-    end(safeId, 2);
-    const bodies: string[] = [];
-    for await (const reply of { [Symbol.asyncIterator]: () => safe }) bodies.push(reply.body);
-    expect(bodies).toEqual(['0', '1']);
+    for (let n = 0; n < 5; n++) transport.deliver(...item(safeId, n, String(n)));
+    for (let n = 0; n < 3; n++) transport.deliver(...item(safeId, n, String(n))); // the new run's copies
+    transport.deliver(...streamEnd(safeId, 3));
+    for (let n = 0; n < 5; n++) await safe.next();
+    await expect(safe.next()).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
     const overcounted = client.stream('/queue/q', 'range');
     transport.deliver(...item(transport.lastCorrelationId(), 0, 'a'));
-    end(transport.lastCorrelationId(), 2);
+    transport.deliver(...streamEnd(transport.lastCorrelationId(), 2));
     await overcounted.next();
     await expect(overcounted.next()).rejects.toMatchObject({ code: 'BAD_REPLY' });
     const older = client.stream('/queue/q', 'range'); // a server that sends no count
     transport.deliver(...item(transport.lastCorrelationId(), 0, 'a'));
-    end(transport.lastCorrelationId());
+    transport.deliver({ [Header.correlationId]: transport.lastCorrelationId(), [Header.stream]: StreamMark.end });
     expect((await older.next()).value?.body).toBe('a');
     expect((await older.next()).done).toBe(true);
-    expect(client.stats).toMatchObject({
-      succeeded: 2,
-      droppedReplies: 1,
-      errors: { CONNECTION_LOST: 1, BAD_REPLY: 1 },
-    });
+    expect(client.stats).toMatchObject({ succeeded: 1, errors: { CONNECTION_LOST: 2, BAD_REPLY: 1 } });
+    expect(transport.cancels()).toEqual([]); // the runs that sent those ends are done, the others gone
+  });
+
+  it('stream - an idempotent call sent twice on this connection: the shorter copy’s end is dropped, the other ends it', async () => {
+    const { client, transport, clock } = setup({ timeoutMs: 10_000, resendUnconfirmedMs: 1000 });
+    transport.connect();
+    const safe = client.stream('/queue/q', 'range', { idempotent: true });
+    const safeId = transport.onlyCorrelationId();
+    clock.advance(1000);
+    transport.receipt('probe-1'); // the broker got to it and confirmed nothing: it goes again
+    clock.advance(1250);
+    expect(client.stats.resent).toBe(1);
+    for (let n = 0; n < 2; n++) transport.deliver(...item(safeId, n, String(n)));
+    transport.deliver(...streamEnd(safeId, 1)); // a copy's run, shorter
+    transport.deliver(...streamEnd(safeId, 2));
+    const bodies: string[] = [];
+    for await (const reply of { [Symbol.asyncIterator]: () => safe }) bodies.push(reply.body);
+    expect(bodies).toEqual(['0', '1']);
+    expect(client.stats).toMatchObject({ succeeded: 1, droppedReplies: 1 });
+    expect(transport.cancels()).toEqual([safeId]); // sent twice: the other copy is told
   });
 
   it('stream - an error reply ends it with that error after the items before it', async () => {
@@ -479,8 +495,10 @@ describe('RpcClient stream', () => {
     transport.connect();
     await client.stream('/queue/q', 'range').throw?.(new RpcError('BAD_REPLY', 'an item nobody can read'));
     await client.stream('/queue/q', 'range').throw?.(new Error('the reader itself failed'));
-    expect(client.stats.errors).toEqual({ BAD_REPLY: 1, ABORTED: 1 });
-    expect(transport.cancels()).toHaveLength(2);
+    // Whatever the error says: passed on from another call (remote, a deadline's), the reader refused.
+    await client.stream('/queue/q', 'range').throw?.(new RpcError('TIMEOUT', 'a lookup timed out', { remote: true }));
+    expect(client.stats.errors).toEqual({ BAD_REPLY: 1, ABORTED: 1, TIMEOUT: 1 });
+    expect(transport.cancels()).toHaveLength(3);
   });
 
   // Regression: only ABORTED, CLOSED, LIMIT_EXCEEDED, BAD_REPLY and CONNECTION_LOST sent a cancel;

@@ -36,7 +36,14 @@ import { isTraceparent, newTraceparent } from '../trace-context.js';
 import { StompConnection, type StompConnectionOptions } from '../transport/stomp-connection.js';
 import { ClientStats, type RpcClientStats } from './client-stats.js';
 import { type Clock, Sleeps, systemClock } from './clock.js';
-import { abortError, type OutgoingRequest, type PendingCall, PendingCalls, withCallSite } from './pending-calls.js';
+import {
+  abortError,
+  type EndedBy,
+  type OutgoingRequest,
+  type PendingCall,
+  PendingCalls,
+  withCallSite,
+} from './pending-calls.js';
 import { RecentReplies } from './recent-replies.js';
 import { type ItemPush, ReplyStream, type StreamLimits } from './reply-stream.js';
 import { RequestBatches } from './request-batches.js';
@@ -62,7 +69,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
   presence?: boolean;
   /**
    * Tell the servers when a call is given up on (aborted, a stream left early, the client closed),
-   * so that its handler stops. Needs write access to the cancel topic (`rpc.cancel` on
+   * so that its handler stops; and when a call sent twice on the connection ends, so that the
+   * other copy stops. Needs write access to the cancel topic (`rpc.cancel` on
    * `amq.topic`): RabbitMQ closes a connection whose publish it refuses, so without that access,
    * turn this off; calls given up on then run on at the server to their end or deadline.
    * @default true
@@ -239,9 +247,9 @@ export class RpcClient {
     const cancels = options.cancels ?? CLIENT_DEFAULTS.cancels;
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
       timeoutError: (call) => this.#deadlineError(call),
-      settled: (call, outcome) => {
+      settled: (call, outcome, by) => {
         this.#stats.ended(outcome);
-        if (cancels) cancelIfGivenUp(this.#connection, call, outcome);
+        if (cancels) cancelIfGivenUp(this.#connection, call, outcome, by);
         if (this.#calls.size === 0) this.#discovery.idle();
       },
     });
@@ -563,18 +571,26 @@ function outgoingRequest(
 }
 
 /**
- * A call that ended while out on this connection, other than by its server's own end (a reply, or
- * a remote error) or its deadline: aborted, a stream left, refused or broken, the client closed.
- * The servers are told (protocol CANCEL_TOPIC), so that none goes on working for nobody. So are
- * they, however it ended but by its deadline, when the request went out again on this connection:
- * another server may be running a copy (a cancel for an answered request is ignored). The cancel carries the requests'
+ * A call that ended while out on this connection, other than by its server's own end (a reply, a
+ * remote error, an end the client refused) or its deadline: aborted, a stream left, refused or
+ * broken, the client closed. The servers are told (protocol CANCEL_TOPIC), so that none goes on
+ * working for nobody; always when its caller ended it (`by`). So are they, however it ended but by
+ * its deadline, when the request went out again on this connection: another server may be running
+ * a copy (a cancel for an answered request is ignored). The cancel carries the requests'
  * `reply-to`, which the broker turns into this connection's own reply queue, as it did for the
  * request: a server obeys a cancel only from there.
  */
-function cancelIfGivenUp(connection: Transport, call: Call, outcome: RpcReply | RpcError): void {
+function cancelIfGivenUp(
+  connection: Transport,
+  call: Call,
+  outcome: RpcReply | RpcError,
+  by: EndedBy | undefined,
+): void {
   const { sent, resentHere } = call.delivery;
   const local = outcome instanceof RpcError && !outcome.remote;
-  if (!sent || (local && SERVERS_STOP_ALONE.has(outcome.code)) || !(local || resentHere)) return;
+  const deadline = local && SERVERS_STOP_ALONE.has(outcome.code);
+  const serverDone = by === 'server' || !local;
+  if (!sent || !(by === 'caller' || (!deadline && (resentHere || !serverDone)))) return;
   try {
     const headers = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
     connection.publish({ destination: CANCEL_TOPIC, body: '', headers });

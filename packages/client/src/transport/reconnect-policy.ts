@@ -41,7 +41,12 @@ export class ReconnectPolicy {
   /** The browser refused to open `url`: skipped from now on. True once it has refused every URL. */
   refused(url: string): boolean {
     this.#refused.add(url);
-    return this.#urls.every((each) => this.#refused.has(each));
+    return this.exhausted;
+  }
+
+  /** Whether the browser has refused every URL: no attempt can succeed while the page lives. */
+  get exhausted(): boolean {
+    return this.#urls.every((url) => this.#refused.has(url));
   }
 
   /** On to the next URL the browser has not refused, if one is left. */

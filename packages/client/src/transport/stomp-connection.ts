@@ -304,7 +304,7 @@ export class StompConnection implements Transport {
 
   /** One connection attempt, after the backoff; the session's close starts the next. */
   async #attempt(): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || this.#policy.exhausted) return; // refused by the browser: final
     const go = await this.#waitBeforeAttempt();
     // close() may also have run while this resumed, after the wait's own last check
     if (!go || this.state === 'closed') return;
