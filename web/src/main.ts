@@ -73,7 +73,8 @@ function openClient(): FibonacciRpcClient {
 }
 // Between announcements, keep "seen … ago" current (and drop servers that went silent).
 setInterval(() => serversPanel.render(client.servers(config.queue)), 1000);
-// The client keeps retrying on its own; if the first connection is slow to come, say why.
+// The client keeps retrying on its own (unless the browser refuses every URL); if the first
+// connection is slow to come, say why.
 client.ready(8000).catch((error: RpcError) => {
   if (client.state === 'connecting') showState('failed', error);
 });

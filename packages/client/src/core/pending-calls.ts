@@ -192,7 +192,7 @@ export class PendingCalls<Reply> {
     const count = sequence === undefined ? call.nextItem : wholeNumber(sequence);
     if (count < call.nextItem && call.request.idempotent && call.delivery.resentHere) return false;
     if (count < call.nextItem) {
-      const message = `the stream started again and ended after ${count} items, ${call.nextItem} had come: its server was lost`;
+      const message = `the stream started again and ended after ${count} items, ${call.nextItem} had come: the run that sent them was lost (its server, or this connection)`;
       this.settle(call.correlationId, new RpcError('CONNECTION_LOST', message), 'server');
     } else if (count !== call.nextItem) {
       const message = `the stream ended after ${JSON.stringify(sequence)} items, ${call.nextItem} came`;

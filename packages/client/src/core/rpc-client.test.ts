@@ -459,36 +459,28 @@ describe('RpcClient stream', () => {
     expect(client.stats.errors).toEqual({ LIMIT_EXCEEDED: 1 }); // not counted as ABORTED as well
   });
 
-  it('stream - its caller aborting ends it at once with ABORTED: the items that came before are dropped, not read', async () => {
-    const { client, transport } = setup();
-    transport.connect();
-    const caller = new AbortController();
-    const items = client.stream('/queue/q', 'range', { signal: caller.signal });
-    const correlationId = transport.onlyCorrelationId();
-    for (let n = 0; n < 3; n++) transport.deliver(...item(correlationId, n, String(n)));
-    expect((await items.next()).value?.body).toBe('0');
-    caller.abort();
-    await expect(items.next()).rejects.toMatchObject({ code: 'ABORTED' });
-    expect((await items.next()).done).toBe(true);
-    expect(transport.cancels()).toEqual([correlationId]);
-  });
-
-  // Regression: once the end had come, the abort listener was gone and the reader got every item left.
-  it('stream - its caller aborting after the end came, before reading it all, ends it with ABORTED all the same', async () => {
-    const { client, transport } = setup();
-    transport.connect();
-    const caller = new AbortController();
-    const items = client.stream('/queue/q', 'range', { signal: caller.signal });
-    const correlationId = transport.onlyCorrelationId();
-    for (let n = 0; n < 3; n++) transport.deliver(...item(correlationId, n, String(n)));
-    transport.deliver({ [Header.correlationId]: correlationId, [Header.stream]: StreamMark.end });
-    expect((await items.next()).value?.body).toBe('0');
-    caller.abort();
-    await expect(items.next()).rejects.toMatchObject({ code: 'ABORTED' });
-    expect((await items.next()).done).toBe(true);
-    expect(client.stats).toMatchObject({ succeeded: 0, errors: { ABORTED: 1 } });
-    expect(transport.cancels()).toEqual([]); // the server had finished
-  });
+  // Regression (after the end): the abort listener was gone with the call, and the reader got every item left.
+  it.each([
+    ['before the end', false],
+    ['after the end came, before it was read', true],
+  ])(
+    'stream - its caller aborting %s ends it at once with ABORTED: the items that came are dropped, not read',
+    async (_when, ended) => {
+      const { client, transport } = setup();
+      transport.connect();
+      const caller = new AbortController();
+      const items = client.stream('/queue/q', 'range', { signal: caller.signal });
+      const correlationId = transport.onlyCorrelationId();
+      for (let n = 0; n < 3; n++) transport.deliver(...item(correlationId, n, String(n)));
+      if (ended) transport.deliver({ [Header.correlationId]: correlationId, [Header.stream]: StreamMark.end });
+      expect((await items.next()).value?.body).toBe('0');
+      caller.abort();
+      await expect(items.next()).rejects.toMatchObject({ code: 'ABORTED' });
+      expect((await items.next()).done).toBe(true);
+      expect(client.stats).toMatchObject({ succeeded: 0, errors: { ABORTED: 1 } });
+      expect(transport.cancels()).toEqual(ended ? [] : [correlationId]); // once ended, the server had finished
+    },
+  );
 
   it('stream - throw() with an RpcError ends the call with it (counted so, the server told); with anything else the call is aborted', async () => {
     const { client, transport } = setup();

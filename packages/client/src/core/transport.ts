@@ -18,7 +18,7 @@ export interface TransportEvents {
   onUnhandledMessage?: (message: IncomingMessage) => void;
   /** A RECEIPT for a frame sent with a `receipt` header. */
   onReceipt?: (receiptId: string) => void;
-  /** One connection attempt failed (refused, unreachable, login refused); reconnecting goes on. */
+  /** One connection attempt failed (refused, unreachable, login refused); reconnecting goes on, unless the browser refused every URL. */
   onConnectFailed?: (reason: RpcError) => void;
   onStateChange?: (state: ConnectionState, reason?: RpcError) => void;
 }

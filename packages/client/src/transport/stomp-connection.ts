@@ -417,8 +417,8 @@ export class StompConnection implements Transport {
 
   /** The page came back after its timers may have been throttled or stopped: check at once. */
   #pageReturned(): void {
-    // Connected: an end-of-line now, or #dropSilent. Connecting or reconnecting: the backoff's timer
-    // may have been held back while the page was hidden (or offline), so the next attempt goes now.
+    // Connected: an end-of-line now, or #dropSilent. Otherwise the backoff's timer may have been held
+    // back while the page was hidden (or offline): a waiting attempt (if any is left) goes now.
     if (this.#state === 'connected') this.#keepalive.check();
     else if (this.#state !== 'closed') this.#pacer.wake();
   }
