@@ -188,6 +188,16 @@ export const echo = new RpcServer({
 });
 export const fibonacciServer = new RpcServer({ handler: fibonacciHandler({ pool: new WorkerPool() }) });
 
+// Options passed on as they came, \`undefined\` included: accepted under exactOptionalPropertyTypes too.
+export async function callWithin(timeoutMs: number | undefined, signal?: AbortSignal): Promise<bigint> {
+  const client = new FibonacciRpcClient({ url: 'ws://127.0.0.1:15674/ws', timeoutMs, presence: undefined });
+  try {
+    return await client.call(30, { timeoutMs, signal, idempotent: undefined });
+  } finally {
+    await client.close();
+  }
+}
+
 // The types are the package's own, not any: a code outside the closed set does not compile.
 // @ts-expect-error: 'NOT_A_CODE' is not an ErrorCode
 export const wrong = new RpcError('NOT_A_CODE', 'no such code');
@@ -456,6 +466,7 @@ describe('packaging', () => {
         types: ['node'],
         strict: true,
         noUncheckedIndexedAccess: true,
+        exactOptionalPropertyTypes: true,
         moduleDetection: 'force',
         noEmit: true,
         // Our .d.ts files and @types/node are checked; TypeScript's own lib files (DOM) are not:

@@ -3,7 +3,7 @@ import { type ErrorCode, isErrorCode, isServerCode } from './protocol/error-code
 export interface RpcErrorOptions {
   cause?: unknown;
   /** True when the server sent this error; false when the client raised it. */
-  remote?: boolean;
+  remote?: boolean | undefined;
 }
 
 /**

@@ -26,20 +26,20 @@ export interface FibonacciServiceOptions {
    * Largest n served; larger ones get INVALID_ARGUMENT. fib(1000000) has 208,988 digits. At most
    * MAX_N_LIMIT (100,000,000). @default 1000000
    */
-  maxN?: number;
+  maxN?: number | undefined;
   /**
    * Worker threads for large n, so the event loop stays free for heart-beats and other requests.
    * Without a pool every n is computed inline.
    */
-  pool?: Pick<WorkerPool, 'compute'>;
+  pool?: Pick<WorkerPool, 'compute'> | undefined;
   /** n up to this is computed inline even with a pool: fib(20000) takes about 0.2 ms. @default 20000 */
-  inlineMaxN?: number;
+  inlineMaxN?: number | undefined;
   /**
    * Bytes of decimal replies kept for repeated n (each entry counts its digits plus
    * CACHE_ENTRY_OVERHEAD_BYTES); 0 turns the cache off. 32 MiB holds fib(1000000) 160 times over.
    * @default 33554432
    */
-  cacheBytes?: number;
+  cacheBytes?: number | undefined;
 }
 
 /**

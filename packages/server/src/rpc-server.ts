@@ -90,56 +90,56 @@ export type RpcHandler = (request: RpcRequest) => HandlerReply | Promise<Handler
 export interface RpcServerOptions extends StompConnectionOptions {
   handler: RpcHandler;
   /** The queue to consume. @default 'rpc_queue' */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * How the queue is declared, by profile name or spelled out; must match every other party's.
    * @default 'tutorial' (non-durable, as in the tutorial)
    */
-  queueDeclaration?: QueueDeclaration | QueueProfile;
+  queueDeclaration?: QueueDeclaration | QueueProfile | undefined;
   /** Requests this server holds at once, unacknowledged. @default 128 (SERVER_DEFAULTS; the tutorial's is 1) */
-  prefetch?: number;
+  prefetch?: number | undefined;
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. @default 4096 */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /**
    * The deadline, in ms, of a request that carries none (no `expiration`: the tutorial's clients);
    * then its handler's signal fires with DEADLINE_EXCEEDED. A request that never ended would
    * stall the server (SERVER_DEFAULTS).
    * @default 300000
    */
-  defaultDeadlineMs?: number;
+  defaultDeadlineMs?: number | undefined;
   /** @default no logging */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /**
    * This server's id in presence announcements and reply headers: 1 to 256 characters, no control
    * characters (clients ignore announcements with another), and unique among the servers a client
    * sees, on any queue (clients know servers by id). @default 8 random hex digits
    */
-  id?: string;
+  id?: string | undefined;
   /** How often the server announces itself on the presence topic; 0 turns presence off. @default 2000 */
-  presenceMs?: number;
+  presenceMs?: number | undefined;
   /** Told about every answered request, e.g. to feed Prometheus metrics. */
-  observer?: RpcServerObserver;
+  observer?: RpcServerObserver | undefined;
   /** A service's procedure names, counted apart in the stats (others are counted in the totals only). */
-  procedures?: readonly string[];
+  procedures?: readonly string[] | undefined;
   /** The procedure a request without `rpc-procedure` runs, for the stats. */
-  defaultProcedure?: string;
+  defaultProcedure?: string | undefined;
   /** Items one streamed reply may have; past them the stream ends with INTERNAL. @default 10000 */
-  maxStreamItems?: number;
+  maxStreamItems?: number | undefined;
   /** Bytes (UTF-16 length) of the items of one streamed reply; past them it ends with INTERNAL. @default 16777216 */
-  maxStreamBytes?: number;
+  maxStreamBytes?: number | undefined;
   /**
    * Listen for callers' cancels (protocol CANCEL_TOPIC), which needs read access to `rpc.cancel` on
    * `amq.topic`; false: a cancelled call runs to its end (its deadline still stops it).
    * @default true
    */
-  cancels?: boolean;
+  cancels?: boolean | undefined;
   /**
    * Acknowledge a request only once the broker confirmed its reply (a RECEIPT): on a cluster a node
    * that dies between a reply and its ACK could lose the reply and keep the ACK
    * (reply-confirmations.ts). One more frame per reply from the broker.
    * @default true for a quorum queue (the `replicated` profile), false otherwise
    */
-  confirmReplies?: boolean;
+  confirmReplies?: boolean | undefined;
 }
 
 export interface RpcServerObserver {

@@ -16,14 +16,14 @@ import { fibonacci } from './fibonacci.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads. @default the cores less one, at least 1 */
-  size?: number;
+  size?: number | undefined;
   /**
    * The worker script. Defaults to the built `fibonacci-worker.js`: `../dist/` is the build both
    * from `src/` (tests) and from `dist/`, because the two folders are siblings.
    */
-  workerUrl?: URL;
+  workerUrl?: URL | undefined;
   /** The pool gave up on its workers (why: the last death) and computes on the event loop from now on. */
-  onGiveUp?: (cause: Error) => void;
+  onGiveUp?: ((cause: Error) => void) | undefined;
 }
 
 const MAX_DEATHS_IN_A_ROW = 5;

@@ -13,9 +13,9 @@ import type { RpcReply } from './rpc-client.js';
 
 export interface StreamLimits {
   /** Items after which the stream ends with LIMIT_EXCEEDED. @default 10000 */
-  maxItems?: number;
+  maxItems?: number | undefined;
   /** Bytes of item bodies (UTF-16 length) after which the stream ends with LIMIT_EXCEEDED. @default 16777216 */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
 }
 
 export const STREAM_DEFAULTS = { maxItems: 10_000, maxBytes: 16 * 1024 * 1024 } as const;

@@ -55,18 +55,18 @@ export type { RpcClientStats } from './client-stats.js';
 
 export interface RpcClientOptions extends StompConnectionOptions {
   /** Deadline of a call when it does not set its own. @default 10000 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * Connection state changes: connecting, connected (once set up: a call made here fares as one made
    * after ready()), reconnecting (with the reason), closed.
    */
-  onStateChange?: (state: ConnectionState, reason?: RpcError) => void;
+  onStateChange?: ((state: ConnectionState, reason?: RpcError) => void) | undefined;
   /**
    * Follow the servers' presence announcements: `servers()`, `onServersChange` and NO_SERVERS.
    * Needs read access to the presence topic; without it, turn this off.
    * @default true
    */
-  presence?: boolean;
+  presence?: boolean | undefined;
   /**
    * Tell the servers when a call is given up on (aborted, a stream left early, the client closed),
    * so that its handler stops; and when a call sent twice on the connection ends, so that the
@@ -75,7 +75,7 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * turn this off; calls given up on then run on at the server to their end or deadline.
    * @default true
    */
-  cancels?: boolean;
+  cancels?: boolean | undefined;
   /**
    * A call to a queue no server has announced itself for. Presence tells who is known, not who
    * exists: a server that never announces itself (the tutorial's, RxStompRPC-style servers, other
@@ -86,9 +86,9 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * `presence`.
    * @default 'wait'
    */
-  whenNoServers?: 'fail' | 'wait';
+  whenNoServers?: 'fail' | 'wait' | undefined;
   /** After each (re)connection, how long answers to the "who is there?" ping are awaited. @default 300 */
-  discoveryMs?: number;
+  discoveryMs?: number | undefined;
   /**
    * Keep a live list of servers: listen to every server's announcements, which costs the broker one
    * delivery per server beat for this client. Off, an idle client costs nothing: the client asks
@@ -97,19 +97,19 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * `whenNoServers` is 'fail'.
    * @default false
    */
-  watchServers?: boolean;
+  watchServers?: boolean | undefined;
   /**
    * The live servers changed: one joined, left, or sent new counters. Turns `watchServers` on. An
    * exception it throws is ignored, as one from `onStateChange` is.
    */
-  onServersChange?: (servers: ServerInfo[]) => void;
+  onServersChange?: ((servers: ServerInfo[]) => void) | undefined;
   /**
    * Ask the broker to confirm requests (a `receipt` header on the last request of each batch). A
    * request the broker refuses (a queue full under a `reject-publish` policy) gets no receipt, so
    * its call ends with OVERLOADED rather than TIMEOUT. Costs one RECEIPT frame per batch.
    * @default true
    */
-  confirmRequests?: boolean;
+  confirmRequests?: boolean | undefined;
   /**
    * An idempotent request the broker has not confirmed after this long (longer when the broker's
    * confirmations are slow: the wait adapts to them as TCP's retransmission timeout adapts to round
@@ -125,46 +125,46 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * 0: never. Needs `confirmRequests`.
    * @default 1000
    */
-  resendUnconfirmedMs?: number;
+  resendUnconfirmedMs?: number | undefined;
   /**
    * Give every call a fresh W3C `traceparent` when its caller passes none, so each failed request
    * can be found in the server's log. Off by default: the header rides on the request and on the
    * message the broker delivers, and each header costs the broker (BENCHMARKS.md).
    * @default false
    */
-  traceCalls?: boolean;
+  traceCalls?: boolean | undefined;
 }
 
 export interface RequestOptions {
   /** This call's deadline, from now. @default the client's `timeoutMs` */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Aborting rejects the call at once with ABORTED and frees what it held. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Extra STOMP headers for the request. */
-  headers?: Readonly<Record<string, string>>;
+  headers?: Readonly<Record<string, string>> | undefined;
   /**
    * Queue declaration headers (protocol `queueDeclarationHeaders`), sent with the first request to
    * the destination on each connection only: RabbitMQ declares a `/queue/` destination once per
    * connection and copies every header of every request into the message it delivers.
    */
-  declare?: Readonly<Record<string, string>>;
+  declare?: Readonly<Record<string, string>> | undefined;
   /**
    * The request may be sent twice without harm. If the connection drops before the reply, an
    * idempotent request is sent again after reconnecting (within its deadline); any other rejects
    * with CONNECTION_LOST.
    * @default false
    */
-  idempotent?: boolean;
+  idempotent?: boolean | undefined;
   /**
    * W3C `traceparent` to send (e.g. the caller's current span).
    * @default none, or a fresh one per call when the client's `traceCalls` is on
    */
-  traceparent?: string;
+  traceparent?: string | undefined;
   /**
    * The queue the destination delivers to, for the presence check (NO_SERVERS).
    * @default the queue a `/queue/<name>` or `/amq/queue/<name>` destination names; none otherwise
    */
-  queue?: string;
+  queue?: string | undefined;
 }
 
 /** A streamed call's options: the call's, and its bounds (the deadline bounds its time). */

@@ -24,12 +24,12 @@ import { type ProcedureStreamOptions, ServiceClient, serviceRoute } from './serv
 
 export interface FibonacciClientOptions extends RpcClientOptions {
   /** The queue the Fibonacci servers consume. @default 'rpc_queue' */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * How the queue is declared, by profile name or spelled out; must match the servers'.
    * @default 'tutorial' (non-durable, as in the tutorial)
    */
-  queueDeclaration?: QueueDeclaration | QueueProfile;
+  queueDeclaration?: QueueDeclaration | QueueProfile | undefined;
   /**
    * Send requests through this exchange, with the queue name as routing key, instead of
    * declaring the queue and publishing to the default exchange as the tutorial does. Pages that
@@ -38,21 +38,21 @@ export interface FibonacciClientOptions extends RpcClientOptions {
    * fill any other queue. The exchange must exist and route to the queue.
    * @default undefined (declare the queue, use the default exchange)
    */
-  exchange?: string;
+  exchange?: string | undefined;
   /**
    * An RpcClient to send through, shared with other services. Only queue, queueDeclaration and
    * exchange above still apply; every other option (the connection's, timeoutMs, whenNoServers,
    * traceCalls) is then that client's. close() leaves it open.
    * @default a client of its own, made from these options
    */
-  client?: RpcClient;
+  client?: RpcClient | undefined;
 }
 
 export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent' | 'traceparent'>;
 
 export interface FibonacciSequenceOptions extends ProcedureStreamOptions {
   /** Wait this long before each item after the first, at most MAX_SEQUENCE_PAUSE_MS. @default 0 */
-  pauseMs?: number;
+  pauseMs?: number | undefined;
 }
 
 /** fib(n) with who answered it and how long it took. */

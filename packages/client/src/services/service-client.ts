@@ -23,12 +23,12 @@ export interface ServiceClientOptions extends RpcClientOptions {
    * (the connection's, timeoutMs, whenNoServers, traceCalls) is then that client's, and close()
    * leaves it open.
    */
-  client?: RpcClient;
+  client?: RpcClient | undefined;
   /**
    * Send requests through this exchange, with the service's queue as routing key, instead of
    * declaring the queue (see FibonacciClientOptions.exchange).
    */
-  exchange?: string;
+  exchange?: string | undefined;
 }
 
 /** A call's options: those of RpcClient.request() a caller of a procedure may set. */

@@ -83,11 +83,11 @@ export type AnyProcedure = Procedure<any, any, any, 'call' | 'stream', any>;
 
 interface ProcedureCodecs<Input, Output, Produced> {
   /** @default JSON */
-  output?: Codec<Produced, Output>;
+  output?: Codec<Produced, Output> | undefined;
   /** @default JSON */
-  inputCodec?: Codec<Input, unknown>;
+  inputCodec?: Codec<Input, unknown> | undefined;
   /** @default false */
-  idempotent?: boolean;
+  idempotent?: boolean | undefined;
 }
 
 interface ProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCodecs<Input, Output, Produced> {

@@ -59,17 +59,17 @@ type Pem = string | Uint8Array;
 /** What Node's `ws` takes beyond the client's own options (its `ClientOptions`, the common part). */
 export interface NodeWebSocketOptions {
   /** Certificate authorities to trust for `wss://`, in place of Node's (a private CA). */
-  ca?: Pem | Pem[];
+  ca?: Pem | Pem[] | undefined;
   /** A client certificate and its key, for a broker that asks for one. */
-  cert?: Pem | Pem[];
-  key?: Pem | Pem[];
-  passphrase?: string;
+  cert?: Pem | Pem[] | undefined;
+  key?: Pem | Pem[] | undefined;
+  passphrase?: string | undefined;
   /** @default true */
-  rejectUnauthorized?: boolean;
+  rejectUnauthorized?: boolean | undefined;
   /** The name the broker's certificate is checked against, when it differs from the URL's host. */
-  servername?: string;
+  servername?: string | undefined;
   /** Extra HTTP headers of the WebSocket handshake. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }
 export type { StompMessage, StompSocket } from './stomp-session.js';
 
@@ -79,17 +79,17 @@ export interface StompConnectionOptions {
    * a connection is lost, the next one is tried (failover).
    * @default 'ws://127.0.0.1:15674/ws'
    */
-  url?: string | readonly string[];
+  url?: string | readonly string[] | undefined;
   /**
    * Start from a random URL of the list, so that clients spread across the nodes; false: always
    * start from the first (e.g. a preferred node).
    * @default true
    */
-  randomizeUrls?: boolean;
+  randomizeUrls?: boolean | undefined;
   /** @default 'guest' (RabbitMQ lets guest in from loopback only) */
-  login?: string;
+  login?: string | undefined;
   /** @default 'guest' */
-  passcode?: string;
+  passcode?: string | undefined;
   /**
    * Called before every connection attempt, for credentials that expire (an OAuth 2.0 token as the
    * passcode): each (re)connect presents a fresh one. Overrides `login` and `passcode`. A refused
@@ -97,37 +97,37 @@ export interface StompConnectionOptions {
    * by `connectTimeoutMs`; when it fails, the attempt goes with the last credentials it gave, and
    * before it has answered once, no attempt goes (not as the default guest).
    */
-  credentials?: CredentialsSource;
+  credentials?: CredentialsSource | undefined;
   /** RabbitMQ virtual host. @default '/' */
-  vhost?: string;
+  vhost?: string | undefined;
   /**
    * How the WebSocket is made. Defaults to the global `WebSocket` in browsers and to `ws` (with
    * compression off) in Node.
    */
-  webSocketFactory?: WebSocketFactory;
+  webSocketFactory?: WebSocketFactory | undefined;
   /**
    * Node only: options for `ws`'s WebSocket (a private CA for `wss://`, a client certificate,
    * headers), added to the client's own, which stay: no compression, no UTF-8 check of bodies. A
    * page's WebSocket takes none, as its browser decides whom to trust: INVALID_ARGUMENT there. Not
    * used with `webSocketFactory`.
    */
-  webSocketOptions?: NodeWebSocketOptions;
+  webSocketOptions?: NodeWebSocketOptions | undefined;
   /** How often the broker must send a heart-beat; two missed beats drop the connection. 0: none. @default 10000 */
-  heartbeatMs?: number;
+  heartbeatMs?: number | undefined;
   /**
    * How often an end-of-line keeps an idle connection open (Web-STOMP closes silent ones after 60 s);
    * each heart-beat from the broker is answered with one too when none went out for this long. 0: none.
    * @default 20000
    */
-  keepaliveMs?: number;
+  keepaliveMs?: number | undefined;
   /** Give up on one connection attempt after this long. @default 5000 */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** First delay before reconnecting; doubles per failed attempt, with jitter. @default 250 */
-  reconnectDelayMs?: number;
+  reconnectDelayMs?: number | undefined;
   /** Cap on the reconnect delay. @default 10000 */
-  maxReconnectDelayMs?: number;
+  maxReconnectDelayMs?: number | undefined;
   /** Receives a line per frame sent and received (the passcode left out); off by default. What it throws is ignored. */
-  debug?: (line: string) => void;
+  debug?: ((line: string) => void) | undefined;
 }
 
 export interface StompConnectionEvents extends Omit<TransportEvents, 'onUnhandledMessage'> {
