@@ -63,6 +63,15 @@ function serverOnFakeSockets(options: Partial<RpcServerOptions> & Pick<RpcServer
   return { server, sockets, accept };
 }
 
+/** An RpcServer started on a fake socket the test plays the broker on, every subscription confirmed. */
+async function startedOnFakeSockets(options: Partial<RpcServerOptions> & Pick<RpcServerOptions, 'handler'>) {
+  const { server, accept } = serverOnFakeSockets(options);
+  const started = server.start(2000);
+  const socket = await accept();
+  await started;
+  return { server, socket };
+}
+
 function subscriptions(socket: FakeSocket): { id: string; destination: string }[] {
   return socket.sent
     .filter((frame) => frame.startsWith('SUBSCRIBE\n'))
@@ -114,10 +123,7 @@ describe('RpcServer cancels', () => {
   // Regression: only the newest of the copies a client's re-send left on one server was reachable.
   it('cancel - stops every copy of a re-sent request (one correlation id, two deliveries)', async () => {
     const held = heldRequests();
-    const { server, accept } = serverOnFakeSockets({ handler: held.handler });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler: held.handler });
     request(socket, 'call.1');
     request(socket, 'call.1'); // the re-send
     await vi.waitFor(() => expect(held.signals).toHaveLength(2));
@@ -130,10 +136,7 @@ describe('RpcServer cancels', () => {
 
   it('cancel - the copy left after the other finished can still be cancelled', async () => {
     const held = heldRequests();
-    const { server, accept } = serverOnFakeSockets({ handler: held.handler });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler: held.handler });
     request(socket, 'call.2');
     request(socket, 'call.2');
     await vi.waitFor(() => expect(held.signals).toHaveLength(2));
@@ -150,10 +153,7 @@ describe('RpcServer cancels', () => {
       yield 'a';
       yield 'b';
     };
-    const { server, accept } = serverOnFakeSockets({ handler: () => handler() });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler: () => handler() });
     request(socket, 'call.4');
     await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(3));
     const streamHeaders = framesOf(socket, 'SEND').map((frame) =>
@@ -170,16 +170,12 @@ describe('RpcServer cancels', () => {
   // Regression: a client cancels a call it sent twice once answered, to stop the copy; the cancel
   // came before the reply's RECEIPT and the server counted its answer as cancelled.
   it('cancel - one that comes while the reply’s RECEIPT is awaited leaves the request answered, not cancelled', async () => {
-    const { server, accept } = serverOnFakeSockets({ handler: () => 'done', confirmReplies: true });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler: () => 'done', confirmReplies: true });
     request(socket, 'call.5');
     await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
     const reply = framesOf(socket, 'SEND')[0] as string;
     cancel(socket, 'call.5');
-    const receipt = /\nreceipt:([^\n]*)/.exec(reply)?.[1];
-    socket.receive(`RECEIPT\nreceipt-id:${receipt}\n\n`);
+    socket.receive(`RECEIPT\nreceipt-id:${header(reply, 'receipt')}\n\n`);
     await vi.waitFor(() => expect(server.stats.inFlight).toBe(0));
     expect(server.stats).toMatchObject({ succeeded: 1, cancelled: 0 });
     void server.stop(0);
@@ -204,10 +200,7 @@ describe('RpcServer cancels', () => {
       await gate; // opening a cursor, say
       return unread;
     };
-    const { server, accept } = serverOnFakeSockets({ handler });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler });
     request(socket, 'call.3');
     await vi.waitFor(() => expect(server.stats.inFlight).toBe(1));
     cancel(socket, 'call.3');
@@ -242,10 +235,7 @@ describe('RpcServer failures', () => {
         warn: () => {},
         error: (fields: object, message: string) => errors.push({ fields: fields as Record<string, unknown>, message }),
       };
-      const { server, accept } = serverOnFakeSockets({ handler: failing[which], logger });
-      const started = server.start(2000);
-      const socket = await accept();
-      await started;
+      const { server, socket } = await startedOnFakeSockets({ handler: failing[which], logger });
       request(socket, 'call.1');
       await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
       const reply = framesOf(socket, 'SEND')[0] ?? '';
@@ -272,10 +262,7 @@ describe('RpcServer defaultDeadlineMs', () => {
   it('a request without a deadline whose handler never ends gets DEADLINE_EXCEEDED at defaultDeadlineMs, and the ACKs behind it go on', async () => {
     const handler = (request: RpcRequest) =>
       request.correlationId === 'call.1' ? new Promise<string>(() => {}) : 'ok';
-    const { server, accept } = serverOnFakeSockets({ handler, defaultDeadlineMs: 200 });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler, defaultDeadlineMs: 200 });
     request(socket, 'call.1');
     request(socket, 'call.2');
     await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1)); // call.2's answer
@@ -299,10 +286,7 @@ describe('RpcServer defaultDeadlineMs', () => {
       error: () => {},
     };
     const { handler, signals } = heldRequests();
-    const { server, accept } = serverOnFakeSockets({ handler, logger });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler, logger });
     deliver(socket, '/queue/rpc_queue', { 'correlation-id': 'no-reply-to' }, '1'); // dropped, with a warn line
     deliver(socket, '/queue/rpc_queue', { 'correlation-id': 'also-dropped' }, '1');
     await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1));
@@ -322,10 +306,7 @@ describe('RpcServer defaultDeadlineMs', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return 'draining';
     };
-    const { server, accept } = serverOnFakeSockets({ handler });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler });
     request(socket, 'drain.1');
     await vi.waitFor(() => expect(stopped).toBeDefined());
     await vi.waitFor(() => expect(framesOf(socket, 'DISCONNECT')).toHaveLength(1), { timeout: 3000 });
@@ -338,10 +319,7 @@ describe('RpcServer defaultDeadlineMs', () => {
 
   it('stop - a request still held when the grace ends goes back with the close: no NACK, which would have more delivered', async () => {
     const held = heldRequests();
-    const { server, accept } = serverOnFakeSockets({ handler: held.handler });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler: held.handler });
     request(socket, 'slow.1');
     await vi.waitFor(() => expect(held.signals).toHaveLength(1));
     const stopped = server.stop(0);
@@ -372,10 +350,7 @@ describe('RpcServer reply confirmation', () => {
 
   /** Serves one request and returns the socket, with the reply sent. */
   async function answerOne(options: Partial<RpcServerOptions>) {
-    const { server, accept } = serverOnFakeSockets({ handler, ...options });
-    const started = server.start(2000);
-    const socket = await accept();
-    await started;
+    const { server, socket } = await startedOnFakeSockets({ handler, ...options });
     request(socket, 'call.1');
     await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
     await new Promise((resolve) => setTimeout(resolve, 0)); // an ACK would have gone with the reply by now

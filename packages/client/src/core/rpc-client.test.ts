@@ -11,6 +11,19 @@ function announcement(overrides: Partial<ServerAnnouncement> = {}): string {
   return JSON.stringify({ kind: 'pong', id: 'server-1', queue: 'q', beatMs: 1000, ...overrides });
 }
 
+/**
+ * Has request confirmation (resendUnconfirmedMs 1000) send the unconfirmed requests again: a probe
+ * after one wait, its RECEIPT showing the broker got to them, the re-send one doubled wait later.
+ */
+function resendUnconfirmed(
+  clock: { advance(ms: number): void },
+  transport: { receipt(receiptId: string): void },
+): void {
+  clock.advance(1000);
+  transport.receipt('probe-1');
+  clock.advance(1250);
+}
+
 /** Lets promise callbacks run: the client awaits before it uses the clock in discoverServers(). */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -410,9 +423,7 @@ describe('RpcClient stream', () => {
     transport.connect();
     const safe = client.stream('/queue/q', 'range', { idempotent: true });
     const safeId = transport.onlyCorrelationId();
-    clock.advance(1000);
-    transport.receipt('probe-1'); // the broker got to it and confirmed nothing: it goes again
-    clock.advance(1250);
+    resendUnconfirmed(clock, transport); // the broker got to it and confirmed nothing: it goes again
     expect(client.stats.resent).toBe(1);
     for (let n = 0; n < 2; n++) transport.deliver(...item(safeId, n, String(n)));
     transport.deliver(...streamEnd(safeId, 1)); // a copy's run, shorter
@@ -755,9 +766,7 @@ describe('RpcClient confirmation', () => {
     transport.connect();
     const resent = client.request('/queue/q', 'safe', { idempotent: true });
     const correlationId = transport.onlyCorrelationId();
-    clock.advance(1000);
-    transport.receipt('probe-1'); // the broker got to it and confirmed nothing
-    clock.advance(1250);
+    resendUnconfirmed(clock, transport); // the broker got to it and confirmed nothing: it goes again
     expect(client.stats.resent).toBe(1);
     transport.deliver({ [Header.correlationId]: correlationId }, 'answer');
     await expect(resent).resolves.toMatchObject({ body: 'answer' });
@@ -776,9 +785,7 @@ describe('RpcClient confirmation', () => {
     const { client, transport, clock } = setup({ timeoutMs: 5000, resendUnconfirmedMs: 1000 });
     transport.connect();
     const late = client.request('/queue/q', 'x', { idempotent: true });
-    clock.advance(1000);
-    transport.receipt('probe-1');
-    clock.advance(1250);
+    resendUnconfirmed(clock, transport); // the broker got to it and confirmed nothing: it goes again
     const copy = transport.requests().at(-1);
     expect(transport.requests()).toHaveLength(2);
     transport.receipt(copy?.headers[Header.receipt] as string); // the copy is taken, and never answered

@@ -33,6 +33,7 @@ import {
 } from '../protocol/wire.js';
 import { randomHex } from '../random.js';
 import { isTraceparent, newTraceparent } from '../trace-context.js';
+import { standingRefusal } from '../transport/end-reason.js';
 import { StompConnection, type StompConnectionOptions } from '../transport/stomp-connection.js';
 import { ClientStats, type RpcClientStats } from './client-stats.js';
 import { type Clock, Sleeps, systemClock } from './clock.js';
@@ -474,8 +475,7 @@ export class RpcClient {
 
   /** A final refusal (a login, or a URL the browser will not open) will not fix itself: the calls waiting fail now. */
   #handleConnectFailed(reason: RpcError): void {
-    if (reason.code !== 'UNAUTHENTICATED' && reason.code !== 'INVALID_ARGUMENT') return;
-    this.#calls.rejectAll(() => new RpcError(reason.code, reason.message, { cause: reason }));
+    if (standingRefusal(reason)) this.#calls.rejectAll(() => standingRefusal(reason) as RpcError);
   }
 
   #handleReply(message: IncomingMessage): void {
