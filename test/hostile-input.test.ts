@@ -1,7 +1,7 @@
 // Hostile input against a running server (a child process, as deployed). Each case is
 // bounded; throughout, valid calls keep being answered and the server's memory stays bounded.
 import { readFileSync } from 'node:fs';
-import { queueDeclarationHeaders } from '@stomp-rpc/client/protocol';
+import { PING_TOPIC, queueDeclarationHeaders } from '@stomp-rpc/client/protocol';
 import { describe, expect, it } from 'vitest';
 import { type Frame, openWire } from './stomp-wire.js';
 import { openClient, spawnChild, uniqueQueue, until } from './support.js';
@@ -163,4 +163,40 @@ describe('hostile input', () => {
     expect(watcher.frames.filter((frame) => frame.command === 'MESSAGE')).toEqual([]);
     expect(residentMiB(pid) - residentBefore).toBeLessThan(64);
   }, 90_000);
+
+  it('a forged Direct Reply-to address, in a request or a ping: dropped, and the server stays connected', async () => {
+    // RabbitMQ before 4.1 crashes the publishing channel on an amq.rabbitmq.reply-to.* address it
+    // cannot decode, or whose node it does not know: a server replying there would lose its
+    // connection, and the request, redelivered, would take down every server in turn.
+    const queue = uniqueQueue('forged');
+    const server = spawnChild(process.execPath, [SERVER_CLI, '--presence-ms', '200'], { RPC_QUEUE: queue });
+    await server.waitFor('awaiting RPC requests');
+    const client = openClient(queue, { watchServers: true });
+    await client.ready(5000);
+    await until(() => client.servers(queue).length === 1, 5000, 'the server to announce itself');
+
+    const hostile = await openWire();
+    const forged = ['amq.rabbitmq.reply-to.AAAA.x', 'amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3.key'];
+    for (const [i, address] of forged.entries()) {
+      hostile.send(
+        'SEND',
+        {
+          destination: `/queue/${queue}`,
+          ...queueDeclarationHeaders(),
+          'reply-to': address,
+          'correlation-id': `f${i}`,
+        },
+        '5',
+      );
+      hostile.send('SEND', { destination: PING_TOPIC, 'reply-to': address }, '');
+    }
+    await expect(client.call(20)).resolves.toBe(fib(20));
+    await until(
+      () => (client.servers(queue)[0]?.stats.dropped ?? 0) >= forged.length,
+      5000,
+      `the server to report the dropped requests: ${server.stdout()}${server.stderr()}`,
+    );
+    expect(server.stdout() + server.stderr()).not.toContain('connection lost');
+    expect(client.servers(queue)[0]?.stats.dropped).toBe(forged.length);
+  }, 30_000);
 });

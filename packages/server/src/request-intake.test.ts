@@ -1,7 +1,13 @@
 import { isRpcError } from '@stomp-rpc/client';
 import { Header } from '@stomp-rpc/client/protocol';
 import { describe, expect, it } from 'vitest';
-import { type DeliveredMessage, type Intake, MAX_CORRELATION_ID_LENGTH, takeRequest } from './request-intake.js';
+import {
+  type DeliveredMessage,
+  DIRECT_REPLY_TO_REFUSED,
+  type Intake,
+  MAX_CORRELATION_ID_LENGTH,
+  takeRequest,
+} from './request-intake.js';
 
 const REPLY_QUEUE = 'amq.gen-JzTY20BRgKO-HjmUJj0wLg';
 const RECEIVED_AT = 1_700_000_000_000;
@@ -43,7 +49,6 @@ describe('takeRequest', () => {
   it.each([
     [`/reply-queue/${REPLY_QUEUE}`, `/reply-queue/${REPLY_QUEUE}`],
     [REPLY_QUEUE, `/reply-queue/${REPLY_QUEUE}`],
-    ['amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3', '/reply-queue/amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3'],
   ])('intake - replies to %s at %s', (replyTo, destination) => {
     const intake = accepted(take(delivered(validHeaders({ [Header.replyTo]: replyTo }))));
     expect(intake.replyTo).toBe(destination);
@@ -60,6 +65,14 @@ describe('takeRequest', () => {
         kind: 'drop',
         why: 'reply-to is not a reply queue',
       });
+    },
+  );
+
+  it.each(['amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3', '/reply-queue/amq.rabbitmq.reply-to.AAAA.x'])(
+    'intake - drops a request whose reply-to %j is a Direct Reply-to address, saying so',
+    (replyTo) => {
+      const intake = take(delivered(validHeaders({ [Header.replyTo]: replyTo })));
+      expect(intake).toEqual({ kind: 'drop', why: DIRECT_REPLY_TO_REFUSED });
     },
   );
 

@@ -14,6 +14,10 @@
 import { RpcError } from '@stomp-rpc/client';
 import { Header, replyDestination } from '@stomp-rpc/client/protocol';
 
+/** Why a Direct Reply-to request is dropped (protocol replyDestination says why it is refused). */
+export const DIRECT_REPLY_TO_REFUSED =
+  'reply-to is a Direct Reply-to address, which servers do not answer: reply through an exclusive queue';
+
 /** Longer correlation ids are not echoed (a reply would carry the caller's junk back); the request is dropped. */
 export const MAX_CORRELATION_ID_LENGTH = 256;
 
@@ -66,7 +70,10 @@ export function takeRequest(
   const correlationId = headers[Header.correlationId];
   const replyTo = replyDestination(rawReplyTo);
   if (rawReplyTo === undefined) return { kind: 'drop', why: 'no reply-to' };
-  if (replyTo === undefined) return { kind: 'drop', why: 'reply-to is not a reply queue' };
+  if (replyTo === undefined) {
+    const directReplyTo = rawReplyTo.replace(/^\/reply-queue\//, '').startsWith('amq.rabbitmq.reply-to');
+    return { kind: 'drop', why: directReplyTo ? DIRECT_REPLY_TO_REFUSED : 'reply-to is not a reply queue' };
+  }
   if (correlationId === undefined) return { kind: 'drop', why: 'no correlation-id' };
   if (correlationId.length > MAX_CORRELATION_ID_LENGTH) {
     return { kind: 'drop', why: `correlation-id longer than ${MAX_CORRELATION_ID_LENGTH} characters` };

@@ -6,11 +6,6 @@ describe('replyDestination', () => {
   it.each([
     ['/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
     ['amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
-    ['amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3', '/reply-queue/amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3'],
-    [
-      'amq.rabbitmq.reply-to.g1h2AA9yZXBseUA0NzQ1MzAzOQAAWS0AAAAAZSq+XQ==.8cRpv/Yw2P1uV0qN9hyw3g==',
-      '/reply-queue/amq.rabbitmq.reply-to.g1h2AA9yZXBseUA0NzQ1MzAzOQAAWS0AAAAAZSq+XQ==.8cRpv/Yw2P1uV0qN9hyw3g==',
-    ],
   ])('accepts the reply queue %s', (replyTo, destination) => {
     expect(replyDestination(replyTo)).toBe(destination);
   });
@@ -31,6 +26,9 @@ describe('replyDestination', () => {
     'amq.gen-a.b',
     'amq.rabbitmq.reply-to',
     'amq.rabbitmq.reply-toX',
+    // Direct Reply-to: a forged address crashes the replying channel on RabbitMQ before 4.1.
+    'amq.rabbitmq.reply-to.g1h2AA5yZXBseUAxNjI3',
+    '/reply-queue/amq.rabbitmq.reply-to.g1h2AA9yZXBseUA0NzQ1MzAzOQAAWS0AAAAAZSq+XQ==.8cRpv/Yw2P1uV0qN9hyw3g==',
   ])('refuses %j', (replyTo) => {
     expect(replyDestination(replyTo)).toBeUndefined();
   });

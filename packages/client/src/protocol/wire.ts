@@ -196,14 +196,15 @@ export function queueOfDestination(destination: string): string | undefined {
  * Turns the `reply-to` a server received into a destination it may SEND to, or `undefined` when
  * it is not a reply queue.
  *
- * Only private reply queues are accepted: anything else would let a caller make the server
- * publish into `rpc_queue` itself, a topic or an exchange.
+ * Only server-named reply queues (`amq.gen-…`: a STOMP temp-queue or an AMQP exclusive queue) are
+ * accepted: anything else would let a caller make the server publish into `rpc_queue` itself, a
+ * topic or an exchange. Not Direct Reply-to (`amq.rabbitmq.reply-to.…`) either: RabbitMQ before
+ * 4.1 crashes the publishing channel on such an address it cannot decode or whose node it does not
+ * know, so one forged request or ping would disconnect every server it reached.
  */
 export function replyDestination(replyTo: string | undefined): string | undefined {
   if (replyTo === undefined) return undefined;
   const name = replyTo.startsWith('/reply-queue/') ? replyTo.slice('/reply-queue/'.length) : replyTo;
-  // amq.gen-<base64url>: a server-named queue (STOMP temp-queue or AMQP exclusive queue);
-  // amq.rabbitmq.reply-to.<base64 key>: a caller's RabbitMQ Direct Reply-to address.
-  if (!/^(amq\.gen-[\w-]+|amq\.rabbitmq\.reply-to\.[\w.+/=-]+)$/.test(name)) return undefined;
+  if (!/^amq\.gen-[\w-]+$/.test(name)) return undefined;
   return `/reply-queue/${name}`;
 }
