@@ -73,6 +73,31 @@ describe('least-privilege users', () => {
     ).toBe('refused');
   });
 
+  it('browser user - the broker refuses a message over 256 KiB on AMQP too, where no WebSocket frame limit applies', async () => {
+    // A server reads a whole frame before it can refuse its body: a 100 MiB request published over
+    // AMQP would block it for seconds, or exhaust its heap, on every redelivery.
+    const url = new URL(amqpUrl());
+    url.username = BROWSER.login;
+    url.password = BROWSER.passcode;
+    const connection = await amqp.connect(url.href);
+    try {
+      const publish = async (bytes: number) => {
+        const channel = await connection.createConfirmChannel();
+        const refused = new Promise<string>((resolve) => channel.on('error', (error) => resolve(String(error))));
+        const confirmed = new Promise<string>((resolve) =>
+          channel.publish('rpc', 'no-such-queue', Buffer.alloc(bytes, '1'), {}, (error) =>
+            resolve(error ? 'nacked' : 'accepted'),
+          ),
+        );
+        return Promise.race([refused, confirmed]);
+      };
+      expect(await publish(200_000)).toBe('accepted');
+      expect(await publish(1 << 20)).toMatch(/PRECONDITION_FAILED.*larger than configured max size/);
+    } finally {
+      await connection.close().catch(() => {});
+    }
+  });
+
   it('browser user - may not publish anywhere but the rpc exchange and the ping topic', async () => {
     const forbidden = [
       '/amq/queue/rpc_queue', // the default exchange reaches every queue
