@@ -16,6 +16,9 @@ describe('RpcError', () => {
     const wrapped = RpcError.from(new TypeError('bad'), 'INVALID_ARGUMENT');
     expect(wrapped).toMatchObject({ code: 'INVALID_ARGUMENT', message: 'bad' });
     expect(RpcError.from('a string')).toMatchObject({ code: 'INTERNAL', message: 'a string' });
+    // String() throws for these: from() must not, or a server's failure path throws in turn.
+    expect(RpcError.from(Object.create(null)).message).toBe('[object Object]');
+    expect(RpcError.from({ toString: () => ({}) }).message).toBe('[object Object]');
   });
 
   it('fromReply() marks server errors remote and maps unknown codes, and codes only a client raises, to INTERNAL', () => {

@@ -36,8 +36,7 @@ export class RpcError extends Error {
   /** Normalises anything thrown into an RpcError, keeping the original as `cause`. */
   static from(cause: unknown, fallbackCode: ErrorCode = 'INTERNAL'): RpcError {
     if (isRpcError(cause)) return cause;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    return new RpcError(fallbackCode, message, { cause });
+    return new RpcError(fallbackCode, messageOf(cause), { cause });
   }
 
   /**
@@ -54,6 +53,15 @@ export class RpcError extends Error {
 // On the prototype, not declared as a field: each copy's type declarations would declare their own
 // `unique symbol` for it, and TypeScript would not take one copy's RpcError for the other's.
 Object.defineProperty(RpcError.prototype, BRAND, { value: true });
+
+/** What `cause` says; never throws (`String()` does, for an object without a prototype). */
+function messageOf(cause: unknown): string {
+  try {
+    return cause instanceof Error ? cause.message : String(cause);
+  } catch {
+    return Object.prototype.toString.call(cause);
+  }
+}
 
 /** Whether `value` is an RpcError, made by this copy of the package or another. */
 export function isRpcError(value: unknown): value is RpcError {

@@ -254,6 +254,27 @@ describe('RpcServer failures', () => {
       void server.stop(0);
     },
   );
+  it.each([
+    ['an object without a prototype', () => Object.create(null)],
+    [
+      'an object whose toString throws',
+      () => ({
+        toString: () => {
+          throw new Error('no');
+        },
+      }),
+    ],
+  ])('a handler that throws %s: the caller gets INTERNAL, and the request is acknowledged', async (_, thrown) => {
+    const { server, socket } = await startedOnFakeSockets({
+      handler: () => {
+        throw thrown();
+      },
+    });
+    request(socket, 'call.1');
+    await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1));
+    expect(framesOf(socket, 'SEND').map((reply) => header(reply, 'rpc-error-code'))).toEqual(['INTERNAL']);
+    void server.stop(0);
+  });
 });
 
 describe('RpcServer defaultDeadlineMs', () => {
