@@ -1,6 +1,7 @@
 // Broker-side limits: a full queue under a reject-publish policy refuses requests (OVERLOADED),
-// and Web-STOMP caps the size of a frame.
+// and Web-STOMP caps the size of a frame (servers keep their replies under it).
 import { type FibonacciClientOptions, isRpcError } from '@stomp-rpc/client';
+import { fibonacciHandler } from '@stomp-rpc/server';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
@@ -118,5 +119,17 @@ describe('limits', () => {
     await startServer(queue);
     const client = openClient(queue);
     expect((await client.call(1_000_000, { timeoutMs: 20_000 })).toString().length).toBe(208_988);
+  });
+
+  it('frames - a reply over the server’s maxReplyBytes is INTERNAL at its caller, and the server keeps its connection', async () => {
+    // fib(1,300,000) has 271,684 digits: as a frame it would close the server's connection, and
+    // the request, redelivered, would close the next one's.
+    const queue = uniqueQueue('large-reply');
+    const server = await startServer(queue, { handler: fibonacciHandler({ maxN: 2_000_000 }) });
+    const client = openClient(queue);
+    const failure = await client.call(1_300_000, { timeoutMs: 20_000 }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('maxReplyBytes') });
+    expect(await client.call(30)).toBe(832040n);
+    expect(server.stats).toMatchObject({ reconnects: 0, errors: { INTERNAL: 1 } });
   });
 });

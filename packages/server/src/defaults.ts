@@ -20,6 +20,11 @@ export const SERVER_DEFAULTS = {
   defaultDeadlineMs: 300_000,
   /** Items one streamed reply may have. */
   maxStreamItems: 10_000,
+  /**
+   * Bytes (UTF-8) of one reply or stream item; a larger one is INTERNAL instead (reply-size.ts).
+   * rabbitmq-conf's frame and message limits are 256 KiB: this leaves 8 KiB for the headers.
+   */
+  maxReplyBytes: 248 * 1024,
   /** Bytes of the items of one streamed reply (as the client's default maxBytes). */
   maxStreamBytes: 16 * 1024 * 1024,
   /** How often the server announces itself on the presence topic; 0: never. */

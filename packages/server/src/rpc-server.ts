@@ -57,6 +57,7 @@ import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, neverThrowing, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { ReplyConfirmations } from './reply-confirmations.js';
+import { replyWithin } from './reply-size.js';
 import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
@@ -100,6 +101,12 @@ export interface RpcServerOptions extends StompConnectionOptions {
   prefetch?: number | undefined;
   /** Larger request bodies get INVALID_ARGUMENT without being parsed. @default 4096 */
   maxBodyBytes?: number | undefined;
+  /**
+   * Bytes (UTF-8) of one reply or stream item; a larger one goes as INTERNAL instead. Keep it
+   * below the broker's frame and message limits: a larger frame closes the server's connection.
+   * @default 253952 (248 KiB, under rabbitmq-conf's 256 KiB)
+   */
+  maxReplyBytes?: number | undefined;
   /**
    * The deadline, in ms, of a request that carries none (no `expiration`: the tutorial's clients);
    * then its handler's signal fires with DEADLINE_EXCEEDED. A request that never ended would
@@ -160,6 +167,7 @@ type Settings = Required<
     | 'queue'
     | 'prefetch'
     | 'maxBodyBytes'
+    | 'maxReplyBytes'
     | 'defaultDeadlineMs'
     | 'logger'
     | 'id'
@@ -428,7 +436,7 @@ export class RpcServer {
         },
       };
       const answer = await answerUnlessStopped(control, Promise.resolve(this.#options.handler(request)));
-      if (typeof answer === 'string') return { body: answer };
+      if (typeof answer === 'string') return replyWithin(answer, this.#options.maxReplyBytes);
       const streamed = await sendStream(answer, this.#options, {
         send,
         stopped,
@@ -563,6 +571,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     queue: options.queue ?? DEFAULT_QUEUE,
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
+    maxReplyBytes: checkCount(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes, 'maxReplyBytes'),
     defaultDeadlineMs: checkMs(options.defaultDeadlineMs ?? SERVER_DEFAULTS.defaultDeadlineMs, 'defaultDeadlineMs'),
     logger: options.logger ? neverThrowing(options.logger) : silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),

@@ -26,7 +26,11 @@ function sink(stopAfter = Number.POSITIVE_INFINITY, connected = true) {
   };
 }
 
-const limits = (maxStreamItems: number, maxStreamBytes = 1_000_000) => ({ maxStreamItems, maxStreamBytes });
+const limits = (maxStreamItems: number, maxStreamBytes = 1_000_000, maxReplyBytes = 1000) => ({
+  maxStreamItems,
+  maxStreamBytes,
+  maxReplyBytes,
+});
 
 describe('sendStream', () => {
   it('sends every item numbered from 0 and resolves with their count, for the end to carry', async () => {
@@ -52,6 +56,20 @@ describe('sendStream', () => {
       });
       expect(target.sent).toEqual([]);
     }
+  });
+
+  it('an item over maxReplyBytes (UTF-8) ends the stream with INTERNAL before it is sent: a frame over the broker’s limit would close the connection', async () => {
+    async function* growing() {
+      yield 'x'.repeat(10);
+      yield 'é'.repeat(5); // 10 bytes: still within
+      yield 'é'.repeat(6);
+    }
+    const target = sink();
+    expect(await sendStream(growing(), limits(100, 1000, 10), target)).toMatchObject({
+      code: 'INTERNAL',
+      message: "the reply is 12 bytes, over the server's maxReplyBytes (10)",
+    });
+    expect(target.sent.map((reply) => reply.body.length)).toEqual([10, 5]);
   });
 
   it('stops when told, and the producer is finished (its finally runs)', async () => {

@@ -13,6 +13,7 @@
  */
 import { RpcError } from '@stomp-rpc/client';
 import { Header, StreamMark } from '@stomp-rpc/client/protocol';
+import { oversizedReply } from './reply-size.js';
 
 /** Items sent between two yields to the event loop. */
 const ITEMS_PER_TURN = 32;
@@ -40,7 +41,11 @@ export interface StreamSink {
  */
 export async function sendStream(
   items: AsyncIterable<string>,
-  { maxStreamItems, maxStreamBytes }: { maxStreamItems: number; maxStreamBytes: number },
+  {
+    maxStreamItems,
+    maxStreamBytes,
+    maxReplyBytes,
+  }: { maxStreamItems: number; maxStreamBytes: number; maxReplyBytes: number },
   sink: StreamSink,
 ): Promise<RpcError | number> {
   // A handler in plain JavaScript (or an async one that forgot to return) may give anything.
@@ -64,6 +69,8 @@ export async function sendStream(
       if (sent === maxStreamItems) return overLimit(`${maxStreamItems} items`);
       bytes += next.value.length;
       if (bytes > maxStreamBytes) return overLimit(`${maxStreamBytes} bytes`);
+      const oversized = oversizedReply(next.value, maxReplyBytes);
+      if (oversized) return oversized;
       const headers = { [Header.stream]: StreamMark.item, [Header.sequence]: String(sent) };
       if (!sink.send(next.value, headers)) return new RpcError('CONNECTION_LOST', 'the connection dropped');
       sent++;

@@ -1,0 +1,22 @@
+/*
+ * The size a reply may have. A frame over the broker's limit (Web-STOMP's frame limit and
+ * max_message_size, 256 KiB in rabbitmq-conf) closes the server's connection, not only the call:
+ * every request it held goes back, and the one with the large reply, redelivered, does it again
+ * on the next server. So a server refuses to send such a reply and sends INTERNAL instead.
+ */
+import { RpcError } from '@stomp-rpc/client';
+
+/** INTERNAL when `body` (UTF-8) is over `maxReplyBytes`; undefined when it may go. */
+export function oversizedReply(body: string, maxReplyBytes: number): RpcError | undefined {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most replies need no count.
+  if (body.length * 3 <= maxReplyBytes) return undefined;
+  const bytes = Buffer.byteLength(body);
+  if (bytes <= maxReplyBytes) return undefined;
+  return new RpcError('INTERNAL', `the reply is ${bytes} bytes, over the server's maxReplyBytes (${maxReplyBytes})`);
+}
+
+/** A handler's answer as its reply: itself, or INTERNAL when it is over `maxReplyBytes`. */
+export function replyWithin(answer: string, maxReplyBytes: number): { body: string; code?: 'INTERNAL' } {
+  const oversized = oversizedReply(answer, maxReplyBytes);
+  return oversized ? { body: oversized.message, code: 'INTERNAL' } : { body: answer };
+}
