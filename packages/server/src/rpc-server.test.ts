@@ -18,7 +18,7 @@ function codeOf(options: Partial<RpcServerOptions>): string {
 
 describe('RpcServer options', () => {
   it('options - bounds that are not whole numbers of at least 1 are INVALID_ARGUMENT (a NaN bound would turn its check off)', () => {
-    for (const name of ['prefetch', 'maxBodyBytes', 'maxStreamItems', 'maxStreamBytes'] as const) {
+    for (const name of ['prefetch', 'maxBodyBytes', 'maxReplyBytes', 'maxStreamItems', 'maxStreamBytes'] as const) {
       for (const value of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY]) {
         expect(codeOf({ [name]: value }), `${name}: ${value}`).toBe('INVALID_ARGUMENT');
       }
