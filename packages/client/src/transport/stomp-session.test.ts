@@ -168,6 +168,11 @@ describe('StompSession', () => {
     expect(connected({ heartbeatMs: 10_000, brokerHeartbeat: '0,0' }).clock.pendingTimers).toBe(0);
   });
 
+  it('heart-beats - a broker period longer than a timer can wait (2^31-1 ms) is taken as none: a real timer would fire at once, a 1 ms loop', () => {
+    expect(connected({ heartbeatMs: 10_000, brokerHeartbeat: '3000000000,0' }).clock.pendingTimers).toBe(0);
+    expect(connected({ heartbeatMs: 10_000, brokerHeartbeat: '2147483647,0' }).clock.pendingTimers).toBe(1);
+  });
+
   it('disconnect - sends DISCONNECT and closes the socket at its RECEIPT', async () => {
     const { socket, subject, seen, clock } = connected();
     const done = subject.disconnect(2000);

@@ -17,6 +17,7 @@
  */
 import { FrameImpl, type IRawFrameType, Parser, type StompHeaders } from '@stomp/stompjs';
 import type { Clock, Timer } from '../core/clock.js';
+import { MAX_TIMER_MS } from '../options.js';
 
 /**
  * What the session needs of a WebSocket: the browser's, or `ws`'s in Node (which can `terminate`).
@@ -279,7 +280,8 @@ export class StompSession {
     this.#connected = true;
     // heart-beat: <broker sends every sx ms>,<broker wants every sy ms>; we asked for 0,<heartbeatMs>.
     const brokerSendsMs = Number.parseInt(headers['heart-beat']?.split(',')[0] ?? '0', 10) || 0;
-    if (this.#options.heartbeatMs > 0 && brokerSendsMs > 0) {
+    // A period no timer can wait is none (Node and browsers fire such a timer at once).
+    if (this.#options.heartbeatMs > 0 && brokerSendsMs > 0 && brokerSendsMs <= MAX_TIMER_MS) {
       this.#watch(Math.max(this.#options.heartbeatMs, brokerSendsMs));
     }
     this.#events.connected();
