@@ -25,6 +25,13 @@ export function checkCount(value: number, name: string): number {
   return value;
 }
 
+/** A callback option, checked: from JavaScript anything may come, and calling it would fail later, on every attempt. */
+export function checkFunction<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function')
+    throw new RpcError('INVALID_ARGUMENT', `${name} must be a function`);
+  return value;
+}
+
 /**
  * A call's `signal`, checked before the call is registered: anything without AbortSignal's
  * `aborted` and `addEventListener` would throw a TypeError after its request was on its way.

@@ -5,6 +5,7 @@
  */
 
 import { RpcError } from '../errors.js';
+import { checkFunction } from '../options.js';
 
 /** What a client logs in with; for RabbitMQ's OAuth 2.0 backend the passcode is the token. */
 export interface Credentials {
@@ -80,7 +81,7 @@ export class Login {
   #asking: Asking | undefined;
 
   constructor(source: CredentialsSource | undefined) {
-    this.#source = source;
+    this.#source = checkFunction(source, 'credentials');
   }
 
   /**

@@ -139,6 +139,15 @@ describe('StompConnection broker URLs', () => {
     });
   });
 
+  it('a credentials source or webSocketFactory that is not a function is INVALID_ARGUMENT at construction, not UNAVAILABLE on every attempt for ever', () => {
+    for (const name of ['credentials', 'webSocketFactory']) {
+      const build = () => new StompConnection({ url: URLS, [name]: { login: 'u', passcode: 'p' } });
+      expect(build, name).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `${name} must be a function` }),
+      );
+    }
+  });
+
   it('with randomizeUrls false, starts from the first URL', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.99);
     expect(await attemptedUrls({ randomizeUrls: false }, 3)).toEqual(URLS);

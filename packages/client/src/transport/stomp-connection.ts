@@ -30,7 +30,7 @@ import { systemClock } from '../core/clock.js';
 import type { ConnectionState, Transport, TransportEvents } from '../core/transport.js';
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
-import { checkMs } from '../options.js';
+import { checkFunction, checkMs } from '../options.js';
 import { probeFrames } from '../protocol/wire.js';
 import { settleable } from '../settleable.js';
 import { AttemptPacer } from './attempt-pacer.js';
@@ -477,7 +477,8 @@ interface SessionSettings extends StompSessionOptions {
 
 function sessionSettings(options: StompConnectionOptions): SessionSettings {
   return {
-    createWebSocket: options.webSocketFactory ?? defaultWebSocketFactory(options.webSocketOptions),
+    createWebSocket:
+      checkFunction(options.webSocketFactory, 'webSocketFactory') ?? defaultWebSocketFactory(options.webSocketOptions),
     // Refreshed in place before each attempt when `credentials` is given (credentials.ts).
     connectHeaders: {
       login: options.login ?? CLIENT_DEFAULTS.login,
