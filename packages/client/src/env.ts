@@ -54,7 +54,8 @@ export const INFO_FLAGS = {
 
 /** node:util parseArgs's complaint in the commands' own words (both commands word them alike). */
 export function usageMessage(parseArgsMessage: string): string {
-  const option = /'(-[^' ]*)/.exec(parseArgsMessage)?.[1] ?? '';
+  // Node names an option with a short alias by both: "Option '-h, --help' does not take…".
+  const option = /'(?:-\w, )?(-[^' ]*)/.exec(parseArgsMessage)?.[1] ?? '';
   if (parseArgsMessage.startsWith('Unknown option')) return `unknown option ${option}`;
   if (parseArgsMessage.includes('argument missing')) return `${option} needs a value`;
   if (parseArgsMessage.includes('does not take an argument')) return `${option} takes no value`;

@@ -72,5 +72,6 @@ describe('server command line', () => {
     expect(parse(['--bogus'])).toMatchObject({ message: 'unknown option --bogus' });
     expect(parse(['--prefetch'])).toMatchObject({ message: '--prefetch needs a value' });
     expect(parse(['--durable=yes'])).toMatchObject({ message: '--durable takes no value' });
+    expect(parse(['--prefetch', '8', '--help=1'])).toMatchObject({ message: '--help takes no value' }); // also -h
   });
 });
