@@ -1,8 +1,9 @@
-import { RpcError } from './errors.js';
-import { parseUrlList } from './options.js';
+import { checkName, parseUrlList } from './options.js';
 import type { QueueProfile } from './protocol/queue-profile.js';
 import { DEFAULT_QUEUE, type QueueDeclaration } from './protocol/wire.js';
 import type { StompConnectionOptions } from './transport/stomp-connection.js';
+
+export { MAX_NAME_BYTES as MAX_QUEUE_NAME_BYTES } from './options.js';
 
 /** The environment variables both command lines read, with what they configure. */
 export const ENVIRONMENT = {
@@ -75,23 +76,9 @@ export interface ConnectionFlagValues {
   durable?: boolean | undefined;
 }
 
-/** RabbitMQ's longest queue name, in bytes of UTF-8. */
-export const MAX_QUEUE_NAME_BYTES = 255;
-
-/**
- * A queue name from a command line or the environment, checked: requests go to `/queue/<name>`,
- * where an empty name or a '/' would address another destination or none, and RabbitMQ refuses a
- * longer name only once connected.
- */
+/** A queue name from a command line or the environment, checked (protocol checkName). */
 export function checkQueueName(queue: string): string {
-  if (queue === '' || queue.includes('/') || new TextEncoder().encode(queue).length > MAX_QUEUE_NAME_BYTES) {
-    const shown = queue.length > 40 ? `${queue.slice(0, 40)}…` : queue;
-    throw new RpcError(
-      'INVALID_ARGUMENT',
-      `--queue (or RPC_QUEUE) takes a queue name of 1 to ${MAX_QUEUE_NAME_BYTES} bytes without '/', got ${JSON.stringify(shown)}`,
-    );
-  }
-  return queue;
+  return checkName(queue, '--queue (or RPC_QUEUE)');
 }
 
 /**

@@ -12,7 +12,15 @@ export {
   usageMessage,
 } from './env.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
-export { checkCount, checkMs, MAX_TIMER_MS, parseDurationFlag, parseUrlList, parseWholeFlag } from './options.js';
+export {
+  checkCount,
+  checkMs,
+  checkName,
+  MAX_TIMER_MS,
+  parseDurationFlag,
+  parseUrlList,
+  parseWholeFlag,
+} from './options.js';
 export { mapItems } from './services/map-items.js';
 export { checkInput, isThenable, procedureOf } from './services/service-definition.js';
 export { type Settleable, settleable } from './settleable.js';

@@ -25,6 +25,29 @@ export function checkCount(value: number, name: string): number {
   return value;
 }
 
+/** RabbitMQ's longest queue or exchange name, in bytes of UTF-8. */
+export const MAX_NAME_BYTES = 255;
+
+/**
+ * `name` as a queue or exchange name in a destination, checked: 1 to 255 bytes without '/'. An
+ * empty name or a '/' would address another destination or none (calls ending only at their
+ * deadline), and RabbitMQ refuses a longer name only once connected.
+ */
+export function checkName(name: string, what: string): string {
+  if (typeof name !== 'string' || name === '' || name.includes('/') || utf8Length(name) > MAX_NAME_BYTES) {
+    const shown = typeof name === 'string' && name.length > 40 ? `${name.slice(0, 40)}…` : name;
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      `${what} must be a name of 1 to ${MAX_NAME_BYTES} bytes without '/', got ${JSON.stringify(shown)}`,
+    );
+  }
+  return name;
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
 /** A callback option, checked: from JavaScript anything may come, and calling it would fail later, on every attempt. */
 export function checkFunction<T>(value: T | undefined, name: string): T | undefined {
   if (value !== undefined && typeof value !== 'function')

@@ -28,7 +28,7 @@ describe('server command line', () => {
     for (const queue of ['', 'a/b', '/queue/x', 'q'.repeat(256), 'é'.repeat(128)]) {
       const refused = parse(['--queue', queue]);
       expect(refused.code, JSON.stringify(queue)).toBe('INVALID_ARGUMENT');
-      expect(refused.message).toContain("--queue (or RPC_QUEUE) takes a queue name of 1 to 255 bytes without '/'");
+      expect(refused.message).toContain("--queue (or RPC_QUEUE) must be a name of 1 to 255 bytes without '/'");
     }
     expect(parse([], { RPC_QUEUE: 'jobs/high' }).code).toBe('INVALID_ARGUMENT');
     expect(parse(['--queue', 'q'.repeat(255)]).settings?.connection.queue).toHaveLength(255);

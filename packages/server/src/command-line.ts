@@ -13,7 +13,7 @@ import {
   parseWholeFlag,
   usageMessage,
 } from '@stomp-rpc/client/internal';
-import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
+import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { MAX_N_LIMIT } from './fibonacci-service.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
@@ -116,7 +116,7 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
     values,
     connection,
     logLevel: logLevel as LogLevel,
-    prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1, 65_535), // AMQP's limit
+    prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1, MAX_PREFETCH),
     maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN, 0, MAX_N_LIMIT),
     graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
     defaultDeadlineMs:

@@ -41,5 +41,8 @@ export const SERVER_DEFAULTS = {
   cacheBytes: 32 * 1024 * 1024,
 } as const;
 
+/** The largest prefetch: AMQP's `prefetch-count` is 16 bits. */
+export const MAX_PREFETCH = 65_535;
+
 /** The presence interval a server accepts besides 0 (never): from a tenth of a second to an hour. */
 export const PRESENCE_MS_RANGE = { min: 100, max: 3_600_000 } as const;

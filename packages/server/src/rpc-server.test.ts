@@ -26,6 +26,12 @@ describe('RpcServer options', () => {
     }
   });
 
+  it("options - a queue name that is empty, has a '/' or is over 255 bytes, or a prefetch over AMQP's 65535, is INVALID_ARGUMENT, as on the command line", () => {
+    for (const queue of ['', 'a/b', 'q'.repeat(256)]) expect(codeOf({ queue }), queue).toBe('INVALID_ARGUMENT');
+    expect(codeOf({ prefetch: 65_536 })).toBe('INVALID_ARGUMENT');
+    expect(codeOf({ queue: 'q'.repeat(255), prefetch: 65_535 })).toBe('none');
+  });
+
   it('options - a missing handler is INVALID_ARGUMENT at once, not INTERNAL on every request', () => {
     expect(codeOf({ handler: undefined })).toBe('INVALID_ARGUMENT');
   });

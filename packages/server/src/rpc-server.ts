@@ -28,6 +28,7 @@ import { RpcError } from '@stomp-rpc/client';
 import {
   checkCount,
   checkMs,
+  checkName,
   MAX_TIMER_MS,
   StompConnection,
   type StompConnectionOptions,
@@ -53,7 +54,7 @@ import {
 import { v4 as uuidv4 } from 'uuid';
 import { type AckEntry, AckWindow } from './ack-window.js';
 import { CancellableRequests } from './cancellable-requests.js';
-import { PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
+import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { type Logger, neverThrowing, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { ReplyConfirmations } from './reply-confirmations.js';
@@ -558,6 +559,8 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boo
 /** The server's settings from its options, checked; INVALID_ARGUMENT for a bad one. */
 function checkServerOptions(options: RpcServerOptions): Settings {
   const prefetch = checkCount(options.prefetch ?? SERVER_DEFAULTS.prefetch, 'prefetch');
+  if (prefetch > MAX_PREFETCH)
+    throw new RpcError('INVALID_ARGUMENT', `prefetch is at most ${MAX_PREFETCH} (AMQP's limit)`);
   const presenceMs = options.presenceMs ?? SERVER_DEFAULTS.presenceMs;
   const { min, max } = PRESENCE_MS_RANGE;
   if (presenceMs !== 0 && !(presenceMs >= min && presenceMs <= max)) {
@@ -568,7 +571,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     throw new RpcError('INVALID_ARGUMENT', 'id must be 1 to 256 characters without control characters');
   return {
     handler: options.handler,
-    queue: options.queue ?? DEFAULT_QUEUE,
+    queue: checkName(options.queue ?? DEFAULT_QUEUE, 'queue'),
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
     maxReplyBytes: checkCount(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes, 'maxReplyBytes'),

@@ -39,7 +39,7 @@ describe('isStompDestination', () => {
     const known = ['/queue/rpc_queue', '/amq/queue/q', '/exchange/rpc/rpc_queue', '/exchange/rpc', '/topic/a.b'];
     expect(known.filter(isStompDestination)).toEqual(known);
     expect(['/temp-queue/t', '/reply-queue/amq.gen-x'].every(isStompDestination)).toBe(true);
-    const unknown = ['rpc_queue', '/queue/', 'queue/rpc_queue', '/queues/rpc_queue', '', '/exchange/'];
+    const unknown = ['rpc_queue', '/queue/', 'queue/rpc_queue', '/queues/rpc_queue', '', '/exchange/', '/exchange//x'];
     expect(unknown.filter(isStompDestination)).toEqual([]);
   });
 });

@@ -154,7 +154,7 @@ export function queueDestination(queue: string): string {
  * without its `/queue/`, say) with an ERROR that neither closes the connection nor names the frame.
  */
 export function isStompDestination(destination: string): boolean {
-  return /^\/(?:queue|amq\/queue|exchange|topic|temp-queue|reply-queue)\/./.test(destination);
+  return /^\/(?:queue|amq\/queue|exchange|topic|temp-queue|reply-queue)\/[^/]/.test(destination);
 }
 
 /**

@@ -4,6 +4,16 @@ import { Header, StreamMark } from '../protocol/wire.js';
 import { FibonacciRpcClient } from './fibonacci-client.js';
 
 describe('FibonacciRpcClient on a shared RpcClient', () => {
+  it("a queue or exchange name that is empty or has a '/' is INVALID_ARGUMENT at construction: its requests would go elsewhere or nowhere", () => {
+    const { client } = fakeClient();
+    for (const options of [{ queue: '' }, { queue: 'a/b' }, { exchange: '' }, { exchange: 'a/b' }]) {
+      expect(() => new FibonacciRpcClient({ client, ...options }), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+    expect(() => new FibonacciRpcClient({ client, queue: 'q', exchange: 'rpc' })).not.toThrow();
+  });
+
   it('close() - a sequence made before and not read yet sends nothing afterwards and rejects with CLOSED', async () => {
     const { client, transport } = fakeClient();
     transport.connect();

@@ -12,6 +12,7 @@
 import { decodedFor } from '../core/client-stats.js';
 import { RpcClient, type RpcClientOptions, type RpcReply, type StreamOptions } from '../core/rpc-client.js';
 import { RpcError } from '../errors.js';
+import { checkName } from '../options.js';
 import { resolveQueueDeclaration } from '../protocol/queue-profile.js';
 import { Header, type QueueDeclaration, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
 import { mapItems } from './map-items.js';
@@ -166,7 +167,9 @@ export function serviceRoute(
   declaration: QueueDeclaration,
   exchange: string | undefined,
 ): { destination: string; declare: Readonly<Record<string, string>> } {
-  if (exchange !== undefined) return { destination: `/exchange/${exchange}/${queue}`, declare: {} };
+  checkName(queue, 'queue');
+  if (exchange !== undefined)
+    return { destination: `/exchange/${checkName(exchange, 'exchange')}/${queue}`, declare: {} };
   return { destination: queueDestination(queue), declare: queueDeclarationHeaders(declaration) };
 }
 
