@@ -14,9 +14,9 @@
  * Silence can still happen: a frozen page, a machine that slept, an event loop blocked for a
  * minute. A connection silent for `presumedClosedAfterMs` has most likely been closed by the broker
  * even though its socket still looks open (the close may not have reached the page yet, or a TCP
- * connection across a sleep is half-open), and a request sent on it would be lost. When the timer
- * or a `check()` finds such a silence it reports `lapsed` instead of sending, so the connection is
- * replaced before anything is sent on it.
+ * connection across a sleep is half-open), and a request sent on it would be lost. When the timer,
+ * a `check()` or a frame about to go out (`reportIfLapsed()`) finds such a silence, it reports
+ * `lapsed` instead, so the connection is replaced before anything is sent on it.
  */
 import type { Clock, Timer } from '../core/clock.js';
 
@@ -79,7 +79,19 @@ export class Keepalive {
    */
   check(): void {
     if (!this.#running) return;
-    if (!this.#reportLapse()) this.#send();
+    if (!this.reportIfLapsed()) this.#send();
+  }
+
+  /**
+   * Before a frame goes out: reports `lapsed` and returns true when the connection was silent too
+   * long to be trusted. The page's own code may run first when it comes back, before check().
+   */
+  reportIfLapsed(): boolean {
+    const silentMs = this.silentForMs;
+    if (silentMs < this.#presumedClosedAfterMs) return false;
+    this.stop();
+    this.#events.lapsed(silentMs);
+    return true;
   }
 
   /** How long nothing went out. */
@@ -90,18 +102,10 @@ export class Keepalive {
   #schedule(): void {
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
-      if (!this.#running || this.#reportLapse()) return;
+      if (!this.#running || this.reportIfLapsed()) return;
       this.#send();
       this.#schedule();
     }, this.#intervalMs);
-  }
-
-  #reportLapse(): boolean {
-    const silentMs = this.silentForMs;
-    if (silentMs < this.#presumedClosedAfterMs) return false;
-    this.stop();
-    this.#events.lapsed(silentMs);
-    return true;
   }
 
   #send(): void {
