@@ -148,6 +148,14 @@ describe('StompConnection broker URLs', () => {
     }
   });
 
+  it('a URL with a #fragment, which browsers refuse to open, is INVALID_ARGUMENT at construction', () => {
+    for (const url of ['ws://127.0.0.1:15674/ws#', 'wss://host/ws#x', ['ws://a/ws', 'ws://b/ws#']]) {
+      expect(() => new StompConnection({ url }), JSON.stringify(url)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('#fragment') }),
+      );
+    }
+  });
+
   it('with randomizeUrls false, starts from the first URL', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.99);
     expect(await attemptedUrls({ randomizeUrls: false }, 3)).toEqual(URLS);

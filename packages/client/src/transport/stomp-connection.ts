@@ -598,6 +598,9 @@ function checkUrls(urls: readonly string[]): string[] {
     if (protocol !== 'ws:' && protocol !== 'wss:') {
       throw new RpcError('INVALID_ARGUMENT', `url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
     }
+    // Browsers throw a SyntaxError for a WebSocket URL with a fragment, even an empty one.
+    if (url.includes('#'))
+      throw new RpcError('INVALID_ARGUMENT', `url must have no #fragment, got ${JSON.stringify(url)}`);
     return url;
   });
 }
