@@ -136,6 +136,16 @@ describe('command line', () => {
     const padded = spawnChild(process.execPath, [CLIENT_CLI, ...nowhere, '--sequence', '05', '7']);
     expect(await padded.exited(10_000)).toBe(2); // as n is: plain digits, no leading zero
     expect(padded.stderr()).toContain('--sequence takes <from> <to>, two whole numbers (got 05 7)');
+    // Each mistake of --sequence is named as such, not as one of n.
+    for (const [args, message] of [
+      [['--sequence', '0', '1234567890'], 'from and to must be whole numbers with 0 <= from <= to <= 20000'],
+      [['--sequence', '-1', '5'], '<from> and <to> must be whole numbers, got -1'],
+      [['--servers', '--sequence', '1', '2'], '--servers and --sequence cannot go together'],
+    ] as const) {
+      const client = spawnChild(process.execPath, [CLIENT_CLI, ...nowhere, ...args]);
+      expect(await client.exited(10_000), args.join(' ')).toBe(2);
+      expect(client.stderr()).toContain(message);
+    }
     // So is a queue or exchange name that would address another destination, as for the server.
     for (const [flag, name] of [
       ['--queue', 'a/b'],

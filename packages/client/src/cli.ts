@@ -99,7 +99,12 @@ function readArgs(argv: readonly string[]) {
   const negative = (optionsEnd < 0 ? argv : argv.slice(0, optionsEnd)).find(
     (arg, i) => /^-[0-9]/.test(arg) && !VALUE_FLAGS.has(argv[i - 1] ?? ''),
   );
-  if (negative !== undefined) throw new UsageError(`n must be a non-negative integer, got ${negative}`);
+  if (negative !== undefined) {
+    const what = argv.includes('--sequence')
+      ? '<from> and <to> must be whole numbers'
+      : 'n must be a non-negative integer';
+    throw new UsageError(`${what}, got ${negative}`);
+  }
   try {
     return parseArgs({
       args: [...argv],
@@ -121,6 +126,7 @@ function parse(argv: readonly string[]) {
   if (!range && positionals.length > 1) throw new UsageError(`one n at a time (got ${positionals.join(' and ')})`);
   const n = positionals[0];
   const listServers = values.servers ?? false;
+  if (listServers && range) throw new UsageError('--servers and --sequence cannot go together');
   if (listServers && n !== undefined) throw new UsageError('--servers takes no n');
   if (!listServers && n === undefined) throw new UsageError('n is missing');
   if (n !== undefined && !range) usable(() => encodeN(n)); // "abc", "1e3", " 5": before connecting
@@ -167,7 +173,8 @@ function attemptTimeoutMs(waitMs: number, url: string | readonly string[] | unde
 /** The <from> <to> of --sequence, as whole numbers within the service's bounds. */
 function sequenceRange(positionals: readonly string[]): { from: number; to: number } {
   const [from, to] = positionals.map(Number);
-  if (positionals.length !== 2 || !positionals.every((value) => /^(0|[1-9][0-9]{0,8})$/.test(value))) {
+  // Past the digits, checkRange says what the bounds are.
+  if (positionals.length !== 2 || !positionals.every((value) => /^(0|[1-9][0-9]*)$/.test(value))) {
     throw new UsageError(`--sequence takes <from> <to>, two whole numbers (got ${positionals.join(' ') || 'none'})`);
   }
   const range = { from: from as number, to: to as number };
