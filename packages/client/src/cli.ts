@@ -41,7 +41,7 @@ options:
   --queue-profile <name>  how the queue is declared, as the servers do: tutorial (default)
                           or replicated (quorum queue, for a cluster)
   --durable               the tutorial's queue declared durable, for servers run with --durable
-  --timeout-ms <ms>       deadline of the call (default ${CLIENT_DEFAULTS.timeoutMs})
+  --timeout-ms <ms>       deadline of the call, counted once connected (default ${CLIENT_DEFAULTS.timeoutMs})
   --connect-timeout-ms <ms>  how long to wait for the first connection before giving up
                           (default ${CLIENT_DEFAULTS.connectTimeoutMs}; each URL of a list gets its share)
   --fail-fast             fail at once with NO_SERVERS when no server announced itself, without
