@@ -66,6 +66,16 @@ describe('Keepalive', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('keepalive - a heart-beat read after a minute of silence (a page unfrozen) reports the connection lapsed, and no answer makes it look alive', () => {
+    const { clock, subject, sentAt, lapses } = keepalive();
+    subject.start();
+    clock.stall(70_000);
+    subject.heard(); // the beats that waited are read before the page's own code runs
+    expect(sentAt).toEqual([]);
+    expect(lapses).toEqual([70_000]);
+    expect(subject.reportIfLapsed()).toBe(false); // stopped: reported once
+  });
+
   it('keepalive - check() sends at once after a short silence and reports a long one', () => {
     const { clock, subject, sentAt, lapses } = keepalive();
     subject.start();

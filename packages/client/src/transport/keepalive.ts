@@ -68,9 +68,14 @@ export class Keepalive {
     if (this.#running) this.#lastSentAt = this.#clock.now();
   }
 
-  /** A heart-beat or frame came in: answer with an end-of-line when nothing went out for `intervalMs`. */
+  /**
+   * A heart-beat or frame came in: answer with an end-of-line when nothing went out for
+   * `intervalMs`, or report `lapsed` after a silence too long (a page unfrozen reads the heart-beats
+   * that waited before its own code runs: an answer would make the dead connection look alive).
+   */
   heard(): void {
-    if (this.#running && this.#clock.now() - this.#lastSentAt >= this.#intervalMs) this.#send();
+    if (!this.#running || this.#clock.now() - this.#lastSentAt < this.#intervalMs) return;
+    if (!this.reportIfLapsed()) this.#send();
   }
 
   /**

@@ -420,19 +420,26 @@ describe('StompConnection attempts and closing', () => {
     await close();
   });
 
-  it('a frame sent after a silence the broker would not allow, before the page-return check ran, is refused and the connection replaced', async () => {
-    const { connection, sockets, lost, close } = fakeTimedConnection({ keepaliveMs: 20_000 }, 10_000);
-    const socket = await connectFirst(connection, sockets);
-    // The page was frozen for 70 s; its own code runs before the client's check (or any timer).
-    vi.setSystemTime(Date.now() + 70_000);
-    const sent = socket.sent.length;
-    expect(() => connection.publish({ destination: '/queue/q', body: '1', headers: {} })).toThrow('not connected');
-    expect(socket.sent).toHaveLength(sent); // nothing written to the presumed-dead socket
-    expect(lost).toEqual([expect.objectContaining({ code: 'CONNECTION_LOST' })]);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(sockets).toHaveLength(2); // at once, not after the backoff
-    await close();
-  });
+  it.each([
+    ['', false],
+    [', even after reading a heart-beat that waited', true],
+  ])(
+    'a frame sent after a silence the broker would not allow, before the page-return check ran, is refused and the connection replaced%s',
+    async (_, beatWaited) => {
+      const { connection, sockets, lost, close } = fakeTimedConnection({ keepaliveMs: 20_000 }, 10_000);
+      const socket = await connectFirst(connection, sockets);
+      // The page was frozen for 70 s; its own code runs before the client's check (or any timer).
+      vi.setSystemTime(Date.now() + 70_000);
+      const sent = socket.sent.length;
+      if (beatWaited) socket.receive('\n');
+      expect(() => connection.publish({ destination: '/queue/q', body: '1', headers: {} })).toThrow('not connected');
+      expect(socket.sent).toHaveLength(sent); // nothing written to the presumed-dead socket
+      expect(lost).toEqual([expect.objectContaining({ code: 'CONNECTION_LOST' })]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sockets).toHaveLength(2); // at once, not after the backoff
+      await close();
+    },
+  );
 
   it('credentials() failing, then an attempt failing for another reason: that reason and its code, not UNAUTHENTICATED (no login was refused)', async () => {
     let answered = false;
