@@ -6,6 +6,7 @@ describe('replyDestination', () => {
   it.each([
     ['/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
     ['amq.gen-JzTY20BRgKO-HjmUJj0wLg', '/reply-queue/amq.gen-JzTY20BRgKO-HjmUJj0wLg'],
+    [`amq.gen-${'x'.repeat(247)}`, `/reply-queue/amq.gen-${'x'.repeat(247)}`],
   ])('accepts the reply queue %s', (replyTo, destination) => {
     expect(replyDestination(replyTo)).toBe(destination);
   });
@@ -24,6 +25,7 @@ describe('replyDestination', () => {
     'amq.gen-x\nrpc_queue',
     'amq.gen-',
     'amq.gen-a.b',
+    `amq.gen-${'x'.repeat(248)}`, // over RabbitMQ's 255-byte queue names: a forged reply-to could push a reply past the frame limit
     'amq.rabbitmq.reply-to',
     'amq.rabbitmq.reply-toX',
     // Direct Reply-to: a forged address crashes the replying channel on RabbitMQ before 4.1.

@@ -205,6 +205,8 @@ export function queueOfDestination(destination: string): string | undefined {
 export function replyDestination(replyTo: string | undefined): string | undefined {
   if (replyTo === undefined) return undefined;
   const name = replyTo.startsWith('/reply-queue/') ? replyTo.slice('/reply-queue/'.length) : replyTo;
-  if (!/^amq\.gen-[\w-]+$/.test(name)) return undefined;
+  // At most RabbitMQ's 255 bytes: a reply's destination echoes it, and a longer one could push the
+  // reply past the broker's frame limit, closing the server's connection.
+  if (!/^amq\.gen-[\w-]{1,247}$/.test(name)) return undefined;
   return `/reply-queue/${name}`;
 }
