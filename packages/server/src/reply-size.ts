@@ -2,7 +2,8 @@
  * The size a reply may have. A frame over the broker's limit (Web-STOMP's frame limit and
  * max_message_size, 256 KiB in rabbitmq-conf) closes the server's connection, not only the call:
  * every request it held goes back, and the one with the large reply, redelivered, does it again
- * on the next server. So a server refuses to send such a reply and sends INTERNAL instead.
+ * on the next server. So a server refuses to send such a reply and sends INTERNAL instead, and
+ * cuts an error's message to fit.
  */
 import { RpcError } from '@stomp-rpc/client';
 
@@ -19,4 +20,11 @@ export function oversizedReply(body: string, maxReplyBytes: number): RpcError | 
 export function replyWithin(answer: string, maxReplyBytes: number): { body: string; code?: 'INTERNAL' } {
   const oversized = oversizedReply(answer, maxReplyBytes);
   return oversized ? { body: oversized.message, code: 'INTERNAL' } : { body: answer };
+}
+
+/** An error's message as a reply, cut to `maxReplyBytes` when longer (its start says what failed). */
+export function fitted(message: string, maxReplyBytes: number): string {
+  if (oversizedReply(message, maxReplyBytes) === undefined) return message;
+  // At most 3 bytes of UTF-8 per UTF-16 unit, and 3 for the ellipsis.
+  return `${message.slice(0, Math.floor(maxReplyBytes / 3) - 1)}…`;
 }

@@ -281,6 +281,30 @@ describe('RpcServer failures', () => {
     expect(framesOf(socket, 'SEND').map((reply) => header(reply, 'rpc-error-code'))).toEqual(['INTERNAL']);
     void server.stop(0);
   });
+  it.each(Object.keys(failing) as Array<keyof typeof failing>)(
+    "a %s's error message longer than maxReplyBytes is cut to fit: a larger frame would close the server's connection",
+    async (which) => {
+      const long = {
+        handler: () => {
+          throw new TypeError(`cannot read ${'x'.repeat(300_000)}`);
+        },
+        'stream producer': () => ({
+          [Symbol.asyncIterator]: () => ({
+            next: () => Promise.reject(new TypeError(`cannot read ${'x'.repeat(300_000)}`)),
+          }),
+        }),
+      };
+      const { server, socket } = await startedOnFakeSockets({ handler: long[which], maxReplyBytes: 1000 });
+      request(socket, 'call.1');
+      await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1));
+      const [reply = ''] = framesOf(socket, 'SEND');
+      expect(header(reply, 'rpc-error-code')).toBe('INTERNAL');
+      const body = reply.slice(reply.indexOf('\n\n') + 2, -1);
+      expect(body).toMatch(/^cannot read x+…$/);
+      expect(new TextEncoder().encode(body).length).toBeLessThanOrEqual(1000);
+      void server.stop(0);
+    },
+  );
 });
 
 describe('RpcServer defaultDeadlineMs', () => {

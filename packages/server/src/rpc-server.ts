@@ -58,7 +58,7 @@ import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js'
 import { type Logger, neverThrowing, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { ReplyConfirmations } from './reply-confirmations.js';
-import { replyWithin } from './reply-size.js';
+import { fitted, replyWithin } from './reply-size.js';
 import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
@@ -447,7 +447,7 @@ export class RpcServer {
       if (streamed instanceof RpcError) throw streamed;
       return { body: '', streamed };
     } catch (thrown) {
-      return failureReply(thrown);
+      return failureReply(thrown, this.#options.maxReplyBytes);
     }
   }
 
@@ -482,13 +482,13 @@ export class RpcServer {
  * The error reply for what a handler threw, with the stack of an INTERNAL failure for the log
  * (never sent: the caller gets the message only).
  */
-function failureReply(thrown: unknown): { body: string; code: ErrorCode; stack?: string } {
+function failureReply(thrown: unknown, maxReplyBytes: number): { body: string; code: ErrorCode; stack?: string } {
   const error = RpcError.from(thrown);
   // A handler may pass on what one of its own calls failed with (TIMEOUT, say): its caller must
   // not take that for what happened to its own call.
   const reply = isServerCode(error.code)
-    ? { body: error.message, code: error.code }
-    : { body: `${error.code}: ${error.message}`, code: 'INTERNAL' as const };
+    ? { body: fitted(error.message, maxReplyBytes), code: error.code }
+    : { body: fitted(`${error.code}: ${error.message}`, maxReplyBytes), code: 'INTERNAL' as const };
   const stack = reply.code === 'INTERNAL' ? stackOf(thrown) : undefined;
   return stack === undefined ? reply : { ...reply, stack };
 }
