@@ -2,7 +2,7 @@
  * What the server logs about requests: one line per dropped or failed request (with its trace),
  * none per success above the debug level. Values from the caller are cut to a bounded length.
  */
-import type { ErrorCode } from '@stomp-rpc/client';
+import { type ErrorCode, RpcError } from '@stomp-rpc/client';
 import { Header } from '@stomp-rpc/client/protocol';
 import type { Logger } from './logger.js';
 
@@ -43,5 +43,5 @@ export function logAnswered(
  * rejection, which would end the process.
  */
 export function logHandlingFailure(logger: Logger, error: unknown): void {
-  logger.error({ error: String(error) }, 'request handling failed');
+  logger.error({ error: RpcError.from(error).message }, 'request handling failed'); // String() may throw
 }

@@ -350,6 +350,26 @@ describe('RpcServer defaultDeadlineMs', () => {
     void server.stop(0);
   });
 
+  it('an observer that throws a value String() cannot convert is logged: no unhandled rejection, which would end the process', async () => {
+    const logged: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (_: object, message: string) => logged.push(message),
+    };
+    const observer = {
+      requestDone: () => {
+        throw Object.create(null);
+      },
+    };
+    const { server, socket } = await startedOnFakeSockets({ handler: () => '1', logger, observer });
+    request(socket, 'call.1');
+    await vi.waitFor(() => expect(logged).toEqual(['request handling failed']));
+    expect(framesOf(socket, 'ACK')).toHaveLength(1);
+    void server.stop(0);
+  });
+
   it('a handler that calls stop() before its first await is answered within the grace, not handed back', async () => {
     let stopped: Promise<void> | undefined;
     const handler = async () => {

@@ -170,6 +170,15 @@ describe('services - definition', () => {
     expect(await rejection(() => checkInput(one, '2'))).toMatchObject({ code: 'INVALID_ARGUMENT', message: 'not 1' });
   });
 
+  it('checkInput - a validator that throws a value String() cannot convert is INVALID_ARGUMENT still, not a TypeError', async () => {
+    const odd = procedure({
+      input: (_input: unknown): number => {
+        throw Object.create(null);
+      },
+    });
+    expect(await rejection(() => checkInput(odd, '3'))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('checkInput - an async function validator: its value, or INVALID_ARGUMENT when it rejects; the handler’s type is the value, not a promise', async () => {
     const positive = procedure({
       input: async (input: unknown) => {

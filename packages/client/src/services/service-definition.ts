@@ -251,7 +251,7 @@ function schemaOutcome(result: StandardResult<unknown>): unknown {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return RpcError.from(error).message; // never throws, unlike String() for some objects
 }
 
 // biome-ignore-start lint/correctness/noUnusedVariables: inference placeholders
