@@ -14,7 +14,7 @@ import { WorkerPool } from './worker-pool.js';
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
 async function assemble(commandLine: CommandLine) {
-  const { values, connection, logLevel, prefetch, maxN, workers, presenceMs, defaultDeadlineMs, metricsPort } =
+  const { values, connection, logLevel, prefetch, maxN, maxReplyBytes, workers, presenceMs, defaultDeadlineMs } =
     commandLine;
   const logger = createLogger(logLevel);
   const pool = new WorkerPool({
@@ -28,17 +28,20 @@ async function assemble(commandLine: CommandLine) {
   const { queue } = connection;
   let server: RpcServer | undefined;
   const metrics =
-    metricsPort === undefined ? undefined : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0 });
+    commandLine.metricsPort === undefined
+      ? undefined
+      : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0 });
   let metricsEndpoint: Awaited<ReturnType<ServerMetrics['serve']>> | undefined;
   const release = () => Promise.all([pool.close(), metricsEndpoint?.close()]).then(() => {});
   try {
-    if (metrics && metricsPort !== undefined) {
-      metricsEndpoint = await metrics.serve(metricsPort, values['metrics-host']);
+    if (metrics && commandLine.metricsPort !== undefined) {
+      metricsEndpoint = await metrics.serve(commandLine.metricsPort, values['metrics-host']);
       logger.info({ url: metricsEndpoint.url }, 'serving metrics');
     }
     server = serveService(fibonacciService, fibonacciImplementation({ maxN, pool }), {
       ...connection,
       prefetch,
+      maxReplyBytes,
       presenceMs,
       defaultDeadlineMs,
       logger,

@@ -17,6 +17,9 @@ import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js'
 import { MAX_N_LIMIT } from './fibonacci-service.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
+/** RabbitMQ's largest `max_message_size` (512 MiB): no broker takes a larger reply. */
+const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
+
 /** Worker threads beyond this are a typo, not a machine (each is a V8 isolate). */
 const MAX_WORKERS = 256;
 
@@ -36,7 +39,11 @@ options:
   --durable             declare the tutorial's queue durable (every party must agree)
   --prefetch <count>    requests held at once, 1 to 65535 (default ${SERVER_DEFAULTS.prefetch}, chosen by measurement:
                         BENCHMARKS.md "Prefetch"; 1 is the tutorial's fair dispatch)
-  --max-n <n>           largest n served, 0 to ${MAX_N_LIMIT} (default ${SERVER_DEFAULTS.maxN})
+  --max-n <n>           largest n served, 0 to ${MAX_N_LIMIT} (default ${SERVER_DEFAULTS.maxN}; above about 1215000 the
+                        reply is over the default --max-reply-bytes)
+  --max-reply-bytes <bytes>
+                        largest reply, in bytes of UTF-8; a larger one is INTERNAL (default ${SERVER_DEFAULTS.maxReplyBytes}:
+                        under the bundled broker's 256 KiB frame limit; raise both together)
   --workers <count>     worker threads for large n, 1 to 256 (default: cores less one, at least 1)
   --default-deadline-ms <ms>
                         the deadline of a request that carries none, as the tutorial's clients
@@ -87,6 +94,7 @@ const FLAGS = {
   ...CONNECTION_FLAGS,
   prefetch: { type: 'string' },
   'max-n': { type: 'string' },
+  'max-reply-bytes': { type: 'string' },
   workers: { type: 'string' },
   'grace-ms': { type: 'string' },
   'default-deadline-ms': { type: 'string' },
@@ -118,6 +126,13 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
     logLevel: logLevel as LogLevel,
     prefetch: numberOption('prefetch', values.prefetch, SERVER_DEFAULTS.prefetch, 1, MAX_PREFETCH),
     maxN: numberOption('max-n', values['max-n'], SERVER_DEFAULTS.maxN, 0, MAX_N_LIMIT),
+    maxReplyBytes: numberOption(
+      'max-reply-bytes',
+      values['max-reply-bytes'],
+      SERVER_DEFAULTS.maxReplyBytes,
+      1,
+      MAX_MESSAGE_BYTES,
+    ),
     graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),
     defaultDeadlineMs:
       values['default-deadline-ms'] === undefined
