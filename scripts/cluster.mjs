@@ -6,6 +6,7 @@
 //                                     definitions; does only what is missing, so it is safe to rerun
 //   node scripts/cluster.mjs stop     stop the three nodes (their data stays in .rabbitmq/node<k>/)
 //   node scripts/cluster.mjs status
+//   node scripts/cluster.mjs definitions   print the replicated profile's definitions (for a real cluster)
 //
 // Each member is a side node of scripts/broker.mjs (own name, ports +100*k, folder), sharing one
 // Erlang cookie (.rabbitmq/cluster.cookie). The members start without definitions; once they form
@@ -201,8 +202,11 @@ async function main(command) {
       log(`members: ${members.join(', ')}; running: ${running.join(', ')}`);
       return running.length === CLUSTER_NODES.length ? 0 : 1;
     }
+    case 'definitions':
+      process.stdout.write(`${JSON.stringify(replicatedDefinitions(), null, 2)}\n`);
+      return 0;
     default:
-      process.stderr.write('usage: node scripts/cluster.mjs start|stop|status\n');
+      process.stderr.write('usage: node scripts/cluster.mjs start|stop|status|definitions\n');
       return 2;
   }
 }

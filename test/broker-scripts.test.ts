@@ -51,6 +51,21 @@ describe('broker scripts', () => {
     expect([...seen].filter((address) => !address.startsWith('127.0.0.1:'))).toEqual([]);
   });
 
+  it('cluster definitions - prints the replicated profile for a cluster of your own: rpc_queue a quorum queue, still bound to the rpc exchange', () => {
+    const printed = spawnSync(process.execPath, ['scripts/cluster.mjs', 'definitions'], { encoding: 'utf8' });
+    expect(printed.status).toBe(0);
+    const definitions = JSON.parse(printed.stdout) as {
+      queues: { name: string; arguments: Record<string, unknown> }[];
+      bindings: { source: string; destination: string }[];
+      policies: { name: string }[];
+    };
+    expect(definitions.queues.filter((queue) => queue.name === 'rpc_queue')).toEqual([
+      expect.objectContaining({ durable: true, arguments: { 'x-queue-type': 'quorum' } }),
+    ]);
+    expect(definitions.bindings).toContainEqual(expect.objectContaining({ source: 'rpc', destination: 'rpc_queue' }));
+    expect(definitions.policies.map((policy) => policy.name)).toContain('rpc-queue-limits');
+  });
+
   it('withFileLock - a second process waits for the first to leave before it enters', async () => {
     const dir = scratchDir();
     const lock = join(dir, 'start.lock');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_QUEUE } from '@stomp-rpc/client';
 import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
 import amqp from 'amqplib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { amqpUrl, nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
 import { BROKER_URL, openClient, startServer, uniqueQueue, until } from './support.js';
@@ -135,6 +135,33 @@ describe('least-privilege users', () => {
     await expect(victim.call(2)).resolves.toBe(1n); // and the victim is unharmed
   });
 
+  it('rpc_queue as the tutorial declares it (a classic queue) gets its limits: a policy with a key its type does not support would not apply at all', async () => {
+    type Queue = { type: string; policy?: string | null; effective_policy_definition?: unknown };
+    let queue: Queue | undefined;
+    await until(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const response = await fetch(`${MANAGEMENT}/queues/%2F/${DEFAULT_QUEUE}`, {
+          headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
+        });
+        queue = (await response.json()) as Queue;
+        return typeof queue.policy === 'string'; // the management API lists a new queue before its policy
+      },
+      10_000,
+      'rpc_queue, listed with a policy',
+    );
+    expect(queue).toMatchObject({
+      type: 'classic',
+      policy: 'rpc-queue-limits',
+      effective_policy_definition: {
+        'max-length': 10000,
+        overflow: 'reject-publish',
+        'message-ttl': 3600000,
+        'dead-letter-exchange': 'rpc.dead-letter',
+      },
+    });
+  });
+
   it('browser user - a durable subscription it makes (a queue that outlives it) is capped, and gone seconds after it leaves', async () => {
     const subscriptionQueues = async () => {
       await new Promise((resolve) => setTimeout(resolve, 100)); // `until` asks often: not the broker's whole queue list
@@ -169,6 +196,55 @@ describe('least-privilege users', () => {
       20_000,
       'the queue to expire once unused',
     );
+  }, 60_000);
+
+  it('browser user - a durable subscription it makes as a stream (which no expiry or length limit reaches) is bounded by size and age', async () => {
+    const admin = { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` };
+    const streams = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const response = await fetch(`${MANAGEMENT}/queues/%2F?columns=name,type,effective_policy_definition`, {
+        headers: admin,
+      });
+      const queues = (await response.json()) as { name: string; type: string; effective_policy_definition?: unknown }[];
+      return queues.filter((queue) => queue.name.startsWith('stomp-subscription-') && queue.type === 'stream');
+    };
+    const before = new Set((await streams()).map((queue) => queue.name));
+    const wire = await openWire(BROWSER.login, BROWSER.passcode);
+    const subscribe = {
+      id: `stream-${process.pid}`,
+      destination: '/topic/rpc.presence',
+      durable: 'true',
+      'auto-delete': 'false',
+      'x-queue-type': 'stream',
+      'prefetch-count': '10',
+      ack: 'client',
+    };
+    expect(await wire.attempt('SUBSCRIBE', subscribe)).toBe('accepted');
+    let made: { name: string; effective_policy_definition?: unknown } | undefined;
+    await until(
+      async () => {
+        made = (await streams()).find(
+          (queue) => !before.has(queue.name) && Object.keys(queue.effective_policy_definition ?? {}).length > 0,
+        );
+        return made !== undefined;
+      },
+      10_000,
+      'the stream, listed with its policy',
+    );
+    onTestFinished(async () => {
+      await fetch(`${MANAGEMENT}/queues/%2F/${encodeURIComponent(made?.name ?? '')}`, {
+        method: 'DELETE',
+        headers: admin,
+      });
+    });
+    // A stream keeps every announcement on disk, and outlives its consumer: only these bound it.
+    expect(made?.effective_policy_definition).toMatchObject({
+      'max-length-bytes': 4194304,
+      'max-age': '10m',
+      'stream-max-segment-size-bytes': 1048576,
+    });
+    wire.send('DISCONNECT', {});
+    await wire.closed;
   }, 60_000);
 
   it('server user - consumes rpc_queue, replies and announces itself, but may not publish elsewhere or consume other queues', async () => {

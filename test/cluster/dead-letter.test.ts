@@ -1,4 +1,4 @@
-// A poison request cannot loop forever: the replicated profile's policy (rpc-queue-limits in
+// A poison request cannot loop forever: the replicated profile's policy (rpc-queue-limits-quorum in
 // rabbitmq-conf/definitions.json) gives rpc_queue a delivery limit and dead-letters what exceeds it.
 import { StompConnection, type StompMessage } from '@stomp-rpc/client/internal';
 import { queueDeclarationHeaders, resolveQueueDeclaration } from '@stomp-rpc/client/protocol';
