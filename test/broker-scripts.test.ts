@@ -57,13 +57,18 @@ describe('broker scripts', () => {
     const definitions = JSON.parse(printed.stdout) as {
       queues: { name: string; arguments: Record<string, unknown> }[];
       bindings: { source: string; destination: string }[];
-      policies: { name: string }[];
+      policies: { name: string; definition: Record<string, unknown> }[];
     };
     expect(definitions.queues.filter((queue) => queue.name === 'rpc_queue')).toEqual([
       expect.objectContaining({ durable: true, arguments: { 'x-queue-type': 'quorum' } }),
     ]);
     expect(definitions.bindings).toContainEqual(expect.objectContaining({ source: 'rpc', destination: 'rpc_queue' }));
-    expect(definitions.policies.map((policy) => policy.name)).toContain('rpc-queue-limits');
+    expect(definitions.policies).toContainEqual(
+      expect.objectContaining({
+        name: 'rpc-queue-limits-quorum',
+        definition: expect.objectContaining({ 'delivery-limit': 5 }),
+      }),
+    );
   });
 
   it('withFileLock - a second process waits for the first to leave before it enters', async () => {

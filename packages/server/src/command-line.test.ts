@@ -36,10 +36,10 @@ describe('server command line', () => {
     expect(parse([]).settings?.connection.queue).toBe('rpc_queue');
   });
 
-  it('server cli - --max-reply-bytes sets the largest reply (default 253952, under the bundled 256 KiB frame limit), 1 to 512 MiB', () => {
+  it('server cli - --max-reply-bytes sets the largest reply (default 253952, under the bundled 256 KiB frame limit), 1024 to 512 MiB', () => {
     expect(parse([]).settings?.maxReplyBytes).toBe(253_952);
     expect(parse(['--max-reply-bytes', '1048576']).settings?.maxReplyBytes).toBe(1_048_576);
-    for (const bytes of ['0', '536870913', '1.5', 'x'])
+    for (const bytes of ['0', '1023', '536870913', '1.5', 'x'])
       expect(parse(['--max-reply-bytes', bytes]).code, bytes).toBe('INVALID_ARGUMENT');
     expect(USAGE).toContain('--max-reply-bytes <bytes>');
   });

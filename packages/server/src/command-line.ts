@@ -16,6 +16,7 @@ import {
 import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js';
 import { MAX_N_LIMIT } from './fibonacci-service.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { MIN_REPLY_BYTES } from './reply-size.js';
 
 /** RabbitMQ's largest `max_message_size` (512 MiB): no broker takes a larger reply. */
 const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
@@ -130,7 +131,7 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
       'max-reply-bytes',
       values['max-reply-bytes'],
       SERVER_DEFAULTS.maxReplyBytes,
-      1,
+      MIN_REPLY_BYTES,
       MAX_MESSAGE_BYTES,
     ),
     graceMs: durationOption('--grace-ms', values['grace-ms'], SERVER_DEFAULTS.graceMs),

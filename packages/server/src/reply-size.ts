@@ -6,6 +6,10 @@
  * cuts an error's message to fit.
  */
 import { RpcError } from '@stomp-rpc/client';
+import { checkCount } from '@stomp-rpc/client/internal';
+
+/** The smallest `maxReplyBytes`: an error's message, cut to fit, must still say what failed. */
+export const MIN_REPLY_BYTES = 1024;
 
 /** INTERNAL when `body` (UTF-8) is over `maxReplyBytes`; undefined when it may go. */
 export function oversizedReply(body: string, maxReplyBytes: number): RpcError | undefined {
@@ -27,4 +31,13 @@ export function fitted(message: string, maxReplyBytes: number): string {
   if (oversizedReply(message, maxReplyBytes) === undefined) return message;
   // At most 3 bytes of UTF-8 per UTF-16 unit, and 3 for the ellipsis.
   return `${message.slice(0, Math.floor(maxReplyBytes / 3) - 1)}…`;
+}
+
+/** `maxReplyBytes`, checked: a whole number of at least MIN_REPLY_BYTES. */
+export function checkReplyBytes(maxReplyBytes: number): number {
+  checkCount(maxReplyBytes, 'maxReplyBytes');
+  if (maxReplyBytes < MIN_REPLY_BYTES) {
+    throw new RpcError('INVALID_ARGUMENT', `maxReplyBytes must be at least ${MIN_REPLY_BYTES}, got ${maxReplyBytes}`);
+  }
+  return maxReplyBytes;
 }

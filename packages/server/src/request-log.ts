@@ -43,5 +43,7 @@ export function logAnswered(
  * rejection, which would end the process.
  */
 export function logHandlingFailure(logger: Logger, error: unknown): void {
-  logger.error({ error: RpcError.from(error).message }, 'request handling failed'); // String() may throw
+  // Not String(error), which throws for some values; an Error keeps its name.
+  const message = RpcError.from(error).message;
+  logger.error({ error: error instanceof Error ? `${error.name}: ${message}` : message }, 'request handling failed');
 }

@@ -18,7 +18,9 @@ function codeOf(options: Partial<RpcServerOptions>): string {
 
 describe('RpcServer options', () => {
   it('options - bounds that are not whole numbers of at least 1 are INVALID_ARGUMENT (a NaN bound would turn its check off)', () => {
-    for (const name of ['prefetch', 'maxBodyBytes', 'maxReplyBytes', 'maxStreamItems', 'maxStreamBytes'] as const) {
+    expect(codeOf({ maxReplyBytes: 1023 })).toBe('INVALID_ARGUMENT'); // an error's message, cut to fit, must still say something
+    expect(codeOf({ maxReplyBytes: 1024 })).toBe('none');
+    for (const name of ['prefetch', 'maxBodyBytes', 'maxStreamItems', 'maxStreamBytes'] as const) {
       for (const value of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY]) {
         expect(codeOf({ [name]: value }), `${name}: ${value}`).toBe('INVALID_ARGUMENT');
       }
@@ -294,14 +296,14 @@ describe('RpcServer failures', () => {
           }),
         }),
       };
-      const { server, socket } = await startedOnFakeSockets({ handler: long[which], maxReplyBytes: 1000 });
+      const { server, socket } = await startedOnFakeSockets({ handler: long[which], maxReplyBytes: 1024 });
       request(socket, 'call.1');
       await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1));
       const [reply = ''] = framesOf(socket, 'SEND');
       expect(header(reply, 'rpc-error-code')).toBe('INTERNAL');
       const body = reply.slice(reply.indexOf('\n\n') + 2, -1);
       expect(body).toMatch(/^cannot read x+…$/);
-      expect(new TextEncoder().encode(body).length).toBeLessThanOrEqual(1000);
+      expect(new TextEncoder().encode(body).length).toBeLessThanOrEqual(1024);
       void server.stop(0);
     },
   );

@@ -58,7 +58,7 @@ import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js'
 import { type Logger, neverThrowing, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { ReplyConfirmations } from './reply-confirmations.js';
-import { fitted, replyWithin } from './reply-size.js';
+import { checkReplyBytes, fitted, replyWithin } from './reply-size.js';
 import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
@@ -574,7 +574,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     queue: checkName(options.queue ?? DEFAULT_QUEUE, 'queue'),
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
-    maxReplyBytes: checkCount(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes, 'maxReplyBytes'),
+    maxReplyBytes: checkReplyBytes(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes),
     defaultDeadlineMs: checkMs(options.defaultDeadlineMs ?? SERVER_DEFAULTS.defaultDeadlineMs, 'defaultDeadlineMs'),
     logger: options.logger ? neverThrowing(options.logger) : silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),
