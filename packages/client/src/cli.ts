@@ -49,7 +49,8 @@ options:
                           servers do not)
   --wait-for-server       the default: send even when no server announced itself
   --exchange <name>       send through this exchange (routing key: the queue) instead of
-                          declaring the queue; the browser user rpc-browser needs --exchange rpc
+                          declaring the queue: 1 to 255 bytes, no '/'; the browser user
+                          rpc-browser needs --exchange rpc
   --sequence              stream fib(from..to) instead of one fib(n)
   --servers               list the live servers (all queues) and exit
   -h, --help              this text

@@ -43,8 +43,9 @@ options:
   --max-n <n>           largest n served, 0 to ${MAX_N_LIMIT} (default ${SERVER_DEFAULTS.maxN}; above about 1215000 the
                         reply is over the default --max-reply-bytes)
   --max-reply-bytes <bytes>
-                        largest reply, in bytes of UTF-8; a larger one is INTERNAL (default ${SERVER_DEFAULTS.maxReplyBytes}:
-                        under the bundled broker's 256 KiB frame limit; raise both together)
+                        largest reply, in bytes of UTF-8, ${MIN_REPLY_BYTES} to ${MAX_MESSAGE_BYTES}; a larger one is INTERNAL
+                        (default ${SERVER_DEFAULTS.maxReplyBytes}: under the bundled broker's 256 KiB frame and message
+                        limits, web_stomp.ws_opts.max_frame_size and max_message_size; raise all three together)
   --workers <count>     worker threads for large n, 1 to 256 (default: cores less one, at least 1)
   --default-deadline-ms <ms>
                         the deadline of a request that carries none, as the tutorial's clients
