@@ -6,16 +6,9 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { CLIENT_DEFAULTS } from './defaults.js';
-import {
-  CONNECTION_FLAGS,
-  ENVIRONMENT,
-  INFO_FLAGS,
-  MAX_QUEUE_NAME_BYTES,
-  optionsFromCommandLine,
-  usageMessage,
-} from './env.js';
+import { CONNECTION_FLAGS, ENVIRONMENT, INFO_FLAGS, optionsFromCommandLine, usageMessage } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
-import { parseDurationFlag } from './options.js';
+import { checkName, MAX_NAME_BYTES, parseDurationFlag } from './options.js';
 import { encodeN } from './protocol/fibonacci.js';
 import type { ServerInfo } from './protocol/presence.js';
 import { FibonacciRpcClient } from './services/fibonacci-client.js';
@@ -37,7 +30,7 @@ options:
   --login <user>          broker user
   --passcode <password>   broker password
   --vhost <vhost>         RabbitMQ virtual host
-  --queue <name>          request queue: 1 to ${MAX_QUEUE_NAME_BYTES} bytes, no '/' (default ${CLIENT_DEFAULTS.queue})
+  --queue <name>          request queue: 1 to ${MAX_NAME_BYTES} bytes, no '/' (default ${CLIENT_DEFAULTS.queue})
   --queue-profile <name>  how the queue is declared, as the servers do: tutorial (default)
                           or replicated (quorum queue, for a cluster)
   --durable               the tutorial's queue declared durable, for servers run with --durable
@@ -149,15 +142,9 @@ function parse(argv: readonly string[]) {
     failFast: failFastFlag(values['fail-fast'], values['wait-for-server']),
     listServers,
     range,
-    exchange: exchangeName(values.exchange),
+    exchange:
+      values.exchange === undefined ? undefined : usable(() => checkName(values.exchange as string, '--exchange')),
   };
-}
-
-/** An exchange name for `/exchange/<name>/<queue>`, where an empty name or a '/' would address another destination. */
-function exchangeName(exchange: string | undefined): string | undefined {
-  if (exchange !== undefined && (exchange === '' || exchange.includes('/')))
-    throw new UsageError(`--exchange takes an exchange name without '/', got ${JSON.stringify(exchange)}`);
-  return exchange;
 }
 
 /**

@@ -3,8 +3,6 @@ import type { QueueProfile } from './protocol/queue-profile.js';
 import { DEFAULT_QUEUE, type QueueDeclaration } from './protocol/wire.js';
 import type { StompConnectionOptions } from './transport/stomp-connection.js';
 
-export { MAX_NAME_BYTES as MAX_QUEUE_NAME_BYTES } from './options.js';
-
 /** The environment variables both command lines read, with what they configure. */
 export const ENVIRONMENT = {
   STOMP_URL:

@@ -54,8 +54,8 @@ export class RpcError extends Error {
 // `unique symbol` for it, and TypeScript would not take one copy's RpcError for the other's.
 Object.defineProperty(RpcError.prototype, BRAND, { value: true });
 
-/** What `cause` says; never throws (`String()` does, for an object without a prototype). */
-function messageOf(cause: unknown): string {
+/** What `cause` says: an Error's message, or the value as a string; never throws (`String()` does, for an object without a prototype). */
+export function messageOf(cause: unknown): string {
   try {
     return cause instanceof Error ? cause.message : String(cause);
   } catch {

@@ -7,15 +7,16 @@ export {
   CONNECTION_FLAGS,
   type ConnectionFlagValues,
   INFO_FLAGS,
-  MAX_QUEUE_NAME_BYTES,
   optionsFromCommandLine,
   usageMessage,
 } from './env.js';
+export { messageOf } from './errors.js';
 export { LATENCY_BOUNDS_MS, LatencyHistogram, type LatencySnapshot } from './latency-histogram.js';
 export {
   checkCount,
   checkMs,
   checkName,
+  MAX_NAME_BYTES,
   MAX_TIMER_MS,
   parseDurationFlag,
   parseUrlList,

@@ -7,7 +7,7 @@ import { ENVIRONMENT, RpcError } from '@stomp-rpc/client';
 import {
   CONNECTION_FLAGS,
   INFO_FLAGS,
-  MAX_QUEUE_NAME_BYTES,
+  MAX_NAME_BYTES,
   optionsFromCommandLine,
   parseDurationFlag,
   parseWholeFlag,
@@ -33,7 +33,7 @@ options:
   --login <user>        broker user
   --passcode <password> broker password
   --vhost <vhost>       RabbitMQ virtual host
-  --queue <name>        request queue: 1 to ${MAX_QUEUE_NAME_BYTES} bytes, no '/'
+  --queue <name>        request queue: 1 to ${MAX_NAME_BYTES} bytes, no '/'
   --queue-profile <name>
                         how the queue is declared (every party must agree): tutorial (default,
                         non-durable classic queue) or replicated (quorum queue, for a cluster)

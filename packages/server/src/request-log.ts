@@ -2,7 +2,8 @@
  * What the server logs about requests: one line per dropped or failed request (with its trace),
  * none per success above the debug level. Values from the caller are cut to a bounded length.
  */
-import { type ErrorCode, RpcError } from '@stomp-rpc/client';
+import type { ErrorCode } from '@stomp-rpc/client';
+import { messageOf } from '@stomp-rpc/client/internal';
 import { Header } from '@stomp-rpc/client/protocol';
 import type { Logger } from './logger.js';
 
@@ -44,6 +45,6 @@ export function logAnswered(
  */
 export function logHandlingFailure(logger: Logger, error: unknown): void {
   // Not String(error), which throws for some values; an Error keeps its name.
-  const message = RpcError.from(error).message;
+  const message = messageOf(error);
   logger.error({ error: error instanceof Error ? `${error.name}: ${message}` : message }, 'request handling failed');
 }

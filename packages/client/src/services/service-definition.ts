@@ -8,7 +8,7 @@
  * and the tutorial's bare requests reach the tutorial's procedure. Bodies are JSON unless a
  * procedure brings its own codec (Fibonacci keeps the tutorial's decimal text).
  */
-import { RpcError } from '../errors.js';
+import { messageOf, RpcError } from '../errors.js';
 import type { QueueProfile } from '../protocol/queue-profile.js';
 import type { QueueDeclaration } from '../protocol/wire.js';
 
@@ -248,10 +248,6 @@ function schemaOutcome(result: StandardResult<unknown>): unknown {
     return path ? `${path}: ${issue.message}` : issue.message;
   });
   throw new RpcError('INVALID_ARGUMENT', issues.join('; '));
-}
-
-function messageOf(error: unknown): string {
-  return RpcError.from(error).message; // never throws, unlike String() for some objects
 }
 
 // biome-ignore-start lint/correctness/noUnusedVariables: inference placeholders

@@ -295,7 +295,7 @@ export class StompConnection implements Transport {
     return this.#closing;
   }
 
-  /** The connected session; throws when there is none, or it was silent too long (the session's own calls throw once its socket is gone). */
+  /** The connected session; throws when there is none or it was silent too long (keepalive.ts). */
   #live(): StompSession {
     const session = this.#session;
     if (this.#state !== 'connected' || !session || this.#keepalive.reportIfLapsed()) throw new Error('not connected');
