@@ -205,6 +205,37 @@ describe('demo', () => {
     expect(await demo.locator('#error').isHidden()).toBe(true);
   });
 
+  it('demo - a mistyped n is refused without cancelling the call under way, and a new call clears the last error', async () => {
+    await eventually(() => connectionState(demo), 'connected');
+    // Submitted in one turn of the page, so that the good call is surely still out at the typo.
+    const seen = await demo.evaluate(() => {
+      const form = document.getElementById('call-form') as HTMLFormElement;
+      const input = document.getElementById('n') as HTMLInputElement;
+      const submit = (n: string) => {
+        input.value = n;
+        form.requestSubmit();
+        return !(document.getElementById('error') as HTMLElement).hidden; // is an error shown?
+      };
+      return {
+        afterTypo: submit('thirty'),
+        afterGoodCall: submit('999979'), // large, and asked nowhere else, so no server has it cached
+        afterSecondTypo: submit('3o'),
+        pending: document.getElementById('call-pending')?.textContent,
+      };
+    });
+    expect(seen).toEqual({
+      afterTypo: true,
+      afterGoodCall: false,
+      afterSecondTypo: true,
+      pending: 'Calling fib(999979)…',
+    });
+    // The good call was not cancelled: its answer comes, and clears the typo's error.
+    await eventually(() => text(demo, '#result-call'), 'fib(999979)', 30_000);
+    expect(await demo.locator('#error').isHidden()).toBe(true);
+    // What a screen reader hears: a short line, in a live region that is always on the page.
+    expect(await text(demo, '#call-announcement')).toMatch(/^fib\(999979\) = a number of 208,\d{3} digits$/);
+  });
+
   it('demo - streams fib(10..20) item by item, in order, ending with fib(20) = 6765, and counts it by procedure', async () => {
     await eventually(() => connectionState(demo), 'connected');
     const requestsBefore = await sequenceStat('requests');
@@ -303,6 +334,22 @@ describe('demo', () => {
     await demo.screenshot({ path: `${RESULTS_DIR}demo.png`, fullPage: true });
   });
 
+  it('demo - a burst with a blank count is not run, and one whose n the servers refuse stops at the first refusal', async () => {
+    await demo.getByLabel('calls', { exact: true }).fill('');
+    await demo.getByRole('button', { name: 'Run burst' }).click();
+    await eventually(() => text(demo, '#burst-summary'), 'Not run: calls must be a whole number from 1 to 100,000.');
+    await demo.getByLabel('calls', { exact: true }).fill('2000');
+    await demo.getByLabel('in flight', { exact: true }).fill('5');
+    await demo.getByLabel('n for each burst call', { exact: true }).fill('5000000'); // above the servers' limit
+    await demo.getByRole('button', { name: 'Run burst' }).click();
+    await eventually(() => text(demo, '#burst-summary'), expect.stringMatching(/^stopped after /), 20_000);
+    expect(await text(demo, '#burst-summary')).toMatch(
+      /^stopped after 1 of 2000 calls · \d+ calls\/s overall · errors: INVALID_ARGUMENT ×1 · stopped: INVALID_ARGUMENT: That n cannot be computed/,
+    );
+    expect(await demo.locator('#burst-summary').getAttribute('data-state')).toBe('failed');
+    await demo.getByLabel('n for each burst call', { exact: true }).fill('25');
+  });
+
   it('demo - fits a 360 px wide screen without sideways scrolling', async () => {
     const narrow = await context.newPage();
     try {
@@ -396,7 +443,31 @@ describe('embed', () => {
     expect(await text(embed, '#answer')).toMatch(/^fib\(5\) = 5 /);
   });
 
-  it('embed - a URL the client refuses shows failed with the reason, and Call stays on the page', async () => {
+  it('embed - a new call replaces the last answer at once, and leaving the page closes its connection', async () => {
+    const page = await context.newPage(); // its own: the test closes its client
+    try {
+      page.on('pageerror', (error) => pageErrors.push(`leaving embed: ${error.message}`));
+      await page.goto(embed.url());
+      await eventually(() => text(page, '#state'), 'connected');
+      await page.getByLabel('n').fill('thirty');
+      await page.getByRole('button', { name: 'Call' }).click();
+      await eventually(() => page.locator('#answer').getAttribute('data-error'), 'INVALID_ARGUMENT');
+      const atSubmit = await page.evaluate(() => {
+        (document.getElementById('n') as HTMLInputElement).value = '12';
+        (document.getElementById('form') as HTMLFormElement).requestSubmit();
+        const answer = document.getElementById('answer') as HTMLElement;
+        return { text: answer.textContent, error: answer.dataset.error ?? null };
+      });
+      expect(atSubmit).toEqual({ text: 'Calling fib(12)…', error: null });
+      await eventually(() => text(page, '#answer'), expect.stringMatching(/^fib\(12\) = 144 /));
+      await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide')));
+      await eventually(() => text(page, '#state'), 'closed');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('embed - a URL the client refuses shows failed with the reason, and Call is turned off', async () => {
     const refused = await context.newPage();
     try {
       refused.on('pageerror', (error) => pageErrors.push(`refused embed: ${error.message}`));
@@ -405,7 +476,8 @@ describe('embed', () => {
       await refused.goto(url.href);
       await eventually(() => text(refused, '#state'), 'failed');
       expect(await text(refused, '#state-reason')).toMatch(/^\(INVALID_ARGUMENT: /);
-      await refused.getByRole('button', { name: 'Call' }).click();
+      expect(await refused.getByRole('button', { name: 'Call' }).isDisabled()).toBe(true);
+      await refused.getByLabel('n').press('Enter');
       await sleep(200); // a native submit would have navigated by now
       expect(refused.url()).toBe(url.href);
     } finally {

@@ -3,7 +3,7 @@
 import type { BurstResult } from './burst.js';
 import { formatMs } from './format.js';
 import { LatencyRecorder, RateSeries } from './latency.js';
-import { readableError } from './messages.js';
+import { type ReadableError, readableError } from './messages.js';
 
 /** The summary line and the charts' accessible names. */
 export interface BurstText {
@@ -31,16 +31,21 @@ export class BurstProgress {
     readonly startedAt: number,
   ) {}
 
-  /** One call ended `atMs` after the burst started. */
-  callEnded(outcome: { latencyMs: number; error?: unknown }, atMs: number): void {
+  /** The first refusal of the burst's n: every later call asks for the same n, so the burst stops there. */
+  refusal: ReadableError | undefined;
+
+  /** One call ended `atMs` after the burst started; returns false when the burst should go no further. */
+  callEnded(outcome: { latencyMs: number; error?: unknown }, atMs: number): boolean {
     this.ended++;
     this.completions.mark(atMs);
     if (outcome.error === undefined) {
       this.latencies.record(outcome.latencyMs);
-      return;
+      return true;
     }
-    const { code } = readableError(outcome.error);
-    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
+    const readable = readableError(outcome.error);
+    this.errorsByCode.set(readable.code, (this.errorsByCode.get(readable.code) ?? 0) + 1);
+    if (readable.code === 'INVALID_ARGUMENT') this.refusal ??= readable;
+    return this.refusal === undefined;
   }
 
   /** What the page says about the burst: while it runs without `result`, at the end with it. */
@@ -55,8 +60,9 @@ export class BurstProgress {
       : '';
     const verb = result ? (result.aborted ? 'stopped after' : 'done:') : 'running:';
     const latestPerSecond = this.completions.points(this.elapsedMs).at(-1)?.perSecond ?? 0;
+    const refused = this.refusal ? ` · stopped: ${this.refusal.code}: ${this.refusal.explanation}` : '';
     return {
-      summary: `${verb} ${this.ended} of ${this.total} calls${overall}${percentiles}${errors ? ` · errors: ${errors}` : ''}`,
+      summary: `${verb} ${this.ended} of ${this.total} calls${overall}${percentiles}${errors ? ` · errors: ${errors}` : ''}${refused}`,
       histogramLabel: `Latency histogram: ${this.latencies.count} calls${percentiles.replaceAll(' · ', ', ')}`,
       rateLabel: `Calls per second: ${Math.round(latestPerSecond)} in the latest interval`,
     };

@@ -105,6 +105,11 @@ const pendingNote = byId('call-pending');
  */
 const CALL_TIMEOUT_MS = 30_000;
 const errorBox = byId('error');
+/**
+ * What a screen reader says about the call: a live region that is always on the page (one shown
+ * from hidden is often not read), with a line short enough to hear, not a folded 200-digit number.
+ */
+const callAnnouncement = byId('call-announcement');
 let fullValue = '';
 /** The call the result area waits for; a new one cancels it, on the server too. */
 let callAbort: AbortController | undefined;
@@ -125,11 +130,21 @@ function showValue(n: string, value: string, latencyMs: number, server?: string,
     server === undefined ? '' : ` · answered by ${server}${serverMs === undefined ? '' : ` in ${formatMs(serverMs)}`}`;
   byId('copy-status').textContent = '';
   resultBox.hidden = false;
+  callAnnouncement.textContent = `fib(${n}) = ${folded.folded ? `a number of ${formatDigits(folded.digits)}` : value}`;
 }
 
 callForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   const n = nInput.value.trim();
+  try {
+    encodeN(n); // the client's own rule, checked first: a typo must not cancel the call under way
+  } catch (error) {
+    if (!callAbort) resultBox.hidden = true;
+    showErrorBox('error', error);
+    callAnnouncement.textContent = `fib(${n}) not called: ${(error as RpcError).code}`;
+    return;
+  }
+  errorBox.hidden = true; // an earlier call's error must not stand under this one
   callAbort?.abort();
   const thisCall = new AbortController();
   callAbort = thisCall;
@@ -137,6 +152,7 @@ callForm.addEventListener('submit', async (event) => {
   byId('call-button').setAttribute('aria-busy', 'true');
   pendingNote.textContent = `Calling fib(${n})…${client.state === 'connected' ? '' : ' (waiting for the broker)'}`;
   pendingNote.hidden = false;
+  callAnnouncement.textContent = pendingNote.textContent;
   try {
     const result = await client.callDetailed(n, { timeoutMs: CALL_TIMEOUT_MS, signal: thisCall.signal });
     if (thisCall !== callAbort) return; // a newer call owns the result area
@@ -146,6 +162,7 @@ callForm.addEventListener('submit', async (event) => {
     if (thisCall !== callAbort) return; // replaced, and so cancelled
     resultBox.hidden = true;
     showErrorBox('error', error);
+    callAnnouncement.textContent = `fib(${n}) failed: ${(error as RpcError).code}`;
   } finally {
     if (thisCall === callAbort) {
       callAbort = undefined;
@@ -188,20 +205,26 @@ type BurstRequest = Pick<BurstOptions, 'total' | 'concurrency' | 'n'>;
 /** The burst the charts show: the latest one, or an empty one before the first. */
 let shownBurst = new BurstProgress(0, performance.now());
 
-function readCount(id: string, max: number): number {
+/** A count from the form: out of range, clamped (and shown so); blank or not a number, refused. */
+function readCount(id: string, name: string, max: number): number {
   const input = byId<HTMLInputElement>(id);
   const value = Math.trunc(Number(input.value));
-  const clamped = Number.isFinite(value) ? Math.min(max, Math.max(1, value)) : 1;
+  if (input.value.trim() === '' || !Number.isFinite(value)) {
+    throw new Error(`${name} must be a whole number from 1 to ${max.toLocaleString('en-US')}`);
+  }
+  const clamped = Math.min(max, Math.max(1, value));
   input.value = String(clamped);
   return clamped;
 }
 
-/** The burst form's values; counts out of range are clamped, and the form shows what is used. */
+/** The burst form's values, or an Error saying which one cannot be used. */
 function readBurstForm(): BurstRequest {
+  const n = byId<HTMLInputElement>('burst-n').value.trim();
+  encodeN(n); // the client's own rule, checked once rather than failing every call
   return {
-    total: readCount('burst-total', 100_000),
-    concurrency: readCount('burst-concurrency', 1000),
-    n: byId<HTMLInputElement>('burst-n').value.trim(),
+    total: readCount('burst-total', 'calls', 100_000),
+    concurrency: readCount('burst-concurrency', 'in flight', 1000),
+    n,
   };
 }
 
@@ -238,7 +261,8 @@ async function callCountingServer(n: string, signal: AbortSignal): Promise<void>
 /** Runs one burst on the page's client, redrawing its progress every REDRAW_MS until it ends. */
 async function runDemoBurst({ total, concurrency, n }: BurstRequest): Promise<void> {
   serversPanel.burstShare = new Map();
-  burstAbort = new AbortController();
+  const abort = new AbortController();
+  burstAbort = abort;
   showBurstRunning(true);
   burstSummary.dataset.state = 'running';
   burstSummary.setAttribute('aria-busy', 'true'); // read out once, when it ends, not every REDRAW_MS
@@ -250,12 +274,14 @@ async function runDemoBurst({ total, concurrency, n }: BurstRequest): Promise<vo
       total,
       concurrency,
       n,
-      signal: burstAbort.signal,
+      signal: abort.signal,
       call: callCountingServer,
-      onCallEnded: (outcome) => progress.callEnded(outcome, performance.now() - progress.startedAt),
+      onCallEnded: (outcome) => {
+        if (!progress.callEnded(outcome, performance.now() - progress.startedAt)) abort.abort();
+      },
     });
     showBurstProgress(progress, result);
-    burstSummary.dataset.state = result.aborted ? 'stopped' : 'done';
+    burstSummary.dataset.state = progress.refusal ? 'failed' : result.aborted ? 'stopped' : 'done';
   } finally {
     clearInterval(ticker);
     burstSummary.removeAttribute('aria-busy');
@@ -267,12 +293,12 @@ async function runDemoBurst({ total, concurrency, n }: BurstRequest): Promise<vo
 burstForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (burstAbort) return;
-  const request = readBurstForm();
+  let request: BurstRequest;
   try {
-    encodeN(request.n); // the client's own rule, checked once rather than failing every call
+    request = readBurstForm();
   } catch (error) {
     burstSummary.dataset.state = 'failed';
-    burstSummary.textContent = `Not run: ${(error as RpcError).message}.`;
+    burstSummary.textContent = `Not run: ${(error as Error).message}.`;
     return;
   }
   await runDemoBurst(request);
