@@ -19,7 +19,7 @@
 // git), binds every listener to 127.0.0.1, and runs as the current user through
 // /usr/lib/rabbitmq/bin (the /usr/sbin wrappers switch to the rabbitmq user, which cannot write
 // to a root-owned checkout).
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -171,18 +171,36 @@ function run(command, args, options = {}) {
   return spawnSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
 }
 
+/** How a RabbitMQ command-line tool runs against a local node. */
+function toolCall(node, tool, args, timeoutMs) {
+  const options = { env: nodeEnv(node), cwd: node.stateDir, timeout: timeoutMs, encoding: 'utf8' };
+  // cwd: where a VM that fails to boot writes erl_crash.dump.
+  return { file: join(rabbitBin, tool), argv: ['-n', node.name, ...args], options };
+}
+
+const toolFailure = (node, tool, args, why, output) =>
+  new Error(`${tool} ${args.join(' ')} failed on ${node.name}: ${why}\n${output}`);
+
 /** Runs a RabbitMQ command-line tool (rabbitmqctl, rabbitmq-queues, ...) against a local node. */
 export function rabbitmqTool(node, tool, args, timeoutMs = 60_000) {
-  const result = run(join(rabbitBin, tool), ['-n', node.name, ...args], {
-    env: nodeEnv(node),
-    cwd: node.stateDir, // where a VM that fails to boot writes erl_crash.dump
-    timeout: timeoutMs,
-  });
+  const { file, argv, options } = toolCall(node, tool, args, timeoutMs);
+  const result = run(file, argv, options);
   if (result.status !== 0) {
     const why = result.error?.message ?? (result.signal ? `killed by ${result.signal}` : '');
-    throw new Error(`${tool} ${args.join(' ')} failed on ${node.name}: ${why}\n${result.stderr || result.stdout}`);
+    throw toolFailure(node, tool, args, why, result.stderr || result.stdout);
   }
   return result.stdout;
+}
+
+/** rabbitmqTool without blocking the event loop: a test's clients and servers live on meanwhile. */
+function rabbitmqToolInBackground(node, tool, args, timeoutMs = 60_000) {
+  const { file, argv, options } = toolCall(node, tool, args, timeoutMs);
+  return new Promise((resolve, reject) => {
+    execFile(file, argv, options, (error, stdout, stderr) => {
+      if (error) reject(toolFailure(node, tool, args, error.message, stderr || stdout));
+      else resolve(stdout);
+    });
+  });
 }
 
 export function ensureInstalled() {
@@ -379,13 +397,14 @@ export function stopNode(node = profile) {
 
 /**
  * Restarts RabbitMQ inside the project-local node (stop_app, start_app): every connection drops
- * and transient queues vanish, as in a broker restart. For the tests; refuses any other broker.
+ * and transient queues vanish, as in a broker restart. The caller's clients see it as it happens
+ * (the event loop runs on). For the tests; refuses any other broker.
  */
 export async function restartLocalBroker() {
   if (nodePid() === undefined) {
     throw new Error(`the broker at ${brokerUrl()} is not the project-local node, which this restart needs`);
   }
-  for (const step of ['stop_app', 'start_app']) rabbitmqTool(profile, 'rabbitmqctl', [step]);
+  for (const step of ['stop_app', 'start_app']) await rabbitmqToolInBackground(profile, 'rabbitmqctl', [step]);
   if (!(await waitForWebStomp(brokerUrl(), Date.now() + startTimeoutSeconds * 1000))) {
     throw new Error('Web-STOMP did not come back after the restart');
   }

@@ -75,21 +75,26 @@ describe('broker scripts', () => {
     const dir = scratchDir();
     const lock = join(dir, 'start.lock');
     const trace = join(dir, 'trace');
+    // Each holds the lock until a process has said it waits for it (the second itself, for the
+    // second), so the two surely contend, however slowly the second starts.
     const holder = `
-      import { appendFileSync } from 'node:fs';
+      import { appendFileSync, readFileSync } from 'node:fs';
       import { withFileLock } from ${JSON.stringify(new URL('../scripts/file-lock.mjs', import.meta.url).href)};
+      const note = (line) => appendFileSync(${JSON.stringify(trace)}, line + ' ' + process.pid + '\\n');
       await withFileLock(${JSON.stringify(lock)}, 10_000, async () => {
-        appendFileSync(${JSON.stringify(trace)}, 'in ' + process.pid + '\\n');
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        appendFileSync(${JSON.stringify(trace)}, 'out ' + process.pid + '\\n');
-      });`;
+        note('in');
+        for (let i = 0; i < 100 && !readFileSync(${JSON.stringify(trace)}, 'utf8').includes('waits'); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        note('out');
+      }, () => note('waits'));`;
     const traced = () => (existsSync(trace) ? readFileSync(trace, 'utf8').trim().split('\n') : []);
     const first = spawnChild(process.execPath, ['--input-type=module', '-e', holder]);
     await until(() => traced().length === 1, 10_000, 'the first process to hold the lock');
     const second = spawnChild(process.execPath, ['--input-type=module', '-e', holder]); // contends for it
     expect(await Promise.all([first.exited(), second.exited()])).toEqual([0, 0]);
     const [a, b] = [first.process.pid, second.process.pid];
-    expect(traced()).toEqual([`in ${a}`, `out ${a}`, `in ${b}`, `out ${b}`]);
+    expect(traced()).toEqual([`in ${a}`, `waits ${b}`, `out ${a}`, `in ${b}`, `out ${b}`]);
     expect(existsSync(lock)).toBe(false); // released
   });
 

@@ -117,12 +117,14 @@ describe('broker restart', () => {
     );
     await until(() => held.length === 2, 5000, 'both requests to reach the server');
 
-    await restartLocalBroker();
-    open = true;
-    // Made while the client is still reconnecting: it goes out once the client is back. The
-    // server it knew still counts as live (it could not hear the beats meanwhile), so this is
-    // not NO_SERVERS.
+    const restarted = restartLocalBroker();
+    restarted.catch(() => {}); // awaited below; a failed restart must not go unhandled meanwhile
+    await until(() => states.includes('reconnecting'), 30_000, 'the client to lose its connection');
+    // Made while the client is reconnecting: it goes out once the client is back. The server it
+    // knew still counts as live (it could not hear the beats meanwhile), so this is not NO_SERVERS.
     const madeWhileReconnecting = client.call(7, { timeoutMs: 30_000 });
+    await restarted;
+    open = true;
 
     expect(await madeWhileReconnecting).toBe(14n); // this test’s handler doubles n
     expect(await notIdempotent).toBe('CONNECTION_LOST');

@@ -35,8 +35,8 @@ describe('presence', () => {
     const started = Date.now();
     expect(await rejectionCode(client.call(30, { timeoutMs: 10_000 }))).toBe('NO_SERVERS');
     // About 0.3 s on an idle machine (connecting, then the discovery window); a loaded one may
-    // restart the window when its timer fires late, so the bound is loose.
-    expect(Date.now() - started).toBeLessThan(2000);
+    // restart the window when its timer fires late, so the bound is loose: half the deadline.
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(client.stats).toMatchObject({ pending: 0, errors: { NO_SERVERS: 1 } });
   });
 
@@ -45,11 +45,11 @@ describe('presence', () => {
     const waited = await runClient(['--timeout-ms', '1500', '30'], { RPC_QUEUE: queue });
     expect(waited.status).toBe(1);
     expect(waited.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: nothing answered .+ within 1500 ms/);
-    expect(waited.elapsedMs).toBeLessThan(1500 + 3000); // the deadline, plus starting Node (slow when loaded)
+    expect(waited.elapsedMs).toBeLessThan(1500 + 5000); // the deadline, plus starting Node (slow when loaded)
     const refused = await runClient(['--fail-fast', '30'], { RPC_QUEUE: queue });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/^stomp-rpc-client: NO_SERVERS: no server announced itself for /);
-    expect(refused.elapsedMs).toBeLessThan(1000 + 3000); // the discovery window, plus starting Node: not the 10 s deadline
+    expect(refused.elapsedMs).toBeLessThan(1000 + 5000); // the discovery window, plus starting Node: not the 10 s deadline
 
     const server = spawnChild(process.execPath, [SERVER_CLI], { RPC_QUEUE: queue });
     await server.waitFor('awaiting RPC requests');

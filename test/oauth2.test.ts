@@ -160,7 +160,7 @@ describe('OAuth 2.0 tokens', () => {
   it('expiry while connected - the broker keeps the connection; the first request after expiry ends it, and the client comes back with a fresh token', async () => {
     const states = new Map<FibonacciRpcClient, string[]>();
     const connectExpiring = () => {
-      const source = tokenSource((asked) => mintToken({ expiresInS: asked === 0 ? 2 : 60 }));
+      const source = tokenSource((asked) => mintToken({ expiresInS: asked === 0 ? 4 : 60 }));
       const seen: string[] = [];
       const client = openClient({
         credentials: source.credentials,

@@ -209,6 +209,13 @@ describe('least-privilege users', () => {
       return queues.filter((queue) => queue.name.startsWith('stomp-subscription-') && queue.type === 'stream');
     };
     const before = new Set((await streams()).map((queue) => queue.name));
+    // Registered first: a stream that nothing expires must not outlive a failed step below.
+    onTestFinished(async () => {
+      for (const { name } of await streams()) {
+        if (before.has(name)) continue;
+        await fetch(`${MANAGEMENT}/queues/%2F/${encodeURIComponent(name)}`, { method: 'DELETE', headers: admin });
+      }
+    });
     const wire = await openWire(BROWSER.login, BROWSER.passcode);
     const subscribe = {
       id: `stream-${process.pid}`,
@@ -231,12 +238,6 @@ describe('least-privilege users', () => {
       10_000,
       'the stream, listed with its policy',
     );
-    onTestFinished(async () => {
-      await fetch(`${MANAGEMENT}/queues/%2F/${encodeURIComponent(made?.name ?? '')}`, {
-        method: 'DELETE',
-        headers: admin,
-      });
-    });
     // A stream keeps every announcement on disk, and outlives its consumer: only these bound it.
     expect(made?.effective_policy_definition).toMatchObject({
       'max-length-bytes': 4194304,

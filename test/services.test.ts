@@ -133,6 +133,8 @@ describe('services', () => {
     await until(() => server.stats.inFlight === 0);
     expect(server.stats).toMatchObject({ cancelled: 1, succeeded: 0 });
     expect(server.stats.procedures?.wait).toMatchObject({ cancelled: 1, requests: 0 });
+    // A reply sent for the cancelled call would come before this one: same server, same reply queue.
+    await expect(calc.call('add', { a: 2, b: 3 })).resolves.toBe(5);
     expect(calc.rpc.stats.droppedReplies).toBe(0);
   });
 
@@ -353,7 +355,7 @@ describe('services - cancellation measured', () => {
     const cancelled = await batch(998_000, 20);
     expect(cancelled.outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
     console.log(`server CPU: 12 completed ${completed.ms} ms, 12 given up after 20 ms ${cancelled.ms} ms`);
-    expect(completed.ms).toBeGreaterThan(200);
+    expect(completed.ms).toBeGreaterThan(100); // real work (about 600 ms here), not a cached answer
     expect(cancelled.ms).toBeLessThan(completed.ms / 3);
   });
 });

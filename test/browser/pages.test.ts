@@ -266,8 +266,14 @@ describe('demo', () => {
   });
 
   it('demo - a sequence with from > to shows INVALID_ARGUMENT and what it means, streams nothing, and keeps the last result', async () => {
-    const before = await sequenceRows(); // the previous test's fib(10..20)
-    expect(before).toHaveLength(11);
+    const before = [
+      ['3', '2'],
+      ['4', '3'],
+      ['5', '5'],
+    ];
+    await streamOnDemo('3', '5', '0'); // its own last result, whatever ran before
+    await eventually(sequenceRows, before);
+    await eventually(sequenceState, 'done');
     await streamOnDemo('20', '10', '100');
     await eventually(sequenceState, 'failed');
     expect(await text(demo, '#sequence-error-code')).toBe('INVALID_ARGUMENT');
