@@ -34,3 +34,4 @@ export {
   type StompSocket,
   type WebSocketFactory,
 } from './transport/stomp-connection.js';
+export { Waiters } from './waiters.js';

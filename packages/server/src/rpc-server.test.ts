@@ -466,6 +466,29 @@ describe('RpcServer start', () => {
     await server.stop(0);
   });
 
+  it('start - each start() that the broker leaves unconfirmed ends with UNAVAILABLE on its own; the next resolves at the confirmation', async () => {
+    vi.useFakeTimers();
+    const { server, accept } = serverOnFakeSockets({ handler: () => 'x' });
+    const first = server.start(1000).catch((error: { code?: string }) => error.code);
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = await accept(false); // connected, but the SUBSCRIBE not confirmed yet
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await first).toBe('UNAVAILABLE');
+    const second = server.start(1000).catch((error: { code?: string }) => error.code);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await second).toBe('UNAVAILABLE');
+    const third = server.start(5000);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const { id } of subscriptions(socket)) socket.receive(`RECEIPT\nreceipt-id:subscribe-${id}\n\n`);
+    await expect(third).resolves.toBeUndefined();
+    await expect(server.start(1)).resolves.toBeUndefined(); // confirmed once: at once from now on
+    const stopped = server.stop(0);
+    await vi.advanceTimersByTimeAsync(0);
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    socket.closedByPeer(1000);
+    await stopped;
+  });
+
   // Regression: start() went on waiting (30 s by default) for a confirmation after stop(), holding
   // the process open, then rejected with UNAVAILABLE.
   it('start - stop() before the broker confirmed the subscription ends the wait with CLOSED, and leaves no timer', async () => {

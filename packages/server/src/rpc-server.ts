@@ -33,7 +33,7 @@ import {
   StompConnection,
   type StompConnectionOptions,
   type StompMessage,
-  settleable,
+  Waiters,
 } from '@stomp-rpc/client/internal';
 import {
   CANCEL_TOPIC,
@@ -185,8 +185,9 @@ export class RpcServer {
   readonly #subscribeHeaders: Record<string, string>;
   readonly #announcer: PresenceAnnouncer;
   readonly #stats = new ServerStatsCounter();
-  /** Resolves when the broker first confirms a subscription, whichever connection made it; stop() rejects it. */
-  readonly #subscribed = settleable();
+  /** start()s waiting for the broker to confirm a subscription, whichever connection makes it. */
+  readonly #subscription = new Waiters();
+  #subscribed = false;
   #stopping: Promise<void> | undefined;
   /** Every delivery of the current connection until acknowledged, in order; at stop() the close hands back the rest. */
   readonly #acks = new AckWindow<StompMessage>({
@@ -203,7 +204,6 @@ export class RpcServer {
   readonly #confirmations: ReplyConfirmations | undefined;
 
   constructor(options: RpcServerOptions) {
-    this.#subscribed.promise.catch(() => {}); // stop() rejects it whether or not a start() waits on it
     this.#options = checkServerOptions(options);
     this.#observer = options.observer;
     this.#procedures = new Set(options.procedures ?? []);
@@ -260,9 +260,9 @@ export class RpcServer {
     this.#connection.start();
     this.#announcer.start();
     await this.#connection.whenConnected(timeoutMs);
-    if (!(await settledWithin(this.#subscribed.promise, deadline - Date.now()))) {
-      throw new RpcError('UNAVAILABLE', `the broker did not confirm the subscription to ${this.#options.queue}`);
-    }
+    if (this.#subscribed) return;
+    const unconfirmed = `the broker did not confirm the subscription to ${this.#options.queue}`;
+    await this.#subscription.wait(Math.max(0, deadline - Date.now()), () => new RpcError('UNAVAILABLE', unconfirmed));
   }
 
   /**
@@ -271,8 +271,8 @@ export class RpcServer {
    * Calling it again returns the same promise.
    */
   stop(graceMs: number = SERVER_DEFAULTS.graceMs): Promise<void> {
-    this.#subscribed.reject(
-      new RpcError('CLOSED', 'the server was stopped before the broker confirmed its subscription'),
+    this.#subscription.settle(
+      new RpcError('CLOSED', 'the server stopped before the broker confirmed its subscription'),
     );
     this.#stopping ??= this.#stop(graceMs);
     return this.#stopping;
@@ -321,7 +321,8 @@ export class RpcServer {
     );
     void confirmed.then(() => {
       if (generation !== this.#connection.generation) return; // that connection is gone already
-      this.#subscribed.resolve();
+      this.#subscribed = true;
+      this.#subscription.settle();
       this.#announcer.announce('hello');
       logger.info({ queue, prefetch, url: this.#connection.url, id: this.#options.id }, 'awaiting RPC requests');
     });

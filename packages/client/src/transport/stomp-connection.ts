@@ -33,8 +33,8 @@ import { RpcError } from '../errors.js';
 import { checkFunction, checkMs } from '../options.js';
 import { probeFrames } from '../protocol/wire.js';
 import { settleable } from '../settleable.js';
+import { Waiters } from '../waiters.js';
 import { AttemptPacer } from './attempt-pacer.js';
-import { ConnectionWaiters } from './connection-waiters.js';
 import { type CredentialsSource, Login } from './credentials.js';
 import { EndReason, standingRefusal } from './end-reason.js';
 import { Keepalive } from './keepalive.js';
@@ -154,7 +154,7 @@ export class StompConnection implements Transport {
   /** Why the last attempt or connection ended; filled in by the socket and STOMP callbacks. */
   #lastError: RpcError | undefined;
   readonly #ending = new EndReason();
-  readonly #waiters = new ConnectionWaiters();
+  readonly #waiters = new Waiters();
   #reconnects = 0;
   readonly #login: Login;
   #everConnected = false;

@@ -1,15 +1,17 @@
 /*
- * Callers waiting for a connection: each waits with a deadline of its own, and all are settled
- * together when the connection is made (resolved), refused for good or closed (rejected).
+ * Callers waiting for one outcome (a connection, a server's subscription): each waits with a
+ * deadline of its own, and all are settled together when it comes (resolved), or is refused for
+ * good or given up (rejected). A caller that timed out is forgotten: nothing stays attached to a
+ * long-lived promise, however often callers wait and give up.
  */
-import type { RpcError } from '../errors.js';
+import type { RpcError } from './errors.js';
 
 interface Waiter {
   resolve(): void;
   reject(error: RpcError): void;
 }
 
-export class ConnectionWaiters {
+export class Waiters {
   readonly #waiters = new Set<Waiter>();
 
   /**

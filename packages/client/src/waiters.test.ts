@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RpcError } from '../errors.js';
-import { ConnectionWaiters } from './connection-waiters.js';
+import { RpcError } from './errors.js';
+import { Waiters } from './waiters.js';
 
-describe('ConnectionWaiters', () => {
+describe('Waiters', () => {
   beforeEach(() => {
     vi.useFakeTimers();
   });
@@ -13,7 +13,7 @@ describe('ConnectionWaiters', () => {
   const unavailable = () => new RpcError('UNAVAILABLE', 'not connected in time');
 
   it('waiters - all resolve together when the connection is made, and their timers go', async () => {
-    const waiters = new ConnectionWaiters();
+    const waiters = new Waiters();
     const first = waiters.wait(1000, unavailable);
     const second = waiters.wait(5000, unavailable);
     waiters.settle();
@@ -23,7 +23,7 @@ describe('ConnectionWaiters', () => {
   });
 
   it('waiters - all reject with the error that ended the wait (a refused login, close)', async () => {
-    const waiters = new ConnectionWaiters();
+    const waiters = new Waiters();
     const waiting = waiters.wait(1000, unavailable);
     waiters.settle(new RpcError('CLOSED', 'the connection was closed'));
     await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
@@ -31,7 +31,7 @@ describe('ConnectionWaiters', () => {
   });
 
   it('waiters - one whose time runs out rejects alone with its own error and is forgotten', async () => {
-    const waiters = new ConnectionWaiters();
+    const waiters = new Waiters();
     const short = waiters.wait(1000, unavailable);
     const long = waiters.wait(5000, unavailable);
     vi.advanceTimersByTime(1000);
