@@ -76,7 +76,7 @@ describe('broker scripts', () => {
     const lock = join(dir, 'start.lock');
     const trace = join(dir, 'trace');
     // Each holds the lock until a process has said it waits for it (the second itself, for the
-    // second), so the two surely contend, however slowly the second starts.
+    // second), so the two surely contend if the second starts within 5 s (the holder's bound).
     const holder = `
       import { appendFileSync, readFileSync } from 'node:fs';
       import { withFileLock } from ${JSON.stringify(new URL('../scripts/file-lock.mjs', import.meta.url).href)};

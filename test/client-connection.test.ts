@@ -118,8 +118,11 @@ describe('broker restart', () => {
     await until(() => held.length === 2, 5000, 'both requests to reach the server');
 
     const restarted = restartLocalBroker();
-    restarted.catch(() => {}); // awaited below; a failed restart must not go unhandled meanwhile
-    await until(() => states.includes('reconnecting'), 30_000, 'the client to lose its connection');
+    // A restart that fails says so at once, rather than as a client that never lost its connection.
+    await Promise.race([
+      until(() => states.includes('reconnecting'), 30_000, 'the client to lose its connection'),
+      restarted,
+    ]);
     // Made while the client is reconnecting: it goes out once the client is back. The server it
     // knew still counts as live (it could not hear the beats meanwhile), so this is not NO_SERVERS.
     const madeWhileReconnecting = client.call(7, { timeoutMs: 30_000 });

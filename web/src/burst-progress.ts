@@ -21,6 +21,7 @@ export class BurstProgress {
   ended = 0;
   /** How far into the burst the page last looked (performance.now() based); the rate chart ends here. */
   elapsedMs = 0;
+  #refusal: ReadableError | undefined;
 
   /**
    * @param total the calls the burst will make
@@ -31,8 +32,13 @@ export class BurstProgress {
     readonly startedAt: number,
   ) {}
 
-  /** The first refusal of the burst's n: every later call asks for the same n, so the burst stops there. */
-  refusal: ReadableError | undefined;
+  /**
+   * The burst's first INVALID_ARGUMENT: every call asks the same of the same client (the same n,
+   * the same URLs), so every later one would fail the same way, and the burst stops there.
+   */
+  get refusal(): ReadableError | undefined {
+    return this.#refusal;
+  }
 
   /** One call ended `atMs` after the burst started; returns false when the burst should go no further. */
   callEnded(outcome: { latencyMs: number; error?: unknown }, atMs: number): boolean {
@@ -44,8 +50,8 @@ export class BurstProgress {
     }
     const readable = readableError(outcome.error);
     this.errorsByCode.set(readable.code, (this.errorsByCode.get(readable.code) ?? 0) + 1);
-    if (readable.code === 'INVALID_ARGUMENT') this.refusal ??= readable;
-    return this.refusal === undefined;
+    if (readable.code === 'INVALID_ARGUMENT') this.#refusal ??= readable;
+    return this.#refusal === undefined;
   }
 
   /** What the page says about the burst: while it runs without `result`, at the end with it. */
@@ -60,7 +66,7 @@ export class BurstProgress {
       : '';
     const verb = result ? (result.aborted ? 'stopped after' : 'done:') : 'running:';
     const latestPerSecond = this.completions.points(this.elapsedMs).at(-1)?.perSecond ?? 0;
-    const refused = this.refusal ? ` · stopped: ${this.refusal.code}: ${this.refusal.explanation}` : '';
+    const refused = this.#refusal ? ` · stopped: ${this.#refusal.code}: ${this.#refusal.detail}` : '';
     return {
       summary: `${verb} ${this.ended} of ${this.total} calls${overall}${percentiles}${errors ? ` · errors: ${errors}` : ''}${refused}`,
       histogramLabel: `Latency histogram: ${this.latencies.count} calls${percentiles.replaceAll(' · ', ', ')}`,

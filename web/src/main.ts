@@ -140,8 +140,7 @@ callForm.addEventListener('submit', async (event) => {
     encodeN(n); // the client's own rule, checked first: a typo must not cancel the call under way
   } catch (error) {
     if (!callAbort) resultBox.hidden = true;
-    showErrorBox('error', error);
-    callAnnouncement.textContent = `fib(${n}) not called: ${(error as RpcError).code}`;
+    showErrorBox('error', error); // a role="alert": read out by itself
     return;
   }
   errorBox.hidden = true; // an earlier call's error must not stand under this one
@@ -156,13 +155,12 @@ callForm.addEventListener('submit', async (event) => {
   try {
     const result = await client.callDetailed(n, { timeoutMs: CALL_TIMEOUT_MS, signal: thisCall.signal });
     if (thisCall !== callAbort) return; // a newer call owns the result area
-    errorBox.hidden = true;
     showValue(n, result.value.toString(), performance.now() - startedAt, result.server, result.serverMs);
   } catch (error) {
     if (thisCall !== callAbort) return; // replaced, and so cancelled
     resultBox.hidden = true;
+    callAnnouncement.textContent = '';
     showErrorBox('error', error);
-    callAnnouncement.textContent = `fib(${n}) failed: ${(error as RpcError).code}`;
   } finally {
     if (thisCall === callAbort) {
       callAbort = undefined;
@@ -205,27 +203,28 @@ type BurstRequest = Pick<BurstOptions, 'total' | 'concurrency' | 'n'>;
 /** The burst the charts show: the latest one, or an empty one before the first. */
 let shownBurst = new BurstProgress(0, performance.now());
 
-/** A count from the form: out of range, clamped (and shown so); blank or not a number, refused. */
-function readCount(id: string, name: string, max: number): number {
-  const input = byId<HTMLInputElement>(id);
+/** A count from the form, whole and clamped to 1..max; blank or not a number, refused. */
+function countFrom(input: HTMLInputElement, name: string, max: number): number {
   const value = Math.trunc(Number(input.value));
   if (input.value.trim() === '' || !Number.isFinite(value)) {
-    throw new Error(`${name} must be a whole number from 1 to ${max.toLocaleString('en-US')}`);
+    throw new Error(`enter a number of ${name} (1 to ${max.toLocaleString('en-US')})`);
   }
-  const clamped = Math.min(max, Math.max(1, value));
-  input.value = String(clamped);
-  return clamped;
+  return Math.min(max, Math.max(1, value));
 }
 
-/** The burst form's values, or an Error saying which one cannot be used. */
+/** The burst form's values (the form then shows the counts used), or an Error saying which one cannot be used. */
 function readBurstForm(): BurstRequest {
   const n = byId<HTMLInputElement>('burst-n').value.trim();
   encodeN(n); // the client's own rule, checked once rather than failing every call
-  return {
-    total: readCount('burst-total', 'calls', 100_000),
-    concurrency: readCount('burst-concurrency', 'in flight', 1000),
-    n,
-  };
+  const [totalInput, concurrencyInput] = [
+    byId<HTMLInputElement>('burst-total'),
+    byId<HTMLInputElement>('burst-concurrency'),
+  ];
+  const total = countFrom(totalInput, 'calls', 100_000);
+  const concurrency = countFrom(concurrencyInput, 'calls in flight', 1000);
+  totalInput.value = String(total);
+  concurrencyInput.value = String(concurrency);
+  return { total, concurrency, n };
 }
 
 /** Draws the charts again; they size themselves to their width, so a resize redraws them too. */

@@ -466,6 +466,8 @@ describe('RpcServer start', () => {
     await server.stop(0);
   });
 
+  // Semantics kept when start() moved from one shared promise to Waiters, which forget a start()
+  // that gave up (so that a retried start() leaves nothing behind: waiters.test.ts).
   it('start - each start() that the broker leaves unconfirmed ends with UNAVAILABLE on its own; the next resolves at the confirmation', async () => {
     vi.useFakeTimers();
     const { server, accept } = serverOnFakeSockets({ handler: () => 'x' });
@@ -487,6 +489,26 @@ describe('RpcServer start', () => {
     socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
     socket.closedByPeer(1000);
     await stopped;
+  });
+
+  it('start - a stop() in the same turn as a start() on a connected server ends that start() with CLOSED at once', async () => {
+    vi.useFakeTimers();
+    const { server, accept } = serverOnFakeSockets({ handler: () => 'x' });
+    const first = server.start(30_000).catch((error: { code?: string }) => error.code);
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = await accept(false); // connected, the SUBSCRIBE not confirmed
+    const second = server.start(30_000).then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    const stopped = server.stop(0); // before the second start() has seen the connection
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await Promise.race([second, Promise.resolve('still waiting')])).toBe('CLOSED');
+    expect(await first).toBe('CLOSED');
+    socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    socket.closedByPeer(1000);
+    await stopped;
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   // Regression: start() went on waiting (30 s by default) for a confirmation after stop(), holding

@@ -260,6 +260,7 @@ export class RpcServer {
     this.#connection.start();
     this.#announcer.start();
     await this.#connection.whenConnected(timeoutMs);
+    if (this.#stopping) throw stoppedBeforeConfirmed(); // stop() came as this start() was connected
     if (this.#subscribed) return;
     const unconfirmed = `the broker did not confirm the subscription to ${this.#options.queue}`;
     await this.#subscription.wait(Math.max(0, deadline - Date.now()), () => new RpcError('UNAVAILABLE', unconfirmed));
@@ -271,9 +272,7 @@ export class RpcServer {
    * Calling it again returns the same promise.
    */
   stop(graceMs: number = SERVER_DEFAULTS.graceMs): Promise<void> {
-    this.#subscription.settle(
-      new RpcError('CLOSED', 'the server stopped before the broker confirmed its subscription'),
-    );
+    this.#subscription.settle(stoppedBeforeConfirmed());
     this.#stopping ??= this.#stop(graceMs);
     return this.#stopping;
   }
@@ -540,6 +539,9 @@ function acknowledge(message: StompMessage): void {
     // The connection is gone; the broker redelivers the request to another consumer.
   }
 }
+
+const stoppedBeforeConfirmed = () =>
+  new RpcError('CLOSED', 'the server was stopped before the broker confirmed its subscription');
 
 /**
  * Whether `promise` resolves within `ms` (a rejection passes through); the timer never outlives it.

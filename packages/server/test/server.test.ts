@@ -47,7 +47,7 @@ describe('server', () => {
     await until(() => server.stats.dropped === 1, 5000, 'the request to be dropped');
     expect(server.stats).toMatchObject({ requests: 1, succeeded: 0, dropped: 1 });
     await expect(openClient(queue).call(7)).resolves.toBe(13n);
-    // Checked after a later reply of the same server's came back: one sent there would be here by now.
+    // Checked after a later reply of the same server's came back: one sent to the topic would be here by now.
     expect(seen).toEqual([]);
   });
 
