@@ -483,10 +483,11 @@ describe('embed', () => {
       await eventually(() => text(refused, '#state'), 'failed');
       expect(await text(refused, '#state-reason')).toMatch(/^\(INVALID_ARGUMENT: /);
       expect(await refused.getByRole('button', { name: 'Call' }).isDisabled()).toBe(true);
-      // A submit that comes anyway (a script's) does nothing: no native submit, no error in the page.
+      // A submit that comes anyway (a script's) does nothing: no native submit, no call, no error.
       await refused.evaluate(() => (document.getElementById('form') as HTMLFormElement).requestSubmit());
       await sleep(200); // a native submit would have navigated by now
       expect(refused.url()).toBe(url.href);
+      expect(await text(refused, '#answer')).toBe('');
     } finally {
       await refused.close();
     }
