@@ -66,7 +66,7 @@ describe('stats, metrics, logs', () => {
     });
   });
 
-  it('metrics - --metrics-port serves valid Prometheus text with requests, errors by code, processing time, in flight, the same by procedure, and event-loop delay', async () => {
+  it('metrics - --metrics-port serves valid Prometheus text with requests, errors by code, processing time, in flight, the connection, the same by procedure, and event-loop delay', async () => {
     const queue = uniqueQueue('metrics');
     const server = spawnChild(process.execPath, [SERVER_CLI, '--metrics-port', '0'], { RPC_QUEUE: queue });
     await server.waitFor('awaiting RPC requests');
@@ -87,6 +87,10 @@ describe('stats, metrics, logs', () => {
     expect(samples.get(`stomp_rpc_processing_seconds_count{${label}}`)).toBe(6);
     expect(samples.get(`stomp_rpc_processing_seconds_bucket{le="+Inf",${label}}`)).toBe(6);
     expect(samples.get(`stomp_rpc_in_flight{${label}}`)).toBe(0);
+    expect(samples.get(`stomp_rpc_connected{${label}}`)).toBe(1);
+    expect(samples.get(`stomp_rpc_reconnects_total{${label}}`)).toBe(0);
+    expect(samples.get(`stomp_rpc_requests_dropped_total{${label}}`)).toBe(0);
+    expect(samples.get(`stomp_rpc_request_errors_total{${label},code="INTERNAL"}`)).toBe(0); // there before the first
     // By procedure: the CLI serves the Fibonacci service, whose bare requests run `fib`.
     const fib = `${label},procedure="fib"`;
     expect(samples.get(`stomp_rpc_procedure_requests_total{${fib},outcome="ok"}`)).toBe(5);

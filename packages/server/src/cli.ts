@@ -30,7 +30,7 @@ async function assemble(commandLine: CommandLine) {
   const metrics =
     commandLine.metricsPort === undefined
       ? undefined
-      : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0 });
+      : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0, server: () => server });
   let metricsEndpoint: Awaited<ReturnType<ServerMetrics['serve']>> | undefined;
   const release = () => Promise.all([pool.close(), metricsEndpoint?.close()]).then(() => {});
   try {

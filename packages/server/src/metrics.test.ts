@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ServerMetrics } from './metrics.js';
+import type { RpcServer } from './rpc-server.js';
 
 describe('ServerMetrics.serve', () => {
   it('close() cuts a scraper stalled mid-request instead of waiting for it', async () => {
@@ -39,5 +40,62 @@ describe('ServerMetrics.serve', () => {
     } finally {
       await endpoint.close();
     }
+  });
+
+  it('HEAD /metrics answers the headers only; another method on /metrics is 405', async () => {
+    const metrics = new ServerMetrics({ queue: 'metrics_unit', inFlight: () => 0 });
+    const endpoint = await metrics.serve(0);
+    try {
+      const head = await fetch(endpoint.url, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(await head.text()).toBe('');
+      const post = await fetch(endpoint.url, { method: 'POST' });
+      expect(post.status).toBe(405);
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
+      await post.text();
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
+
+describe('ServerMetrics', () => {
+  const series = async (metrics: ServerMetrics) =>
+    (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith('stomp_rpc_'));
+
+  it('exports every error code a server sends, and the processing histogram, at 0 before the first request', async () => {
+    const lines = await series(new ServerMetrics({ queue: 'q', inFlight: () => 0 }));
+    expect(lines).toContain('stomp_rpc_request_errors_total{queue="q",code="INTERNAL"} 0');
+    expect(lines).toContain('stomp_rpc_request_errors_total{queue="q",code="INVALID_ARGUMENT"} 0');
+    expect(lines.filter((line) => line.includes('code="TIMEOUT"'))).toEqual([]); // only a client says it
+    expect(lines).toContain('stomp_rpc_processing_seconds_count{queue="q"} 0');
+    expect(lines.filter((line) => line.startsWith('stomp_rpc_connected'))).toEqual([]); // no server to read
+  });
+
+  it('reads the connection, reconnects and dropped requests from the server at each scrape', async () => {
+    const server = { state: 'connecting', stats: { reconnects: 0, dropped: 0 } };
+    const metrics = new ServerMetrics({
+      queue: 'q',
+      inFlight: () => 0,
+      server: () => server as unknown as Pick<RpcServer, 'state' | 'stats'>,
+    });
+    expect(await series(metrics)).toEqual(
+      expect.arrayContaining([
+        'stomp_rpc_connected{queue="q"} 0',
+        'stomp_rpc_reconnects_total{queue="q"} 0',
+        'stomp_rpc_requests_dropped_total{queue="q"} 0',
+      ]),
+    );
+    Object.assign(server, { state: 'connected', stats: { reconnects: 2, dropped: 5 } });
+    expect(await series(metrics)).toEqual(
+      expect.arrayContaining([
+        'stomp_rpc_connected{queue="q"} 1',
+        'stomp_rpc_reconnects_total{queue="q"} 2',
+        'stomp_rpc_requests_dropped_total{queue="q"} 5',
+      ]),
+    );
+    Object.assign(server, { state: 'reconnecting' });
+    expect(await series(metrics)).toContain('stomp_rpc_connected{queue="q"} 0');
   });
 });

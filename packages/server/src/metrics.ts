@@ -1,22 +1,30 @@
 /*
  * Prometheus metrics for a server process, with prom-client (the Node ecosystem's standard
  * client): requests and errors by code, a processing-time histogram, requests in flight, the
- * same by procedure for a service (requests by outcome, time spent), and
- * prom-client's default process metrics, which include the event-loop delay
- * (nodejs_eventloop_lag_p99_seconds and friends). `serve()` exposes them at /metrics.
+ * same by procedure for a service (requests by outcome, time spent), the broker connection
+ * (connected, reconnects) and requests dropped unanswered, and prom-client's default process
+ * metrics, which include the event-loop delay (nodejs_eventloop_lag_p99_seconds and friends).
+ * `serve()` exposes them at /metrics.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ErrorCode } from '@stomp-rpc/client';
 import { LATENCY_BOUNDS_MS } from '@stomp-rpc/client/internal';
+import { ERROR_CODES, isServerCode } from '@stomp-rpc/client/protocol';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { RpcServerObserver } from './rpc-server.js';
+import type { RpcServer, RpcServerObserver } from './rpc-server.js';
 
 export interface ServerMetricsOptions {
   /** The queue served, as the `queue` label. */
   queue: string;
   /** Reads the requests in flight at scrape time. */
   inFlight: () => number;
+  /**
+   * Reads the server at scrape time, for `stomp_rpc_connected`, `stomp_rpc_reconnects_total` and
+   * `stomp_rpc_requests_dropped_total` (without it, those are not exported): a scrape while the
+   * broker is away then says so, instead of looking like a quiet server.
+   */
+  server?: (() => Pick<RpcServer, 'state' | 'stats'> | undefined) | undefined;
 }
 
 export class ServerMetrics implements RpcServerObserver {
@@ -28,7 +36,7 @@ export class ServerMetrics implements RpcServerObserver {
   readonly #procedureSeconds: Counter<'queue' | 'procedure'>;
   readonly #queue: string;
 
-  constructor({ queue, inFlight }: ServerMetricsOptions) {
+  constructor({ queue, inFlight, server }: ServerMetricsOptions) {
     this.#queue = queue;
     const registers = [this.registry];
     this.#requests = new Counter({
@@ -71,8 +79,50 @@ export class ServerMetrics implements RpcServerObserver {
         this.set({ queue }, inFlight());
       },
     });
-    this.#requests.inc({ queue }, 0); // present from the first scrape, not from the first request
+    if (server) this.#meterServer(queue, server);
+    // Present from the first scrape, not from the first event: increase() and ratios need a 0 to start from.
+    this.#requests.inc({ queue }, 0);
+    for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+      if (isServerCode(code)) this.#errors.inc({ queue, code }, 0);
+    }
+    this.#processing.zero({ queue });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  #meterServer(queue: string, server: NonNullable<ServerMetricsOptions['server']>): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'stomp_rpc_connected',
+      help: 'Whether the server is connected to the broker (1) or not (0: connecting, reconnecting, stopped)',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.set({ queue }, server()?.state === 'connected' ? 1 : 0);
+      },
+    });
+    // The server counts these itself; each scrape copies its count (which never goes down).
+    const counted = (name: string, help: string, read: (stats: RpcServer['stats']) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['queue'],
+        registers,
+        collect() {
+          const stats = server()?.stats;
+          this.reset();
+          this.inc({ queue }, stats ? read(stats) : 0);
+        },
+      });
+    counted(
+      'stomp_rpc_reconnects_total',
+      'Connections to the broker made again after one was lost',
+      (stats) => stats.reconnects,
+    );
+    counted(
+      'stomp_rpc_requests_dropped_total',
+      'Requests dropped unanswered (no usable reply-to or correlation-id): their callers time out; the log says why',
+      (stats) => stats.dropped,
+    );
   }
 
   requestDone(code: ErrorCode | undefined, processingMs: number, procedure?: string): void {
@@ -90,11 +140,16 @@ export class ServerMetrics implements RpcServerObserver {
   /** Serves GET /metrics on `host:port` (port 0 picks a free one); resolves once listening. */
   async serve(port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
     const http = createServer((request, response) => {
-      if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      if (request.url?.split('?')[0] !== '/metrics') {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
         return;
       }
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('GET or HEAD only\n');
+        return;
+      }
       this.registry.metrics().then(
+        // HEAD: the headers only (Node sends no body for it), for probes that check the endpoint.
         (text) => response.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
         (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
       );
