@@ -89,4 +89,45 @@ describe('serviceHandler', () => {
     const own = { constructor: (input: unknown) => `own ${input}` };
     expect(await serviceHandler(built, own as never)(request('"x"', 'constructor'))).toBe('"own x"');
   });
+
+  it('a class instance’s handlers are called as its methods: `this` is the instance', async () => {
+    const service = defineService({
+      queue: 'q',
+      procedures: {
+        stock: procedure({ input: (input) => input as { sku: string } }),
+        skus: streamProcedure({ input: (input) => input }),
+      },
+    });
+    class Inventory {
+      readonly #counts = new Map([['A-1', 3]]);
+      stock({ sku }: { sku: string }) {
+        return this.#counts.get(sku) ?? 0;
+      }
+      *skus() {
+        yield* this.#counts.keys();
+      }
+    }
+    const handler = serviceHandler(service, new Inventory());
+    expect(await handler(request('{"sku":"A-1"}', 'stock'))).toBe('3');
+    expect(await items(await handler(request('null', 'skus')))).toEqual(['"A-1"']);
+  });
+
+  it('a streamed procedure whose handler returns no iterable (a string, a promise, nothing) is INTERNAL, saying what it returned', async () => {
+    const service = defineService({
+      queue: 'q',
+      procedures: { letters: streamProcedure({ input: (input) => input }) },
+    });
+    for (const [returned, given] of [
+      ['abc', 'string'],
+      [Promise.resolve([1]), 'a promise'],
+      [undefined, 'undefined'],
+      [null, 'null'],
+    ] as const) {
+      const handler = serviceHandler(service, { letters: () => returned as never });
+      await expect(async () => handler(request('null', 'letters'))).rejects.toMatchObject({
+        code: 'INTERNAL',
+        message: `the handler of letters returned ${given}, not an iterable of items`,
+      });
+    }
+  });
 });

@@ -25,7 +25,7 @@ export type ServiceImplementation<S extends ServiceDefinition> = {
     input: CheckedOf<Procedures<S>[K]>,
     request: RpcRequest,
   ) => KindOf<Procedures<S>[K]> extends 'stream'
-    ? AsyncIterable<ProducedOf<Procedures<S>[K]>> | Iterable<ProducedOf<Procedures<S>[K]>>
+    ? AsyncIterable<ProducedOf<Procedures<S>[K]>> | (Iterable<ProducedOf<Procedures<S>[K]>> & object)
     : ProducedOf<Procedures<S>[K]> | PromiseLike<ProducedOf<Procedures<S>[K]>>;
 };
 
@@ -58,7 +58,8 @@ export function serviceHandler<S extends ServiceDefinition>(
     }
     const handler = handlers[found.name] as (input: unknown, request: RpcRequest) => unknown;
     const input = checkInput(found.procedure, request.body);
-    const run = (checked: unknown) => answer(found.procedure, handler(checked, request));
+    // Called as a method: a class instance's handlers use `this`.
+    const run = (checked: unknown) => answer(found, handler.call(implementation, checked, request));
     if (!isThenable(input)) return run(input);
     return Promise.resolve(input).then((checked) => {
       // Cancelled, or past its deadline, while an async validator ran: the handler must not start.
@@ -89,13 +90,29 @@ export function serveService<S extends ServiceDefinition>(
  * A handler's result as the server sends it: encoded, item by item for a stream. A promise of any
  * kind (a query builder's thenable too) is awaited, not encoded.
  */
-function answer(procedure: AnyProcedure, result: unknown): HandlerReply | Promise<HandlerReply> {
+function answer(
+  { name, procedure }: { name: string; procedure: AnyProcedure },
+  result: unknown,
+): HandlerReply | Promise<HandlerReply> {
   const { output } = procedure;
-  if (procedure.kind === 'stream')
+  if (procedure.kind === 'stream') {
+    // Plain JavaScript (or a handler that forgot to return) may give anything; a string is refused
+    // too, as its typing refuses it: a stream of its characters is never what was meant.
+    if (!isIterable(result)) {
+      const given = result === null ? 'null' : isThenable(result) ? 'a promise' : typeof result;
+      throw new RpcError('INTERNAL', `the handler of ${name} returned ${given}, not an iterable of items`);
+    }
     return mapItems(
       () => result as AsyncIterable<unknown>,
       (item) => output.encode(item),
       { eager: true }, // a stream stopped before its first item still closes the handler's iterable
     );
+  }
   return isThenable(result) ? Promise.resolve(result).then((value) => output.encode(value)) : output.encode(result);
+}
+
+function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
+  const items = value as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+  return typeof items[Symbol.asyncIterator] === 'function' || typeof items[Symbol.iterator] === 'function';
 }

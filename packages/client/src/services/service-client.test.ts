@@ -70,3 +70,50 @@ describe('ServiceClient stats', () => {
     expect(client.stats.errors).toEqual({}); // exactly: no error at all
   });
 });
+
+describe('ServiceClient calls', () => {
+  const optional = defineService({
+    queue: 'q',
+    procedures: {
+      ping: procedure({ input: (input: unknown) => input as undefined, output: json<string>() }),
+      maybe: procedure({ input: (input: unknown) => input as { a: number } | undefined }),
+      needed: procedure({ input: (input: unknown) => input as { a: number } }),
+      ticks: streamProcedure({ input: (input: unknown) => input as undefined }),
+    },
+  });
+
+  it('a procedure whose input may be undefined is called without one, as a method too; a required input stays required', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const service = new ServiceClient(optional, { client });
+    const answers = [service.call('ping'), service.procedures.ping(undefined, { timeoutMs: 500 })];
+    await turns();
+    const requests = transport.requests();
+    expect(requests.map((frame) => [frame.headers[Header.procedure], frame.body])).toEqual([
+      ['ping', ''],
+      ['ping', ''],
+    ]);
+    for (const frame of requests)
+      transport.deliver({ [Header.correlationId]: frame.headers[Header.correlationId] as string }, '"pong"');
+    expect(await Promise.all(answers)).toEqual(['pong', 'pong']);
+    // The types: optional where undefined is a valid input, required otherwise.
+    void service.procedures.maybe;
+    void service.stream('ticks');
+    // @ts-expect-error: `needed` takes an input
+    void service.call('needed').catch(() => {});
+  });
+
+  it('calling a streamed procedure with call(), or the other way round, says which to use', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const service = new ServiceClient(optional, { client });
+    await expect(service.call('ticks' as 'ping')).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: '"ticks" of q is a streamed procedure: use stream()',
+    });
+    await expect(service.stream('ping' as 'ticks').next()).rejects.toMatchObject({
+      message: '"ping" of q is not streamed: use call()',
+    });
+    await expect(service.call('nope' as 'ping')).rejects.toMatchObject({ message: 'q has no procedure "nope"' });
+  });
+});

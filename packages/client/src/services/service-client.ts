@@ -42,14 +42,17 @@ type NamesOf<S, Kind> = {
 }[keyof Procedures<S>] &
   string;
 
+/** A call's arguments after the procedure's name: the input (optional when it may be undefined), then options. */
+export type ProcedureArgs<P, Options> =
+  undefined extends InputOf<P> ? [input?: InputOf<P>, options?: Options] : [input: InputOf<P>, options?: Options];
+
 /** The procedures as methods: a call resolves to the output, a stream is an async iterator of items. */
 export type ProcedureMethods<S> = {
   [K in keyof Procedures<S>]: KindOf<Procedures<S>[K]> extends 'stream'
     ? (
-        input: InputOf<Procedures<S>[K]>,
-        options?: ProcedureStreamOptions,
+        ...args: ProcedureArgs<Procedures<S>[K], ProcedureStreamOptions>
       ) => AsyncIterableIterator<OutputOf<Procedures<S>[K]>>
-    : (input: InputOf<Procedures<S>[K]>, options?: ProcedureCallOptions) => Promise<OutputOf<Procedures<S>[K]>>;
+    : (...args: ProcedureArgs<Procedures<S>[K], ProcedureCallOptions>) => Promise<OutputOf<Procedures<S>[K]>>;
 };
 
 export class ServiceClient<S extends ServiceDefinition> {
@@ -78,10 +81,8 @@ export class ServiceClient<S extends ServiceDefinition> {
     for (const [name, procedure] of Object.entries(definition.procedures)) {
       methods[name] =
         procedure.kind === 'stream'
-          ? (input: unknown, callOptions?: ProcedureStreamOptions) =>
-              this.stream(name as never, input as never, callOptions)
-          : (input: unknown, callOptions?: ProcedureCallOptions) =>
-              this.call(name as never, input as never, callOptions);
+          ? (...args: unknown[]) => this.stream(name as never, ...(args as never))
+          : (...args: unknown[]) => this.call(name as never, ...(args as never));
     }
     this.procedures = methods as ProcedureMethods<S>;
   }
@@ -89,9 +90,9 @@ export class ServiceClient<S extends ServiceDefinition> {
   /** Calls a procedure; resolves with its decoded output, or rejects with an RpcError. */
   async call<K extends NamesOf<S, 'call'>>(
     name: K,
-    input: InputOf<Procedures<S>[K]>,
-    options: ProcedureCallOptions = {},
+    ...args: ProcedureArgs<Procedures<S>[K], ProcedureCallOptions>
   ): Promise<OutputOf<Procedures<S>[K]>> {
+    const [input, options = {}] = args as [unknown, ProcedureCallOptions?];
     const procedure = this.#procedure(name, 'call');
     const reply = await this.rpc.request(
       this.#destination,
@@ -107,9 +108,9 @@ export class ServiceClient<S extends ServiceDefinition> {
    */
   stream<K extends NamesOf<S, 'stream'>>(
     name: K,
-    input: InputOf<Procedures<S>[K]>,
-    options: ProcedureStreamOptions = {},
+    ...args: ProcedureArgs<Procedures<S>[K], ProcedureStreamOptions>
   ): AsyncIterableIterator<OutputOf<Procedures<S>[K]>> {
+    const [input, options = {}] = args as [unknown, ProcedureStreamOptions?];
     let procedure: AnyProcedure;
     const open = () => {
       procedure = this.#procedure(name, 'stream');
@@ -133,11 +134,12 @@ export class ServiceClient<S extends ServiceDefinition> {
   #procedure(name: string, kind: 'call' | 'stream'): AnyProcedure {
     if (this.#closed) throw new RpcError('CLOSED', 'this service client is closed');
     const procedure = Object.hasOwn(this.definition.procedures, name) ? this.definition.procedures[name] : undefined;
-    if (procedure?.kind !== kind) {
-      throw new RpcError(
-        'INVALID_ARGUMENT',
-        `${this.definition.queue} has no ${kind === 'call' ? 'procedure' : 'streamed procedure'} ${JSON.stringify(name)}`,
-      );
+    if (procedure === undefined) {
+      throw new RpcError('INVALID_ARGUMENT', `${this.definition.queue} has no procedure ${JSON.stringify(name)}`);
+    }
+    if (procedure.kind !== kind) {
+      const use = procedure.kind === 'stream' ? 'a streamed procedure: use stream()' : 'not streamed: use call()';
+      throw new RpcError('INVALID_ARGUMENT', `${JSON.stringify(name)} of ${this.definition.queue} is ${use}`);
     }
     return procedure;
   }

@@ -213,6 +213,50 @@ describe('services - definition', () => {
     });
   });
 
+  it('checkInput - a schema’s issues without messages still say something, past five are counted; a schema that throws is INTERNAL, not the caller’s fault', async () => {
+    const schema = (validate: StandardSchemaV1['~standard']['validate']) =>
+      procedure({ input: { '~standard': { version: 1, vendor: 'test', validate } } });
+    const issues = (list: { message: string; path?: PropertyKey[] }[]) => schema(() => ({ issues: list }));
+    expect(await rejection(() => checkInput(issues([]), '1'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'invalid input',
+    });
+    expect(await rejection(() => checkInput(issues([{ message: '', path: ['a', 0] }]), '1'))).toMatchObject({
+      message: 'a.0: invalid',
+    });
+    const seven = Array.from({ length: 7 }, (_, i) => ({ message: `bad ${i}` }));
+    expect((await rejection(() => checkInput(issues(seven), '1'))).message).toBe(
+      'bad 0; bad 1; bad 2; bad 3; bad 4 (and 2 more)',
+    );
+    const throwing = schema(() => {
+      throw new TypeError('cannot read x of undefined');
+    });
+    expect(await rejection(() => checkInput(throwing, '1'))).toMatchObject({
+      code: 'INTERNAL',
+      message: "the input's schema failed: cannot read x of undefined",
+    });
+    const rejecting = schema(() => Promise.reject(new Error('lost its database')));
+    expect(await rejection(() => checkInput(rejecting, '1'))).toMatchObject({
+      code: 'INTERNAL',
+      message: "the input's schema failed: lost its database",
+    });
+  });
+
+  it('types - with an input codec, the schema checks what the codec decodes: its input type need not be the caller’s', () => {
+    const when = procedure({
+      input: v.pipe(
+        v.string(),
+        v.isoTimestamp(),
+        v.transform((text) => new Date(text)),
+      ),
+      inputCodec: { encode: (at: Date) => JSON.stringify(at.toISOString()), decode: (body) => JSON.parse(body) },
+    });
+    expectTypeOf<InputOf<typeof when>>().toEqualTypeOf<Date>();
+    expectTypeOf<CheckedOf<typeof when>>().toEqualTypeOf<Date>();
+    const plain = procedure({ input: v.object({ sku: v.string() }) });
+    expectTypeOf<InputOf<typeof plain>>().toEqualTypeOf<{ sku: string }>();
+  });
+
   it('json - undefined travels as the empty body and comes back undefined', () => {
     const codec = procedure({ input: (input) => input }).input;
     expect(codec.encode(undefined)).toBe('');

@@ -71,7 +71,8 @@ export interface Procedure<
   readonly kind: Kind;
   /** Encodes the caller's input; on the server, decodes the body before validation. */
   readonly input: Codec<Input, unknown>;
-  readonly validate: Validator<Input, Checked>;
+  /** Checks what `input` decoded (a schema's own input type may differ from `Input` with a codec). */
+  readonly validate: Validator<unknown, Checked>;
   /** Encodes the handler's output on the server; decodes it for the caller. */
   readonly output: Codec<Produced, Output>;
   /** Calls may be sent twice without harm (re-sent after a reconnect). */
@@ -102,9 +103,13 @@ interface ProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCo
  * the whole `Validator` union matches neither: narrow it first. (A third overload for the union was
  * tried: TypeScript then chose it for ArkType's schemas or for plain functions, losing their types.)
  */
-interface SchemaProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCodecs<Input, Output, Produced> {
-  /** Validates the input on the server before the handler runs; a failure is INVALID_ARGUMENT. */
-  input: StandardSchemaV1<Input, Checked>;
+interface SchemaProcedureOptions<SchemaInput, Input, Checked, Output, Produced>
+  extends ProcedureCodecs<Input, Output, Produced> {
+  /**
+   * Validates the input on the server before the handler runs; a failure is INVALID_ARGUMENT. It
+   * checks what `inputCodec` decoded: JSON, by default.
+   */
+  input: StandardSchemaV1<SchemaInput, Checked>;
 }
 
 interface FunctionProcedureOptions<Input, Checked, Output, Produced> extends ProcedureCodecs<Input, Output, Produced> {
@@ -128,8 +133,9 @@ type Made<Input, Checked, Output, Kind extends 'call' | 'stream', Produced> = Pr
 
 /** Makes a procedure of one kind from a Standard Schema, or from a function that is not one. */
 interface ProcedureMaker<Kind extends 'call' | 'stream'> {
-  <Input, Checked = Input, Output = unknown, Produced = Output>(
-    options: SchemaProcedureOptions<Input, Checked, Output, Produced>,
+  // The caller passes the schema's input, unless an `inputCodec` says otherwise.
+  <SchemaInput, Checked = SchemaInput, Output = unknown, Produced = Output, Input = SchemaInput>(
+    options: SchemaProcedureOptions<SchemaInput, Input, Checked, Output, Produced>,
   ): Made<Input, Checked, Output, Kind, Produced>;
   <Checked, Output = unknown, Produced = Output, Input = Checked>(
     options: FunctionProcedureOptions<Input, Checked, Output, Produced>,
@@ -210,12 +216,17 @@ export function checkInput(procedure: AnyProcedure, body: string): unknown {
     throw new RpcError('INVALID_ARGUMENT', `the request body cannot be read: ${messageOf(error)}`);
   }
   const { validate } = procedure;
-  try {
-    // A schema first: some (ArkType's) are functions too, which return their errors rather than throw.
-    if (isStandardSchema(validate)) {
-      const result = validate['~standard'].validate(decoded);
-      return isThenable(result) ? Promise.resolve(result).then(schemaOutcome, refused) : schemaOutcome(result);
+  // A schema first: some (ArkType's) are functions too, which return their errors rather than throw.
+  if (isStandardSchema(validate)) {
+    let result: ReturnType<(typeof validate)['~standard']['validate']>;
+    try {
+      result = validate['~standard'].validate(decoded);
+    } catch (error) {
+      return schemaFailed(error);
     }
+    return isThenable(result) ? Promise.resolve(result).then(schemaOutcome, schemaFailed) : schemaOutcome(result);
+  }
+  try {
     const checked = (validate as (input: unknown) => unknown)(decoded);
     return isThenable(checked) ? Promise.resolve(checked).catch(refused) : checked;
   } catch (error) {
@@ -238,16 +249,30 @@ function refused(error: unknown): never {
   throw error instanceof RpcError ? error : new RpcError('INVALID_ARGUMENT', messageOf(error));
 }
 
+/**
+ * A schema that threw rather than returned its issues: a bug in the schema (the Standard Schema
+ * interface reports every invalid input as issues), so INTERNAL, not the caller's fault.
+ */
+function schemaFailed(error: unknown): never {
+  throw error instanceof RpcError ? error : new RpcError('INTERNAL', `the input's schema failed: ${messageOf(error)}`);
+}
+
+/** Issues shown in an INVALID_ARGUMENT message; the rest are counted. */
+const SHOWN_ISSUES = 5;
+
 /** A Standard Schema's result: the value, or INVALID_ARGUMENT with the first issues. */
 function schemaOutcome(result: StandardResult<unknown>): unknown {
   if (result.issues === undefined) return result.value;
-  const issues = result.issues.slice(0, 5).map((issue) => {
+  const shown = result.issues.slice(0, SHOWN_ISSUES).map((issue) => {
     const path = issue.path
       ?.map((part) => String(typeof part === 'object' && part !== null ? part.key : part))
       .join('.');
-    return path ? `${path}: ${issue.message}` : issue.message;
+    const message = issue.message || 'invalid';
+    return path ? `${path}: ${message}` : message;
   });
-  throw new RpcError('INVALID_ARGUMENT', issues.join('; '));
+  const more = result.issues.length - shown.length;
+  const message = shown.length === 0 ? 'invalid input' : shown.join('; ');
+  throw new RpcError('INVALID_ARGUMENT', more > 0 ? `${message} (and ${more} more)` : message);
 }
 
 // biome-ignore-start lint/correctness/noUnusedVariables: inference placeholders
