@@ -1139,6 +1139,22 @@ describe('RpcClient presence', () => {
     await expect(later).rejects.toMatchObject({ code: 'NO_SERVERS' });
   });
 
+  it('deadline - TIMEOUT, not NO_SERVERS, when a server answered the ping and was forgotten since (no beat heard by a client that does not watch)', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 5600 });
+    transport.connect();
+    const reply = client.request('/queue/q', 'slow');
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(1000);
+    const ping = transport.published.find((frame) => frame.destination === PING_TOPIC);
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', queue: 'q', beatMs: 1000 }));
+    transport.receipt(ping?.headers[Header.receipt] as string);
+    expect(client.servers('q')).toHaveLength(1);
+    clock.advance(4500); // three beats without one: forgotten, and the next probe not yet due
+    expect(client.servers('q')).toEqual([]);
+    clock.advance(100);
+    await expect(reply).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
   it('deadline - TIMEOUT, not NO_SERVERS, when a server is known for the queue', async () => {
     const { client, transport, clock } = setup({ presence: true, timeoutMs: 1000, watchServers: true });
     transport.connect();
@@ -1159,6 +1175,24 @@ describe('RpcClient presence', () => {
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'b', queue: 'elsewhere' }));
     clock.advance(500);
     expect((await found).map((server) => server.id)).toEqual(['a']);
+  });
+
+  it('discoverServers - a client that does not watch lists only the servers heard during this wait: one that stopped since its last ping is gone', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    const first = client.discoverServers(500);
+    await settle();
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', beatMs: 2000 }));
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'b', beatMs: 2000 }));
+    clock.advance(500);
+    expect((await first).map((server) => server.id)).toEqual(['a', 'b']);
+    clock.advance(1000); // b stops; its bye goes to the presence topic, which this client does not hear
+    const second = client.discoverServers(500);
+    await settle();
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', beatMs: 2000 }));
+    clock.advance(500);
+    expect((await second).map((server) => server.id)).toEqual(['a']);
+    expect(client.servers().map((server) => server.id)).toEqual(['a', 'b']); // still in view until it misses three beats
   });
 });
 

@@ -315,19 +315,19 @@ export class RpcClient {
   }
 
   /**
-   * Asks "who is there?" and resolves with the live servers after `waitMs`. Rejects like ready()
-   * when the broker cannot be reached, with INVALID_ARGUMENT when presence is off, and with CLOSED
-   * when the client is closed meanwhile.
+   * Asks "who is there?" and resolves with the live servers after `waitMs` (not watching: those heard
+   * then). Rejects like ready() when the broker cannot be reached, with INVALID_ARGUMENT when
+   * presence is off, and with CLOSED when the client is closed meanwhile.
    */
   async discoverServers(waitMs = this.#discoveryMs, queue?: string): Promise<ServerInfo[]> {
     checkMs(waitMs, 'waitMs', 0);
     if (!this.#discovery.enabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
     await this.ready();
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed'); // while ready() resolved
-    this.#discovery.ping();
+    const askedAt = this.#discovery.ping();
     await this.#sleeps.sleep(waitMs);
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
-    return this.servers(queue);
+    return this.#discovery.servers(queue, askedAt);
   }
 
   /**
@@ -413,7 +413,7 @@ export class RpcClient {
 
   /** The error of a call whose deadline passed (deadlineError); `unanswered`: nothing is known to consume its queue. */
   #deadlineError(call: Call): RpcError {
-    const unanswered = this.#discovery.enabled && this.#unheard(call) && this.#discovery.askedInVain(call.startedAt);
+    const unanswered = this.#discovery.askedInVain(call.startedAt, call.request.queue) && this.#unheard(call);
     const { connected, lastError: trouble } = this.#connection;
     const timing = { now: this.#clock.now(), confirmWaitMs: this.#confirmation.resendWaitMs() };
     return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered, ...timing });

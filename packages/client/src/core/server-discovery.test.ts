@@ -80,24 +80,24 @@ describe('ServerDiscovery', () => {
   it('askedInVain - only after a ping the broker confirmed within PROMPT_PING_MS, and ANSWER_WAIT_MS of silence after', () => {
     const { discovery, clock, log } = setup({ failFast: false, watch: false });
     discovery.connected();
-    expect(discovery.askedInVain(0)).toBe(false); // never asked
+    expect(discovery.askedInVain(0, 'q')).toBe(false); // never asked
     discovery.ping();
     expect(discovery.isPing(log.lastPing)).toBe(true);
     clock.advance(PROMPT_PING_MS + 1);
     discovery.pingReceipt(log.lastPing); // a busy broker: too late to tell anything
     clock.advance(10_000);
-    expect(discovery.askedInVain(0)).toBe(false);
+    expect(discovery.askedInVain(0, 'q')).toBe(false);
     discovery.ping();
     clock.advance(5);
     discovery.pingReceipt(log.lastPing);
     clock.advance(ANSWER_WAIT_MS - 1);
-    expect(discovery.askedInVain(0)).toBe(false);
+    expect(discovery.askedInVain(0, 'q')).toBe(false);
     clock.advance(1);
-    expect(discovery.askedInVain(0)).toBe(true);
+    expect(discovery.askedInVain(0, 'q')).toBe(true);
     // A client that does not watch knows only from a ping made since the call began.
-    expect(discovery.askedInVain(clock.now())).toBe(false);
+    expect(discovery.askedInVain(clock.now(), 'q')).toBe(false);
     discovery.connected(); // a new connection: nothing known on it yet
-    expect(discovery.askedInVain(0)).toBe(false);
+    expect(discovery.askedInVain(0, 'q')).toBe(false);
   });
 
   it("askedInVain - for a watching client too, only a ping since the call began counts (its ping on connecting may be hours old, and beats that stop while the broker lags prove nothing); an old ping's receipt does not", () => {
@@ -107,14 +107,34 @@ describe('ServerDiscovery', () => {
     discovery.ping();
     discovery.pingReceipt(first); // not the latest ping
     clock.advance(ANSWER_WAIT_MS);
-    expect(discovery.askedInVain(0)).toBe(false);
+    expect(discovery.askedInVain(0, 'q')).toBe(false);
     const pingedAt = clock.now();
     discovery.ping();
     clock.advance(2);
     discovery.pingReceipt(log.lastPing);
     clock.advance(ANSWER_WAIT_MS);
-    expect(discovery.askedInVain(pingedAt)).toBe(true);
-    expect(discovery.askedInVain(pingedAt + 1)).toBe(false); // a call that began after the ping
+    expect(discovery.askedInVain(pingedAt, 'q')).toBe(true);
+    expect(discovery.askedInVain(pingedAt + 1, 'q')).toBe(false); // a call that began after the ping
+  });
+
+  it('askedInVain - not when a server of the queue answered that ping, though this client forgot it since (it heard no beat for three)', () => {
+    const { discovery, clock, log } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    discovery.ping();
+    discovery.heard(announcement({ kind: 'pong', queue: 'q' })); // the answer may come before the RECEIPT
+    clock.advance(2);
+    discovery.pingReceipt(log.lastPing);
+    discovery.heard(announcement({ kind: 'pong', id: 'server-2', queue: 'other' }));
+    clock.advance(MISSED_BEATS * BEAT_MS + 2 * PROBE_AFTER_MS);
+    expect(discovery.servers()).toEqual([]); // forgotten: no beat since the answer
+    expect(discovery.askedInVain(0, 'q')).toBe(false);
+    expect(discovery.askedInVain(0, 'other')).toBe(false);
+    expect(discovery.askedInVain(0, 'third')).toBe(true);
+    discovery.ping(); // asked again: only this ping's answers count now
+    clock.advance(1);
+    discovery.pingReceipt(log.lastPing);
+    clock.advance(ANSWER_WAIT_MS);
+    expect(discovery.askedInVain(0, 'q')).toBe(true);
   });
 
   it('askedInVain - the wait for answers is four times the ping round trip when that is longer than ANSWER_WAIT_MS', () => {
@@ -124,9 +144,9 @@ describe('ServerDiscovery', () => {
     clock.advance(100);
     discovery.pingReceipt(log.lastPing);
     clock.advance(399);
-    expect(discovery.askedInVain(0)).toBe(false);
+    expect(discovery.askedInVain(0, 'q')).toBe(false);
     clock.advance(1);
-    expect(discovery.askedInVain(0)).toBe(true);
+    expect(discovery.askedInVain(0, 'q')).toBe(true);
   });
 
   it('not watching - a call with a near deadline is probed sooner, but never more than one ping per PROBE_AFTER_MS', () => {

@@ -18,7 +18,7 @@
 
 import { parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
-import { PresenceView } from './presence-view.js';
+import { MAX_KNOWN_SERVERS, PresenceView } from './presence-view.js';
 
 /** What to do with a call now: send it, hold it until discovery decides, or fail it with NO_SERVERS. */
 export type Verdict = 'send' | 'hold' | 'fail';
@@ -70,6 +70,18 @@ export interface ServerDiscoveryEvents {
   waiting(): boolean;
 }
 
+/** A "who is there?" and the queues of the servers heard from since it went out. */
+interface Ping {
+  id: string;
+  sentAt: number;
+  answered: Set<string>;
+}
+
+/** The queues a ping's answers name; bounded as the servers in view are. */
+function answered(ping: Ping | undefined, queue: string): void {
+  if (ping !== undefined && ping.answered.size < MAX_KNOWN_SERVERS) ping.answered.add(queue);
+}
+
 export class ServerDiscovery {
   readonly #view = new PresenceView();
   readonly #options: ServerDiscoveryOptions;
@@ -85,9 +97,9 @@ export class ServerDiscovery {
   #closed = false;
   #pings = 0;
   /** The latest ping, until its RECEIPT. */
-  #unconfirmedPing: { id: string; sentAt: number } | undefined;
+  #unconfirmedPing: Ping | undefined;
   /** The latest ping the broker confirmed within PROMPT_PING_MS, on this connection. */
-  #promptPing: { sentAt: number; confirmedAt: number } | undefined;
+  #promptPing: (Ping & { confirmedAt: number }) | undefined;
   /** When the probe timer fires. */
   #probeDue = 0;
   #lastPingAt = Number.NEGATIVE_INFINITY;
@@ -119,12 +131,13 @@ export class ServerDiscovery {
     this.#openWindow(MAX_DISCOVERY_WINDOWS);
   }
 
-  /** Asks every server "who is there?"; the answers come to this connection's reply queue. */
-  ping(): void {
+  /** Asks every server "who is there?"; the answers come to this connection's reply queue. Returns when it asked. */
+  ping(): number {
     const id = `${PING_PREFIX}${++this.#pings}`;
     this.#lastPingAt = this.#clock.now();
-    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt };
+    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt, answered: new Set() };
     this.#events.ping(id);
+    return this.#lastPingAt;
   }
 
   /** Whether a RECEIPT id is a ping's (see pingReceipt). */
@@ -138,7 +151,7 @@ export class ServerDiscovery {
     if (ping?.id !== receiptId) return; // an older ping, or one of an earlier connection
     this.#unconfirmedPing = undefined;
     const now = this.#clock.now();
-    if (now - ping.sentAt <= PROMPT_PING_MS) this.#promptPing = { sentAt: ping.sentAt, confirmedAt: now };
+    if (now - ping.sentAt <= PROMPT_PING_MS) this.#promptPing = { ...ping, confirmedAt: now };
   }
 
   /**
@@ -146,12 +159,13 @@ export class ServerDiscovery {
    * who is there since `since` (a watching client too: beats that stopped coming because the
    * broker lags prove nothing, and its ping on connecting may be hours old), the broker took the
    * question promptly, and no answer came in the time one takes (ANSWER_WAIT_MS). A busy broker
-   * confirms late, so under load silence is not taken for absence. Which servers answered is for
-   * the caller.
+   * confirms late, so under load silence is not taken for absence. A server of `queue` heard from
+   * since that ping answered, even if this client has forgotten it since (a client that does not
+   * watch keeps a server that answered for three beats, and a call may wait longer).
    */
-  askedInVain(since: number): boolean {
+  askedInVain(since: number, queue: string | undefined): boolean {
     const ping = this.#promptPing;
-    if (ping === undefined || ping.sentAt < since) return false;
+    if (ping === undefined || ping.sentAt < since || (queue !== undefined && ping.answered.has(queue))) return false;
     const answerWaitMs = Math.max(ANSWER_WAIT_MS, 4 * (ping.confirmedAt - ping.sentAt));
     return this.#clock.now() - ping.confirmedAt >= answerWaitMs;
   }
@@ -190,6 +204,8 @@ export class ServerDiscovery {
     this.#lastHeardAt = this.#clock.now();
     const change = this.#view.apply(announcement, this.#clock.now());
     if (change === 'ignored') return; // nothing changed: no list to copy and hand out
+    if (change !== 'left')
+      for (const ping of [this.#unconfirmedPing, this.#promptPing]) answered(ping, announcement.queue);
     if (change === 'joined') {
       if (this.#expiry === undefined) {
         this.#lastExpiryCheck = this.#clock.now();
@@ -209,8 +225,14 @@ export class ServerDiscovery {
     if (id !== undefined && !this.#closed) this.#view.seen(id, this.#clock.now());
   }
 
-  servers(queue?: string): ServerInfo[] {
-    return this.#view.list(queue);
+  /**
+   * The live servers (of `queue`, or all). With `heardSince`, for a client that does not watch, only
+   * those heard from since then: it hears no byes, so one it knew from an earlier ping may be gone.
+   */
+  servers(queue?: string, heardSince?: number): ServerInfo[] {
+    const servers = this.#view.list(queue);
+    if (heardSince === undefined || this.watching) return servers;
+    return servers.filter((server) => server.lastSeen >= heardSince);
   }
 
   /** Whether a live server consumes `queue`, without copying and sorting the list as servers() does. */
