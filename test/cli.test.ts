@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
-import { DEFAULT_QUEUE, type FibonacciRpcClient } from '@stomp-rpc/client';
+import { DEFAULT_QUEUE, type FibonacciRpcClient, fibonacciService } from '@stomp-rpc/client';
+import { type RpcRequest, serveService } from '@stomp-rpc/server';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -89,6 +90,47 @@ describe('command line', () => {
     const usage = await npmRun('client', '--', '--sequence', '10');
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('--sequence takes <from> <to>');
+  });
+
+  it('cli - SIGINT cancels the call on the server too and exits 130; a reader that leaves a sequence (| head) stops it there, exit 0', async () => {
+    const queue = uniqueQueue('cli-stop');
+    const cancelled: string[] = [];
+    const noticeCancel = (name: string, request: RpcRequest) =>
+      request.signal.addEventListener('abort', () => cancelled.push(name));
+    const server = serveService(
+      { ...fibonacciService, queue },
+      {
+        fib: (_n, request) => {
+          noticeCancel('fib', request);
+          return new Promise<never>(() => {}); // answers nothing: only the cancel ends it
+        },
+        fibSequence: async function* ({ from, to }, request) {
+          noticeCancel('fibSequence', request);
+          for (let n = from; n <= to && !request.signal.aborted; n++) {
+            yield { n, value: BigInt(n) };
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        },
+      },
+      { url: BROKER_URL },
+    );
+    onTestFinished(() => server.stop(0));
+    await server.start(10_000);
+
+    const call = spawnChild(process.execPath, [CLIENT_CLI, '--url', BROKER_URL, '--queue', queue, '5']);
+    await until(() => server.stats.inFlight === 1, 10_000, 'the call in the server’s hands');
+    call.process.kill('SIGINT');
+    expect(await call.exited(10_000)).toBe(130);
+    expect(call.stderr()).toMatch(/^stomp-rpc-client: ABORTED: /);
+    await until(() => cancelled.includes('fib'), 5000, 'the handler’s signal to abort');
+
+    const args = [CLIENT_CLI, '--url', BROKER_URL, '--queue', queue, '--sequence', '0', '900'];
+    const sequence = spawnChild(process.execPath, args);
+    await sequence.waitFor('fib(1) = ', 10_000);
+    sequence.process.stdout?.destroy(); // what `| head` does once it has its lines
+    expect(await sequence.exited(10_000)).toBe(0);
+    expect(sequence.stderr()).toBe(''); // it crashed on the closed pipe, with a stack trace
+    await until(() => cancelled.includes('fibSequence'), 5000, 'the stream’s handler to be cancelled');
   });
 
   it('cli - --durable on both command lines: the client declares the queue as the server does, and is answered', async () => {
@@ -202,6 +244,10 @@ describe('command line', () => {
     const refusedLogin = await server('--login', 'guest', '--passcode', 'not-the-password');
     expect(refusedLogin.status).toBe(1);
     expect(refusedLogin.stdout).toContain('the broker refused the login');
+    // Said on stderr too: with the log silenced (or sent elsewhere) it exited 1 saying nothing.
+    const silenced = await server('--login', 'guest', '--passcode', 'not-the-password', '--log-level', 'silent');
+    expect(silenced).toMatchObject({ status: 1, stdout: '' });
+    expect(silenced.stderr).toMatch(/^stomp-rpc-server: UNAUTHENTICATED: .+\n$/);
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run client -- 30`: the tutorial's rpc_client, as a command. Exit 0 with the answer,
-// 1 with a one-line reason (its error code first), 2 for a usage error.
+// 1 with a one-line reason (its error code first), 2 for a usage error, 130 or 143 when stopped by
+// SIGINT or SIGTERM (the call is cancelled, on the server too).
 // `npm run client -- --servers`: the live servers and their counters, as a table.
 // `npm run client -- --sequence 10 20`: fib(10..20), each printed as it arrives (a streamed reply).
 import { createRequire } from 'node:module';
@@ -206,6 +207,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);
     return 2;
   }
+  const stop = stopOnSignalOrClosedOutput(client);
   try {
     if (listServers) {
       await client.ready(connectTimeoutMs);
@@ -216,21 +218,58 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (range) {
       await client.ready(connectTimeoutMs);
-      for await (const item of client.sequence(range.from, range.to))
+      for await (const item of client.sequence(range.from, range.to, { signal: stop.signal }))
         process.stdout.write(` [.] fib(${item.n}) = ${item.value}\n`);
       return 0;
     }
     process.stdout.write(` [x] Requesting fib(${n})\n`);
     await client.ready(connectTimeoutMs);
-    const result = await client.call(n as string);
+    const result = await client.call(n as string, { signal: stop.signal });
     process.stdout.write(` [.] Got ${result}\n`);
     return 0;
   } catch (error) {
+    if (stop.exitCode === 0) return 0; // the reader of the output left (| head): nothing more to say
     process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);
-    return 1;
+    return stop.exitCode ?? 1;
   } finally {
+    stop.dispose();
     await client.close();
   }
+}
+
+/**
+ * SIGINT and SIGTERM cancel the call under way, on the server too (a signal's default would end
+ * the process with the request still being computed), then the command exits 130 or 143; a second
+ * one exits at once. A reader of the output that left (`| head`) stops a sequence the same way, and
+ * the command exits 0, as it would have had it been asked for fewer numbers.
+ */
+function stopOnSignalOrClosedOutput(client: FibonacciRpcClient) {
+  const controller = new AbortController();
+  const state = { exitCode: undefined as number | undefined };
+  const stopWith = (exitCode: number, reason: string) => {
+    if (state.exitCode !== undefined) process.exit(exitCode);
+    state.exitCode = exitCode;
+    controller.abort(new RpcError('ABORTED', reason));
+    void client.close(); // a wait for the connection, or for the servers' answers, ends too
+  };
+  const onSignal = (signal: NodeJS.Signals) => stopWith(signal === 'SIGINT' ? 130 : 143, `stopped by ${signal}`);
+  const onOutputError = (error: NodeJS.ErrnoException) => {
+    if (state.exitCode === 0) return; // writes after the reader left fail too
+    if (error.code !== 'EPIPE') throw error;
+    if (state.exitCode === undefined) stopWith(0, 'the output was closed');
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  process.stdout.on('error', onOutputError);
+  return {
+    signal: controller.signal,
+    get exitCode() {
+      return state.exitCode;
+    },
+    /** Signals have their default effect again; the output's errors stay handled (writes may still fail). */
+    dispose() {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /** How long --servers waits for the answers to its ping. */

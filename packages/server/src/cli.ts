@@ -132,6 +132,8 @@ async function main(): Promise<number> {
       if (code === 'UNAUTHENTICATED') {
         refused = true;
         logger.error({ reason: (error as Error).message }, 'the broker refused the login');
+        // On stderr too, as a failure to start is: the log may be silenced, or go elsewhere.
+        process.stderr.write(`stomp-rpc-server: UNAUTHENTICATED: ${(error as Error).message}\n`);
         stop('refused login');
         return;
       }
