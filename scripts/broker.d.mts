@@ -7,6 +7,7 @@ export interface NodeProfile {
 }
 export function nodeProfile(index?: number): NodeProfile;
 export function brokerUrl(): string;
+export function brokerUrls(): string[];
 export function webStompUrl(node: NodeProfile): string;
 export function amqpUrl(): string;
 export function log(line: string): void;

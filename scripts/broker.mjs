@@ -57,7 +57,16 @@ const profile = nodeProfile();
 
 /** The Web-STOMP URL the project is configured for (the first of a comma-separated list). */
 export function brokerUrl() {
-  return (process.env.STOMP_URL || webStompUrl(profile)).split(',')[0].trim();
+  return brokerUrls()[0];
+}
+
+/** Every Web-STOMP URL of `STOMP_URL` (a comma-separated list: the nodes of a cluster), or the local node's. */
+export function brokerUrls() {
+  const urls = (process.env.STOMP_URL || webStompUrl(profile)).split(',').map((url) => url.trim());
+  for (const url of urls) {
+    if (!URL.canParse(url)) throw new Error(`STOMP_URL: not a URL: ${JSON.stringify(url)}`);
+  }
+  return urls;
 }
 
 /** The Web-STOMP URL of a project-local node. */
@@ -210,7 +219,8 @@ export function ensureInstalled() {
     throw new Error(
       "RabbitMQ is not installed. Install Debian's package first, and stop the service it starts, " +
         "which holds the ports this project's node needs: sudo apt-get install -y rabbitmq-server && " +
-        'sudo systemctl disable --now rabbitmq-server (or point STOMP_URL at a running broker with the Web-STOMP plugin)',
+        'sudo systemctl disable --now rabbitmq-server epmd.socket epmd.service (the last two: an epmd on every ' +
+        'interface; or point STOMP_URL at a running broker with the Web-STOMP plugin)',
     );
   }
   log("installing Debian's rabbitmq-server with apt-get");
@@ -231,7 +241,11 @@ export function aptInstall(packageName) {
   const install = () => aptGet(['install', '-y', '-q', packageName]);
   if (install().status !== 0) {
     aptGet(['update', '-q']);
-    if (install().status !== 0) throw new Error(`apt-get install ${packageName} failed (see above)`);
+    const result = install();
+    if (result.status !== 0) {
+      const reason = result.error ? `: ${result.error.message}` : ' (see above)';
+      throw new Error(`apt-get install ${packageName} failed${reason}`);
+    }
   }
 }
 
@@ -343,12 +357,21 @@ export async function waitForNode(node) {
 
 /** Resolves once Web-STOMP answers at the configured URL, starting a local node if needed. */
 export async function ensureBroker() {
-  const url = brokerUrl();
+  const urls = brokerUrls();
+  const url = urls[0];
   const { hostname: host, port } = new URL(url);
-  const local = ['127.0.0.1', 'localhost'].includes(host) && port === String(profile.ports.webStomp);
+  const local =
+    urls.length === 1 && ['127.0.0.1', 'localhost'].includes(host) && port === String(profile.ports.webStomp);
   // A test run that died inside freezeLocalBroker() would leave the node stopped.
   const ours = nodePid();
   if (ours !== undefined) process.kill(ours, 'SIGCONT');
+  if (urls.length > 1) {
+    // A cluster's nodes: any one that answers will do, as the programs fail over to the next.
+    const answering = await firstAnswering(urls);
+    if (answering === undefined) throw new Error(`no Web-STOMP broker answers at any of ${urls.join(', ')}`);
+    log(`Web-STOMP answers at ${answering}`);
+    return { url: answering, started: false };
+  }
   if (await webStompAnswers(url)) {
     // Another broker on the node's port (the system's service, say) has users and queues of its own.
     const whose = local && ours === undefined ? "; not this checkout's node: its users and definitions may differ" : '';
@@ -380,6 +403,11 @@ export async function ensureBroker() {
     },
     (pid) => log(`process ${pid} is starting node ${profile.name}; waiting for it`),
   );
+}
+
+async function firstAnswering(urls) {
+  for (const url of urls) if (await webStompAnswers(url)) return url;
+  return undefined;
 }
 
 /** Stops a project-local node if it runs; never touches any other broker. */
@@ -437,8 +465,10 @@ async function main(command) {
       return 0;
     case 'status': {
       const pid = nodePid();
-      const answers = await webStompAnswers();
-      log(`${answers ? 'Web-STOMP answers' : 'nothing answers'} at ${brokerUrl()}`);
+      const urls = brokerUrls();
+      const answering = await firstAnswering(urls);
+      const answers = answering !== undefined;
+      log(answers ? `Web-STOMP answers at ${answering}` : `nothing answers at ${urls.join(', ')}`);
       log(pid ? `project-local node ${profile.name} runs as pid ${pid}` : 'no project-local node runs');
       return answers ? 0 : 1;
     }

@@ -1,7 +1,8 @@
-// A lock between processes on one machine: a file created only if absent, naming its holder's pid.
+// A lock between processes on one machine: a file created only if absent, naming its holder (its pid
+// and, on Linux, when it started).
 // Two commands that start the broker at the same moment (`npm start` in one terminal, `npm test` in
 // another) would otherwise both find no broker and launch the same node twice.
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 const POLL_MS = 100;
 
@@ -14,7 +15,7 @@ export async function withFileLock(path, timeoutMs, work, onWait = () => {}) {
   const deadline = Date.now() + timeoutMs;
   let told = false;
   while (!tryLock(path)) {
-    const pid = holder(path);
+    const pid = holder(path)?.pid;
     if (Date.now() >= deadline) {
       throw new Error(
         `${path} is still held by pid ${pid ?? '?'} after ${timeoutMs} ms; remove it if that process is not ours`,
@@ -29,23 +30,27 @@ export async function withFileLock(path, timeoutMs, work, onWait = () => {}) {
   try {
     return await work();
   } finally {
-    if (holder(path) === process.pid) rmSync(path, { force: true }); // ours still: not taken over
+    if (holder(path)?.pid === process.pid) rmSync(path, { force: true }); // ours still: not taken over
   }
 }
 
 function tryLock(path) {
   try {
-    writeFileSync(path, String(process.pid), { flag: 'wx' });
+    writeFileSync(path, `${process.pid} ${startTicks(process.pid) ?? ''}`.trim(), { flag: 'wx' });
     return true;
   } catch (error) {
     if (error.code !== 'EEXIST') throw error;
   }
-  const pid = holder(path);
-  // The next try takes a stale lock; its pid is read again first, in case another waiter took over.
-  if (pid !== undefined && isStale(path, pid) && holder(path) === pid) rmSync(path, { force: true });
+  const found = holder(path);
+  // The next try takes a stale lock; it is read again first, in case another waiter took over.
+  if (found !== undefined && isStale(found) && sameHolder(holder(path), found)) rmSync(path, { force: true });
   // No pid yet: being written, unless it stayed empty for seconds (its writer killed between the two).
-  if (pid === undefined && ageMs(path) > 5000 && holder(path) === undefined) rmSync(path, { force: true });
+  if (found === undefined && ageMs(path) > 5000 && holder(path) === undefined) rmSync(path, { force: true });
   return false;
+}
+
+function sameHolder(a, b) {
+  return a !== undefined && a.pid === b.pid && a.ticks === b.ticks;
 }
 
 /** How long ago the lock file was written; 0 when it is gone. */
@@ -59,39 +64,34 @@ function ageMs(path) {
 
 /**
  * Whether the process that wrote the lock is gone: its pid names no process, or names this one, or
- * a process started after the lock was written. After a reboot or in a fresh container the pid of
- * a holder killed mid-start (Ctrl-C) is soon reused, often by the very same command.
+ * another process than the writer (it started at another time). After a reboot or in a fresh
+ * container the pid of a holder killed mid-start (Ctrl-C) is soon reused, often by the very same
+ * command. Start times are clock ticks since boot, which a change of the wall clock does not move.
  */
-function isStale(path, pid) {
+function isStale({ pid, ticks }) {
   if (pid === process.pid || !isAlive(pid)) return true;
-  const startedAt = processStartMs(pid);
-  try {
-    // 2 s of slack: boot time is read in whole seconds.
-    return startedAt !== undefined && startedAt > statSync(path).mtimeMs + 2000;
-  } catch {
-    return false; // gone meanwhile: the next try takes it
-  }
+  const now = startTicks(pid);
+  return ticks !== undefined && now !== undefined && now !== ticks;
 }
 
-/** When `pid` started, in ms since the epoch, from Linux's /proc; undefined elsewhere. */
-function processStartMs(pid) {
-  if (!existsSync('/proc/stat')) return undefined;
+/** When `pid` started, in clock ticks since boot, from Linux's /proc; undefined elsewhere. */
+function startTicks(pid) {
   try {
-    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    // Field 22 of /proc/<pid>/stat, after the parenthesised command name: clock ticks (10 ms) since boot.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    const ticks = Number(fields[19]);
-    return Number.isFinite(bootSeconds) && Number.isFinite(ticks) ? bootSeconds * 1000 + ticks * 10 : undefined;
+    // Field 22 of /proc/<pid>/stat, after the parenthesised command name (which may hold ") ").
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[19];
+    return ticks !== undefined && /^\d+$/.test(ticks) ? ticks : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The pid in the lock file; undefined while the holder is still writing it, or once it is gone. */
+/** Who holds the lock file; undefined while the holder is still writing it, or once it is gone. */
 function holder(path) {
   try {
-    const pid = Number(readFileSync(path, 'utf8'));
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const [pidText, ticks] = readFileSync(path, 'utf8').split(' ');
+    const pid = Number(pidText);
+    return Number.isInteger(pid) && pid > 0 ? { pid, ticks: ticks || undefined } : undefined;
   } catch {
     return undefined;
   }

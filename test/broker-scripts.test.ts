@@ -8,6 +8,16 @@ import { nodePid, nodeProfile, stopNode } from '../scripts/broker.mjs';
 import { withFileLock } from '../scripts/file-lock.mjs';
 import { spawnChild, until } from './support.js';
 
+/** When `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+function startTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /** A folder of the test's own, removed after it. */
 function scratchDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'stomp-rpc-lock-'));
@@ -103,17 +113,20 @@ describe('broker scripts', () => {
     const lock = join(dir, 'start.lock');
     const dead = spawnSync(process.execPath, ['-e', '']).pid as number; // exited: its pid names nobody of ours
     writeFileSync(lock, String(dead));
-    expect(await withFileLock(lock, 2000, async () => readFileSync(lock, 'utf8'))).toBe(String(process.pid));
+    expect(await withFileLock(lock, 2000, async () => readFileSync(lock, 'utf8'))).toBe(
+      `${process.pid} ${startTicks(process.pid)}`,
+    );
 
-    // A pid reused since (after a reboot, in a fresh container): this very process, or one that
-    // started after the lock was written.
+    // A pid reused since (after a reboot, in a fresh container): this very process, or another one
+    // than the writer, which started at another time.
     writeFileSync(lock, String(process.pid));
     expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
     const later = spawnChild(process.execPath, ['-e', 'setTimeout(() => {}, 10_000)']);
-    writeFileSync(lock, String(later.process.pid));
-    const writtenBefore = new Date(Date.now() - 60_000);
-    utimesSync(lock, writtenBefore, writtenBefore);
+    const laterPid = later.process.pid as number;
+    await until(() => startTicks(laterPid) !== undefined, 5000, 'the process to show in /proc');
+    writeFileSync(lock, `${laterPid} ${Number(startTicks(laterPid)) - 1}`);
     expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
+    const writtenBefore = new Date(Date.now() - 60_000);
 
     // Left empty by a writer killed before it wrote its pid, seconds ago.
     writeFileSync(lock, '');
@@ -137,6 +150,14 @@ describe('broker scripts', () => {
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
     expect(waits).toEqual([holderPid]);
     expect(readFileSync(lock, 'utf8')).toBe(String(holderPid)); // a waiter that gives up leaves it
+
+    // The same holder, its start recorded, after the wall clock jumped a minute ahead (NTP on a
+    // fresh machine): still its holder's, as the start is counted in ticks since boot.
+    const held = `${holderPid} ${startTicks(holderPid)}`;
+    writeFileSync(lock, held);
+    utimesSync(lock, writtenBefore, writtenBefore);
+    await expect(withFileLock(lock, 300, async () => 'entered')).rejects.toThrow('still held');
+    expect(readFileSync(lock, 'utf8')).toBe(held);
   });
 });
 
