@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  ASKER_INTERVAL_MS,
   Header,
   MAX_ANNOUNCEMENT_CHARS,
   MAX_PROCEDURES,
@@ -8,13 +9,7 @@ import {
   type ServerStats,
 } from '@stomp-rpc/client/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  type AnnouncerOptions,
-  ASKER_INTERVAL_MS,
-  PONGS_PER_SECOND,
-  PresenceAnnouncer,
-  STORM_HELLO_MS,
-} from './presence-announcer.js';
+import { type AnnouncerOptions, PONGS_PER_SECOND, PresenceAnnouncer, STORM_HELLO_MS } from './presence-announcer.js';
 import { ServerStatsCounter } from './server-stats.js';
 import { SERVER_VERSION } from './version.js';
 

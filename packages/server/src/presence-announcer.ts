@@ -13,6 +13,7 @@
 import { hostname } from 'node:os';
 import {
   type AnnouncementKind,
+  ASKER_INTERVAL_MS,
   Header,
   MAX_ANNOUNCEMENT_CHARS,
   MAX_PROCEDURES,
@@ -25,12 +26,6 @@ import { SERVER_VERSION } from './version.js';
 
 /** At most this many pings are answered per wall-clock second. */
 export const PONGS_PER_SECOND = 1000;
-/**
- * One asker is answered again only after this long: a flood from one client gets 20 answers a
- * second, while one that calls discoverServers() again soon (or whose pings the broker delivers
- * close together) still gets a fresh answer.
- */
-export const ASKER_INTERVAL_MS = 50;
 /** Pings over the limit wait at most this long for the one hello that answers them all. */
 export const STORM_HELLO_MS = 100;
 const HOST = hostname();

@@ -137,6 +137,21 @@ describe('ServerDiscovery', () => {
     expect(discovery.askedInVain(0, 'q')).toBe(true);
   });
 
+  it('askedInVain - a server that answered and then said bye no longer answers for its queue, unless another server of it does', () => {
+    const { discovery, clock, log } = setup({ failFast: false, watch: true });
+    discovery.connected();
+    discovery.ping();
+    clock.advance(2);
+    discovery.pingReceipt(log.lastPing);
+    discovery.heard(announcement({ kind: 'pong', id: 'a', queue: 'q' }));
+    discovery.heard(announcement({ kind: 'pong', id: 'b', queue: 'q' }));
+    clock.advance(ANSWER_WAIT_MS);
+    discovery.heard(announcement({ kind: 'bye', id: 'a', queue: 'q' }));
+    expect(discovery.askedInVain(0, 'q')).toBe(false); // b still serves q
+    discovery.heard(announcement({ kind: 'bye', id: 'b', queue: 'q' }));
+    expect(discovery.askedInVain(0, 'q')).toBe(true);
+  });
+
   it('askedInVain - the wait for answers is four times the ping round trip when that is longer than ANSWER_WAIT_MS', () => {
     const { discovery, clock, log } = setup({ failFast: false, watch: false });
     discovery.connected();

@@ -16,7 +16,7 @@
  * heard nothing ends with NO_SERVERS.
  */
 
-import { parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
+import { ASKER_INTERVAL_MS, parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
 import { MAX_KNOWN_SERVERS, PresenceView } from './presence-view.js';
 
@@ -204,8 +204,12 @@ export class ServerDiscovery {
     this.#lastHeardAt = this.#clock.now();
     const change = this.#view.apply(announcement, this.#clock.now());
     if (change === 'ignored') return; // nothing changed: no list to copy and hand out
-    if (change !== 'left')
-      for (const ping of [this.#unconfirmedPing, this.#promptPing]) answered(ping, announcement.queue);
+    const { queue } = announcement;
+    for (const ping of [this.#unconfirmedPing, this.#promptPing]) {
+      // A server of the queue that said bye no longer answers for it, unless another one does.
+      if (change !== 'left') answered(ping, queue);
+      else if (!this.#view.hasServerFor(queue)) ping?.answered.delete(queue);
+    }
     if (change === 'joined') {
       if (this.#expiry === undefined) {
         this.#lastExpiryCheck = this.#clock.now();
@@ -226,13 +230,15 @@ export class ServerDiscovery {
   }
 
   /**
-   * The live servers (of `queue`, or all). With `heardSince`, for a client that does not watch, only
-   * those heard from since then: it hears no byes, so one it knew from an earlier ping may be gone.
+   * The live servers (of `queue`, or all). With `askedAt`, the time of a ping, for a client that
+   * does not watch only those that answered it: such a client hears no byes, so one it knew from an
+   * earlier ping may be gone. A server answers an asker once per ASKER_INTERVAL_MS, so an answer
+   * that came that long before the ping counts.
    */
-  servers(queue?: string, heardSince?: number): ServerInfo[] {
+  servers(queue?: string, askedAt?: number): ServerInfo[] {
     const servers = this.#view.list(queue);
-    if (heardSince === undefined || this.watching) return servers;
-    return servers.filter((server) => server.lastSeen >= heardSince);
+    if (askedAt === undefined || this.watching) return servers;
+    return servers.filter((server) => server.lastSeen >= askedAt - ASKER_INTERVAL_MS);
   }
 
   /** Whether a live server consumes `queue`, without copying and sorting the list as servers() does. */

@@ -6,6 +6,7 @@ export { ERROR_CODES, type ErrorCode, isErrorCode, isServerCode } from './error-
 export { checkDecimalN, decodeN, decodeValue, encodeN } from './fibonacci.js';
 export {
   type AnnouncementKind,
+  ASKER_INTERVAL_MS,
   isName,
   MAX_ANNOUNCEMENT_CHARS,
   MAX_PROCEDURES,

@@ -12,6 +12,14 @@ export const PING_TOPIC = '/topic/rpc.ping';
 /** A server is gone when it missed this many beats in a row. */
 export const MISSED_BEATS = 3;
 
+/**
+ * A server answers one asker again only after this long: a flood from one client gets 20 answers a
+ * second, while one that calls discoverServers() again soon (or whose pings the broker delivers
+ * close together) still gets a fresh answer. So a client's answer may be one it got this long
+ * before its ping.
+ */
+export const ASKER_INTERVAL_MS = 50;
+
 export type AnnouncementKind = 'hello' | 'beat' | 'bye' | 'pong';
 const KINDS: ReadonlySet<string> = new Set<AnnouncementKind>(['hello', 'beat', 'bye', 'pong']);
 
