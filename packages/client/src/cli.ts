@@ -229,7 +229,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (stop.exitCode === 0) return 0; // the reader of the output left (| head): nothing more to say
-    process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);
+    // Stopped by a signal: say so, not what it caused (CLOSED, say, while connecting).
+    process.stderr.write(`stomp-rpc-client: ${describe(stop.exitCode === undefined ? error : stop.signal.reason)}\n`);
     return stop.exitCode ?? 1;
   } finally {
     stop.dispose();

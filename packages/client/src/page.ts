@@ -38,6 +38,7 @@ export {
   MAX_SEQUENCE_PAUSE_MS,
 } from './services/fibonacci-definition.js';
 export {
+  type ProcedureArgs,
   type ProcedureCallOptions,
   type ProcedureMethods,
   type ProcedureStreamOptions,
