@@ -62,9 +62,13 @@ export function brokerUrl() {
 
 /** Every Web-STOMP URL of `STOMP_URL` (a comma-separated list: the nodes of a cluster), or the local node's. */
 export function brokerUrls() {
-  const urls = (process.env.STOMP_URL || webStompUrl(profile)).split(',').map((url) => url.trim());
+  const given = (process.env.STOMP_URL || webStompUrl(profile)).split(',');
+  const urls = given.map((url) => url.trim()).filter((url) => url !== ''); // a trailing comma, say
+  if (urls.length === 0) throw new Error('STOMP_URL: no URL in it');
   for (const url of urls) {
-    if (!URL.canParse(url)) throw new Error(`STOMP_URL: not a URL: ${JSON.stringify(url)}`);
+    if (!/^wss?:\/\//.test(url) || !URL.canParse(url)) {
+      throw new Error(`STOMP_URL: not a ws:// or wss:// URL: ${JSON.stringify(url)}`);
+    }
   }
   return urls;
 }

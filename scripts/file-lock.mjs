@@ -43,7 +43,7 @@ function tryLock(path) {
   }
   const found = holder(path);
   // The next try takes a stale lock; it is read again first, in case another waiter took over.
-  if (found !== undefined && isStale(found) && sameHolder(holder(path), found)) rmSync(path, { force: true });
+  if (found !== undefined && isStale(path, found) && sameHolder(holder(path), found)) rmSync(path, { force: true });
   // No pid yet: being written, unless it stayed empty for seconds (its writer killed between the two).
   if (found === undefined && ageMs(path) > 5000 && holder(path) === undefined) rmSync(path, { force: true });
   return false;
@@ -68,10 +68,22 @@ function ageMs(path) {
  * container the pid of a holder killed mid-start (Ctrl-C) is soon reused, often by the very same
  * command. Start times are clock ticks since boot, which a change of the wall clock does not move.
  */
-function isStale({ pid, ticks }) {
+function isStale(path, { pid, ticks }) {
   if (pid === process.pid || !isAlive(pid)) return true;
+  if (ticks === undefined) return startedAfter(path, pid); // a lock written by an older checkout
   const now = startTicks(pid);
-  return ticks !== undefined && now !== undefined && now !== ticks;
+  return now !== undefined && now !== ticks;
+}
+
+/** Whether `pid` started after the lock file was written, by the wall clock (2 s of slack: boot time is in whole seconds). */
+function startedAfter(path, pid) {
+  try {
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    const ticks = Number(startTicks(pid)); // 100 per second on Linux
+    return bootSeconds * 1000 + ticks * 10 > statSync(path).mtimeMs + 2000;
+  } catch {
+    return false; // no /proc, or gone meanwhile: the next try sees
+  }
 }
 
 /** When `pid` started, in clock ticks since boot, from Linux's /proc; undefined elsewhere. */

@@ -126,7 +126,11 @@ describe('broker scripts', () => {
     await until(() => startTicks(laterPid) !== undefined, 5000, 'the process to show in /proc');
     writeFileSync(lock, `${laterPid} ${Number(startTicks(laterPid)) - 1}`);
     expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
+    // The same in a lock an older checkout wrote (its pid alone): a process started after the lock.
+    writeFileSync(lock, String(laterPid));
     const writtenBefore = new Date(Date.now() - 60_000);
+    utimesSync(lock, writtenBefore, writtenBefore);
+    expect(await withFileLock(lock, 2000, async () => 'taken')).toBe('taken');
 
     // Left empty by a writer killed before it wrote its pid, seconds ago.
     writeFileSync(lock, '');

@@ -2,7 +2,7 @@
 // client library must be importable. Either missing fails the run; nothing is skipped.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { aptInstall, ensureBroker } from '../scripts/broker.mjs';
+import { aptInstall, brokerUrl, ensureBroker } from '../scripts/broker.mjs';
 
 export const PYTHON = '/usr/bin/python3';
 
@@ -25,6 +25,8 @@ function build(): void {
 
 export default async function setup(): Promise<void> {
   build();
-  await ensureBroker();
+  const { url } = await ensureBroker();
+  // Of a list (a cluster's nodes), the tests use the first.
+  if (url !== brokerUrl()) throw new Error(`the tests use STOMP_URL's first URL, ${brokerUrl()}: it does not answer`);
   ensurePika();
 }

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { aptInstall, ensureBroker } from '../../scripts/broker.mjs';
+import { aptInstall, brokerUrl, ensureBroker } from '../../scripts/broker.mjs';
 import { CHROMIUM } from './browser.js';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -32,6 +32,8 @@ function ensureChromium(): void {
 
 export default async function setup(): Promise<void> {
   build();
-  await ensureBroker();
+  const { url } = await ensureBroker();
+  // Of a list (a cluster's nodes), the tests use the first.
+  if (url !== brokerUrl()) throw new Error(`the tests use STOMP_URL's first URL, ${brokerUrl()}: it does not answer`);
   ensureChromium();
 }
