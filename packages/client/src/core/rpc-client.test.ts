@@ -1194,12 +1194,16 @@ describe('RpcClient presence', () => {
     clock.advance(20);
     expect((await second).map((server) => server.id)).toEqual(['a']);
     expect(client.servers().map((server) => server.id)).toEqual(['a', 'b']); // still in view until it misses three beats
-    // Asked again within ASKER_INTERVAL_MS of its last answer, a server does not answer again: that
-    // answer counts.
+    // Asked again within ASKER_INTERVAL_MS (50 ms) of its last answer, a server does not answer
+    // again: that answer, 20 ms before, counts; 120 ms before, it does not.
     const third = client.discoverServers(100);
     await settle();
     clock.advance(100);
     expect((await third).map((server) => server.id)).toEqual(['a']);
+    const fourth = client.discoverServers(100);
+    await settle();
+    clock.advance(100);
+    expect(await fourth).toEqual([]);
   });
 });
 

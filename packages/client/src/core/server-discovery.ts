@@ -16,7 +16,12 @@
  * heard nothing ends with NO_SERVERS.
  */
 
-import { ASKER_INTERVAL_MS, parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
+import {
+  ASKER_INTERVAL_MS,
+  parseAnnouncement,
+  type ServerAnnouncement,
+  type ServerInfo,
+} from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
 import { MAX_KNOWN_SERVERS, PresenceView } from './presence-view.js';
 
@@ -70,16 +75,26 @@ export interface ServerDiscoveryEvents {
   waiting(): boolean;
 }
 
-/** A "who is there?" and the queues of the servers heard from since it went out. */
+/** A "who is there?" and the servers heard from since it went out, with their queues. */
 interface Ping {
   id: string;
   sentAt: number;
-  answered: Set<string>;
+  answered: Map<string, string>;
 }
 
-/** The queues a ping's answers name; bounded as the servers in view are. */
-function answered(ping: Ping | undefined, queue: string): void {
-  if (ping !== undefined && ping.answered.size < MAX_KNOWN_SERVERS) ping.answered.add(queue);
+/**
+ * Keeps a ping's answers up to date: a server heard from answers for its queue (bounded as the
+ * servers in view are), one that said bye no longer does, even if this client has forgotten it.
+ */
+function noteAnswer(ping: Ping | undefined, { kind, id, queue }: ServerAnnouncement, counted: boolean): void {
+  if (ping === undefined) return;
+  if (kind === 'bye') ping.answered.delete(id);
+  else if (counted && (ping.answered.size < MAX_KNOWN_SERVERS || ping.answered.has(id))) ping.answered.set(id, queue);
+}
+
+function answeredFor(ping: Ping, queue: string): boolean {
+  for (const answered of ping.answered.values()) if (answered === queue) return true;
+  return false;
 }
 
 export class ServerDiscovery {
@@ -135,7 +150,7 @@ export class ServerDiscovery {
   ping(): number {
     const id = `${PING_PREFIX}${++this.#pings}`;
     this.#lastPingAt = this.#clock.now();
-    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt, answered: new Set() };
+    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt, answered: new Map() };
     this.#events.ping(id);
     return this.#lastPingAt;
   }
@@ -165,7 +180,7 @@ export class ServerDiscovery {
    */
   askedInVain(since: number, queue: string | undefined): boolean {
     const ping = this.#promptPing;
-    if (ping === undefined || ping.sentAt < since || (queue !== undefined && ping.answered.has(queue))) return false;
+    if (ping === undefined || ping.sentAt < since || (queue !== undefined && answeredFor(ping, queue))) return false;
     const answerWaitMs = Math.max(ANSWER_WAIT_MS, 4 * (ping.confirmedAt - ping.sentAt));
     return this.#clock.now() - ping.confirmedAt >= answerWaitMs;
   }
@@ -203,13 +218,8 @@ export class ServerDiscovery {
     if (announcement === undefined || this.#closed) return;
     this.#lastHeardAt = this.#clock.now();
     const change = this.#view.apply(announcement, this.#clock.now());
+    for (const ping of [this.#unconfirmedPing, this.#promptPing]) noteAnswer(ping, announcement, change !== 'ignored');
     if (change === 'ignored') return; // nothing changed: no list to copy and hand out
-    const { queue } = announcement;
-    for (const ping of [this.#unconfirmedPing, this.#promptPing]) {
-      // A server of the queue that said bye no longer answers for it, unless another one does.
-      if (change !== 'left') answered(ping, queue);
-      else if (!this.#view.hasServerFor(queue)) ping?.answered.delete(queue);
-    }
     if (change === 'joined') {
       if (this.#expiry === undefined) {
         this.#lastExpiryCheck = this.#clock.now();
