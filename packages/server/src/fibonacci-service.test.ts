@@ -125,6 +125,19 @@ const request = (n: number, deadline = Number.POSITIVE_INFINITY, signal = new Ab
 });
 
 describe('fibonacciHandler', () => {
+  it('fibSequence - a server with a lower maxN serves no sequence past it', async () => {
+    const handler = fibonacciHandler({ maxN: 100 });
+    const sequence = (to: number) =>
+      handler({ ...request(0), procedure: 'fibSequence', body: `{"from":98,"to":${to}}` });
+    await expect(async () => sequence(101)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'n must be at most 100, got to = 101',
+    });
+    const items: string[] = [];
+    for await (const item of (await sequence(100)) as AsyncIterable<string>) items.push(item);
+    expect(items).toHaveLength(3);
+  });
+
   it('answers fib(n) in decimal, inline for small n', async () => {
     const handler = fibonacciHandler();
     expect(await handler(request(30))).toBe('832040');
@@ -154,16 +167,31 @@ describe('fibonacciHandler', () => {
     expect(await retried).toBe('1548008755920');
   });
 
-  it('a request with a later deadline computes again when the shared computation was skipped', async () => {
-    const pool = manualPool();
-    const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
-    const early = handler(request(70, Date.now() - 1));
-    const late = handler(request(70, Date.now() + 60_000));
-    pool.jobs[0]?.reject(new RpcError('DEADLINE_EXCEEDED', 'too late'));
-    await expect(early).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
-    await vi.waitFor(() => expect(pool.jobs.length).toBe(2));
-    pool.jobs[1]?.resolve('190392490709135');
-    expect(await late).toBe('190392490709135');
+  // Regression: the shared computation had its starter's deadline, so the pool skipped it then; a
+  // joiner computed again once, but a second joiner with a later deadline still got
+  // DEADLINE_EXCEEDED from the restarted one, seconds before its own.
+  it('a shared computation outlives the deadlines of the requests that left it: the last one waiting gets the value', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pool = stoppablePool();
+      const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
+      const atDeadline = (ms: number) => {
+        const control = new AbortController();
+        setTimeout(() => control.abort(new RpcError('DEADLINE_EXCEEDED', 'too late')), ms);
+        return request(70, Date.now() + ms, control.signal);
+      };
+      const outcomes = Promise.allSettled([100, 400, 10_000].map((ms) => handler(atDeadline(ms))));
+      expect(pool.jobs.map((job) => job.deadline)).toEqual([Number.POSITIVE_INFINITY]); // its own: none
+      await vi.advanceTimersByTimeAsync(600); // the first two leave
+      pool.jobs[0]?.resolve('190392490709135');
+      const settled = (await outcomes).map((outcome) =>
+        outcome.status === 'fulfilled' ? outcome.value : outcome.reason.code,
+      );
+      expect(settled).toEqual(['DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', '190392490709135']);
+      expect(pool.jobs).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   // Regression: the joiner's own deadline timer fires at the deadline's very millisecond, where a

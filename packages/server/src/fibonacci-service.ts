@@ -6,13 +6,12 @@
  * Repeated n is answered from a cache of decimal replies bounded in bytes (least recently used
  * dropped first): fib(1000000) takes ~13 ms to compute and ~40 ms to print, its 208,988 digits
  * take ~0.2 MB to keep. Concurrent requests for the same large n share one computation (single
- * flight): the first starts it on the worker pool, the others wait for it. A shared computation
- * carries the deadline of the request that started it; a request with a later deadline that sees
- * it skipped (DEADLINE_EXCEEDED) starts its own, once. Failures are never cached. A shared
- * computation stops (its worker is terminated) only when every request waiting for it was
- * cancelled or passed its deadline; each request stops waiting at once.
+ * flight): the first starts it on the worker pool, the others wait for it. Failures are never
+ * cached. A shared computation stops (dropped from the pool's queue, or its worker terminated)
+ * only when every request waiting for it was cancelled or passed its deadline; each request
+ * stops waiting at once.
  */
-import { type FibonacciService, fibonacciService, isRpcError, RpcError } from '@stomp-rpc/client';
+import { type FibonacciService, fibonacciService, RpcError } from '@stomp-rpc/client';
 import { decodeN } from '@stomp-rpc/client/protocol';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { fibonacci } from './fibonacci.js';
@@ -131,9 +130,13 @@ export function fibonacciImplementation(
         cache.set(n, decimal);
         return decimal;
       }
-      return flights.compute(n, request, 1);
+      return flights.compute(n, request);
     },
-    fibSequence: (range, request) => sequence(range, request.signal),
+    fibSequence: (range, request) => {
+      // The protocol bounds a sequence (MAX_SEQUENCE_N); a server run with a lower --max-n serves less.
+      if (range.to > maxN) throw new RpcError('INVALID_ARGUMENT', `n must be at most ${maxN}, got to = ${range.to}`);
+      return sequence(range, request.signal);
+    },
   };
 }
 
@@ -167,7 +170,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 interface Flight {
   readonly n: number;
   readonly promise: Promise<string>;
-  readonly deadline: number;
   /** Requests still waiting for it; at 0 the computation is stopped. */
   waiting: number;
   readonly stop: AbortController;
@@ -184,27 +186,20 @@ class SharedComputations {
     this.#cache = cache;
   }
 
-  compute(n: number, request: RpcRequest, retries: number): Promise<string> {
-    const { deadline, signal } = request;
+  compute(n: number, { signal }: RpcRequest): Promise<string> {
     // A request already stopped (its own deadline, a cancel) starts nothing: nobody would stop it.
     if (signal.aborted) return Promise.reject(signal.reason);
-    let flight = this.#flights.get(n);
-    if (flight !== undefined && retries > 0 && deadline > flight.deadline) {
-      // Joined a computation that may be skipped for its starter's earlier deadline: if it is, and
-      // this request still has time (its signal, not the clock: its deadline timer fires at the
-      // deadline's very millisecond), compute again.
-      return this.#wait(flight, signal).catch((error: unknown) => {
-        if (!isRpcError(error) || error.code !== 'DEADLINE_EXCEEDED' || signal.aborted) throw error;
-        return this.compute(n, request, retries - 1);
-      });
-    }
-    flight ??= this.#start(n, deadline);
-    return this.#wait(flight, signal);
+    return this.#wait(this.#flights.get(n) ?? this.#start(n), signal);
   }
 
-  #start(n: number, deadline: number): Flight {
+  /**
+   * A computation with no deadline of its own: given its starter's, the pool would skip it then,
+   * and fail the requests that joined it with later deadlines. It stops when the last request
+   * waiting for it leaves (each one's signal aborts at its deadline).
+   */
+  #start(n: number): Flight {
     const stop = new AbortController();
-    const promise = this.#pool.compute(n, deadline, stop.signal).then(
+    const promise = this.#pool.compute(n, Number.POSITIVE_INFINITY, stop.signal).then(
       (decimal) => {
         this.#land(flight);
         this.#cache.set(n, decimal);
@@ -216,7 +211,7 @@ class SharedComputations {
       },
     );
     promise.catch(() => {}); // every waiter handles it; a stopped one may have none left
-    const flight: Flight = { n, promise, deadline, waiting: 0, stop };
+    const flight: Flight = { n, promise, waiting: 0, stop };
     this.#flights.set(n, flight);
     return flight;
   }
