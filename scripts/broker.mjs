@@ -66,7 +66,7 @@ export function brokerUrls() {
   const urls = given.map((url) => url.trim()).filter((url) => url !== ''); // a trailing comma, say
   if (urls.length === 0) throw new Error('STOMP_URL: no URL in it');
   for (const url of urls) {
-    if (!/^wss?:\/\//.test(url) || !URL.canParse(url)) {
+    if (!URL.canParse(url) || !['ws:', 'wss:'].includes(new URL(url).protocol)) {
       throw new Error(`STOMP_URL: not a ws:// or wss:// URL: ${JSON.stringify(url)}`);
     }
   }

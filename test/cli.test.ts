@@ -123,6 +123,13 @@ describe('command line', () => {
     expect(await call.exited(10_000)).toBe(130);
     expect(call.stderr()).toBe('stomp-rpc-client: ABORTED: stopped by SIGINT\n');
     await until(() => cancelled.includes('fib'), 5000, 'the handler’s signal to abort');
+    // Still connecting (nothing listens there): the signal is what it reports, not a closed connection.
+    const nowhere = ['--url', 'ws://127.0.0.1:9/ws', '--connect-timeout-ms', '20000', '5'];
+    const connecting = spawnChild(process.execPath, [CLIENT_CLI, ...nowhere]);
+    await connecting.waitFor(' [x] Requesting fib(5)', 10_000);
+    connecting.process.kill('SIGTERM');
+    expect(await connecting.exited(10_000)).toBe(143);
+    expect(connecting.stderr()).toBe('stomp-rpc-client: ABORTED: stopped by SIGTERM\n');
 
     const args = [CLIENT_CLI, '--url', BROKER_URL, '--queue', queue, '--sequence', '0', '900'];
     const sequence = spawnChild(process.execPath, args);
