@@ -24,6 +24,8 @@ async function assemble(commandLine: CommandLine) {
         { reason: cause.message },
         'worker threads keep dying: computing fib(n) on the event loop from now on',
       ),
+    // Each death fails a request with INTERNAL; before the give-up it was seen nowhere.
+    onWorkerDied: (cause) => logger.warn({ reason: cause.message }, 'a worker thread died'),
   });
   const { queue } = connection;
   let server: RpcServer | undefined;

@@ -30,13 +30,19 @@ describe('WorkerPool', () => {
     expect(results).toEqual(ns.map((n) => fibonacci(n).toString()));
   });
 
-  it('fails the job of a worker that dies with INTERNAL, replaces the worker and goes on', async () => {
-    const pool = openPool({ size: 1, workerUrl: new URL('../test/fixtures/crashing-worker.mjs', import.meta.url) });
+  it('fails the job of a worker that dies with INTERNAL, says so, replaces the worker and goes on', async () => {
+    const died: Error[] = [];
+    const pool = openPool({
+      size: 1,
+      workerUrl: new URL('../test/fixtures/crashing-worker.mjs', import.meta.url),
+      onWorkerDied: (cause) => died.push(cause),
+    });
     const doomed = pool.compute(13);
     const queued = pool.compute(20);
     expect(await codeOf(doomed)).toBe('INTERNAL');
     await expect(queued).resolves.toBe('6765');
     expect(pool.replaced).toBe(1);
+    expect(died).toHaveLength(1);
     await expect(pool.compute(30)).resolves.toBe('832040');
   });
 
@@ -92,7 +98,8 @@ describe('WorkerPool', () => {
   });
 
   it('cancel - a waiting job is dropped, a running one has its worker terminated and replaced; neither is a death', async () => {
-    const pool = openPool({ size: 1 });
+    const died: Error[] = [];
+    const pool = openPool({ size: 1, onWorkerDied: (cause) => died.push(cause) });
     const running = new AbortController();
     const waiting = new AbortController();
     const big = pool.compute(1_000_000, Number.POSITIVE_INFINITY, running.signal); // ~50 ms of work
@@ -104,6 +111,7 @@ describe('WorkerPool', () => {
     expect(pool.cancelled).toBe(2);
     await expect(pool.compute(30)).resolves.toBe('832040'); // the replacement worker
     expect(pool.replaced).toBe(0);
+    expect(died).toEqual([]);
     const late = new AbortController();
     late.abort();
     expect(await codeOf(pool.compute(10, Number.POSITIVE_INFINITY, late.signal))).toBe('ABORTED');

@@ -1,8 +1,10 @@
 /*
  * A small pool of worker threads computing fib(n) in decimal.
  *
- * Jobs wait in a FIFO queue for an idle worker. The queue needs no bound of its own: the server
- * holds at most `prefetch` requests, so at most that many jobs exist. A worker that dies (crash,
+ * Jobs wait in a FIFO queue for an idle worker. The queue has no bound of its own: the server holds
+ * at most `prefetch` requests, and `fibonacciHandler` stops a request's job when the request ends
+ * (its deadline, a cancel), so at most that many jobs exist. A handler of your own that calls
+ * compute() must pass the request's deadline and signal to keep that true. A worker that dies (crash,
  * out of memory) fails the job it held with INTERNAL and is replaced; the process goes on. A job
  * whose deadline passes while it waits is dropped with DEADLINE_EXCEEDED instead of computed for
  * nobody. Workers that die again and again without finishing a job (a missing or broken worker
@@ -24,6 +26,8 @@ export interface WorkerPoolOptions {
   workerUrl?: URL | undefined;
   /** The pool gave up on its workers (why: the last death) and computes on the event loop from now on. */
   onGiveUp?: ((cause: Error) => void) | undefined;
+  /** A worker thread died (why), failing the job it held; it is replaced unless the pool gives up. */
+  onWorkerDied?: ((cause: Error) => void) | undefined;
 }
 
 const MAX_DEATHS_IN_A_ROW = 5;
@@ -58,12 +62,14 @@ export class WorkerPool {
   /** Given up: the next waiting job is computed on the event loop at the next turn. */
   #inlineTurn: ReturnType<typeof setImmediate> | undefined;
   readonly #onGiveUp: ((cause: Error) => void) | undefined;
+  readonly #onWorkerDied: ((cause: Error) => void) | undefined;
 
   constructor(options: WorkerPoolOptions = {}) {
     const size = options.size ?? Math.max(1, availableParallelism() - 1);
     if (!Number.isSafeInteger(size) || size < 1) throw new RpcError('INVALID_ARGUMENT', 'size must be at least 1');
     this.#workerUrl = options.workerUrl ?? new URL('../dist/fibonacci-worker.js', import.meta.url);
     this.#onGiveUp = options.onGiveUp;
+    this.#onWorkerDied = options.onWorkerDied;
     for (let i = 0; i < size; i++) this.#spawn();
   }
 
@@ -149,6 +155,7 @@ export class WorkerPool {
       this.#dispatch();
       return;
     }
+    this.#onWorkerDied?.(cause);
     if (++this.#deathsInARow > MAX_DEATHS_IN_A_ROW) {
       // A worker that cannot even start (missing build, broken script) would be replaced forever.
       this.#gaveUp = true;
