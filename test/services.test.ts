@@ -61,6 +61,15 @@ function openService<S extends ReturnType<typeof calculator> | typeof fibonacciS
 }
 
 describe('services', () => {
+  it('headers - a caller’s headers reach the handler as request.headers', async () => {
+    const queue = uniqueQueue('svc-headers');
+    const started: RpcRequest[] = [];
+    await serveCalculator(queue, [], true, started);
+    const calc = openService(calculator(queue));
+    expect(await calc.call('wait', { ms: 1 }, { headers: { tenant: 'acme' } })).toBe('waited');
+    expect(started.map((request) => request.headers.tenant)).toEqual(['acme']);
+  });
+
   it('procedures - several typed procedures on one queue, counted apart in the server stats', async () => {
     const queue = uniqueQueue('svc');
     const server = await serveCalculator(queue);

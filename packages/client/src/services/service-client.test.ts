@@ -103,6 +103,30 @@ describe('ServiceClient calls', () => {
     void service.call('needed').catch(() => {});
   });
 
+  it('a caller’s headers go with the request, beside the procedure’s; rpc-procedure is the client’s own', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const service = new ServiceClient(optional, { client });
+    const answer = service.call('needed', { a: 1 }, { headers: { tenant: 'acme' } });
+    void service
+      .stream('ticks', undefined, { headers: { tenant: 'acme' } })
+      .next()
+      .catch(() => {});
+    await turns();
+    const sent = transport.requests().map((frame) => [frame.headers.tenant, frame.headers[Header.procedure]]);
+    expect(sent).toEqual([
+      ['acme', 'needed'],
+      ['acme', 'ticks'],
+    ]);
+    const first = transport.requests()[0];
+    transport.deliver({ [Header.correlationId]: first?.headers[Header.correlationId] as string }, '1');
+    expect(await answer).toBe(1);
+    await expect(service.call('ping', undefined, { headers: { [Header.procedure]: 'needed' } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: "the header rpc-procedure is the service client's own",
+    });
+  });
+
   it('calling a streamed procedure with call(), or the other way round, says which to use', async () => {
     const { client, transport } = fakeClient();
     transport.connect();

@@ -32,8 +32,14 @@ export interface ServiceClientOptions extends RpcClientOptions {
   exchange?: string | undefined;
 }
 
-/** A call's options: those of RpcClient.request() a caller of a procedure may set. */
-export type ProcedureCallOptions = Pick<StreamOptions, 'timeoutMs' | 'signal' | 'traceparent' | 'idempotent'>;
+/**
+ * A call's options: those of RpcClient.request() a caller of a procedure may set. `headers` reach
+ * the handler as `request.headers` (a tenant, a user's token); `rpc-procedure` is the client's own.
+ */
+export type ProcedureCallOptions = Pick<
+  StreamOptions,
+  'timeoutMs' | 'signal' | 'traceparent' | 'idempotent' | 'headers'
+>;
 export type ProcedureStreamOptions = ProcedureCallOptions & Pick<StreamOptions, 'maxItems' | 'maxBytes'>;
 
 type Procedures<S> = S extends ServiceDefinition<infer P> ? P : never;
@@ -145,9 +151,12 @@ export class ServiceClient<S extends ServiceDefinition> {
   }
 
   #options(name: string, procedure: AnyProcedure, options: ProcedureCallOptions) {
+    if (Object.hasOwn(options.headers ?? {}, Header.procedure)) {
+      throw new RpcError('INVALID_ARGUMENT', `the header ${Header.procedure} is the service client's own`);
+    }
     // The default procedure goes without the header: the request is then the tutorial's own.
-    const headers: Record<string, string> =
-      name === this.definition.defaultProcedure ? {} : { [Header.procedure]: name };
+    const route: Record<string, string> = name === this.definition.defaultProcedure ? {} : { [Header.procedure]: name };
+    const headers: Record<string, string> = { ...options.headers, ...route };
     return {
       timeoutMs: options.timeoutMs,
       signal: options.signal,
