@@ -124,6 +124,13 @@ const request = (n: number, deadline = Number.POSITIVE_INFINITY, signal = new Ab
   signal,
 });
 
+/** A request for fib(n) whose signal aborts at its deadline, `ms` from now (on fake timers), as the server's does. */
+function requestWithin(n: number, ms: number) {
+  const control = new AbortController();
+  setTimeout(() => control.abort(new RpcError('DEADLINE_EXCEEDED', 'too late')), ms);
+  return request(n, Date.now() + ms, control.signal);
+}
+
 describe('fibonacciHandler', () => {
   it('fibSequence - a server with a lower maxN serves no sequence past it', async () => {
     const handler = fibonacciHandler({ maxN: 100 });
@@ -175,12 +182,7 @@ describe('fibonacciHandler', () => {
     try {
       const pool = stoppablePool();
       const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
-      const atDeadline = (ms: number) => {
-        const control = new AbortController();
-        setTimeout(() => control.abort(new RpcError('DEADLINE_EXCEEDED', 'too late')), ms);
-        return request(70, Date.now() + ms, control.signal);
-      };
-      const outcomes = Promise.allSettled([100, 400, 10_000].map((ms) => handler(atDeadline(ms))));
+      const outcomes = Promise.allSettled([100, 400, 10_000].map((ms) => handler(requestWithin(70, ms))));
       expect(pool.jobs.map((job) => job.deadline)).toEqual([Number.POSITIVE_INFINITY]); // its own: none
       await vi.advanceTimersByTimeAsync(600); // the first two leave
       pool.jobs[0]?.resolve('190392490709135');
@@ -201,13 +203,8 @@ describe('fibonacciHandler', () => {
     try {
       const pool = stoppablePool();
       const handler = fibonacciHandler({ pool, inlineMaxN: 10 });
-      const atDeadline = (ms: number) => {
-        const control = new AbortController();
-        setTimeout(() => control.abort(new RpcError('DEADLINE_EXCEEDED', 'too late')), ms);
-        return request(50, Date.now() + ms, control.signal);
-      };
       // Both are awaited from the start: they reject while the timers advance.
-      const outcomes = Promise.allSettled([handler(atDeadline(100)), handler(atDeadline(200))]);
+      const outcomes = Promise.allSettled([handler(requestWithin(50, 100)), handler(requestWithin(50, 200))]);
       await vi.advanceTimersByTimeAsync(100); // the starter gives up: the joiner still waits
       await vi.advanceTimersByTimeAsync(100); // the joiner's deadline: nobody waits any more
       const codes = (await outcomes).map((outcome) => outcome.status === 'rejected' && outcome.reason.code);
