@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isRpcError } from '@stomp-rpc/client';
 import { describe, expect, it } from 'vitest';
 import type { NodeProfile } from '../../scripts/broker.mjs';
 import { clusterStatus, killNode, restartNode } from '../../scripts/cluster.mjs';
@@ -148,6 +149,40 @@ describe('cluster failover (three local nodes, quorum rpc_queue)', () => {
         `${Math.round(rate(killedAt, killedAt + 3000))} in the 3 s after, ${Math.round(rate(endedAt - 3000, endedAt))} at the end; ` +
         `slowest call ${Math.max(...all.map((r) => r.endedAt - r.startedAt))} ms; ${onLeader.stats.resent} re-sent`,
     );
+  });
+
+  // RabbitMQ 3.10: a connection whose first publish to rpc_queue comes while the queue has no leader
+  // (its record still naming the dead one) cannot publish there until that node is back. Regression:
+  // each re-sent copy restarted the client's count of four waits, so it replaced such a connection
+  // about 24 s after a leader was elected again.
+  it('a client that first publishes while rpc_queue has no leader replaces its connection, which cannot publish there, soon after a leader is elected', async () => {
+    restartKilledMembersAfterTest();
+    const leader = await rpcQueueLeader();
+    const [other, survivor] = othersThan(leader) as [NodeProfile, NodeProfile];
+    await startServerOn(survivor);
+    await killNode(leader);
+    await killNode(other); // no majority: no leader
+    const replacing = await openClientOn(survivor, { timeoutMs: 60_000 });
+    const keeping = await openClientOn(survivor, { timeoutMs: 15_000, resendUnconfirmedMs: 0 }); // never replaces it
+    const replaced = replacing.callDetailed(12).then(() => Date.now());
+    const kept = keeping.call(11).then(
+      () => 'answered',
+      (error: unknown) => (isRpcError(error) ? error.code : error),
+    );
+    await restartNode(other);
+    await until(
+      async () => {
+        const info = await rpcQueueInfo();
+        return info.leader !== leader.name && info.online.includes(other.name);
+      },
+      60_000,
+      'a leader of rpc_queue',
+    );
+    const electedAt = Date.now();
+    // Four waits (4 s) after the broker first handled the request, which it did long before.
+    expect((await replaced) - electedAt).toBeLessThan(10_000);
+    expect(replacing.stats.reconnects).toBeGreaterThanOrEqual(1);
+    expect(await kept).toBe('OVERLOADED');
   });
 
   it('a killed member comes back: it rejoins, catches up and takes load again', async () => {

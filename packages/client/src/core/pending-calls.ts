@@ -38,6 +38,8 @@ export interface Delivery {
   lastWrite: number;
   /** When the broker was first known to have handled the latest send (a later frame's RECEIPT). */
   handledAt: number | undefined;
+  /** When the broker was first known to have handled any send of it on the current connection, while unconfirmed. */
+  handledSince: number | undefined;
   /** When its first send on the current connection went out; unconfirmed since. */
   unconfirmedSince: number;
   /** How long the latest send may go unconfirmed before an idempotent request goes again. */
@@ -241,6 +243,7 @@ export function newDelivery(confirmWaitMs: number): Delivery {
     lastSentAt: 0,
     lastWrite: 0,
     handledAt: undefined,
+    handledSince: undefined,
     unconfirmedSince: 0,
     confirmWaitMs,
   };

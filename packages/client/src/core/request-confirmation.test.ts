@@ -237,6 +237,23 @@ describe('RequestConfirmation', () => {
     expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
+  // Regression: each copy restarted the count, so a connection that could not publish to the queue
+  // (RabbitMQ 3.10 after a quorum queue's leader died) was replaced after ~27 s instead of ~5 s.
+  it('stuck - an idempotent request sent again meanwhile counts from when the broker first handled it, not its latest copy', () => {
+    const { send, clock, stuck, resent, answerProbe } = setup(1000);
+    send(makeCall('idempotent', true));
+    clock.advance(1000);
+    answerProbe(); // handled as of the sweep at 1250
+    clock.advance(1250);
+    expect(resent).toEqual(['idempotent']);
+    clock.advance(2000);
+    answerProbe(); // the copy is handled too, as of 4500
+    clock.advance(999);
+    expect(stuck).toEqual([]);
+    clock.advance(1); // four waits after the first handling
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
+  });
+
   it('stuck - requests the broker has not reached (the probe unanswered) for four waits, on a client that knows its receipt times', () => {
     const { send, clock, stuck, probes, sample } = setup(1000);
     sample(10); // this broker confirms in 10 ms; the sweep runs every 250 ms from 0

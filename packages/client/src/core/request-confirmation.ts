@@ -15,9 +15,10 @@
  * probeFrames), so its RECEIPT comes as soon as the broker reaches it.
  *
  * A connection on which requests wait unconfirmed and no reply comes for four waits is stuck
- * (RabbitMQ 3.10 can leave a connection that first published to a quorum queue during its leader
- * election unable to publish there again; in test/cluster/failover.test.ts its probes went
- * unanswered too) and is made anew, but only by a client that knows how fast this broker confirms
+ * (RabbitMQ 3.10: a connection whose first publish to a quorum queue comes while the queue's record
+ * still names its dead leader asks that node, on every publish, before registering as a publisher,
+ * and drops the publish when the node is down (rabbit_fifo_client:enqueue), until it comes back)
+ * and is made anew, but only by a client that knows how fast this broker confirms
  * (a receipt time sampled), and only once no request it did confirm still waits for its reply: a
  * full queue looks the same, and its accepted requests must not lose their replies. The requests
  * it handled without confirming, and that will not be sent again, then end with OVERLOADED.
@@ -113,7 +114,10 @@ export class RequestConfirmation<Call extends Confirmable> {
   /** Records a send of `delivery` just written to the connection; true when it was a re-send. */
   sent(delivery: Delivery): boolean {
     const now = this.#clock.now();
-    if (!delivery.sent || delivery.confirmed) delivery.unconfirmedSince = now;
+    if (!delivery.sent || delivery.confirmed) {
+      delivery.unconfirmedSince = now;
+      delivery.handledSince = undefined;
+    }
     delivery.resentHere = delivery.sent;
     delivery.sent = true;
     delivery.confirmed = false;
@@ -190,18 +194,22 @@ export class RequestConfirmation<Call extends Confirmable> {
       const { delivery } = call;
       if (delivery.sent && delivery.confirmed) awaitingReply = true;
       if (!delivery.sent || delivery.confirmed) continue;
-      if (delivery.handledAt === undefined && delivery.lastWrite <= this.#handledUpTo) delivery.handledAt = now;
+      if (delivery.handledAt === undefined && delivery.lastWrite <= this.#handledUpTo) {
+        delivery.handledAt = now;
+        delivery.handledSince ??= now;
+      }
+      // Handled and unconfirmed: refused, unless its RECEIPT trails the handling (within one wait).
+      // Counted from the first handling: a copy sent since changes nothing of what the broker did.
+      if (delivery.handledSince !== undefined && Math.min(now - delivery.handledSince, silentMs) >= stuckMs) {
+        stuck = `the broker handled requests but confirmed none for ${stuckMs} ms`;
+        if (!call.request.idempotent) refused.push(call); // one handled since may still be confirmed
+      }
       if (delivery.handledAt === undefined) {
         if (now - delivery.lastSentAt >= Math.min(delivery.confirmWaitMs, stuckMs)) overdue = true;
         if (Math.min(now - delivery.unconfirmedSince, silentMs) >= unreachedMs) {
           stuck = `the broker handled none of the requests sent ${unreachedMs} ms ago`;
         }
         continue;
-      }
-      // Handled and unconfirmed: refused, unless its RECEIPT trails the handling (within one wait).
-      if (Math.min(now - Math.max(delivery.unconfirmedSince, delivery.handledAt), silentMs) >= stuckMs) {
-        stuck = `the broker handled requests but confirmed none for ${stuckMs} ms`;
-        if (!call.request.idempotent) refused.push(call); // one handled since may still be confirmed
       }
       if (!call.request.idempotent || now - delivery.handledAt < waitMs) continue;
       if (now - delivery.lastSentAt < delivery.confirmWaitMs) continue;

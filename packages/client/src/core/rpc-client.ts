@@ -119,9 +119,9 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * then sends): over Web-STOMP a publish the broker drops gets neither RECEIPT nor ERROR (a full
    * queue refuses it, say), while a busy broker has simply not got to it yet, and re-sending would
    * add to its backlog. When requests wait unconfirmed and no reply comes for 4 times this wait,
-   * the connection is dropped and made again (to the next URL): RabbitMQ 3.10 can leave a
-   * connection that first published to a quorum queue while its leader was down unable to publish
-   * there ever again. A client that has never had a RECEIPT cannot tell such a connection from a
+   * the connection is dropped and made again (to the next URL): RabbitMQ 3.10 leaves a connection
+   * that first publishes to a quorum queue during its leader election unable to publish there
+   * until the dead leader's node is back (request-confirmation.ts). A client that has never had a RECEIPT cannot tell such a connection from a
    * busy broker, and waits 30 s for requests the broker has not reached before it does so.
    * 0: never. Needs `confirmRequests`.
    * @default 1000
