@@ -16,6 +16,7 @@ interface TestCall {
   readonly delivery: Delivery;
   readonly request: { readonly idempotent: boolean; readonly destination: string; readonly queue: string | undefined };
   readonly timeoutMs: number;
+  readonly deadline: number;
 }
 
 function makeCall(name: string, idempotent: boolean, confirmWaitMs = 1000): TestCall {
@@ -24,6 +25,7 @@ function makeCall(name: string, idempotent: boolean, confirmWaitMs = 1000): Test
     delivery: newDelivery(confirmWaitMs),
     request: { idempotent, destination: '/queue/q', queue: 'q' },
     timeoutMs: 5000,
+    deadline: Number.POSITIVE_INFINITY,
   };
 }
 
@@ -163,6 +165,31 @@ describe('RequestConfirmation', () => {
     expect(resent).toEqual(['idempotent', 'idempotent']);
     expect(call.delivery.confirmWaitMs).toBe(4000);
   });
+
+  // Regression: a copy went out a few ms before the deadline, and the server refused it with
+  // DEADLINE_EXCEEDED, which reached the caller before its own timer said why no reply had come.
+  it.each([
+    ['no receipt yet: the first wait, 1000 ms', 0, ['idempotent']],
+    ['receipts in 250 ms', 250, ['idempotent', 'idempotent']],
+  ])(
+    'resend - not with less time left than the broker takes to accept a request (%s)',
+    (_name, receiptMs, expected) => {
+      const { send, clock, resent, answerProbe, sample, confirmation } = setup(1000);
+      if (receiptMs > 0) sample(receiptMs); // the wait stays 1000 ms
+      const call = { ...makeCall('idempotent', true), deadline: clock.now() + 6000 };
+      send(call);
+      clock.advance(1000);
+      answerProbe();
+      clock.advance(1250);
+      expect(resent).toEqual(['idempotent']); // 3750 ms left
+      clock.advance(1999);
+      confirmation.replied(makeCall('other', true).delivery); // the broker serves this connection: not stuck
+      clock.advance(1);
+      answerProbe();
+      clock.advance(1250); // 500 ms left
+      expect(resent).toEqual(expected);
+    },
+  );
 
   it('resend - a probe unanswered for two waits while replies still come does not hold a re-send back', () => {
     const { send, clock, resent, probes, confirmation } = setup(1000);

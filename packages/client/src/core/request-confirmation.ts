@@ -39,10 +39,12 @@ export const UNSAMPLED_PATIENCE_MS = 30_000;
 /** Receipt ids of probes start with this; request batches use correlation ids. */
 const PROBE_PREFIX = 'probe-';
 
-/** What the sweep looks at: a request's delivery and whether it may be sent twice. */
+/** What the sweep looks at: a request's delivery, whether it may be sent twice, and its deadline. */
 export interface Confirmable {
   readonly delivery: Delivery;
   readonly request: { readonly idempotent: boolean };
+  /** A clock time. */
+  readonly deadline: number;
 }
 
 export interface RequestConfirmationEvents<Call extends Confirmable> {
@@ -161,6 +163,11 @@ export class RequestConfirmation<Call extends Confirmable> {
     this.#sweep = this.#clock.setTimeout(() => this.#resendUnconfirmed(), Math.max(50, this.#minimumWaitMs / 4));
   }
 
+  /** How long the broker usually takes to accept a request: the smoothed receipt time, or the first wait before any. */
+  #acceptMs(): number {
+    return this.#receiptMs?.smoothed ?? this.#minimumWaitMs;
+  }
+
   #sample(ms: number): void {
     if (this.#receiptMs === undefined) {
       this.#receiptMs = { smoothed: ms, variation: ms / 2 };
@@ -213,6 +220,9 @@ export class RequestConfirmation<Call extends Confirmable> {
       }
       if (!call.request.idempotent || now - delivery.handledAt < waitMs) continue;
       if (now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
+      // A copy with less time left than the broker takes to accept a request would reach a server
+      // past its deadline, to be refused there (DEADLINE_EXCEEDED, hiding why this one went unanswered).
+      if (call.deadline - now < this.#acceptMs()) continue;
       delivery.confirmWaitMs *= 2;
       this.#events.resend(call);
     }
