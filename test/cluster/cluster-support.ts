@@ -99,6 +99,8 @@ export interface CallRecord {
   /** 'ok', 'WRONG' for a wrong value, or the error code. */
   outcome: string;
   server: string | undefined;
+  /** The error's message, which says why (OVERLOADED: never confirmed; TIMEOUT: confirmed, no reply). */
+  message?: string;
 }
 
 /**
@@ -122,12 +124,28 @@ export async function callSteadily(
         records.push({ startedAt, endedAt: Date.now(), outcome: value === fibonacci(n) ? 'ok' : 'WRONG', server });
       } catch (error) {
         if (!isRpcError(error)) throw error;
-        records.push({ startedAt, endedAt: Date.now(), outcome: error.code, server: undefined });
+        records.push({
+          startedAt,
+          endedAt: Date.now(),
+          outcome: error.code,
+          server: undefined,
+          message: error.message,
+        });
       }
     }
   };
   await Promise.all(Array.from({ length: lanes }, lane));
   return records;
+}
+
+/** The calls that did not succeed, each with its error and times relative to `from` (a kill, say), to tell what happened. */
+export function failures(records: readonly CallRecord[], from: number): string[] {
+  return records
+    .filter((record) => record.outcome !== 'ok')
+    .map(
+      ({ startedAt, endedAt, outcome, message }) =>
+        `${outcome} (started ${startedAt - from} ms after, took ${endedAt - startedAt} ms): ${message ?? 'a wrong value'}`,
+    );
 }
 
 /** How many records have each outcome, e.g. { ok: 412, CONNECTION_LOST: 4 }. */
