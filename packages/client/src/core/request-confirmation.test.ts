@@ -281,6 +281,22 @@ describe('RequestConfirmation', () => {
     expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
+  it('stuck - a request sent again after a reconnect counts from its handling on the new connection, not the old one', () => {
+    const { send, clock, stuck, answerProbe, confirmation } = setup(1000);
+    const call = makeCall('idempotent', true);
+    send(call);
+    clock.advance(1000);
+    answerProbe(); // handled as of the sweep at 1250
+    clock.advance(500);
+    call.delivery.sent = false; // the connection dropped (PendingCalls.connectionLost)
+    confirmation.connected();
+    confirmation.sent(call.delivery); // sent again at 1750, never reached: a busy broker
+    clock.advance(UNSAMPLED_PATIENCE_MS - 1);
+    expect(stuck).toEqual([]);
+    clock.advance(250);
+    expect(stuck).toEqual([`the broker handled none of the requests sent ${UNSAMPLED_PATIENCE_MS} ms ago`]);
+  });
+
   it('stuck - requests the broker has not reached (the probe unanswered) for four waits, on a client that knows its receipt times', () => {
     const { send, clock, stuck, probes, sample } = setup(1000);
     sample(10); // this broker confirms in 10 ms; the sweep runs every 250 ms from 0

@@ -213,7 +213,8 @@ export class RequestConfirmation<Call extends Confirmable> {
       }
       if (delivery.handledAt === undefined) {
         if (now - delivery.lastSentAt >= Math.min(delivery.confirmWaitMs, stuckMs)) overdue = true;
-        if (Math.min(now - delivery.unconfirmedSince, silentMs) >= unreachedMs) {
+        // Not for a request whose earlier copy the broker handled: the rule above counts that one.
+        if (delivery.handledSince === undefined && Math.min(now - delivery.unconfirmedSince, silentMs) >= unreachedMs) {
           stuck = `the broker handled none of the requests sent ${unreachedMs} ms ago`;
         }
         continue;
@@ -221,7 +222,8 @@ export class RequestConfirmation<Call extends Confirmable> {
       if (!call.request.idempotent || now - delivery.handledAt < waitMs) continue;
       if (now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
       // A copy with less time left than the broker takes to accept a request would reach a server
-      // past its deadline, to be refused there (DEADLINE_EXCEEDED, hiding why this one went unanswered).
+      // with no time left to serve it, to be refused there (DEADLINE_EXCEEDED, which could come
+      // before the call's own timer under load and hide why this one went unanswered).
       if (call.deadline - now < this.#acceptMs()) continue;
       delivery.confirmWaitMs *= 2;
       this.#events.resend(call);
