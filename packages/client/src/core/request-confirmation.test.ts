@@ -281,6 +281,20 @@ describe('RequestConfirmation', () => {
     expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
   });
 
+  it('stuck - a request whose earlier copy the broker handled is not reported as never reached while its latest copy waits', () => {
+    const { send, clock, stuck, resent, answerProbe, sample } = setup(1000);
+    sample(10); // a client that knows its receipt times: requests never reached count four waits too
+    send(makeCall('idempotent', true));
+    clock.advance(1240);
+    answerProbe(); // handled as of the sweep at 1500
+    clock.advance(1250);
+    expect(resent).toEqual(['idempotent']); // at 2500; this copy's probe (4500) goes unanswered
+    clock.advance(1999);
+    expect(stuck).toEqual([]); // four waits after the first send, but the broker did handle it
+    clock.advance(1001); // four waits after the first handling
+    expect(stuck).toEqual([HANDLED_UNCONFIRMED]);
+  });
+
   it('stuck - a request sent again after a reconnect counts from its handling on the new connection, not the old one', () => {
     const { send, clock, stuck, answerProbe, confirmation } = setup(1000);
     const call = makeCall('idempotent', true);
@@ -290,7 +304,7 @@ describe('RequestConfirmation', () => {
     clock.advance(500);
     call.delivery.sent = false; // the connection dropped (PendingCalls.connectionLost)
     confirmation.connected();
-    confirmation.sent(call.delivery); // sent again at 1750, never reached: a busy broker
+    confirmation.sent(call.delivery); // sent again at 1500, never reached: a busy broker
     clock.advance(UNSAMPLED_PATIENCE_MS - 1);
     expect(stuck).toEqual([]);
     clock.advance(250);

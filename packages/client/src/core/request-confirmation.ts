@@ -221,9 +221,9 @@ export class RequestConfirmation<Call extends Confirmable> {
       }
       if (!call.request.idempotent || now - delivery.handledAt < waitMs) continue;
       if (now - delivery.lastSentAt < delivery.confirmWaitMs) continue;
-      // A copy with less time left than the broker takes to accept a request would reach a server
-      // with no time left to serve it, to be refused there (DEADLINE_EXCEEDED, which could come
-      // before the call's own timer under load and hide why this one went unanswered).
+      // A copy with less time left than the broker takes to accept a request would expire in the
+      // queue or leave a server almost none (refused with DEADLINE_EXCEEDED, which under load can
+      // come before the call's own timer and hide why this one went unanswered).
       if (call.deadline - now < this.#acceptMs()) continue;
       delivery.confirmWaitMs *= 2;
       this.#events.resend(call);
