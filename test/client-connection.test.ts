@@ -1,24 +1,11 @@
-// The client's connection to the broker: kept open while idle, dropped and rejoined when the
-// broker falls silent, and carrying idempotent calls across a broker restart.
+// The client's connection to the broker: let in once the vhost has room, dropped and rejoined when
+// the broker falls silent, and carrying idempotent calls across a broker restart. (Kept open while
+// idle: test/browser/idle-connections.test.ts, alongside the pages that wait as long.)
 import { StompConnection } from '@stomp-rpc/client/internal';
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freezeLocalBroker, nodeProfile, restartLocalBroker } from '../scripts/broker.mjs';
 import { BROKER_URL, openClient, rejectionCode, startServer, uniqueQueue, until } from './support.js';
-
-describe('connection upkeep', () => {
-  it('keepalive - an idle connection outlives Web-STOMP’s 60 s idle timeout', async () => {
-    const queue = uniqueQueue('idle');
-    await startServer(queue);
-    const states: string[] = [];
-    const client = openClient(queue, { onStateChange: (state) => states.push(state) });
-    await client.ready(5000);
-    await new Promise((resolve) => setTimeout(resolve, 65_000));
-    expect(states).toEqual(['connected']);
-    expect(client.stats.reconnects).toBe(0);
-    await expect(client.call(12)).resolves.toBe(144n);
-  }, 80_000);
-});
 
 describe('connection limits', () => {
   /** The management API of the broker under test, as guest (loopback only). */

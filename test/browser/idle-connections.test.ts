@@ -1,6 +1,8 @@
 /// <reference lib="dom" />
 // (DOM types for the callbacks given to page.evaluate, which run in the page.)
-// A page in a hidden tab and a frozen page, in Debian's real Chromium, against the real broker.
+// Connections left idle past Web-STOMP's 60 s idle timeout, against the real broker: a page in a
+// hidden tab and a frozen page in Debian's real Chromium, and a Node client. All three wait at
+// once (one away period instead of three): each waits idle, and nothing here restarts the broker.
 //
 // Why this Chromium is launched by hand: Playwright's own launch turns background timer throttling
 // off (--disable-background-timer-throttling and friends) and enables focus emulation on every
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { FibonacciRpcClient } from '@stomp-rpc/client';
 import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,10 +191,25 @@ async function closeChromium({ child, profileDir, browser }: LaunchedChromium): 
   await rm(profileDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
-// At the same time, each in a Chromium of its own: with both in one browser, the hidden page's timer
-// was not throttled while the other page was frozen (it ticked 24 times in 68 s instead of at most
-// twice). Together they take one away period instead of two.
-describe.concurrent('hidden and frozen pages', () => {
+// At the same time, each page in a Chromium of its own: with both in one browser, the hidden page's
+// timer was not throttled while the other page was frozen (it ticked 24 times in 68 s instead of at
+// most twice). Concurrent tests clean up through their own context's onTestFinished.
+describe.concurrent('idle connections', () => {
+  it('node - an idle client keeps its connection past Web-STOMP’s 60 s idle timeout', async ({ onTestFinished }) => {
+    const states: string[] = [];
+    const client = new FibonacciRpcClient({
+      url: BROKER_URL,
+      queue: QUEUE,
+      onStateChange: (state) => states.push(state),
+    });
+    onTestFinished(() => client.close());
+    await client.ready(5000);
+    await sleep(AWAY_MS);
+    expect(states).toEqual(['connected']);
+    expect(client.stats.reconnects).toBe(0);
+    await expect(client.call(12)).resolves.toBe(144n);
+  }, 120_000);
+
   it('hidden tab - timers throttled to once a minute for 65 s: the connection is kept (an end-of-line at least every 30 s), and a call right after the tab returns succeeds', async () => {
     const page = await openConnectedPage(hiddenTabContext);
     const network = await hiddenTabContext.newCDPSession(page);
