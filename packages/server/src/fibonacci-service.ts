@@ -4,7 +4,7 @@
  * fib(from..to) streamed.
  *
  * Repeated n is answered from a cache of decimal replies bounded in bytes (least recently used
- * dropped first): fib(1000000) takes ~13 ms to compute and ~40 ms to print, its 208,988 digits
+ * dropped first): fib(1000000) takes ~7 ms to compute and ~40 ms to print, its 208,988 digits
  * take ~0.2 MB to keep. Concurrent requests for the same large n share one computation (single
  * flight): the first starts it on the worker pool, the others wait for it. Failures are never
  * cached. A shared computation stops (dropped from the pool's queue, or its worker terminated)

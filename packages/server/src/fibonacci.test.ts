@@ -30,9 +30,13 @@ describe('fibonacci', () => {
     );
   });
 
-  it('satisfies fib(m+n) = fib(m)fib(n+1) + fib(m-1)fib(n) at large n', () => {
-    const [m, n] = [70_001, 65_537];
-    expect(fibonacci(m + n)).toBe(fibonacci(m) * fibonacci(n + 1) + fibonacci(m - 1) * fibonacci(n));
+  it('satisfies fib(m+n) = fib(m)fib(n+1) + fib(m-1)fib(n) at large n, even and odd', () => {
+    for (const [m, n] of [
+      [70_001, 65_537],
+      [70_001, 65_536],
+    ] as const) {
+      expect(fibonacci(m + n)).toBe(fibonacci(m) * fibonacci(n + 1) + fibonacci(m - 1) * fibonacci(n));
+    }
   });
 
   it('refuses negative, fractional and unsafe n', () => {

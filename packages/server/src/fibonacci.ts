@@ -1,25 +1,25 @@
 /**
- * fib(n) exactly, by fast doubling: O(log n) steps of BigInt multiplication, using
- *   fib(2k)   = fib(k) * (2 * fib(k+1) - fib(k))
- *   fib(2k+1) = fib(k)^2 + fib(k+1)^2
- * walking the bits of n from the top. fib(0) = 0, fib(1) = 1.
+ * fib(n) exactly, by fast doubling: O(log n) steps of BigInt multiplication, walking the bits of n
+ * from the top with a = fib(k), b = fib(k+1) and
+ *   fib(2k)   = a * (2b - a)
+ *   fib(2k+2) = b * (b + 2a)
+ *   fib(2k+1) = fib(2k+2) - fib(2k)  (or a^2 + b^2)
+ * Two multiplications a step rather than three, and one (or two squares) in the last step, which
+ * needs only fib(n): the last steps, on the largest numbers, cost most of the time. fib(0) = 0.
  */
 export function fibonacci(n: number): bigint {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative safe integer, got ${n}`);
-  let current = 0n; // fib(k)
-  let next = 1n; // fib(k + 1)
-  for (let bit = highestBit(n); bit > 0; bit = Math.floor(bit / 2)) {
-    const double = current * (2n * next - current);
-    const doublePlusOne = current * current + next * next;
-    if (n >= bit && Math.floor(n / bit) % 2 === 1) {
-      current = doublePlusOne;
-      next = double + doublePlusOne;
-    } else {
-      current = double;
-      next = doublePlusOne;
-    }
+  let a = 0n; // fib(k), k = the bits of n above `bit`
+  let b = 1n; // fib(k + 1)
+  let bit = highestBit(n);
+  for (; bit > 1; bit /= 2) {
+    const even = a * (2n * b - a); // fib(2k)
+    const evenPlusTwo = b * (b + 2n * a); // fib(2k + 2)
+    if (Math.floor(n / bit) % 2 === 1) [a, b] = [evenPlusTwo - even, evenPlusTwo];
+    else [a, b] = [even, evenPlusTwo - even];
   }
-  return current;
+  if (bit === 0) return 0n;
+  return n % 2 === 1 ? a * a + b * b : a * (2n * b - a);
 }
 
 /** The largest power of two <= n (0 for n = 0); arithmetic rather than bit operators, which stop at 2^31. */
