@@ -284,7 +284,7 @@ describe('command line', () => {
     await new Promise((resolve) => broker.once('listening', resolve));
     const url = `ws://127.0.0.1:${(broker.address() as AddressInfo).port}/ws`;
     const server = spawnChild(process.execPath, ['packages/server/dist/cli.js', '--url', url]);
-    await server.waitFor('not connected yet; still trying', 45_000);
+    await server.waitFor('not serving yet; still trying', 45_000);
     refusing = true;
     expect(await server.exited(30_000)).toBe(1);
     expect(server.stdout()).toContain('the broker refused the login');

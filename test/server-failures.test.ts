@@ -1,11 +1,14 @@
 // Servers that fail: killed mid-request, stopped during a burst, flooded with malformed requests,
-// their queue deleted under them. Every call still gets exactly one answer, each case bounded in time.
+// their queue deleted under them or declared otherwise. Every call still gets exactly one answer,
+// each case bounded in time.
 import { RpcError } from '@stomp-rpc/client';
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
+import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { amqpUrl } from '../scripts/broker.mjs';
 import {
+  BROKER_URL,
   openClient,
   openRawConnection,
   rejectionCode,
@@ -50,6 +53,39 @@ describe('servers that fail', () => {
       'the queue to be declared and consumed again',
     );
     expect(await client.call(11)).toBe(89n);
+  });
+
+  it('declared otherwise - a server whose queue exists with other arguments logs the declaration it sent as an error, and start() gives up saying so', async () => {
+    const queue = uniqueQueue('declared');
+    const client = openClient(queue);
+    await startServer(queue); // declares it as the tutorial does: not durable
+    const errors: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (fields: { reason?: string }, message: string) => errors.push(`${message}: ${fields.reason}`),
+    };
+    const durable = new RpcServer({
+      url: BROKER_URL,
+      queue,
+      handler: fibonacciHandler(),
+      logger,
+      queueDeclaration: { durable: true },
+    });
+    onTestFinished(() => durable.stop(0));
+    // The topics' RECEIPTs are lost with the queue's refusal: all three are named.
+    const refusal = `subscribed to /topic/rpc.ping, /topic/rpc.cancel, ${queue} (declaring it durable:true, auto-delete:false, exclusive:false): RabbitMQ does so when, for example, ${queue} exists with other arguments`;
+    await expect(durable.start(3000)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining(refusal),
+    });
+    // RabbitMQ 3.10's Web-STOMP closes the socket without the ERROR frame ("STOMP died").
+    expect(errors[0]).toContain(
+      `subscription refused; reconnecting: ${BROKER_URL} closed the connection as this server ${refusal}`,
+    );
+    expect(durable.stats.reconnects).toBeGreaterThanOrEqual(1); // it goes on trying
+    expect(await client.call(10)).toBe(55n); // the queue and its first server are unharmed
   });
 
   it('stuck handler - one that ignores its signal and never ends is left at the deadline, so it holds back no other request', async () => {

@@ -139,7 +139,7 @@ async function main(): Promise<number> {
         stop('refused login');
         return;
       }
-      logger.warn({ reason: (error as Error).message }, 'not connected yet; still trying');
+      logger.warn({ reason: (error as Error).message }, 'not serving yet; still trying');
       startUntilUp();
     });
   };

@@ -491,6 +491,98 @@ describe('RpcServer start', () => {
     await stopped;
   });
 
+  describe('a subscription the broker refuses', () => {
+    /** A server whose log lines the test reads, declaring its queue durable. */
+    function refusedServer() {
+      vi.useFakeTimers();
+      const lines: { level: string; message: string; reason?: string }[] = [];
+      const log = (level: string) => (fields: { reason?: string }, message: string) =>
+        lines.push({ level, message, reason: fields.reason });
+      const logger = { debug: () => {}, info: () => {}, warn: log('warn'), error: log('error') };
+      return { lines, ...serverOnFakeSockets({ handler: () => 'x', logger, queueDeclaration: { durable: true } }) };
+    }
+    /** Connects `socket` and confirms the SUBSCRIBEs to `destinations` (the others stay unconfirmed). */
+    async function connect(socket: FakeSocket, destinations: string[]) {
+      socket.open();
+      socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+      for (const { id, destination } of subscriptions(socket))
+        if (destinations.includes(destination)) socket.receive(`RECEIPT\nreceipt-id:subscribe-${id}\n\n`);
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    /** stop(), with the fake clock run on until its bounded DISCONNECT is over. */
+    async function stopWithin(server: RpcServer) {
+      const stopped = server.stop(0);
+      await vi.advanceTimersByTimeAsync(10_000);
+      await stopped;
+    }
+    const closedAtQueue =
+      'ws://127.0.0.1:1/ws closed the connection as this server subscribed to rpc_queue (declaring it durable:true, auto-delete:false, exclusive:false): RabbitMQ does so when, for example, rpc_queue exists with other arguments';
+
+    it('start - one closed at the queue’s SUBSCRIBE (a queue declared otherwise) is logged as an error naming the declaration, and start() gives up with it', async () => {
+      const { server, sockets, lines } = refusedServer();
+      const outcome = server.start(1000).catch((error: Error & { code?: string }) => error);
+      await vi.waitFor(() => expect(sockets).toHaveLength(1));
+      const first = sockets[0] as FakeSocket;
+      await connect(first, [CANCEL_TOPIC]);
+      first.closedByPeer(1000, 'STOMP died'); // RabbitMQ 3.10's Web-STOMP after precondition_failed
+      await vi.advanceTimersByTimeAsync(1000);
+      const logged = { level: 'error', message: 'subscription refused; reconnecting' };
+      expect(lines).toEqual([{ ...logged, reason: expect.stringContaining(closedAtQueue) }]);
+      const error = (await outcome) as Error;
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining(closedAtQueue) });
+      expect(error.cause).toMatchObject({
+        code: 'CONNECTION_LOST',
+        message: expect.stringContaining('fatal STOMP error'),
+      });
+      await stopWithin(server);
+    });
+
+    it('start - one closed before any RECEIPT names every subscription unconfirmed (their RECEIPTs are lost with the refusal)', async () => {
+      const { server, sockets, lines } = refusedServer();
+      void server.start(1000).catch(() => {});
+      await vi.waitFor(() => expect(sockets).toHaveLength(1));
+      const first = sockets[0] as FakeSocket;
+      await connect(first, []);
+      first.closedByPeer(1000, 'STOMP died');
+      expect(lines).toEqual([
+        {
+          level: 'error',
+          message: 'subscription refused; reconnecting',
+          reason: expect.stringContaining(
+            `closed the connection as this server subscribed to ${CANCEL_TOPIC}, rpc_queue (declaring it durable:true`,
+          ),
+        },
+      ]);
+      await stopWithin(server);
+    });
+
+    it('start - any other end, or a fatal close after the RECEIPT, is a lost connection as before, and a start() that gives up then says only that the subscription was not confirmed', async () => {
+      const { server, sockets, lines } = refusedServer();
+      const first = server.start(1000).catch((error: Error & { code?: string }) => error);
+      await vi.waitFor(() => expect(sockets).toHaveLength(1));
+      await connect(sockets[0] as FakeSocket, [CANCEL_TOPIC]);
+      (sockets[0] as FakeSocket).closedByPeer(1000, 'STOMP died'); // refused: remembered
+      await vi.advanceTimersByTimeAsync(100);
+      await connect(sockets[1] as FakeSocket, [CANCEL_TOPIC]);
+      (sockets[1] as FakeSocket).closedByPeer(1006); // lost before the RECEIPT, not refused: forgotten
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(lines.map(({ level, message }) => `${level} ${message}`)).toEqual([
+        'error subscription refused; reconnecting',
+        'warn connection lost; reconnecting',
+      ]);
+      expect(await first).toMatchObject({
+        code: 'UNAVAILABLE',
+        message: 'the broker did not confirm the subscription to rpc_queue',
+      });
+      const third = sockets[2] as FakeSocket;
+      await connect(third, [CANCEL_TOPIC, '/queue/rpc_queue']);
+      await expect(server.start(1000)).resolves.toBeUndefined();
+      third.closedByPeer(1000, 'STOMP died'); // after every RECEIPT: some other fatal error
+      expect(lines.at(-1)).toMatchObject({ level: 'warn', message: 'connection lost; reconnecting' });
+      await stopWithin(server);
+    });
+  });
+
   it('start - a stop() in the same turn as a start() on a connected server ends that start() with CLOSED at once', async () => {
     vi.useFakeTimers();
     const { server, accept } = serverOnFakeSockets({ handler: () => 'x' });

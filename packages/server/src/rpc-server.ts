@@ -33,7 +33,6 @@ import {
   StompConnection,
   type StompConnectionOptions,
   type StompMessage,
-  Waiters,
 } from '@stomp-rpc/client/internal';
 import {
   CANCEL_TOPIC,
@@ -64,6 +63,7 @@ import { type IntakeRequest, type RpcRequest, takeRequest } from './request-inta
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
 import { ServerStatsCounter } from './server-stats.js';
 import { sendStream, streamEnd } from './stream-sender.js';
+import { Subscriptions } from './subscriptions.js';
 
 export type { RpcRequest } from './request-intake.js';
 
@@ -183,11 +183,10 @@ export class RpcServer {
   readonly #options: Settings;
   readonly #observer: RpcServerObserver | undefined;
   readonly #subscribeHeaders: Record<string, string>;
+  /** The connection's subscriptions: the request queue's, which start()s wait for, and which one the broker refused. */
+  readonly #subscriptions: Subscriptions;
   readonly #announcer: PresenceAnnouncer;
   readonly #stats = new ServerStatsCounter();
-  /** start()s waiting for the broker to confirm a subscription, whichever connection makes it. */
-  readonly #subscription = new Waiters();
-  #subscribed = false;
   #stopping: Promise<void> | undefined;
   /** Every delivery of the current connection until acknowledged, in order; at stop() the close hands back the rest. */
   readonly #acks = new AckWindow<StompMessage>({
@@ -212,13 +211,16 @@ export class RpcServer {
     const { queue, prefetch, id, logger } = this.#options;
     const consumer = consumerSettings(options, prefetch);
     this.#subscribeHeaders = consumer.subscribeHeaders;
+    this.#subscriptions = new Subscriptions(queue, consumer.declarationHeaders);
     const unconfirmed = () => logger.warn({ queue }, 'a reply unconfirmed; its request acknowledged anyway');
     if (consumer.confirmReplies) this.#confirmations = new ReplyConfirmations(unconfirmed);
     this.#connection = new StompConnection(options, {
       onConnected: () => this.#subscribe(),
       onReceipt: (receiptId) => this.#confirmations?.receipt(receiptId),
       onDisconnected: (reason) => {
-        logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
+        const refusal = this.#subscriptions.lost(reason);
+        if (refusal) logger.error({ reason: refusal.message }, 'subscription refused; reconnecting');
+        else logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
         this.#confirmations?.reset();
         this.#giveBack(new RpcError('CONNECTION_LOST', 'the connection died: the request goes to a server again'));
       },
@@ -261,9 +263,7 @@ export class RpcServer {
     this.#announcer.start();
     await this.#connection.whenConnected(timeoutMs);
     if (this.#stopping) throw stoppedBeforeConfirmed(); // stop() came as this start() was connected
-    if (this.#subscribed) return;
-    const unconfirmed = `the broker did not confirm the subscription to ${this.#options.queue}`;
-    await this.#subscription.wait(Math.max(0, deadline - Date.now()), () => new RpcError('UNAVAILABLE', unconfirmed));
+    await this.#subscriptions.wait(Math.max(0, deadline - Date.now()));
   }
 
   /**
@@ -272,7 +272,7 @@ export class RpcServer {
    * Calling it again returns the same promise.
    */
   stop(graceMs: number = SERVER_DEFAULTS.graceMs): Promise<void> {
-    this.#subscription.settle(stoppedBeforeConfirmed());
+    this.#subscriptions.abandon(stoppedBeforeConfirmed());
     this.#stopping ??= this.#stop(graceMs);
     return this.#stopping;
   }
@@ -295,21 +295,20 @@ export class RpcServer {
     const { queue, prefetch, logger } = this.#options;
     const generation = this.#connection.generation;
     this.#acks.reset(); // the broker requeued the last connection's unacknowledged deliveries
+    this.#subscriptions.connected(this.#connection.url);
+    const subscribe = (destination: string, onMessage: (message: StompMessage) => void, headers = {}) =>
+      this.#subscriptions.sent(destination, this.#connection.subscribe(destination, onMessage, headers).confirmed);
     // Pings first: the broker handles frames in order, so once the queue subscription is confirmed
     // this server also hears pings, and a client that finds it there can count on an answer.
     if (this.#announcer.enabled) {
-      this.#connection.subscribe(
-        PING_TOPIC,
-        (ping) => {
-          if (!this.#stopping) this.#announcer.answerPing(ping.headers[Header.replyTo]);
-        },
-        {},
-      );
+      subscribe(PING_TOPIC, (ping) => {
+        if (!this.#stopping) this.#announcer.answerPing(ping.headers[Header.replyTo]);
+      });
     }
     const onCancel = ({ headers }: StompMessage) =>
       this.#cancellable.cancel(headers[Header.correlationId], headers[Header.replyTo]);
-    if (this.#listenForCancels) this.#connection.subscribe(CANCEL_TOPIC, onCancel, {});
-    const { confirmed } = this.#connection.subscribe(
+    if (this.#listenForCancels) subscribe(CANCEL_TOPIC, onCancel);
+    const confirmed = subscribe(
       queueDestination(queue),
       (message) => {
         const acknowledgement = this.#acks.add(message);
@@ -320,8 +319,7 @@ export class RpcServer {
     );
     void confirmed.then(() => {
       if (generation !== this.#connection.generation) return; // that connection is gone already
-      this.#subscribed = true;
-      this.#subscription.settle();
+      this.#subscriptions.queueConfirmed();
       this.#announcer.announce('hello');
       logger.info({ queue, prefetch, url: this.#connection.url, id: this.#options.id }, 'awaiting RPC requests');
     });
@@ -525,8 +523,10 @@ function stackOf(thrown: unknown): string | undefined {
 function consumerSettings(options: RpcServerOptions, prefetch: number) {
   const declaration = resolveQueueDeclaration(options.queueDeclaration);
   const quorum = declaration.arguments?.['x-queue-type'] === 'quorum';
+  const declarationHeaders = queueDeclarationHeaders(declaration);
   return {
-    subscribeHeaders: { ack: 'client', 'prefetch-count': String(prefetch), ...queueDeclarationHeaders(declaration) },
+    declarationHeaders,
+    subscribeHeaders: { ack: 'client', 'prefetch-count': String(prefetch), ...declarationHeaders },
     confirmReplies: options.confirmReplies ?? quorum,
   };
 }

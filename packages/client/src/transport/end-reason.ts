@@ -55,13 +55,24 @@ export function standingRefusal(lastError: RpcError | undefined): RpcError | und
   return new RpcError(lastError.code, lastError.message, { cause: lastError });
 }
 
+/** The errors of closes the broker made after a fatal STOMP error (see closeReason). */
+const fatalCloses = new WeakSet<RpcError>();
+
+/** Whether the broker closed the connection after a fatal STOMP error, rather than it being lost. */
+export function isFatalStompClose(error: RpcError): boolean {
+  return fatalCloses.has(error);
+}
+
 function closeReason(event: unknown, url: string, wasConnected: boolean): RpcError {
   const { code, reason } = (event ?? {}) as { code?: number; reason?: string };
   if (reason === 'STOMP died') {
-    return new RpcError(
+    // RabbitMQ 3.10's Web-STOMP after a fatal error, whose ERROR frame it does not deliver.
+    const error = new RpcError(
       'CONNECTION_LOST',
       `${url} closed the connection after a fatal STOMP error (e.g. access_refused, not_found, precondition_failed, resource_locked; see the broker log)`,
     );
+    fatalCloses.add(error);
+    return error;
   }
   const how = `WebSocket closed${code === undefined ? '' : ` with code ${code}`}${reason ? ` (${reason})` : ''}`;
   return wasConnected
