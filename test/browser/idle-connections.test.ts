@@ -42,7 +42,7 @@ const IIFE = fileURLToPath(new URL('../../packages/client/dist/browser/stomp-rpc
  * takes 100 s of connection.
  */
 const PAGE = (brokerUrl: string) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>hidden tab</title><link rel="icon" href="data:,"></head>
+<html lang="en"><head><meta charset="utf-8"><title>idle connections</title><link rel="icon" href="data:,"></head>
 <body><script src="/stomp-rpc.iife.js"></script><script>
   window.tickTimes = [];
   (function tick() { tickTimes.push(Date.now()); setTimeout(tick, 1000); })();
@@ -157,7 +157,7 @@ beforeAll(async () => {
     login: 'rpc-server',
     passcode: 'rpc-server',
     queue: QUEUE,
-    id: 'hidden-tab-test',
+    id: 'idle-connections-test',
     handler: fibonacciHandler(),
   });
   await rpcServer.start(10_000);
@@ -193,7 +193,8 @@ async function closeChromium({ child, profileDir, browser }: LaunchedChromium): 
 
 // At the same time, each page in a Chromium of its own: with both in one browser, the hidden page's
 // timer was not throttled while the other page was frozen (it ticked 24 times in 68 s instead of at
-// most twice). Concurrent tests clean up through their own context's onTestFinished.
+// most twice). The Node test cleans up through its own context's onTestFinished (the global one
+// cannot tell concurrent tests apart); the pages are closed by each test and the browsers by afterAll.
 describe.concurrent('idle connections', () => {
   it('node - an idle client keeps its connection past Web-STOMP’s 60 s idle timeout', async ({ onTestFinished }) => {
     const states: string[] = [];

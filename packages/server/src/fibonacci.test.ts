@@ -30,7 +30,7 @@ describe('fibonacci', () => {
     );
   });
 
-  it('satisfies fib(m+n) = fib(m)fib(n+1) + fib(m-1)fib(n) at large n, even and odd', () => {
+  it('satisfies fib(m+n) = fib(m)fib(n+1) + fib(m-1)fib(n) at large n, for m+n even and odd', () => {
     for (const [m, n] of [
       [70_001, 65_537],
       [70_001, 65_536],

@@ -4,12 +4,13 @@
  *   fib(2k)   = a * (2b - a)
  *   fib(2k+2) = b * (b + 2a)
  *   fib(2k+1) = fib(2k+2) - fib(2k)  (or a^2 + b^2)
- * Two multiplications a step rather than three, and one (or two squares) in the last step, which
- * needs only fib(n): the last steps, on the largest numbers, cost most of the time. fib(0) = 0.
+ * Two multiplications a step rather than three; the last step computes only fib(n): one
+ * multiplication for even n, two squarings for odd. The last steps, on the largest numbers, cost
+ * most of the time.
  */
 export function fibonacci(n: number): bigint {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative safe integer, got ${n}`);
-  let a = 0n; // fib(k), k = the bits of n above `bit`
+  let a = 0n; // fib(k), k = floor(n / (2 * bit))
   let b = 1n; // fib(k + 1)
   let bit = highestBit(n);
   for (; bit > 1; bit /= 2) {

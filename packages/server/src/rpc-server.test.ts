@@ -492,14 +492,29 @@ describe('RpcServer start', () => {
   });
 
   describe('a subscription the broker refuses', () => {
-    /** A server whose log lines the test reads, declaring its queue durable. */
-    function refusedServer() {
+    /**
+     * A server declaring its queue durable, whose log lines the test reads, started (`outcome`: the
+     * start()'s error) and connected on its `first` socket with the SUBSCRIBEs to `confirmed` confirmed.
+     */
+    async function startedAndConnected(confirmed: string[]) {
       vi.useFakeTimers();
       const lines: { level: string; message: string; reason?: string }[] = [];
       const log = (level: string) => (fields: { reason?: string }, message: string) =>
         lines.push({ level, message, reason: fields.reason });
       const logger = { debug: () => {}, info: () => {}, warn: log('warn'), error: log('error') };
-      return { lines, ...serverOnFakeSockets({ handler: () => 'x', logger, queueDeclaration: { durable: true } }) };
+      const { server, sockets } = serverOnFakeSockets({
+        handler: () => 'x',
+        logger,
+        queueDeclaration: { durable: true },
+      });
+      const outcome = server.start(1000).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      await vi.waitFor(() => expect(sockets).toHaveLength(1));
+      const first = sockets[0] as FakeSocket;
+      await connect(first, confirmed);
+      return { server, sockets, lines, first, outcome };
     }
     /** Connects `socket` and confirms the SUBSCRIBEs to `destinations` (the others stay unconfirmed). */
     async function connect(socket: FakeSocket, destinations: string[]) {
@@ -516,21 +531,17 @@ describe('RpcServer start', () => {
       await stopped;
     }
     const closedAtQueue =
-      'ws://127.0.0.1:1/ws closed the connection as this server subscribed to rpc_queue (declaring it durable:true, auto-delete:false, exclusive:false): RabbitMQ does so when, for example, rpc_queue exists with other arguments';
+      'ws://127.0.0.1:1/ws closed the connection as this server subscribed to /queue/rpc_queue (declaring it durable:true, auto-delete:false, exclusive:false): RabbitMQ does so when, for example, rpc_queue exists with other arguments';
 
     it('start - one closed at the queue’s SUBSCRIBE (a queue declared otherwise) is logged as an error naming the declaration, and start() gives up with it', async () => {
-      const { server, sockets, lines } = refusedServer();
-      const outcome = server.start(1000).catch((error: Error & { code?: string }) => error);
-      await vi.waitFor(() => expect(sockets).toHaveLength(1));
-      const first = sockets[0] as FakeSocket;
-      await connect(first, [CANCEL_TOPIC]);
+      const { server, lines, first, outcome } = await startedAndConnected([CANCEL_TOPIC]);
       first.closedByPeer(1000, 'STOMP died'); // RabbitMQ 3.10's Web-STOMP after precondition_failed
       await vi.advanceTimersByTimeAsync(1000);
       const logged = { level: 'error', message: 'subscription refused; reconnecting' };
       expect(lines).toEqual([{ ...logged, reason: expect.stringContaining(closedAtQueue) }]);
-      const error = (await outcome) as Error;
+      const error = await outcome;
       expect(error).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining(closedAtQueue) });
-      expect(error.cause).toMatchObject({
+      expect(error?.cause).toMatchObject({
         code: 'CONNECTION_LOST',
         message: expect.stringContaining('fatal STOMP error'),
       });
@@ -538,30 +549,35 @@ describe('RpcServer start', () => {
     });
 
     it('start - one closed before any RECEIPT names every subscription unconfirmed (their RECEIPTs are lost with the refusal)', async () => {
-      const { server, sockets, lines } = refusedServer();
-      void server.start(1000).catch(() => {});
-      await vi.waitFor(() => expect(sockets).toHaveLength(1));
-      const first = sockets[0] as FakeSocket;
-      await connect(first, []);
+      const { server, lines, first } = await startedAndConnected([]);
       first.closedByPeer(1000, 'STOMP died');
       expect(lines).toEqual([
         {
           level: 'error',
           message: 'subscription refused; reconnecting',
           reason: expect.stringContaining(
-            `closed the connection as this server subscribed to ${CANCEL_TOPIC}, rpc_queue (declaring it durable:true`,
+            `closed the connection as this server subscribed to ${CANCEL_TOPIC}, /queue/rpc_queue (declaring it durable:true`,
           ),
         },
       ]);
       await stopWithin(server);
     });
 
+    it('start - one whose ERROR frame does arrive before the close (RabbitMQ drops it only usually) is a refusal too', async () => {
+      const { server, lines, first } = await startedAndConnected([CANCEL_TOPIC]);
+      first.receive("ERROR\nmessage:PRECONDITION_FAILED\n\ninequivalent arg 'durable' for queue 'rpc_queue'\n");
+      first.closedByPeer(1000);
+      expect(lines.map(({ level, message }) => `${level} ${message}`)).toEqual([
+        'error broker error',
+        'error subscription refused; reconnecting',
+      ]);
+      expect(lines[1]?.reason).toContain(closedAtQueue);
+      await stopWithin(server);
+    });
+
     it('start - any other end, or a fatal close after the RECEIPT, is a lost connection as before, and a start() that gives up then says only that the subscription was not confirmed', async () => {
-      const { server, sockets, lines } = refusedServer();
-      const first = server.start(1000).catch((error: Error & { code?: string }) => error);
-      await vi.waitFor(() => expect(sockets).toHaveLength(1));
-      await connect(sockets[0] as FakeSocket, [CANCEL_TOPIC]);
-      (sockets[0] as FakeSocket).closedByPeer(1000, 'STOMP died'); // refused: remembered
+      const { server, sockets, lines, first, outcome } = await startedAndConnected([CANCEL_TOPIC]);
+      first.closedByPeer(1000, 'STOMP died'); // refused: remembered
       await vi.advanceTimersByTimeAsync(100);
       await connect(sockets[1] as FakeSocket, [CANCEL_TOPIC]);
       (sockets[1] as FakeSocket).closedByPeer(1006); // lost before the RECEIPT, not refused: forgotten
@@ -570,7 +586,7 @@ describe('RpcServer start', () => {
         'error subscription refused; reconnecting',
         'warn connection lost; reconnecting',
       ]);
-      expect(await first).toMatchObject({
+      expect(await outcome).toMatchObject({
         code: 'UNAVAILABLE',
         message: 'the broker did not confirm the subscription to rpc_queue',
       });

@@ -219,7 +219,7 @@ export class RpcServer {
       onReceipt: (receiptId) => this.#confirmations?.receipt(receiptId),
       onDisconnected: (reason) => {
         const refusal = this.#subscriptions.lost(reason);
-        if (refusal) logger.error({ reason: refusal.message }, 'subscription refused; reconnecting');
+        if (refusal) logger.error({ queue, reason: refusal.message }, 'subscription refused; reconnecting');
         else logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
         this.#confirmations?.reset();
         this.#giveBack(new RpcError('CONNECTION_LOST', 'the connection died: the request goes to a server again'));

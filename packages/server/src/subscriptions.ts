@@ -4,10 +4,10 @@
  * before it. RabbitMQ closes the connection at once when it refuses one: the queue exists with
  * other arguments than the SUBSCRIBE declares (precondition_failed), or the user may not configure
  * or read what it needs (access_refused). Over Web-STOMP on 3.10 the ERROR frame that would say so
- * is lost: the socket just closes ("STOMP died"), and the server reconnects and is refused again.
- * The RECEIPTs of the SUBSCRIBEs written with the refused one are lost with it (seen: the queue's
- * refusal left the topics' unconfirmed too), so every SUBSCRIBE still unconfirmed at that close is
- * named, the queue's with its declaration, which is what an operator must compare with the queue.
+ * is usually lost: the socket just closes ("STOMP died"), and the server reconnects and is refused
+ * again. The RECEIPTs of the SUBSCRIBEs written with the refused one can be lost with it (seen: the
+ * queue's refusal left the topics' unconfirmed too), so every SUBSCRIBE still unconfirmed at that
+ * close is named, the queue's with its declaration, which is what an operator must compare with it.
  */
 import { RpcError } from '@stomp-rpc/client';
 import { isFatalStompClose, Waiters } from '@stomp-rpc/client/internal';
@@ -90,16 +90,16 @@ export class Subscriptions {
     const queue = this.#queue;
     const declaring = unconfirmed.includes(queueDestination(queue));
     const names = unconfirmed.map((destination) =>
-      destination === queueDestination(queue) ? `${queue} (declaring it ${this.#declared})` : destination,
+      destination === queueDestination(queue) ? `${destination} (declaring it ${this.#declared})` : destination,
     );
     const otherwise = declaring
-      ? `${queue} exists with other arguments (precondition_failed: its durability or type differ) or `
+      ? `${queue} exists with other arguments (precondition_failed: its durability, type or another argument differs) or `
       : '';
     return new RpcError(
       'UNAVAILABLE',
       `${this.#url} closed the connection as this server subscribed to ${names.join(', ')}: RabbitMQ does ` +
         `so when, for example, ${otherwise}the user may not configure or read one of them (access_refused); ` +
-        'the broker log says which',
+        'its ERROR, if one came, or its log says which',
       { cause: reason },
     );
   }

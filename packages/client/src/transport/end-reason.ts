@@ -5,6 +5,14 @@
  */
 import { RpcError } from '../errors.js';
 
+/** The errors of closes the broker made after a fatal STOMP error (see take and closeReason). */
+const fatalCloses = new WeakSet<RpcError>();
+
+/** Whether the broker closed the connection after a fatal STOMP error, rather than it being lost. */
+export function isFatalStompClose(error: RpcError): boolean {
+  return fatalCloses.has(error);
+}
+
 export class EndReason {
   #known: RpcError | undefined;
   /**
@@ -35,6 +43,8 @@ export class EndReason {
 
   /** The socket closed: the reason learned before, or one read from its close event; forgets both. */
   take(event: unknown, url: string, wasConnected: boolean): RpcError {
+    // An ERROR frame that nothing followed but the close: the broker ended the connection for it.
+    if (this.#known === undefined && this.#brokerError) fatalCloses.add(this.#brokerError);
     const reason = this.#known ?? this.#brokerError ?? closeReason(event, url, wasConnected);
     this.clear();
     return reason;
@@ -53,14 +63,6 @@ export class EndReason {
 export function standingRefusal(lastError: RpcError | undefined): RpcError | undefined {
   if (lastError?.code !== 'UNAUTHENTICATED' && lastError?.code !== 'INVALID_ARGUMENT') return undefined;
   return new RpcError(lastError.code, lastError.message, { cause: lastError });
-}
-
-/** The errors of closes the broker made after a fatal STOMP error (see closeReason). */
-const fatalCloses = new WeakSet<RpcError>();
-
-/** Whether the broker closed the connection after a fatal STOMP error, rather than it being lost. */
-export function isFatalStompClose(error: RpcError): boolean {
-  return fatalCloses.has(error);
 }
 
 function closeReason(event: unknown, url: string, wasConnected: boolean): RpcError {
