@@ -15,6 +15,8 @@ import { queueDestination } from '@stomp-rpc/client/protocol';
 
 export class Subscriptions {
   readonly #queue: string;
+  /** The queue's SUBSCRIBE destination, `/queue/<name>`. */
+  readonly #destination: string;
   /** The declaration headers the queue's SUBSCRIBE carries, as `name:value` pairs. */
   readonly #declared: string;
   readonly #waiters = new Waiters();
@@ -28,6 +30,7 @@ export class Subscriptions {
 
   constructor(queue: string, declarationHeaders: Readonly<Record<string, string>>) {
     this.#queue = queue;
+    this.#destination = queueDestination(queue);
     this.#declared = Object.entries(declarationHeaders)
       .map(([name, value]) => `${name}:${value}`)
       .join(', ');
@@ -88,11 +91,10 @@ export class Subscriptions {
 
   #refusal(unconfirmed: readonly string[], reason: RpcError): RpcError {
     const queue = this.#queue;
-    const declaring = unconfirmed.includes(queueDestination(queue));
     const names = unconfirmed.map((destination) =>
-      destination === queueDestination(queue) ? `${destination} (declaring it ${this.#declared})` : destination,
+      destination === this.#destination ? `${destination} (declaring it ${this.#declared})` : destination,
     );
-    const otherwise = declaring
+    const otherwise = unconfirmed.includes(this.#destination)
       ? `${queue} exists with other arguments (precondition_failed: its durability, type or another argument differs) or `
       : '';
     return new RpcError(
