@@ -103,13 +103,14 @@ export interface Child {
 /**
  * Starts `command` in the repository root with extra environment `env`; killed when the test ends.
  * `processGroup`: as a terminal starts a program, the leader of a process group of its own (which
- * is killed as a whole).
+ * is killed as a whole). `onFinished`: a concurrent test's own `onTestFinished` (the global one
+ * cannot tell concurrent tests apart).
  */
 export function spawnChild(
   command: string,
   args: string[],
   env: Record<string, string> = {},
-  { processGroup = false } = {},
+  { processGroup = false, onFinished = onTestFinished } = {},
 ): Child {
   const child = spawn(command, args, {
     cwd: ROOT,
@@ -117,7 +118,7 @@ export function spawnChild(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: processGroup,
   });
-  onTestFinished(() => {
+  onFinished(() => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     try {
       process.kill(processGroup ? -(child.pid as number) : (child.pid as number), 'SIGKILL');

@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 // (DOM types for the callbacks given to page.evaluate, which run in the page.)
 // Connections left idle past Web-STOMP's 60 s idle timeout, against the real broker: a page in a
-// hidden tab and a frozen page in Debian's real Chromium, and a Node client. All three wait at
-// once (one away period instead of three): each waits idle, and nothing here restarts the broker.
+// hidden tab and a frozen page in Debian's real Chromium, and a Node client. With them, the server
+// command line against a broker that stays silent past its 30 s start wait. All four wait at once
+// (one wait instead of four): nothing here restarts the broker or loads the machine.
 //
 // Why this Chromium is launched by hand: Playwright's own launch turns background timer throttling
 // off (--disable-background-timer-throttling and friends) and enables focus emulation on every
@@ -25,7 +26,8 @@ import { FibonacciRpcClient } from '@stomp-rpc/client';
 import { fibonacciHandler, RpcServer } from '@stomp-rpc/server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BROKER_URL } from '../support.js';
+import { WebSocketServer } from 'ws';
+import { BROKER_URL, spawnChild } from '../support.js';
 import { CHROMIUM } from './browser.js';
 
 const QUEUE = 'rpc_queue';
@@ -193,7 +195,7 @@ async function closeChromium({ child, profileDir, browser }: LaunchedChromium): 
 
 // At the same time, each page in a Chromium of its own: with both in one browser, the hidden page's
 // timer was not throttled while the other page was frozen (it ticked 24 times in 68 s instead of at
-// most twice). The Node test cleans up through its own context's onTestFinished (the global one
+// most twice). The Node tests clean up through their own context's onTestFinished (the global one
 // cannot tell concurrent tests apart); the pages are closed by each test and the browsers by afterAll.
 describe.concurrent('idle connections', () => {
   it('node - an idle client keeps its connection past Web-STOMP’s 60 s idle timeout', async ({ onTestFinished }) => {
@@ -209,6 +211,39 @@ describe.concurrent('idle connections', () => {
     expect(states).toEqual(['connected']);
     expect(client.stats.reconnects).toBe(0);
     await expect(client.call(12)).resolves.toBe(144n);
+  }, 120_000);
+
+  // start() gives up its wait after 30 s and the server goes on trying: a refusal coming after that
+  // (a broker that was down, then up with other passwords) must still stop it.
+  it('server cli - a login refused only after its first 30 s of trying still stops it, with exit 1', async ({
+    onTestFinished,
+  }) => {
+    let refusing = false;
+    const broker = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      handleProtocols: (offered) => [...offered][0] ?? false,
+    });
+    onTestFinished(() => new Promise<void>((resolve) => broker.close(() => resolve())));
+    broker.on('connection', (socket) => {
+      socket.on('message', () => {
+        // Silent at first (no CONNECTED: each attempt times out); then RabbitMQ's answer to a wrong password.
+        if (refusing)
+          socket.send("ERROR\nmessage:Bad CONNECT\ncontent-type:text/plain\n\nAccess refused for user 'guest'\n\0");
+      });
+    });
+    await new Promise((resolve) => broker.once('listening', resolve));
+    const url = `ws://127.0.0.1:${(broker.address() as AddressInfo).port}/ws`;
+    const server = spawnChild(
+      process.execPath,
+      ['packages/server/dist/cli.js', '--url', url],
+      {},
+      { onFinished: onTestFinished },
+    );
+    await server.waitFor('not serving yet; still trying', 45_000);
+    refusing = true;
+    expect(await server.exited(30_000)).toBe(1);
+    expect(server.stdout()).toContain('the broker refused the login');
   }, 120_000);
 
   it('hidden tab - timers throttled to once a minute for 65 s: the connection is kept (an end-of-line at least every 30 s), and a call right after the tab returns succeeds', async () => {
