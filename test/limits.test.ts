@@ -1,11 +1,12 @@
 // Broker-side limits: a full queue under a reject-publish policy refuses requests (OVERLOADED),
 // and Web-STOMP caps the size of a frame (servers keep their replies under it).
-import { type FibonacciClientOptions, isRpcError } from '@stomp-rpc/client';
+import { type FibonacciClientOptions, isRpcError, RpcClient, type RpcClientOptions } from '@stomp-rpc/client';
+import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { fibonacciHandler } from '@stomp-rpc/server';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
-import { openClient, queueDepth, startServer, uniqueQueue, until } from './support.js';
+import { BROKER_URL, openClient, queueDepth, startServer, uniqueQueue, until } from './support.js';
 
 const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
 
@@ -119,6 +120,72 @@ describe('limits', () => {
     await startServer(queue);
     const client = openClient(queue);
     expect((await client.call(1_000_000, { timeoutMs: 20_000 })).toString().length).toBe(208_988);
+  });
+
+  it('frames - a request over maxRequestBytes is INVALID_ARGUMENT, unsent, and the calls on the connection go on; with the bound raised past the broker’s, the broker’s close is named', async () => {
+    const queue = uniqueQueue('large-request');
+    // Answers with the body's length, a moment later: a call made first is still out when the large one is refused.
+    await startServer(queue, {
+      maxBodyBytes: 512 * 1024,
+      handler: async (request) => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return String(request.body.length);
+      },
+    });
+    const open = (options: RpcClientOptions = {}) => {
+      const client = new RpcClient({ url: BROKER_URL, ...options });
+      onTestFinished(() => client.close());
+      return client;
+    };
+    const send = (client: RpcClient, body: string) =>
+      client.request(queueDestination(queue), body, { headers: queueDeclarationHeaders(), timeoutMs: 5000 }).then(
+        (reply) => reply.body,
+        (error: unknown) => (isRpcError(error) ? `${error.code}: ${error.message}` : String(error)),
+      );
+
+    const client = open();
+    await client.ready(5000);
+    const first = send(client, 'x'.repeat(100_000));
+    expect(await send(client, 'x'.repeat(260_000))).toMatch(
+      /^INVALID_ARGUMENT: the request is 26\d{4} bytes, over maxRequestBytes \(253952\)/,
+    );
+    expect(await send(client, 'x'.repeat(250_000))).toBe('250000'); // under the bound, with our headers under the broker's
+    expect(await first).toBe('100000');
+    expect(client.stats.reconnects).toBe(0);
+
+    // Past the broker's 256 KiB frame limit, the broker closes the connection with 1009 ("message too big").
+    const raised = open({ maxRequestBytes: 1024 * 1024 });
+    await raised.ready(5000);
+    expect(await send(raised, 'x'.repeat(300_000))).toMatch(
+      /^CONNECTION_LOST: .* closed the connection on a frame over its size limit \(WebSocket close 1009\)/,
+    );
+  });
+
+  it('frames - maxReplyBytes raised past the broker’s limit: the reply the broker refuses, redelivered, is INTERNAL, not a loop that closes every server’s connection', async () => {
+    const queue = uniqueQueue('refused-reply');
+    const errors: string[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (_: unknown, message: string) => errors.push(message) };
+    const server = await startServer(queue, {
+      maxReplyBytes: 1024 * 1024,
+      handler: (request) => 'x'.repeat(Number(request.body)),
+      logger,
+    });
+    const client = new RpcClient({ url: BROKER_URL });
+    onTestFinished(() => client.close());
+    const send = (length: number) =>
+      client
+        .request(queueDestination(queue), String(length), { headers: queueDeclarationHeaders(), timeoutMs: 10_000 })
+        .then(
+          (reply) => `${reply.body.length} characters`,
+          (error: unknown) => (isRpcError(error) ? `${error.code}: ${error.message}` : String(error)),
+        );
+    expect(await send(250_000)).toBe('250000 characters');
+    expect(await send(300_000)).toBe("INTERNAL: the reply is 300000 bytes, over the server's maxReplyBytes (299999)");
+    expect(errors).toContainEqual(
+      expect.stringContaining('the broker closed the connection on a frame over its size limit'),
+    );
+    expect(server.stats.reconnects).toBe(1);
+    expect(await send(250_000)).toBe('250000 characters');
   });
 
   it('frames - a reply over the server’s maxReplyBytes is INTERNAL at its caller, and the server keeps its connection', async () => {

@@ -44,7 +44,7 @@ export function checkName(name: string, what: string): string {
   return name;
 }
 
-function utf8Length(text: string): number {
+export function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 

@@ -6,7 +6,8 @@
  * cuts an error's message to fit.
  */
 import { RpcError } from '@stomp-rpc/client';
-import { checkCount } from '@stomp-rpc/client/internal';
+import { checkCount, isOversizedFrameClose } from '@stomp-rpc/client/internal';
+import type { Logger } from './logger.js';
 
 /** The smallest `maxReplyBytes`: an error's message, cut to fit, must still say what failed. */
 export const MIN_REPLY_BYTES = 1024;
@@ -40,4 +41,43 @@ export function checkReplyBytes(maxReplyBytes: number): number {
     throw new RpcError('INVALID_ARGUMENT', `maxReplyBytes must be at least ${MIN_REPLY_BYTES}, got ${maxReplyBytes}`);
   }
   return maxReplyBytes;
+}
+
+/**
+ * The reply size in force: maxReplyBytes, lowered when the broker closes the connection on a frame
+ * over its own limit (WebSocket close 1009), as it does when maxReplyBytes was raised past it. The
+ * request whose reply did it goes back to the queue, and would close the connection of every
+ * server it reaches, forever on a classic queue. So a server that sees such a close refuses from
+ * then on replies as long as the longest it had sent on that connection: when the request comes
+ * back to it, it is answered INTERNAL. (Counted in UTF-16 units, at most its bytes of UTF-8: a
+ * reply shorter in units but not in bytes may close the connection once more, and is refused next.)
+ */
+export class ReplyLimit {
+  #bytes: number;
+  #longestSent = 0;
+
+  constructor(maxReplyBytes: number) {
+    this.#bytes = checkReplyBytes(maxReplyBytes);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** A reply or stream item went out. */
+  sent(body: string): void {
+    if (body.length > this.#longestSent) this.#longestSent = body.length;
+  }
+
+  /** The connection ended for `reason`: after the broker's refusal of a frame, replies as long as the longest sent are refused. */
+  connectionLost(reason: RpcError, logger: Logger): void {
+    const longest = this.#longestSent;
+    this.#longestSent = 0;
+    if (!isOversizedFrameClose(reason) || longest <= MIN_REPLY_BYTES) return;
+    this.#bytes = Math.min(this.#bytes, longest - 1);
+    logger.error(
+      { reason: reason.message, maxReplyBytes: this.#bytes },
+      `the broker closed the connection on a frame over its size limit, after replies of up to ${longest} characters: replies over ${this.#bytes} bytes are INTERNAL from now on; set maxReplyBytes (--max-reply-bytes) under the broker's frame limit (web_stomp.ws_opts.max_frame_size)`,
+    );
+  }
 }

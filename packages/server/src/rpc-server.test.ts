@@ -309,6 +309,78 @@ describe('RpcServer failures', () => {
   );
 });
 
+describe('RpcServer replies the broker refuses as too large', () => {
+  // maxReplyBytes raised past the broker's frame limit: the broker closes the connection (1009) on
+  // the reply, and the request, redelivered, would do it again on every server, forever.
+  it('after a close for a frame over the broker’s limit, replies as long as the longest sent on that connection are INTERNAL; other closes change nothing', async () => {
+    const errors: { maxReplyBytes?: number; message: string }[] = [];
+    const lowered = () => errors.filter(({ message }) => message.includes('over its size limit'));
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (fields: { maxReplyBytes?: number }, message: string) => errors.push({ ...fields, message }),
+    };
+    const { server, sockets, accept } = serverOnFakeSockets({
+      handler: (request) => 'x'.repeat(Number(request.body)),
+      maxReplyBytes: 100_000,
+      logger,
+    });
+    const started = server.start(2000);
+    const first = await accept();
+    await started;
+    const answerTo = async (socket: FakeSocket, correlationId: string, length: number) => {
+      deliver(socket, '/queue/rpc_queue', { 'reply-to': REPLY_TO, 'correlation-id': correlationId }, String(length));
+      await vi.waitFor(() =>
+        expect(
+          framesOf(socket, 'SEND').find((frame) => header(frame, 'correlation-id') === correlationId),
+        ).toBeDefined(),
+      );
+      const reply = framesOf(socket, 'SEND').find((frame) => header(frame, 'correlation-id') === correlationId) ?? '';
+      return header(reply, 'rpc-error-code') || `${reply.length - reply.indexOf('\n\n') - 3} characters`;
+    };
+    /** Closes `socket` as the broker would, and opens the server's next connection. */
+    const reconnect = async (socket: FakeSocket, code: number) => {
+      const count = sockets.length;
+      socket.closedByPeer(code);
+      await vi.waitFor(() => expect(sockets.length).toBe(count + 1));
+      const next = sockets[count] as FakeSocket;
+      next.open();
+      next.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+      for (const { id } of subscriptions(next)) next.receive(`RECEIPT\nreceipt-id:subscribe-${id}\n\n`);
+      return next;
+    };
+
+    expect(await answerTo(first, 'call.1', 60_000)).toBe('60000 characters');
+    expect(await answerTo(first, 'call.2', 2_000)).toBe('2000 characters');
+    // Another end of the connection: nothing learned.
+    const second = await reconnect(first, 1006);
+    expect(lowered()).toEqual([]);
+    expect(await answerTo(second, 'call.3', 70_000)).toBe('70000 characters');
+    expect(await answerTo(second, 'call.4', 50_000)).toBe('50000 characters');
+    // The broker refused a frame of ours: the longest reply sent on that connection (70,000) was it, or longer than it.
+    const third = await reconnect(second, 1009);
+    expect(lowered()).toEqual([
+      expect.objectContaining({
+        maxReplyBytes: 69_999,
+        message: expect.stringContaining(
+          'after replies of up to 70000 characters: replies over 69999 bytes are INTERNAL',
+        ),
+      }),
+    ]);
+    expect(await answerTo(third, 'call.3', 70_000)).toBe('INTERNAL');
+    expect(await answerTo(third, 'call.5', 69_999)).toBe('69999 characters');
+    // A reply under the new limit may still be over the broker's (a frame has headers too): lowered again.
+    const fourth = await reconnect(third, 1009);
+    expect(lowered().at(-1)).toMatchObject({ maxReplyBytes: 69_998 });
+    // A 1009 on a connection that sent no reply of more than MIN_REPLY_BYTES changes nothing.
+    const fifth = await reconnect(fourth, 1009);
+    expect(lowered()).toHaveLength(2);
+    expect(await answerTo(fifth, 'call.6', 69_998)).toBe('69998 characters');
+    void server.stop(0);
+  });
+});
+
 describe('RpcServer defaultDeadlineMs', () => {
   // A tutorial client sends no expiration: a handler that never ended held back the cumulative ACK
   // of every later request, until the broker stopped delivering to the server.

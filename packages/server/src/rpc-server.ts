@@ -57,7 +57,7 @@ import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js'
 import { type Logger, neverThrowing, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { ReplyConfirmations } from './reply-confirmations.js';
-import { checkReplyBytes, fitted, replyWithin } from './reply-size.js';
+import { fitted, ReplyLimit, replyWithin } from './reply-size.js';
 import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
@@ -168,7 +168,6 @@ type Settings = Required<
     | 'queue'
     | 'prefetch'
     | 'maxBodyBytes'
-    | 'maxReplyBytes'
     | 'defaultDeadlineMs'
     | 'logger'
     | 'id'
@@ -176,7 +175,7 @@ type Settings = Required<
     | 'maxStreamItems'
     | 'maxStreamBytes'
   >
->;
+> & { replyLimit: ReplyLimit };
 
 export class RpcServer {
   readonly #connection: StompConnection;
@@ -221,6 +220,7 @@ export class RpcServer {
         const refusal = this.#subscriptions.lost(reason);
         if (refusal) logger.error({ queue, reason: refusal.message }, 'subscription refused; reconnecting');
         else logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
+        this.#options.replyLimit.connectionLost(reason, logger);
         this.#confirmations?.reset();
         this.#giveBack(new RpcError('CONNECTION_LOST', 'the connection died: the request goes to a server again'));
       },
@@ -435,7 +435,7 @@ export class RpcServer {
         },
       };
       const answer = await answerUnlessStopped(control, Promise.resolve(this.#options.handler(request)));
-      if (typeof answer === 'string') return replyWithin(answer, this.#options.maxReplyBytes);
+      if (typeof answer === 'string') return replyWithin(answer, this.#options.replyLimit.bytes);
       const streamed = await sendStream(answer, this.#options, {
         send,
         stopped,
@@ -445,7 +445,7 @@ export class RpcServer {
       if (streamed instanceof RpcError) throw streamed;
       return { body: '', streamed };
     } catch (thrown) {
-      return failureReply(thrown, this.#options.maxReplyBytes);
+      return failureReply(thrown, this.#options.replyLimit.bytes);
     }
   }
 
@@ -464,6 +464,7 @@ export class RpcServer {
     };
     try {
       this.#connection.publish({ destination, body, headers });
+      this.#options.replyLimit.sent(body);
       return true;
     } catch (error) {
       // Disconnected while handling: the request was not ACKed, so the broker redelivers it.
@@ -577,7 +578,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     queue: checkName(options.queue ?? DEFAULT_QUEUE, 'queue'),
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
-    maxReplyBytes: checkReplyBytes(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes),
+    replyLimit: new ReplyLimit(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes),
     defaultDeadlineMs: checkMs(options.defaultDeadlineMs ?? SERVER_DEFAULTS.defaultDeadlineMs, 'defaultDeadlineMs'),
     logger: options.logger ? neverThrowing(options.logger) : silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),

@@ -44,8 +44,8 @@ export async function sendStream(
   {
     maxStreamItems,
     maxStreamBytes,
-    maxReplyBytes,
-  }: { maxStreamItems: number; maxStreamBytes: number; maxReplyBytes: number },
+    replyLimit,
+  }: { maxStreamItems: number; maxStreamBytes: number; replyLimit: { readonly bytes: number } },
   sink: StreamSink,
 ): Promise<RpcError | number> {
   // A handler in plain JavaScript (or an async one that forgot to return) may give anything.
@@ -69,7 +69,7 @@ export async function sendStream(
       if (sent === maxStreamItems) return overLimit(`${maxStreamItems} items`);
       bytes += next.value.length;
       if (bytes > maxStreamBytes) return overLimit(`${maxStreamBytes} bytes`);
-      const oversized = oversizedReply(next.value, maxReplyBytes);
+      const oversized = oversizedReply(next.value, replyLimit.bytes);
       if (oversized) return oversized;
       const headers = { [Header.stream]: StreamMark.item, [Header.sequence]: String(sent) };
       if (!sink.send(next.value, headers)) return new RpcError('CONNECTION_LOST', 'the connection dropped');

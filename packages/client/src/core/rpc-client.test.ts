@@ -128,6 +128,39 @@ describe('RpcClient request', () => {
     ]);
   });
 
+  it('request - over maxRequestBytes (UTF-8 of the body and the caller’s headers) is INVALID_ARGUMENT, and nothing is sent', async () => {
+    const { client, transport } = setup({ maxRequestBytes: 1000 });
+    transport.connect();
+    const over: Array<[string, RequestOptions]> = [
+      ['x'.repeat(1001), {}],
+      ['é'.repeat(501), {}], // 501 units, 1,002 bytes
+      ['€'.repeat(334), {}], // 1,002 bytes
+      ['x'.repeat(900), { headers: { 'x-note': 'y'.repeat(95) } }],
+      ['x'.repeat(900), { declare: { 'x-queue-type': 'z'.repeat(90) } }],
+    ];
+    for (const [body, options] of over) {
+      const failure = client.request('/queue/q', body, options);
+      await expect(failure, `${body.length} units, ${JSON.stringify(options).length}`).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/^the request is 10\d\d bytes, over maxRequestBytes \(1000\)/),
+      });
+    }
+    expect(transport.requests()).toEqual([]);
+    void client.request('/queue/q', 'x'.repeat(1000));
+    void client.request('/queue/q', 'é'.repeat(500));
+    void client.request('/queue/q', 'x'.repeat(900), { headers: { 'x-note': 'y'.repeat(94) } });
+    await settle();
+    expect(transport.requests()).toHaveLength(3);
+  });
+
+  it('request - a maxRequestBytes that is not a whole number of at least 1 is INVALID_ARGUMENT', () => {
+    for (const maxRequestBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => setup({ maxRequestBytes }), String(maxRequestBytes)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+  });
+
   it('request - no receipt header when confirmRequests is off', () => {
     const { client, transport } = setup({ confirmRequests: false });
     transport.connect();

@@ -17,7 +17,7 @@
  */
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
-import { checkMs, checkSignal } from '../options.js';
+import { checkCount, checkMs, checkSignal, utf8Length } from '../options.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
 import {
@@ -134,6 +134,13 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * @default false
    */
   traceCalls?: boolean | undefined;
+  /**
+   * The largest request, in bytes of UTF-8 of its body and the caller's headers; a larger one is
+   * INVALID_ARGUMENT, unsent. The broker closes a connection that sends a frame over its limit
+   * (WebSocket close 1009), and every call out on it with it; a request sent again would do it again.
+   * @default 253952 (248 KiB: under rabbitmq-conf's 256 KiB frame limit, with room for the client's headers)
+   */
+  maxRequestBytes?: number | undefined;
 }
 
 export interface RequestOptions {
@@ -218,7 +225,7 @@ export class RpcClient {
   readonly #defaultTimeoutMs: number;
   readonly #discoveryMs: number;
   readonly #confirmRequests: boolean;
-  readonly #traceCalls: boolean;
+  readonly #requestChecks: RequestChecks;
   readonly #calls: PendingCalls<RpcReply>;
   readonly #confirmation: RequestConfirmation<Call>;
   readonly #discovery: ServerDiscovery;
@@ -244,7 +251,7 @@ export class RpcClient {
     this.#defaultTimeoutMs = settings.timeoutMs;
     this.#discoveryMs = settings.discoveryMs;
     this.#confirmRequests = settings.confirmRequests;
-    this.#traceCalls = options.traceCalls ?? CLIENT_DEFAULTS.traceCalls;
+    this.#requestChecks = settings.requestChecks;
     const cancels = options.cancels ?? CLIENT_DEFAULTS.cancels;
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
       timeoutError: (call) => this.#deadlineError(call),
@@ -361,7 +368,7 @@ export class RpcClient {
     let request: OutgoingRequest;
     try {
       timeoutMs = this.#checkRequest(options);
-      request = outgoingRequest(destination, body, options, this.#traceCalls);
+      request = outgoingRequest(destination, body, options, this.#requestChecks);
       if (this.#connection.refusal) throw this.#connection.refusal; // as #handleConnectFailed says
     } catch (error) {
       const failure = RpcError.from(error);
@@ -540,7 +547,7 @@ function outgoingRequest(
   destination: string,
   body: string,
   options: RequestOptions,
-  traceCalls: boolean,
+  { traceCalls, maxRequestBytes }: RequestChecks,
 ): OutgoingRequest {
   // Checked here, not at the write: a write that throws is taken for a lost connection.
   if (typeof body !== 'string' || typeof destination !== 'string') {
@@ -555,6 +562,13 @@ function outgoingRequest(
   }
   const badHeaders = badRequestHeaders(options.headers ?? {}) ?? badRequestHeaders(options.declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
+  const bytes = requestBytesOver(maxRequestBytes, body, options.headers, options.declare);
+  if (bytes !== undefined) {
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      `the request is ${bytes} bytes, over maxRequestBytes (${maxRequestBytes}): the broker closes the connection on a frame over its limit`,
+    );
+  }
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && (typeof traceparent !== 'string' || !isTraceparent(traceparent))) {
     throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(String(traceparent).slice(0, 60))}`);
@@ -568,6 +582,26 @@ function outgoingRequest(
     idempotent: options.idempotent ?? false,
     traceparent,
   };
+}
+
+/** How each request is checked and completed, from the client's options. */
+interface RequestChecks {
+  traceCalls: boolean;
+  maxRequestBytes: number;
+}
+
+/** The UTF-8 size of a request's body and caller's headers when it is over `maxBytes`; undefined when it may go. */
+function requestBytesOver(
+  maxBytes: number,
+  body: string,
+  ...headerSets: (Readonly<Record<string, string>> | undefined)[]
+): number | undefined {
+  const texts = [body];
+  for (const headers of headerSets) for (const [name, value] of Object.entries(headers ?? {})) texts.push(name, value);
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most requests need no count.
+  if (texts.reduce((units, text) => units + text.length, 0) * 3 <= maxBytes) return undefined;
+  const bytes = texts.reduce((sum, text) => sum + utf8Length(text), 0);
+  return bytes > maxBytes ? bytes : undefined;
 }
 
 /**
@@ -622,6 +656,10 @@ function checkClientOptions(options: RpcClientOptions) {
     timeoutMs: checkMs(options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, 'timeoutMs'),
     discoveryMs,
     confirmRequests,
+    requestChecks: {
+      traceCalls: options.traceCalls ?? CLIENT_DEFAULTS.traceCalls,
+      maxRequestBytes: checkCount(options.maxRequestBytes ?? CLIENT_DEFAULTS.maxRequestBytes, 'maxRequestBytes'),
+    },
     resendUnconfirmedMs: confirmRequests
       ? checkMs(options.resendUnconfirmedMs ?? CLIENT_DEFAULTS.resendUnconfirmedMs, 'resendUnconfirmedMs', 0)
       : 0,

@@ -13,6 +13,14 @@ export function isFatalStompClose(error: RpcError): boolean {
   return fatalCloses.has(error);
 }
 
+/** The errors of closes the broker made for a frame of ours over its size limit. */
+const oversizedFrameCloses = new WeakSet<RpcError>();
+
+/** Whether the broker closed the connection for a frame over its size limit (WebSocket close 1009). */
+export function isOversizedFrameClose(error: RpcError): boolean {
+  return oversizedFrameCloses.has(error);
+}
+
 export class EndReason {
   #known: RpcError | undefined;
   /**
@@ -74,6 +82,15 @@ function closeReason(event: unknown, url: string, wasConnected: boolean): RpcErr
       `${url} closed the connection after a fatal STOMP error (e.g. access_refused, not_found, precondition_failed, resource_locked; see the broker log)`,
     );
     fatalCloses.add(error);
+    return error;
+  }
+  if (code === 1009 && wasConnected) {
+    // The broker's answer to a frame over its limit (Web-STOMP's max_frame_size): one of ours.
+    const error = new RpcError(
+      'CONNECTION_LOST',
+      `${url} closed the connection on a frame over its size limit (WebSocket close 1009)`,
+    );
+    oversizedFrameCloses.add(error);
     return error;
   }
   const how = `WebSocket closed${code === undefined ? '' : ` with code ${code}`}${reason ? ` (${reason})` : ''}`;

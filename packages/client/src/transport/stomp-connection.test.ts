@@ -529,6 +529,26 @@ describe('StompConnection attempts and closing', () => {
     await close();
   });
 
+  it('a close with 1009 (a frame over the broker’s limit) is named as such; a 1009 before CONNECTED is not', async () => {
+    const { connection, sockets, lost, close } = fakeTimedConnection({});
+    connection.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = sockets[0] as FakeSocket;
+    socket.open();
+    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    socket.closedByPeer(1009);
+    expect(lost[0]).toMatchObject({
+      code: 'CONNECTION_LOST',
+      message: expect.stringMatching(/closed the connection on a frame over its size limit \(WebSocket close 1009\)$/),
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    const attempt = connection.whenConnected(5000).catch((error: RpcError) => error);
+    (sockets[1] as FakeSocket).closedByPeer(1009);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(await attempt).toMatchObject({ message: expect.stringContaining('WebSocket closed with code 1009') });
+    await close();
+  });
+
   it('an ERROR the connection survives (an unknown destination) does not become the reason of a close long after', async () => {
     const { connection, sockets, lost, close } = fakeTimedConnection({});
     connection.start();
