@@ -153,11 +153,12 @@ describe('limits', () => {
     expect(await first).toBe('100000');
     expect(client.stats.reconnects).toBe(0);
 
-    // Past the broker's 256 KiB frame limit, the broker closes the connection with 1009 ("message too big").
+    // Past the broker's 256 KiB frame limit, the broker closes the connection with 1009 ("message
+    // too big"; 1006 if it drops the socket while the frame still streams in, as the test above allows).
     const raised = open({ maxRequestBytes: 1024 * 1024 });
     await raised.ready(5000);
     expect(await send(raised, 'x'.repeat(300_000))).toMatch(
-      /^CONNECTION_LOST: .* closed the connection on a frame over its size limit \(WebSocket close 1009\)/,
+      /^CONNECTION_LOST: .* (closed the connection on a frame over its size limit \(WebSocket close 1009\)|WebSocket closed with code 1006)/,
     );
   });
 
@@ -180,11 +181,15 @@ describe('limits', () => {
           (error: unknown) => (isRpcError(error) ? `${error.code}: ${error.message}` : String(error)),
         );
     expect(await send(250_000)).toBe('250000 characters');
-    expect(await send(300_000)).toBe("INTERNAL: the reply is 300000 bytes, over the server's maxReplyBytes (299999)");
+    // The broker closes the server's connection on the reply; the request comes back (once more
+    // should the close have reached the server as 1006, which teaches nothing), and is refused.
+    expect(await send(300_000)).toBe(
+      "INTERNAL: the reply is 300000 bytes, over the server's reply limit (299999, lowered from its maxReplyBytes 1048576 when the broker refused a larger frame)",
+    );
     expect(errors).toContainEqual(
       expect.stringContaining('the broker closed the connection on a frame over its size limit'),
     );
-    expect(server.stats.reconnects).toBe(1);
+    expect(server.stats.reconnects).toBeGreaterThanOrEqual(1);
     expect(await send(250_000)).toBe('250000 characters');
   });
 

@@ -36,7 +36,7 @@ export const CLIENT_DEFAULTS = {
   /** Give every call a fresh traceparent when its caller passes none. */
   traceCalls: false,
   /**
-   * Bytes (UTF-8) of a request's body and its caller's headers. rabbitmq-conf's frame limit is
+   * Bytes (UTF-8) of a request's destination, body and its caller's headers. rabbitmq-conf's frame limit is
    * 256 KiB: this leaves 8 KiB for the headers the client adds, as the server's maxReplyBytes does.
    */
   maxRequestBytes: 248 * 1024,

@@ -44,8 +44,10 @@ export function checkName(name: string, what: string): string {
   return name;
 }
 
+const utf8 = new TextEncoder();
+
 export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
+  return utf8.encode(text).length;
 }
 
 /** A callback option, checked: from JavaScript anything may come, and calling it would fail later, on every attempt. */

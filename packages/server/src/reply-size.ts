@@ -12,26 +12,33 @@ import type { Logger } from './logger.js';
 /** The smallest `maxReplyBytes`: an error's message, cut to fit, must still say what failed. */
 export const MIN_REPLY_BYTES = 1024;
 
-/** INTERNAL when `body` (UTF-8) is over `maxReplyBytes`; undefined when it may go. */
-export function oversizedReply(body: string, maxReplyBytes: number): RpcError | undefined {
-  // A UTF-16 unit is at most 3 bytes of UTF-8: most replies need no count.
-  if (body.length * 3 <= maxReplyBytes) return undefined;
-  const bytes = Buffer.byteLength(body);
-  if (bytes <= maxReplyBytes) return undefined;
-  return new RpcError('INTERNAL', `the reply is ${bytes} bytes, over the server's maxReplyBytes (${maxReplyBytes})`);
+/** A bound on a reply's bytes of UTF-8, and how an error names it. */
+export interface ReplyBound {
+  readonly bytes: number;
+  /** As the caller reads it: "the server's maxReplyBytes (253952)". */
+  readonly label: string;
 }
 
-/** A handler's answer as its reply: itself, or INTERNAL when it is over `maxReplyBytes`. */
-export function replyWithin(answer: string, maxReplyBytes: number): { body: string; code?: 'INTERNAL' } {
-  const oversized = oversizedReply(answer, maxReplyBytes);
+/** INTERNAL when `body` (UTF-8) is over `bound`; undefined when it may go. */
+export function oversizedReply(body: string, bound: ReplyBound): RpcError | undefined {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most replies need no count.
+  if (body.length * 3 <= bound.bytes) return undefined;
+  const bytes = Buffer.byteLength(body);
+  if (bytes <= bound.bytes) return undefined;
+  return new RpcError('INTERNAL', `the reply is ${bytes} bytes, over ${bound.label}`);
+}
+
+/** A handler's answer as its reply: itself, or INTERNAL when it is over `bound`. */
+export function replyWithin(answer: string, bound: ReplyBound): { body: string; code?: 'INTERNAL' } {
+  const oversized = oversizedReply(answer, bound);
   return oversized ? { body: oversized.message, code: 'INTERNAL' } : { body: answer };
 }
 
-/** An error's message as a reply, cut to `maxReplyBytes` when longer (its start says what failed). */
-export function fitted(message: string, maxReplyBytes: number): string {
-  if (oversizedReply(message, maxReplyBytes) === undefined) return message;
+/** An error's message as a reply, cut to `bound` when longer (its start says what failed). */
+export function fitted(message: string, bound: ReplyBound): string {
+  if (oversizedReply(message, bound) === undefined) return message;
   // At most 3 bytes of UTF-8 per UTF-16 unit, and 3 for the ellipsis.
-  return `${message.slice(0, Math.floor(maxReplyBytes / 3) - 1)}…`;
+  return `${message.slice(0, Math.floor(bound.bytes / 3) - 1)}…`;
 }
 
 /** `maxReplyBytes`, checked: a whole number of at least MIN_REPLY_BYTES. */
@@ -44,40 +51,64 @@ export function checkReplyBytes(maxReplyBytes: number): number {
 }
 
 /**
- * The reply size in force: maxReplyBytes, lowered when the broker closes the connection on a frame
- * over its own limit (WebSocket close 1009), as it does when maxReplyBytes was raised past it. The
- * request whose reply did it goes back to the queue, and would close the connection of every
- * server it reaches, forever on a classic queue. So a server that sees such a close refuses from
- * then on replies as long as the longest it had sent on that connection: when the request comes
- * back to it, it is answered INTERNAL. (Counted in UTF-16 units, at most its bytes of UTF-8: a
- * reply shorter in units but not in bytes may close the connection once more, and is refused next.)
+ * The server's reply bound: maxReplyBytes, lowered when the broker closes the connection on a
+ * frame over its own limit, as Web-STOMP does (WebSocket close 1009) when maxReplyBytes was set
+ * past its max_frame_size. The request whose reply did it goes back to the queue, and would close
+ * the connection of every server it reaches, forever on a classic queue. The largest frame this
+ * server sent on that connection is over the broker's limit (every frame the broker took is
+ * within it, and the one it refused is not), so from then on replies as large as that frame's
+ * body are refused: when the request comes back, it is answered INTERNAL. (A close that reaches
+ * the server as 1006, as a broker dropping the socket mid-frame may send, teaches nothing; the
+ * reply closes the connection again. Limits that refuse without a 1009, RabbitMQ's
+ * max_message_size or 4.2's stomp.max_frame_size, are not learned at all.)
  */
-export class ReplyLimit {
+export class ReplyLimit implements ReplyBound {
+  readonly #configured: number;
   #bytes: number;
-  #longestSent = 0;
+  #label: string;
+  /** The largest frame sent on this connection, in bytes, and its body's. */
+  #largestFrame = 0;
+  #largestBody = 0;
 
+  /** `maxReplyBytes`: checked (checkReplyBytes). */
   constructor(maxReplyBytes: number) {
-    this.#bytes = checkReplyBytes(maxReplyBytes);
+    this.#configured = this.#bytes = maxReplyBytes;
+    this.#label = `the server's maxReplyBytes (${this.#bytes})`;
   }
 
   get bytes(): number {
     return this.#bytes;
   }
 
-  /** A reply or stream item went out. */
-  sent(body: string): void {
-    if (body.length > this.#longestSent) this.#longestSent = body.length;
+  get label(): string {
+    return this.#label;
   }
 
-  /** The connection ended for `reason`: after the broker's refusal of a frame, replies as long as the longest sent are refused. */
+  /** A reply or stream item went out. */
+  sent(destination: string, body: string, headers: Readonly<Record<string, string>>): void {
+    // At most 3 bytes per UTF-16 unit: a frame that cannot be the largest, or lower the bound, is not counted.
+    let units = destination.length + body.length;
+    for (const name in headers) units += name.length + (headers[name]?.length ?? 0);
+    if (units * 3 <= Math.max(this.#largestFrame, MIN_REPLY_BYTES)) return;
+    const bodyBytes = Buffer.byteLength(body);
+    let frame = bodyBytes + Buffer.byteLength(destination);
+    for (const name in headers) frame += Buffer.byteLength(name) + Buffer.byteLength(headers[name] ?? '');
+    if (frame <= this.#largestFrame) return;
+    this.#largestFrame = frame;
+    this.#largestBody = bodyBytes;
+  }
+
+  /** The connection ended for `reason`: after the broker's refusal of a frame, the bound is lowered under the largest sent. */
   connectionLost(reason: RpcError, logger: Logger): void {
-    const longest = this.#longestSent;
-    this.#longestSent = 0;
-    if (!isOversizedFrameClose(reason) || longest <= MIN_REPLY_BYTES) return;
-    this.#bytes = Math.min(this.#bytes, longest - 1);
+    const body = this.#largestBody;
+    this.#largestFrame = 0;
+    this.#largestBody = 0;
+    if (!isOversizedFrameClose(reason) || body - 1 < MIN_REPLY_BYTES || body - 1 >= this.#bytes) return;
+    this.#bytes = body - 1;
+    this.#label = `the server's reply limit (${this.#bytes}, lowered from its maxReplyBytes ${this.#configured} when the broker refused a larger frame)`;
     logger.error(
-      { reason: reason.message, maxReplyBytes: this.#bytes },
-      `the broker closed the connection on a frame over its size limit, after replies of up to ${longest} characters: replies over ${this.#bytes} bytes are INTERNAL from now on; set maxReplyBytes (--max-reply-bytes) under the broker's frame limit (web_stomp.ws_opts.max_frame_size)`,
+      { reason: reason.message, maxReplyBytes: this.#configured, replyLimit: this.#bytes },
+      `the broker closed the connection on a frame over its size limit, after a reply of ${body} bytes: larger replies than ${this.#bytes} bytes are INTERNAL from now on; set maxReplyBytes (--max-reply-bytes) under the broker's frame limit (web_stomp.ws_opts.max_frame_size)`,
     );
   }
 }

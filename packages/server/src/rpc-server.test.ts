@@ -312,32 +312,36 @@ describe('RpcServer failures', () => {
 describe('RpcServer replies the broker refuses as too large', () => {
   // maxReplyBytes raised past the broker's frame limit: the broker closes the connection (1009) on
   // the reply, and the request, redelivered, would do it again on every server, forever.
-  it('after a close for a frame over the broker’s limit, replies as long as the longest sent on that connection are INTERNAL; other closes change nothing', async () => {
-    const errors: { maxReplyBytes?: number; message: string }[] = [];
+  it('after a close for a frame over the broker’s limit, replies as large as the largest frame’s body sent on that connection are INTERNAL; other closes change nothing', async () => {
+    const errors: { replyLimit?: number; message: string }[] = [];
     const lowered = () => errors.filter(({ message }) => message.includes('over its size limit'));
     const logger = {
       debug: () => {},
       info: () => {},
       warn: () => {},
-      error: (fields: { maxReplyBytes?: number }, message: string) => errors.push({ ...fields, message }),
+      error: (fields: { replyLimit?: number }, message: string) => errors.push({ ...fields, message }),
     };
+    // A body "x 70000" is answered with 70,000 x's; "€ 25000" with 25,000 euro signs (75,000 bytes).
     const { server, sockets, accept } = serverOnFakeSockets({
-      handler: (request) => 'x'.repeat(Number(request.body)),
+      handler: (request) => {
+        const [char = '', count] = request.body.split(' ');
+        return char.repeat(Number(count));
+      },
       maxReplyBytes: 100_000,
       logger,
     });
     const started = server.start(2000);
     const first = await accept();
     await started;
-    const answerTo = async (socket: FakeSocket, correlationId: string, length: number) => {
-      deliver(socket, '/queue/rpc_queue', { 'reply-to': REPLY_TO, 'correlation-id': correlationId }, String(length));
-      await vi.waitFor(() =>
-        expect(
-          framesOf(socket, 'SEND').find((frame) => header(frame, 'correlation-id') === correlationId),
-        ).toBeDefined(),
-      );
-      const reply = framesOf(socket, 'SEND').find((frame) => header(frame, 'correlation-id') === correlationId) ?? '';
-      return header(reply, 'rpc-error-code') || `${reply.length - reply.indexOf('\n\n') - 3} characters`;
+    const replyTo = (socket: FakeSocket, correlationId: string) =>
+      framesOf(socket, 'SEND').find((frame) => header(frame, 'correlation-id') === correlationId);
+    const answerTo = async (socket: FakeSocket, correlationId: string, body: string) => {
+      deliver(socket, '/queue/rpc_queue', { 'reply-to': REPLY_TO, 'correlation-id': correlationId }, body);
+      await vi.waitFor(() => expect(replyTo(socket, correlationId)).toBeDefined());
+      const reply = replyTo(socket, correlationId) ?? '';
+      const replyBody = reply.slice(reply.indexOf('\n\n') + 2, -1);
+      const code = header(reply, 'rpc-error-code');
+      return code ? `${code}: ${replyBody}` : `${Buffer.byteLength(replyBody)} bytes`;
     };
     /** Closes `socket` as the broker would, and opens the server's next connection. */
     const reconnect = async (socket: FakeSocket, code: number) => {
@@ -351,32 +355,35 @@ describe('RpcServer replies the broker refuses as too large', () => {
       return next;
     };
 
-    expect(await answerTo(first, 'call.1', 60_000)).toBe('60000 characters');
-    expect(await answerTo(first, 'call.2', 2_000)).toBe('2000 characters');
+    expect(await answerTo(first, 'call.1', 'x 60000')).toBe('60000 bytes');
     // Another end of the connection: nothing learned.
     const second = await reconnect(first, 1006);
     expect(lowered()).toEqual([]);
-    expect(await answerTo(second, 'call.3', 70_000)).toBe('70000 characters');
-    expect(await answerTo(second, 'call.4', 50_000)).toBe('50000 characters');
-    // The broker refused a frame of ours: the longest reply sent on that connection (70,000) was it, or longer than it.
+    expect(await answerTo(second, 'call.2', 'x 70000')).toBe('70000 bytes');
+    expect(await answerTo(second, 'call.3', '€ 25000')).toBe('75000 bytes');
+    expect(await answerTo(second, 'call.4', 'x 2000')).toBe('2000 bytes');
+    // The broker refused a frame of ours: the largest sent on that connection (75,000 bytes of
+    // body, though fewer characters than 70,000 x's) is over its limit, whichever it refused.
     const third = await reconnect(second, 1009);
     expect(lowered()).toEqual([
       expect.objectContaining({
-        maxReplyBytes: 69_999,
-        message: expect.stringContaining(
-          'after replies of up to 70000 characters: replies over 69999 bytes are INTERNAL',
-        ),
+        replyLimit: 74_999,
+        message: expect.stringContaining('after a reply of 75000 bytes: larger replies than 74999 bytes are INTERNAL'),
       }),
     ]);
-    expect(await answerTo(third, 'call.3', 70_000)).toBe('INTERNAL');
-    expect(await answerTo(third, 'call.5', 69_999)).toBe('69999 characters');
-    // A reply under the new limit may still be over the broker's (a frame has headers too): lowered again.
+    expect(await answerTo(third, 'call.3', '€ 25000')).toBe(
+      "INTERNAL: the reply is 75000 bytes, over the server's reply limit (74999, lowered from its maxReplyBytes 100000 when the broker refused a larger frame)",
+    );
+    expect(await answerTo(third, 'call.2', 'x 70000')).toBe('70000 bytes'); // taken before: still goes
+    expect(await answerTo(third, 'call.5', 'x 74999')).toBe('74999 bytes');
+    // A reply within the new limit may still be over the broker's (a frame has headers too): lowered again.
     const fourth = await reconnect(third, 1009);
-    expect(lowered().at(-1)).toMatchObject({ maxReplyBytes: 69_998 });
+    expect(lowered().at(-1)).toMatchObject({ replyLimit: 74_998 });
     // A 1009 on a connection that sent no reply of more than MIN_REPLY_BYTES changes nothing.
+    expect(await answerTo(fourth, 'call.6', 'x 1000')).toBe('1000 bytes');
     const fifth = await reconnect(fourth, 1009);
     expect(lowered()).toHaveLength(2);
-    expect(await answerTo(fifth, 'call.6', 69_998)).toBe('69998 characters');
+    expect(await answerTo(fifth, 'call.7', 'x 74998')).toBe('74998 bytes');
     void server.stop(0);
   });
 });

@@ -48,7 +48,6 @@ import {
   queueDestination,
   resolveQueueDeclaration,
   type ServerStats,
-  servedBy,
 } from '@stomp-rpc/client/protocol';
 import { v4 as uuidv4 } from 'uuid';
 import { type AckEntry, AckWindow } from './ack-window.js';
@@ -57,7 +56,8 @@ import { MAX_PREFETCH, PRESENCE_MS_RANGE, SERVER_DEFAULTS } from './defaults.js'
 import { type Logger, neverThrowing, silentLogger } from './logger.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
 import { ReplyConfirmations } from './reply-confirmations.js';
-import { fitted, ReplyLimit, replyWithin } from './reply-size.js';
+import { ReplySender } from './reply-sender.js';
+import { checkReplyBytes, fitted, type ReplyBound, replyWithin } from './reply-size.js';
 import { RequestControl } from './request-control.js';
 import { type IntakeRequest, type RpcRequest, takeRequest } from './request-intake.js';
 import { logAnswered, logDropped, logHandlingFailure } from './request-log.js';
@@ -105,6 +105,8 @@ export interface RpcServerOptions extends StompConnectionOptions {
   /**
    * Bytes (UTF-8) of one reply or stream item; a larger one goes as INTERNAL instead. Keep it
    * below the broker's frame and message limits: a larger frame closes the server's connection.
+   * Set above Web-STOMP's frame limit, it is lowered when the broker closes the connection on a
+   * reply (logged as an error; reply-size.ts).
    * @default 253952 (248 KiB, under rabbitmq-conf's 256 KiB)
    */
   maxReplyBytes?: number | undefined;
@@ -168,6 +170,7 @@ type Settings = Required<
     | 'queue'
     | 'prefetch'
     | 'maxBodyBytes'
+    | 'maxReplyBytes'
     | 'defaultDeadlineMs'
     | 'logger'
     | 'id'
@@ -175,7 +178,7 @@ type Settings = Required<
     | 'maxStreamItems'
     | 'maxStreamBytes'
   >
-> & { replyLimit: ReplyLimit };
+>;
 
 export class RpcServer {
   readonly #connection: StompConnection;
@@ -184,6 +187,7 @@ export class RpcServer {
   readonly #subscribeHeaders: Record<string, string>;
   /** The connection's subscriptions: the request queue's, which start()s wait for, and which one the broker refused. */
   readonly #subscriptions: Subscriptions;
+  readonly #replies: ReplySender;
   readonly #announcer: PresenceAnnouncer;
   readonly #stats = new ServerStatsCounter();
   #stopping: Promise<void> | undefined;
@@ -220,13 +224,14 @@ export class RpcServer {
         const refusal = this.#subscriptions.lost(reason);
         if (refusal) logger.error({ queue, reason: refusal.message }, 'subscription refused; reconnecting');
         else logger.warn({ reason: reason.message }, 'connection lost; reconnecting');
-        this.#options.replyLimit.connectionLost(reason, logger);
+        this.#replies.connectionLost(reason);
         this.#confirmations?.reset();
         this.#giveBack(new RpcError('CONNECTION_LOST', 'the connection died: the request goes to a server again'));
       },
       onConnectFailed: (reason) => logger.warn({ reason: reason.message }, 'cannot connect; retrying'),
       onBrokerError: (error) => logger.error({ reason: error.message }, 'broker error'),
     });
+    this.#replies = new ReplySender(this.#connection, this.#options);
     this.#announcer = new PresenceAnnouncer(
       { id, queue, prefetch, presenceMs: this.#options.presenceMs },
       {
@@ -377,7 +382,7 @@ export class RpcServer {
     const procedure = this.#procedureName(intake.request.procedure);
     try {
       const send = (body: string, headers: Record<string, string>) =>
-        this.#mayAnswer(request) && this.#reply(intake.replyTo, correlationId, body, startedAt, headers);
+        this.#mayAnswer(request) && this.#replies.send(intake.replyTo, correlationId, body, startedAt, headers);
       const { body, code, streamed, stack } = await this.#run(intake.request, intake.refusal, control, send, () =>
         this.#mayAnswer(request) ? control.reason : new RpcError('CONNECTION_LOST', 'given back to the broker'),
       );
@@ -435,44 +440,21 @@ export class RpcServer {
         },
       };
       const answer = await answerUnlessStopped(control, Promise.resolve(this.#options.handler(request)));
-      if (typeof answer === 'string') return replyWithin(answer, this.#options.replyLimit.bytes);
-      const streamed = await sendStream(answer, this.#options, {
-        send,
-        stopped,
-        within: (work) => control.within(work),
-        backlog: () => this.#connection.bufferedAmount,
-      });
+      if (typeof answer === 'string') return replyWithin(answer, this.#replies.limit);
+      const streamed = await sendStream(
+        answer,
+        { ...this.#options, replyBound: this.#replies.limit },
+        {
+          send,
+          stopped,
+          within: (work) => control.within(work),
+          backlog: () => this.#connection.bufferedAmount,
+        },
+      );
       if (streamed instanceof RpcError) throw streamed;
       return { body: '', streamed };
     } catch (thrown) {
-      return failureReply(thrown, this.#options.replyLimit.bytes);
-    }
-  }
-
-  /** Sends a reply (or a stream's item or end); false when the connection is gone (the request will be redelivered). */
-  #reply(
-    destination: string,
-    correlationId: string,
-    body: string,
-    startedAt: number,
-    extraHeaders: Record<string, string>,
-  ): boolean {
-    const headers: Record<string, string> = {
-      [Header.correlationId]: correlationId,
-      [Header.server]: servedBy(this.#options.id, performance.now() - startedAt),
-      ...extraHeaders,
-    };
-    try {
-      this.#connection.publish({ destination, body, headers });
-      this.#options.replyLimit.sent(body);
-      return true;
-    } catch (error) {
-      // Disconnected while handling: the request was not ACKed, so the broker redelivers it.
-      this.#options.logger.warn(
-        { correlationId, reason: RpcError.from(error).message },
-        'reply not sent; the request will be redelivered',
-      );
-      return false;
+      return failureReply(thrown, this.#replies.limit);
     }
   }
 }
@@ -481,13 +463,13 @@ export class RpcServer {
  * The error reply for what a handler threw, with the stack of an INTERNAL failure for the log
  * (never sent: the caller gets the message only).
  */
-function failureReply(thrown: unknown, maxReplyBytes: number): { body: string; code: ErrorCode; stack?: string } {
+function failureReply(thrown: unknown, bound: ReplyBound): { body: string; code: ErrorCode; stack?: string } {
   const error = RpcError.from(thrown);
   // A handler may pass on what one of its own calls failed with (TIMEOUT, say): its caller must
   // not take that for what happened to its own call.
   const reply = isServerCode(error.code)
-    ? { body: fitted(error.message, maxReplyBytes), code: error.code }
-    : { body: fitted(`${error.code}: ${error.message}`, maxReplyBytes), code: 'INTERNAL' as const };
+    ? { body: fitted(error.message, bound), code: error.code }
+    : { body: fitted(`${error.code}: ${error.message}`, bound), code: 'INTERNAL' as const };
   const stack = reply.code === 'INTERNAL' ? stackOf(thrown) : undefined;
   return stack === undefined ? reply : { ...reply, stack };
 }
@@ -578,7 +560,7 @@ function checkServerOptions(options: RpcServerOptions): Settings {
     queue: checkName(options.queue ?? DEFAULT_QUEUE, 'queue'),
     prefetch,
     maxBodyBytes: checkCount(options.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
-    replyLimit: new ReplyLimit(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes),
+    maxReplyBytes: checkReplyBytes(options.maxReplyBytes ?? SERVER_DEFAULTS.maxReplyBytes),
     defaultDeadlineMs: checkMs(options.defaultDeadlineMs ?? SERVER_DEFAULTS.defaultDeadlineMs, 'defaultDeadlineMs'),
     logger: options.logger ? neverThrowing(options.logger) : silentLogger,
     id: options.id ?? uuidv4().slice(0, 8),

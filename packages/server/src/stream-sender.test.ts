@@ -29,7 +29,7 @@ function sink(stopAfter = Number.POSITIVE_INFINITY, connected = true) {
 const limits = (maxStreamItems: number, maxStreamBytes = 1_000_000, maxReplyBytes = 1000) => ({
   maxStreamItems,
   maxStreamBytes,
-  replyLimit: { bytes: maxReplyBytes },
+  replyBound: { bytes: maxReplyBytes, label: `the server's maxReplyBytes (${maxReplyBytes})` },
 });
 
 describe('sendStream', () => {

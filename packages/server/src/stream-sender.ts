@@ -13,7 +13,7 @@
  */
 import { RpcError } from '@stomp-rpc/client';
 import { Header, StreamMark } from '@stomp-rpc/client/protocol';
-import { oversizedReply } from './reply-size.js';
+import { oversizedReply, type ReplyBound } from './reply-size.js';
 
 /** Items sent between two yields to the event loop. */
 const ITEMS_PER_TURN = 32;
@@ -44,8 +44,8 @@ export async function sendStream(
   {
     maxStreamItems,
     maxStreamBytes,
-    replyLimit,
-  }: { maxStreamItems: number; maxStreamBytes: number; replyLimit: { readonly bytes: number } },
+    replyBound,
+  }: { maxStreamItems: number; maxStreamBytes: number; replyBound: ReplyBound },
   sink: StreamSink,
 ): Promise<RpcError | number> {
   // A handler in plain JavaScript (or an async one that forgot to return) may give anything.
@@ -69,7 +69,7 @@ export async function sendStream(
       if (sent === maxStreamItems) return overLimit(`${maxStreamItems} items`);
       bytes += next.value.length;
       if (bytes > maxStreamBytes) return overLimit(`${maxStreamBytes} bytes`);
-      const oversized = oversizedReply(next.value, replyLimit.bytes);
+      const oversized = oversizedReply(next.value, replyBound);
       if (oversized) return oversized;
       const headers = { [Header.stream]: StreamMark.item, [Header.sequence]: String(sent) };
       if (!sink.send(next.value, headers)) return new RpcError('CONNECTION_LOST', 'the connection dropped');

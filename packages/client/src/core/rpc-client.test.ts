@@ -128,29 +128,32 @@ describe('RpcClient request', () => {
     ]);
   });
 
-  it('request - over maxRequestBytes (UTF-8 of the body and the caller’s headers) is INVALID_ARGUMENT, and nothing is sent', async () => {
+  it('request - over maxRequestBytes (its destination, body and caller’s headers as the frame carries them) is INVALID_ARGUMENT, and nothing is sent', async () => {
     const { client, transport } = setup({ maxRequestBytes: 1000 });
     transport.connect();
+    // '/queue/q' takes 8 of the 1,000 bytes.
     const over: Array<[string, RequestOptions]> = [
-      ['x'.repeat(1001), {}],
-      ['é'.repeat(501), {}], // 501 units, 1,002 bytes
-      ['€'.repeat(334), {}], // 1,002 bytes
-      ['x'.repeat(900), { headers: { 'x-note': 'y'.repeat(95) } }],
-      ['x'.repeat(900), { declare: { 'x-queue-type': 'z'.repeat(90) } }],
+      ['x'.repeat(993), {}],
+      ['é'.repeat(497), {}], // 497 units, 994 bytes of UTF-8
+      ['€'.repeat(331), {}], // 993 bytes
+      ['x'.repeat(900), { headers: { 'x-note': 'y'.repeat(87) } }],
+      ['x'.repeat(900), { declare: { 'x-queue-type': 'z'.repeat(81) } }],
+      ['x'.repeat(900), { headers: { 'x-note': ':'.repeat(50) } }], // escaped on the frame: 100 bytes
     ];
     for (const [body, options] of over) {
       const failure = client.request('/queue/q', body, options);
-      await expect(failure, `${body.length} units, ${JSON.stringify(options).length}`).rejects.toMatchObject({
+      await expect(failure, `${body.length} units, ${JSON.stringify(options)}`).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
         message: expect.stringMatching(/^the request is 10\d\d bytes, over maxRequestBytes \(1000\)/),
       });
     }
     expect(transport.requests()).toEqual([]);
-    void client.request('/queue/q', 'x'.repeat(1000));
-    void client.request('/queue/q', 'é'.repeat(500));
-    void client.request('/queue/q', 'x'.repeat(900), { headers: { 'x-note': 'y'.repeat(94) } });
+    void client.request('/queue/q', 'x'.repeat(992));
+    void client.request('/queue/q', 'é'.repeat(496));
+    void client.request('/queue/q', 'x'.repeat(900), { headers: { 'x-note': 'y'.repeat(86) } });
+    void client.request('/queue/q', 'x'.repeat(900), { headers: { 'x-note': ':'.repeat(43) } });
     await settle();
-    expect(transport.requests()).toHaveLength(3);
+    expect(transport.requests()).toHaveLength(4);
   });
 
   it('request - a maxRequestBytes that is not a whole number of at least 1 is INVALID_ARGUMENT', () => {

@@ -135,9 +135,10 @@ export interface RpcClientOptions extends StompConnectionOptions {
    */
   traceCalls?: boolean | undefined;
   /**
-   * The largest request, in bytes of UTF-8 of its body and the caller's headers; a larger one is
-   * INVALID_ARGUMENT, unsent. The broker closes a connection that sends a frame over its limit
-   * (WebSocket close 1009), and every call out on it with it; a request sent again would do it again.
+   * The largest request, in bytes of UTF-8 of its destination, body and the caller's headers as
+   * the frame carries them; a larger one is INVALID_ARGUMENT, unsent. The broker closes a
+   * connection that sends a frame over its limit (WebSocket close 1009), and every call out on it
+   * with it; a request sent again would do it again.
    * @default 253952 (248 KiB: under rabbitmq-conf's 256 KiB frame limit, with room for the client's headers)
    */
   maxRequestBytes?: number | undefined;
@@ -562,7 +563,7 @@ function outgoingRequest(
   }
   const badHeaders = badRequestHeaders(options.headers ?? {}) ?? badRequestHeaders(options.declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
-  const bytes = requestBytesOver(maxRequestBytes, body, options.headers, options.declare);
+  const bytes = requestBytesOver(maxRequestBytes, destination, body, options);
   if (bytes !== undefined) {
     throw new RpcError(
       'INVALID_ARGUMENT',
@@ -590,18 +591,32 @@ interface RequestChecks {
   maxRequestBytes: number;
 }
 
-/** The UTF-8 size of a request's body and caller's headers when it is over `maxBytes`; undefined when it may go. */
+/**
+ * The bytes a request's destination, body and caller's headers take on its frame, when over
+ * `maxBytes`; undefined when it may go. UTF-8, with the characters STOMP escapes in headers
+ * (backslash, colon, CR, LF) counted twice.
+ */
 function requestBytesOver(
   maxBytes: number,
+  destination: string,
   body: string,
-  ...headerSets: (Readonly<Record<string, string>> | undefined)[]
+  { headers, declare }: RequestOptions,
 ): number | undefined {
-  const texts = [body];
-  for (const headers of headerSets) for (const [name, value] of Object.entries(headers ?? {})) texts.push(name, value);
-  // A UTF-16 unit is at most 3 bytes of UTF-8: most requests need no count.
-  if (texts.reduce((units, text) => units + text.length, 0) * 3 <= maxBytes) return undefined;
-  const bytes = texts.reduce((sum, text) => sum + utf8Length(text), 0);
+  // At most 3 bytes per UTF-16 unit either way: most requests need no count.
+  const units = destination.length + body.length + headerSize(headers, unitsOf) + headerSize(declare, unitsOf);
+  if (units * 3 <= maxBytes) return undefined;
+  const bytes =
+    utf8Length(destination) + utf8Length(body) + headerSize(headers, escapedBytes) + headerSize(declare, escapedBytes);
   return bytes > maxBytes ? bytes : undefined;
+}
+
+const unitsOf = (text: string) => text.length;
+const escapedBytes = (text: string) => utf8Length(text) + (text.match(/[\\:\r\n]/g)?.length ?? 0);
+
+function headerSize(headers: Readonly<Record<string, string>> | undefined, size: (text: string) => number): number {
+  let total = 0;
+  for (const name in headers) total += size(name) + size(headers[name] ?? '');
+  return total;
 }
 
 /**

@@ -51,9 +51,12 @@ export class EndReason {
 
   /** The socket closed: the reason learned before, or one read from its close event; forgets both. */
   take(event: unknown, url: string, wasConnected: boolean): RpcError {
+    const closed = closeReason(event, url, wasConnected);
+    // A frame over the broker's limit is refused at once, whatever ERROR came before it.
+    const brokerError = oversizedFrameCloses.has(closed) ? undefined : this.#brokerError;
     // An ERROR frame that nothing followed but the close: the broker ended the connection for it.
-    if (this.#known === undefined && this.#brokerError) fatalCloses.add(this.#brokerError);
-    const reason = this.#known ?? this.#brokerError ?? closeReason(event, url, wasConnected);
+    if (this.#known === undefined && brokerError) fatalCloses.add(brokerError);
+    const reason = this.#known ?? brokerError ?? closed;
     this.clear();
     return reason;
   }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 
 import { FakeSocket } from '../../test/fake-socket.js';
 import { RpcError } from '../errors.js';
 import { VHOST_DENIED_FINAL_MS } from './credentials.js';
+import { isFatalStompClose, isOversizedFrameClose } from './end-reason.js';
 import { closedSocket, StompConnection, type StompConnectionOptions, type StompSocket } from './stomp-connection.js';
 
 const URLS = ['ws://127.0.0.1:1/ws', 'ws://127.0.0.1:2/ws', 'ws://127.0.0.1:3/ws'];
@@ -531,12 +532,11 @@ describe('StompConnection attempts and closing', () => {
 
   it('a close with 1009 (a frame over the broker’s limit) is named as such; a 1009 before CONNECTED is not', async () => {
     const { connection, sockets, lost, close } = fakeTimedConnection({});
-    connection.start();
-    await vi.advanceTimersByTimeAsync(0);
-    const socket = sockets[0] as FakeSocket;
-    socket.open();
-    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    const socket = await connectFirst(connection, sockets);
+    socket.receive('ERROR\nmessage:Unknown destination\n\n'); // one the connection survives, just before
     socket.closedByPeer(1009);
+    expect(isFatalStompClose(lost[0] as RpcError)).toBe(false);
+    expect(isOversizedFrameClose(lost[0] as RpcError)).toBe(true);
     expect(lost[0]).toMatchObject({
       code: 'CONNECTION_LOST',
       message: expect.stringMatching(/closed the connection on a frame over its size limit \(WebSocket close 1009\)$/),
@@ -551,11 +551,7 @@ describe('StompConnection attempts and closing', () => {
 
   it('an ERROR the connection survives (an unknown destination) does not become the reason of a close long after', async () => {
     const { connection, sockets, lost, close } = fakeTimedConnection({});
-    connection.start();
-    await vi.advanceTimersByTimeAsync(0);
-    const socket = sockets[0] as FakeSocket;
-    socket.open();
-    socket.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    const socket = await connectFirst(connection, sockets);
     socket.receive('ERROR\nmessage:Unknown destination\n\n');
     socket.receive('\n'); // still alive: a heart-beat
     socket.closedByPeer(1006);
