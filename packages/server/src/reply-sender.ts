@@ -1,7 +1,7 @@
 /*
  * Sends a server's replies: the headers every reply carries (its request's correlation id, and
- * who answered and how fast), within the reply size the broker takes (ReplyLimit), and a publish
- * that fails because the connection is gone, when the request will be redelivered.
+ * who answered and how fast), a publish that fails because the connection is gone (the request
+ * will be redelivered), and the sizes sent, from which ReplyLimit learns the broker's limit.
  */
 import { RpcError } from '@stomp-rpc/client';
 import { Header, servedBy } from '@stomp-rpc/client/protocol';

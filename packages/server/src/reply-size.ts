@@ -57,16 +57,19 @@ export function checkReplyBytes(maxReplyBytes: number): number {
  * the connection of every server it reaches, forever on a classic queue. The largest frame this
  * server sent on that connection is over the broker's limit (every frame the broker took is
  * within it, and the one it refused is not), so from then on replies as large as that frame's
- * body are refused: when the request comes back, it is answered INTERNAL. (A close that reaches
- * the server as 1006, as a broker dropping the socket mid-frame may send, teaches nothing; the
- * reply closes the connection again. Limits that refuse without a 1009, RabbitMQ's
+ * body are refused: when the request comes back, it is answered INTERNAL. (A socket the broker
+ * drops mid-frame is seen as 1006, which teaches nothing: the reply closes the connection again. Limits that refuse without a 1009, RabbitMQ's
  * max_message_size or 4.2's stomp.max_frame_size, are not learned at all.)
  */
 export class ReplyLimit implements ReplyBound {
   readonly #configured: number;
   #bytes: number;
   #label: string;
-  /** The largest frame sent on this connection, in bytes, and its body's. */
+  /**
+   * The largest frame sent on this connection (its destination, body and headers, in bytes of
+   * UTF-8; frames of up to MIN_REPLY_BYTES are not counted: they could not lower the limit), and
+   * its body's bytes.
+   */
   #largestFrame = 0;
   #largestBody = 0;
 

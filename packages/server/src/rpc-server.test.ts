@@ -321,11 +321,19 @@ describe('RpcServer replies the broker refuses as too large', () => {
       warn: () => {},
       error: (fields: { replyLimit?: number }, message: string) => errors.push({ ...fields, message }),
     };
-    // A body "x 70000" is answered with 70,000 x's; "€ 25000" with 25,000 euro signs (75,000 bytes).
+    // A body "x 70000" is answered with 70,000 x's; "€ 25000" with 25,000 euro signs (75,000 bytes);
+    // "stream € 25000" with them as a stream's one item, "throw € 25000" as an error's message.
     const { server, sockets, accept } = serverOnFakeSockets({
       handler: (request) => {
-        const [char = '', count] = request.body.split(' ');
-        return char.repeat(Number(count));
+        const parts = request.body.split(' ');
+        const [kind, char = '', count] = parts.length === 3 ? parts : ['reply', ...parts];
+        const text = char.repeat(Number(count));
+        if (kind === 'throw') throw new Error(text);
+        return kind === 'stream'
+          ? (async function* () {
+              yield text;
+            })()
+          : text;
       },
       maxReplyBytes: 100_000,
       logger,
@@ -355,7 +363,7 @@ describe('RpcServer replies the broker refuses as too large', () => {
       return next;
     };
 
-    expect(await answerTo(first, 'call.1', 'x 60000')).toBe('60000 bytes');
+    expect(await answerTo(first, 'call.1', 'x 90000')).toBe('90000 bytes'); // larger, on a connection that ends otherwise
     // Another end of the connection: nothing learned.
     const second = await reconnect(first, 1006);
     expect(lowered()).toEqual([]);
@@ -379,11 +387,17 @@ describe('RpcServer replies the broker refuses as too large', () => {
     // A reply within the new limit may still be over the broker's (a frame has headers too): lowered again.
     const fourth = await reconnect(third, 1009);
     expect(lowered().at(-1)).toMatchObject({ replyLimit: 74_998 });
+    // The lowered limit holds for a stream's items and an error's message too.
+    expect(await answerTo(fourth, 'call.8', 'stream € 25000')).toBe(
+      "INTERNAL: the reply is 75000 bytes, over the server's reply limit (74998, lowered from its maxReplyBytes 100000 when the broker refused a larger frame)",
+    );
+    expect(await answerTo(fourth, 'call.9', 'throw € 25000')).toBe(`INTERNAL: ${'€'.repeat(24_998)}…`);
     // A 1009 on a connection that sent no reply of more than MIN_REPLY_BYTES changes nothing.
-    expect(await answerTo(fourth, 'call.6', 'x 1000')).toBe('1000 bytes');
-    const fifth = await reconnect(fourth, 1009);
+    const fifth = await reconnect(fourth, 1006);
+    expect(await answerTo(fifth, 'call.6', 'x 1000')).toBe('1000 bytes');
+    const sixth = await reconnect(fifth, 1009);
     expect(lowered()).toHaveLength(2);
-    expect(await answerTo(fifth, 'call.7', 'x 74998')).toBe('74998 bytes');
+    expect(await answerTo(sixth, 'call.7', 'x 74998')).toBe('74998 bytes');
     void server.stop(0);
   });
 });

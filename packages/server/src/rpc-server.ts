@@ -106,7 +106,7 @@ export interface RpcServerOptions extends StompConnectionOptions {
    * Bytes (UTF-8) of one reply or stream item; a larger one goes as INTERNAL instead. Keep it
    * below the broker's frame and message limits: a larger frame closes the server's connection.
    * Set above Web-STOMP's frame limit, it is lowered when the broker closes the connection on a
-   * reply (logged as an error; reply-size.ts).
+   * reply (logged as an error), so that the request, redelivered, is answered INTERNAL.
    * @default 253952 (248 KiB, under rabbitmq-conf's 256 KiB)
    */
   maxReplyBytes?: number | undefined;

@@ -138,7 +138,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * The largest request, in bytes of UTF-8 of its destination, body and the caller's headers as
    * the frame carries them; a larger one is INVALID_ARGUMENT, unsent. The broker closes a
    * connection that sends a frame over its limit (WebSocket close 1009), and every call out on it
-   * with it; a request sent again would do it again.
+   * with it. Raise it only with the broker's frame limit: an idempotent request over that limit is
+   * sent again after each reconnect, until its deadline, and closes the connection each time.
    * @default 253952 (248 KiB: under rabbitmq-conf's 256 KiB frame limit, with room for the client's headers)
    */
   maxRequestBytes?: number | undefined;
@@ -593,8 +594,8 @@ interface RequestChecks {
 
 /**
  * The bytes a request's destination, body and caller's headers take on its frame, when over
- * `maxBytes`; undefined when it may go. UTF-8, with the characters STOMP escapes in headers
- * (backslash, colon, CR, LF) counted twice.
+ * `maxBytes`; undefined when it may go. UTF-8, with the characters the frame escapes in header
+ * values, the destination's too (backslash, colon, CR, LF), counted twice.
  */
 function requestBytesOver(
   maxBytes: number,
@@ -603,21 +604,26 @@ function requestBytesOver(
   { headers, declare }: RequestOptions,
 ): number | undefined {
   // At most 3 bytes per UTF-16 unit either way: most requests need no count.
-  const units = destination.length + body.length + headerSize(headers, unitsOf) + headerSize(declare, unitsOf);
+  const units = destination.length + body.length + headerUnits(headers) + headerUnits(declare);
   if (units * 3 <= maxBytes) return undefined;
-  const bytes =
-    utf8Length(destination) + utf8Length(body) + headerSize(headers, escapedBytes) + headerSize(declare, escapedBytes);
+  const bytes = escapedBytes(destination) + utf8Length(body) + headerBytes(headers) + headerBytes(declare);
   return bytes > maxBytes ? bytes : undefined;
 }
 
-const unitsOf = (text: string) => text.length;
-const escapedBytes = (text: string) => utf8Length(text) + (text.match(/[\\:\r\n]/g)?.length ?? 0);
-
-function headerSize(headers: Readonly<Record<string, string>> | undefined, size: (text: string) => number): number {
-  let total = 0;
-  for (const name in headers) total += size(name) + size(headers[name] ?? '');
-  return total;
+function headerUnits(headers: Readonly<Record<string, string>> | undefined): number {
+  let units = 0;
+  for (const name in headers) units += name.length + (headers[name]?.length ?? 0);
+  return units;
 }
+
+/** Names as they are, values escaped (stompjs escapes values only). */
+function headerBytes(headers: Readonly<Record<string, string>> | undefined): number {
+  let bytes = 0;
+  for (const name in headers) bytes += utf8Length(name) + escapedBytes(headers[name] ?? '');
+  return bytes;
+}
+
+const escapedBytes = (text: string) => utf8Length(text) + (text.match(/[\\:\r\n]/g)?.length ?? 0);
 
 /**
  * A call that ended while out on this connection, other than by its server's own end (a reply, a
