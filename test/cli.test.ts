@@ -159,6 +159,10 @@ describe('command line', () => {
     const refused = await npmRun('client', '--', '--queue', queue, '--timeout-ms', '3000', '10');
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/precondition_failed|PRECONDITION_FAILED|inequivalent arg 'durable'/);
+    // and it says what the command declared, and which flags to give.
+    expect(refused.stderr).toContain(
+      `stomp-rpc-client: this command declares ${queue} (durable:false, auto-delete:false, exclusive:false); if the queue exists with other arguments, RabbitMQ refuses that (precondition_failed): give --durable or --queue-profile as the servers have them\n`,
+    );
     const contradiction = await npmRun('client', '--', '--durable', '--queue-profile', 'replicated', '10');
     expect(contradiction.status).toBe(2);
     expect(contradiction.stderr).toContain('--durable and --queue-profile exclude each other');

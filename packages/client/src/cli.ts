@@ -12,8 +12,11 @@ import { isRpcError, RpcError } from './errors.js';
 import { checkName, MAX_NAME_BYTES, parseDurationFlag } from './options.js';
 import { encodeN } from './protocol/fibonacci.js';
 import type { ServerInfo } from './protocol/presence.js';
-import { FibonacciRpcClient } from './services/fibonacci-client.js';
+import { resolveQueueDeclaration } from './protocol/queue-profile.js';
+import { queueDeclarationHeaders } from './protocol/wire.js';
+import { type FibonacciClientOptions, FibonacciRpcClient } from './services/fibonacci-client.js';
 import { checkRange, MAX_SEQUENCE_LENGTH, MAX_SEQUENCE_N } from './services/fibonacci-definition.js';
+import { isFatalStompClose } from './transport/end-reason.js';
 
 const USAGE = `usage: stomp-rpc-client [options] <n>
        stomp-rpc-client [options] --sequence <from> <to>
@@ -231,6 +234,8 @@ async function main(argv: readonly string[]): Promise<number> {
     if (stop.exitCode === 0) return 0; // the reader of the output left (| head): nothing more to say
     // Stopped by a signal: say so, not what it caused (CLOSED, say, while connecting).
     process.stderr.write(`stomp-rpc-client: ${describe(stop.exitCode === undefined ? error : stop.signal.reason)}\n`);
+    const hint = stop.exitCode === undefined && exchange === undefined ? declarationHint(error, options) : undefined;
+    if (hint) process.stderr.write(`stomp-rpc-client: ${hint}\n`);
     return stop.exitCode ?? 1;
   } finally {
     stop.dispose();
@@ -350,6 +355,23 @@ function alignedTable(header: string[], rows: string[][]): string {
 }
 
 /** One line: the error code first, so scripts can branch on it. */
+/**
+ * What to check when the broker closed the connection for a fatal error and this command declares
+ * its queue: RabbitMQ does so (over Web-STOMP on 3.10 without saying why) when the queue exists
+ * with other arguments, as when the servers were started with --durable and the command was not.
+ */
+function declarationHint(error: unknown, options: FibonacciClientOptions): string | undefined {
+  let fatal = false;
+  for (let cause: unknown = error; isRpcError(cause) && !fatal; cause = cause.cause) fatal = isFatalStompClose(cause);
+  if (!fatal) return undefined;
+  const headers = queueDeclarationHeaders(resolveQueueDeclaration(options.queueDeclaration));
+  const declared = Object.entries(headers).map(([name, value]) => `${name}:${value}`);
+  return (
+    `this command declares ${options.queue ?? CLIENT_DEFAULTS.queue} (${declared.join(', ')}); if the queue exists ` +
+    'with other arguments, RabbitMQ refuses that (precondition_failed): give --durable or --queue-profile as the servers have them'
+  );
+}
+
 function describe(error: unknown): string {
   return isRpcError(error) ? `${error.code}: ${error.message}` : String(error);
 }
