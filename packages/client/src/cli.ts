@@ -354,16 +354,13 @@ function alignedTable(header: string[], rows: string[][]): string {
   return [header, ...rows].map(line).join('');
 }
 
-/** One line: the error code first, so scripts can branch on it. */
 /**
  * What to check when the broker closed the connection for a fatal error and this command declares
  * its queue: RabbitMQ does so (over Web-STOMP on 3.10 without saying why) when the queue exists
  * with other arguments, as when the servers were started with --durable and the command was not.
  */
 function declarationHint(error: unknown, options: FibonacciClientOptions): string | undefined {
-  let fatal = false;
-  for (let cause: unknown = error; isRpcError(cause) && !fatal; cause = cause.cause) fatal = isFatalStompClose(cause);
-  if (!fatal) return undefined;
+  if (!causeChain(error).some(isFatalStompClose)) return undefined;
   const headers = queueDeclarationHeaders(resolveQueueDeclaration(options.queueDeclaration));
   const declared = Object.entries(headers).map(([name, value]) => `${name}:${value}`);
   return (
@@ -372,6 +369,14 @@ function declarationHint(error: unknown, options: FibonacciClientOptions): strin
   );
 }
 
+/** The error and its causes, a few links deep: a TIMEOUT after retries carries the close that failed them. */
+function causeChain(error: unknown): RpcError[] {
+  const chain: RpcError[] = [];
+  for (let link = error; isRpcError(link) && chain.length < 4; link = link.cause) chain.push(link);
+  return chain;
+}
+
+/** One line: the error code first, so scripts can branch on it. */
 function describe(error: unknown): string {
   return isRpcError(error) ? `${error.code}: ${error.message}` : String(error);
 }
