@@ -339,21 +339,36 @@ export function launchNode(node, definitions) {
   return true;
 }
 
+/**
+ * Resolves once the node's pid file holds a pid, false at `deadline`. rabbitmqctl wait only waits
+ * for a missing pid file: one it reads as the starting node writes it (empty for a moment) makes it
+ * give up at once, "garbage in pid file" (seen when the cluster tests restart a killed node).
+ */
+async function waitForPidFile(node, deadline) {
+  while (Date.now() < deadline) {
+    if (existsSync(node.pidFile) && /^\s*[1-9][0-9]*\s*$/.test(readFileSync(node.pidFile, 'utf8'))) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 /** Resolves once the node's RabbitMQ application runs and its Web-STOMP answers. */
 export async function waitForNode(node) {
   const deadline = Date.now() + startTimeoutSeconds * 1000;
-  const waited = run(
-    join(rabbitBin, 'rabbitmqctl'),
-    ['-n', node.name, 'wait', node.pidFile, '--timeout', String(startTimeoutSeconds)],
-    { env: nodeEnv(node), cwd: node.stateDir, timeout: startTimeoutSeconds * 1000 },
-  );
-  if (waited.status !== 0) {
-    throw new Error(
+  const notStarted = (detail) =>
+    new Error(
       `RabbitMQ did not start; see ${join(node.stateDir, 'log')}. A port it needs ` +
         `(${Object.values(node.ports).join(', ')}) may be held by another broker, such as the system's ` +
-        `service (systemctl status rabbitmq-server)\n${waited.stderr || waited.stdout}`,
+        `service (systemctl status rabbitmq-server)\n${detail}`,
     );
-  }
+  if (!(await waitForPidFile(node, deadline))) throw notStarted(`no pid in ${node.pidFile}`);
+  const leftSeconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+  const waited = run(
+    join(rabbitBin, 'rabbitmqctl'),
+    ['-n', node.name, 'wait', node.pidFile, '--timeout', String(leftSeconds)],
+    { env: nodeEnv(node), cwd: node.stateDir, timeout: leftSeconds * 1000 },
+  );
+  if (waited.status !== 0) throw notStarted(waited.stderr || waited.stdout);
   if (!(await waitForWebStomp(webStompUrl(node), deadline))) {
     throw new Error(`RabbitMQ ${node.name} started but Web-STOMP does not answer; see ${join(node.stateDir, 'log')}`);
   }
