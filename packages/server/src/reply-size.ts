@@ -64,7 +64,6 @@ export function checkReplyBytes(maxReplyBytes: number): number {
 export class ReplyLimit implements ReplyBound {
   readonly #configured: number;
   #bytes: number;
-  #label: string;
   /**
    * The largest frame sent on this connection (its destination, body and headers, in bytes of
    * UTF-8; frames of up to MIN_REPLY_BYTES are not counted: they could not lower the limit), and
@@ -76,7 +75,6 @@ export class ReplyLimit implements ReplyBound {
   /** `maxReplyBytes`: checked (checkReplyBytes). */
   constructor(maxReplyBytes: number) {
     this.#configured = this.#bytes = maxReplyBytes;
-    this.#label = `the server's maxReplyBytes (${this.#bytes})`;
   }
 
   get bytes(): number {
@@ -84,7 +82,9 @@ export class ReplyLimit implements ReplyBound {
   }
 
   get label(): string {
-    return this.#label;
+    return this.#bytes === this.#configured
+      ? `the server's maxReplyBytes (${this.#bytes})`
+      : `the server's reply limit (${this.#bytes}, lowered from its maxReplyBytes ${this.#configured} when the broker refused a larger frame)`;
   }
 
   /** A reply or stream item went out. */
@@ -108,7 +108,6 @@ export class ReplyLimit implements ReplyBound {
     this.#largestBody = 0;
     if (!isOversizedFrameClose(reason) || body - 1 < MIN_REPLY_BYTES || body - 1 >= this.#bytes) return;
     this.#bytes = body - 1;
-    this.#label = `the server's reply limit (${this.#bytes}, lowered from its maxReplyBytes ${this.#configured} when the broker refused a larger frame)`;
     logger.error(
       { reason: reason.message, maxReplyBytes: this.#configured, replyLimit: this.#bytes },
       `the broker closed the connection on a frame over its size limit, after a reply of ${body} bytes: larger replies than ${this.#bytes} bytes are INTERNAL from now on; set maxReplyBytes (--max-reply-bytes) under the broker's frame limit (web_stomp.ws_opts.max_frame_size)`,
