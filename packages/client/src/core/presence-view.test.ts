@@ -97,6 +97,20 @@ describe('presence', () => {
     expect(view.apply(announcement({ kind: 'bye', id: 'never-seen' }), 20)).toBe('ignored'); // no change to report
   });
 
+  it('view - a reply moves lastSeen, not announcedAt (what the counters are as of); list() hands out copies that stay as they were', () => {
+    const view = new PresenceView();
+    view.apply(announcement({ kind: 'hello', inFlight: 2 }), 100);
+    const before = view.list();
+    view.seen('a1', 250);
+    expect(view.list()).toEqual([expect.objectContaining({ id: 'a1', lastSeen: 250, announcedAt: 100, inFlight: 2 })]);
+    expect(before).toEqual([expect.objectContaining({ lastSeen: 100, announcedAt: 100 })]);
+    for (const server of before) server.inFlight = 99; // the application's copy: the view is not changed through it
+    view.resume(400); // a reconnect restarts the clocks of expiry, not of the counters
+    expect(view.list()).toEqual([expect.objectContaining({ lastSeen: 400, announcedAt: 100, inFlight: 2 })]);
+    view.apply(announcement({ inFlight: 5 }), 500);
+    expect(view.list()).toEqual([expect.objectContaining({ lastSeen: 500, announcedAt: 500, inFlight: 5 })]);
+  });
+
   it('view - an answer to a ping delivered after its server’s bye (another queue) does not bring it back; a hello does', () => {
     const view = new PresenceView();
     view.apply(announcement({ kind: 'hello' }), 0);

@@ -41,7 +41,7 @@ export class PresenceView {
     this.#gone.delete(info.id); // back (a hello, a beat): the same id started again
     const known = this.#servers.has(info.id);
     if (!known && this.#servers.size >= MAX_KNOWN_SERVERS) return 'ignored';
-    this.#servers.set(info.id, { ...info, lastSeen: now });
+    this.#servers.set(info.id, { ...info, lastSeen: now, announcedAt: now });
     return known ? 'updated' : 'joined';
   }
 
@@ -72,9 +72,11 @@ export class PresenceView {
     return gone;
   }
 
-  /** Live servers, of one queue or all, ordered by id. */
+  /** Live servers, of one queue or all, ordered by id: copies, which a later reply or beat leaves as they are. */
   list(queue?: string): ServerInfo[] {
-    const servers = [...this.#servers.values()].filter((server) => queue === undefined || server.queue === queue);
+    const servers: ServerInfo[] = [];
+    for (const server of this.#servers.values())
+      if (queue === undefined || server.queue === queue) servers.push({ ...server });
     return servers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 

@@ -82,8 +82,13 @@ export interface ServerAnnouncement {
 
 /** A live server as a client sees it. */
 export interface ServerInfo extends Omit<ServerAnnouncement, 'kind'> {
-  /** When this client last heard from it, by the client's clock (Date.now()). */
+  /** When this client last heard from it (an announcement or a reply), by the client's clock (Date.now()). */
   lastSeen: number;
+  /**
+   * When this client heard its latest announcement, the one `stats` and `inFlight` come from, by the
+   * client's clock: a rate is the change in `stats` over the change in this, not in `lastSeen`.
+   */
+  announcedAt: number;
 }
 
 /** The longest beat a server may have (its `presenceMs` at most), so that a silent one is forgotten. */
