@@ -345,6 +345,11 @@ describe('demo', () => {
     await demo.getByLabel('calls', { exact: true }).fill('');
     await demo.getByRole('button', { name: 'Run burst' }).click();
     await eventually(() => text(demo, '#burst-summary'), 'Not run: enter a number of calls (1 to 100,000).');
+    // Not the last burst's charts and column under it.
+    expect(await demo.locator('#histogram').getAttribute('aria-label')).toBe('Latency histogram: 0 calls');
+    const thisBurst = await demo.locator('#servers tbody tr td:nth-child(7)').allTextContents();
+    expect(thisBurst.length).toBeGreaterThan(0);
+    expect(thisBurst.every((calls) => calls === '0')).toBe(true);
     await demo.getByLabel('calls', { exact: true }).fill('2000');
     await demo.getByLabel('in flight', { exact: true }).fill('5');
     await demo.getByLabel('n for each burst call', { exact: true }).fill('5000000'); // above the servers' limit
@@ -558,11 +563,18 @@ describe('broker restart', () => {
     try {
       await eventually(() => connectionState(demo), 'reconnecting', 15_000);
       expect(await text(demo, '#connection-reason')).toMatch(/^[A-Z_]+: /);
+      // The servers panel keeps the last connection's list, which the client does not age meanwhile, and says so.
+      await eventually(
+        () => text(demo, '#servers caption'),
+        expect.stringMatching(/^\d+ servers? as of the last connection$/),
+        5000,
+      );
       await eventually(() => text(embed, '#state'), 'reconnecting', 15_000);
       await callOnDemo('31');
       expect(await text(demo, '#call-pending')).toBe('Calling fib(31)… (waiting for the broker)');
 
       await eventually(() => connectionState(demo), 'connected', 30_000);
+      await eventually(() => text(demo, '#servers caption'), expect.stringMatching(/^\d+ live servers?$/), 5000);
       const serversBefore = JSON.stringify(servers.map((server) => server.stats));
       // If this ever fails again (it did once in CI, not reproduced in 14 runs), the message says
       // whether the servers had reconnected and whether the request reached one of them.

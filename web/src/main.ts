@@ -15,6 +15,7 @@ import { demoConfig } from './config.js';
 import { byId, showRunning } from './dom.js';
 import { showErrorBox } from './error-box.js';
 import { foldDigits, formatDigits, formatMs } from './format.js';
+import { explanationsAfterCheck } from './messages.js';
 import { SequencePanel } from './sequence-panel.js';
 import { ServersPanel } from './servers.js';
 import './style.css';
@@ -58,8 +59,11 @@ function openClient(): FibonacciRpcClient {
       queue: config.queue,
       // The browser user may publish to the rpc exchange only (it routes to rpc_queue).
       exchange: 'rpc',
-      onStateChange: (state, reason) => showState(state, reason),
-      onServersChange: () => serversPanel.render(client.servers(config.queue)),
+      onStateChange: (state, reason) => {
+        showState(state, reason);
+        showPending();
+      },
+      onServersChange: () => showServers(),
     });
   } catch (error) {
     showState('failed', error as RpcError);
@@ -71,8 +75,12 @@ function openClient(): FibonacciRpcClient {
     throw error;
   }
 }
+/** Redraws the servers panel; while not connected, as the list of the last connection. */
+function showServers(): void {
+  serversPanel.render(client.servers(config.queue), Date.now(), client.state === 'connected');
+}
 // Between announcements, keep "seen … ago" current (and drop servers that went silent).
-setInterval(() => serversPanel.render(client.servers(config.queue)), 1000);
+setInterval(showServers, 1000);
 // The client keeps retrying on its own (unless the browser refuses every URL); if the first
 // connection is slow to come, say why.
 client.ready(8000).catch((error: RpcError) => {
@@ -113,6 +121,14 @@ const callAnnouncement = byId('call-announcement');
 let fullValue = '';
 /** The call the result area waits for; a new one cancels it, on the server too. */
 let callAbort: AbortController | undefined;
+/** That call's n, for the note that it is on its way. */
+let pendingN: string | undefined;
+
+/** The note under the form while a call is out, with whether it waits for the connection; kept current as that changes. */
+function showPending(): void {
+  if (pendingN === undefined) return;
+  pendingNote.textContent = `Calling fib(${pendingN})…${client.state === 'connected' ? '' : ' (waiting for the broker)'}`;
+}
 
 function showValue(n: string, value: string, latencyMs: number, server?: string, serverMs?: number): void {
   const folded = foldDigits(value);
@@ -149,7 +165,8 @@ callForm.addEventListener('submit', async (event) => {
   callAbort = thisCall;
   const startedAt = performance.now();
   byId('call-button').setAttribute('aria-busy', 'true');
-  pendingNote.textContent = `Calling fib(${n})…${client.state === 'connected' ? '' : ' (waiting for the broker)'}`;
+  pendingN = n;
+  showPending();
   pendingNote.hidden = false;
   callAnnouncement.textContent = pendingNote.textContent;
   try {
@@ -160,10 +177,11 @@ callForm.addEventListener('submit', async (event) => {
     if (thisCall !== callAbort) return; // replaced, and so cancelled
     resultBox.hidden = true;
     callAnnouncement.textContent = '';
-    showErrorBox('error', error);
+    showErrorBox('error', error, explanationsAfterCheck(error));
   } finally {
     if (thisCall === callAbort) {
       callAbort = undefined;
+      pendingN = undefined;
       byId('call-button').removeAttribute('aria-busy');
       pendingNote.hidden = true;
     }
@@ -244,7 +262,7 @@ function showBurstRunning(running: boolean): void {
 function showBurstProgress(progress: BurstProgress, result?: BurstResult): void {
   progress.elapsedMs = result ? result.elapsedMs : performance.now() - progress.startedAt;
   redrawCharts();
-  serversPanel.render(client.servers(config.queue)); // the "this burst" column
+  showServers(); // the "this burst" column
   const text = progress.summarize(result);
   burstSummary.textContent = text.summary;
   histogram.setAttribute('aria-label', text.histogramLabel);
@@ -296,6 +314,10 @@ burstForm.addEventListener('submit', async (event) => {
   try {
     request = readBurstForm();
   } catch (error) {
+    // Under "Not run", empty charts and column: the last burst's would read as this one's.
+    shownBurst = new BurstProgress(0, performance.now());
+    serversPanel.burstShare = new Map();
+    showBurstProgress(shownBurst);
     burstSummary.dataset.state = 'failed';
     burstSummary.textContent = `Not run: ${(error as Error).message}.`;
     return;

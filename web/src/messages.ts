@@ -24,6 +24,20 @@ const EXPLANATIONS: Readonly<Record<ErrorCode, string>> = {
   OVERLOADED: 'The broker did not take the call in time: the queue may be full or the broker too busy. Try again.',
 };
 
+/**
+ * What INVALID_ARGUMENT means for a call whose input passed the page's own check (the client's
+ * rule): not the input as typed. From a server, its own limits (one started with `--max-n` takes
+ * less); from the client, its settings: a browser refuses every ws:// broker URL on an https page.
+ */
+export function explanationsAfterCheck(error: unknown): Readonly<Record<string, string>> {
+  if (!isRpcError(error) || error.code !== 'INVALID_ARGUMENT') return {};
+  return {
+    INVALID_ARGUMENT: error.remote
+      ? 'A server refused the input: its limits can be lower than the page’s (see its reason below).'
+      : 'The client refused the call, not the input: see below. A browser refuses ws:// broker URLs on an https page (VITE_STOMP_URL).',
+  };
+}
+
 export interface ReadableError {
   code: string;
   explanation: string;

@@ -4,6 +4,7 @@
 import type { FibonacciItem, FibonacciRange, FibonacciService, ServiceClient } from '@stomp-rpc/client';
 import { byId, showRunning } from './dom.js';
 import { showErrorBox } from './error-box.js';
+import { explanationsAfterCheck } from './messages.js';
 import {
   itemCells,
   itemCount,
@@ -62,7 +63,7 @@ export class SequencePanel {
     } catch (error) {
       // Stopped by the page: the client's ABORTED is what Stop asked for, not an error to show.
       progress.state = abort.signal.aborted ? 'stopped' : 'failed';
-      if (progress.state === 'failed') showErrorBox('sequence-error', error, SEQUENCE_EXPLANATIONS);
+      if (progress.state === 'failed') showErrorBox('sequence-error', error, explanationsAfterCheck(error));
     } finally {
       progress.elapsedMs = performance.now() - startedAt;
       this.#show(progress);

@@ -16,6 +16,7 @@ function serverInfo(overrides: Partial<ServerInfo> & { requests?: number } = {})
     beatMs: 1000,
     startedAt: '2024-01-01T00:00:00.000Z',
     lastSeen: 10_000,
+    announcedAt: 10_000,
     stats: {
       requests,
       succeeded: 0,
@@ -32,32 +33,43 @@ describe('servers', () => {
   it('nextSample - a first announcement has no rate yet', () => {
     expect(nextSample(undefined, serverInfo({ requests: 50 }))).toEqual({
       requests: 50,
-      lastSeen: 10_000,
+      announcedAt: 10_000,
       perSecond: 0,
     });
   });
 
   it('nextSample - the rate is the requests between two announcements over the time between them', () => {
-    const first = nextSample(undefined, serverInfo({ requests: 50, lastSeen: 10_000 }));
-    expect(nextSample(first, serverInfo({ requests: 80, lastSeen: 12_000 }))).toEqual({
+    const first = nextSample(undefined, serverInfo({ requests: 50, announcedAt: 10_000 }));
+    expect(nextSample(first, serverInfo({ requests: 80, announcedAt: 12_000, lastSeen: 12_000 }))).toEqual({
       requests: 80,
-      lastSeen: 12_000,
+      announcedAt: 12_000,
       perSecond: 15,
     });
   });
 
   it('nextSample - a server that restarted under the same id (fewer requests than before) has no rate, not a negative one', () => {
-    const before = nextSample(undefined, serverInfo({ requests: 500, lastSeen: 10_000 }));
-    expect(nextSample(before, serverInfo({ requests: 3, lastSeen: 12_000 }))).toEqual({
+    const before = nextSample(undefined, serverInfo({ requests: 500, announcedAt: 10_000 }));
+    expect(nextSample(before, serverInfo({ requests: 3, announcedAt: 12_000 }))).toEqual({
       requests: 3,
-      lastSeen: 12_000,
+      announcedAt: 12_000,
       perSecond: 0,
     });
   });
 
   it('nextSample - keeps the previous sample, rate and all, until a new announcement arrives', () => {
-    const previous = { requests: 80, lastSeen: 12_000, perSecond: 15 };
-    expect(nextSample(previous, serverInfo({ requests: 80, lastSeen: 12_000 }))).toBe(previous);
+    const previous = { requests: 80, announcedAt: 12_000, perSecond: 15 };
+    expect(nextSample(previous, serverInfo({ requests: 80, announcedAt: 12_000 }))).toBe(previous);
+  });
+
+  it('nextSample - a reply from the server (lastSeen moved, the counters not) keeps the rate: not 0 mid-burst, nor spiking after', () => {
+    const first = nextSample(undefined, serverInfo({ requests: 0, announcedAt: 10_000, lastSeen: 10_000 }));
+    const announced = nextSample(first, serverInfo({ requests: 1000, announcedAt: 12_000, lastSeen: 12_000 }));
+    expect(announced.perSecond).toBe(500);
+    // Replies every few ms between beats: the panel redraws, and the same counters stand.
+    const replied = nextSample(announced, serverInfo({ requests: 1000, announcedAt: 12_000, lastSeen: 12_200 }));
+    expect(replied).toBe(announced);
+    const next = nextSample(replied, serverInfo({ requests: 2000, announcedAt: 14_000, lastSeen: 14_000 }));
+    expect(next.perSecond).toBe(500);
   });
 
   it('serverCells - one text per column; no average before a success, errors summed over codes', () => {

@@ -9,24 +9,25 @@ import { PROCEDURE_COLUMNS, procedureRows, totalErrors } from './procedure-stats
 /** What the panel remembers of a server's last announcement, to turn its counters into a rate. */
 export interface Sample {
   requests: number;
-  lastSeen: number;
+  announcedAt: number;
   perSecond: number;
 }
 
 const COLUMNS = ['server', 'host · pid', 'in flight', 'req/s', 'avg time', 'errors', 'this burst', 'seen'] as const;
 
 /**
- * The sample after `server`'s latest announcement. The panel redraws every second but servers
- * announce less often, so the rate is only recomputed when an announcement is new; until then
- * the previous sample (and its rate) stands. A server's first sample has no rate yet.
+ * The sample after `server`'s latest announcement. The panel redraws more often than servers
+ * announce, so the rate is only recomputed when an announcement is new; until then the previous
+ * sample (and its rate) stands. By `announcedAt`, not `lastSeen`, which every reply from the
+ * server moves with no new counts. A server's first sample has no rate yet.
  */
 export function nextSample(previous: Sample | undefined, server: ServerInfo): Sample {
-  if (previous && server.lastSeen === previous.lastSeen) return previous;
-  const seconds = previous ? (server.lastSeen - previous.lastSeen) / 1000 : 0;
+  if (previous && server.announcedAt === previous.announcedAt) return previous;
+  const seconds = previous ? (server.announcedAt - previous.announcedAt) / 1000 : 0;
   const answered = previous ? server.stats.requests - previous.requests : 0;
   // Fewer requests than before: a server that restarted under the same id counts from 0 again.
   const perSecond = seconds > 0 && answered >= 0 ? answered / seconds : 0;
-  return { requests: server.stats.requests, lastSeen: server.lastSeen, perSecond };
+  return { requests: server.stats.requests, announcedAt: server.announcedAt, perSecond };
 }
 
 /** The texts of one server's row, in the order of COLUMNS. */
@@ -46,6 +47,15 @@ export function serverCells(
     `${Math.max(0, Math.round((seen.now - server.lastSeen) / 1000))} s ago`,
   ];
 }
+
+/** What the servers table is called: how many, and whether they are live or as last heard. */
+export function serversCaption(count: number, connected: boolean): string {
+  const noun = count === 1 ? 'server' : 'servers';
+  return connected ? `${count} live ${noun}` : `${count} ${noun} as of the last connection`;
+}
+
+const NO_SERVERS = 'No server has announced itself on this queue. Start one with: npm run server';
+const NOT_CONNECTED = 'Not connected to the broker: the servers show once the page is connected again.';
 
 /** Servers count a procedure from its first answer on; servers from before services, never. */
 const NO_PROCEDURES = 'No counts by procedure yet: a server reports each procedure it has answered.';
@@ -70,18 +80,23 @@ export class ServersPanel {
     this.#announcer = announcer;
   }
 
-  render(servers: readonly ServerInfo[], now = Date.now()): void {
+  /**
+   * Redraws the panel. `connected` false: the list is the one of the last connection, which a
+   * client does not age while it cannot hear the servers; the panel says so rather than "live".
+   */
+  render(servers: readonly ServerInfo[], now = Date.now(), connected = true): void {
     this.#updateSamples(servers);
     this.#renderProcedures(servers);
-    const count = `${servers.length} live ${servers.length === 1 ? 'server' : 'servers'}`;
+    const count = serversCaption(servers.length, connected);
     if (this.#announcer && this.#announcer.textContent !== count) this.#announcer.textContent = count;
     if (servers.length === 0) {
       this.#container.replaceChildren(
-        note('no-servers', 'No server has announced itself on this queue. Start one with: npm run server'),
+        connected ? note('no-servers', NO_SERVERS) : note('not-connected', NOT_CONNECTED),
       );
       return;
     }
     const table = statsTable(count, COLUMNS);
+    table.classList.toggle('stale', !connected);
     const body = table.createTBody();
     for (const server of [...servers].sort((a, b) => a.id.localeCompare(b.id))) {
       const perSecond = this.#samples.get(server.id)?.perSecond ?? 0;
@@ -142,6 +157,7 @@ function showTable(container: HTMLElement, table: HTMLTableElement): void {
     wrapper.replaceChildren(table);
   } else if (shownRows && rows) {
     if (shown.caption && table.caption) setText(shown.caption, table.caption.textContent);
+    shown.className = table.className;
     updateRows(shownRows, rows);
   }
 }
