@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run client -- 30`: the tutorial's rpc_client, as a command. Exit 0 with the answer,
-// 1 with a one-line reason (its error code first), 2 for a usage error, 130 or 143 when stopped by
-// SIGINT or SIGTERM (the call is cancelled, on the server too).
+// 1 with the reason on a line (its error code first; a hint may follow), 2 for a usage error,
+// 130 or 143 when stopped by SIGINT or SIGTERM (the call is cancelled, on the server too).
 // `npm run client -- --servers`: the live servers and their counters, as a table.
 // `npm run client -- --sequence 10 20`: fib(10..20), each printed as it arrives (a streamed reply).
 import { createRequire } from 'node:module';

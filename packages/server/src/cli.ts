@@ -125,15 +125,17 @@ async function main(): Promise<number> {
   let refused = false;
   // The server keeps retrying while the broker is away; it never exits because of it. start()
   // gives up its wait after 30 s: another begins, so that a refusal coming later is still seen. A
-  // refused login does not mend itself: the server stops and exits 1, for the operator (or a
-  // supervisor) to see. A stop() ends the wait with CLOSED: nothing is still trying then.
+  // refused login (or a vhost refused for 10 s: no access, or at its connection limit) does not
+  // mend itself: the server stops and exits 1, for the operator (or a supervisor) to see. A stop()
+  // ends the wait with CLOSED: nothing is still trying then.
   const startUntilUp = (): void => {
     server.start().catch((error: unknown) => {
       const code = isRpcError(error) ? error.code : undefined;
       if (code === 'CLOSED') return;
       if (code === 'UNAUTHENTICATED') {
         refused = true;
-        logger.error({ reason: (error as Error).message }, 'the broker refused the login');
+        // The reason says which: "Bad CONNECT" for the login, "Virtual host '…' access denied".
+        logger.error({ reason: (error as Error).message }, 'the broker refused the login or the vhost');
         // On stderr too, as a failure to start is: the log may be silenced, or go elsewhere.
         process.stderr.write(`stomp-rpc-server: UNAUTHENTICATED: ${(error as Error).message}\n`);
         stop('refused login');
