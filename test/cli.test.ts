@@ -193,6 +193,8 @@ describe('command line', () => {
       [['--sequence', '0', '1234567890'], 'from and to must be whole numbers with 0 <= from <= to <= 20000'],
       [['--sequence', '-1', '5'], '<from> and <to> must be whole numbers, got -1'],
       [['--servers', '--sequence', '1', '2'], '--servers and --sequence cannot go together'],
+      [['--servers', '--no-presence'], '--servers asks the servers who is there: not with --no-presence'],
+      [['--fail-fast', '--no-presence', '5'], '--fail-fast needs presence: not with --no-presence'],
     ] as const) {
       const client = spawnChild(process.execPath, [CLIENT_CLI, ...nowhere, ...args]);
       expect(await client.exited(10_000), args.join(' ')).toBe(2);

@@ -7,11 +7,41 @@ import amqp from 'amqplib';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { amqpUrl, nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
-import { BROKER_URL, openClient, startServer, uniqueQueue, until } from './support.js';
+import { BROKER_URL, openClient, ROOT, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 const BROWSER = { login: 'rpc-browser', passcode: 'rpc-browser' };
 const SERVER = { login: 'rpc-server', passcode: 'rpc-server' };
 const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
+const ADMIN = `Basic ${btoa('rpc-admin:rpc-admin')}`;
+
+/** A management API call as rpc-admin; throws on a refusal. */
+async function manage(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<void> {
+  const response = await fetch(`${MANAGEMENT}${path}`, {
+    method,
+    headers: { authorization: ADMIN, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+}
+
+/**
+ * A broker user for this test only, removed when it ends: `permissions` on the vhost, and on
+ * amq.topic only the routing keys `topic` names (a user with no topic permission may use every key).
+ */
+async function temporaryUser(
+  name: string,
+  permissions: { configure: string; write: string; read: string },
+  topic: { write: string; read: string },
+): Promise<{ login: string; passcode: string }> {
+  const login = `${name}-${process.pid}`;
+  await manage('PUT', `/users/${login}`, { password: login, tags: '' });
+  onTestFinished(() => manage('DELETE', `/users/${login}`));
+  await manage('PUT', `/permissions/%2F/${login}`, permissions);
+  await manage('PUT', `/topic-permissions/%2F/${login}`, { exchange: 'amq.topic', ...topic });
+  return { login, passcode: login };
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** An AMQP operation as `user`: 'allowed', or 'refused' with RabbitMQ's 403 ACCESS_REFUSED. */
 async function amqpAs(
@@ -262,6 +292,53 @@ describe('least-privilege users', () => {
       const wire = await openWire(SERVER.login, SERVER.passcode);
       expect(await wire.attempt(command, headers, ''), `${command} ${headers.destination}`).toBe('refused');
     }
+  });
+
+  it('users without the topic rights of presence and cancels - the commands serve and call with --no-cancels and --no-presence', async () => {
+    const queue = uniqueQueue('restricted');
+    const named = escapeRegExp(queue);
+    // As rpc-server, but on amq.topic it may not read rpc.cancel.
+    const server = await temporaryUser(
+      'rpc-test-server',
+      {
+        configure: `^(${named}|stomp-subscription-.*)$`,
+        write: '^(amq\\.default|amq\\.topic|stomp-subscription-.*)$',
+        read: `^(${named}|amq\\.topic|stomp-subscription-.*)$`,
+      },
+      { write: '^rpc\\.presence$', read: '^rpc\\.ping$' },
+    );
+    // A client that declares its queues (the command's default), and on amq.topic may write neither rpc.ping nor rpc.cancel.
+    const client = await temporaryUser(
+      'rpc-test-client',
+      {
+        configure: `^(${named}(-idle)?|amq\\.gen-.*|stomp-subscription-.*)$`,
+        write: '^(amq\\.default|amq\\.topic|stomp-subscription-.*)$',
+        read: '^(amq\\.gen-.*|amq\\.topic|stomp-subscription-.*)$',
+      },
+      { write: '^rpc\\.presence$', read: '^rpc\\.presence$' },
+    );
+    const as = (user: { login: string; passcode: string }) => ['--login', user.login, '--passcode', user.passcode];
+    const serverCli = `${ROOT}packages/server/dist/cli.js`;
+    const clientCli = `${ROOT}packages/client/dist/cli.js`;
+
+    const refused = spawnChild(process.execPath, [serverCli, ...as(server), '--queue', queue]);
+    await refused.waitFor('subscription refused; reconnecting', 15_000);
+    expect(refused.stdout()).toContain('rpc.cancel');
+    refused.process.kill('SIGKILL');
+    const serving = spawnChild(process.execPath, [serverCli, ...as(server), '--queue', queue, '--no-cancels']);
+    await serving.waitFor('awaiting RPC requests', 15_000);
+
+    const call = (args: string[]) => spawnChild(process.execPath, [clientCli, ...as(client), ...args]);
+    const answered = call(['--queue', queue, '--no-presence', '--no-cancels', '30']);
+    expect(await answered.exited(15_000)).toBe(0);
+    expect(answered.stdout()).toContain(' [.] Got 832040');
+    // Unanswered for a second, a client asks who is there: refused to this user, unless it does not ask.
+    const quiet = call(['--queue', `${queue}-idle`, '--timeout-ms', '2500', '--no-presence', '30']);
+    expect(await quiet.exited(15_000)).toBe(1);
+    expect(quiet.stderr()).toBe(`stomp-rpc-client: TIMEOUT: no reply from /queue/${queue}-idle within 2500 ms\n`);
+    const asking = call(['--queue', `${queue}-idle`, '--timeout-ms', '2500', '30']);
+    expect(await asking.exited(15_000)).toBe(1);
+    expect(asking.stderr()).toContain('access_refused');
   });
 
   it('admin user - rpc-admin operates the broker through the management API; guest is loopback-only', async () => {

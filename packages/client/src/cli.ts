@@ -48,6 +48,11 @@ options:
   --exchange <name>       send through this exchange (routing key: the queue) instead of
                           declaring the queue: 1 to 255 bytes, no '/'; the browser user
                           rpc-browser needs --exchange rpc
+  --no-presence           never ask or listen which servers are there (for a broker user that may
+                          not write rpc.ping): a call nothing answers is TIMEOUT, not NO_SERVERS;
+                          not with --servers or --fail-fast
+  --no-cancels            send no cancels on rpc.cancel (for a broker user that may not write it):
+                          a call stopped by a signal runs on at the server
   --sequence              stream fib(from..to) instead of one fib(n)
   --servers               list the live servers (all queues) and exit
   -h, --help              this text
@@ -63,9 +68,18 @@ class UsageError extends Error {}
 
 const CLIENT_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
-function failFastFlag(failFast: boolean | undefined, waitForServer: boolean | undefined): boolean {
-  if (failFast && waitForServer) throw new UsageError('--fail-fast and --wait-for-server contradict each other');
-  return failFast ?? false;
+/** --fail-fast, --wait-for-server, --no-presence and --no-cancels, as the client's options. */
+function presenceOptions(
+  values: { 'fail-fast'?: boolean; 'wait-for-server'?: boolean; 'no-presence'?: boolean; 'no-cancels'?: boolean },
+  listServers: boolean,
+) {
+  const failFast = values['fail-fast'] ?? false;
+  if (failFast && values['wait-for-server'])
+    throw new UsageError('--fail-fast and --wait-for-server contradict each other');
+  const presence = !values['no-presence'];
+  if (!presence && listServers) throw new UsageError('--servers asks the servers who is there: not with --no-presence');
+  if (!presence && failFast) throw new UsageError('--fail-fast needs presence: not with --no-presence');
+  return { whenNoServers: failFast ? 'fail' : 'wait', presence, cancels: !values['no-cancels'] } as const;
 }
 
 /** A duration flag (options.ts), as a usage error. */
@@ -80,6 +94,8 @@ const FLAGS = {
   exchange: { type: 'string' },
   'wait-for-server': { type: 'boolean' },
   'fail-fast': { type: 'boolean' },
+  'no-presence': { type: 'boolean' },
+  'no-cancels': { type: 'boolean' },
   servers: { type: 'boolean' },
   sequence: { type: 'boolean' },
   ...INFO_FLAGS,
@@ -143,7 +159,7 @@ function parse(argv: readonly string[]) {
       CLIENT_DEFAULTS.connectTimeoutMs,
     ),
     n,
-    failFast: failFastFlag(values['fail-fast'], values['wait-for-server']),
+    presenceOptions: presenceOptions(values, listServers),
     listServers,
     range,
     exchange:
@@ -196,7 +212,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(parsed === 'help' ? USAGE : `${CLIENT_VERSION}\n`);
     return 0;
   }
-  const { options, timeoutMs, connectTimeoutMs, n, failFast, listServers, range, exchange } = parsed;
+  const { options, timeoutMs, connectTimeoutMs, n, listServers, range, exchange } = parsed;
   let client: FibonacciRpcClient;
   try {
     client = new FibonacciRpcClient({
@@ -204,7 +220,7 @@ async function main(argv: readonly string[]): Promise<number> {
       connectTimeoutMs: attemptTimeoutMs(connectTimeoutMs, options.url),
       timeoutMs,
       ...(exchange === undefined ? {} : { exchange }),
-      whenNoServers: failFast ? 'fail' : 'wait',
+      ...parsed.presenceOptions,
     });
   } catch (error) {
     process.stderr.write(`stomp-rpc-client: ${describe(error)}\n`);

@@ -14,8 +14,18 @@ import { WorkerPool } from './worker-pool.js';
 
 /** The server the command line describes, with its worker pool and metrics endpoint. */
 async function assemble(commandLine: CommandLine) {
-  const { values, connection, logLevel, prefetch, maxN, maxReplyBytes, workers, presenceMs, defaultDeadlineMs } =
-    commandLine;
+  const {
+    values,
+    connection,
+    logLevel,
+    prefetch,
+    maxN,
+    maxReplyBytes,
+    workers,
+    presenceMs,
+    cancels,
+    defaultDeadlineMs,
+  } = commandLine;
   const logger = createLogger(logLevel);
   const pool = new WorkerPool({
     ...(workers === undefined ? {} : { size: workers }),
@@ -45,6 +55,7 @@ async function assemble(commandLine: CommandLine) {
       prefetch,
       maxReplyBytes,
       presenceMs,
+      cancels,
       defaultDeadlineMs,
       logger,
       ...(metrics ? { observer: metrics } : {}),

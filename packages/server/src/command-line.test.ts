@@ -69,6 +69,13 @@ describe('server command line', () => {
     expect(USAGE).toContain('--default-deadline-ms');
   });
 
+  it('server cli - --no-cancels turns off listening for cancels (a user without read access to rpc.cancel); it takes no value', () => {
+    expect(parse([]).settings?.cancels).toBe(true);
+    expect(parse(['--no-cancels']).settings?.cancels).toBe(false);
+    expect(parse(['--no-cancels=yes']).message).toBe('--no-cancels takes no value');
+    expect(USAGE).toContain('--no-cancels');
+  });
+
   it('server cli - --help wins over whatever else the command line says; --version too', () => {
     expect(parse(['--help', '--metrics-host', '0.0.0.0', '--queue', ''])).toEqual({ prints: 'help' });
     expect(parse(['--version', '--queue', ''])).toEqual({ prints: 'version' });

@@ -54,6 +54,8 @@ options:
                         handed back to the broker (default ${SERVER_DEFAULTS.graceMs}); a second signal exits at once
   --presence-ms <ms>    how often the server announces itself to clients (default ${SERVER_DEFAULTS.presenceMs}; 0: never, else ${PRESENCE_MS_RANGE.min} to ${PRESENCE_MS_RANGE.max};
                         clients still get answers, but --servers and --fail-fast do not see it)
+  --no-cancels          do not listen for callers' cancels on rpc.cancel (for a broker user that may
+                        not read it): a call its caller gave up on runs to its end or deadline
   --metrics-port <port> serve Prometheus metrics at http://<metrics-host>:<port>/metrics
   --metrics-host <host> address the metrics endpoint binds, with --metrics-port (default 127.0.0.1)
   --log-level <level>   ${LOG_LEVELS.join(' | ')} (default info; debug logs every request)
@@ -101,6 +103,7 @@ const FLAGS = {
   'grace-ms': { type: 'string' },
   'default-deadline-ms': { type: 'string' },
   'presence-ms': { type: 'string' },
+  'no-cancels': { type: 'boolean' },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string' },
   'log-level': { type: 'string' },
@@ -141,6 +144,7 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
         ? SERVER_DEFAULTS.defaultDeadlineMs
         : parseDurationFlag('--default-deadline-ms', values['default-deadline-ms'], 1),
     presenceMs: presenceOption(values['presence-ms']),
+    cancels: !values['no-cancels'],
     metricsPort:
       values['metrics-port'] === undefined
         ? undefined
