@@ -16,10 +16,13 @@ function ensurePika(): void {
   if (!probe()) throw new Error('apt-get installed python3-pika, but python3 cannot import pika');
 }
 
-/** The command-line tests run the built programs, so build them from the current sources. */
+/**
+ * The command-line tests run the built programs, so build them from the current sources:
+ * what changed since the last build (its record is in dist/, so a deleted dist/ is built whole).
+ */
 function build(): void {
   const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-  const result = spawnSync(process.execPath, [tsc, '-b', '--force'], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [tsc, '-b'], { stdio: 'inherit' });
   if (result.status !== 0) throw new Error('tsc -b failed');
 }
 

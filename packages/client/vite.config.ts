@@ -12,7 +12,9 @@ export default defineConfig({
   publicDir: false,
   build: {
     outDir: 'dist/browser',
-    emptyOutDir: true,
+    // Files written over in place, not the folder emptied first: `npm start` rebuilding while the
+    // tests load the bundle must not take it away. `npm run build` starts from an empty dist/.
+    emptyOutDir: false,
     sourcemap: true,
     minify: true,
     target: 'es2022',

@@ -9,10 +9,10 @@ import { CHROMIUM } from './browser.js';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
-/** The demo imports the built client (dist/), and embed.html the IIFE bundle: build both. */
+/** The demo imports the built client (dist/), and embed.html the IIFE bundle: build both, from the current sources. */
 function build(): void {
   const steps = [
-    [fromRoot('node_modules/typescript/bin/tsc'), '-b', '--force'],
+    [fromRoot('node_modules/typescript/bin/tsc'), '-b'],
     [fromRoot('node_modules/vite/bin/vite.js'), 'build', '-c', fromRoot('packages/client/vite.config.ts')],
   ];
   for (const args of steps) {
