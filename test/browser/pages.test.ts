@@ -199,6 +199,7 @@ describe('demo', () => {
     await callOnDemo('5000000');
     await eventually(() => text(demo, '#error-detail'), expect.stringMatching(/^The server said: /));
     expect(await text(demo, '#error-code')).toBe('INVALID_ARGUMENT');
+    expect(await text(demo, '#error-explanation')).toContain('A server refused the input');
 
     // A good call afterwards clears the error.
     await callOnDemo('10');
@@ -569,12 +570,14 @@ describe('broker restart', () => {
         expect.stringMatching(/^\d+ servers? as of the last connection$/),
         5000,
       );
+      expect(await demo.locator('#servers table').getAttribute('class')).toBe('servers stale');
       await eventually(() => text(embed, '#state'), 'reconnecting', 15_000);
       await callOnDemo('31');
       expect(await text(demo, '#call-pending')).toBe('Calling fib(31)… (waiting for the broker)');
 
       await eventually(() => connectionState(demo), 'connected', 30_000);
       await eventually(() => text(demo, '#servers caption'), expect.stringMatching(/^\d+ live servers?$/), 5000);
+      expect(await demo.locator('#servers table').getAttribute('class')).toBe('servers');
       const serversBefore = JSON.stringify(servers.map((server) => server.stats));
       // If this ever fails again (it did once in CI, not reproduced in 14 runs), the message says
       // whether the servers had reconnected and whether the request reached one of them.

@@ -62,6 +62,7 @@ function openClient(): FibonacciRpcClient {
       onStateChange: (state, reason) => {
         showState(state, reason);
         showPending();
+        showServers();
       },
       onServersChange: () => showServers(),
     });

@@ -19,6 +19,7 @@ function server(id: string, procedures?: Record<string, ProcedureStats>): Server
     beatMs: 1000,
     startedAt: '2024-01-01T00:00:00.000Z',
     lastSeen: 10_000,
+    announcedAt: 10_000,
     stats: {
       requests: 0,
       succeeded: 0,

@@ -73,7 +73,8 @@ describe('servers', () => {
   });
 
   it('serverCells - one text per column; no average before a success, errors summed over codes', () => {
-    const idle = serverInfo({ lastSeen: 10_000 });
+    // Seen by its announcement: a reconnect moved lastSeen to now without hearing from it.
+    const idle = serverInfo({ announcedAt: 10_000, lastSeen: 12_400 });
     expect(serverCells(idle, { perSecond: 0, burstCalls: 0, now: 12_400 })).toEqual([
       'fib-1',
       'box · 42',
@@ -84,7 +85,7 @@ describe('servers', () => {
       '0',
       '2 s ago',
     ]);
-    const busy = serverInfo({ lastSeen: 10_000 });
+    const busy = serverInfo({ announcedAt: 10_000 });
     busy.stats.succeeded = 10;
     busy.stats.processingMs = { total: 42, average: 4.2 };
     busy.stats.errors = { TIMEOUT: 2, INVALID_ARGUMENT: 1 };

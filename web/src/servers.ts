@@ -44,7 +44,8 @@ export function serverCells(
     server.stats.succeeded > 0 ? formatMs(server.stats.processingMs.average) : '–',
     String(totalErrors(server.stats.errors)),
     String(seen.burstCalls),
-    `${Math.max(0, Math.round((seen.now - server.lastSeen) / 1000))} s ago`,
+    // Its last announcement, not lastSeen, which a reconnect restarts without hearing from it.
+    `${Math.max(0, Math.round((seen.now - server.announcedAt) / 1000))} s ago`,
   ];
 }
 
@@ -55,7 +56,7 @@ export function serversCaption(count: number, connected: boolean): string {
 }
 
 const NO_SERVERS = 'No server has announced itself on this queue. Start one with: npm run server';
-const NOT_CONNECTED = 'Not connected to the broker: the servers show once the page is connected again.';
+const NOT_CONNECTED = 'Not connected to the broker: the servers show once the page is connected.';
 
 /** Servers count a procedure from its first answer on; servers from before services, never. */
 const NO_PROCEDURES = 'No counts by procedure yet: a server reports each procedure it has answered.';
@@ -86,7 +87,7 @@ export class ServersPanel {
    */
   render(servers: readonly ServerInfo[], now = Date.now(), connected = true): void {
     this.#updateSamples(servers);
-    this.#renderProcedures(servers);
+    this.#renderProcedures(servers, connected);
     const count = serversCaption(servers.length, connected);
     if (this.#announcer && this.#announcer.textContent !== count) this.#announcer.textContent = count;
     if (servers.length === 0) {
@@ -106,8 +107,8 @@ export class ServersPanel {
     showTable(this.#container, table);
   }
 
-  /** Each live server's counters by procedure; nothing while no server is live. */
-  #renderProcedures(servers: readonly ServerInfo[]): void {
+  /** Each live server's counters by procedure (as last heard while not `connected`); nothing while no server is live. */
+  #renderProcedures(servers: readonly ServerInfo[], connected: boolean): void {
     const rows = procedureRows(servers);
     if (rows.length === 0) {
       this.#proceduresContainer.replaceChildren(
@@ -117,6 +118,7 @@ export class ServersPanel {
     }
     const table = statsTable('By procedure', PROCEDURE_COLUMNS);
     table.classList.add('procedures');
+    table.classList.toggle('stale', !connected);
     const body = table.createTBody();
     for (const row of rows) appendRow(body, { server: row.server, procedure: row.procedure }, row.cells);
     showTable(this.#proceduresContainer, table);

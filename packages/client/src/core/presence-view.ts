@@ -72,7 +72,10 @@ export class PresenceView {
     return gone;
   }
 
-  /** Live servers, of one queue or all, ordered by id: copies, which a later reply or beat leaves as they are. */
+  /**
+   * Live servers, of one queue or all, ordered by id: copies, which a later reply or beat leaves as
+   * they are. Shallow: `stats` is the announcement's own, which the view replaces and never changes.
+   */
   list(queue?: string): ServerInfo[] {
     const servers: ServerInfo[] = [];
     for (const server of this.#servers.values())

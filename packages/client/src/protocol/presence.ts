@@ -82,7 +82,10 @@ export interface ServerAnnouncement {
 
 /** A live server as a client sees it. */
 export interface ServerInfo extends Omit<ServerAnnouncement, 'kind'> {
-  /** When this client last heard from it (an announcement or a reply), by the client's clock (Date.now()). */
+  /**
+   * When this client last heard from it (an announcement or a reply), by the client's clock
+   * (Date.now()); a reconnect sets it to then too, since silence while not connected says nothing.
+   */
   lastSeen: number;
   /**
    * When this client heard its latest announcement, the one `stats` and `inFlight` come from, by the
