@@ -42,7 +42,12 @@ async function assemble(commandLine: CommandLine) {
   const metrics =
     commandLine.metricsPort === undefined
       ? undefined
-      : new ServerMetrics({ queue, inFlight: () => server?.stats.inFlight ?? 0, server: () => server });
+      : new ServerMetrics({
+          queue,
+          inFlight: () => server?.stats.inFlight ?? 0,
+          server: () => server,
+          pool: () => pool,
+        });
   let metricsEndpoint: Awaited<ReturnType<ServerMetrics['serve']>> | undefined;
   const release = () => Promise.all([pool.close(), metricsEndpoint?.close()]).then(() => {});
   try {

@@ -98,4 +98,29 @@ describe('ServerMetrics', () => {
     Object.assign(server, { state: 'reconnecting' });
     expect(await series(metrics)).toContain('stomp_rpc_connected{queue="q"} 0');
   });
+
+  it('reads the worker pool at each scrape: threads, busy, jobs waiting, replacements, given up', async () => {
+    const pool = { size: 3, busy: 0, waiting: 0, replaced: 0, gaveUp: false };
+    const metrics = new ServerMetrics({ queue: 'q', inFlight: () => 0, pool: () => pool });
+    expect(await series(metrics)).toEqual(
+      expect.arrayContaining([
+        'stomp_rpc_worker_threads{queue="q"} 3',
+        'stomp_rpc_worker_threads_busy{queue="q"} 0',
+        'stomp_rpc_worker_jobs_waiting{queue="q"} 0',
+        'stomp_rpc_worker_replacements_total{queue="q"} 0',
+        'stomp_rpc_worker_pool_gave_up{queue="q"} 0',
+      ]),
+    );
+    Object.assign(pool, { busy: 3, waiting: 7, replaced: 2, gaveUp: true });
+    expect(await series(metrics)).toEqual(
+      expect.arrayContaining([
+        'stomp_rpc_worker_threads_busy{queue="q"} 3',
+        'stomp_rpc_worker_jobs_waiting{queue="q"} 7',
+        'stomp_rpc_worker_replacements_total{queue="q"} 2',
+        'stomp_rpc_worker_pool_gave_up{queue="q"} 1',
+      ]),
+    );
+    const without = await series(new ServerMetrics({ queue: 'q', inFlight: () => 0 }));
+    expect(without.filter((line) => line.startsWith('stomp_rpc_worker'))).toEqual([]);
+  });
 });

@@ -2,7 +2,8 @@
  * Prometheus metrics for a server process, with prom-client (the Node ecosystem's standard
  * client): requests and errors by code, a processing-time histogram, requests in flight, the
  * same by procedure for a service (requests by outcome, time spent), the broker connection
- * (connected, reconnects) and requests dropped unanswered, and prom-client's default process
+ * (connected, reconnects), requests dropped unanswered, the worker pool of large n (threads, busy,
+ * jobs waiting, replacements, given up), and prom-client's default process
  * metrics, which include the event-loop delay (nodejs_eventloop_lag_p99_seconds and friends).
  * `serve()` exposes them at /metrics.
  */
@@ -13,6 +14,7 @@ import { LATENCY_BOUNDS_MS } from '@stomp-rpc/client/internal';
 import { ERROR_CODES, isServerCode } from '@stomp-rpc/client/protocol';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RpcServer, RpcServerObserver } from './rpc-server.js';
+import type { WorkerPool } from './worker-pool.js';
 
 export interface ServerMetricsOptions {
   /** The queue served, as the `queue` label. */
@@ -25,6 +27,11 @@ export interface ServerMetricsOptions {
    * broker is away then says so, instead of looking like a quiet server.
    */
   server?: (() => Pick<RpcServer, 'state' | 'stats'> | undefined) | undefined;
+  /**
+   * Reads the worker pool at scrape time, for the `stomp_rpc_worker_*` metrics (threads, busy,
+   * jobs waiting, replacements, given up; without it, those are not exported).
+   */
+  pool?: (() => Pick<WorkerPool, 'size' | 'busy' | 'waiting' | 'replaced' | 'gaveUp'> | undefined) | undefined;
 }
 
 export class ServerMetrics implements RpcServerObserver {
@@ -36,7 +43,7 @@ export class ServerMetrics implements RpcServerObserver {
   readonly #procedureSeconds: Counter<'queue' | 'procedure'>;
   readonly #queue: string;
 
-  constructor({ queue, inFlight, server }: ServerMetricsOptions) {
+  constructor({ queue, inFlight, server, pool }: ServerMetricsOptions) {
     this.#queue = queue;
     const registers = [this.registry];
     this.#requests = new Counter({
@@ -80,6 +87,7 @@ export class ServerMetrics implements RpcServerObserver {
       },
     });
     if (server) this.#meterServer(queue, server);
+    if (pool) this.#meterPool(queue, pool);
     // Present from the first scrape, not from the first event: increase() and ratios need a 0 to start from.
     this.#requests.inc({ queue }, 0);
     for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
@@ -90,38 +98,53 @@ export class ServerMetrics implements RpcServerObserver {
   }
 
   #meterServer(queue: string, server: NonNullable<ServerMetricsOptions['server']>): void {
-    const registers = [this.registry];
-    new Gauge({
-      name: 'stomp_rpc_connected',
-      help: 'Whether the server is connected to the broker (1) or not (0: connecting, reconnecting, stopped)',
-      labelNames: ['queue'],
-      registers,
-      collect() {
-        this.set({ queue }, server()?.state === 'connected' ? 1 : 0);
-      },
-    });
-    // The server counts these itself; each scrape copies its count (which never goes down).
-    const counted = (name: string, help: string, read: (stats: RpcServer['stats']) => number) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ['queue'],
-        registers,
-        collect() {
-          const stats = server()?.stats;
-          this.reset();
-          this.inc({ queue }, stats ? read(stats) : 0);
-        },
-      });
-    counted(
+    const scraped = { registry: this.registry, queue };
+    scrapedGauge(
+      scraped,
+      'stomp_rpc_connected',
+      'Whether the server is connected to the broker (1) or not (0: connecting, reconnecting, stopped)',
+      () => (server()?.state === 'connected' ? 1 : 0),
+    );
+    scrapedCounter(
+      scraped,
       'stomp_rpc_reconnects_total',
       'Connections to the broker made again after one was lost',
-      (stats) => stats.reconnects,
+      () => server()?.stats.reconnects ?? 0,
     );
-    counted(
+    scrapedCounter(
+      scraped,
       'stomp_rpc_requests_dropped_total',
       'Requests dropped unanswered (no usable reply-to or correlation-id): their callers time out; the log says why',
-      (stats) => stats.dropped,
+      () => server()?.stats.dropped ?? 0,
+    );
+  }
+
+  #meterPool(queue: string, pool: NonNullable<ServerMetricsOptions['pool']>): void {
+    const scraped = { registry: this.registry, queue };
+    scrapedGauge(scraped, 'stomp_rpc_worker_threads', 'Worker threads for large n', () => pool()?.size ?? 0);
+    scrapedGauge(
+      scraped,
+      'stomp_rpc_worker_threads_busy',
+      'Worker threads computing a fib(n) now; all of them busy with jobs waiting: more --workers, or more servers',
+      () => pool()?.busy ?? 0,
+    );
+    scrapedGauge(
+      scraped,
+      'stomp_rpc_worker_jobs_waiting',
+      'fib(n) computations waiting for a free worker thread',
+      () => pool()?.waiting ?? 0,
+    );
+    scrapedCounter(
+      scraped,
+      'stomp_rpc_worker_replacements_total',
+      'Worker threads that died and were replaced (each failed its job with INTERNAL)',
+      () => pool()?.replaced ?? 0,
+    );
+    scrapedGauge(
+      scraped,
+      'stomp_rpc_worker_pool_gave_up',
+      'Whether the pool gave up on worker threads that kept dying (1): large n are then computed on the event loop',
+      () => (pool()?.gaveUp ? 1 : 0),
     );
   }
 
@@ -171,4 +194,37 @@ export class ServerMetrics implements RpcServerObserver {
         }),
     };
   }
+}
+
+/** Where a metric read at scrape time goes: the registry, and the `queue` label's value. */
+interface Scraped {
+  registry: Registry;
+  queue: string;
+}
+
+/** A gauge set from `read()` at each scrape. */
+function scrapedGauge({ registry, queue }: Scraped, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      this.set({ queue }, read());
+    },
+  });
+}
+
+/** A counter whose count something else keeps (never going down): each scrape copies `read()`. */
+function scrapedCounter({ registry, queue }: Scraped, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ queue }, read());
+    },
+  });
 }

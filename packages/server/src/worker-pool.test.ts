@@ -104,12 +104,14 @@ describe('WorkerPool', () => {
     const waiting = new AbortController();
     const big = pool.compute(1_000_000, Number.POSITIVE_INFINITY, running.signal); // ~50 ms of work
     const queued = pool.compute(999_999, Number.POSITIVE_INFINITY, waiting.signal);
+    expect({ size: pool.size, busy: pool.busy, waiting: pool.waiting }).toEqual({ size: 1, busy: 1, waiting: 1 });
     waiting.abort(new RpcError('ABORTED', 'the caller cancelled'));
     expect(await codeOf(queued)).toBe('ABORTED');
     running.abort(new RpcError('DEADLINE_EXCEEDED', 'too late'));
     expect(await codeOf(big)).toBe('DEADLINE_EXCEEDED');
     expect(pool.cancelled).toBe(2);
     await expect(pool.compute(30)).resolves.toBe('832040'); // the replacement worker
+    expect({ size: pool.size, busy: pool.busy, waiting: pool.waiting }).toEqual({ size: 1, busy: 0, waiting: 0 });
     expect(pool.replaced).toBe(0);
     expect(died).toEqual([]);
     const late = new AbortController();

@@ -73,6 +73,23 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) this.#spawn();
   }
 
+  /** Worker threads now (one terminated for a cancel counts until it has exited and been replaced). */
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** Worker threads computing a job now. */
+  get busy(): number {
+    let busy = 0;
+    for (const worker of this.#workers) if (worker.job !== undefined) busy++;
+    return busy;
+  }
+
+  /** Jobs waiting for a free worker (or, given up, for their turn on the event loop). */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   /** Workers replaced after dying. */
   get replaced(): number {
     return this.#replaced;
