@@ -90,6 +90,12 @@ describe('stats, metrics, logs', () => {
     expect(samples.get(`stomp_rpc_connected{${label}}`)).toBe(1);
     expect(samples.get(`stomp_rpc_reconnects_total{${label}}`)).toBe(0);
     expect(samples.get(`stomp_rpc_requests_dropped_total{${label}}`)).toBe(0);
+    // The command's worker pool of large n: its threads, none busy now, none died.
+    expect(samples.get(`stomp_rpc_worker_threads{${label}}`)).toBeGreaterThanOrEqual(1);
+    expect(samples.get(`stomp_rpc_worker_threads_busy{${label}}`)).toBe(0);
+    expect(samples.get(`stomp_rpc_worker_jobs_waiting{${label}}`)).toBe(0);
+    expect(samples.get(`stomp_rpc_worker_replacements_total{${label}}`)).toBe(0);
+    expect(samples.get(`stomp_rpc_worker_pool_gave_up{${label}}`)).toBe(0);
     expect(samples.get(`stomp_rpc_request_errors_total{${label},code="INTERNAL"}`)).toBe(0); // there before the first
     // By procedure: the CLI serves the Fibonacci service, whose bare requests run `fib`.
     const fib = `${label},procedure="fib"`;

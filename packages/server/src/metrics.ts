@@ -77,15 +77,12 @@ export class ServerMetrics implements RpcServerObserver {
       labelNames: ['queue', 'procedure'],
       registers,
     });
-    new Gauge({
-      name: 'stomp_rpc_in_flight',
-      help: 'Requests being handled right now',
-      labelNames: ['queue'],
-      registers,
-      collect() {
-        this.set({ queue }, inFlight());
-      },
-    });
+    scrapedGauge(
+      { registry: this.registry, queue },
+      'stomp_rpc_in_flight',
+      'Requests being handled right now',
+      inFlight,
+    );
     if (server) this.#meterServer(queue, server);
     if (pool) this.#meterPool(queue, pool);
     // Present from the first scrape, not from the first event: increase() and ratios need a 0 to start from.
@@ -121,11 +118,16 @@ export class ServerMetrics implements RpcServerObserver {
 
   #meterPool(queue: string, pool: NonNullable<ServerMetricsOptions['pool']>): void {
     const scraped = { registry: this.registry, queue };
-    scrapedGauge(scraped, 'stomp_rpc_worker_threads', 'Worker threads for large n', () => pool()?.size ?? 0);
+    scrapedGauge(
+      scraped,
+      'stomp_rpc_worker_threads',
+      'Worker threads for large n (after the pool gave up, those left are not used)',
+      () => pool()?.size ?? 0,
+    );
     scrapedGauge(
       scraped,
       'stomp_rpc_worker_threads_busy',
-      'Worker threads computing a fib(n) now; all of them busy with jobs waiting: more --workers, or more servers',
+      'Worker threads not free for a job (computing one, or being stopped after a cancel); all busy with jobs waiting: more --workers, or more servers',
       () => pool()?.busy ?? 0,
     );
     scrapedGauge(
@@ -137,7 +139,7 @@ export class ServerMetrics implements RpcServerObserver {
     scrapedCounter(
       scraped,
       'stomp_rpc_worker_replacements_total',
-      'Worker threads that died and were replaced (each failed its job with INTERNAL)',
+      'Worker threads that died and were replaced (the job one held, if any, failed with INTERNAL)',
       () => pool()?.replaced ?? 0,
     );
     scrapedGauge(

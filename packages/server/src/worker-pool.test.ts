@@ -108,6 +108,7 @@ describe('WorkerPool', () => {
     waiting.abort(new RpcError('ABORTED', 'the caller cancelled'));
     expect(await codeOf(queued)).toBe('ABORTED');
     running.abort(new RpcError('DEADLINE_EXCEEDED', 'too late'));
+    expect(pool.busy).toBe(1); // its worker, being terminated, takes no job yet
     expect(await codeOf(big)).toBe('DEADLINE_EXCEEDED');
     expect(pool.cancelled).toBe(2);
     await expect(pool.compute(30)).resolves.toBe('832040'); // the replacement worker

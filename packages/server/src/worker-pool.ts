@@ -78,11 +78,9 @@ export class WorkerPool {
     return this.#workers.size;
   }
 
-  /** Worker threads computing a job now. */
+  /** Worker threads not free for a job: computing one, or being terminated after a cancel. */
   get busy(): number {
-    let busy = 0;
-    for (const worker of this.#workers) if (worker.job !== undefined) busy++;
-    return busy;
+    return this.#workers.size - this.#idle.length;
   }
 
   /** Jobs waiting for a free worker (or, given up, for their turn on the event loop). */
