@@ -272,15 +272,21 @@ function stopSystemService() {
 
 /** The operating-system pid of a running project-local node, or undefined. */
 export function nodePid(node = profile) {
-  if (!existsSync(node.pidFile)) return undefined;
-  const pid = Number(readFileSync(node.pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const pid = pidInFile(node);
+  if (pid === undefined) return undefined;
   try {
     process.kill(pid, 0);
   } catch {
     return undefined; // stale pid file from a node that is gone
   }
   return isNodeProcess(pid, node) ? pid : undefined;
+}
+
+/** The pid the node's pid file holds; undefined while there is none (or only part of one). */
+function pidInFile(node) {
+  if (!existsSync(node.pidFile)) return undefined;
+  const pid = Number(readFileSync(node.pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /**
@@ -346,7 +352,7 @@ export function launchNode(node, definitions) {
  */
 async function waitForPidFile(node, deadline) {
   while (Date.now() < deadline) {
-    if (existsSync(node.pidFile) && /^\s*[1-9][0-9]*\s*$/.test(readFileSync(node.pidFile, 'utf8'))) return true;
+    if (pidInFile(node) !== undefined) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;

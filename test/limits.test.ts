@@ -4,22 +4,8 @@ import { type FibonacciClientOptions, isRpcError, RpcClient, type RpcClientOptio
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { fibonacciHandler } from '@stomp-rpc/server';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
-import { BROKER_URL, openClient, queueDepth, startServer, uniqueQueue, until } from './support.js';
-
-const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
-
-/** The management HTTP API as the admin (guest, loopback only). */
-async function management(method: string, path: string, body?: unknown): Promise<Response> {
-  const response = await fetch(`${MANAGEMENT}${path}`, {
-    method,
-    headers: { authorization: `Basic ${btoa('guest:guest')}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
-  return response;
-}
+import { BROKER_URL, management, openClient, queueDepth, startServer, uniqueQueue, until } from './support.js';
 
 describe('limits', () => {
   /** A queue capped at 5 messages with reject-publish, and a server that holds what it takes until released, then answers at once. */

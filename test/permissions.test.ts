@@ -7,35 +7,16 @@ import amqp from 'amqplib';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { amqpUrl, nodeProfile } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
-import { BROKER_URL, openClient, ROOT, spawnChild, startServer, uniqueQueue, until } from './support.js';
+import { BROKER_URL, management, openClient, ROOT, spawnChild, startServer, uniqueQueue, until } from './support.js';
 
 const BROWSER = { login: 'rpc-browser', passcode: 'rpc-browser' };
 const SERVER = { login: 'rpc-server', passcode: 'rpc-server' };
 const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
-const ADMIN = `Basic ${btoa('rpc-admin:rpc-admin')}`;
-
-/** A management API request as rpc-admin; throws on a refusal (a DELETE of nothing is fine). */
-async function management(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Response> {
-  const response = await fetch(`${MANAGEMENT}${path}`, {
-    method,
-    headers: { authorization: ADMIN, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok && !(method === 'DELETE' && response.status === 404)) {
-    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  }
-  return response;
-}
-
-async function manage(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<void> {
-  await management(method, path, body);
-}
-
 /** Users of an earlier run of the test below that did not get to remove them (killed, say). */
 async function removeLeftoverUsers(): Promise<void> {
   const users = (await (await management('GET', '/users?columns=name')).json()) as { name: string }[];
   for (const { name } of users) {
-    if (/^rpc-test-(server|client)-\d+$/.test(name)) await manage('DELETE', `/users/${encodeURIComponent(name)}`);
+    if (/^rpc-test-(server|client)-\d+$/.test(name)) await management('DELETE', `/users/${encodeURIComponent(name)}`);
   }
 }
 
@@ -49,10 +30,10 @@ async function temporaryUser(
   topic: { write: string; read: string },
 ): Promise<{ login: string; passcode: string }> {
   const login = `${name}-${process.pid}`;
-  await manage('PUT', `/users/${login}`, { password: login, tags: '' });
-  onTestFinished(() => manage('DELETE', `/users/${login}`));
-  await manage('PUT', `/permissions/%2F/${login}`, permissions);
-  await manage('PUT', `/topic-permissions/%2F/${login}`, { exchange: 'amq.topic', ...topic });
+  await management('PUT', `/users/${login}`, { password: login, tags: '' });
+  onTestFinished(async () => void (await management('DELETE', `/users/${login}`)));
+  await management('PUT', `/permissions/%2F/${login}`, permissions);
+  await management('PUT', `/topic-permissions/%2F/${login}`, { exchange: 'amq.topic', ...topic });
   return { login, passcode: login };
 }
 
@@ -312,7 +293,8 @@ describe('least-privilege users', () => {
   it('users without the topic rights of presence and cancels - the commands serve and call with --no-cancels and --no-presence', async () => {
     await removeLeftoverUsers();
     const queue = uniqueQueue('restricted');
-    for (const name of [queue, `${queue}-idle`]) onTestFinished(() => manage('DELETE', `/queues/%2F/${name}`));
+    for (const name of [queue, `${queue}-idle`])
+      onTestFinished(async () => void (await management('DELETE', `/queues/%2F/${name}`)));
     const named = escapeRegExp(queue);
     // As rpc-server, but on amq.topic it may not read rpc.cancel.
     const server = await temporaryUser(

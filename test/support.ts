@@ -7,7 +7,7 @@ import { StompConnection } from '@stomp-rpc/client/internal';
 import { fibonacciHandler, type RpcHandler, RpcServer, type RpcServerOptions } from '@stomp-rpc/server';
 import amqp from 'amqplib';
 import { onTestFinished } from 'vitest';
-import { amqpUrl, brokerUrl, type NodeProfile, rabbitmqTool } from '../scripts/broker.mjs';
+import { amqpUrl, brokerUrl, type NodeProfile, nodeProfile, rabbitmqTool } from '../scripts/broker.mjs';
 
 /** The repository root: children run there. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -186,4 +186,17 @@ export async function rejectionCode(promise: Promise<unknown>): Promise<string> 
   );
   if (!isRpcError(error)) throw error;
   return error.code;
+}
+
+const MANAGEMENT = `http://127.0.0.1:${nodeProfile().ports.management}/api`;
+
+/** The management HTTP API as the admin (guest, loopback only); throws on a refusal other than 404. */
+export async function management(method: string, path: string, body?: unknown): Promise<Response> {
+  const response = await fetch(`${MANAGEMENT}${path}`, {
+    method,
+    headers: { authorization: `Basic ${btoa('guest:guest')}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok && response.status !== 404) throw new Error(`${method} ${path}: ${response.status}`);
+  return response;
 }
