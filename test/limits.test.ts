@@ -1,6 +1,12 @@
 // Broker-side limits: a full queue under a reject-publish policy refuses requests (OVERLOADED),
 // and Web-STOMP caps the size of a frame (servers keep their replies under it).
-import { type FibonacciClientOptions, isRpcError, RpcClient, type RpcClientOptions } from '@stomp-rpc/client';
+import {
+  type FibonacciClientOptions,
+  isRpcError,
+  RpcClient,
+  type RpcClientOptions,
+  type RpcError,
+} from '@stomp-rpc/client';
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { fibonacciHandler } from '@stomp-rpc/server';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -108,16 +114,19 @@ describe('limits', () => {
     expect((await client.call(1_000_000, { timeoutMs: 20_000 })).toString().length).toBe(208_988);
   });
 
-  it('frames - a request over maxRequestBytes is INVALID_ARGUMENT, unsent, and the calls on the connection go on; with the bound raised past the broker’s, the broker’s close is named', async () => {
-    const queue = uniqueQueue('large-request');
-    // Answers with the body's length, a moment later: a call made first is still out when the large one is refused.
-    await startServer(queue, {
+  /** Answers with the body's length, a moment later: a call made first is still out when a large one is refused. */
+  const bodyLengthServer = (queue: string) =>
+    startServer(queue, {
       maxBodyBytes: 512 * 1024,
       handler: async (request) => {
         await new Promise((resolve) => setTimeout(resolve, 200));
         return String(request.body.length);
       },
     });
+
+  it('frames - a request over maxRequestBytes is INVALID_ARGUMENT, unsent, and the calls on the connection go on; with the bound raised past the broker’s, the broker’s close is named', async () => {
+    const queue = uniqueQueue('large-request');
+    await bodyLengthServer(queue);
     const open = (options: RpcClientOptions = {}) => {
       const client = new RpcClient({ url: BROKER_URL, ...options });
       onTestFinished(() => client.close());
@@ -141,11 +150,48 @@ describe('limits', () => {
 
     // Past the broker's 256 KiB frame limit, the broker closes the connection with 1009 ("message
     // too big"; 1006 if it drops the socket while the frame still streams in, as the test above allows).
+    // The request fails, with the close named as its cause (below: an idempotent one is not sent again).
     const raised = open({ maxRequestBytes: 1024 * 1024 });
     await raised.ready(5000);
-    expect(await send(raised, 'x'.repeat(300_000))).toMatch(
-      /^CONNECTION_LOST: .* (closed the connection on a frame over its size limit \(WebSocket close 1009\)|WebSocket closed with code 1006)/,
+    const failure = await raised
+      .request(queueDestination(queue), 'x'.repeat(300_000), { headers: queueDeclarationHeaders(), timeoutMs: 5000 })
+      .catch((error: unknown) => error);
+    const { code, message, cause } = failure as RpcError;
+    expect(`${code}: ${message} <- ${(cause as Error | undefined)?.message}`).toMatch(
+      /^(INVALID_ARGUMENT: the broker closed the connection on this request .* <- .* closed the connection on a frame over its size limit \(WebSocket close 1009\)|CONNECTION_LOST: .*WebSocket closed with code 1006)/,
     );
+  });
+
+  it('frames - maxRequestBytes raised past the broker’s limit: an idempotent request the broker refuses fails once, not sent again until its deadline, and the calls out with it are answered', async () => {
+    const queue = uniqueQueue('refused-request');
+    await bodyLengthServer(queue);
+    const client = new RpcClient({ url: BROKER_URL, maxRequestBytes: 1024 * 1024 });
+    onTestFinished(() => client.close());
+    await client.ready(5000);
+    const send = (length: number) =>
+      client
+        .request(queueDestination(queue), 'x'.repeat(length), {
+          headers: queueDeclarationHeaders(),
+          timeoutMs: 10_000,
+          idempotent: true,
+        })
+        .then(
+          (reply) => reply.body,
+          (error: unknown) => (isRpcError(error) ? `${error.code}: ${error.message}` : String(error)),
+        );
+    const first = send(100_000);
+    // Once the broker's close is a 1009 (a 1006 teaches nothing, and the request goes out again).
+    expect(await send(300_000)).toMatch(
+      /^INVALID_ARGUMENT: the broker closed the connection on this request \(300\d{3} bytes\), over its frame limit: it is not sent again/,
+    );
+    expect(await first).toBe('100000'); // sent again on the next connection
+    const reconnects = client.stats.reconnects;
+    expect(reconnects).toBeGreaterThanOrEqual(1);
+    expect(await send(300_000)).toMatch(
+      /^INVALID_ARGUMENT: the request is 300\d{3} bytes, over the client's request limit \(300\d{3}, lowered from its maxRequestBytes 1048576/,
+    );
+    expect(await send(250_000)).toBe('250000');
+    expect(client.stats.reconnects).toBe(reconnects);
   });
 
   it('frames - maxReplyBytes raised past the broker’s limit: the reply the broker refuses, redelivered, is INTERNAL, not a loop that closes every server’s connection', async () => {

@@ -6,7 +6,7 @@
  * cuts an error's message to fit.
  */
 import { RpcError } from '@stomp-rpc/client';
-import { checkCount, isOversizedFrameClose } from '@stomp-rpc/client/internal';
+import { checkCount, LargestFrame } from '@stomp-rpc/client/internal';
 import type { Logger } from './logger.js';
 
 /** The smallest `maxReplyBytes`: an error's message, cut to fit, must still say what failed. */
@@ -55,22 +55,16 @@ export function checkReplyBytes(maxReplyBytes: number): number {
  * frame over its own limit, as Web-STOMP does (WebSocket close 1009) when maxReplyBytes was set
  * past its max_frame_size. The request whose reply did it goes back to the queue, and would close
  * the connection of every server it reaches, forever on a classic queue. The largest frame this
- * server sent on that connection is over the broker's limit (every frame the broker took is
- * within it, and the one it refused is not), so from then on replies as large as that frame's
- * body are refused: when the request comes back, it is answered INTERNAL. (A socket the broker
- * drops mid-frame is seen as 1006, which teaches nothing: the reply closes the connection again. Limits that refuse without a 1009, RabbitMQ's
- * max_message_size or 4.2's stomp.max_frame_size, are not learned at all.)
+ * server sent on that connection was the one refused (LargestFrame), so from then on replies as
+ * large as that frame's body are refused: when the request comes back, it is answered INTERNAL.
+ * (Limits that refuse without a 1009, RabbitMQ's max_message_size or 4.2's stomp.max_frame_size,
+ * are not learned at all.)
  */
 export class ReplyLimit implements ReplyBound {
   readonly #configured: number;
   #bytes: number;
-  /**
-   * The largest frame sent on this connection (its destination, body and headers, in bytes of
-   * UTF-8; frames of up to MIN_REPLY_BYTES are not counted: they could not lower the limit), and
-   * its body's bytes.
-   */
-  #largestFrame = 0;
-  #largestBody = 0;
+  /** The bodies of replies and stream items: a frame of up to MIN_REPLY_BYTES could not lower the limit. */
+  readonly #largest = new LargestFrame<string>(MIN_REPLY_BYTES);
 
   /** `maxReplyBytes`: checked (checkReplyBytes). */
   constructor(maxReplyBytes: number) {
@@ -89,24 +83,15 @@ export class ReplyLimit implements ReplyBound {
 
   /** A reply or stream item went out. */
   sent(destination: string, body: string, headers: Readonly<Record<string, string>>): void {
-    // At most 3 bytes per UTF-16 unit: a frame that cannot be the largest, or lower the bound, is not counted.
-    let units = destination.length + body.length;
-    for (const name in headers) units += name.length + (headers[name]?.length ?? 0);
-    if (units * 3 <= Math.max(this.#largestFrame, MIN_REPLY_BYTES)) return;
-    const bodyBytes = Buffer.byteLength(body);
-    let frame = bodyBytes + Buffer.byteLength(destination);
-    for (const name in headers) frame += Buffer.byteLength(name) + Buffer.byteLength(headers[name] ?? '');
-    if (frame <= this.#largestFrame) return;
-    this.#largestFrame = frame;
-    this.#largestBody = bodyBytes;
+    this.#largest.sent(body, destination, body, headers);
   }
 
   /** The connection ended for `reason`: after the broker's refusal of a frame, the bound is lowered under the largest sent. */
   connectionLost(reason: RpcError, logger: Logger): void {
-    const body = this.#largestBody;
-    this.#largestFrame = 0;
-    this.#largestBody = 0;
-    if (!isOversizedFrameClose(reason) || body - 1 < MIN_REPLY_BYTES || body - 1 >= this.#bytes) return;
+    const refused = this.#largest.lost(reason);
+    if (refused === undefined) return;
+    const body = Buffer.byteLength(refused.what);
+    if (body - 1 < MIN_REPLY_BYTES || body - 1 >= this.#bytes) return;
     this.#bytes = body - 1;
     logger.error(
       { reason: reason.message, maxReplyBytes: this.#configured, replyLimit: this.#bytes },

@@ -206,9 +206,11 @@ export class PendingCalls<Reply> {
   /**
    * The connection dropped: requests sent on it can no longer be answered (the reply queue died
    * with it). Idempotent ones go back to unsent, to go again after the reconnect; the others end
-   * with CONNECTION_LOST.
+   * with CONNECTION_LOST. A request the broker refused (`refused`, request-limit.ts) ends with its
+   * own error, not to be sent again.
    */
-  connectionLost(reason: RpcError): void {
+  connectionLost(reason: RpcError, refused?: { correlationId: string; error: RpcError }): void {
+    if (refused) this.settle(refused.correlationId, refused.error);
     for (const call of [...this.#calls.values()]) {
       if (!call.delivery.sent) continue;
       if (call.request.idempotent) {

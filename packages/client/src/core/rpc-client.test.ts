@@ -4,6 +4,7 @@ import { RpcError } from '../errors.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerAnnouncement } from '../protocol/presence.js';
 import { CANCEL_TOPIC, Header, REPLY_TO, StreamMark, servedBy } from '../protocol/wire.js';
 import { isTraceparent } from '../trace-context.js';
+import { EndReason } from '../transport/end-reason.js';
 import { UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
 import type { RequestOptions, StreamOptions } from './rpc-client.js';
 
@@ -658,6 +659,49 @@ describe('RpcClient connection', () => {
     transport.deliver({ [Header.correlationId]: safeId }, 'done');
     await expect(idempotent).resolves.toMatchObject({ body: 'done' });
     expect(client.stats).toMatchObject({ resent: 1, reconnects: 1, pending: 1, errors: { CONNECTION_LOST: 1 } });
+  });
+
+  it('disconnect - the broker’s close for a frame over its limit fails the largest request sent on that connection, unsent again; the others go on, and requests as large are refused from then on', async () => {
+    const { client, transport } = setup({ maxRequestBytes: 10_000 });
+    transport.connect();
+    const medium = client.request('/queue/q', 'x'.repeat(2000), { idempotent: true });
+    const large = client.request('/queue/q', 'y'.repeat(5000), { idempotent: true });
+    const once = client.request('/queue/q', '1');
+    const reason = new EndReason().take({ code: 1009 }, 'ws://broker', true);
+    transport.disconnect(reason);
+    await expect(large).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      cause: reason,
+      message: expect.stringMatching(
+        /^the broker closed the connection on this request \(5008 bytes\), over its frame limit: it is not sent again, and requests over 5007 bytes are refused from now on; set maxRequestBytes \(10000\) under/,
+      ),
+    });
+    await expect(once).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
+    transport.connect();
+    expect(transport.requests().map((frame) => frame.body.length)).toEqual([2000, 5000, 1, 2000]);
+    transport.deliver(
+      { [Header.correlationId]: transport.requests()[3]?.headers[Header.correlationId] as string },
+      'ok',
+    );
+    await expect(medium).resolves.toMatchObject({ body: 'ok' });
+
+    await expect(client.request('/queue/q', 'z'.repeat(5000))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(
+        /^the request is 5008 bytes, over the client's request limit \(5007, lowered from its maxRequestBytes 10000 when the broker refused a larger frame\)/,
+      ),
+    });
+    // Under the lowered limit, a request goes out; a close for another reason teaches nothing, and it goes out again.
+    void client.request('/queue/q', 'z'.repeat(4999), { idempotent: true });
+    transport.disconnect();
+    transport.connect();
+    expect(
+      transport
+        .requests()
+        .slice(4)
+        .map((frame) => frame.body.length),
+    ).toEqual([4999, 4999]);
+    expect(client.stats.errors).toEqual({ INVALID_ARGUMENT: 2, CONNECTION_LOST: 1 });
   });
 
   it('connect failed - a refused login rejects the waiting calls with UNAUTHENTICATED', async () => {

@@ -4,6 +4,7 @@
  * - pending-calls.ts: the calls waiting for a reply, each ending exactly once;
  * - request-batches.ts: a turn's requests go out together, with one RECEIPT for the batch;
  * - request-confirmation.ts: RECEIPTs, re-sending unconfirmed idempotent requests, stuck connections;
+ * - request-limit.ts: requests too large for the broker, refused before they are sent or learned;
  * - server-discovery.ts: which servers are live, so whether a call is sent, held or fails;
  * - transport/stomp-connection.ts: the connection that keeps itself up.
  *
@@ -17,7 +18,7 @@
  */
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
-import { checkCount, checkMs, checkSignal, utf8Length } from '../options.js';
+import { checkCount, checkMs, checkSignal } from '../options.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
 import {
@@ -49,6 +50,7 @@ import { RecentReplies } from './recent-replies.js';
 import { type ItemPush, ReplyStream, type StreamLimits } from './reply-stream.js';
 import { RequestBatches } from './request-batches.js';
 import { deadlineError, RequestConfirmation, refusedError } from './request-confirmation.js';
+import { RequestLimit } from './request-limit.js';
 import { PROBE_AFTER_MS, ServerDiscovery } from './server-discovery.js';
 import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from './transport.js';
 
@@ -138,8 +140,9 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * The largest request, in bytes of UTF-8 of its destination, body and the caller's headers as
    * the frame carries them; a larger one is INVALID_ARGUMENT, unsent. The broker closes a
    * connection that sends a frame over its limit (WebSocket close 1009), and every call out on it
-   * with it. Raise it only with the broker's frame limit: an idempotent request over that limit is
-   * sent again after each reconnect, until its deadline, and closes the connection each time.
+   * with it. Raise it only with the broker's frame limit: the request that closes a connection
+   * so then fails with INVALID_ARGUMENT, and larger ones are refused, but the calls out with it are
+   * sent again or fail with CONNECTION_LOST.
    * @default 253952 (248 KiB: under rabbitmq-conf's 256 KiB frame limit, with room for the client's headers)
    */
   maxRequestBytes?: number | undefined;
@@ -295,7 +298,7 @@ export class RpcClient {
     );
     const events: TransportEvents = {
       onConnected: () => this.#handleConnected(),
-      onDisconnected: (reason) => this.#calls.connectionLost(reason),
+      onDisconnected: (reason) => this.#calls.connectionLost(reason, this.#requestChecks.limit.connectionLost(reason)),
       onConnectFailed: (reason) => this.#handleConnectFailed(reason),
       onUnhandledMessage: (message) => this.#handleReply(message),
       onReceipt: (receiptId) => this.#handleReceipt(receiptId),
@@ -451,6 +454,7 @@ export class RpcClient {
       return false;
     }
     if (declare) this.#declared.add(request.destination);
+    this.#requestChecks.limit.sent(call.correlationId, request);
     if (this.#confirmation.sent(call.delivery)) this.#stats.resent();
     return true;
   }
@@ -549,7 +553,7 @@ function outgoingRequest(
   destination: string,
   body: string,
   options: RequestOptions,
-  { traceCalls, maxRequestBytes }: RequestChecks,
+  { traceCalls, limit }: RequestChecks,
 ): OutgoingRequest {
   // Checked here, not at the write: a write that throws is taken for a lost connection.
   if (typeof body !== 'string' || typeof destination !== 'string') {
@@ -564,13 +568,8 @@ function outgoingRequest(
   }
   const badHeaders = badRequestHeaders(options.headers ?? {}) ?? badRequestHeaders(options.declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
-  const bytes = requestBytesOver(maxRequestBytes, destination, body, options);
-  if (bytes !== undefined) {
-    throw new RpcError(
-      'INVALID_ARGUMENT',
-      `the request is ${bytes} bytes, over maxRequestBytes (${maxRequestBytes}): the broker closes the connection on a frame over its limit`,
-    );
-  }
+  const oversized = limit.check({ destination, body, headers: options.headers, declare: options.declare });
+  if (oversized) throw oversized;
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && (typeof traceparent !== 'string' || !isTraceparent(traceparent))) {
     throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(String(traceparent).slice(0, 60))}`);
@@ -589,41 +588,8 @@ function outgoingRequest(
 /** How each request is checked and completed, from the client's options. */
 interface RequestChecks {
   traceCalls: boolean;
-  maxRequestBytes: number;
+  limit: RequestLimit;
 }
-
-/**
- * The bytes a request's destination, body and caller's headers take on its frame, when over
- * `maxBytes`; undefined when it may go. UTF-8, with the characters the frame escapes in header
- * values, the destination's too (backslash, colon, CR, LF), counted twice.
- */
-function requestBytesOver(
-  maxBytes: number,
-  destination: string,
-  body: string,
-  { headers, declare }: RequestOptions,
-): number | undefined {
-  // At most 3 bytes per UTF-16 unit either way: most requests need no count.
-  const units = destination.length + body.length + headerUnits(headers) + headerUnits(declare);
-  if (units * 3 <= maxBytes) return undefined;
-  const bytes = escapedBytes(destination) + utf8Length(body) + headerBytes(headers) + headerBytes(declare);
-  return bytes > maxBytes ? bytes : undefined;
-}
-
-function headerUnits(headers: Readonly<Record<string, string>> | undefined): number {
-  let units = 0;
-  for (const name in headers) units += name.length + (headers[name]?.length ?? 0);
-  return units;
-}
-
-/** Names as they are, values escaped (stompjs escapes values only). */
-function headerBytes(headers: Readonly<Record<string, string>> | undefined): number {
-  let bytes = 0;
-  for (const name in headers) bytes += utf8Length(name) + escapedBytes(headers[name] ?? '');
-  return bytes;
-}
-
-const escapedBytes = (text: string) => utf8Length(text) + (text.match(/[\\:\r\n]/g)?.length ?? 0);
 
 /**
  * A call that ended while out on this connection, other than by its server's own end (a reply, a
@@ -679,7 +645,9 @@ function checkClientOptions(options: RpcClientOptions) {
     confirmRequests,
     requestChecks: {
       traceCalls: options.traceCalls ?? CLIENT_DEFAULTS.traceCalls,
-      maxRequestBytes: checkCount(options.maxRequestBytes ?? CLIENT_DEFAULTS.maxRequestBytes, 'maxRequestBytes'),
+      limit: new RequestLimit(
+        checkCount(options.maxRequestBytes ?? CLIENT_DEFAULTS.maxRequestBytes, 'maxRequestBytes'),
+      ),
     },
     resendUnconfirmedMs: confirmRequests
       ? checkMs(options.resendUnconfirmedMs ?? CLIENT_DEFAULTS.resendUnconfirmedMs, 'resendUnconfirmedMs', 0)

@@ -1,0 +1,69 @@
+/*
+ * The size of a frame we send, and the broker's frame limit learned from its refusal. Web-STOMP
+ * closes a connection with WebSocket close 1009 on a frame over its max_frame_size, and says
+ * neither which frame it was nor how large the limit is. Every frame the broker took was within
+ * its limit and the one it refused is not, so the largest frame sent on that connection is the
+ * one refused: the client stops sending that request, and the server that reply, which would
+ * otherwise close every connection it goes out on. (A socket the broker drops while the frame
+ * still streams in closes with 1006, which teaches nothing.)
+ */
+import type { RpcError } from '../errors.js';
+import { utf8Length } from '../options.js';
+import { isOversizedFrameClose } from './end-reason.js';
+
+type Headers = Readonly<Record<string, string>> | undefined;
+
+/** The UTF-16 units of a frame's destination, body and headers: its bytes are at most three times as many. */
+export function frameUnits(destination: string, body: string, ...headerSets: Headers[]): number {
+  let units = destination.length + body.length;
+  for (const headers of headerSets) {
+    for (const name in headers) units += name.length + (headers[name]?.length ?? 0);
+  }
+  return units;
+}
+
+/**
+ * The bytes a frame's destination, body and headers take on the wire: UTF-8, with the characters
+ * a header value escapes (backslash, colon, CR, LF; stompjs escapes values, not names) counted twice.
+ */
+export function frameBytes(destination: string, body: string, ...headerSets: Headers[]): number {
+  let bytes = escapedBytes(destination) + utf8Length(body);
+  for (const headers of headerSets) {
+    for (const name in headers) bytes += utf8Length(name) + escapedBytes(headers[name] ?? '');
+  }
+  return bytes;
+}
+
+const escapedBytes = (text: string) => utf8Length(text) + (text.match(/[\\:\r\n]/g)?.length ?? 0);
+
+/** The largest frame sent on a connection (frameBytes), and what it carried. */
+export class LargestFrame<T> {
+  readonly #floor: number;
+  #bytes: number;
+  #what: T | undefined;
+
+  /** Frames of up to `floor` bytes are not counted: most frames then cost one comparison. */
+  constructor(floor: number) {
+    this.#floor = this.#bytes = floor;
+  }
+
+  /** A frame carrying `what` went out. */
+  sent(what: T, destination: string, body: string, ...headerSets: Headers[]): void {
+    if (frameUnits(destination, body, ...headerSets) * 3 <= this.#bytes) return;
+    const bytes = frameBytes(destination, body, ...headerSets);
+    if (bytes <= this.#bytes) return;
+    this.#bytes = bytes;
+    this.#what = what;
+  }
+
+  /**
+   * The connection ended for `reason`: the largest frame sent on it when the broker closed it for
+   * a frame over its limit, which was that one. The next connection is counted afresh.
+   */
+  lost(reason: RpcError): { what: T; bytes: number } | undefined {
+    const largest = this.#what === undefined ? undefined : { what: this.#what, bytes: this.#bytes };
+    this.#what = undefined;
+    this.#bytes = this.#floor;
+    return isOversizedFrameClose(reason) ? largest : undefined;
+  }
+}
