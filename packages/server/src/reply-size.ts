@@ -55,16 +55,19 @@ export function checkReplyBytes(maxReplyBytes: number): number {
  * frame over its own limit, as Web-STOMP does (WebSocket close 1009) when maxReplyBytes was set
  * past its max_frame_size. The request whose reply did it goes back to the queue, and would close
  * the connection of every server it reaches, forever on a classic queue. The largest frame this
- * server sent on that connection was the one refused (LargestFrame), so from then on replies as
- * large as that frame's body are refused: when the request comes back, it is answered INTERNAL.
+ * server sent on that connection is over the broker's limit (LargestFrame), so from then on
+ * replies as large as that frame's body are refused: when the request comes back, it is answered
+ * INTERNAL.
  * (Limits that refuse without a 1009, RabbitMQ's max_message_size or 4.2's stomp.max_frame_size,
  * are not learned at all.)
  */
 export class ReplyLimit implements ReplyBound {
   readonly #configured: number;
   #bytes: number;
-  /** The bodies of replies and stream items: a frame of up to MIN_REPLY_BYTES could not lower the limit. */
-  readonly #largest = new LargestFrame<string>(MIN_REPLY_BYTES);
+  /** Replies and stream items: a frame of up to MIN_REPLY_BYTES could not lower the limit. */
+  readonly #largest = new LargestFrame(MIN_REPLY_BYTES);
+  /** The body's bytes of the largest. */
+  #largestBody = 0;
 
   /** `maxReplyBytes`: checked (checkReplyBytes). */
   constructor(maxReplyBytes: number) {
@@ -83,15 +86,14 @@ export class ReplyLimit implements ReplyBound {
 
   /** A reply or stream item went out. */
   sent(destination: string, body: string, headers: Readonly<Record<string, string>>): void {
-    this.#largest.sent(body, destination, body, headers);
+    if (this.#largest.sent(destination, body, headers)) this.#largestBody = Buffer.byteLength(body);
   }
 
   /** The connection ended for `reason`: after the broker's refusal of a frame, the bound is lowered under the largest sent. */
   connectionLost(reason: RpcError, logger: Logger): void {
-    const refused = this.#largest.lost(reason);
-    if (refused === undefined) return;
-    const body = Buffer.byteLength(refused.what);
-    if (body - 1 < MIN_REPLY_BYTES || body - 1 >= this.#bytes) return;
+    const body = this.#largestBody;
+    this.#largestBody = 0;
+    if (!this.#largest.lost(reason) || body - 1 < MIN_REPLY_BYTES || body - 1 >= this.#bytes) return;
     this.#bytes = body - 1;
     logger.error(
       { reason: reason.message, maxReplyBytes: this.#configured, replyLimit: this.#bytes },

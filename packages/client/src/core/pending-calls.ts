@@ -206,13 +206,14 @@ export class PendingCalls<Reply> {
   /**
    * The connection dropped: requests sent on it can no longer be answered (the reply queue died
    * with it). Idempotent ones go back to unsent, to go again after the reconnect; the others end
-   * with CONNECTION_LOST. A request the broker refused (`refused`, request-limit.ts) ends with its
-   * own error, not to be sent again.
+   * with CONNECTION_LOST. A call `refusal` has an error for (request-limit.ts: the broker closed
+   * the connection on a request too large) ends with it, sent or not, and never goes out again.
    */
-  connectionLost(reason: RpcError, refused?: { correlationId: string; error: RpcError }): void {
-    if (refused) this.settle(refused.correlationId, refused.error);
+  connectionLost(reason: RpcError, refusal?: (call: PendingCall<Reply>) => RpcError | undefined): void {
     for (const call of [...this.#calls.values()]) {
-      if (!call.delivery.sent) continue;
+      const refused = refusal?.(call);
+      if (refused) this.settle(call.correlationId, refused);
+      if (refused || !call.delivery.sent) continue;
       if (call.request.idempotent) {
         call.delivery.sent = false;
         call.delivery.dropped = true;

@@ -3,20 +3,25 @@
  * KiB in rabbitmq-conf) closes the connection, not only the call: every call out on it is sent
  * again or fails. So a request over maxRequestBytes is refused before it is sent. When
  * maxRequestBytes is set past the broker's limit, the broker's close is the only sign: the
- * largest request sent on that connection was the one refused (transport/largest-frame.ts). Its
- * call fails rather than go out again, which an idempotent one would do until its deadline,
- * closing each new connection and holding up every other call; larger requests are refused from
- * then on.
+ * largest request sent on that connection is over it (transport/largest-frame.ts). Its call
+ * fails rather than go out again, which an idempotent one would do until its deadline, closing
+ * each new connection and holding up every other call; from then on the limit is under it, for
+ * the calls still waiting as for new ones.
  */
 import { RpcError } from '../errors.js';
 import { frameBytes, frameUnits, LargestFrame } from '../transport/largest-frame.js';
 
-/** A request as its size is counted: the caller's headers and the queue's, not ours. */
+/** A request as its size is counted against the limit: the caller's headers and the queue's, not ours. */
 interface SizedRequest {
   readonly destination: string;
   readonly body: string;
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly declare?: Readonly<Record<string, string>> | undefined;
+}
+
+interface SizedCall {
+  readonly correlationId: string;
+  readonly request: SizedRequest;
 }
 
 /** Requests of up to this many bytes cannot teach the limit: most cost one comparison when sent. */
@@ -25,8 +30,10 @@ const UNCOUNTED_BYTES = 1024;
 export class RequestLimit {
   readonly #configured: number;
   #bytes: number;
-  /** The correlation id of the largest request sent on this connection. */
-  readonly #largest = new LargestFrame<string>(UNCOUNTED_BYTES);
+  /** Frames as they went out, with every header: the one the broker refused is the largest of them. */
+  readonly #largest = new LargestFrame(UNCOUNTED_BYTES);
+  /** The largest one's call, and its request's size as the limit counts it. */
+  #largestCall: { correlationId: string; bytes: number } | undefined;
 
   /** `maxRequestBytes`: checked (checkCount). */
   constructor(maxRequestBytes: number) {
@@ -52,24 +59,28 @@ export class RequestLimit {
     );
   }
 
-  /** The request of call `correlationId` went out. */
-  sent(correlationId: string, { destination, body, headers, declare }: SizedRequest): void {
-    this.#largest.sent(correlationId, destination, body, headers, declare);
+  /** A call's request went out with `headers`, all of them. */
+  sent({ correlationId, request }: SizedCall, headers: Readonly<Record<string, string>>): void {
+    if (!this.#largest.sent(request.destination, request.body, headers)) return;
+    const { destination, body, headers: callers, declare } = request;
+    this.#largestCall = { correlationId, bytes: frameBytes(destination, body, callers, declare) };
   }
 
   /**
-   * The connection ended for `reason`. After the broker's close for a frame over its limit: the
-   * call whose request it was, with the error it ends with, and the limit lowered under it.
+   * The connection ended for `reason`. After the broker's close for a frame over its limit, the
+   * limit is lowered under the largest request sent on it: the error each call waiting ends with
+   * instead of going out again, if any (that request's own, or check's).
    */
-  connectionLost(reason: RpcError): { correlationId: string; error: RpcError } | undefined {
-    const refused = this.#largest.lost(reason);
-    if (refused === undefined) return undefined;
-    this.#bytes = Math.min(this.#bytes, refused.bytes - 1);
-    const error = new RpcError(
+  connectionLost(reason: RpcError): ((call: SizedCall) => RpcError | undefined) | undefined {
+    const largest = this.#largestCall;
+    this.#largestCall = undefined;
+    if (!this.#largest.lost(reason) || largest === undefined) return undefined;
+    this.#bytes = Math.min(this.#bytes, largest.bytes - 1);
+    const refused = new RpcError(
       'INVALID_ARGUMENT',
-      `the broker closed the connection on this request (${refused.bytes} bytes), over its frame limit: it is not sent again, and requests over ${this.#bytes} bytes are refused from now on; set maxRequestBytes (${this.#configured}) under the broker's limit`,
+      `the broker closed the connection on this request (${largest.bytes} bytes), over its frame limit: it is not sent again, and requests of ${largest.bytes} bytes or more are refused from now on; set maxRequestBytes (${this.#configured}) under the broker's limit`,
       { cause: reason },
     );
-    return { correlationId: refused.what, error };
+    return (call) => (call.correlationId === largest.correlationId ? refused : this.check(call.request));
   }
 }

@@ -15,31 +15,36 @@ describe('frame size', () => {
 });
 
 describe('LargestFrame', () => {
-  it('after the broker’s close for a frame over its limit: the largest frame sent on that connection, then afresh', () => {
-    const largest = new LargestFrame<string>(100);
-    largest.sent('a', '/queue/q', 'x'.repeat(200));
-    largest.sent('b', '/queue/q', 'é'.repeat(150)); // 150 units, 300 bytes
-    largest.sent('c', '/queue/q', 'x'.repeat(250));
-    largest.sent('d', '/queue/q', 'x'.repeat(300)); // as many bytes as b, not more
-    expect(largest.lost(oversizedClose())).toEqual({ what: 'b', bytes: 308 });
-    expect(largest.lost(oversizedClose())).toBeUndefined(); // nothing sent on the next connection
-    largest.sent('e', '/queue/q', 'x'.repeat(120));
-    expect(largest.lost(oversizedClose())).toEqual({ what: 'e', bytes: 128 });
+  it('tells which frame is the largest counted on the connection so far, in bytes', () => {
+    const largest = new LargestFrame(100);
+    expect(largest.sent('/queue/q', 'x'.repeat(200))).toBe(true);
+    expect(largest.sent('/queue/q', 'é'.repeat(150))).toBe(true); // 150 units, 300 bytes
+    expect(largest.sent('/queue/q', 'x'.repeat(250))).toBe(false);
+    expect(largest.sent('/queue/q', 'x'.repeat(300))).toBe(false); // as many bytes, not more
+    expect(largest.sent('/queue/q', 'x'.repeat(290), { 'x-a': 'bcdefghi' })).toBe(true);
+  });
+
+  it('after the broker’s close for a frame over its limit, the largest counted is over it; then the next connection is counted afresh', () => {
+    const largest = new LargestFrame(100);
+    largest.sent('/queue/q', 'x'.repeat(500));
+    expect(largest.lost(oversizedClose())).toBe(true);
+    expect(largest.lost(oversizedClose())).toBe(false); // nothing sent on the next connection
+    expect(largest.sent('/queue/q', 'x'.repeat(120))).toBe(true);
   });
 
   it('a close for any other reason teaches nothing, and forgets what was sent', () => {
-    const largest = new LargestFrame<string>(100);
-    largest.sent('a', '/queue/q', 'x'.repeat(500));
-    expect(largest.lost(new RpcError('CONNECTION_LOST', 'WebSocket closed with code 1006'))).toBeUndefined();
-    expect(largest.lost(oversizedClose())).toBeUndefined();
+    const largest = new LargestFrame(100);
+    largest.sent('/queue/q', 'x'.repeat(500));
+    expect(largest.lost(new RpcError('CONNECTION_LOST', 'WebSocket closed with code 1006'))).toBe(false);
+    expect(largest.lost(oversizedClose())).toBe(false);
   });
 
   it('frames of up to the floor are not counted: they cannot be what the broker refused', () => {
-    const largest = new LargestFrame<string>(100);
-    largest.sent('a', '/queue/q', 'x'.repeat(92)); // 100 bytes
-    expect(largest.lost(oversizedClose())).toBeUndefined();
+    const largest = new LargestFrame(100);
+    expect(largest.sent('/queue/q', 'x'.repeat(92))).toBe(false); // 100 bytes
+    expect(largest.lost(oversizedClose())).toBe(false);
     // 93 bytes of body and headers: the headers count too.
-    largest.sent('b', '/queue/q', 'x'.repeat(90), { 'x-a': 'b' });
-    expect(largest.lost(oversizedClose())).toEqual({ what: 'b', bytes: 102 });
+    expect(largest.sent('/queue/q', 'x'.repeat(90), { 'x-a': 'b' })).toBe(true);
+    expect(largest.lost(oversizedClose())).toBe(true);
   });
 });

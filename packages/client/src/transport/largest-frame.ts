@@ -2,10 +2,10 @@
  * The size of a frame we send, and the broker's frame limit learned from its refusal. Web-STOMP
  * closes a connection with WebSocket close 1009 on a frame over its max_frame_size, and says
  * neither which frame it was nor how large the limit is. Every frame the broker took was within
- * its limit and the one it refused is not, so the largest frame sent on that connection is the
- * one refused: the client stops sending that request, and the server that reply, which would
- * otherwise close every connection it goes out on. (A socket the broker drops while the frame
- * still streams in closes with 1006, which teaches nothing.)
+ * its limit and the one it refused is not, so the largest frame sent on that connection is over
+ * it: the client stops sending that request, and the server that reply, which would otherwise
+ * close every connection it goes out on. (A socket the broker drops while the frame still
+ * streams in closes with 1006, which teaches nothing.)
  */
 import type { RpcError } from '../errors.js';
 import { utf8Length } from '../options.js';
@@ -36,34 +36,33 @@ export function frameBytes(destination: string, body: string, ...headerSets: Hea
 
 const escapedBytes = (text: string) => utf8Length(text) + (text.match(/[\\:\r\n]/g)?.length ?? 0);
 
-/** The largest frame sent on a connection (frameBytes), and what it carried. */
-export class LargestFrame<T> {
+/** The size of the largest frame sent on a connection (frameBytes). */
+export class LargestFrame {
   readonly #floor: number;
   #bytes: number;
-  #what: T | undefined;
 
   /** Frames of up to `floor` bytes are not counted: most frames then cost one comparison. */
   constructor(floor: number) {
     this.#floor = this.#bytes = floor;
   }
 
-  /** A frame carrying `what` went out. */
-  sent(what: T, destination: string, body: string, ...headerSets: Headers[]): void {
-    if (frameUnits(destination, body, ...headerSets) * 3 <= this.#bytes) return;
+  /** A frame went out: true when it is the largest counted on this connection so far. */
+  sent(destination: string, body: string, ...headerSets: Headers[]): boolean {
+    if (frameUnits(destination, body, ...headerSets) * 3 <= this.#bytes) return false;
     const bytes = frameBytes(destination, body, ...headerSets);
-    if (bytes <= this.#bytes) return;
+    if (bytes <= this.#bytes) return false;
     this.#bytes = bytes;
-    this.#what = what;
+    return true;
   }
 
   /**
-   * The connection ended for `reason`: the largest frame sent on it when the broker closed it for
-   * a frame over its limit, which was that one. The next connection is counted afresh.
+   * The connection ended for `reason`: true when the broker closed it for a frame over its limit
+   * and a frame was counted, the largest of which is then over that limit too (it is the one
+   * refused, or one sent after it, before the close came). The next connection is counted afresh.
    */
-  lost(reason: RpcError): { what: T; bytes: number } | undefined {
-    const largest = this.#what === undefined ? undefined : { what: this.#what, bytes: this.#bytes };
-    this.#what = undefined;
+  lost(reason: RpcError): boolean {
+    const counted = this.#bytes > this.#floor;
     this.#bytes = this.#floor;
-    return isOversizedFrameClose(reason) ? largest : undefined;
+    return counted && isOversizedFrameClose(reason);
   }
 }
