@@ -121,13 +121,13 @@ export class ServerMetrics implements RpcServerObserver {
     scrapedGauge(
       scraped,
       'stomp_rpc_worker_threads',
-      'Worker threads for large n (after the pool gave up, those left are not used)',
+      'Worker threads for large n (after the pool gave up, those left end, a busy one once its job is done)',
       () => pool()?.size ?? 0,
     );
     scrapedGauge(
       scraped,
       'stomp_rpc_worker_threads_busy',
-      'Worker threads not free for a job (computing one, or being stopped after a cancel); all busy with jobs waiting: more --workers, or more servers',
+      'Worker threads not free for a job (computing one, or being stopped after a cancel or a give-up); all busy with jobs waiting: more --workers, or more servers',
       () => pool()?.busy ?? 0,
     );
     scrapedGauge(

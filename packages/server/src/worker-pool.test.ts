@@ -1,5 +1,5 @@
 import { isRpcError, RpcError } from '@stomp-rpc/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fibonacci } from './fibonacci.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -77,6 +77,25 @@ describe('WorkerPool', () => {
     cancel.abort();
     expect(await first).toBe('832040');
     expect(await dropped).toBe('ABORTED');
+  });
+
+  it('given up - the workers still alive end too, a busy one once its job is done: nothing would use them', async () => {
+    const busyAtGiveUp: number[] = [];
+    const pool = openPool({
+      size: 2,
+      workerUrl: new URL('../test/fixtures/crashing-worker.mjs', import.meta.url), // dies on 13, n = 14 takes 500 ms
+      onGiveUp: () => busyAtGiveUp.push(pool.busy),
+    });
+    for (let i = 0; i < 5; i++) expect(await codeOf(pool.compute(13))).toBe('INTERNAL');
+    expect(pool.gaveUp).toBe(false);
+    const slow = pool.compute(14); // one worker busy through the give-up
+    expect(await codeOf(pool.compute(13))).toBe('INTERNAL'); // the sixth death in a row: given up
+    expect(pool.gaveUp).toBe(true);
+    expect(busyAtGiveUp).toEqual([1]);
+    await expect(slow).resolves.toBe('377');
+    await vi.waitFor(() => expect(pool.size).toBe(0), { timeout: 3000, interval: 20 });
+    expect(pool.busy).toBe(0);
+    await expect(pool.compute(20)).resolves.toBe('6765'); // on the event loop
   });
 
   // Regression: a throw on the event loop left its job unsettled, the queue stalled, and escaped

@@ -9,7 +9,8 @@
  * whose deadline passes while it waits is dropped with DEADLINE_EXCEEDED instead of computed for
  * nobody. Workers that die again and again without finishing a job (a missing or broken worker
  * script) are given up on: from then on the pool computes on the event loop, slower for other
- * requests but right, rather than failing every large n while the server looks healthy.
+ * requests but right, rather than failing every large n while the server looks healthy; the
+ * workers still alive end (a busy one once its job is done).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -43,7 +44,7 @@ interface Job {
 interface PoolWorker {
   readonly thread: Worker;
   job: Job | undefined;
-  /** Terminated on purpose (its job was cancelled): its exit is not a death. */
+  /** Terminated on purpose (its job was cancelled, or the pool gave up): its exit is not a death. */
   stopped: boolean;
 }
 
@@ -73,12 +74,12 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) this.#spawn();
   }
 
-  /** Worker threads now (one terminated for a cancel counts until it has exited and been replaced). */
+  /** Worker threads now (one terminated for a cancel or after a give-up counts until it has exited). */
   get size(): number {
     return this.#workers.size;
   }
 
-  /** Worker threads not free for a job: computing one, or being terminated after a cancel. */
+  /** Worker threads not free for a job: computing one, or being terminated (after a cancel or a give-up). */
   get busy(): number {
     return this.#workers.size - this.#idle.length;
   }
@@ -150,6 +151,10 @@ export class WorkerPool {
       worker.job = undefined;
       this.#deathsInARow = 0;
       if (job?.id === result.id) job.resolve(result.decimal);
+      if (this.#gaveUp) {
+        this.#end(worker); // no job will come to it
+        return;
+      }
       this.#idle.push(worker);
       this.#dispatch();
     });
@@ -175,6 +180,7 @@ export class WorkerPool {
       // A worker that cannot even start (missing build, broken script) would be replaced forever.
       this.#gaveUp = true;
       this.#onGiveUp?.(cause);
+      for (const survivor of this.#idle.splice(0)) this.#end(survivor); // a busy one, once its job is done
       this.#dispatch();
       return;
     }
@@ -200,6 +206,12 @@ export class WorkerPool {
     });
   }
 
+  /** Terminates a worker on purpose: its exit is not a death, and it takes no more jobs. */
+  #end(worker: PoolWorker): void {
+    worker.stopped = true;
+    void worker.thread.terminate();
+  }
+
   /** Drops a waiting job, or terminates the worker computing it. */
   #cancel(job: Job, reason: RpcError): void {
     this.#cancelled++;
@@ -208,8 +220,7 @@ export class WorkerPool {
     for (const worker of this.#workers) {
       if (worker.job !== job) continue;
       worker.job = undefined;
-      worker.stopped = true;
-      void worker.thread.terminate();
+      this.#end(worker);
     }
     job.reject(reason);
   }
