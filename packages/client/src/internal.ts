@@ -26,7 +26,7 @@ export { mapItems } from './services/map-items.js';
 export { checkInput, isThenable, procedureOf } from './services/service-definition.js';
 export { type Settleable, settleable } from './settleable.js';
 export { isFatalStompClose } from './transport/end-reason.js';
-export { LargestFrame } from './transport/largest-frame.js';
+export { frameBytes, LargestFrame } from './transport/largest-frame.js';
 export {
   type ConnectionState,
   StompConnection,

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { isRpcError } from './errors.js';
-import { checkMs, parseDurationFlag, parseUrlList, parseWholeFlag } from './options.js';
+import { checkMs, parseDurationFlag, parseUrlList, parseWholeFlag, utf8Length } from './options.js';
 
 describe('options', () => {
+  it('utf8Length - counts the bytes TextEncoder writes: 1 to 4 a character, a lone surrogate as U+FFFD', () => {
+    const encoder = new TextEncoder();
+    for (const text of ['', 'abc', 'é', '€', '😀', 'a\ud800b', '\udc00', 'x:é€😀\n'.repeat(1000)]) {
+      expect(utf8Length(text), JSON.stringify(text.slice(0, 12))).toBe(encoder.encode(text).length);
+    }
+  });
+
   it('checkMs - takes finite ms from the minimum to 2^31-1, and refuses the rest with INVALID_ARGUMENT', () => {
     expect(checkMs(1, 'timeoutMs')).toBe(1);
     expect(checkMs(0, 'discoveryMs', 0)).toBe(0);

@@ -6,7 +6,7 @@
  * cuts an error's message to fit.
  */
 import { RpcError } from '@stomp-rpc/client';
-import { checkCount, LargestFrame } from '@stomp-rpc/client/internal';
+import { checkCount, frameBytes, LargestFrame } from '@stomp-rpc/client/internal';
 import type { Logger } from './logger.js';
 
 /** The smallest `maxReplyBytes`: an error's message, cut to fit, must still say what failed. */
@@ -86,7 +86,10 @@ export class ReplyLimit implements ReplyBound {
 
   /** A reply or stream item went out. */
   sent(destination: string, body: string, headers: Readonly<Record<string, string>>): void {
-    if (this.#largest.sent(destination, body, headers)) this.#largestBody = Buffer.byteLength(body);
+    // The body's bytes without counting them again.
+    if (this.#largest.sent(destination, body, headers)) {
+      this.#largestBody = this.#largest.bytes - frameBytes(destination, '', headers);
+    }
   }
 
   /** The connection ended for `reason`: after the broker's refusal of a frame, the bound is lowered under the largest sent. */

@@ -61,9 +61,12 @@ export class RequestLimit {
 
   /** A call's request went out with `headers`, all of them. */
   sent({ correlationId, request }: SizedCall, headers: Readonly<Record<string, string>>): void {
-    if (!this.#largest.sent(request.destination, request.body, headers)) return;
     const { destination, body, headers: callers, declare } = request;
-    this.#largestCall = { correlationId, bytes: frameBytes(destination, body, callers, declare) };
+    if (!this.#largest.sent(destination, body, headers)) return;
+    // As the limit counts it: the caller's headers and the declaration for ours (the body is not counted again).
+    const bytes =
+      this.#largest.bytes - frameBytes(destination, '', headers) + frameBytes(destination, '', callers, declare);
+    this.#largestCall = { correlationId, bytes };
   }
 
   /**

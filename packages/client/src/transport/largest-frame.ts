@@ -46,6 +46,11 @@ export class LargestFrame {
     this.#floor = this.#bytes = floor;
   }
 
+  /** The largest frame counted on this connection so far, in bytes (the floor when none was). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** A frame went out: true when it is the largest counted on this connection so far. */
   sent(destination: string, body: string, ...headerSets: Headers[]): boolean {
     if (frameUnits(destination, body, ...headerSets) * 3 <= this.#bytes) return false;
