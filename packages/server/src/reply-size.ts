@@ -57,9 +57,9 @@ export function checkReplyBytes(maxReplyBytes: number): number {
  * the connection of every server it reaches, forever on a classic queue. The largest frame this
  * server sent on that connection is over the broker's limit (LargestFrame), so from then on
  * replies as large as that frame's body are refused: when the request comes back, it is answered
- * INTERNAL.
- * (Limits that refuse without a 1009, RabbitMQ's max_message_size or 4.2's stomp.max_frame_size,
- * are not learned at all.)
+ * INTERNAL. (A close seen as 1006, the socket dropped mid-frame, teaches nothing: the reply closes
+ * the connection again. Limits that refuse without a 1009, RabbitMQ's max_message_size or 4.2's
+ * stomp.max_frame_size, are not learned at all.)
  */
 export class ReplyLimit implements ReplyBound {
   readonly #configured: number;

@@ -4,7 +4,7 @@
  * - pending-calls.ts: the calls waiting for a reply, each ending exactly once;
  * - request-batches.ts: a turn's requests go out together, with one RECEIPT for the batch;
  * - request-confirmation.ts: RECEIPTs, re-sending unconfirmed idempotent requests, stuck connections;
- * - request-limit.ts: requests too large for the broker, refused before they are sent or learned;
+ * - request-limit.ts: requests too large for the broker, refused before they are sent; its limit learned from a close;
  * - server-discovery.ts: which servers are live, so whether a call is sent, held or fails;
  * - transport/stomp-connection.ts: the connection that keeps itself up.
  *
