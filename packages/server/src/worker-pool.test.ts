@@ -79,19 +79,19 @@ describe('WorkerPool', () => {
     expect(await dropped).toBe('ABORTED');
   });
 
-  it('given up - the workers still alive end too, a busy one once its job is done: nothing would use them', async () => {
-    const busyAtGiveUp: number[] = [];
+  it('given up - the workers still alive end too, an idle one at once, a busy one once its job is done: nothing would use them', async () => {
+    const atGiveUp: Array<{ size: number; busy: number }> = [];
     const pool = openPool({
-      size: 2,
+      size: 3,
       workerUrl: new URL('../test/fixtures/crashing-worker.mjs', import.meta.url), // dies on 13, n = 14 takes 500 ms
-      onGiveUp: () => busyAtGiveUp.push(pool.busy),
+      onGiveUp: () => atGiveUp.push({ size: pool.size, busy: pool.busy }),
     });
     for (let i = 0; i < 5; i++) expect(await codeOf(pool.compute(13))).toBe('INTERNAL');
     expect(pool.gaveUp).toBe(false);
     const slow = pool.compute(14); // one worker busy through the give-up
     expect(await codeOf(pool.compute(13))).toBe('INTERNAL'); // the sixth death in a row: given up
     expect(pool.gaveUp).toBe(true);
-    expect(busyAtGiveUp).toEqual([1]);
+    expect(atGiveUp).toEqual([{ size: 2, busy: 1 }]); // and one idle
     await expect(slow).resolves.toBe('377');
     await vi.waitFor(() => expect(pool.size).toBe(0), { timeout: 3000, interval: 20 });
     expect(pool.busy).toBe(0);
