@@ -9,7 +9,7 @@
  * the calls still waiting as for new ones.
  */
 import { RpcError } from '../errors.js';
-import { frameBytes, frameUnits, LargestFrame } from '../transport/largest-frame.js';
+import { frameBytes, frameBytesOver, LargestFrame } from '../transport/largest-frame.js';
 
 /** A request as its size is counted against the limit: the caller's headers and the queue's, not ours. */
 interface SizedRequest {
@@ -45,10 +45,8 @@ export class RequestLimit {
    * the frame (frameBytes) than the limit; undefined when it may go.
    */
   check({ destination, body, headers, declare }: SizedRequest): RpcError | undefined {
-    // At most 3 bytes per UTF-16 unit: most requests need no count.
-    if (frameUnits(destination, body, headers, declare) * 3 <= this.#bytes) return undefined;
-    const bytes = frameBytes(destination, body, headers, declare);
-    if (bytes <= this.#bytes) return undefined;
+    const bytes = frameBytesOver(this.#bytes, destination, body, headers, declare);
+    if (bytes === undefined) return undefined;
     const limit =
       this.#bytes === this.#configured
         ? `maxRequestBytes (${this.#bytes})`

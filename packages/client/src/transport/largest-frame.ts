@@ -36,6 +36,14 @@ export function frameBytes(destination: string, body: string, ...headerSets: Hea
 
 const escapedBytes = (text: string) => utf8Length(text) + (text.match(/[\\:\r\n]/g)?.length ?? 0);
 
+/** The frame's bytes (frameBytes) when over `bound`; undefined otherwise, most often without counting them. */
+export function frameBytesOver(bound: number, destination: string, body: string, ...headerSets: Headers[]) {
+  // At most 3 bytes per UTF-16 unit: most frames need no count.
+  if (frameUnits(destination, body, ...headerSets) * 3 <= bound) return undefined;
+  const bytes = frameBytes(destination, body, ...headerSets);
+  return bytes > bound ? bytes : undefined;
+}
+
 /** The size of the largest frame sent on a connection (frameBytes). */
 export class LargestFrame {
   readonly #floor: number;
@@ -53,9 +61,8 @@ export class LargestFrame {
 
   /** A frame went out: true when it is the largest counted on this connection so far. */
   sent(destination: string, body: string, ...headerSets: Headers[]): boolean {
-    if (frameUnits(destination, body, ...headerSets) * 3 <= this.#bytes) return false;
-    const bytes = frameBytes(destination, body, ...headerSets);
-    if (bytes <= this.#bytes) return false;
+    const bytes = frameBytesOver(this.#bytes, destination, body, ...headerSets);
+    if (bytes === undefined) return false;
     this.#bytes = bytes;
     return true;
   }
