@@ -77,6 +77,30 @@ describe('RequestControl', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
+  it('within - work handed over after the deadline is still observed: its later failure is no unhandled rejection', async () => {
+    // A stream's producer whose synchronous step ran past the deadline, then awaited an abortable
+    // wait: within() sees the stop first, and the wait rejects once the stop aborts the signal.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      vi.useFakeTimers({ now: 0 });
+      const control = new RequestControl(1000);
+      const { signal } = control;
+      const work = new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(new Error('aborted wait'))),
+      );
+      vi.setSystemTime(1500); // the deadline passed during synchronous work: its timer has not run
+      await expect(control.within(work)).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+      expect(signal.aborted).toBe(true);
+      vi.useRealTimers();
+      await new Promise((resolve) => setTimeout(resolve, 20)); // Node reports unhandled rejections after the microtasks
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('a deadline beyond what one timer can wait is not cut short: the timer is armed again', async () => {
     vi.useFakeTimers({ now: 0 });
     const control = new RequestControl(MAX_TIMER_MS + 60_000);

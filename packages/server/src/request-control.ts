@@ -50,7 +50,12 @@ export class RequestControl {
   /** `work`'s outcome, or a rejection with the reason as soon as the request is stopped. */
   within<T>(work: Promise<T>): Promise<T> {
     const stopped = this.reason;
-    if (stopped) return Promise.reject(stopped);
+    if (stopped) {
+      // Nobody reads `work` now (the stop may have made it reject: an aborted wait in a stream's
+      // producer), and a rejection nobody handles would end the process.
+      work.catch(() => {});
+      return Promise.reject(stopped);
+    }
     this.#armDeadline();
     return new Promise<T>((resolve, reject) => {
       this.#interrupt = reject;
