@@ -45,10 +45,12 @@ export class PresenceView {
     return known ? 'updated' : 'joined';
   }
 
-  /** Server `id`, if known, showed at `now` that it is alive (it answered a request). */
-  seen(id: string, now: number): void {
+  /** Server `id`, if known, showed at `now` that it is alive (it answered a request); returns its queue then. */
+  seen(id: string, now: number): string | undefined {
     const server = this.#servers.get(id);
-    if (server !== undefined) server.lastSeen = now;
+    if (server === undefined) return undefined;
+    server.lastSeen = now;
+    return server.queue;
   }
 
   /**

@@ -21,7 +21,8 @@ interface SizedRequest {
 
 interface SizedCall {
   readonly correlationId: string;
-  readonly request: SizedRequest;
+  readonly request: SizedRequest & { readonly idempotent: boolean };
+  readonly delivery: { readonly sent: boolean };
 }
 
 /** Requests of up to this many bytes cannot teach the limit: most cost one comparison when sent. */
@@ -70,7 +71,9 @@ export class RequestLimit {
   /**
    * The connection ended for `reason`. After the broker's close for a frame over its limit, the
    * limit is lowered under the largest request sent on it: the error each call waiting ends with
-   * instead of going out again, if any (that request's own, or check's).
+   * instead of going out again, if any (that request's own, or check's). A request that went out,
+   * is not sent again and was not the refused one gets none: it may have run, so it ends as any
+   * other on a lost connection.
    */
   connectionLost(reason: RpcError): ((call: SizedCall) => RpcError | undefined) | undefined {
     const largest = this.#largestCall;
@@ -82,6 +85,9 @@ export class RequestLimit {
       `the broker closed the connection on this request (${largest.bytes} bytes), over its frame limit: it is not sent again, and requests of ${largest.bytes} bytes or more are refused from now on; set maxRequestBytes (${this.#configured}) under the broker's limit`,
       { cause: reason },
     );
-    return (call) => (call.correlationId === largest.correlationId ? refused : this.check(call.request));
+    return (call) => {
+      if (call.correlationId === largest.correlationId) return refused;
+      return call.delivery.sent && !call.request.idempotent ? undefined : this.check(call.request);
+    };
   }
 }

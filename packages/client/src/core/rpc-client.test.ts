@@ -661,7 +661,7 @@ describe('RpcClient connection', () => {
     expect(client.stats).toMatchObject({ resent: 1, reconnects: 1, pending: 1, errors: { CONNECTION_LOST: 1 } });
   });
 
-  it('disconnect - the broker’s close for a frame over its limit fails the largest request sent on that connection, unsent again; requests as large fail, waiting or new; the others go on', async () => {
+  it('disconnect - the broker’s close for a frame over its limit fails the largest request sent on that connection, unsent again; requests as large fail, waiting or new, unless out and not sent again (they may have run); the others go on', async () => {
     const turn: Array<() => void> = [];
     const { client, transport } = setup({ maxRequestBytes: 10_000 }, (send) => turn.push(send));
     const endTurn = () => {
@@ -678,6 +678,8 @@ describe('RpcClient connection', () => {
     const large = outcome(client.request('/queue/q', 'y'.repeat(5000), { idempotent: true, traceparent: TRACEPARENT }));
     const longerBody = outcome(client.request('/queue/q', 'z'.repeat(5010), { idempotent: true }));
     const once = client.request('/queue/q', '1');
+    // Over the lowered limit too, but out and not sent again: it may have run, as `once` may.
+    const mayHaveRun = client.request('/queue/q', 'm'.repeat(5010));
     endTurn();
     const waiting = outcome(client.request('/queue/q', 'w'.repeat(6000), { idempotent: true })); // not sent yet
     const reason = new EndReason().take({ code: 1009 }, 'ws://broker', true);
@@ -692,11 +694,12 @@ describe('RpcClient connection', () => {
     expect(await longerBody).toMatch(lowered);
     expect(await waiting).toMatch(lowered);
     await expect(once).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
+    await expect(mayHaveRun).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
     transport.connect();
     endTurn();
-    expect(transport.requests().map((frame) => frame.body.length)).toEqual([2000, 5000, 5010, 1, 2000]);
+    expect(transport.requests().map((frame) => frame.body.length)).toEqual([2000, 5000, 5010, 1, 5010, 2000]);
     transport.deliver(
-      { [Header.correlationId]: transport.requests()[4]?.headers[Header.correlationId] as string },
+      { [Header.correlationId]: transport.requests()[5]?.headers[Header.correlationId] as string },
       'ok',
     );
     await expect(medium).resolves.toMatchObject({ body: 'ok' });
@@ -711,10 +714,10 @@ describe('RpcClient connection', () => {
     expect(
       transport
         .requests()
-        .slice(5)
+        .slice(6)
         .map((frame) => frame.body.length),
     ).toEqual([4999, 4999]);
-    expect(client.stats.errors).toEqual({ INVALID_ARGUMENT: 4, CONNECTION_LOST: 1 });
+    expect(client.stats.errors).toEqual({ INVALID_ARGUMENT: 4, CONNECTION_LOST: 2 });
   });
 
   it('connect failed - a refused login rejects the waiting calls with UNAUTHENTICATED', async () => {
@@ -1206,6 +1209,28 @@ describe('RpcClient presence', () => {
     await expect(quick).resolves.toMatchObject({ body: 'ok' });
     clock.advance(990);
     await expect(slow).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('deadline - TIMEOUT, not NO_SERVERS, when the queue answered a call after it ended (an overloaded queue replies after the deadlines)', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    const pings = () => transport.published.filter((frame) => frame.destination === PING_TOPIC);
+    const first = client.request('/queue/q', '1', { timeoutMs: 1000 });
+    const firstId = transport.onlyCorrelationId();
+    transport.receipt(firstId);
+    clock.advance(1000);
+    await expect(first).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const second = client.request('/queue/q', '2', { timeoutMs: 3000 });
+    transport.receipt(transport.requests().at(-1)?.headers[Header.receipt] as string);
+    clock.advance(200);
+    transport.deliver({ [Header.correlationId]: firstId }, 'late'); // too late for its call: dropped
+    expect(client.stats.droppedReplies).toBe(1);
+    clock.advance(805);
+    // The broker takes the latest ping at once, and no server answers it (a storm of pings, say).
+    transport.receipt(pings().at(-1)?.headers[Header.receipt] as string);
+    clock.advance(1995);
+    await expect(second).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(pings()).toHaveLength(1); // only the first call's probe: the queue had answered since
   });
 
   it('deadline - a client that does not watch takes a reply from the queue in the last 6 s as a sign of life: TIMEOUT, no ping; later, NO_SERVERS', async () => {

@@ -46,7 +46,6 @@ import {
   PendingCalls,
   withCallSite,
 } from './pending-calls.js';
-import { RecentReplies } from './recent-replies.js';
 import { type ItemPush, ReplyStream, type StreamLimits } from './reply-stream.js';
 import { RequestBatches } from './request-batches.js';
 import { deadlineError, RequestConfirmation, refusedError } from './request-confirmation.js';
@@ -212,13 +211,6 @@ export interface RpcClientInternals {
 type Call = PendingCall<RpcReply>;
 
 /**
- * How long a reply from a queue shows, to a client that does not watch, that something consumes it
- * (three default beats). Such a client hears no beats, and servers over their answer rate drop its
- * pings, so a recent reply is its sign of life; a watching client saw its servers leave.
- */
-const RECENT_REPLY_MS = 6000;
-
-/**
  * The ends of a call its servers stop at by themselves, with no cancel: its deadline, which the
  * request carries (TIMEOUT), a request the broker did not confirm (OVERLOADED), a queue nothing
  * consumes (NO_SERVERS).
@@ -242,8 +234,6 @@ export class RpcClient {
   readonly #batches: RequestBatches<Call>;
   /** Destinations whose queue this connection has declared already. */
   readonly #declared = new Set<string>();
-  /** When a reply last came from each queue: a queue that answers has a server, announced or not. */
-  readonly #replies = new RecentReplies();
   #closed = false;
   /** The waits of discoverServers(), which close() cuts short. */
   readonly #sleeps: Sleeps;
@@ -263,6 +253,7 @@ export class RpcClient {
       timeoutError: (call) => this.#deadlineError(call),
       settled: (call, outcome, by) => {
         this.#stats.ended(outcome);
+        if (outcome instanceof RpcError) this.#discovery.ended(call.correlationId, call.request.queue);
         if (cancels) cancelIfGivenUp(this.#connection, call, outcome, by);
         if (this.#calls.size === 0) this.#discovery.idle();
       },
@@ -432,15 +423,9 @@ export class RpcClient {
     return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered, ...timing });
   }
 
-  /**
-   * Nothing is known to consume the call's queue: no server heard of, no reply from it since the
-   * call began (or, not watching, shortly before: RECENT_REPLY_MS says why).
-   */
-  #unheard(call: Call): boolean {
-    const { queue } = call.request;
-    if (queue === undefined || call.delivery.sends === 0 || this.#discovery.hasServerFor(queue)) return false;
-    const since = this.#discovery.watching ? call.startedAt : call.startedAt - RECENT_REPLY_MS;
-    return this.#replies.lastAt(queue) < since;
+  /** Nothing is known to consume the queue of a call that went out: see ServerDiscovery.unheard. */
+  #unheard({ request: { queue }, delivery, startedAt }: Call): boolean {
+    return queue !== undefined && delivery.sends > 0 && this.#discovery.unheard(queue, startedAt);
   }
 
   /** Writes one request; false when the socket went away (the call stays unsent for the reconnect). */
@@ -500,16 +485,15 @@ export class RpcClient {
     }
     const correlationId = headers[Header.correlationId];
     const call = correlationId === undefined ? undefined : this.#calls.get(correlationId);
+    const served = parseServedBy(headers[Header.server]);
     if (call === undefined) {
       this.#stats.droppedReply();
+      this.#discovery.lateReply(correlationId, served.server);
       return;
     }
-    const now = this.#clock.now();
-    const latencyMs = now - call.startedAt;
-    const served = parseServedBy(headers[Header.server]);
+    const latencyMs = this.#clock.now() - call.startedAt;
     this.#confirmation.replied(call.delivery);
-    this.#discovery.answeredBy(served.server);
-    if (call.request.queue !== undefined) this.#replies.heard(call.request.queue, now);
+    this.#discovery.replied(served.server, call.request.queue);
     const outcome = replyOutcome(message, served, latencyMs, call);
     if (outcome instanceof RpcError || headers[Header.stream] === undefined) {
       this.#stats.replied(latencyMs);

@@ -117,7 +117,7 @@ describe('ServerDiscovery', () => {
     expect(discovery.askedInVain(pingedAt + 1, 'q')).toBe(false); // a call that began after the ping
   });
 
-  it('askedInVain - not when a server of the queue answered that ping, though this client forgot it since (it heard no beat for three)', () => {
+  it('askedInVain - not when a server of the queue answered since the call began, though this client forgot it since (it heard no beat for three) and a later ping went unanswered', () => {
     const { discovery, clock, log } = setup({ failFast: false, watch: false });
     discovery.connected();
     discovery.ping();
@@ -130,11 +130,14 @@ describe('ServerDiscovery', () => {
     expect(discovery.askedInVain(0, 'q')).toBe(false);
     expect(discovery.askedInVain(0, 'other')).toBe(false);
     expect(discovery.askedInVain(0, 'third')).toBe(true);
-    discovery.ping(); // asked again: only this ping's answers count now
+    // Asked again, and unanswered: a server answers an asker once per ASKER_INTERVAL_MS, and only
+    // so many askers a second in a storm of pings. The answer that came while the call waited stands.
+    discovery.ping();
     clock.advance(1);
     discovery.pingReceipt(log.lastPing);
     clock.advance(ANSWER_WAIT_MS);
-    expect(discovery.askedInVain(0, 'q')).toBe(true);
+    expect(discovery.askedInVain(0, 'q')).toBe(false);
+    expect(discovery.askedInVain(1, 'q')).toBe(true); // a call begun after the answer heard nothing
   });
 
   it('askedInVain - a server that answered and then said bye no longer answers for its queue, unless another that answered has not, even once forgotten', () => {
@@ -156,6 +159,21 @@ describe('ServerDiscovery', () => {
     expect(discovery.askedInVain(0, 'q')).toBe(false); // b answered, and never said bye
     discovery.heard(announcement({ kind: 'bye', id: 'b', queue: 'q' })); // not in view: still heard
     expect(discovery.askedInVain(0, 'q')).toBe(true);
+  });
+
+  it('servers - for a client that does not watch, with the time of a ping: only those heard since, though a reconnect restarted every lastSeen', () => {
+    const { discovery, clock } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    discovery.ping();
+    discovery.heard(announcement({ kind: 'pong', id: 'a' }));
+    discovery.heard(announcement({ kind: 'pong', id: 'b' }));
+    clock.advance(1000);
+    discovery.connected(); // a reconnect: b stopped meanwhile, and its bye was not heard
+    const askedAt = discovery.ping();
+    clock.advance(5);
+    discovery.heard(announcement({ kind: 'pong', id: 'a' }));
+    expect(discovery.servers(undefined, askedAt).map((server) => server.id)).toEqual(['a']);
+    expect(discovery.servers().map((server) => server.id)).toEqual(['a', 'b']); // in view still, for its beats
   });
 
   it('askedInVain - the wait for answers is four times the ping round trip when that is longer than ANSWER_WAIT_MS', () => {

@@ -16,14 +16,11 @@
  * heard nothing ends with NO_SERVERS.
  */
 
-import {
-  ASKER_INTERVAL_MS,
-  parseAnnouncement,
-  type ServerAnnouncement,
-  type ServerInfo,
-} from '../protocol/presence.js';
+import { ASKER_INTERVAL_MS, parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
-import { MAX_KNOWN_SERVERS, PresenceView } from './presence-view.js';
+import { PresenceView } from './presence-view.js';
+import { RecentReplies } from './recent-replies.js';
+import { ServerContacts } from './server-contacts.js';
 
 /** What to do with a call now: send it, hold it until discovery decides, or fail it with NO_SERVERS. */
 export type Verdict = 'send' | 'hold' | 'fail';
@@ -45,6 +42,12 @@ export const PROMPT_PING_MS = 1000;
 export const ANSWER_WAIT_MS = 50;
 /** Receipt ids of pings start with this. */
 const PING_PREFIX = 'ping-';
+/**
+ * How long a reply from a queue shows, to a client that does not watch, that something consumes it
+ * (three default beats). Such a client hears no beats, and servers over their answer rate drop its
+ * pings, so a recent reply is its sign of life; a watching client saw its servers leave.
+ */
+const RECENT_REPLY_MS = 6000;
 
 export interface ServerDiscoveryOptions {
   /** Follow presence at all; off: every call is sent. */
@@ -75,30 +78,18 @@ export interface ServerDiscoveryEvents {
   waiting(): boolean;
 }
 
-/** A "who is there?" and the servers heard from since it went out, with their queues. */
+/** A "who is there?" as it went out. */
 interface Ping {
   id: string;
   sentAt: number;
-  answered: Map<string, string>;
-}
-
-/**
- * Keeps a ping's answers up to date: a server heard from answers for its queue (bounded as the
- * servers in view are), one that said bye no longer does, even if this client has forgotten it.
- */
-function noteAnswer(ping: Ping | undefined, { kind, id, queue }: ServerAnnouncement, counted: boolean): void {
-  if (ping === undefined) return;
-  if (kind === 'bye') ping.answered.delete(id);
-  else if (counted && (ping.answered.size < MAX_KNOWN_SERVERS || ping.answered.has(id))) ping.answered.set(id, queue);
-}
-
-function answeredFor(ping: Ping, queue: string): boolean {
-  for (const answered of ping.answered.values()) if (answered === queue) return true;
-  return false;
 }
 
 export class ServerDiscovery {
   readonly #view = new PresenceView();
+  /** When each server was last heard from, which a reconnect does not restart. */
+  readonly #contacts = new ServerContacts();
+  /** When a reply last came from each queue: a queue that answers has a server, announced or not. */
+  readonly #replies = new RecentReplies();
   readonly #options: ServerDiscoveryOptions;
   readonly #clock: Clock;
   readonly #events: ServerDiscoveryEvents;
@@ -150,7 +141,7 @@ export class ServerDiscovery {
   ping(): number {
     const id = `${PING_PREFIX}${++this.#pings}`;
     this.#lastPingAt = this.#clock.now();
-    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt, answered: new Map() };
+    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt };
     this.#events.ping(id);
     return this.#lastPingAt;
   }
@@ -175,12 +166,16 @@ export class ServerDiscovery {
    * broker lags prove nothing, and its ping on connecting may be hours old), the broker took the
    * question promptly, and no answer came in the time one takes (ANSWER_WAIT_MS). A busy broker
    * confirms late, so under load silence is not taken for absence. A server of `queue` heard from
-   * since that ping answered, even if this client has forgotten it since (a client that does not
-   * watch keeps a server that answered for three beats, and a call may wait longer).
+   * since `since` shows that the queue is served, even if this client has forgotten it since (a
+   * client that does not watch keeps a server that answered for three beats, and a call may wait
+   * longer) and a later ping went unanswered (a server answers an asker once per ASKER_INTERVAL_MS,
+   * and only so many askers per second in a storm of pings).
    */
   askedInVain(since: number, queue: string | undefined): boolean {
     const ping = this.#promptPing;
-    if (ping === undefined || ping.sentAt < since || (queue !== undefined && answeredFor(ping, queue))) return false;
+    if (ping === undefined || ping.sentAt < since || (queue !== undefined && this.#contacts.heardFor(queue, since))) {
+      return false;
+    }
     const answerWaitMs = Math.max(ANSWER_WAIT_MS, 4 * (ping.confirmedAt - ping.sentAt));
     return this.#clock.now() - ping.confirmedAt >= answerWaitMs;
   }
@@ -216,9 +211,11 @@ export class ServerDiscovery {
   heard(body: string): void {
     const announcement = parseAnnouncement(body);
     if (announcement === undefined || this.#closed) return;
-    this.#lastHeardAt = this.#clock.now();
-    const change = this.#view.apply(announcement, this.#clock.now());
-    for (const ping of [this.#unconfirmedPing, this.#promptPing]) noteAnswer(ping, announcement, change !== 'ignored');
+    const now = this.#clock.now();
+    this.#lastHeardAt = now;
+    const change = this.#view.apply(announcement, now);
+    if (announcement.kind === 'bye') this.#contacts.gone(announcement.id);
+    else if (change !== 'ignored') this.#contacts.heard(announcement.id, announcement.queue, now);
     if (change === 'ignored') return; // nothing changed: no list to copy and hand out
     if (change === 'joined') {
       if (this.#expiry === undefined) {
@@ -231,24 +228,49 @@ export class ServerDiscovery {
   }
 
   /**
-   * A reply came from server `id`: it is alive now, as a beat would say. A client that does not
-   * watch hears no beats, so without this it would forget, and ping again for, a server that
-   * answers it all the time.
+   * A call to `queue` got a reply, from server `id` when it said so: the queue has a server, and
+   * that server is alive now, as a beat would say. A client that does not watch hears no beats, so
+   * without this it would forget, and ping again for, a server that answers it all the time.
    */
-  answeredBy(id: string | undefined): void {
-    if (id !== undefined && !this.#closed) this.#view.seen(id, this.#clock.now());
+  replied(id: string | undefined, queue: string | undefined): void {
+    const now = this.#clock.now();
+    if (queue !== undefined) this.#replies.heard(queue, now);
+    if (id === undefined || this.#closed) return;
+    const served = this.#view.seen(id, now);
+    if (served !== undefined) this.#contacts.heard(id, served, now);
+  }
+
+  /** A call to `queue` ended without its reply: one that comes later still shows the queue is served. */
+  ended(correlationId: string, queue: string | undefined): void {
+    if (queue !== undefined) this.#replies.ended(correlationId, queue);
+  }
+
+  /** A reply for no call waiting: one that ended (its deadline passed on a slow queue, say) was answered after all. */
+  lateReply(correlationId: string | undefined, id: string | undefined): void {
+    this.#replies.late(correlationId, this.#clock.now());
+    this.replied(id, undefined);
+  }
+
+  /**
+   * Whether nothing is known to consume `queue`: no server of it in view, and no reply from it
+   * since `since` (or, for a client that does not watch, shortly before: RECENT_REPLY_MS says why).
+   */
+  unheard(queue: string, since: number): boolean {
+    if (this.#view.hasServerFor(queue)) return false;
+    return this.#replies.lastAt(queue) < (this.watching ? since : since - RECENT_REPLY_MS);
   }
 
   /**
    * The live servers (of `queue`, or all). With `askedAt`, the time of a ping, for a client that
    * does not watch only those that answered it: such a client hears no byes, so one it knew from an
-   * earlier ping may be gone. A server answers an asker once per ASKER_INTERVAL_MS, so an answer
-   * that came that long before the ping counts.
+   * earlier ping may be gone (a reconnect restarts `lastSeen`, not the time it was last heard from).
+   * A server answers an asker once per ASKER_INTERVAL_MS, so an answer that came that long before
+   * the ping counts.
    */
   servers(queue?: string, askedAt?: number): ServerInfo[] {
     const servers = this.#view.list(queue);
     if (askedAt === undefined || this.watching) return servers;
-    return servers.filter((server) => server.lastSeen >= askedAt - ASKER_INTERVAL_MS);
+    return servers.filter((server) => this.#contacts.lastAt(server.id) >= askedAt - ASKER_INTERVAL_MS);
   }
 
   /** Whether a live server consumes `queue`, without copying and sorting the list as servers() does. */
