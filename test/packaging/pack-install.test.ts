@@ -149,10 +149,13 @@ function typeScriptSamples(markdown: string): string[] {
 
 /** Type-checks a consumer: every TypeScript sample of the READMEs and one file using both packages. */
 const CONSUMER = `import {
+  defineService,
   type ErrorCode,
   FibonacciRpcClient,
   type FibonacciResult,
+  type FibonacciRange,
   isRpcError,
+  procedure,
   RpcClient,
 } from '@stomp-rpc/client';
 import { decodeValue, Header } from '@stomp-rpc/client/protocol';
@@ -196,6 +199,11 @@ export async function callWithin(timeoutMs: number | undefined, signal?: AbortSi
   } finally {
     await client.close();
   }
+}
+export function declaredAs(durable: boolean | undefined, pauseMs: number | undefined): FibonacciRange {
+  void new FibonacciRpcClient({ queueDeclaration: { durable, arguments: undefined } });
+  void defineService({ queue: 'q', queueDeclaration: undefined, defaultProcedure: undefined, procedures: { p: procedure({ input: (value: unknown) => String(value) }) } });
+  return { from: 1, to: 2, pauseMs };
 }
 
 // The types are the package's own, not any: a code outside the closed set does not compile.

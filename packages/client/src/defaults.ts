@@ -21,7 +21,7 @@ export const CLIENT_DEFAULTS = {
   /** First delay before reconnecting; doubles per failed attempt. */
   reconnectDelayMs: 250,
   maxReconnectDelayMs: 10_000,
-  /** After each (re)connection, how long answers to the "who is there?" ping are awaited. */
+  /** A watching client's wait for answers to its ping after each (re)connection; discoverServers()'s default wait. */
   discoveryMs: 300,
   /** An idempotent request the broker has not confirmed after this long is sent again. */
   resendUnconfirmedMs: 1000,

@@ -65,7 +65,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
   onStateChange?: ((state: ConnectionState, reason?: RpcError) => void) | undefined;
   /**
    * Follow the servers' presence announcements: `servers()`, `onServersChange` and NO_SERVERS.
-   * Needs read access to the presence topic; without it, turn this off.
+   * Needs write access to the ping topic (`rpc.ping`: a call unanswered for a second asks who is
+   * there), and a watching client read access to the presence topic; without them, turn this off.
    * @default true
    */
   presence?: boolean | undefined;
@@ -89,26 +90,32 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * @default 'wait'
    */
   whenNoServers?: 'fail' | 'wait' | undefined;
-  /** After each (re)connection, how long answers to the "who is there?" ping are awaited. @default 300 */
+  /**
+   * For a watching client, how long after each (re)connection the answers to its "who is there?"
+   * ping are awaited (with `whenNoServers: 'fail'`, how long calls are held for them); for any
+   * client, the default wait of `discoverServers()`. @default 300
+   */
   discoveryMs?: number | undefined;
   /**
    * Keep a live list of servers: listen to every server's announcements, which costs the broker one
    * delivery per server beat for this client. Off, an idle client costs nothing: the client asks
    * "who is there?" only when a call has had no reply from its queue for a second (or half its
-   * deadline), and `servers()` holds what it heard then. On whenever `onServersChange` is given or
-   * `whenNoServers` is 'fail'.
+   * deadline), and `servers()` holds what it heard then. On when `onServersChange` is given (unless
+   * this is set to false) and whenever `whenNoServers` is 'fail'.
    * @default false
    */
   watchServers?: boolean | undefined;
   /**
-   * The live servers changed: one joined, left, or sent new counters. Turns `watchServers` on. An
-   * exception it throws is ignored, as one from `onStateChange` is.
+   * The live servers changed: one joined, left, or sent new counters. Turns `watchServers` on unless
+   * that is set to false (then it reports only what answers to pings bring). An exception it throws
+   * is ignored, as one from `onStateChange` is.
    */
   onServersChange?: ((servers: ServerInfo[]) => void) | undefined;
   /**
-   * Ask the broker to confirm requests (a `receipt` header on the last request of each batch). A
-   * request the broker refuses (a queue full under a `reject-publish` policy) gets no receipt, so
-   * its call ends with OVERLOADED rather than TIMEOUT. Costs one RECEIPT frame per batch.
+   * Ask the broker to confirm requests (a `receipt` header on the last request of each batch, and
+   * on every request that is not idempotent). A request the broker refuses (a queue full under a
+   * `reject-publish` policy) gets no receipt, so its call ends with OVERLOADED rather than TIMEOUT.
+   * Costs one RECEIPT frame per batch, and one per request that is not idempotent.
    * @default true
    */
   confirmRequests?: boolean | undefined;

@@ -67,9 +67,9 @@ export interface QueueDeclaration {
    * must declare it the same way or the broker closes the connection (precondition_failed).
    * @default false
    */
-  durable?: boolean;
+  durable?: boolean | undefined;
   /** Queue arguments sent as headers, e.g. `{ 'x-max-length': 10000 }`. @default {} */
-  arguments?: Readonly<Record<string, string | number>>;
+  arguments?: Readonly<Record<string, string | number>> | undefined;
 }
 
 /**

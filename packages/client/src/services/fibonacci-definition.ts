@@ -23,7 +23,7 @@ export interface FibonacciRange {
   from: number;
   to: number;
   /** Wait this long before each item after the first (to watch it fill in). @default 0 */
-  pauseMs?: number;
+  pauseMs?: number | undefined;
 }
 
 export interface FibonacciItem {

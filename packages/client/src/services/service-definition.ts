@@ -168,15 +168,15 @@ export interface ServiceDefinition<Procedures extends Record<string, AnyProcedur
   /** The queue its servers consume. */
   readonly queue: string;
   /** How the queue is declared; every party must agree. @default 'tutorial' */
-  readonly queueDeclaration?: QueueDeclaration | QueueProfile;
+  readonly queueDeclaration?: QueueDeclaration | QueueProfile | undefined;
   readonly procedures: Procedures;
   /** The procedure a request without an `rpc-procedure` header runs; none: such a request is UNIMPLEMENTED. */
-  readonly defaultProcedure?: string;
+  readonly defaultProcedure?: string | undefined;
 }
 
 /** Defines a service; the identity function, there for inference and for checking the definition early. */
 export function defineService<const Procedures extends Record<string, AnyProcedure>>(
-  definition: ServiceDefinition<Procedures> & { readonly defaultProcedure?: keyof Procedures & string },
+  definition: ServiceDefinition<Procedures> & { readonly defaultProcedure?: (keyof Procedures & string) | undefined },
 ): ServiceDefinition<Procedures> {
   for (const name of Object.keys(definition.procedures)) {
     if (!/^[\w.-]{1,64}$/.test(name)) {
