@@ -41,8 +41,13 @@ const typesNodeVersion = installedVersion('@types/node');
 /** The README's services sample validates with valibot, as a consumer would with any Standard Schema library. */
 const valibotVersion = installedVersion('valibot');
 
-/** The gzipped size of the demo app's JavaScript above which this test fails (about 17 KiB today). */
-const MAX_APP_GZIP_BYTES = 20 * 1024;
+/**
+ * How much larger, gzipped, the JavaScript of an app using the client may be than the package's
+ * script-tag build of the whole client (the same today, within 1%): more means the bundler took in
+ * something the page build leaves out (a Node module's shim, a second copy of a dependency). The
+ * size itself is a target in BENCHMARKS.md, not a bound here.
+ */
+const MAX_APP_OVER_SCRIPT_TAG = 1.1;
 
 const PACKAGES = [
   { name: '@stomp-rpc/client', dir: 'packages/client' },
@@ -503,9 +508,11 @@ describe('packaging', () => {
     const bundle = Buffer.concat(scripts.map((file) => readFileSync(join(assets, file))));
     expect(bundle.toString('utf8')).not.toMatch(/__vite-browser-external|from\s*["']ws["']/);
     const gzipBytes = gzipSync(bundle, { level: 9 }).length;
+    const scriptTag = readFileSync(join(app, 'node_modules/@stomp-rpc/client/dist/browser/stomp-rpc.iife.js'));
+    const scriptTagGzipBytes = gzipSync(scriptTag, { level: 9 }).length;
     console.log(
-      `packaging - Vite app with @stomp-rpc/client: ${bundle.length} bytes minified, ${gzipBytes} bytes gzipped`,
+      `packaging - Vite app with @stomp-rpc/client: ${bundle.length} bytes minified, ${gzipBytes} bytes gzipped; the script-tag build ${scriptTagGzipBytes}`,
     );
-    expect(gzipBytes).toBeLessThan(MAX_APP_GZIP_BYTES);
+    expect(gzipBytes).toBeLessThan(scriptTagGzipBytes * MAX_APP_OVER_SCRIPT_TAG);
   });
 });
