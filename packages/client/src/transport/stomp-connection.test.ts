@@ -157,6 +157,15 @@ describe('StompConnection broker URLs', () => {
     }
   });
 
+  it('a URL refused at construction is shown without its user and password, even one that does not parse', () => {
+    for (const url of ['http://rpc-server:s3cret@broker/ws', 'ws://u:s3cret@host/ws#x', 'ws://u:s3cret@[host/ws']) {
+      expect(() => new StompConnection({ url }), url).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.not.stringContaining('s3cret') }),
+      );
+    }
+    expect(() => new StompConnection({ url: 'http://u:p@broker/ws' })).toThrow(/got "http:\/\/broker\/ws"$/);
+  });
+
   it('with randomizeUrls false, starts from the first URL', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.99);
     expect(await attemptedUrls({ randomizeUrls: false }, 3)).toEqual(URLS);

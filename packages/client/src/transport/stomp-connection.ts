@@ -563,6 +563,11 @@ function withoutCredentials(url: string): string {
   return parsed.href;
 }
 
+/** A URL that does not parse, without what looks like a user and password: it may be one with a typo. */
+function withoutUserInfo(url: string): string {
+  return url.replace(/\/\/[^/?#]*@/, '//');
+}
+
 /**
  * Whether an ERROR before CONNECTED refuses the login (which may be final), and whether it is the
  * vhost's refusal; undefined for another failure. RabbitMQ (3.10, rabbit_direct) answers a vhost at
@@ -595,12 +600,12 @@ function checkUrls(urls: readonly string[]): string[] {
     } catch {
       // reported below
     }
+    const shown = JSON.stringify(protocol === undefined ? withoutUserInfo(url) : withoutCredentials(url));
     if (protocol !== 'ws:' && protocol !== 'wss:') {
-      throw new RpcError('INVALID_ARGUMENT', `url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+      throw new RpcError('INVALID_ARGUMENT', `url must be a ws:// or wss:// URL, got ${shown}`);
     }
     // Browsers throw a SyntaxError for a WebSocket URL with a fragment, even an empty one.
-    if (url.includes('#'))
-      throw new RpcError('INVALID_ARGUMENT', `url must have no #fragment, got ${JSON.stringify(url)}`);
+    if (url.includes('#')) throw new RpcError('INVALID_ARGUMENT', `url must have no #fragment, got ${shown}`);
     return url;
   });
 }
