@@ -24,6 +24,16 @@ describe('server command line', () => {
     expect(both?.metricsPort).toBe(9464);
   });
 
+  it('server cli - an empty --metrics-host (an unset variable) is a usage error, not every interface', () => {
+    for (const host of ['', ' ']) {
+      const refused = parse(['--metrics-host', host, '--metrics-port', '9464']);
+      expect(refused, JSON.stringify(host)).toEqual({
+        code: 'INVALID_ARGUMENT',
+        message: '--metrics-host needs an address',
+      });
+    }
+  });
+
   it("server cli - a queue name that is empty, has a '/' or is over 255 bytes is a usage error, from --queue or RPC_QUEUE", () => {
     for (const queue of ['', 'a/b', '/queue/x', 'q'.repeat(256), 'é'.repeat(128)]) {
       const refused = parse(['--queue', queue]);

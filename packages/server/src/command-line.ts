@@ -124,6 +124,8 @@ export function parseCommandLine(args: string[], env: Readonly<Record<string, st
   if (values['metrics-host'] !== undefined && values['metrics-port'] === undefined) {
     throw new RpcError('INVALID_ARGUMENT', '--metrics-host needs --metrics-port (without it no metrics are served)');
   }
+  // Node binds '' to every interface: an unset variable in `--metrics-host "$HOST"` must not do that.
+  if (values['metrics-host']?.trim() === '') throw new RpcError('INVALID_ARGUMENT', '--metrics-host needs an address');
   const connection = optionsFromCommandLine(values, env);
   return {
     values,
