@@ -332,6 +332,28 @@ describe('command line', () => {
     expect(start.stdout()).toContain('the broker refused the login');
   });
 
+  // A supervisor (docker stop, systemd) signals npm, which passes the signal on to its script's
+  // process: that must be the server, as a shell between them would not pass it on. Regression: the
+  // server ran on, orphaned, and never drained.
+  it("npm run server - SIGTERM to npm stops the server gracefully; a terminal's Ctrl-C, which npm passes on too, is one stop", async () => {
+    const queue = uniqueQueue('npm-run-server');
+    const ways = {
+      'SIGTERM to npm': (pid: number) => process.kill(pid, 'SIGTERM'),
+      'Ctrl-C': (pid: number) => process.kill(-pid, 'SIGINT'), // to npm and the server both
+    };
+    for (const [way, signal] of Object.entries(ways)) {
+      const server = spawnChild('npm', ['run', '--silent', 'server'], { RPC_QUEUE: queue }, { processGroup: true });
+      await server.waitFor('awaiting RPC requests', 20_000);
+      signal(server.process.pid as number);
+      const status = await server.exited(20_000);
+      const output = server.stdout();
+      expect(output, way).toMatch(/"msg":"stopping"/);
+      expect(output, way).toMatch(/"requeued":0,"msg":"stopped"/);
+      expect(output, way).not.toContain('second signal');
+      expect(status, way).toBe(0);
+    }
+  });
+
   // Regression: each server got the terminal's SIGINT and then start's SIGTERM, took the second
   // for a second Ctrl-C and exited at once, dropping the requests in hand.
   it('start - one Ctrl-C stops every server gracefully, answering the request in hand', async () => {

@@ -260,9 +260,15 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /**
+ * A signal again this soon after the same one is the same stop delivered twice, not a second one:
+ * under `npm run client` a terminal's Ctrl-C reaches the command, and npm passes its own on.
+ */
+const REPEATED_SIGNAL_MS = 250;
+
+/**
  * SIGINT and SIGTERM cancel the call under way, on the server too (a signal's default would end
  * the process with the request still being computed), then the command exits 130 or 143; a second
- * one exits at once. A reader of the output that left (`| head`) stops a sequence the same way, and
+ * one exits at once (the first delivered again within REPEATED_SIGNAL_MS is not one). A reader of the output that left (`| head`) stops a sequence the same way, and
  * the command exits 0, as it would have had it been asked for fewer numbers.
  */
 function stopOnSignalOrClosedOutput(client: FibonacciRpcClient) {
@@ -274,7 +280,12 @@ function stopOnSignalOrClosedOutput(client: FibonacciRpcClient) {
     controller.abort(new RpcError('ABORTED', reason));
     void client.close(); // a wait for the connection, or for the servers' answers, ends too
   };
-  const onSignal = (signal: NodeJS.Signals) => stopWith(signal === 'SIGINT' ? 130 : 143, `stopped by ${signal}`);
+  let last: { signal: NodeJS.Signals; at: number } | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (last?.signal === signal && Date.now() - last.at < REPEATED_SIGNAL_MS) return; // one stop, delivered twice
+    last = { signal, at: Date.now() };
+    stopWith(signal === 'SIGINT' ? 130 : 143, `stopped by ${signal}`);
+  };
   const onOutputError = (error: NodeJS.ErrnoException) => {
     if (state.exitCode === 0) return; // writes after the reader left fail too
     if (error.code !== 'EPIPE') throw error;

@@ -73,8 +73,15 @@ async function assemble(commandLine: CommandLine) {
 }
 
 /**
+ * A signal again this soon after the same one is the same stop delivered twice, not a second one:
+ * under `npm run server` a terminal's Ctrl-C reaches the server, and npm passes its own on.
+ */
+const REPEATED_SIGNAL_MS = 250;
+
+/**
  * Stops the server at the first SIGINT or SIGTERM (or `stop()`), draining it; a second signal exits
- * at once. `done` resolves once it stopped.
+ * at once (the first one delivered again within REPEATED_SIGNAL_MS is not one). `done` resolves
+ * once it stopped.
  * Started by `npm start` (scripts/start.mjs), the server is in a process group of its own with an
  * IPC channel to start.mjs, which passes on Ctrl-C; the channel closing means start.mjs is gone
  * (even killed with SIGKILL), so the server stops as on a first signal. The channel is unref'd, so
@@ -84,13 +91,14 @@ function untilStopped(server: RpcServer, logger: Logger, graceMs: number, releas
   let stop!: (signal: string) => void;
   /** Resolves with whether the server and what it used stopped cleanly. */
   const done = new Promise<boolean>((resolve) => {
-    let stopping = false;
+    let stopping: { signal: string; at: number } | undefined;
     stop = (signal: string) => {
+      if (stopping?.signal === signal && Date.now() - stopping.at < REPEATED_SIGNAL_MS) return;
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now; the broker requeues what was in hand');
         process.exit(130);
       }
-      stopping = true;
+      stopping = { signal, at: Date.now() };
       logger.info({ signal, graceMs }, 'stopping');
       const failed = (what: string) => (error: unknown) => {
         logger.error({ error: String(error) }, `${what} failed`);
