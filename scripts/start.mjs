@@ -122,11 +122,11 @@ function managementNote(url) {
   return ours ? `  (management http://127.0.0.1:${node.ports.management}, guest/guest)` : '';
 }
 
-/** How to reach what runs, once everything is up. */
-function printBanner(servers, demo) {
+/** How to reach what runs, once everything is up; `broker`: the URL that answered (one of a cluster's). */
+function printBanner(broker, servers, demo) {
   process.stdout.write(`
 stomp-rpc is running
-  broker   ${brokerUrl()}${managementNote(brokerUrl())}
+  broker   ${broker}${managementNote(broker)}
   servers  ${serverCount} on rpc_queue (pids ${servers.map((server) => server.child.pid).join(', ')})
   demo     ${demo.url}  (the same call from a plain page: ${demo.embedUrl})
 
@@ -151,7 +151,7 @@ function untilServersExit(servers, stopping) {
 }
 
 async function main() {
-  await ensureBroker();
+  const { url: broker } = await ensureBroker();
   const servers = Array.from({ length: serverCount }, (_, i) => startServer(`server-${i + 1}`));
   let demo;
   let stopping = false;
@@ -192,7 +192,7 @@ async function main() {
     throw error;
   }
   if (stopping) return finishStopping(); // Ctrl-C while the demo was starting
-  printBanner(servers, demo);
+  printBanner(broker, servers, demo);
 
   // Runs until Ctrl-C, or until every server has exited on its own (then the demo closes too).
   const outcomes = await untilServersExit(servers, () => stopping);

@@ -148,6 +148,13 @@ describe('demo', () => {
   it('demo - loads, connects as the browser user and shows fib(30) = 832040 with its latency', async () => {
     await eventually(() => connectionState(demo), 'connected');
     expect(await text(demo, '#broker')).toBe(`${BROKER_URL} as rpc-browser`);
+    // Its link to the plain page passes on the demo's broker and queue, which that page cannot know.
+    const embedLink = new URL(await demo.locator('#embed-link').evaluate((link) => (link as HTMLAnchorElement).href));
+    expect([embedLink.pathname, embedLink.searchParams.get('url'), embedLink.searchParams.get('queue')]).toEqual([
+      '/embed.html',
+      BROKER_URL,
+      QUEUE,
+    ]);
     await callOnDemo('30');
     await eventually(() => text(demo, '#value'), '832040');
     expect(await text(demo, '#result-call')).toBe('fib(30)');

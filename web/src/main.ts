@@ -23,6 +23,12 @@ import './style.css';
 const config = demoConfig();
 byId('queue-name').textContent = config.queue;
 byId('broker').textContent = `${config.urls.join(', ')} as ${config.login}`;
+// The plain page has no build step: it takes the broker and queue from its query string, and
+// would fall back to its own defaults rather than this demo's.
+byId<HTMLAnchorElement>('embed-link').search = new URLSearchParams({
+  url: config.urls.join(','),
+  queue: config.queue,
+}).toString();
 
 // ---- connection state ---------------------------------------------------------------------
 
