@@ -119,7 +119,8 @@ export function spawnChild(
     detached: processGroup,
   });
   onFinished(() => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    // A group's other members may outlive its leader (a program a shell left behind, say).
+    if (!processGroup && (child.exitCode !== null || child.signalCode !== null)) return;
     try {
       process.kill(processGroup ? -(child.pid as number) : (child.pid as number), 'SIGKILL');
     } catch {
