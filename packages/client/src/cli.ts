@@ -268,8 +268,9 @@ const REPEATED_SIGNAL_MS = 250;
 /**
  * SIGINT and SIGTERM cancel the call under way, on the server too (a signal's default would end
  * the process with the request still being computed), then the command exits 130 or 143; a second
- * one exits at once (the first delivered again within REPEATED_SIGNAL_MS is not one). A reader of the output that left (`| head`) stops a sequence the same way, and
- * the command exits 0, as it would have had it been asked for fewer numbers.
+ * one exits at once (the first delivered again within REPEATED_SIGNAL_MS is not one). A reader of
+ * the output that left (`| head`) stops a sequence the same way, and the command exits 0, as it
+ * would have had it been asked for fewer numbers.
  */
 function stopOnSignalOrClosedOutput(client: FibonacciRpcClient) {
   const controller = new AbortController();
