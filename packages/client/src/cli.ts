@@ -14,6 +14,7 @@ import { encodeN } from './protocol/fibonacci.js';
 import type { ServerInfo } from './protocol/presence.js';
 import { resolveQueueDeclaration } from './protocol/queue-profile.js';
 import { queueDeclarationHeaders } from './protocol/wire.js';
+import { newSignalCheck } from './repeated-signal.js';
 import { type FibonacciClientOptions, FibonacciRpcClient } from './services/fibonacci-client.js';
 import { checkRange, MAX_SEQUENCE_LENGTH, MAX_SEQUENCE_N } from './services/fibonacci-definition.js';
 import { isFatalStompClose } from './transport/end-reason.js';
@@ -260,15 +261,9 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * A signal again this soon after the same one is the same stop delivered twice, not a second one:
- * under `npm run client` a terminal's Ctrl-C reaches the command, and npm passes its own on.
- */
-const REPEATED_SIGNAL_MS = 250;
-
-/**
  * SIGINT and SIGTERM cancel the call under way, on the server too (a signal's default would end
  * the process with the request still being computed), then the command exits 130 or 143; a second
- * one exits at once (the first delivered again within REPEATED_SIGNAL_MS is not one). A reader of
+ * one exits at once (the first delivered again at once is not one: repeated-signal.ts). A reader of
  * the output that left (`| head`) stops a sequence the same way, and the command exits 0, as it
  * would have had it been asked for fewer numbers.
  */
@@ -281,11 +276,9 @@ function stopOnSignalOrClosedOutput(client: FibonacciRpcClient) {
     controller.abort(new RpcError('ABORTED', reason));
     void client.close(); // a wait for the connection, or for the servers' answers, ends too
   };
-  let last: { signal: NodeJS.Signals; at: number } | undefined;
+  const isNew = newSignalCheck();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (last?.signal === signal && Date.now() - last.at < REPEATED_SIGNAL_MS) return; // one stop, delivered twice
-    last = { signal, at: Date.now() };
-    stopWith(signal === 'SIGINT' ? 130 : 143, `stopped by ${signal}`);
+    if (isNew(signal)) stopWith(signal === 'SIGINT' ? 130 : 143, `stopped by ${signal}`);
   };
   const onOutputError = (error: NodeJS.ErrnoException) => {
     if (state.exitCode === 0) return; // writes after the reader left fail too

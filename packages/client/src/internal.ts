@@ -22,6 +22,7 @@ export {
   parseUrlList,
   parseWholeFlag,
 } from './options.js';
+export { newSignalCheck } from './repeated-signal.js';
 export { mapItems } from './services/map-items.js';
 export { checkInput, isThenable, procedureOf } from './services/service-definition.js';
 export { type Settleable, settleable } from './settleable.js';

@@ -3,6 +3,7 @@
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 // Its flags and usage text are read and checked in command-line.ts.
 import { fibonacciService, isRpcError } from '@stomp-rpc/client';
+import { newSignalCheck } from '@stomp-rpc/client/internal';
 import { type CommandLine, parseCommandLine, USAGE } from './command-line.js';
 import { fibonacciImplementation } from './fibonacci-service.js';
 import { createLogger, type Logger } from './logger.js';
@@ -73,15 +74,9 @@ async function assemble(commandLine: CommandLine) {
 }
 
 /**
- * A signal again this soon after the same one is the same stop delivered twice, not a second one:
- * under `npm run server` a terminal's Ctrl-C reaches the server, and npm passes its own on.
- */
-const REPEATED_SIGNAL_MS = 250;
-
-/**
  * Stops the server at the first SIGINT or SIGTERM (or `stop()`), draining it; a second signal exits
- * at once (the first one delivered again within REPEATED_SIGNAL_MS is not one). `done` resolves
- * once it stopped.
+ * at once (the first one delivered again at once is not one: newSignalCheck). `done` resolves once
+ * it stopped.
  * Started by `npm start` (scripts/start.mjs), the server is in a process group of its own with an
  * IPC channel to start.mjs, which passes on Ctrl-C; the channel closing means start.mjs is gone
  * (even killed with SIGKILL), so the server stops as on a first signal. The channel is unref'd, so
@@ -91,14 +86,15 @@ function untilStopped(server: RpcServer, logger: Logger, graceMs: number, releas
   let stop!: (signal: string) => void;
   /** Resolves with whether the server and what it used stopped cleanly. */
   const done = new Promise<boolean>((resolve) => {
-    let stopping: { signal: string; at: number } | undefined;
+    let stopping = false;
+    const isNew = newSignalCheck();
     stop = (signal: string) => {
-      if (stopping?.signal === signal && Date.now() - stopping.at < REPEATED_SIGNAL_MS) return;
+      if (!isNew(signal)) return;
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now; the broker requeues what was in hand');
         process.exit(130);
       }
-      stopping = { signal, at: Date.now() };
+      stopping = true;
       logger.info({ signal, graceMs }, 'stopping');
       const failed = (what: string) => (error: unknown) => {
         logger.error({ error: String(error) }, `${what} failed`);

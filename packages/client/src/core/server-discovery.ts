@@ -273,11 +273,6 @@ export class ServerDiscovery {
     return servers.filter((server) => this.#contacts.lastAt(server.id) >= askedAt - ASKER_INTERVAL_MS);
   }
 
-  /** Whether a live server consumes `queue`, without copying and sorting the list as servers() does. */
-  hasServerFor(queue: string): boolean {
-    return this.#view.hasServerFor(queue);
-  }
-
   close(): void {
     this.#closed = true;
     this.#clock.clearTimeout(this.#window);
