@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+/** Waits out Web-STOMP's idle timeout: it runs beside the packaging tests (see its project). */
+const IDLE_CONNECTIONS = 'test/browser/idle-connections.test.ts';
 
 // Tests run against the TypeScript sources, so `vitest` works without a build.
 const resolve = {
@@ -22,7 +24,13 @@ export default defineConfig({
     projects: [
       {
         resolve,
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'web/src/**/*.test.ts', 'scripts/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'web/src/**/*.test.ts', 'scripts/*.test.ts'],
+          // Two files at a time (Vitest's default is one less than the cores: one, here): no broker,
+          // and nothing else runs in this first group.
+          maxWorkers: 2,
+        },
       },
       {
         resolve,
@@ -47,6 +55,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, IDLE_CONNECTIONS],
           // Builds the client and its script-tag bundle, brings up RabbitMQ and Debian's Chromium,
           // or fails the run.
           globalSetup: ['test/browser/global-setup.ts'],
@@ -72,15 +81,32 @@ export default defineConfig({
         },
       },
       {
+        resolve,
+        test: {
+          name: 'browser-idle',
+          include: [IDLE_CONNECTIONS],
+          // The browser project's setup: the script-tag bundle, RabbitMQ, Chromium.
+          globalSetup: ['test/browser/global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          // Beside the packaging tests (Vitest runs one file at a time unless a group allows two):
+          // this file mostly waits out Web-STOMP's 60 s idle timeout, and they need the CPU but not
+          // the broker, which nothing else uses meanwhile.
+          maxWorkers: 2,
+          sequence: { groupOrder: 3 },
+        },
+      },
+      {
         test: {
           name: 'packaging',
           include: ['test/packaging/**/*.test.ts'],
           // Packs both workspaces from a fresh copy and installs the tarballs into a scratch project
           // (npm's cache or registry for @types/node); no broker. Builds, installs and type-checks
-          // take a minute, alone: after the cluster tests, so it neither loads nor waits for them,
-          // and before the broker tests.
+          // take a minute: after the cluster tests, so it neither loads nor waits for them, and
+          // before the broker tests, with only the idle browser connections beside it.
           testTimeout: 120_000,
           hookTimeout: 420_000,
+          maxWorkers: 2, // as its group's other project
           sequence: { groupOrder: 3 },
         },
       },

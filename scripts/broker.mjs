@@ -436,7 +436,7 @@ async function firstAnswering(urls) {
 }
 
 /** Stops a project-local node if it runs; never touches any other broker. */
-export function stopNode(node = profile) {
+export async function stopNode(node = profile) {
   const pid = nodePid(node);
   if (pid === undefined) {
     log(`project-local RabbitMQ node ${node.name} is not running`);
@@ -444,7 +444,7 @@ export function stopNode(node = profile) {
   }
   log(`stopping node ${node.name}`);
   process.kill(pid, 'SIGCONT'); // a node a test left frozen could not answer the stop
-  rabbitmqTool(node, 'rabbitmqctl', ['stop', node.pidFile]);
+  await rabbitmqToolInBackground(node, 'rabbitmqctl', ['stop', node.pidFile]);
   log(`stopped ${node.name}`);
 }
 
@@ -486,7 +486,7 @@ async function main(command) {
       await ensureBroker();
       return 0;
     case 'stop':
-      stopNode();
+      await stopNode();
       return 0;
     case 'status': {
       const pid = nodePid();

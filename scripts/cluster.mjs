@@ -123,7 +123,7 @@ async function startCluster() {
     // Nobody would stop them: the caller learns which nodes it launched only from a start that worked.
     log(`the cluster did not form; stopping the nodes this start launched (logs in ${relative(root, stateDir)}/)`);
     try {
-      stopCluster(launched);
+      await stopCluster(launched);
     } catch (stopError) {
       log(stopError.message);
     }
@@ -155,18 +155,13 @@ async function formCluster(launched) {
 }
 
 /**
- * Stops the members that run (or those of `nodes`), last member first; one that fails to stop does
- * not keep the others running.
+ * Stops the members that run (or those of `nodes`), side by side: a node takes about 10 s to stop
+ * (RabbitMQ 3.10 spends 5 of them shutting down `rabbit`), and they start again side by side, each
+ * waiting for the others. One that fails to stop does not keep the others running.
  */
-export function stopCluster(nodes = CLUSTER_NODES) {
-  const failures = [];
-  for (const node of [...nodes].reverse()) {
-    try {
-      stopNode(node);
-    } catch (error) {
-      failures.push(error.message);
-    }
-  }
+export async function stopCluster(nodes = CLUSTER_NODES) {
+  const results = await Promise.allSettled(nodes.map((node) => stopNode(node)));
+  const failures = results.filter((result) => result.status === 'rejected').map((result) => result.reason.message);
   if (failures.length > 0) throw new Error(failures.join('\n'));
 }
 
@@ -190,7 +185,7 @@ async function main(command) {
       await ensureCluster();
       return 0;
     case 'stop':
-      stopCluster();
+      await stopCluster();
       return 0;
     case 'status': {
       for (const node of CLUSTER_NODES) {

@@ -67,7 +67,7 @@ describe('presence at scale', () => {
     expect(tally(outcomes)).toEqual({ ok: CLIENTS });
 
     // Idle, these 300 default clients listen to nothing: the servers' beats reach no one.
-    const idle = await deliveriesPerSecond(15_000);
+    const idle = await deliveriesPerSecond(10_000);
     expect(idle).toBeLessThanOrEqual(IDLE_DELIVERIES_PER_S);
   }, 90_000);
 
@@ -79,7 +79,7 @@ describe('presence at scale', () => {
     expect(tally(outcomes)).toEqual({ ok: CLIENTS });
 
     // The measurement sees presence: 300 watching clients hear 2 servers beat every 2 s (300/s).
-    const watching = await deliveriesPerSecond(15_000);
+    const watching = await deliveriesPerSecond(10_000);
     expect(watching).toBeGreaterThan(150);
   }, 90_000);
 });
