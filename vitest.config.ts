@@ -71,8 +71,10 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
-          // Brings up the three-node cluster of `npm run broker:cluster`, or fails the run.
+          // Forms the three-node cluster of `npm run broker:cluster` in the background, while the
+          // groups before this one run; each file waits for it, and fails if it did not form.
           globalSetup: ['test/cluster/global-setup.ts'],
+          setupFiles: ['test/cluster/cluster-ready.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
