@@ -28,7 +28,7 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'web/src/**/*.test.ts', 'scripts/*.test.ts'],
           // Two files at a time (Vitest's default is one less than the cores: one, here): no broker,
-          // and nothing else runs in this first group.
+          // and no other project in this first group (the cluster forms beside it, a light load).
           maxWorkers: 2,
         },
       },
