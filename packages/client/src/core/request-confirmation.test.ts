@@ -595,6 +595,15 @@ describe('deadlineError', () => {
       trouble,
     ],
     [
+      // Regression: a full queue's idempotent request, re-sent on the connection the stuck check
+      // made anew and again handled unconfirmed there, was TIMEOUT caused by the stuck check.
+      'OVERLOADED when handled unconfirmed on the new connection after a drop',
+      { sent: true, confirmed: false, sends: 3, dropped: true, handledSince: 0 },
+      { ...live, trouble },
+      'OVERLOADED',
+      undefined,
+    ],
+    [
       'TIMEOUT caused by the trouble when not connected, even if never confirmed',
       { sent: true, confirmed: false, sends: 1 },
       { ...down, trouble },

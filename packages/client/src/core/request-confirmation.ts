@@ -272,8 +272,10 @@ export interface DeadlineContext {
 
 /**
  * The error of a call whose deadline passed: OVERLOADED when the broker never confirmed the request
- * on a connection that stayed up the whole call, though it had time to: one wait of request
- * confirmation (`confirmWaitMs`), or half the call's time if that is shorter, by `now` (a request
+ * on a connection that stayed up the whole call, or, after a drop, is known to have handled it on
+ * the current one without confirming it (the stuck check makes anew a connection a full queue
+ * refuses requests on), though it had time to: one wait of request confirmation
+ * (`confirmWaitMs`), or half the call's time if that is shorter, by `now` (a request
  * sent just before the deadline, after waiting for the connection, says nothing of the queue);
  * NO_SERVERS when it was sent on such a connection and the client knows nothing consumes its
  * queue (`unanswered`: no server announced itself for it, nothing answered it while the call
@@ -295,7 +297,10 @@ export function deadlineError(
   const { confirmRequests, connected, trouble, unanswered, now, confirmWaitMs } = connection;
   const items = call.nextItem ?? 0;
   const hadTime = now - delivery.unconfirmedSince >= Math.min(confirmWaitMs, timeoutMs / 2);
-  const unconfirmed = confirmRequests && delivery.sent && !delivery.confirmed && !delivery.dropped;
+  // After a drop, only the broker handling this copy on the current connection shows a refusal (a
+  // fatal ERROR ends the connection before any later frame is handled).
+  const refusedHere = !delivery.dropped || delivery.handledSince !== undefined;
+  const unconfirmed = confirmRequests && delivery.sent && !delivery.confirmed && refusedHere;
   if (items === 0 && unconfirmed && connected && hadTime) {
     return new RpcError(
       'OVERLOADED',

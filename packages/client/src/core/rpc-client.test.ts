@@ -971,6 +971,28 @@ describe('RpcClient confirmation', () => {
     expect(transport.drops[0]?.message).toMatch(/handled requests but confirmed none for 4000 ms; reconnecting/);
   });
 
+  it('stuck - an idempotent request a full queue never confirms ends OVERLOADED at its deadline, after the stuck check made the connection anew too', async () => {
+    const { client, transport, clock } = setup({ resendUnconfirmedMs: 1000, timeoutMs: 10_000 });
+    transport.drop = (reason) => {
+      transport.drops.push(reason);
+      transport.disconnect(reason);
+      transport.connect();
+    };
+    transport.connect();
+    const sampled = client.request('/queue/q', 'w', { idempotent: true }); // a receipt time sampled
+    clock.advance(5);
+    transport.receipt(transport.onlyCorrelationId());
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await expect(sampled).resolves.toMatchObject({ body: 'ok' });
+    const refused = client.request('/queue/q', '1', { idempotent: true });
+    for (let ms = 0; ms < 10_000; ms += 50) {
+      clock.advance(50);
+      for (const probe of transport.probes.splice(0)) transport.receipt(probe); // handled, never confirmed
+    }
+    expect(transport.drops).toHaveLength(1);
+    await expect(refused).rejects.toMatchObject({ code: 'OVERLOADED' });
+  });
+
   it('stuck - a fresh client waits UNSAMPLED_PATIENCE_MS for a broker that has not reached its request (probe unanswered), re-sending nothing', async () => {
     const { client, transport, clock } = setup({ resendUnconfirmedMs: 1000, timeoutMs: 120_000 });
     transport.connect();
@@ -1095,6 +1117,31 @@ describe('RpcClient presence', () => {
     expect(transport.requests()).toEqual([]);
     await expect(client.request('/queue/q', '2')).rejects.toMatchObject({ code: 'NO_SERVERS' });
     expect(client.stats.errors).toEqual({ NO_SERVERS: 2 });
+  });
+
+  it("presence - with whenNoServers 'fail', a call whose deadline comes while it is held fails NO_SERVERS unsent, not TIMEOUT (which may have run)", async () => {
+    const { client, transport, clock } = setup({ presence: true, whenNoServers: 'fail', discoveryMs: 300 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1', { timeoutMs: 200 });
+    clock.advance(200);
+    await expect(reply).rejects.toMatchObject({ code: 'NO_SERVERS' });
+    expect(transport.requests()).toEqual([]);
+  });
+
+  it("presence - with whenNoServers 'fail', a call held again after a reconnect ends at its deadline as at the window's end: NO_SERVERS", async () => {
+    const { client, transport, clock } = setup({ presence: true, whenNoServers: 'fail', discoveryMs: 300 });
+    transport.connect();
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ queue: 'q', beatMs: 1000 }));
+    const reply = client.request('/queue/q', '1', { timeoutMs: 8000, idempotent: true });
+    expect(transport.requests('/queue/q')).toHaveLength(1);
+    for (let ms = 0; ms < 4100; ms += 100) clock.advance(100); // over three beats unheard: the server is forgotten
+    expect(client.servers('q')).toEqual([]);
+    transport.disconnect();
+    clock.advance(3700);
+    transport.connect(); // a window until 8100, past the call's deadline
+    clock.advance(200);
+    await expect(reply).rejects.toMatchObject({ code: 'NO_SERVERS' });
+    expect(transport.requests('/queue/q')).toHaveLength(1);
   });
 
   it('presence - a held call goes out the moment a pong for its queue arrives', async () => {

@@ -422,10 +422,16 @@ export class RpcClient {
     } else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
   }
 
-  /** The error of a call whose deadline passed (deadlineError); `unanswered`: nothing is known to consume its queue. */
+  /**
+   * The error of a call whose deadline passed (deadlineError); `unanswered`: nothing is known to
+   * consume its queue. One held for discovery ends as the window's end would end it: NO_SERVERS.
+   */
   #deadlineError(call: Call): RpcError {
-    const unanswered = this.#discovery.askedInVain(call.startedAt, call.request.queue) && this.#unheard(call);
     const { connected, lastError: trouble } = this.#connection;
+    const { queue } = call.request;
+    if (connected && !call.delivery.sent && this.#discovery.verdict(queue) === 'hold')
+      return noServersError(queue as string);
+    const unanswered = this.#discovery.askedInVain(call.startedAt, queue) && this.#unheard(call);
     const timing = { now: this.#clock.now(), confirmWaitMs: this.#confirmation.resendWaitMs() };
     return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered, ...timing });
   }
