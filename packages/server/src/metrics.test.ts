@@ -73,6 +73,22 @@ describe('ServerMetrics', () => {
     expect(lines.filter((line) => line.startsWith('stomp_rpc_connected'))).toEqual([]); // no server to read
   });
 
+  it('counts a procedure’s requests by outcome, and its time only for those answered, as the announced stats do', async () => {
+    const metrics = new ServerMetrics({ queue: 'q', inFlight: () => 0 });
+    metrics.requestDone('ABORTED', 5000, 'fib'); // cancelled after 5 s: no reply
+    metrics.requestDone(undefined, 10, 'fib');
+    metrics.requestDone('INVALID_ARGUMENT', 2, 'fib');
+    expect(await series(metrics)).toEqual(
+      expect.arrayContaining([
+        'stomp_rpc_procedure_requests_total{queue="q",procedure="fib",outcome="ABORTED"} 1',
+        'stomp_rpc_procedure_requests_total{queue="q",procedure="fib",outcome="ok"} 1',
+        'stomp_rpc_procedure_requests_total{queue="q",procedure="fib",outcome="INVALID_ARGUMENT"} 1',
+        'stomp_rpc_procedure_processing_seconds_total{queue="q",procedure="fib"} 0.012',
+        'stomp_rpc_requests_total{queue="q"} 2',
+      ]),
+    );
+  });
+
   it('reads the connection, reconnects and dropped requests from the server at each scrape', async () => {
     const server = { state: 'connecting', stats: { reconnects: 0, dropped: 0 } };
     const metrics = new ServerMetrics({

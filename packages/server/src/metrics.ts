@@ -73,7 +73,7 @@ export class ServerMetrics implements RpcServerObserver {
     });
     this.#procedureSeconds = new Counter({
       name: 'stomp_rpc_procedure_processing_seconds_total',
-      help: 'Time spent on a service procedure’s requests, from delivery to reply',
+      help: 'Time spent on a service procedure’s answered requests, from delivery to reply (cancelled ones have no reply and are left out)',
       labelNames: ['queue', 'procedure'],
       registers,
     });
@@ -152,11 +152,9 @@ export class ServerMetrics implements RpcServerObserver {
 
   requestDone(code: ErrorCode | undefined, processingMs: number, procedure?: string): void {
     const queue = this.#queue;
-    if (procedure !== undefined) {
-      this.#byProcedure.inc({ queue, procedure, outcome: code ?? 'ok' });
-      this.#procedureSeconds.inc({ queue, procedure }, processingMs / 1000);
-    }
-    if (code === 'ABORTED') return; // cancelled: no reply went out
+    if (procedure !== undefined) this.#byProcedure.inc({ queue, procedure, outcome: code ?? 'ok' });
+    if (code === 'ABORTED') return; // cancelled: no reply went out, so no time to a reply either
+    if (procedure !== undefined) this.#procedureSeconds.inc({ queue, procedure }, processingMs / 1000);
     this.#requests.inc({ queue });
     if (code !== undefined) this.#errors.inc({ queue, code });
     this.#processing.observe({ queue }, processingMs / 1000);
