@@ -5,7 +5,14 @@ import { RequestControl } from './request-control.js';
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
+
+/** Time passing inside a synchronous step, which runs no timer: the monotonic clock moves on by `ms`. */
+function busyFor(ms: number): void {
+  const at = performance.now() + ms;
+  vi.spyOn(performance, 'now').mockReturnValue(at);
+}
 
 describe('RequestControl', () => {
   it('makes no timer until the signal is asked for, then aborts it at the deadline with DEADLINE_EXCEEDED', () => {
@@ -19,6 +26,22 @@ describe('RequestControl', () => {
     vi.advanceTimersByTime(1);
     expect(signal.reason).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(control.cancelled).toBe(false);
+  });
+
+  it('a step of the system clock moves no deadline: back by an hour, forward by an hour', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const back = new RequestControl(Date.now() + 1000);
+    const { signal } = back;
+    const forward = new RequestControl(Date.now() + 1000);
+    vi.setSystemTime(Date.now() - 3_600_000); // NTP, or a virtual machine resumed
+    expect(forward.reason).toBeUndefined();
+    vi.advanceTimersByTime(999);
+    expect(signal.aborted).toBe(false);
+    vi.setSystemTime(Date.now() + 7_200_000);
+    expect(forward.reason).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(signal.reason).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(forward.reason).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
   });
 
   it('a cancel aborts with ABORTED, clears the timer, and a signal asked for later is aborted already', () => {
@@ -49,7 +72,7 @@ describe('RequestControl', () => {
     vi.useFakeTimers({ now: 0 });
     const control = new RequestControl(100);
     expect(control.reason).toBeUndefined();
-    vi.setSystemTime(100);
+    busyFor(100);
     expect(control.reason).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -90,7 +113,7 @@ describe('RequestControl', () => {
       const work = new Promise((_, reject) =>
         signal.addEventListener('abort', () => reject(new Error('aborted wait'))),
       );
-      vi.setSystemTime(1500); // the deadline passed during synchronous work: its timer has not run
+      busyFor(1500); // the deadline passed during synchronous work: its timer has not run
       await expect(control.within(work)).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
       expect(signal.aborted).toBe(true);
       vi.useRealTimers();

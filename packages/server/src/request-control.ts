@@ -9,9 +9,11 @@
  */
 import { RpcError } from '@stomp-rpc/client';
 import { MAX_TIMER_MS } from '@stomp-rpc/client/internal';
+import { monotonicDue } from './monotonic-deadline.js';
 
 export class RequestControl {
-  readonly #deadline: number;
+  /** The deadline as a performance.now() time (monotonic-deadline.ts). */
+  readonly #due: number;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reason: RpcError | undefined;
@@ -20,7 +22,7 @@ export class RequestControl {
 
   /** `deadline`: a Date.now() time, Infinity for none. */
   constructor(deadline: number) {
-    this.#deadline = deadline;
+    this.#due = monotonicDue(deadline);
   }
 
   /**
@@ -38,7 +40,7 @@ export class RequestControl {
 
   /** Why the request was stopped, if it was; a deadline that passed counts even without a timer. */
   get reason(): RpcError | undefined {
-    if (this.#reason === undefined && Date.now() >= this.#deadline) this.abort(deadlineExceeded());
+    if (this.#reason === undefined && performance.now() >= this.#due) this.abort(deadlineExceeded());
     return this.#reason;
   }
 
@@ -81,8 +83,8 @@ export class RequestControl {
 
   /** One timer for the deadline, shared by the signal and within(); re-armed past a timer's limit. */
   #armDeadline(): void {
-    if (this.#timer !== undefined || this.#reason || !Number.isFinite(this.#deadline)) return;
-    const waitMs = Math.min(Math.max(0, this.#deadline - Date.now()), MAX_TIMER_MS);
+    if (this.#timer !== undefined || this.#reason || !Number.isFinite(this.#due)) return;
+    const waitMs = Math.min(Math.max(0, this.#due - performance.now()), MAX_TIMER_MS);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.reason === undefined) this.#armDeadline(); // a deadline beyond MAX_TIMER_MS

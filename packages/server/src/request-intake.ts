@@ -37,7 +37,8 @@ export interface RpcRequest {
   correlationId: string;
   /**
    * When the request's time is up, as a Date.now() time: the caller's deadline (`expiration`), or
-   * the server's defaultDeadlineMs after delivery when it has none.
+   * the server's defaultDeadlineMs after delivery when it has none. The server itself (`signal`)
+   * counts it on the monotonic clock, so a later step of the system clock does not move it.
    */
   deadline: number;
   /** The procedure it names (`rpc-procedure`), for a service; undefined when it names none. */

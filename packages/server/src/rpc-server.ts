@@ -263,12 +263,12 @@ export class RpcServer {
   async start(timeoutMs: number = SERVER_DEFAULTS.startTimeoutMs): Promise<void> {
     checkMs(timeoutMs, 'timeoutMs');
     if (this.#stopping) throw new RpcError('CLOSED', 'the server is stopped; make a new one');
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     this.#connection.start();
     this.#announcer.start();
     await this.#connection.whenConnected(timeoutMs);
     if (this.#stopping) throw stoppedBeforeConfirmed(); // stop() came as this start() was connected
-    await this.#subscriptions.wait(Math.max(0, deadline - Date.now()));
+    await this.#subscriptions.wait(Math.max(0, deadline - performance.now()));
   }
 
   /**

@@ -54,6 +54,19 @@ describe('WorkerPool', () => {
     await expect(busy).resolves.toHaveLength(62_696);
   });
 
+  it('a step of the system clock while a job waits does not make it late', async () => {
+    const pool = openPool({ size: 1 });
+    const busy = pool.compute(300_000);
+    const waiting = pool.compute(10, Date.now() + 60_000);
+    vi.setSystemTime(Date.now() + 3_600_000); // NTP, or a virtual machine resumed: only Date moves
+    try {
+      await expect(waiting).resolves.toBe('55');
+    } finally {
+      vi.useRealTimers();
+    }
+    await expect(busy).resolves.toHaveLength(62_696);
+  });
+
   it('gives up on workers that cannot even start, instead of replacing them forever, and computes on the event loop', async () => {
     const gaveUp: Error[] = [];
     const pool = openPool({

@@ -16,6 +16,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RpcError } from '@stomp-rpc/client';
 import { fibonacci } from './fibonacci.js';
+import { monotonicDue } from './monotonic-deadline.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads. @default the cores less one, at least 1 */
@@ -36,7 +37,8 @@ const MAX_DEATHS_IN_A_ROW = 5;
 interface Job {
   readonly id: number;
   readonly n: number;
-  readonly deadline: number;
+  /** The deadline as a performance.now() time (monotonic-deadline.ts). */
+  readonly due: number;
   readonly resolve: (decimal: string) => void;
   readonly reject: (error: RpcError) => void;
 }
@@ -117,7 +119,7 @@ export class WorkerPool {
       const job: Job = {
         id: this.#nextId++,
         n,
-        deadline,
+        due: monotonicDue(deadline),
         resolve: (decimal) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(decimal);
@@ -200,7 +202,7 @@ export class WorkerPool {
       this.#inlineTurn = undefined;
       const job = this.#waiting.shift();
       if (job === undefined || this.#closed) return;
-      if (Date.now() > job.deadline) job.reject(lateError(job.n));
+      if (performance.now() > job.due) job.reject(lateError(job.n));
       else computeInline(job);
       this.#computeNextInline();
     });
@@ -232,7 +234,7 @@ export class WorkerPool {
     }
     while (this.#idle.length > 0 && this.#waiting.length > 0) {
       const job = this.#waiting.shift() as Job;
-      if (Date.now() > job.deadline) {
+      if (performance.now() > job.due) {
         job.reject(lateError(job.n));
         continue;
       }
