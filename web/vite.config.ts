@@ -9,8 +9,14 @@ const fromHere = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export default defineConfig({
   root: fromHere('.'),
   publicDir: fromHere('../packages/client/dist/browser'),
-  // Listen on loopback only, like the broker; the browser reaches Web-STOMP directly.
-  server: { host: '127.0.0.1', strictPort: false },
+  // Listen on loopback only, like the broker; the browser reaches Web-STOMP directly. Serve files
+  // from the page, the client and the dependencies only: Vite's default is the whole checkout (the
+  // workspace root), whose .rabbitmq/ holds the brokers' Erlang cookies, a remote shell's key.
+  server: {
+    host: '127.0.0.1',
+    strictPort: false,
+    fs: { allow: [fromHere('.'), fromHere('../packages/client'), fromHere('../node_modules')] },
+  },
   preview: { host: '127.0.0.1' },
   // Pre-bundle the client's dependencies up front, so the first page load does not discover them
   // and reload the page halfway through.

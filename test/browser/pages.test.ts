@@ -4,11 +4,13 @@
 // and two real Fibonacci servers on rpc_queue. The pages log in as the browser user (rpc-browser),
 // the servers as rpc-server: the least-privilege setup a deployment would use.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { fibonacciService } from '@stomp-rpc/client';
 import { fibonacciImplementation, type RpcServer, serveService } from '@stomp-rpc/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -370,6 +372,15 @@ describe('demo', () => {
     await demo.getByLabel('n for each burst call', { exact: true }).fill('25');
   });
 
+  it('demo - its server serves no file of the checkout outside the page and the client: not the broker’s Erlang cookie', async () => {
+    const cookie = fileURLToPath(new URL('../../.rabbitmq/.erlang.cookie', import.meta.url));
+    expect(existsSync(cookie), 'the broker of these tests writes it').toBe(true);
+    const status = async (path: string) => (await fetch(new URL(`/@fs${path}`, demo.url()))).status;
+    expect(await status(fileURLToPath(new URL('../../web/index.html', import.meta.url)))).toBe(200);
+    expect(await status(cookie)).toBe(403);
+    expect(await status(fileURLToPath(new URL('../../package.json', import.meta.url)))).toBe(403);
+  });
+
   it('demo - fits a 360 px wide screen without sideways scrolling', async () => {
     const narrow = await context.newPage();
     try {
@@ -461,6 +472,27 @@ describe('embed', () => {
     await expect.poll(finished, { timeout: WAIT_MS }).toBe(finishedBefore + 2);
     await sleep(100); // a reply on its way as the server finished
     expect(await text(embed, '#answer')).toMatch(/^fib\(5\) = 5 /);
+  });
+
+  it('embed - a mistyped n is refused without cancelling the call under way, whose answer still comes', async () => {
+    await eventually(() => text(embed, '#state'), 'connected');
+    // Submitted in one turn of the page, so that the good call is surely still out at the typo.
+    const afterTypo = await embed.evaluate(() => {
+      const form = document.getElementById('form') as HTMLFormElement;
+      const input = document.getElementById('n') as HTMLInputElement;
+      input.value = '999961'; // large, and asked nowhere else, so no server has it cached
+      form.requestSubmit();
+      input.value = 'thirty';
+      form.requestSubmit();
+      const answer = document.getElementById('answer') as HTMLElement;
+      return { error: answer.dataset.error, text: answer.textContent };
+    });
+    expect(afterTypo).toEqual({
+      error: 'INVALID_ARGUMENT',
+      text: 'INVALID_ARGUMENT: n must be a non-negative integer, got "thirty"',
+    });
+    await eventually(async () => (await text(embed, '#answer'))?.slice(0, 14), 'fib(999961) = ', 30_000);
+    expect(await embed.locator('#answer').getAttribute('data-error')).toBeNull();
   });
 
   it('embed - a new call replaces the last answer at once, and leaving the page closes its connection', async () => {
