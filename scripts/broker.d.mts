@@ -15,6 +15,7 @@ export function webStompAnswers(url?: string, timeoutMs?: number): Promise<boole
 export function rabbitmqTool(node: NodeProfile, tool: string, args: string[], timeoutMs?: number): string;
 export function ensureInstalled(): void;
 export function aptInstall(packageName: string): void;
+export function unitsToStop(epmdInUse: string[]): string[];
 export function nodePid(node?: NodeProfile): number | undefined;
 export function launchNode(node: NodeProfile, definitions?: string): boolean;
 export function waitForNode(node: NodeProfile): Promise<void>;

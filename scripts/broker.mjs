@@ -224,12 +224,13 @@ export function ensureInstalled() {
       "RabbitMQ is not installed. Install Debian's package first, and stop the service it starts, " +
         "which holds the ports this project's node needs: sudo apt-get install -y rabbitmq-server && " +
         'sudo systemctl disable --now rabbitmq-server epmd.socket epmd.service (the last two: an epmd on every ' +
-        'interface; or point STOMP_URL at a running broker with the Web-STOMP plugin)',
+        'interface, unless another Erlang program uses it; or point STOMP_URL at a running broker with the Web-STOMP plugin)',
     );
   }
   log("installing Debian's rabbitmq-server with apt-get");
+  const epmdInUse = systemdUnitsInUse(EPMD_UNITS); // another Erlang program's, left as it is
   aptInstall('rabbitmq-server');
-  stopSystemService();
+  stopSystemService(epmdInUse);
 }
 
 /**
@@ -253,15 +254,37 @@ export function aptInstall(packageName) {
   }
 }
 
+const EPMD_UNITS = ['epmd.socket', 'epmd.service'];
+
+/** Of `units`, those systemd runs or starts at boot now; none without systemd. */
+function systemdUnitsInUse(units) {
+  if (!existsSync('/run/systemd/system')) return [];
+  const inUse = (unit) =>
+    ['is-active', 'is-enabled'].some(
+      (query) => run('systemctl', [query, '--quiet', unit], { timeout: 10_000 }).status === 0,
+    );
+  return units.filter(inUse);
+}
+
+/**
+ * The units an install of rabbitmq-server started that the project's node does not want: the
+ * broker's service always; Erlang's epmd only if nothing used it before (`epmdInUse`), since
+ * stopping it would cut off the Erlang programs registered with it. Our node uses a running epmd.
+ */
+export function unitsToStop(epmdInUse) {
+  return ['rabbitmq-server', ...(epmdInUse.length > 0 ? [] : EPMD_UNITS)];
+}
+
 /**
  * On a machine run by systemd, Debian's package starts its own rabbitmq-server service, listening
  * on every interface at 5672 and 25672: the ports the project's node wants, on loopback. Erlang's
  * package adds an epmd socket on every interface at 4369. The project runs its own nodes, and its
  * first node starts an epmd on loopback, so what this install just started is stopped and disabled.
  */
-function stopSystemService() {
+function stopSystemService(epmdInUse) {
   if (!existsSync('/run/systemd/system')) return; // no systemd: the package started no service
-  const units = ['rabbitmq-server', 'epmd.socket', 'epmd.service'];
+  const units = unitsToStop(epmdInUse);
+  if (epmdInUse.length > 0) log(`leaving ${epmdInUse.join(', ')} as they were: in use before this install`);
   const stopped = run('systemctl', ['disable', '--now', ...units], { timeout: 60_000 });
   if (stopped.status === 0) {
     log(`stopped and disabled ${units.join(', ')}, which the packages start; this project runs its own node`);

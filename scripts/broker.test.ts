@@ -1,6 +1,6 @@
-// The broker script's reading of STOMP_URL: pure, no broker needed.
+// The broker script's pure parts: the reading of STOMP_URL, which system units an install stops. No broker needed.
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerUrl, brokerUrls } from './broker.mjs';
+import { brokerUrl, brokerUrls, unitsToStop } from './broker.mjs';
 
 const given = process.env.STOMP_URL;
 
@@ -26,5 +26,12 @@ describe('broker script - STOMP_URL', () => {
       process.env.STOMP_URL = value;
       expect(() => brokerUrls(), value).toThrow(message);
     }
+  });
+});
+
+describe('broker script - installing RabbitMQ under systemd', () => {
+  it('stops the broker service the package started, and epmd only when nothing used it before the install', () => {
+    expect(unitsToStop([])).toEqual(['rabbitmq-server', 'epmd.socket', 'epmd.service']);
+    expect(unitsToStop(['epmd.socket'])).toEqual(['rabbitmq-server']);
   });
 });
