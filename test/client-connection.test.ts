@@ -51,6 +51,28 @@ describe('connection limits', () => {
   }, 40_000);
 });
 
+describe('login', () => {
+  it('login - a login and passcode with backslashes, a colon and a line break get in: RabbitMQ reads escapes in CONNECT too', async () => {
+    const login = `CORP\\rpc-test-${process.pid}`; // a Windows domain user
+    const passcode = 'C:\\new\\passw\\ord\n2';
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${nodeProfile().ports.management}/api${path}`, {
+        method,
+        headers: { authorization: `Basic ${btoa('guest:guest')}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const user = encodeURIComponent(login);
+    expect((await api('PUT', `/users/${user}`, { password: passcode, tags: '' })).ok).toBe(true);
+    onTestFinished(async () => void (await api('DELETE', `/users/${user}`)));
+    expect((await api('PUT', `/permissions/%2F/${user}`, { configure: '', write: '', read: '' })).ok).toBe(true);
+    const connection = new StompConnection({ url: BROKER_URL, login, passcode, maxReconnectDelayMs: 500 });
+    onTestFinished(() => connection.close());
+    connection.start();
+    await connection.whenConnected(10_000);
+    expect(connection.state).toBe('connected');
+  });
+});
+
 describe('silent broker', () => {
   it('heartbeat - a broker that stops answering is dropped after two missed beats, then rejoined', async () => {
     const queue = uniqueQueue('frozen');

@@ -66,6 +66,7 @@ describe('RpcClient request', () => {
       { expiration: '1' },
       { 'x-a\n\nSEND\ndestination:/queue/other': 'v' },
       { 'x:y': 'v' },
+      { 'x\\y': 'v' }, // RabbitMQ reads an escape in a name too: "\\y" would close the connection
       { '': 'v' },
       { 'x-count': 3 },
     ];

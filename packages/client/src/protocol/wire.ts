@@ -174,12 +174,13 @@ const RESERVED_HEADERS = new Set([
 
 /**
  * Why a caller's extra headers cannot go on a request, or undefined when they can: a name must be
- * neither empty nor reserved and hold no `:`, line break or NUL (STOMP escapes values, not names:
- * a line break would end the header block), and every value must be a string.
+ * neither empty nor reserved and hold no `:`, backslash, line break or NUL (stompjs escapes
+ * values, not names: a line break would end the header block, and RabbitMQ reads a backslash as
+ * an escape, closing the connection on one it does not know), and every value must be a string.
  */
 export function badRequestHeaders(headers: Readonly<Record<string, unknown>>): string | undefined {
   for (const [name, value] of Object.entries(headers)) {
-    if (name === '' || /[:\r\n\0]/.test(name)) return `not a header name: ${JSON.stringify(name.slice(0, 60))}`;
+    if (name === '' || /[:\\\r\n\0]/.test(name)) return `not a header name: ${JSON.stringify(name.slice(0, 60))}`;
     if (RESERVED_HEADERS.has(name)) return `the header ${name} is the client's own`;
     if (typeof value !== 'string') return `the header ${name} is not a string`;
   }

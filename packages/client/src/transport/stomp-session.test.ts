@@ -3,14 +3,18 @@ import { FakeSocket } from '../../test/fake-socket.js';
 import { ManualClock } from '../../test/manual-clock.js';
 import { type StompMessage, StompSession } from './stomp-session.js';
 
-function session(options: { heartbeatMs?: number; socket?: FakeSocket } = {}) {
+function session(options: { heartbeatMs?: number; socket?: FakeSocket; connectHeaders?: Record<string, string> } = {}) {
   const clock = new ManualClock();
   const socket = options.socket ?? new FakeSocket();
   const seen: string[] = [];
   const unclaimed: StompMessage[] = [];
   const subject = new StompSession(
     socket,
-    { connectHeaders: { login: 'u', passcode: 'p:w', host: '/' }, heartbeatMs: options.heartbeatMs ?? 0, clock },
+    {
+      connectHeaders: options.connectHeaders ?? { login: 'u', passcode: 'p:w', host: '/' },
+      heartbeatMs: options.heartbeatMs ?? 0,
+      clock,
+    },
     {
       connected: () => seen.push('connected'),
       heard: () => {},
@@ -35,7 +39,7 @@ function connected(options: { heartbeatMs?: number; brokerHeartbeat?: string; so
 }
 
 describe('StompSession', () => {
-  it('session - sends CONNECT for STOMP 1.2 once the socket opens, its headers unescaped', () => {
+  it('session - sends CONNECT for STOMP 1.2 once the socket opens, a colon in a value left raw', () => {
     const { socket, subject, seen } = session({ heartbeatMs: 10_000 });
     expect(socket.binaryType).toBe('arraybuffer');
     expect(socket.sent).toEqual([]);
@@ -47,6 +51,12 @@ describe('StompSession', () => {
     socket.receive('CONNECTED\nversion:1.2\n\n');
     expect(subject.connected).toBe(true);
     expect(seen).toEqual(['connected']);
+  });
+
+  it('session - escapes backslashes and line breaks in CONNECT, as RabbitMQ reads every frame, colons left raw', () => {
+    const { socket } = session({ connectHeaders: { login: 'CORP\\alice', passcode: 'C:\\new\r\n', host: '/' } });
+    socket.open();
+    expect(socket.sent[0]).toContain('\nlogin:CORP\\\\alice\npasscode:C:\\\\new\\r\\n\nhost:/\n');
   });
 
   it('session - refuses to send before CONNECTED, and after the socket closed', () => {
