@@ -5,7 +5,7 @@ import { StompConnection } from '@stomp-rpc/client/internal';
 import { queueDeclarationHeaders, queueDestination } from '@stomp-rpc/client/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freezeLocalBroker, nodeProfile, restartLocalBroker } from '../scripts/broker.mjs';
-import { BROKER_URL, openClient, rejectionCode, startServer, uniqueQueue, until } from './support.js';
+import { BROKER_URL, management, openClient, rejectionCode, startServer, uniqueQueue, until } from './support.js';
 
 describe('connection limits', () => {
   /** The management API of the broker under test, as guest (loopback only). */
@@ -55,16 +55,10 @@ describe('login', () => {
   it('login - a login and passcode with backslashes, a colon and a line break get in: RabbitMQ reads escapes in CONNECT too', async () => {
     const login = `CORP\\rpc-test-${process.pid}`; // a Windows domain user
     const passcode = 'C:\\new\\passw\\ord\n2';
-    const api = (method: string, path: string, body?: unknown) =>
-      fetch(`http://127.0.0.1:${nodeProfile().ports.management}/api${path}`, {
-        method,
-        headers: { authorization: `Basic ${btoa('guest:guest')}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
     const user = encodeURIComponent(login);
-    expect((await api('PUT', `/users/${user}`, { password: passcode, tags: '' })).ok).toBe(true);
-    onTestFinished(async () => void (await api('DELETE', `/users/${user}`)));
-    expect((await api('PUT', `/permissions/%2F/${user}`, { configure: '', write: '', read: '' })).ok).toBe(true);
+    await management('PUT', `/users/${user}`, { password: passcode, tags: '' });
+    onTestFinished(async () => void (await management('DELETE', `/users/${user}`)));
+    await management('PUT', `/permissions/%2F/${user}`, { configure: '', write: '', read: '' });
     const connection = new StompConnection({ url: BROKER_URL, login, passcode, maxReconnectDelayMs: 500 });
     onTestFinished(() => connection.close());
     connection.start();
