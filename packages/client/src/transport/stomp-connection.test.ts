@@ -158,12 +158,23 @@ describe('StompConnection broker URLs', () => {
   });
 
   it('a URL refused at construction is shown without its user and password, even one that does not parse', () => {
-    for (const url of ['http://rpc-server:s3cret@broker/ws', 'ws://u:s3cret@host/ws#x', 'ws://u:s3cret@[host/ws']) {
+    for (const url of [
+      'http://rpc-server:s3cret@broker/ws',
+      'ws://u:s3cret@host/ws#x',
+      'ws://u:s3cret@[host/ws',
+      // A password holding '/', '?' or '#' makes the URL unparsable at that character.
+      'ws://bob:s3cret/9xQ+z@127.0.0.1:1/ws',
+      'ws://u:s3cret?x@host/ws',
+      'ws://u:s3cret#x@host/ws',
+    ]) {
       expect(() => new StompConnection({ url }), url).toThrow(
         expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.not.stringContaining('s3cret') }),
       );
     }
     expect(() => new StompConnection({ url: 'http://u:p@broker/ws' })).toThrow(/got "http:\/\/broker\/ws"$/);
+    expect(() => new StompConnection({ url: 'ws://bob:s3cret/9xQ+z@127.0.0.1:1/ws' })).toThrow(
+      /got "ws:\/\/127\.0\.0\.1:1\/ws"$/,
+    );
   });
 
   it('with randomizeUrls false, starts from the first URL', async () => {

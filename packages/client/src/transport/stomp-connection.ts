@@ -563,9 +563,13 @@ function withoutCredentials(url: string): string {
   return parsed.href;
 }
 
-/** A URL that does not parse, without what looks like a user and password: it may be one with a typo. */
+/**
+ * A URL that does not parse, without what looks like a user and password: it may be one with a
+ * typo, or one whose password holds '/', '?' or '#' (which is why it does not parse). Everything
+ * up to the last '@' goes: showing too little is better than showing a secret.
+ */
 function withoutUserInfo(url: string): string {
-  return url.replace(/\/\/[^/?#]*@/, '//');
+  return url.replace(/\/\/.*@/s, '//');
 }
 
 /**
