@@ -9,6 +9,7 @@ export function nodeProfile(index?: number): NodeProfile;
 export function brokerUrl(): string;
 export function brokerUrls(): string[];
 export function webStompUrl(node: NodeProfile): string;
+export function shownUrl(url: string): string;
 export function amqpUrl(): string;
 export function log(line: string): void;
 export function webStompAnswers(url?: string, timeoutMs?: number): Promise<boolean>;

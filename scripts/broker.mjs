@@ -67,10 +67,24 @@ export function brokerUrls() {
   if (urls.length === 0) throw new Error('STOMP_URL: no URL in it');
   for (const url of urls) {
     if (!URL.canParse(url) || !['ws:', 'wss:'].includes(new URL(url).protocol)) {
-      throw new Error(`STOMP_URL: not a ws:// or wss:// URL: ${JSON.stringify(url)}`);
+      throw new Error(`STOMP_URL: not a ws:// or wss:// URL: ${JSON.stringify(shownUrl(url))}`);
     }
   }
   return urls;
+}
+
+/**
+ * `url` as the scripts show it and hand it to the demo page: without a user and password, which a
+ * URL may carry (the programs send them as Basic auth). One that does not parse (a password with
+ * '/', '?' or '#') loses everything up to its last '@'.
+ */
+export function shownUrl(url) {
+  if (!URL.canParse(url)) return url.replace(/\/\/.*@/s, '//');
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 /** The Web-STOMP URL of a project-local node. */
@@ -268,8 +282,9 @@ function systemdUnitsInUse(units) {
 
 /**
  * The units an install of rabbitmq-server started that the project's node does not want: the
- * broker's service always; Erlang's epmd only if nothing used it before (`epmdInUse`), since
- * stopping it would cut off the Erlang programs registered with it. Our node uses a running epmd.
+ * broker's service always; Erlang's epmd only if it was neither enabled nor running before
+ * (`epmdInUse`), since stopping it could cut off Erlang programs registered with it. Our node
+ * uses a running epmd.
  */
 export function unitsToStop(epmdInUse) {
   return ['rabbitmq-server', ...(epmdInUse.length > 0 ? [] : EPMD_UNITS)];
@@ -416,19 +431,21 @@ export async function ensureBroker() {
   if (urls.length > 1) {
     // A cluster's nodes: any one that answers will do, as the programs fail over to the next.
     const answering = await firstAnswering(urls);
-    if (answering === undefined) throw new Error(`no Web-STOMP broker answers at any of ${urls.join(', ')}`);
-    log(`Web-STOMP answers at ${answering}`);
+    if (answering === undefined) {
+      throw new Error(`no Web-STOMP broker answers at any of ${urls.map(shownUrl).join(', ')}`);
+    }
+    log(`Web-STOMP answers at ${shownUrl(answering)}`);
     return { url: answering, started: false };
   }
   if (await webStompAnswers(url)) {
     // Another broker on the node's port (the system's service, say) has users and queues of its own.
     const whose = local && ours === undefined ? "; not this checkout's node: its users and definitions may differ" : '';
-    log(`Web-STOMP answers at ${url}${whose}`);
+    log(`Web-STOMP answers at ${shownUrl(url)}${whose}`);
     return { url, started: false };
   }
   if (!local) {
     throw new Error(
-      `no Web-STOMP broker answers at ${url}, and the local node would listen at ${webStompUrl(profile)}`,
+      `no Web-STOMP broker answers at ${shownUrl(url)}, and the local node would listen at ${webStompUrl(profile)}`,
     );
   }
   mkdirSync(profile.stateDir, { recursive: true });
@@ -439,14 +456,16 @@ export async function ensureBroker() {
     3 * aptTimeoutMs + 3 * startTimeoutSeconds * 1000,
     async () => {
       if (await webStompAnswers(url)) {
-        log(`Web-STOMP answers at ${url}`); // the process that held the lock started it
+        log(`Web-STOMP answers at ${shownUrl(url)}`); // the process that held the lock started it
         return { url, started: false };
       }
       if (!launchNode(profile, join(confDir, 'definitions.json')))
         log(`node ${profile.name} is running; waiting for Web-STOMP`);
       await waitForNode(profile);
       const { amqp, management } = profile.ports;
-      log(`ready: Web-STOMP at ${url}, AMQP at amqp://127.0.0.1:${amqp}, management at http://127.0.0.1:${management}`);
+      log(
+        `ready: Web-STOMP at ${shownUrl(url)}, AMQP at amqp://127.0.0.1:${amqp}, management at http://127.0.0.1:${management}`,
+      );
       return { url, started: true };
     },
     (pid) => log(`process ${pid} is starting node ${profile.name}; waiting for it`),
@@ -478,7 +497,7 @@ export async function stopNode(node = profile) {
  */
 export async function restartLocalBroker() {
   if (nodePid() === undefined) {
-    throw new Error(`the broker at ${brokerUrl()} is not the project-local node, which this restart needs`);
+    throw new Error(`the broker at ${shownUrl(brokerUrl())} is not the project-local node, which this restart needs`);
   }
   for (const step of ['stop_app', 'start_app']) await rabbitmqToolInBackground(profile, 'rabbitmqctl', [step]);
   if (!(await waitForWebStomp(brokerUrl(), Date.now() + startTimeoutSeconds * 1000))) {
@@ -493,7 +512,7 @@ export async function restartLocalBroker() {
 export async function freezeLocalBroker(ms) {
   const pid = nodePid();
   if (pid === undefined) {
-    throw new Error(`the broker at ${brokerUrl()} is not the project-local node, which this test freezes`);
+    throw new Error(`the broker at ${shownUrl(brokerUrl())} is not the project-local node, which this test freezes`);
   }
   process.kill(pid, 'SIGSTOP');
   try {
@@ -516,7 +535,9 @@ async function main(command) {
       const urls = brokerUrls();
       const answering = await firstAnswering(urls);
       const answers = answering !== undefined;
-      log(answers ? `Web-STOMP answers at ${answering}` : `nothing answers at ${urls.join(', ')}`);
+      log(
+        answers ? `Web-STOMP answers at ${shownUrl(answering)}` : `nothing answers at ${urls.map(shownUrl).join(', ')}`,
+      );
       log(pid ? `project-local node ${profile.name} runs as pid ${pid}` : 'no project-local node runs');
       return answers ? 0 : 1;
     }

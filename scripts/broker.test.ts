@@ -1,6 +1,6 @@
 // The broker script's pure parts: the reading of STOMP_URL, which system units an install stops. No broker needed.
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerUrl, brokerUrls, unitsToStop } from './broker.mjs';
+import { brokerUrl, brokerUrls, shownUrl, unitsToStop } from './broker.mjs';
 
 const given = process.env.STOMP_URL;
 
@@ -22,10 +22,20 @@ describe('broker script - STOMP_URL', () => {
       ['http://a:1/ws', 'STOMP_URL: not a ws:// or wss:// URL: "http://a:1/ws"'],
       ['localhost:15674', 'STOMP_URL: not a ws:// or wss:// URL: "localhost:15674"'],
       ['ws://a:1/ws,nope', 'STOMP_URL: not a ws:// or wss:// URL: "nope"'],
+      ['http://u:s3cret@a:1/ws', 'STOMP_URL: not a ws:// or wss:// URL: "http://a:1/ws"'],
     ]) {
       process.env.STOMP_URL = value;
       expect(() => brokerUrls(), value).toThrow(message);
     }
+  });
+});
+
+describe('broker script - URLs shown', () => {
+  it('a user and password in a URL are never shown, even in one that does not parse (a password with / ? or #)', () => {
+    expect(shownUrl('ws://127.0.0.1:15674/ws')).toBe('ws://127.0.0.1:15674/ws');
+    expect(shownUrl('ws://rpc-server:s3cret@broker:15674/ws')).toBe('ws://broker:15674/ws');
+    expect(shownUrl('ws://bob:s3cret/9xQ+z@127.0.0.1:1/ws')).toBe('ws://127.0.0.1:1/ws');
+    expect(shownUrl('wss://u:s3c?ret#x@host/ws')).toBe('wss://host/ws');
   });
 });
 

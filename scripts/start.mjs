@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerUrl, ensureBroker, nodePid, nodeProfile } from './broker.mjs';
+import { brokerUrl, brokerUrls, ensureBroker, nodePid, nodeProfile, shownUrl } from './broker.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const serverCount = 2;
@@ -82,7 +82,9 @@ async function startDemo() {
   // Unless web/.env.local (or the environment) names the demo's broker itself, as web/src/config.ts
   // documents: a variable set here would override the file.
   const ownUrl = loadEnv('development', join(root, 'web'), 'VITE_STOMP_URL').VITE_STOMP_URL;
-  process.env.VITE_STOMP_URL ??= ownUrl || process.env.STOMP_URL || brokerUrl();
+  // The page gets the servers' broker without any user and password in its URLs: those are the
+  // servers' own, and the page logs in as the browser user.
+  process.env.VITE_STOMP_URL ??= ownUrl || brokerUrls().map(shownUrl).join(',');
   const ownListeners = { sigterm: process.listeners('SIGTERM'), stdinEnd: process.stdin.listeners('end') };
   const server = await createServer({
     configFile: join(root, 'web/vite.config.ts'),
@@ -126,7 +128,7 @@ function managementNote(url) {
 function printBanner(broker, servers, demo) {
   process.stdout.write(`
 stomp-rpc is running
-  broker   ${broker}${managementNote(broker)}
+  broker   ${shownUrl(broker)}${managementNote(broker)}
   servers  ${serverCount} on rpc_queue (pids ${servers.map((server) => server.child.pid).join(', ')})
   demo     ${demo.url}  (the same call from a plain page: ${demo.embedUrl})
 

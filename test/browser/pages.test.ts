@@ -668,8 +668,12 @@ describe('demo misconfigured', () => {
 });
 
 describe('npm start', () => {
-  it('npm start - serves the demo and prints its URL, and the page there answers fib(30)', async () => {
-    const start = spawnChild(process.execPath, ['scripts/start.mjs']);
+  /**
+   * Runs `npm start`'s script with extra environment `env`, checks that the demo its banner names
+   * answers fib(30), stops it with Ctrl-C, and returns all it printed.
+   */
+  async function startAndCallDemo(env: Record<string, string> = {}): Promise<string> {
+    const start = spawnChild(process.execPath, ['scripts/start.mjs'], env);
     await start.waitFor('npm run broker:stop', 30_000);
     const url = /^ {2}demo +(http:\/\/127\.0\.0\.1:\d+\/) /m.exec(start.stdout())?.[1];
     if (!url) throw new Error(`no demo URL in the banner:\n${start.stdout()}`);
@@ -685,5 +689,17 @@ describe('npm start', () => {
     }
     start.process.kill('SIGINT');
     expect(await start.exited()).toBe(0);
+    return `${start.stdout()}${start.stderr()}`;
+  }
+
+  it('npm start - serves the demo and prints its URL, and the page there answers fib(30)', async () => {
+    await startAndCallDemo();
+  }, 45_000);
+
+  it('npm start - a user and password in STOMP_URL are printed nowhere, nor handed to the pages, and the demo still answers', async () => {
+    // The programs send a URL's user and password as Basic auth, which Web-STOMP ignores unless told.
+    const printed = await startAndCallDemo({ STOMP_URL: BROKER_URL.replace('//', '//u:s3cret@') });
+    expect(printed).toMatch(new RegExp(`^ {2}broker +${BROKER_URL.replace(/[.]/g, '\\.')} `, 'm'));
+    expect(printed).not.toContain('s3cret');
   }, 45_000);
 });
