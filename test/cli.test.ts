@@ -168,6 +168,17 @@ describe('command line', () => {
     expect(contradiction.stderr).toContain('--durable and --queue-profile exclude each other');
   });
 
+  it('cli - --help and --version to a reader that has left (a closed pipe) exit 0 without a stack trace, on both commands', async () => {
+    for (const command of [CLIENT_CLI, 'packages/server/dist/cli.js']) {
+      for (const flag of ['--help', '--version']) {
+        const child = spawnChild(process.execPath, [command, flag]);
+        child.process.stdout?.destroy(); // before the command writes: what `| head -0` does
+        expect(await child.exited(10_000), `${command} ${flag}`).toBe(0);
+        expect(child.stderr(), `${command} ${flag}`).toBe('');
+      }
+    }
+  });
+
   it('cli - a usage error exits 2 with the usage text', async () => {
     const result = await npmRun('client', '--', '--bogus');
     expect(result.status).toBe(2);

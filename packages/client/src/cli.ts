@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { CLIENT_DEFAULTS } from './defaults.js';
-import { CONNECTION_FLAGS, ENVIRONMENT, INFO_FLAGS, optionsFromCommandLine, usageMessage } from './env.js';
+import { CONNECTION_FLAGS, ENVIRONMENT, INFO_FLAGS, optionsFromCommandLine, printInfo, usageMessage } from './env.js';
 import { isRpcError, RpcError } from './errors.js';
 import { checkName, MAX_NAME_BYTES, parseDurationFlag } from './options.js';
 import { encodeN } from './protocol/fibonacci.js';
@@ -210,7 +210,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (parsed === 'help' || parsed === 'version') {
-    process.stdout.write(parsed === 'help' ? USAGE : `${CLIENT_VERSION}\n`);
+    printInfo(parsed === 'help' ? USAGE : `${CLIENT_VERSION}\n`);
     return 0;
   }
   const { options, timeoutMs, connectTimeoutMs, n, listServers, range, exchange } = parsed;

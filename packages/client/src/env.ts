@@ -51,6 +51,17 @@ export const INFO_FLAGS = {
   version: { type: 'boolean' },
 } as const;
 
+/**
+ * Writes what --help or --version prints. A reader that left before reading it (`| head -0`, a
+ * closed pipe) is no failure: the command still exits 0, without a stack trace for the EPIPE.
+ */
+export function printInfo(text: string): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  process.stdout.write(text);
+}
+
 /** node:util parseArgs's complaint in the commands' own words (both commands word them alike). */
 export function usageMessage(parseArgsMessage: string): string {
   // Node names an option with a short alias by both: "Option '-h, --help' does not take…".

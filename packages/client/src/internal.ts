@@ -8,6 +8,7 @@ export {
   type ConnectionFlagValues,
   INFO_FLAGS,
   optionsFromCommandLine,
+  printInfo,
   usageMessage,
 } from './env.js';
 export { messageOf } from './errors.js';

@@ -3,7 +3,7 @@
 // (SIGINT) or SIGTERM stops it cleanly: no new requests, those in hand finish, then it exits.
 // Its flags and usage text are read and checked in command-line.ts.
 import { fibonacciService, isRpcError } from '@stomp-rpc/client';
-import { newSignalCheck } from '@stomp-rpc/client/internal';
+import { newSignalCheck, printInfo } from '@stomp-rpc/client/internal';
 import { type CommandLine, parseCommandLine, USAGE } from './command-line.js';
 import { fibonacciImplementation } from './fibonacci-service.js';
 import { createLogger, type Logger } from './logger.js';
@@ -128,7 +128,7 @@ async function main(): Promise<number> {
   }
   if (commandLine === 'help' || commandLine === 'version') {
     // Whatever values the other flags have (an unknown flag is still a usage error).
-    process.stdout.write(commandLine === 'help' ? USAGE : `${SERVER_VERSION}\n`);
+    printInfo(commandLine === 'help' ? USAGE : `${SERVER_VERSION}\n`);
     return 0;
   }
   let assembled: Awaited<ReturnType<typeof assemble>>;
