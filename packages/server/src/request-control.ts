@@ -9,11 +9,10 @@
  */
 import { RpcError } from '@stomp-rpc/client';
 import { MAX_TIMER_MS } from '@stomp-rpc/client/internal';
-import { monotonicDue } from './monotonic-deadline.js';
+import { Deadline } from './deadline.js';
 
 export class RequestControl {
-  /** The deadline as a performance.now() time (monotonic-deadline.ts). */
-  readonly #due: number;
+  readonly #deadline: Deadline;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reason: RpcError | undefined;
@@ -22,7 +21,7 @@ export class RequestControl {
 
   /** `deadline`: a Date.now() time, Infinity for none. */
   constructor(deadline: number) {
-    this.#due = monotonicDue(deadline);
+    this.#deadline = new Deadline(deadline);
   }
 
   /**
@@ -40,7 +39,7 @@ export class RequestControl {
 
   /** Why the request was stopped, if it was; a deadline that passed counts even without a timer. */
   get reason(): RpcError | undefined {
-    if (this.#reason === undefined && performance.now() >= this.#due) this.abort(deadlineExceeded());
+    if (this.#reason === undefined && this.#deadline.passed()) this.abort(deadlineExceeded());
     return this.#reason;
   }
 
@@ -83,8 +82,8 @@ export class RequestControl {
 
   /** One timer for the deadline, shared by the signal and within(); re-armed past a timer's limit. */
   #armDeadline(): void {
-    if (this.#timer !== undefined || this.#reason || !Number.isFinite(this.#due)) return;
-    const waitMs = Math.min(Math.max(0, this.#due - performance.now()), MAX_TIMER_MS);
+    if (this.#timer !== undefined || this.#reason || !this.#deadline.finite) return;
+    const waitMs = Math.min(this.#deadline.remainingMs(), MAX_TIMER_MS);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.reason === undefined) this.#armDeadline(); // a deadline beyond MAX_TIMER_MS

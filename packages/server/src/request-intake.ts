@@ -38,7 +38,8 @@ export interface RpcRequest {
   /**
    * When the request's time is up, as a Date.now() time: the caller's deadline (`expiration`), or
    * the server's defaultDeadlineMs after delivery when it has none. The server itself (`signal`)
-   * counts it on the monotonic clock, so a later step of the system clock does not move it.
+   * also counts its span on the monotonic clock and stops at whichever comes first (deadline.ts),
+   * so a step of the system clock back gives the request no more time.
    */
   deadline: number;
   /** The procedure it names (`rpc-procedure`), for a service; undefined when it names none. */

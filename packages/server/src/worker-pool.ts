@@ -15,8 +15,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RpcError } from '@stomp-rpc/client';
+import { Deadline } from './deadline.js';
 import { fibonacci } from './fibonacci.js';
-import { monotonicDue } from './monotonic-deadline.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads. @default the cores less one, at least 1 */
@@ -37,8 +37,7 @@ const MAX_DEATHS_IN_A_ROW = 5;
 interface Job {
   readonly id: number;
   readonly n: number;
-  /** The deadline as a performance.now() time (monotonic-deadline.ts). */
-  readonly due: number;
+  readonly deadline: Deadline;
   readonly resolve: (decimal: string) => void;
   readonly reject: (error: RpcError) => void;
 }
@@ -119,7 +118,7 @@ export class WorkerPool {
       const job: Job = {
         id: this.#nextId++,
         n,
-        due: monotonicDue(deadline),
+        deadline: new Deadline(deadline),
         resolve: (decimal) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(decimal);
@@ -202,7 +201,7 @@ export class WorkerPool {
       this.#inlineTurn = undefined;
       const job = this.#waiting.shift();
       if (job === undefined || this.#closed) return;
-      if (performance.now() > job.due) job.reject(lateError(job.n));
+      if (job.deadline.passed()) job.reject(lateError(job.n));
       else computeInline(job);
       this.#computeNextInline();
     });
@@ -234,7 +233,7 @@ export class WorkerPool {
     }
     while (this.#idle.length > 0 && this.#waiting.length > 0) {
       const job = this.#waiting.shift() as Job;
-      if (performance.now() > job.due) {
+      if (job.deadline.passed()) {
         job.reject(lateError(job.n));
         continue;
       }
