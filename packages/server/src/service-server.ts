@@ -9,6 +9,7 @@ import {
   type AnyProcedure,
   type CheckedOf,
   type KindOf,
+  type ProceduresOf,
   type ProducedOf,
   RpcError,
   type ServiceDefinition,
@@ -17,16 +18,14 @@ import { checkInput, isThenable, mapItems, procedureOf } from '@stomp-rpc/client
 import type { RpcRequest } from './request-intake.js';
 import { type HandlerReply, type RpcHandler, RpcServer, type RpcServerOptions } from './rpc-server.js';
 
-type Procedures<S> = S extends ServiceDefinition<infer P> ? P : never;
-
 /** One handler per procedure, typed from the definition. */
 export type ServiceImplementation<S extends ServiceDefinition> = {
-  [K in keyof Procedures<S>]: (
-    input: CheckedOf<Procedures<S>[K]>,
+  [K in keyof ProceduresOf<S>]: (
+    input: CheckedOf<ProceduresOf<S>[K]>,
     request: RpcRequest,
-  ) => KindOf<Procedures<S>[K]> extends 'stream'
-    ? AsyncIterable<ProducedOf<Procedures<S>[K]>> | (Iterable<ProducedOf<Procedures<S>[K]>> & object)
-    : ProducedOf<Procedures<S>[K]> | PromiseLike<ProducedOf<Procedures<S>[K]>>;
+  ) => KindOf<ProceduresOf<S>[K]> extends 'stream'
+    ? AsyncIterable<ProducedOf<ProceduresOf<S>[K]>> | (Iterable<ProducedOf<ProceduresOf<S>[K]>> & object)
+    : ProducedOf<ProceduresOf<S>[K]> | PromiseLike<ProducedOf<ProceduresOf<S>[K]>>;
 };
 
 /** An RpcServer's options; `queue` and `queueDeclaration` default to the definition's. */

@@ -16,7 +16,15 @@ import { checkName } from '../options.js';
 import { resolveQueueDeclaration } from '../protocol/queue-profile.js';
 import { Header, type QueueDeclaration, queueDeclarationHeaders, queueDestination } from '../protocol/wire.js';
 import { mapItems } from './map-items.js';
-import type { AnyProcedure, InputOf, KindOf, OutputOf, ServiceDefinition } from './service-definition.js';
+import type {
+  AnyProcedure,
+  InputOf,
+  KindOf,
+  OutputOf,
+  ProceduresOf,
+  ProceduresOfKind,
+  ServiceDefinition,
+} from './service-definition.js';
 
 export interface ServiceClientOptions extends RpcClientOptions {
   /**
@@ -42,23 +50,17 @@ export type ProcedureCallOptions = Pick<
 >;
 export type ProcedureStreamOptions = ProcedureCallOptions & Pick<StreamOptions, 'maxItems' | 'maxBytes'>;
 
-type Procedures<S> = S extends ServiceDefinition<infer P> ? P : never;
-type NamesOf<S, Kind> = {
-  [K in keyof Procedures<S>]: KindOf<Procedures<S>[K]> extends Kind ? K : never;
-}[keyof Procedures<S>] &
-  string;
-
 /** A call's arguments after the procedure's name: the input (optional when it may be undefined), then options. */
 export type ProcedureArgs<P, Options> =
   undefined extends InputOf<P> ? [input?: InputOf<P>, options?: Options] : [input: InputOf<P>, options?: Options];
 
 /** The procedures as methods: a call resolves to the output, a stream is an async iterator of items. */
 export type ProcedureMethods<S> = {
-  [K in keyof Procedures<S>]: KindOf<Procedures<S>[K]> extends 'stream'
+  [K in keyof ProceduresOf<S>]: KindOf<ProceduresOf<S>[K]> extends 'stream'
     ? (
-        ...args: ProcedureArgs<Procedures<S>[K], ProcedureStreamOptions>
-      ) => AsyncIterableIterator<OutputOf<Procedures<S>[K]>>
-    : (...args: ProcedureArgs<Procedures<S>[K], ProcedureCallOptions>) => Promise<OutputOf<Procedures<S>[K]>>;
+        ...args: ProcedureArgs<ProceduresOf<S>[K], ProcedureStreamOptions>
+      ) => AsyncIterableIterator<OutputOf<ProceduresOf<S>[K]>>
+    : (...args: ProcedureArgs<ProceduresOf<S>[K], ProcedureCallOptions>) => Promise<OutputOf<ProceduresOf<S>[K]>>;
 };
 
 export class ServiceClient<S extends ServiceDefinition> {
@@ -94,10 +96,10 @@ export class ServiceClient<S extends ServiceDefinition> {
   }
 
   /** Calls a procedure; resolves with its decoded output, or rejects with an RpcError. */
-  async call<K extends NamesOf<S, 'call'>>(
+  async call<K extends keyof ProceduresOfKind<S, 'call'> & string>(
     name: K,
-    ...args: ProcedureArgs<Procedures<S>[K], ProcedureCallOptions>
-  ): Promise<OutputOf<Procedures<S>[K]>> {
+    ...args: ProcedureArgs<ProceduresOf<S>[K], ProcedureCallOptions>
+  ): Promise<OutputOf<ProceduresOf<S>[K]>> {
     const [input, options = {}] = args as [unknown, ProcedureCallOptions?];
     const procedure = this.#procedure(name, 'call');
     const reply = await this.rpc.request(
@@ -105,17 +107,17 @@ export class ServiceClient<S extends ServiceDefinition> {
       encodeInput(procedure, input),
       this.#options(name, procedure, options),
     );
-    return decodedFor(this.rpc, () => decodeOutput(procedure, name, reply)) as OutputOf<Procedures<S>[K]>;
+    return decodedFor(this.rpc, () => decodeOutput(procedure, name, reply)) as OutputOf<ProceduresOf<S>[K]>;
   }
 
   /**
    * Calls a streamed procedure, once the first item is read; yields each decoded item until the
    * server's end. Leaving the loop early (or return()) cancels the call at once.
    */
-  stream<K extends NamesOf<S, 'stream'>>(
+  stream<K extends keyof ProceduresOfKind<S, 'stream'> & string>(
     name: K,
-    ...args: ProcedureArgs<Procedures<S>[K], ProcedureStreamOptions>
-  ): AsyncIterableIterator<OutputOf<Procedures<S>[K]>> {
+    ...args: ProcedureArgs<ProceduresOf<S>[K], ProcedureStreamOptions>
+  ): AsyncIterableIterator<OutputOf<ProceduresOf<S>[K]>> {
     const [input, options = {}] = args as [unknown, ProcedureStreamOptions?];
     let procedure: AnyProcedure;
     const open = () => {
@@ -127,7 +129,7 @@ export class ServiceClient<S extends ServiceDefinition> {
       });
     };
     // An item that cannot be decoded ends the call with BAD_REPLY (counted so), and the server stops.
-    const decode = (item: RpcReply) => decodeOutput(procedure, name, item) as OutputOf<Procedures<S>[K]>;
+    const decode = (item: RpcReply) => decodeOutput(procedure, name, item) as OutputOf<ProceduresOf<S>[K]>;
     return mapItems(open, decode, { throwToSource: true });
   }
 

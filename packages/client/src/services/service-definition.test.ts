@@ -10,6 +10,8 @@ import {
   type InputOf,
   json,
   type OutputOf,
+  type ProcedureNames,
+  type ProceduresOf,
   procedure,
   procedureOf,
   type StandardSchemaV1,
@@ -66,6 +68,13 @@ describe('services - definition', () => {
     expectTypeOf(methods.quote).returns.toEqualTypeOf<Promise<{ total: number }>>();
     expectTypeOf(methods.watch).returns.toEqualTypeOf<AsyncIterableIterator<{ price: number }>>();
     expectTypeOf<InputOf<(typeof fibonacciService.procedures)['fib']>>().toEqualTypeOf<number | bigint | string>();
+  });
+
+  it('types - ProcedureNames and ProceduresOf name a definition’s procedures by kind, for code that wraps call() and stream()', () => {
+    expectTypeOf<ProcedureNames<typeof fibonacciService, 'call'>>().toEqualTypeOf<'fib'>();
+    expectTypeOf<ProcedureNames<typeof fibonacciService, 'stream'>>().toEqualTypeOf<'fibSequence'>();
+    expectTypeOf<ProcedureNames<typeof fibonacciService>>().toEqualTypeOf<'fib' | 'fibSequence'>();
+    expectTypeOf<ProceduresOf<typeof shop>>().toEqualTypeOf<typeof shop.procedures>();
   });
 
   // Regression: inside defineService, a function's input and a missing output were `any`, taken
@@ -278,6 +287,35 @@ describe('services - definition', () => {
     expect(() => defineService({ queue: 'q', procedures: { a: any }, defaultProcedure: 'b' as 'a' })).toThrow(
       /not a procedure/,
     );
+  });
+
+  // From JavaScript: a procedure without a validator failed every request as the caller's INVALID_ARGUMENT.
+  it('defineService - refuses, naming the procedure, what procedure() did not make whole: no input, a codec without encode/decode; and a bad queue', () => {
+    const refused = (definition: unknown) => {
+      try {
+        defineService(definition as Parameters<typeof defineService>[0]);
+      } catch (error) {
+        return error instanceof RpcError ? `${error.code}: ${error.message}` : String(error);
+      }
+      return 'accepted';
+    };
+    const ok = procedure({ input: (input) => input });
+    expect(refused({ queue: 'q', procedures: { a: procedure({} as never) } })).toMatch(
+      /^INVALID_ARGUMENT: procedure "a" needs `input`/,
+    );
+    expect(refused({ queue: 'q', procedures: { a: procedure({ input: 'nope' } as never) } })).toMatch(
+      /"a" needs `input`/,
+    );
+    expect(refused({ queue: 'q', procedures: { a: { kind: 'call' } } })).toMatch(/"a" needs `input`/);
+    expect(refused({ queue: 'q', procedures: { a: { validate: ok.validate } } })).toMatch(
+      /"a" is not made by procedure/,
+    );
+    expect(refused({ queue: 'q', procedures: { a: procedure({ input: ok.validate, output: {} } as never) } })).toMatch(
+      /"a" has an `inputCodec` or `output` without encode\(\) and decode\(\)/,
+    );
+    expect(refused({ queue: 'q' })).toMatch(/^INVALID_ARGUMENT: a service needs procedures/);
+    expect(refused({ queue: 'has/slash', procedures: { a: ok } })).toMatch(/^INVALID_ARGUMENT: queue /);
+    expect(refused({ queue: 'q', procedures: { a: ok, b: streamProcedure({ input: v.string() }) } })).toBe('accepted');
   });
 
   it('fibonacci - fib keeps the tutorial’s decimal bodies; fibSequence items carry the value as decimal text', () => {

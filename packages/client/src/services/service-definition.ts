@@ -9,6 +9,7 @@
  * procedure brings its own codec (Fibonacci keeps the tutorial's decimal text).
  */
 import { messageOf, RpcError } from '../errors.js';
+import { checkName } from '../options.js';
 import type { QueueProfile } from '../protocol/queue-profile.js';
 import type { QueueDeclaration } from '../protocol/wire.js';
 
@@ -178,19 +179,45 @@ export interface ServiceDefinition<Procedures extends Record<string, AnyProcedur
 export function defineService<const Procedures extends Record<string, AnyProcedure>>(
   definition: ServiceDefinition<Procedures> & { readonly defaultProcedure?: (keyof Procedures & string) | undefined },
 ): ServiceDefinition<Procedures> {
-  for (const name of Object.keys(definition.procedures)) {
+  checkName(definition.queue, 'queue');
+  const { procedures } = definition;
+  if (typeof procedures !== 'object' || procedures === null) {
+    throw new RpcError('INVALID_ARGUMENT', 'a service needs procedures: { name: procedure(…) }');
+  }
+  for (const [name, made] of Object.entries(procedures)) {
     if (!/^[\w.-]{1,64}$/.test(name)) {
       throw new RpcError(
         'INVALID_ARGUMENT',
         `procedure names are 1 to 64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`,
       );
     }
+    checkProcedure(name, made);
   }
   const fallback = definition.defaultProcedure;
   if (fallback !== undefined && !Object.hasOwn(definition.procedures, fallback)) {
     throw new RpcError('INVALID_ARGUMENT', `defaultProcedure ${JSON.stringify(fallback)} is not a procedure`);
   }
   return definition;
+}
+
+/**
+ * A procedure as procedure() or streamProcedure() make it. From JavaScript anything may come, and
+ * a missing validator would otherwise fail every request as the caller's INVALID_ARGUMENT.
+ */
+function checkProcedure(name: string, made: Partial<AnyProcedure>): void {
+  const codec = (value: unknown) =>
+    typeof (value as Codec<unknown, unknown>)?.encode === 'function' &&
+    typeof (value as Codec<unknown, unknown>)?.decode === 'function';
+  const { kind, validate } = made ?? {};
+  const fault =
+    kind !== 'call' && kind !== 'stream'
+      ? 'is not made by procedure() or streamProcedure()'
+      : typeof validate !== 'function' && !isStandardSchema(validate)
+        ? 'needs `input`: a Standard Schema (zod, valibot, arktype, …) or a function that checks the input'
+        : !codec(made.input) || !codec(made.output)
+          ? 'has an `inputCodec` or `output` without encode() and decode()'
+          : undefined;
+  if (fault) throw new RpcError('INVALID_ARGUMENT', `procedure ${JSON.stringify(name)} ${fault}`);
 }
 
 /** The procedure a request names (`rpc-procedure`), or the default; undefined when there is none. */
@@ -288,3 +315,16 @@ export type ProducedOf<P> =
 /** 'call' or 'stream'. */
 export type KindOf<P> = P extends Procedure<infer _I, infer _C, infer _O, infer Kind, infer _P> ? Kind : never;
 // biome-ignore-end lint/correctness/noUnusedVariables: inference placeholders
+
+/** A service definition's procedures, by name. */
+export type ProceduresOf<S> = S extends ServiceDefinition<infer P> ? P : never;
+/**
+ * The names of a definition's procedures of one kind (`'call'`, `'stream'`, or both by default):
+ * what ServiceClient.call() and stream() take, for code that wraps them (a retry, a hook).
+ */
+export type ProcedureNames<S, Kind extends 'call' | 'stream' = 'call' | 'stream'> = keyof ProceduresOfKind<S, Kind> &
+  string;
+/** A definition's procedures of one kind, by name. */
+export type ProceduresOfKind<S, Kind extends 'call' | 'stream'> = {
+  [K in keyof ProceduresOf<S> as KindOf<ProceduresOf<S>[K]> extends Kind ? K : never]: ProceduresOf<S>[K];
+};
