@@ -553,23 +553,23 @@ function silenceError(url: string, silentMs: number): RpcError {
   );
 }
 
-/** `url` without its user and password (`ws` sends them as Basic auth): they must not reach logs or errors. */
+/**
+ * `url` without its user and password (`ws` sends them as Basic auth): they must not reach logs or
+ * errors. A URL that does not parse may be one whose password holds '/', '?' or '#' (which is why
+ * it does not parse): everything up to its last '@' goes, as showing too little beats showing a secret.
+ */
 function withoutCredentials(url: string): string {
   if (!url.includes('@')) return url;
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/\/\/.*@/s, '//');
+  }
   if (parsed.username === '' && parsed.password === '') return url;
   parsed.username = '';
   parsed.password = '';
   return parsed.href;
-}
-
-/**
- * A URL that does not parse, without what looks like a user and password: it may be one with a
- * typo, or one whose password holds '/', '?' or '#' (which is why it does not parse). Everything
- * up to the last '@' goes: showing too little is better than showing a secret.
- */
-function withoutUserInfo(url: string): string {
-  return url.replace(/\/\/.*@/s, '//');
 }
 
 /**
@@ -604,7 +604,7 @@ function checkUrls(urls: readonly string[]): string[] {
     } catch {
       // reported below
     }
-    const shown = JSON.stringify(protocol === undefined ? withoutUserInfo(url) : withoutCredentials(url));
+    const shown = JSON.stringify(withoutCredentials(url));
     if (protocol !== 'ws:' && protocol !== 'wss:') {
       throw new RpcError('INVALID_ARGUMENT', `url must be a ws:// or wss:// URL, got ${shown}`);
     }
