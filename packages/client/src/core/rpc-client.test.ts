@@ -614,6 +614,32 @@ describe('RpcClient stream', () => {
       await expect(next, sequence).rejects.toMatchObject({ code: 'BAD_REPLY' });
     }
   });
+
+  it("stream - held for discovery after a reconnect, a stream that had items says so: NO_SERVERS at the window's end, TIMEOUT at its deadline", async () => {
+    for (const [discoveryMs, code, says] of [
+      [300, 'NO_SERVERS', 'the stream had 2 items when the connection was lost; no server announced itself for q'],
+      [9000, 'TIMEOUT', 'did not end within 8000 ms (2 items arrived)'],
+    ] as const) {
+      const { client, transport, clock } = setup({ presence: true, whenNoServers: 'fail', discoveryMs });
+      transport.connect();
+      transport.deliver({ [Header.presence]: 'pong' }, announcement({ queue: 'q', beatMs: 1000 }));
+      const items = client.stream('/queue/q', 'range', { timeoutMs: 8000, idempotent: true });
+      const correlationId = transport.onlyCorrelationId();
+      transport.deliver(...item(correlationId, 0, 'a'));
+      transport.deliver(...item(correlationId, 1, 'b'));
+      expect([(await items.next()).value?.body, (await items.next()).value?.body]).toEqual(['a', 'b']);
+      const end = items.next().catch((error: unknown) => error);
+      for (let ms = 0; ms < 4100; ms += 100) clock.advance(100); // over three beats unheard: the server is forgotten
+      transport.disconnect();
+      clock.advance(100);
+      transport.connect(); // held for a window of discoveryMs
+      for (let ms = 4200; ms < 8000; ms += 100) clock.advance(100);
+      const error = await end;
+      expect(error, code).toMatchObject({ code });
+      expect((error as Error).message, code).toContain(says);
+      expect(transport.requests('/queue/q')).toHaveLength(1);
+    }
+  });
 });
 
 describe('RpcClient connection', () => {
@@ -1141,7 +1167,10 @@ describe('RpcClient presence', () => {
     clock.advance(3700);
     transport.connect(); // a window until 8100, past the call's deadline
     clock.advance(200);
-    await expect(reply).rejects.toMatchObject({ code: 'NO_SERVERS' });
+    await expect(reply).rejects.toMatchObject({
+      code: 'NO_SERVERS',
+      message: expect.stringContaining('was not sent again'),
+    });
     expect(transport.requests('/queue/q')).toHaveLength(1);
   });
 

@@ -419,18 +419,19 @@ export class RpcClient {
     if (verdict === 'send') {
       this.#batches.add(call);
       this.#discovery.sent(probeAfterMs(call));
-    } else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call.request.queue as string));
+    } else if (verdict === 'fail') this.#calls.settle(call.correlationId, noServersError(call));
   }
 
   /**
    * The error of a call whose deadline passed (deadlineError); `unanswered`: nothing is known to
-   * consume its queue. One held for discovery ends as the window's end would end it: NO_SERVERS.
+   * consume its queue. One held for discovery ends as the window's end would end it (NO_SERVERS),
+   * unless a server had begun its stream: that ran out of time with its items counted.
    */
   #deadlineError(call: Call): RpcError {
     const { connected, lastError: trouble } = this.#connection;
     const { queue } = call.request;
-    if (connected && !call.delivery.sent && this.#discovery.verdict(queue) === 'hold')
-      return noServersError(queue as string);
+    if (connected && !call.delivery.sent && call.nextItem === 0 && this.#discovery.verdict(queue) === 'hold')
+      return noServersError(call);
     const unanswered = this.#discovery.askedInVain(call.startedAt, queue) && this.#unheard(call);
     const timing = { now: this.#clock.now(), confirmWaitMs: this.#confirmation.resendWaitMs() };
     return deadlineError(call, { confirmRequests: this.#confirmRequests, connected, trouble, unanswered, ...timing });
@@ -686,10 +687,14 @@ function replyOutcome(
   };
 }
 
-function noServersError(queue: string): RpcError {
+/** A call held for discovery that no server came for; one sent before a reconnect is not sent again. */
+function noServersError({ request, delivery, nextItem }: Call): RpcError {
+  const items =
+    nextItem > 0 ? `the stream had ${nextItem} item${nextItem === 1 ? '' : 's'} when the connection was lost; ` : '';
+  const again = delivery.sends > 0 ? ' again' : '';
   return new RpcError(
     'NO_SERVERS',
-    `no server announced itself for ${queue} on ${PRESENCE_TOPIC}, so the request was not sent ` +
+    `${items}no server announced itself for ${request.queue} on ${PRESENCE_TOPIC}, so the request was not sent${again} ` +
       "(whenNoServers: 'fail'); servers that do not announce themselves, like the tutorial's, " +
       "are answered with whenNoServers: 'wait', the default",
   );
