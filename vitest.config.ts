@@ -26,7 +26,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'web/src/**/*.test.ts', 'scripts/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'web/src/**/*.test.ts', 'scripts/*.test.ts', 'bench/*.test.ts'],
           // Two files at a time (Vitest's default is one less than the cores: one, here): no broker,
           // and no other project in this first group (the cluster forms beside it, a light load).
           maxWorkers: 2,

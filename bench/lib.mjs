@@ -1,5 +1,6 @@
 // Shared by the bench processes: the request every scenario sends, timing helpers, CPU readings.
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 /** Every throughput call asks for fib(30), the tutorial's example; its answer is 832040. */
 export const N = 30;
@@ -18,6 +19,12 @@ export function quantile(sorted, q) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
+
+/** A number for a table: grouped, with `digits` decimals; n/a when missing. */
+export const fmt = (value, digits = 0) =>
+  value === null || value === undefined || Number.isNaN(value)
+    ? 'n/a'
+    : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function median(values) {
   return quantile(
@@ -66,4 +73,42 @@ export function exited(child, ms) {
       resolve();
     });
   });
+}
+
+/** Every window of calls stops by itself at this many calls or this many failures. */
+export const MAX_CALLS_PER_WINDOW = 1_000_000;
+export const MAX_ERRORS_PER_WINDOW = 100;
+
+/**
+ * Keeps `level` calls in flight until `durationMs` passes; latencies in ms. `answered` counts the
+ * calls answered within the window: one call hanging past it (to its deadline) must not stretch
+ * the time a rate is divided by. `seconds` is the whole run, tail included, for the CPU it used.
+ */
+export async function drive(call, level, durationMs) {
+  const latencies = [];
+  let answered = 0;
+  let errors = 0;
+  let lastError;
+  const endAt = performance.now() + durationMs;
+  const loop = async () => {
+    while (performance.now() < endAt && latencies.length < MAX_CALLS_PER_WINDOW && errors < MAX_ERRORS_PER_WINDOW) {
+      const startedAt = performance.now();
+      try {
+        await call();
+        const endedAt = performance.now();
+        latencies.push(endedAt - startedAt);
+        if (endedAt <= endAt) answered++;
+      } catch (error) {
+        errors++;
+        lastError = error;
+      }
+    }
+  };
+  const startedAt = performance.now();
+  await Promise.all(Array.from({ length: level }, loop));
+  const seconds = (performance.now() - startedAt) / 1000;
+  if (errors >= MAX_ERRORS_PER_WINDOW) throw new Error(`${errors} calls failed; last: ${lastError?.message}`);
+  // The window is cut short only by MAX_CALLS_PER_WINDOW: then the rate is over the time it took.
+  const perSecond = answered / Math.min(seconds, durationMs / 1000);
+  return { latencies, answered, errors, seconds, perSecond };
 }

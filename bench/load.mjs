@@ -12,8 +12,9 @@
 //   delay the server sees meanwhile.
 // mode 'fairness': large-n calls one at a time, alone and then among `level` small calls in flight.
 //
-// Every loop stops by itself: at its deadline or at MAX_CALLS_PER_WINDOW calls, and each call
-// has a 10 s deadline of its own.
+// Every loop stops by itself (lib.mjs drive(): at its window's end, at MAX_CALLS_PER_WINDOW calls
+// or at MAX_ERRORS_PER_WINDOW failures), and each call has a deadline of its own: 10 s for fib(30),
+// 30 s for a large n, 120 s for the memory mode's calls nobody answers.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { RxStomp, RxStompRPC } from '@stomp/rx-stomp';
@@ -23,12 +24,10 @@ import { fibonacci } from '@stomp-rpc/server';
 import amqp from 'amqplib';
 import { firstValueFrom } from 'rxjs';
 import WebSocket from 'ws';
-import { ANSWER, cpuSeconds, N, quantile, sleep, withTimeout } from './lib.mjs';
+import { ANSWER, cpuSeconds, drive, N, quantile, sleep, withTimeout } from './lib.mjs';
 import { connectRawStomp, SCRATCH_QUEUE_HEADERS } from './stomp-wire.mjs';
 
 const CALL_TIMEOUT_MS = 10_000;
-const MAX_CALLS_PER_WINDOW = 1_000_000;
-const MAX_ERRORS_PER_WINDOW = 100;
 const STOMP_PROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
 
 const config = JSON.parse(process.argv[2]);
@@ -202,31 +201,6 @@ async function rxCaller({ perMessageDeflate = true, heartbeatIncoming, heartbeat
   };
 }
 
-/** Keeps `level` calls in flight until `durationMs` passes; latencies in ms. */
-async function drive(call, level, durationMs) {
-  const latencies = [];
-  let errors = 0;
-  let lastError;
-  const endAt = performance.now() + durationMs;
-  const loop = async () => {
-    while (performance.now() < endAt && latencies.length < MAX_CALLS_PER_WINDOW && errors < MAX_ERRORS_PER_WINDOW) {
-      const startedAt = performance.now();
-      try {
-        await call();
-        latencies.push(performance.now() - startedAt);
-      } catch (error) {
-        errors++;
-        lastError = error;
-      }
-    }
-  };
-  const startedAt = performance.now();
-  await Promise.all(Array.from({ length: level }, loop));
-  const seconds = (performance.now() - startedAt) / 1000;
-  if (errors >= MAX_ERRORS_PER_WINDOW) throw new Error(`${errors} calls failed; last: ${lastError?.message}`);
-  return { latencies, errors, seconds };
-}
-
 function cpuNow() {
   const { pids } = config;
   return { broker: cpuSeconds(pids.broker), server: cpuSeconds(pids.server), client: cpuSeconds(process.pid) };
@@ -240,7 +214,7 @@ async function throughput() {
       if (config.warmupMs > 0) await drive(caller.call, level, config.warmupMs);
       for (let rep = 0; rep < config.reps; rep++) {
         const cpuBefore = cpuNow();
-        const { latencies, errors, seconds } = await drive(caller.call, level, config.durationMs);
+        const { latencies, errors, seconds, perSecond } = await drive(caller.call, level, config.durationMs);
         const cpuAfter = cpuNow();
         latencies.sort((a, b) => a - b);
         const cpu = {};
@@ -253,7 +227,7 @@ async function throughput() {
           rep,
           calls: latencies.length,
           errors,
-          callsPerSecond: latencies.length / seconds,
+          callsPerSecond: perSecond,
           p50: quantile(latencies, 0.5),
           p99: quantile(latencies, 0.99),
           cpu,
@@ -361,9 +335,9 @@ async function fairness() {
     const load = drive(() => small.call(N), config.level, config.durationMs);
     await sleep(200); // the load is up
     const loaded = await largeCalls(config.largeCalls);
-    const { latencies, seconds } = await load;
+    const { perSecond } = await load;
     const summary = (sorted) => ({ p50: quantile(sorted, 0.5), max: sorted.at(-1) });
-    return { alone: summary(alone), loaded: summary(loaded), smallPerSecond: latencies.length / seconds };
+    return { alone: summary(alone), loaded: summary(loaded), smallPerSecond: perSecond };
   } finally {
     await Promise.all([small.close(), large.close()]);
   }

@@ -25,11 +25,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { amqpUrl, brokerUrl, ensureBroker, measuredBrokerPid } from '../scripts/broker.mjs';
-import { exited, median, withTimeout } from './lib.mjs';
+import { exited, fmt, median, withTimeout } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { deleteQueues } from './queues.mjs';
 import { renderChart } from './render.mjs';
 import { connectRawStomp } from './stomp-wire.mjs';
+import { targetVerdicts } from './verdicts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench-results');
@@ -376,11 +377,6 @@ function summarize(runsByScenario) {
   return rows;
 }
 
-const fmt = (value, digits = 0) =>
-  value === null || value === undefined || Number.isNaN(value)
-    ? 'n/a'
-    : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
 function renderTables(report) {
   const lines = [];
   const { settings: s } = report;
@@ -416,49 +412,6 @@ function renderTables(report) {
       : 'Browser bundle: not built (npm run build writes it).',
   );
   return lines.join('\n');
-}
-
-/** The bundle target: 12 KiB gzipped. */
-const BUNDLE_TARGET_BYTES = 12 * 1024;
-
-/** The speed targets (BENCHMARKS.md "Targets"), each judged on this run's own rows. */
-function targetVerdicts(report) {
-  const row = (id, level) => report.throughput.find((r) => r.id === id && r.level === level);
-  const targets = [];
-  const ratio = (label, mine, theirs, needed, what = 'calls/s') => {
-    if (!mine || !theirs) return;
-    const value = what === 'p50' ? mine.p50 / theirs.p50 : mine.callsPerSecond / theirs.callsPerSecond;
-    // A row without a call answered (a peer hung: all its calls failed) measures nothing: never met.
-    const measured = mine.callsPerSecond > 0 && theirs.callsPerSecond > 0 && Number.isFinite(value);
-    const met = measured && (what === 'p50' ? value <= needed : value >= needed);
-    targets.push(
-      `| ${label} | ${fmt(value, 2)}x | ${what === 'p50' ? '≤' : '≥'} ${needed}x | ${met ? 'met' : measured ? 'MISSED' : 'MISSED: a row has no call answered'} |`,
-    );
-  };
-  for (const level of [64, 256]) {
-    ratio(
-      `defaults vs RxStompRPC tuned, ${level} in flight`,
-      row('project-defaults', level),
-      row('rx-tuned', level),
-      1.3,
-    );
-  }
-  ratio('defaults vs raw echo, 256 in flight', row('project-defaults', 256), row('echo', 256), 0.9);
-  ratio('defaults p50 vs raw echo p50, 1 in flight', row('project-defaults', 1), row('echo', 1), 1.25, 'p50');
-  if (report.bundle) {
-    const met = report.bundle.gzip <= BUNDLE_TARGET_BYTES;
-    targets.push(
-      `| script-tag bundle, gzipped | ${fmt(report.bundle.gzip)} bytes | ≤ ${fmt(BUNDLE_TARGET_BYTES)} bytes | ${met ? 'met' : 'MISSED'} |`,
-    );
-  }
-  if (targets.length === 0) return [];
-  return [
-    'Targets, judged on this run:',
-    '',
-    '| target | measured | needed | verdict |',
-    '| --- | ---: | ---: | --- |',
-    ...targets,
-  ];
 }
 
 function fibTables(report) {
@@ -541,7 +494,7 @@ async function profileRun() {
     (name) => name.endsWith('.cpuprofile') && !before.has(name) && /\.\d+\.0\.\d+\.cpuprofile$/.test(name),
   );
   const sections = fresh.map((name) => {
-    const who = name.includes(String(server.pid)) ? 'server' : 'client';
+    const who = name.includes(`.${server.pid}.0.`) ? 'server' : 'client'; // not a digit run of the date
     return `### ${who} (${name})\n\n${summarizeProfile(JSON.parse(readFileSync(join(dir, name), 'utf8')))}`;
   });
   const text = sections.join('\n\n');

@@ -459,12 +459,13 @@ async function brokerQueues(run, base, objectTotals) {
 
 /** Broker process ids of the project-local nodes behind the URLs (for their CPU time), by port. */
 async function brokerPids(urls) {
-  const { nodePid, nodeProfile } = await import('../scripts/broker.mjs');
+  const { measuredBrokerPid, nodeProfile } = await import('../scripts/broker.mjs');
   const pids = [];
   for (const url of urls) {
     const offset = Number(new URL(url).port) - 15674;
     if (offset % 100 !== 0 || offset < 0 || offset > 900) continue;
-    const pid = nodePid(nodeProfile(offset / 100));
+    // The project's node only at its own URL: another host on the same port is not it.
+    const pid = measuredBrokerPid(url, nodeProfile(offset / 100));
     if (pid !== undefined) pids.push(pid);
   }
   return pids;
@@ -919,7 +920,11 @@ function logMemoryPerClient(memory) {
 /** CPU seconds used so far by each role's processes. */
 function cpuSecondsByRole(pidsByRole) {
   return Object.fromEntries(
-    Object.entries(pidsByRole).map(([role, pids]) => [role, sum(pids.map((pid) => cpuSeconds(pid) ?? Number.NaN))]),
+    // No pid known (a broker elsewhere): n/a, not 0.
+    Object.entries(pidsByRole).map(([role, pids]) => [
+      role,
+      pids.length === 0 ? Number.NaN : sum(pids.map((pid) => cpuSeconds(pid) ?? Number.NaN)),
+    ]),
   );
 }
 
