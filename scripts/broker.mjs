@@ -256,7 +256,9 @@ export function ensureInstalled() {
 export function aptInstall(packageName) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const lockWait = ['-o', `DPkg::Lock::Timeout=${Math.floor(aptTimeoutMs / 2000)}`];
-  const aptGet = (args) => run('apt-get', [...lockWait, ...args], { env, stdio: 'inherit', timeout: aptTimeoutMs });
+  // Its progress goes to stderr: a caller's stdout may carry a result (form-cluster.mjs's outcome).
+  const aptGet = (args) =>
+    run('apt-get', [...lockWait, ...args], { env, stdio: ['inherit', 2, 2], timeout: aptTimeoutMs });
   const install = () => aptGet(['install', '-y', '-q', packageName]);
   if (install().status !== 0) {
     aptGet(['update', '-q']);

@@ -1,4 +1,8 @@
 // The broker script's pure parts: the reading of STOMP_URL, which system units an install stops. No broker needed.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerUrl, brokerUrls, shownUrl, unitsToStop } from './broker.mjs';
 
@@ -43,5 +47,27 @@ describe('broker script - installing RabbitMQ under systemd', () => {
   it('stops the broker service the package started, and epmd only when nothing used it before the install', () => {
     expect(unitsToStop([])).toEqual(['rabbitmq-server', 'epmd.socket', 'epmd.service']);
     expect(unitsToStop(['epmd.socket'])).toEqual(['rabbitmq-server']);
+  });
+});
+
+describe('broker script - installing', () => {
+  it("apt-get's progress goes to stderr, never to the caller's stdout (form-cluster.mjs's outcome is there)", () => {
+    const bin = mkdtempSync(join(tmpdir(), 'fake-apt-'));
+    try {
+      // Stands in for apt-get: prints as apt does and succeeds; nothing is installed.
+      writeFileSync(join(bin, 'apt-get'), '#!/bin/sh\necho "Reading package lists... Done"\n');
+      chmodSync(join(bin, 'apt-get'), 0o755);
+      const script = `import { aptInstall } from ${JSON.stringify(new URL('./broker.mjs', import.meta.url).href)}; aptInstall('nothing');`;
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('Reading package lists');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });

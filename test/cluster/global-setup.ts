@@ -15,9 +15,10 @@ function record(formation: Formation): void {
   renameSync(`${FORMATION_RESULT}.partial`, FORMATION_RESULT);
 }
 
+/** The outcome is the child's last line of stdout (anything a tool printed before it is not). */
 function outcome(stdout: string, exit: string): Formation {
   try {
-    return JSON.parse(stdout) as Formation;
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Formation;
   } catch {
     return { error: `form-cluster.mjs ${exit} without an outcome` };
   }
