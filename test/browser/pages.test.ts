@@ -210,6 +210,19 @@ describe('demo', () => {
     expect(await text(demo, '#error-code')).toBe('INVALID_ARGUMENT');
     expect(await text(demo, '#error-explanation')).toContain('A server refused the input');
 
+    // A pasted number far too long to be an n: the field keeps 20 digits, so the server refuses it
+    // as n, rather than the client as a request too large to send ("not the input" would mislead).
+    const n = demo.getByLabel('n', { exact: true });
+    await n.fill('');
+    await n.focus();
+    await demo.keyboard.insertText('9'.repeat(300_000));
+    expect(await n.inputValue()).toBe('9'.repeat(20));
+    await demo.getByRole('button', { name: 'Call fib(n)' }).click();
+    await eventually(
+      () => text(demo, '#error-detail'),
+      expect.stringMatching(/^The server said: .*99999999999999999999/),
+    );
+
     // A good call afterwards clears the error.
     await callOnDemo('10');
     await eventually(() => text(demo, '#value'), '55');

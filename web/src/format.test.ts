@@ -21,6 +21,17 @@ describe('format', () => {
     ]);
   });
 
+  it('formatMs - a value that rounds up to the next form is shown in it: 999.6 is 1.00 s, not 1000 ms', () => {
+    expect([9.996, 99.96, 999.6, 9.994, 99.94, 999.4].map(formatMs)).toEqual([
+      '10.0 ms',
+      '100 ms',
+      '1.00 s',
+      '9.99 ms',
+      '99.9 ms',
+      '999 ms',
+    ]);
+  });
+
   it('formatDigits - singular and thousands separators', () => {
     expect(formatDigits(1)).toBe('1 digit');
     expect(formatDigits(208988)).toBe('208,988 digits');

@@ -16,9 +16,10 @@ export function foldDigits(decimal: string, edgeDigits = 24): FoldedNumber {
 
 /** "0.42 ms", "4.2 ms", "42 ms", "4.20 s": about three significant digits. */
 export function formatMs(ms: number): string {
-  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
-  if (ms >= 100) return `${Math.round(ms)} ms`;
-  if (ms >= 10) return `${ms.toFixed(1)} ms`;
+  // Each form is chosen by the value as it would show: 999.6 is "1.00 s", not "1000 ms".
+  if (Number(ms.toFixed(0)) >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  if (Number(ms.toFixed(1)) >= 100) return `${Math.round(ms)} ms`;
+  if (Number(ms.toFixed(2)) >= 10) return `${ms.toFixed(1)} ms`;
   return `${ms.toFixed(2)} ms`;
 }
 
