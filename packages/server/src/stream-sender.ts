@@ -8,8 +8,9 @@
  *
  * Back-pressure: when the broker takes the server's frames slower than the producer makes items
  * (its flow control, a memory alarm), what it has not taken waits in the socket. Past
- * MAX_BACKLOG_BYTES the stream stops pulling items until most of that is gone, so the memory a
- * stream holds is bounded by that, not by `maxStreamBytes` times the streams under way.
+ * MAX_BACKLOG_BYTES the stream stops pulling items until most of that is gone, so what waits is
+ * bounded by that plus one item per stream under way (a pull under way when the socket filled),
+ * not by `maxStreamBytes` times the streams.
  */
 import { RpcError } from '@stomp-rpc/client';
 import { Header, StreamMark } from '@stomp-rpc/client/protocol';
