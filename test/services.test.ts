@@ -227,6 +227,48 @@ describe('services', () => {
     expect(stopped[0]).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
   });
 
+  it("deadline - a request that waited in the queue is stopped at its caller's deadline, not a whole expiration after its delivery", async () => {
+    const queue = uniqueQueue('svc');
+    const stopped: unknown[] = [];
+    const started: RpcRequest[] = [];
+    // One request at a time: the second waits in the broker's queue while the first is handled.
+    const server = serveService(
+      calculator(queue),
+      {
+        add: ({ a, b }) => a + b,
+        wait: ({ ms }, request) =>
+          new Promise<string>((resolve, reject) => {
+            started.push(request);
+            const timer = setTimeout(() => resolve('waited'), ms);
+            request.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              stopped.push(request.signal.reason);
+              reject(request.signal.reason);
+            });
+          }),
+        count: async function* () {},
+      },
+      { url: BROKER_URL, prefetch: 1 },
+    );
+    onTestFinished(() => server.stop(1000));
+    await server.start(10_000);
+    const calc = openService(calculator(queue));
+    await calc.rpc.ready(5000);
+    const first = calc.call('wait', { ms: 1500 });
+    await until(() => started.length === 1);
+    // Delivered about 1.5 s after it was sent, with `expiration: 3000` as sent: the server alone
+    // would count its deadline to 4.5 s; its caller gives up at 3 s.
+    const second = calc.call('wait', { ms: 30_000 }, { timeoutMs: 3000 });
+    await expect(first).resolves.toBe('waited');
+    expect(await rejectionCode(second)).toBe('TIMEOUT');
+    await until(() => stopped.length === 1);
+    expect(started).toHaveLength(2);
+    expect(stopped[0]).toMatchObject({
+      code: 'DEADLINE_EXCEEDED',
+      message: expect.stringContaining("the caller's deadline"),
+    });
+  });
+
   it('async validation - a call cancelled while its validator runs never reaches the handler', async () => {
     const queue = uniqueQueue('svc');
     // A validator that looks something up, and answers when the test lets it: after the cancel.

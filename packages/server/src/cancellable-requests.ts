@@ -36,11 +36,19 @@ export class CancellableRequests {
     };
   }
 
-  /** Aborts, with ABORTED, every request of `correlationId` whose reply would go to the cancel's sender. */
-  cancel(correlationId: string | undefined, replyTo: string | undefined): void {
+  /**
+   * Stops every request of `correlationId` whose reply would go to the cancel's sender: ABORTED, or
+   * DEADLINE_EXCEEDED when the cancel says so (`code`: its caller's deadline passed, which may be
+   * before the one the server counted from delivery, the request having waited in the queue).
+   */
+  cancel(correlationId: string | undefined, replyTo: string | undefined, code?: string): void {
     if (correlationId === undefined || replyTo === undefined) return;
+    const reason =
+      code === 'DEADLINE_EXCEEDED'
+        ? new RpcError(code, "the caller's deadline passed (it counts the time the request waited in the queue)")
+        : new RpcError('ABORTED', 'the caller cancelled the call');
     for (const request of [...(this.#byCorrelationId.get(correlationId) ?? [])]) {
-      if (request.replyTo === replyTo) request.control.abort(new RpcError('ABORTED', 'the caller cancelled the call'));
+      if (request.replyTo === replyTo) request.control.abort(reason);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { RpcError } from '@stomp-rpc/client';
 import { CANCEL_TOPIC } from '@stomp-rpc/client/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeSocket } from '../../client/test/fake-socket.js';
@@ -113,8 +114,8 @@ function deliver(socket: FakeSocket, destination: string, headers: Record<string
 const REPLY_TO = '/reply-queue/amq.gen-caller';
 const request = (socket: FakeSocket, correlationId: string) =>
   deliver(socket, '/queue/rpc_queue', { 'reply-to': REPLY_TO, 'correlation-id': correlationId }, '1');
-const cancel = (socket: FakeSocket, correlationId: string) =>
-  deliver(socket, CANCEL_TOPIC, { 'reply-to': REPLY_TO, 'correlation-id': correlationId });
+const cancel = (socket: FakeSocket, correlationId: string, extra: Record<string, string> = {}) =>
+  deliver(socket, CANCEL_TOPIC, { 'reply-to': REPLY_TO, 'correlation-id': correlationId, ...extra });
 
 /** A handler that holds every request until the test releases it, and shows their signals. */
 function heldRequests() {
@@ -139,6 +140,22 @@ describe('RpcServer cancels', () => {
     expect(held.signals.map((signal) => signal.aborted)).toEqual([true, true]);
     await vi.waitFor(() => expect(server.stats).toMatchObject({ cancelled: 2, inFlight: 0 }));
     expect(framesOf(socket, 'SEND')).toHaveLength(0);
+    void server.stop(0);
+  });
+
+  it('cancel - one saying DEADLINE_EXCEEDED (the caller timed out) ends the request as its deadline would, before the one counted from delivery', async () => {
+    const held = heldRequests();
+    const { server, socket } = await startedOnFakeSockets({ handler: held.handler });
+    deliver(socket, '/queue/rpc_queue', { 'reply-to': REPLY_TO, 'correlation-id': 'call.3', expiration: '60000' }, '1');
+    await vi.waitFor(() => expect(held.signals).toHaveLength(1));
+    cancel(socket, 'call.3', { 'rpc-error-code': 'DEADLINE_EXCEEDED' });
+    expect(held.signals[0]?.reason).toMatchObject({
+      code: 'DEADLINE_EXCEEDED',
+      message: expect.stringContaining("the caller's deadline"),
+    });
+    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(1));
+    expect(header(framesOf(socket, 'SEND')[0] as string, 'rpc-error-code')).toBe('DEADLINE_EXCEEDED');
+    expect(server.stats).toMatchObject({ cancelled: 0, errors: { DEADLINE_EXCEEDED: 1 } });
     void server.stop(0);
   });
 
@@ -281,6 +298,26 @@ describe('RpcServer failures', () => {
     request(socket, 'call.1');
     await vi.waitFor(() => expect(framesOf(socket, 'ACK')).toHaveLength(1));
     expect(framesOf(socket, 'SEND').map((reply) => header(reply, 'rpc-error-code'))).toEqual(['INTERNAL']);
+    void server.stop(0);
+  });
+  it("a handler that passes on another server's error (DEADLINE_EXCEEDED from a call of its own) answers INTERNAL naming it, not that code as its caller's", async () => {
+    const { server, socket } = await startedOnFakeSockets({
+      handler: ({ correlationId }) => {
+        if (correlationId === 'call.2') throw new RpcError('INVALID_ARGUMENT', 'n is not a number');
+        throw new RpcError('DEADLINE_EXCEEDED', 'the deadline passed', { remote: true });
+      },
+    });
+    request(socket, 'call.1');
+    request(socket, 'call.2');
+    await vi.waitFor(() => expect(framesOf(socket, 'SEND')).toHaveLength(2));
+    const replies = framesOf(socket, 'SEND').map((reply) => [
+      header(reply, 'rpc-error-code'),
+      reply.slice(reply.indexOf('\n\n') + 2, -1),
+    ]);
+    expect(replies).toEqual([
+      ['INTERNAL', 'DEADLINE_EXCEEDED: the deadline passed'],
+      ['INVALID_ARGUMENT', 'n is not a number'],
+    ]);
     void server.stop(0);
   });
   it.each(Object.keys(failing) as Array<keyof typeof failing>)(

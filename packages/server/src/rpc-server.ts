@@ -311,7 +311,7 @@ export class RpcServer {
       });
     }
     const onCancel = ({ headers }: StompMessage) =>
-      this.#cancellable.cancel(headers[Header.correlationId], headers[Header.replyTo]);
+      this.#cancellable.cancel(headers[Header.correlationId], headers[Header.replyTo], headers[Header.errorCode]);
     if (this.#listenForCancels) subscribe(CANCEL_TOPIC, onCancel);
     const confirmed = subscribe(
       queueDestination(queue),
@@ -465,11 +465,12 @@ export class RpcServer {
  */
 function failureReply(thrown: unknown, bound: ReplyBound): { body: string; code: ErrorCode; stack?: string } {
   const error = RpcError.from(thrown);
-  // A handler may pass on what one of its own calls failed with (TIMEOUT, say): its caller must
-  // not take that for what happened to its own call.
-  const reply = isServerCode(error.code)
-    ? { body: fitted(error.message, bound), code: error.code }
-    : { body: fitted(`${error.code}: ${error.message}`, bound), code: 'INTERNAL' as const };
+  // A handler may pass on what one of its own calls failed with (TIMEOUT, say, or a server's
+  // DEADLINE_EXCEEDED): its caller must not take that for what happened to its own call.
+  const reply =
+    isServerCode(error.code) && !error.remote
+      ? { body: fitted(error.message, bound), code: error.code }
+      : { body: fitted(`${error.code}: ${error.message}`, bound), code: 'INTERNAL' as const };
   const stack = reply.code === 'INTERNAL' ? stackOf(thrown) : undefined;
   return stack === undefined ? reply : { ...reply, stack };
 }

@@ -284,7 +284,7 @@ describe('RpcClient request', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('cancel - an aborted call that was sent is cancelled on the cancel topic; one never sent, and a timeout, are not', async () => {
+  it('cancel - an aborted call that was sent is cancelled on the cancel topic, a timed-out one too (saying DEADLINE_EXCEEDED); one never sent is not', async () => {
     const { client, transport, clock } = setup();
     const unsent = new AbortController();
     const waiting = client.request('/queue/q', '0', { signal: unsent.signal });
@@ -297,10 +297,16 @@ describe('RpcClient request', () => {
     controller.abort();
     await expect(reply).rejects.toMatchObject({ code: 'ABORTED' });
     const late = client.request('/queue/q', '2', { timeoutMs: 100 });
-    transport.receipt(transport.lastCorrelationId());
+    const lateId = transport.lastCorrelationId();
+    transport.receipt(lateId);
     clock.advance(100);
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
-    expect(transport.cancels()).toEqual([correlationId]);
+    // The request may have waited in the queue: its server counts its whole expiration from delivery.
+    const cancels = transport.published.filter((frame) => frame.destination === CANCEL_TOPIC);
+    expect(cancels.map((frame) => [frame.headers[Header.correlationId], frame.headers[Header.errorCode]])).toEqual([
+      [correlationId, undefined],
+      [lateId, 'DEADLINE_EXCEEDED'],
+    ]);
   });
 
   it('close - called twice, the second settles with the first, once the connection has closed', async () => {
@@ -904,7 +910,7 @@ describe('RpcClient confirmation', () => {
     expect(transport.cancels()).toEqual([correlationId]);
   });
 
-  it('resend - a call sent twice that ends at its deadline sends no cancel: every copy carries that deadline', async () => {
+  it('resend - a call sent twice that ends at its deadline sends one cancel, saying DEADLINE_EXCEEDED, for both copies', async () => {
     const { client, transport, clock } = setup({ timeoutMs: 5000, resendUnconfirmedMs: 1000 });
     transport.connect();
     const late = client.request('/queue/q', 'x', { idempotent: true });
@@ -914,7 +920,7 @@ describe('RpcClient confirmation', () => {
     transport.receipt(copy?.headers[Header.receipt] as string); // the copy is taken, and never answered
     clock.advance(5000);
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
-    expect(transport.cancels()).toEqual([]);
+    expect(transport.cancels()).toEqual([copy?.headers[Header.correlationId]]);
   });
 
   it('batch - idempotent requests of one turn go out together, and only the last asks for a RECEIPT', async () => {

@@ -71,8 +71,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
    */
   presence?: boolean | undefined;
   /**
-   * Tell the servers when a call is given up on (aborted, a stream left early, the client closed),
-   * so that its handler stops; and when a call sent twice on the connection ends, so that the
+   * Tell the servers when a call is given up on (aborted, timed out, a stream left early, the
+   * client closed), so that its handler stops; and when a call sent twice on the connection ends, so that the
    * other copy stops. Needs write access to the cancel topic (`rpc.cancel` on
    * `amq.topic`): RabbitMQ closes a connection whose publish it refuses, so without that access,
    * turn this off; calls given up on then run on at the server to their end or deadline.
@@ -218,11 +218,12 @@ export interface RpcClientInternals {
 type Call = PendingCall<RpcReply>;
 
 /**
- * The ends of a call its servers stop at by themselves, with no cancel: its deadline, which the
- * request carries (TIMEOUT), a request the broker did not confirm (OVERLOADED), a queue nothing
- * consumes (NO_SERVERS).
+ * The ends of a call no server needs telling about: a request the broker did not confirm
+ * (OVERLOADED), a queue nothing consumes (NO_SERVERS). Not TIMEOUT: a request that waited in the
+ * queue reaches its server with its whole `expiration` still to run (the broker does not count
+ * the wait down), so the server would work on for that long after its caller left.
  */
-const SERVERS_STOP_ALONE: ReadonlySet<ErrorCode> = new Set(['TIMEOUT', 'OVERLOADED', 'NO_SERVERS']);
+const SERVERS_STOP_ALONE: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'NO_SERVERS']);
 
 export class RpcClient {
   readonly #connection: Transport;
@@ -592,11 +593,12 @@ interface RequestChecks {
 
 /**
  * A call that ended while out on this connection, other than by its server's own end (a reply, a
- * remote error, an end the client refused) or its deadline: aborted, a stream left, refused or
- * broken, the client closed. The servers are told (protocol CANCEL_TOPIC), so that none goes on
- * working for nobody; always when its caller ended it (`by`). So are they, however it ended but by
- * its deadline, when the request went out again on this connection: another server may be running
- * a copy (a cancel for an answered request is ignored). The cancel carries the requests'
+ * remote error, an end the client refused), OVERLOADED or NO_SERVERS: aborted, a stream left,
+ * refused or broken, timed out, the client closed. The servers are told (protocol CANCEL_TOPIC), so
+ * that none goes on working for nobody; always when its caller ended it (`by`). So are they, however
+ * it ended but by OVERLOADED or NO_SERVERS, when the request went out again on this connection:
+ * another server may be running a copy (a cancel for an answered request is ignored). The cancel
+ * of a TIMEOUT says DEADLINE_EXCEEDED (`rpc-error-code`). The cancel carries the requests'
  * `reply-to`, which the broker turns into this connection's own reply queue, as it did for the
  * request: a server obeys a cancel only from there.
  */
@@ -612,7 +614,9 @@ function cancelIfGivenUp(
   const serverDone = by === 'server' || !local;
   if (!sent || !(by === 'caller' || (!deadline && (resentHere || !serverDone)))) return;
   try {
-    const headers = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
+    const headers: Record<string, string> = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
+    // Its deadline passed: the server ends the call as at its own deadline, not as cancelled.
+    if (local && outcome.code === 'TIMEOUT' && by !== 'caller') headers[Header.errorCode] = 'DEADLINE_EXCEEDED';
     connection.publish({ destination: CANCEL_TOPIC, body: '', headers });
   } catch {
     // disconnected: the request's own deadline still stops the server

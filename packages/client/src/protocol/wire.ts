@@ -44,10 +44,11 @@ export const Header = {
 export const StreamMark = { item: 'item', end: 'end' } as const;
 
 /**
- * Where a client says it gave up on a call (aborted, or the client closed): servers listen here
- * and stop the handler of the request whose `correlation-id` the (empty) message carries, when
- * its `reply-to` is the request's (the broker renders both as the caller's own reply queue). A
- * deadline needs no message: the request's `expiration` already tells the server when to stop.
+ * Where a client says it gave up on a call (aborted, timed out, or the client closed): servers
+ * listen here and stop the handler of the request whose `correlation-id` the (empty) message
+ * carries, when its `reply-to` is the request's (the broker renders both as the caller's own reply
+ * queue). A timeout's cancel carries `rpc-error-code: DEADLINE_EXCEEDED`: the request's
+ * `expiration` arrives as sent, not counted down by the time it waited in the queue.
  */
 export const CANCEL_TOPIC = '/topic/rpc.cancel';
 
