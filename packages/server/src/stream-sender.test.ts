@@ -81,6 +81,33 @@ describe('sendStream', () => {
     expect(finished.value).toBe(true);
   });
 
+  it('a hand-written producer is told return() only when left early: not after its last item, nor after its next() threw', async () => {
+    const producer = (items: string[], fail = false) => {
+      const calls = { returned: 0 };
+      let at = 0;
+      const iterator: AsyncIterator<string> = {
+        next: async () => {
+          if (at < items.length) return { done: false, value: items[at++] as string };
+          if (fail) throw new RpcError('INVALID_ARGUMENT', 'n too large');
+          return { done: true, value: undefined };
+        },
+        return: async () => {
+          calls.returned++;
+          return { done: true, value: undefined };
+        },
+      };
+      return { calls, items: { [Symbol.asyncIterator]: () => iterator } };
+    };
+    const finished = producer(['a', 'b']);
+    expect(await sendStream(finished.items, limits(10), sink())).toBe(2);
+    const failed = producer(['a'], true);
+    expect(await sendStream(failed.items, limits(10), sink())).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const left = producer(['a', 'b', 'c']);
+    expect(await sendStream(left.items, limits(10), sink(1))).toMatchObject({ code: 'ABORTED' });
+    await Promise.resolve();
+    expect([finished.calls.returned, failed.calls.returned, left.calls.returned]).toEqual([0, 0, 1]);
+  });
+
   it('past maxStreamItems or maxStreamBytes it ends with INTERNAL; a producer that throws ends with its error; a lost connection with CONNECTION_LOST', async () => {
     expect(await sendStream(numbers(5), limits(4), sink())).toMatchObject({ code: 'INTERNAL' });
     const tooBig = sink();

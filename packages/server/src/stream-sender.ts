@@ -55,6 +55,20 @@ export async function sendStream(
     return new RpcError('INTERNAL', `the handler returned ${given}, neither a string nor an async iterable`);
   }
   const iterator = items[Symbol.asyncIterator]();
+  // As `for await`: return() only for a producer left before it finished (not after its last
+  // item, nor after its next() threw), since a hand-written one may take return() for a stop.
+  let open = true;
+  const pull = () =>
+    iterator.next().then(
+      (next) => {
+        if (next.done) open = false;
+        return next;
+      },
+      (error: unknown) => {
+        open = false;
+        throw error;
+      },
+    );
   let sent = 0;
   let bytes = 0;
   try {
@@ -63,7 +77,7 @@ export async function sendStream(
       if (sink.backlog() > MAX_BACKLOG_BYTES) await drained(sink);
       const stop = sink.stopped();
       if (stop) return stop;
-      const next = await sink.within(iterator.next());
+      const next = await sink.within(pull());
       // A producer that ends because its signal aborted has not finished: the stop is the answer.
       if (next.done) return sink.stopped() ?? sent;
       if (typeof next.value !== 'string') return new RpcError('INTERNAL', 'a stream item is not a string');
@@ -81,7 +95,7 @@ export async function sendStream(
     return RpcError.from(error);
   } finally {
     // Stopped early: the producer's finally blocks run (and free what it holds).
-    void Promise.resolve(iterator.return?.()).catch(() => {});
+    if (open) void Promise.resolve(iterator.return?.()).catch(() => {});
   }
 }
 
