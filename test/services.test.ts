@@ -28,7 +28,13 @@ const calculator = (queue: string) =>
  * Serves `calculator(queue)`; `stopped` gets each wait handler's abort reason, `started` each
  * request a wait handler got.
  */
-async function serveCalculator(queue: string, stopped: unknown[] = [], cancels = true, started: RpcRequest[] = []) {
+async function serveCalculator(
+  queue: string,
+  stopped: unknown[] = [],
+  cancels = true,
+  started: RpcRequest[] = [],
+  prefetch?: number,
+) {
   const server = serveService(
     calculator(queue),
     {
@@ -47,7 +53,7 @@ async function serveCalculator(queue: string, stopped: unknown[] = [], cancels =
         for (let n = 1; n <= to; n++) yield n;
       },
     },
-    { url: BROKER_URL, cancels },
+    { url: BROKER_URL, cancels, prefetch },
   );
   onTestFinished(() => server.stop(1000));
   await server.start(10_000);
@@ -232,26 +238,7 @@ describe('services', () => {
     const stopped: unknown[] = [];
     const started: RpcRequest[] = [];
     // One request at a time: the second waits in the broker's queue while the first is handled.
-    const server = serveService(
-      calculator(queue),
-      {
-        add: ({ a, b }) => a + b,
-        wait: ({ ms }, request) =>
-          new Promise<string>((resolve, reject) => {
-            started.push(request);
-            const timer = setTimeout(() => resolve('waited'), ms);
-            request.signal.addEventListener('abort', () => {
-              clearTimeout(timer);
-              stopped.push(request.signal.reason);
-              reject(request.signal.reason);
-            });
-          }),
-        count: async function* () {},
-      },
-      { url: BROKER_URL, prefetch: 1 },
-    );
-    onTestFinished(() => server.stop(1000));
-    await server.start(10_000);
+    await serveCalculator(queue, stopped, true, started, 1);
     const calc = openService(calculator(queue));
     await calc.rpc.ready(5000);
     const first = calc.call('wait', { ms: 1500 });
