@@ -21,7 +21,7 @@ export function nodePid(node?: NodeProfile): number | undefined;
 export function launchNode(node: NodeProfile, definitions?: string): boolean;
 export function waitForNode(node: NodeProfile): Promise<void>;
 export function ensureBroker(): Promise<{ url: string; started: boolean }>;
-export function stopNode(node?: NodeProfile): void;
+export function stopNode(node?: NodeProfile): Promise<void>;
 export function restartLocalBroker(): Promise<void>;
 export function freezeLocalBroker(ms: number): Promise<void>;
 export function runAsCommand(moduleUrl: string, main: (command: string | undefined) => Promise<number>): void;

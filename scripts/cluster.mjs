@@ -133,7 +133,10 @@ async function startCluster() {
 
 /** Waits for every member, joins those that are not in the cluster yet, and imports the definitions. */
 async function formCluster(launched) {
-  for (const node of CLUSTER_NODES) await waitForNode(node);
+  for (const node of CLUSTER_NODES) {
+    if (!launched.includes(node)) startIfStopped(node);
+    await waitForNode(node);
+  }
   for (const node of CLUSTER_NODES.slice(1)) {
     if (clusterStatus().members.includes(node.name)) continue;
     log(`joining ${node.name} to ${seed.name}`);
@@ -152,6 +155,26 @@ async function formCluster(launched) {
   log(`cluster ready: ${running.join(', ')}`);
   log(`STOMP_URL=${clusterUrls().join(',')}`);
   return { urls: clusterUrls(), launched };
+}
+
+/**
+ * Starts RabbitMQ on a member whose VM runs without it: a join cut short between `stop_app` and
+ * `start_app` (a Ctrl-C) leaves it so, and waitForNode would wait for it in vain.
+ */
+function startIfStopped(node) {
+  let running;
+  try {
+    running = rabbitmqTool(node, 'rabbitmqctl', ['eval', 'rabbit:is_running().'], 15_000).trim();
+  } catch {
+    return; // not reachable: waitForNode says why
+  }
+  if (running !== 'false') return;
+  log(`${node.name} runs with RabbitMQ stopped (a join cut short?): starting it`);
+  try {
+    rabbitmqTool(node, 'rabbitmqctl', ['start_app']);
+  } catch (error) {
+    log(error.message); // booting already, say: waitForNode decides
+  }
 }
 
 /**
