@@ -75,13 +75,16 @@ export function brokerUrls() {
 
 /**
  * `url` as the scripts show it and hand it to the demo page: without a user and password, which a
- * URL may carry (the programs send them as Basic auth). One that does not parse (a password with
- * '/', '?' or '#') loses everything up to its last '@'.
+ * URL may carry (the programs send them as Basic auth). One with an '@' that does not parse, or
+ * parses with no user (a password holding '/', '?' or '#' read as a host or path; no scheme),
+ * loses everything up to its last '@'.
  */
 export function shownUrl(url) {
-  if (!URL.canParse(url)) return url.replace(/\/\/.*@/s, '//');
-  const parsed = new URL(url);
-  if (parsed.username === '' && parsed.password === '') return url;
+  if (!url.includes('@')) return url;
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed === undefined || (parsed.username === '' && parsed.password === '')) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1');
+  }
   parsed.username = '';
   parsed.password = '';
   return parsed.href;

@@ -40,6 +40,9 @@ describe('broker script - URLs shown', () => {
     expect(shownUrl('ws://rpc-server:s3cret@broker:15674/ws')).toBe('ws://broker:15674/ws');
     expect(shownUrl('ws://bob:s3cret/9xQ+z@127.0.0.1:1/ws')).toBe('ws://127.0.0.1:1/ws');
     expect(shownUrl('wss://u:s3c?ret#x@host/ws')).toBe('wss://host/ws');
+    // These parse, but wrongly: the password as a port and path; the user as the scheme.
+    expect(shownUrl('ws://admin:1234/x@broker:15674/ws')).toBe('ws://broker:15674/ws');
+    expect(shownUrl('guest:s3cret@localhost:15674/ws')).toBe('localhost:15674/ws');
   });
 });
 

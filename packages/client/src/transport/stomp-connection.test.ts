@@ -166,6 +166,7 @@ describe('StompConnection broker URLs', () => {
       'ws://bob:s3cret/9xQ+z@127.0.0.1:1/ws',
       'ws://u:s3cret?x@host/ws',
       'ws://u:s3cret#x@host/ws',
+      'guest:s3cret@localhost:15674/ws', // no scheme: "guest:" is read as one
     ]) {
       expect(() => new StompConnection({ url }), url).toThrow(
         expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.not.stringContaining('s3cret') }),
@@ -175,6 +176,8 @@ describe('StompConnection broker URLs', () => {
     expect(() => new StompConnection({ url: 'ws://bob:s3cret/9xQ+z@127.0.0.1:1/ws' })).toThrow(
       /got "ws:\/\/127\.0\.0\.1:1\/ws"$/,
     );
+    // It parses, but wrongly (host "admin", port 1234, the rest a path): not shown either.
+    expect(new StompConnection({ url: 'ws://admin:1234/s3cret@broker:15674/ws' }).url).toBe('ws://broker:15674/ws');
   });
 
   it('with randomizeUrls false, starts from the first URL', async () => {

@@ -555,18 +555,21 @@ function silenceError(url: string, silentMs: number): RpcError {
 
 /**
  * `url` without its user and password (`ws` sends them as Basic auth): they must not reach logs or
- * errors. A URL that does not parse may be one whose password holds '/', '?' or '#' (which is why
- * it does not parse): everything up to its last '@' goes, as showing too little beats showing a secret.
+ * errors. A URL with an '@' that does not parse, or parses with no user (a password holding '/',
+ * '?' or '#' read as a host or path; a URL without its scheme), loses everything up to its last
+ * '@': showing too little beats showing a secret.
  */
 function withoutCredentials(url: string): string {
   if (!url.includes('@')) return url;
-  let parsed: URL;
+  let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
-    return url.replace(/\/\/.*@/s, '//');
+    // shown as below
   }
-  if (parsed.username === '' && parsed.password === '') return url;
+  if (parsed === undefined || (parsed.username === '' && parsed.password === '')) {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1');
+  }
   parsed.username = '';
   parsed.password = '';
   return parsed.href;
