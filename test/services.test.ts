@@ -8,7 +8,7 @@ import * as v from 'valibot';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freezeLocalBroker } from '../scripts/broker.mjs';
 import { openWire } from './stomp-wire.js';
-import { BROKER_URL, rejectionCode, spawnChild, uniqueQueue, until } from './support.js';
+import { BROKER_URL, queueDepth, rejectionCode, spawnChild, uniqueQueue, until } from './support.js';
 
 const calculator = (queue: string) =>
   defineService({
@@ -243,9 +243,9 @@ describe('services', () => {
     await calc.rpc.ready(5000);
     const first = calc.call('wait', { ms: 1500 });
     await until(() => started.length === 1);
-    // Delivered about 1.5 s after it was sent, with `expiration: 3000` as sent: the server alone
-    // would count its deadline to 4.5 s; its caller gives up at 3 s.
-    const second = calc.call('wait', { ms: 30_000 }, { timeoutMs: 3000 });
+    // Delivered about 1.5 s after it was sent, with `expiration: 5000` as sent: the server alone
+    // would count its deadline to 6.5 s; its caller gives up at 5 s.
+    const second = calc.call('wait', { ms: 30_000 }, { timeoutMs: 5000 });
     await expect(first).resolves.toBe('waited');
     expect(await rejectionCode(second)).toBe('TIMEOUT');
     await until(() => stopped.length === 1);
@@ -254,6 +254,25 @@ describe('services', () => {
       code: 'DEADLINE_EXCEEDED',
       message: expect.stringContaining("the caller's deadline"),
     });
+  });
+
+  it('cancel - a call aborted while its request waits in the queue never reaches the handler: the server kept its cancel', async () => {
+    const queue = uniqueQueue('svc');
+    const started: RpcRequest[] = [];
+    // One request at a time: the second waits in the broker's queue while the first is handled.
+    const server = await serveCalculator(queue, [], true, started, 1);
+    const calc = openService(calculator(queue));
+    await calc.rpc.ready(5000);
+    const first = calc.call('wait', { ms: 1000 });
+    await until(() => started.length === 1);
+    const controller = new AbortController();
+    const second = calc.call('wait', { ms: 30_000 }, { signal: controller.signal });
+    await until(async () => (await queueDepth(queue)) === 1, 5000, 'the second request waiting in the queue');
+    controller.abort(); // its cancel reaches the server long before the request does
+    expect(await rejectionCode(second)).toBe('ABORTED');
+    await expect(first).resolves.toBe('waited');
+    await until(() => server.stats.cancelled === 1, 10_000, 'the queued request delivered and stopped');
+    expect(started).toHaveLength(1);
   });
 
   it('async validation - a call cancelled while its validator runs never reaches the handler', async () => {

@@ -6,9 +6,18 @@
  * One id may stand for several requests here: a client re-sends a request the broker did not
  * confirm under the same correlation id, so one server can hold two copies of one call. A cancel
  * stops every copy, and each copy leaves when it ends, whichever ends first.
+ *
+ * A cancel can also come before its request: one still waiting in the queue when its caller gave
+ * up (or timed out: the request's `expiration` arrives as sent, not counted down by that wait).
+ * The last REMEMBERED_CANCELS cancels are kept for REMEMBER_CANCEL_MS, so that such a request is
+ * stopped when it arrives, before its handler runs.
  */
 import { RpcError } from '@stomp-rpc/client';
 import type { RequestControl } from './request-control.js';
+
+/** How many cancels are kept for requests not here yet, and for how long. */
+export const REMEMBERED_CANCELS = 4096;
+export const REMEMBER_CANCEL_MS = 5 * 60_000;
 
 /** A request a cancel can stop: where its reply would go (the raw `reply-to`), and its control. */
 export interface CancellableRequest {
@@ -16,10 +25,26 @@ export interface CancellableRequest {
   readonly control: RequestControl;
 }
 
+interface RememberedCancel {
+  readonly replyTo: string;
+  readonly reason: RpcError;
+  readonly at: number;
+}
+
 export class CancellableRequests {
   readonly #byCorrelationId = new Map<string, Set<CancellableRequest>>();
+  /** Oldest first (a Map keeps insertion order). */
+  readonly #remembered = new Map<string, RememberedCancel>();
+  readonly #now: () => number;
 
-  /** Makes `request` reachable by a cancel of `correlationId`, until the returned function is called. */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /**
+   * Makes `request` reachable by a cancel of `correlationId`, until the returned function is
+   * called; one its caller cancelled already is stopped at once.
+   */
   add(correlationId: string, request: CancellableRequest): () => void {
     let copies = this.#byCorrelationId.get(correlationId);
     if (copies === undefined) {
@@ -28,6 +53,10 @@ export class CancellableRequests {
     }
     copies.add(request);
     const held = copies;
+    const early = this.#remembered.get(correlationId);
+    if (early && early.replyTo === request.replyTo && this.#now() - early.at < REMEMBER_CANCEL_MS) {
+      request.control.abort(early.reason);
+    }
     return () => {
       held.delete(request);
       if (held.size === 0 && this.#byCorrelationId.get(correlationId) === held) {
@@ -37,9 +66,9 @@ export class CancellableRequests {
   }
 
   /**
-   * Stops every request of `correlationId` whose reply would go to the cancel's sender: ABORTED, or
-   * DEADLINE_EXCEEDED when the cancel says so (`code`: its caller's deadline passed, which may be
-   * before the one the server counted from delivery, the request having waited in the queue).
+   * Stops every request of `correlationId` whose reply would go to the cancel's sender, and any
+   * that arrives later: ABORTED, or DEADLINE_EXCEEDED when the cancel says so (`code`: its caller's
+   * deadline passed, which may be before the one the server counts from delivery).
    */
   cancel(correlationId: string | undefined, replyTo: string | undefined, code?: string): void {
     if (correlationId === undefined || replyTo === undefined) return;
@@ -49,6 +78,16 @@ export class CancellableRequests {
         : new RpcError('ABORTED', 'the caller cancelled the call');
     for (const request of [...(this.#byCorrelationId.get(correlationId) ?? [])]) {
       if (request.replyTo === replyTo) request.control.abort(reason);
+    }
+    this.#remember(correlationId, { replyTo, reason, at: this.#now() });
+  }
+
+  #remember(correlationId: string, cancel: RememberedCancel): void {
+    this.#remembered.delete(correlationId); // to the back: the newest
+    this.#remembered.set(correlationId, cancel);
+    if (this.#remembered.size > REMEMBERED_CANCELS) {
+      const oldest = this.#remembered.keys().next().value;
+      if (oldest !== undefined) this.#remembered.delete(oldest);
     }
   }
 }
