@@ -53,7 +53,7 @@ options:
                           not write rpc.ping): a call nothing answers is TIMEOUT, not NO_SERVERS;
                           not with --servers or --fail-fast
   --no-cancels            send no cancels on rpc.cancel (for a broker user that may not write it):
-                          a call stopped by a signal runs on at the server
+                          a call stopped by a signal or timed out runs on at the server
   --sequence              stream fib(from..to) instead of one fib(n)
   --servers               list the live servers (all queues) and exit
   -h, --help              this text

@@ -139,7 +139,8 @@ export interface RpcServerOptions extends StompConnectionOptions {
   maxStreamBytes?: number | undefined;
   /**
    * Listen for callers' cancels (protocol CANCEL_TOPIC), which needs read access to `rpc.cancel` on
-   * `amq.topic`; false: a cancelled call runs to its end (its deadline still stops it).
+   * `amq.topic`; false: a cancelled call runs to its end (its deadline still stops it, counted
+   * from delivery: a request that waited in the queue runs on after its caller timed out).
    * @default true
    */
   cancels?: boolean | undefined;

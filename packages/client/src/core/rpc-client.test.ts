@@ -571,7 +571,7 @@ describe('RpcClient stream', () => {
     expect(client.stats.errors).toEqual({ INVALID_ARGUMENT: 1, INTERNAL: 1 });
   });
 
-  it('stream - leaving the loop early cancels the call; so does the deadline end it with TIMEOUT', async () => {
+  it('stream - leaving the loop early cancels the call; the deadline ends it with TIMEOUT, and its cancel says DEADLINE_EXCEEDED', async () => {
     const { client, transport, clock } = setup();
     transport.connect();
     const items = client.stream('/queue/q', 'range');
@@ -582,10 +582,16 @@ describe('RpcClient stream', () => {
     expect(transport.cancels()).toEqual([correlationId]);
     const slow = client.stream('/queue/q', 'range', { timeoutMs: 50 });
     const next = slow.next();
-    transport.receipt(transport.lastCorrelationId());
+    const slowId = transport.lastCorrelationId();
+    transport.receipt(slowId);
     clock.advance(50);
     await expect(next).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(client.stats.pending).toBe(0);
+    const cancels = transport.published.filter((frame) => frame.destination === CANCEL_TOPIC);
+    expect(cancels.map((frame) => [frame.headers[Header.correlationId], frame.headers[Header.errorCode]])).toEqual([
+      [correlationId, undefined],
+      [slowId, 'DEADLINE_EXCEEDED'],
+    ]);
   });
 
   it('stream - an item out of order, a plain reply to a stream and an item to a plain call are BAD_REPLY', async () => {
@@ -644,6 +650,7 @@ describe('RpcClient stream', () => {
       expect(error, code).toMatchObject({ code });
       expect((error as Error).message, code).toContain(says);
       expect(transport.requests('/queue/q')).toHaveLength(1);
+      expect(transport.cancels(), 'its request went with the last connection').toEqual([]);
     }
   });
 });
@@ -920,7 +927,14 @@ describe('RpcClient confirmation', () => {
     transport.receipt(copy?.headers[Header.receipt] as string); // the copy is taken, and never answered
     clock.advance(5000);
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT' });
-    expect(transport.cancels()).toEqual([copy?.headers[Header.correlationId]]);
+    const cancels = transport.published.filter((frame) => frame.destination === CANCEL_TOPIC);
+    expect(cancels.map((frame) => frame.headers)).toEqual([
+      {
+        [Header.correlationId]: copy?.headers[Header.correlationId],
+        [Header.replyTo]: REPLY_TO,
+        [Header.errorCode]: 'DEADLINE_EXCEEDED',
+      },
+    ]);
   });
 
   it('batch - idempotent requests of one turn go out together, and only the last asks for a RECEIPT', async () => {

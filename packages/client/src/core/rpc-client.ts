@@ -75,7 +75,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * client closed), so that its handler stops; and when a call sent twice on the connection ends, so that the
    * other copy stops. Needs write access to the cancel topic (`rpc.cancel` on
    * `amq.topic`): RabbitMQ closes a connection whose publish it refuses, so without that access,
-   * turn this off; calls given up on then run on at the server to their end or deadline.
+   * turn this off; calls given up on then run on at the server to their end or deadline (for a
+   * call that timed out, a deadline counted from the request's delivery, after its wait in the queue).
    * @default true
    */
   cancels?: boolean | undefined;
@@ -218,12 +219,14 @@ export interface RpcClientInternals {
 type Call = PendingCall<RpcReply>;
 
 /**
- * The ends of a call no server needs telling about: a request the broker did not confirm
- * (OVERLOADED), a queue nothing consumes (NO_SERVERS). Not TIMEOUT: a request that waited in the
- * queue reaches its server with its whole `expiration` still to run (the broker does not count
- * the wait down), so the server would work on for that long after its caller left.
+ * The ends of a call its servers are not told about (unless the caller ended it): NO_SERVERS,
+ * since nothing is known to consume its queue, and OVERLOADED, since the broker refused the
+ * request or is too far behind to confirm it, and a cancel per call would add to that (a request
+ * it takes late then runs at a server up to its whole `expiration`). Not TIMEOUT: a request that
+ * waited in the queue reaches its server with its whole `expiration` still to run (the broker
+ * does not count the wait down), so the server would work on for that long after its caller left.
  */
-const SERVERS_STOP_ALONE: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'NO_SERVERS']);
+const NO_CANCEL_NEEDED: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'NO_SERVERS']);
 
 export class RpcClient {
   readonly #connection: Transport;
@@ -610,9 +613,9 @@ function cancelIfGivenUp(
 ): void {
   const { sent, resentHere } = call.delivery;
   const local = outcome instanceof RpcError && !outcome.remote;
-  const deadline = local && SERVERS_STOP_ALONE.has(outcome.code);
+  const needless = local && NO_CANCEL_NEEDED.has(outcome.code);
   const serverDone = by === 'server' || !local;
-  if (!sent || !(by === 'caller' || (!deadline && (resentHere || !serverDone)))) return;
+  if (!sent || !(by === 'caller' || (!needless && (resentHere || !serverDone)))) return;
   try {
     const headers: Record<string, string> = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
     // Its deadline passed: the server ends the call as at its own deadline, not as cancelled.

@@ -10,7 +10,10 @@ export const Header = {
   contentType: 'content-type',
   /** Per-message TTL in ms: RabbitMQ drops a request nobody consumed within the call's deadline. */
   expiration: 'expiration',
-  /** Present on error replies only; its value is an {@link ErrorCode}. */
+  /**
+   * On error replies, and on a cancel for a call that timed out (`DEADLINE_EXCEEDED`, see
+   * {@link CANCEL_TOPIC}); its value is an {@link ErrorCode}.
+   */
   errorCode: 'rpc-error-code',
   /**
    * On replies: who answered and how long it took, `<server id>;<ms from delivery to reply>` (one
