@@ -263,7 +263,7 @@ describe('services', () => {
     const server = await serveCalculator(queue, [], true, started, 1);
     const calc = openService(calculator(queue));
     await calc.rpc.ready(5000);
-    const first = calc.call('wait', { ms: 1000 });
+    const first = calc.call('wait', { ms: 2000 }); // time enough to see the second one queued, on a loaded machine
     await until(() => started.length === 1);
     const controller = new AbortController();
     const second = calc.call('wait', { ms: 30_000 }, { signal: controller.signal });
