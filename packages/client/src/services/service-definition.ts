@@ -205,19 +205,23 @@ export function defineService<const Procedures extends Record<string, AnyProcedu
  * a missing validator would otherwise fail every request as the caller's INVALID_ARGUMENT.
  */
 function checkProcedure(name: string, made: Partial<AnyProcedure>): void {
-  const codec = (value: unknown) =>
-    typeof (value as Codec<unknown, unknown>)?.encode === 'function' &&
-    typeof (value as Codec<unknown, unknown>)?.decode === 'function';
-  const { kind, validate } = made ?? {};
-  const fault =
-    kind !== 'call' && kind !== 'stream'
-      ? 'is not made by procedure() or streamProcedure()'
-      : typeof validate !== 'function' && !isStandardSchema(validate)
-        ? 'needs `input`: a Standard Schema (zod, valibot, arktype, …) or a function that checks the input'
-        : !codec(made.input) || !codec(made.output)
-          ? 'has an `inputCodec` or `output` without encode() and decode()'
-          : undefined;
+  const fault = procedureFault(made ?? {});
   if (fault) throw new RpcError('INVALID_ARGUMENT', `procedure ${JSON.stringify(name)} ${fault}`);
+}
+
+/** What is wrong with a procedure, or undefined. */
+function procedureFault({ kind, validate, input, output }: Partial<AnyProcedure>): string | undefined {
+  if (kind !== 'call' && kind !== 'stream') return 'is not made by procedure() or streamProcedure()';
+  if (typeof validate !== 'function' && !isStandardSchema(validate)) {
+    return 'needs `input`: a Standard Schema (zod, valibot, arktype, …) or a function that checks the input';
+  }
+  if (!isCodec(input) || !isCodec(output)) return 'has an `inputCodec` or `output` without encode() and decode()';
+  return undefined;
+}
+
+function isCodec(value: unknown): boolean {
+  const codec = value as Partial<Codec<unknown, unknown>> | undefined;
+  return typeof codec?.encode === 'function' && typeof codec?.decode === 'function';
 }
 
 /** The procedure a request names (`rpc-procedure`), or the default; undefined when there is none. */
