@@ -81,7 +81,8 @@ async function startDemo() {
   const { createServer, loadEnv } = await import('vite');
   // Unless web/.env.local (or the environment) names the demo's broker itself, as web/src/config.ts
   // documents: a variable set here would override the file.
-  const ownUrl = loadEnv('development', join(root, 'web'), 'VITE_STOMP_URL').VITE_STOMP_URL;
+  const ownEnv = loadEnv('development', join(root, 'web'), 'VITE_');
+  const ownUrl = ownEnv.VITE_STOMP_URL;
   // The page gets the servers' broker without any user and password in its URLs: those are the
   // servers' own, and the page logs in as the browser user.
   process.env.VITE_STOMP_URL ??= ownUrl || brokerUrls().map(shownUrl).join(',');
@@ -108,10 +109,20 @@ async function startDemo() {
     await server.close(); // its watchers would keep this process alive after the failure
     throw error;
   }
-  // The plain page takes the broker from its query string (no build step to put it in).
-  const query =
-    process.env.VITE_STOMP_URL === DEFAULT_STOMP_URL ? '' : `?url=${encodeURIComponent(process.env.VITE_STOMP_URL)}`;
-  return { url, embedUrl: `${url}embed.html${query}`, close: () => server.close() };
+  return { url, embedUrl: `${url}embed.html${embedQuery(ownEnv)}`, close: () => server.close() };
+}
+
+/**
+ * The plain page takes the broker, queue and vhost from its query string (it has no build step to
+ * put them in): those of the demo, where they differ from the defaults both pages share.
+ */
+function embedQuery(ownEnv) {
+  const query = new URLSearchParams();
+  if (process.env.VITE_STOMP_URL !== DEFAULT_STOMP_URL) query.set('url', process.env.VITE_STOMP_URL);
+  if (ownEnv.VITE_RPC_QUEUE) query.set('queue', ownEnv.VITE_RPC_QUEUE);
+  if (ownEnv.VITE_STOMP_VHOST && ownEnv.VITE_STOMP_VHOST !== '/') query.set('vhost', ownEnv.VITE_STOMP_VHOST);
+  const text = query.toString();
+  return text === '' ? '' : `?${text}`;
 }
 
 /** The management UI of the project's running node (single or cluster member) serving `url`; none for another broker. */

@@ -126,7 +126,7 @@ beforeAll(async () => {
     page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
   }
   await demo.goto(demoServer.url);
-  const embedQuery = new URLSearchParams({ url: BROKER_URL, queue: QUEUE });
+  const embedQuery = new URLSearchParams({ url: BROKER_URL, queue: QUEUE, vhost: '/' });
   await embed.goto(`${embedServer.url}?${embedQuery}`);
 }, 60_000);
 
@@ -157,6 +157,7 @@ describe('demo', () => {
       BROKER_URL,
       QUEUE,
     ]);
+    expect(embedLink.searchParams.has('vhost')).toBe(false); // the default, which the plain page shares
     await callOnDemo('30');
     await eventually(() => text(demo, '#value'), '832040');
     expect(await text(demo, '#result-call')).toBe('fib(30)');

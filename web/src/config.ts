@@ -26,3 +26,13 @@ export function demoConfig(env: ImportMetaEnv = import.meta.env): DemoConfig {
     queue: env.VITE_RPC_QUEUE || DEFAULT_QUEUE,
   };
 }
+
+/**
+ * The query string of the link to the plain page (web/embed.html), which has no build step and so
+ * takes where to connect from its address: the broker, the queue and a vhost other than '/'.
+ */
+export function embedQuery(config: DemoConfig): string {
+  const query = new URLSearchParams({ url: config.urls.join(','), queue: config.queue });
+  if (config.vhost !== '/') query.set('vhost', config.vhost);
+  return query.toString();
+}

@@ -11,7 +11,7 @@ import { encodeN } from '@stomp-rpc/client/protocol';
 import { type BurstOptions, type BurstResult, runBurst } from './burst.js';
 import { BurstProgress } from './burst-progress.js';
 import { drawHistogram, drawRate } from './chart.js';
-import { demoConfig } from './config.js';
+import { demoConfig, embedQuery } from './config.js';
 import { byId, showRunning } from './dom.js';
 import { showErrorBox } from './error-box.js';
 import { foldDigits, formatDigits, formatMs } from './format.js';
@@ -23,12 +23,8 @@ import './style.css';
 const config = demoConfig();
 byId('queue-name').textContent = config.queue;
 byId('broker').textContent = `${config.urls.join(', ')} as ${config.login}`;
-// The plain page has no build step: it takes the broker and queue from its query string, and
-// would fall back to its own defaults rather than this demo's.
-byId<HTMLAnchorElement>('embed-link').search = new URLSearchParams({
-  url: config.urls.join(','),
-  queue: config.queue,
-}).toString();
+// The plain page would fall back to its own defaults rather than this demo's.
+byId<HTMLAnchorElement>('embed-link').search = embedQuery(config);
 
 // ---- connection state ---------------------------------------------------------------------
 

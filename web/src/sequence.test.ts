@@ -40,6 +40,10 @@ describe('sequence', () => {
     expect(sequenceSummary({ ...progress, state: 'stopped' })).toBe(
       'stopped after 3 of 11 items (1.02 s): the server was told to stop',
     );
+    // With no item yet, nothing says the request had even been sent.
+    expect(sequenceSummary({ ...progress, received: 0, state: 'stopped' })).toBe(
+      'stopped before the first of 11 items (1.02 s)',
+    );
     expect(sequenceSummary({ ...progress, state: 'failed' })).toBe('failed after 3 of 11 items');
     expect(sequenceSummary({ received: 0, expected: 0, elapsedMs: 0, state: 'failed' })).toBe(
       'not started: see the error below',

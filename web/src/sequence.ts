@@ -74,7 +74,11 @@ export function sequenceSummary({ state, received, expected, elapsedMs }: Sequen
     case 'done':
       return `done: ${items} in ${formatMs(elapsedMs)}`;
     case 'stopped':
-      return `stopped after ${items} (${formatMs(elapsedMs)}): the server was told to stop`;
+      // An item proves the request reached a server, and so that the client sent it a cancel; before
+      // the first, Stop may have come while the request still waited to be sent (connecting, say).
+      return received === 0
+        ? `stopped before the first of ${expected} ${expected === 1 ? 'item' : 'items'} (${formatMs(elapsedMs)})`
+        : `stopped after ${items} (${formatMs(elapsedMs)}): the server was told to stop`;
     case 'failed':
       return expected === 0 ? 'not started: see the error below' : `failed after ${items}`;
   }
