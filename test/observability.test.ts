@@ -90,6 +90,7 @@ describe('stats, metrics, logs', () => {
     expect(samples.get(`stomp_rpc_connected{${label}}`)).toBe(1);
     expect(samples.get(`stomp_rpc_reconnects_total{${label}}`)).toBe(0);
     expect(samples.get(`stomp_rpc_requests_dropped_total{${label}}`)).toBe(0);
+    expect(samples.get(`stomp_rpc_requests_cancelled_total{${label}}`)).toBe(0);
     // The command's worker pool of large n: its threads, none busy now, none died.
     expect(samples.get(`stomp_rpc_worker_threads{${label}}`)).toBeGreaterThanOrEqual(1);
     expect(samples.get(`stomp_rpc_worker_threads_busy{${label}}`)).toBe(0);

@@ -89,8 +89,8 @@ describe('ServerMetrics', () => {
     );
   });
 
-  it('reads the connection, reconnects and dropped requests from the server at each scrape', async () => {
-    const server = { state: 'connecting', stats: { reconnects: 0, dropped: 0 } };
+  it('reads the connection, reconnects, dropped and cancelled requests from the server at each scrape', async () => {
+    const server = { state: 'connecting', stats: { reconnects: 0, dropped: 0, cancelled: 0 } };
     const metrics = new ServerMetrics({
       queue: 'q',
       inFlight: () => 0,
@@ -101,14 +101,16 @@ describe('ServerMetrics', () => {
         'stomp_rpc_connected{queue="q"} 0',
         'stomp_rpc_reconnects_total{queue="q"} 0',
         'stomp_rpc_requests_dropped_total{queue="q"} 0',
+        'stomp_rpc_requests_cancelled_total{queue="q"} 0',
       ]),
     );
-    Object.assign(server, { state: 'connected', stats: { reconnects: 2, dropped: 5 } });
+    Object.assign(server, { state: 'connected', stats: { reconnects: 2, dropped: 5, cancelled: 3 } });
     expect(await series(metrics)).toEqual(
       expect.arrayContaining([
         'stomp_rpc_connected{queue="q"} 1',
         'stomp_rpc_reconnects_total{queue="q"} 2',
         'stomp_rpc_requests_dropped_total{queue="q"} 5',
+        'stomp_rpc_requests_cancelled_total{queue="q"} 3',
       ]),
     );
     Object.assign(server, { state: 'reconnecting' });

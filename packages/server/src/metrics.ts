@@ -114,6 +114,12 @@ export class ServerMetrics implements RpcServerObserver {
       'Requests dropped unanswered (no usable reply-to or correlation-id): their callers time out; the log says why',
       () => server()?.stats.dropped ?? 0,
     );
+    scrapedCounter(
+      scraped,
+      'stomp_rpc_requests_cancelled_total',
+      'Requests stopped unanswered because their caller cancelled them, for any handler (a caller’s timeout is counted as DEADLINE_EXCEEDED instead)',
+      () => server()?.stats.cancelled ?? 0,
+    );
   }
 
   #meterPool(queue: string, pool: NonNullable<ServerMetricsOptions['pool']>): void {
