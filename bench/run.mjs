@@ -12,9 +12,11 @@
  *   --only a,b                    only these scenarios' throughput (ids as in SCENARIOS)
  *   --reps N, --duration-ms MS    repetitions and window per level (default 3 x 2500 ms)
  *
- * Every scenario gets its own queue and its own server process, started before its client, and
- * stopped after; the client runs in its own process (load.mjs), which reads the CPU time of the
- * broker, the server and itself around every window. The broker comes from scripts/broker.mjs
+ * Every scenario gets its own queue and its own server process, all started before the first
+ * measurement and stopped after the last; the scenarios take turns, one window per level each, in
+ * as many rounds as repetitions (forwards, then backwards, ...). Each turn's client runs in its own
+ * process (load.mjs), which reads the CPU time of the broker, the server and itself around every
+ * window. The broker comes from scripts/broker.mjs
  * (STOMP_URL, or the project-local node it starts; STOMP_RPC_NODE picks a side node).
  */
 import { fork, spawn } from 'node:child_process';
@@ -216,31 +218,53 @@ async function runLoad(config, { execArgv = [], timeoutMs }) {
   return report;
 }
 
-async function throughput(scenario, pids) {
-  const id = scenario.id ?? scenario.name;
-  const queue = queueName(id);
-  const server = scenario.server ? await startServer(scenario.server, queue) : undefined;
+/**
+ * Every scenario's throughput, in rounds: each round measures each scenario once at every level,
+ * forwards in even rounds and backwards in odd ones (A B C, C B A, A B C), so that the machine's
+ * drift over the run's minutes falls on every scenario alike, not on the last ones. Each scenario's
+ * server starts before the first round and stays up, idle between its turns, until the last.
+ */
+async function throughputRounds(scenarios, pids) {
+  const measured = scenarios.map((scenario) => ({
+    scenario,
+    queue: queueName(scenario.id ?? scenario.name),
+    runs: [],
+  }));
   try {
-    const { levels, reps, durationMs, warmupMs } = settings;
-    const windows = levels.length * (reps * durationMs + warmupMs);
-    const { runs } = await runLoad(
-      {
-        mode: 'throughput',
-        scenario: scenario.name,
-        clientOptions: scenario.clientOptions ?? {},
-        queue,
-        levels,
-        reps,
-        durationMs,
-        warmupMs,
-        pids: { ...pids, server: server?.pid },
-      },
-      { timeoutMs: windows + levels.length * reps * 15_000 + 30_000 },
-    );
-    return runs;
+    for (const entry of measured) {
+      entry.server = entry.scenario.server ? await startServer(entry.scenario.server, entry.queue) : undefined;
+    }
+    for (let round = 0; round < settings.reps; round++) {
+      for (const entry of round % 2 === 0 ? measured : measured.toReversed()) {
+        log(`round ${round + 1} of ${settings.reps}, ${entry.scenario.label}: levels ${settings.levels.join(', ')}`);
+        const runs = await throughputRound(entry, pids);
+        entry.runs.push(...runs.map((run) => ({ ...run, rep: round })));
+      }
+    }
   } finally {
-    await server?.stop();
+    for (const { server } of measured) await server?.stop();
   }
+  return measured.map(({ scenario, runs }) => ({ scenario, runs }));
+}
+
+/** One window per level for a scenario whose server runs: a client process of its own (load.mjs). */
+async function throughputRound({ scenario, queue, server }, pids) {
+  const { levels, durationMs, warmupMs } = settings;
+  const { runs } = await runLoad(
+    {
+      mode: 'throughput',
+      scenario: scenario.name,
+      clientOptions: scenario.clientOptions ?? {},
+      queue,
+      levels,
+      reps: 1,
+      durationMs,
+      warmupMs,
+      pids: { ...pids, server: server?.pid },
+    },
+    { timeoutMs: levels.length * (durationMs + warmupMs + 15_000) + 30_000 },
+  );
+  return runs;
 }
 
 async function fibTimings() {
@@ -381,7 +405,8 @@ function renderTables(report) {
   const lines = [];
   const { settings: s } = report;
   lines.push(
-    `Calls of fib(30); ${s.reps} repetition(s) of ${s.durationMs} ms per level (after ${s.warmupMs} ms warm-up); ` +
+    `Calls of fib(30); ${s.reps} repetition(s) of ${s.durationMs} ms per level (after ${s.warmupMs} ms warm-up), ` +
+      'the scenarios taking turns, one repetition each per round (forwards, then backwards); ' +
       'calls/s is the median with the range; p50/p99 are medians over the repetitions; CPU is cores busy ' +
       '(median; 1.00 = one core) for broker / server / client.',
     '',
@@ -511,12 +536,11 @@ async function main() {
     return;
   }
   const pids = { broker: measuredBrokerPid(url) };
-  const runsByScenario = [];
   const only = args.only?.split(',');
-  for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id ?? s.name))) {
-    log(`${scenario.label}: levels ${settings.levels.join(', ')}`);
-    runsByScenario.push({ scenario, runs: await throughput(scenario, pids) });
-  }
+  const runsByScenario = await throughputRounds(
+    SCENARIOS.filter((s) => !only || only.includes(s.id ?? s.name)),
+    pids,
+  );
   // --only measures the named scenarios' throughput and nothing else (for quick comparisons).
   const everything = only === undefined;
   if (everything) log('fib(n) timings');
