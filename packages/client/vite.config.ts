@@ -18,6 +18,13 @@ export default defineConfig({
     sourcemap: true,
     minify: true,
     target: 'es2022',
+    rolldownOptions: {
+      // After minifying (which would drop it): the file bundles Apache-2.0 code.
+      output: {
+        postBanner:
+          '/*! @stomp-rpc/client (MIT) with parts of @stomp/stompjs, Copyright 2018-2020 Deepak Kumar, Apache-2.0: see THIRD-PARTY-NOTICES */',
+      },
+    },
     lib: {
       entry: 'dist/page.js',
       name: 'StompRpc',

@@ -365,11 +365,34 @@ describe('packaging', () => {
     expect(bins).toEqual(bins.map((bin) => posix.normalize(bin)));
   });
 
-  it('pack - the client ships its script-tag build', () => {
+  it('pack - the client ships its script-tag build, with the license notice of the Apache-2.0 code it bundles', () => {
     const files = packed.get('@stomp-rpc/client')?.files.map((file) => file.path);
     expect(files).toEqual(
-      expect.arrayContaining(['dist/browser/stomp-rpc.iife.js', 'dist/browser/stomp-rpc.iife.js.map']),
+      expect.arrayContaining([
+        'dist/browser/stomp-rpc.iife.js',
+        'dist/browser/stomp-rpc.iife.js.map',
+        'THIRD-PARTY-NOTICES',
+      ]),
     );
+    const client = unpacked.get('@stomp-rpc/client') ?? '';
+    const script = readFileSync(join(client, 'dist/browser/stomp-rpc.iife.js'), 'utf8');
+    expect(script).toMatch(/^\/\*! .*@stomp\/stompjs.*Apache-2\.0: see THIRD-PARTY-NOTICES \*\/\n/);
+    const notices = readFileSync(join(client, 'THIRD-PARTY-NOTICES'), 'utf8');
+    expect(notices).toContain('Apache License');
+    expect(notices).toContain('Version 2.0, January 2004');
+  });
+
+  // Regression: rpc-server.d.ts took StompConnectionOptions from @stomp-rpc/client/internal, which
+  // may change in any release: the server's public types must rest on the client's public ones.
+  it("pack - the server's declarations name nothing from the client's internal entry", () => {
+    const files = packed.get('@stomp-rpc/server')?.files.map((file) => file.path) ?? [];
+    const declarations = files.filter((path) => path.endsWith('.d.ts'));
+    expect(declarations.length).toBeGreaterThan(5);
+    const server = unpacked.get('@stomp-rpc/server') ?? '';
+    const internal = declarations.filter((path) =>
+      readFileSync(join(server, path), 'utf8').includes('@stomp-rpc/client/internal'),
+    );
+    expect(internal).toEqual([]);
   });
 
   // Regression: RpcError declared a field keyed by a `unique symbol`, which every copy of the

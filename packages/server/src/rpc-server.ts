@@ -24,14 +24,14 @@
  *   one sends no more replies).
  */
 import { performance } from 'node:perf_hooks';
-import { RpcError } from '@stomp-rpc/client';
+// The public entry for what RpcServer's own types name: its declarations must not need the internal one.
+import { RpcError, type StompConnectionOptions } from '@stomp-rpc/client';
 import {
   checkCount,
   checkMs,
   checkName,
   MAX_TIMER_MS,
   StompConnection,
-  type StompConnectionOptions,
   type StompMessage,
 } from '@stomp-rpc/client/internal';
 import {
