@@ -78,6 +78,17 @@ describe('presence', () => {
       }),
     );
     expect(parsed?.stats.errors).toEqual({ INTERNAL: 3 });
+    // Summed, they stay a finite count, as every count read is.
+    const huge = parseAnnouncement(
+      JSON.stringify({
+        kind: 'beat',
+        id: 'a',
+        queue: 'q',
+        beatMs: 1000,
+        stats: { errors: { X_A: 1e308, X_B: 1e308 } },
+      }),
+    );
+    expect(huge?.stats.errors).toEqual({ INTERNAL: Number.MAX_VALUE });
     expect(parsed?.stats.lastError).toEqual({
       code: 'INTERNAL',
       message: 'RESOURCE_EXHAUSTED',

@@ -1155,6 +1155,7 @@ describe('RpcClient presence', () => {
   it("presence - with whenNoServers 'fail', a call to a queue no server is known for is held during discovery, then fails NO_SERVERS unsent", async () => {
     const { client, transport, clock } = setup({ presence: true, whenNoServers: 'fail', discoveryMs: 300 });
     transport.connect();
+    transport.receipt('ping-1'); // the broker took the ping at once
     const reply = client.request('/queue/q', '1');
     clock.advance(299);
     expect(transport.requests()).toEqual([]);
@@ -1164,6 +1165,20 @@ describe('RpcClient presence', () => {
     expect(transport.requests()).toEqual([]);
     await expect(client.request('/queue/q', '2')).rejects.toMatchObject({ code: 'NO_SERVERS' });
     expect(client.stats.errors).toEqual({ NO_SERVERS: 2 });
+  });
+
+  it("presence - with whenNoServers 'fail', a broker slow to confirm the ping (a connect storm) holds calls past the window until its servers' answers are due, not NO_SERVERS", async () => {
+    const { client, transport, clock } = setup({ presence: true, whenNoServers: 'fail', discoveryMs: 300 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    clock.advance(400); // the window is over, and the ping not confirmed yet
+    expect(client.stats.pending).toBe(1);
+    transport.receipt('ping-1');
+    clock.advance(500); // the answer takes as long again as the ping and its RECEIPT did
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ queue: 'q' }));
+    expect(transport.requests('/queue/q')).toHaveLength(1);
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await expect(reply).resolves.toMatchObject({ body: 'ok' });
   });
 
   it("presence - with whenNoServers 'fail', a call whose deadline comes while it is held fails NO_SERVERS unsent, not TIMEOUT (which may have run)", async () => {

@@ -93,8 +93,9 @@ export interface RpcClientOptions extends StompConnectionOptions {
   whenNoServers?: 'fail' | 'wait' | undefined;
   /**
    * For a watching client, how long after each (re)connection the answers to its "who is there?"
-   * ping are awaited (with `whenNoServers: 'fail'`, how long calls are held for them); for any
-   * client, the default wait of `discoverServers()`. @default 300
+   * ping are awaited (with `whenNoServers: 'fail'`, how long calls are held for them; longer while
+   * the broker has not confirmed the ping, up to ten times as long); for any client, the default
+   * wait of `discoverServers()`. @default 300
    */
   discoveryMs?: number | undefined;
   /**

@@ -3,6 +3,7 @@ import { ManualClock } from '../../test/manual-clock.js';
 import { MISSED_BEATS, type ServerAnnouncement, type ServerInfo } from '../protocol/presence.js';
 import {
   ANSWER_WAIT_MS,
+  MAX_DISCOVERY_WINDOWS,
   PROBE_AFTER_MS,
   PROMPT_PING_MS,
   ServerDiscovery,
@@ -73,7 +74,12 @@ function setup(options: Partial<ServerDiscoveryOptions> = {}) {
     },
   );
   const ids = (queue?: string) => discovery.servers(queue).map((server) => server.id);
-  return { clock, log, link, changes, discovery, ids, announce: (body: string) => announce(body) };
+  /** A connection on a broker that confirms the ping at once: the window ends on time. */
+  const connect = () => {
+    discovery.connected();
+    discovery.pingReceipt(log.lastPing);
+  };
+  return { clock, log, link, changes, discovery, ids, connect, announce: (body: string) => announce(body) };
 }
 
 describe('ServerDiscovery', () => {
@@ -218,8 +224,8 @@ describe('ServerDiscovery', () => {
   });
 
   it('verdict - holds a call to an unknown queue during the window, fails it after', () => {
-    const { discovery, clock, log } = setup();
-    discovery.connected();
+    const { discovery, clock, log, connect } = setup();
+    connect();
     expect(discovery.verdict('q')).toBe('hold');
     clock.advance(DISCOVERY_MS - 1);
     expect(discovery.verdict('q')).toBe('hold');
@@ -230,8 +236,8 @@ describe('ServerDiscovery', () => {
   });
 
   it('verdict - sends to a queue once a server for it is known, and only to that queue', () => {
-    const { discovery, announce, clock } = setup();
-    discovery.connected();
+    const { discovery, announce, clock, connect } = setup();
+    connect();
     announce(announcement({ kind: 'pong', queue: 'q' }));
     expect(discovery.verdict('q')).toBe('send');
     expect(discovery.verdict('other')).toBe('hold');
@@ -241,21 +247,21 @@ describe('ServerDiscovery', () => {
   });
 
   it('connected - listens, pings and opens the window on every connection', () => {
-    const { discovery, log, clock } = setup();
-    discovery.connected();
+    const { discovery, log, clock, connect } = setup();
+    connect();
     expect(log).toMatchObject({ listens: 1, pings: 1, decides: 0 });
     expect(clock.pendingTimers).toBe(1);
     clock.advance(DISCOVERY_MS);
-    discovery.connected(); // a reconnect
+    connect(); // a reconnect
     expect(log).toMatchObject({ listens: 2, pings: 2, decides: 1 });
     expect(discovery.verdict('q')).toBe('hold');
   });
 
   it('connected - a new connection during a window starts the window again', () => {
-    const { discovery, log, clock } = setup();
-    discovery.connected();
+    const { discovery, log, clock, connect } = setup();
+    connect();
     clock.advance(200);
-    discovery.connected();
+    connect();
     expect(clock.pendingTimers).toBe(1);
     clock.advance(DISCOVERY_MS - 1);
     expect(discovery.verdict('q')).toBe('hold');
@@ -341,10 +347,10 @@ describe('ServerDiscovery', () => {
     expect(log.decides).toBe(2);
   });
 
-  it('window - a timer that fires late starts the window again, 4 windows in all', () => {
-    const { discovery, clock, log } = setup();
-    discovery.connected();
-    for (let restart = 1; restart <= 3; restart++) {
+  it(`window - a timer that fires late starts the window again, ${MAX_DISCOVERY_WINDOWS} windows in all`, () => {
+    const { discovery, clock, log, connect } = setup();
+    connect();
+    for (let restart = 1; restart < MAX_DISCOVERY_WINDOWS; restart++) {
       clock.stall(DISCOVERY_MS + 1000); // the event loop was blocked
       clock.advance(0);
       expect(discovery.verdict('q'), `after late window ${restart}`).toBe('hold');
@@ -358,9 +364,33 @@ describe('ServerDiscovery', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('window - a restarted window that ends on time ends discovery', () => {
+  it(`window - starts again while the broker has not confirmed the ping (the servers may not have it yet), ${MAX_DISCOVERY_WINDOWS} windows in all`, () => {
+    const { discovery, clock, log } = setup();
+    discovery.connected(); // a connect storm: the RECEIPT is slow
+    clock.advance(DISCOVERY_MS * (MAX_DISCOVERY_WINDOWS - 1));
+    expect(discovery.verdict('q')).toBe('hold');
+    expect(log.decides).toBe(0);
+    clock.advance(DISCOVERY_MS); // bounded: a RECEIPT that never comes cannot hold calls for ever
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('window - once the broker confirmed the ping, lasts until its answers are due: four times its round trip after the RECEIPT', () => {
     const { discovery, clock, log } = setup();
     discovery.connected();
+    clock.advance(250);
+    discovery.pingReceipt(log.lastPing); // answers due 4 × 250 ms later, at 1250
+    clock.advance(1249 - 250);
+    expect(discovery.verdict('q')).toBe('hold');
+    clock.advance(1);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+  });
+
+  it('window - a restarted window that ends on time ends discovery', () => {
+    const { discovery, clock, log, connect } = setup();
+    connect();
     clock.stall(DISCOVERY_MS + 1000);
     clock.advance(0);
     expect(discovery.verdict('q')).toBe('hold');
@@ -370,24 +400,24 @@ describe('ServerDiscovery', () => {
   });
 
   it('window - a timer late by 50 ms or less is on time', () => {
-    const { discovery, clock, log } = setup();
-    discovery.connected();
+    const { discovery, clock, log, connect } = setup();
+    connect();
     clock.stall(DISCOVERY_MS + 50);
     clock.advance(0);
     expect(discovery.verdict('q')).toBe('fail');
     expect(log.decides).toBe(1);
   });
 
-  it('window - each connection gets its own 4 windows', () => {
-    const { discovery, clock } = setup();
-    discovery.connected();
-    for (let late = 0; late < 4; late++) {
+  it(`window - each connection gets its own ${MAX_DISCOVERY_WINDOWS} windows`, () => {
+    const { discovery, clock, connect } = setup();
+    connect();
+    for (let late = 0; late < MAX_DISCOVERY_WINDOWS; late++) {
       clock.stall(DISCOVERY_MS + 1000);
       clock.advance(0);
     }
     expect(discovery.verdict('q')).toBe('fail');
-    discovery.connected();
-    for (let late = 0; late < 3; late++) {
+    connect();
+    for (let late = 0; late < MAX_DISCOVERY_WINDOWS - 1; late++) {
       clock.stall(DISCOVERY_MS + 1000);
       clock.advance(0);
     }
@@ -505,8 +535,8 @@ describe('ServerDiscovery', () => {
   });
 
   it('bye - removes the server at once and reports the change', () => {
-    const { discovery, announce, clock, ids, changes } = setup();
-    discovery.connected();
+    const { discovery, announce, clock, ids, changes, connect } = setup();
+    connect();
     clock.advance(DISCOVERY_MS);
     announce(announcement({ id: 'a' }));
     announce(announcement({ id: 'b' }));

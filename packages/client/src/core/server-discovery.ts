@@ -29,8 +29,11 @@ export type Verdict = 'send' | 'hold' | 'fail';
 const LATE_TIMER_MS = 50;
 /** How often servers that stopped beating are looked for. */
 const EXPIRY_CHECK_MS = 1000;
-/** Discovery windows after a connection, at most: a blocked event loop cannot hold calls forever. */
-const MAX_DISCOVERY_WINDOWS = 4;
+/**
+ * Discovery windows after a connection, at most: neither a blocked event loop nor a broker slow to
+ * confirm the ping can hold calls forever.
+ */
+export const MAX_DISCOVERY_WINDOWS = 10;
 /** A call with no reply from its queue for this long makes the client ask who is there. */
 export const PROBE_AFTER_MS = 1000;
 /** A ping the broker confirmed within this long was not stuck behind a backlog: servers got it in time. */
@@ -84,6 +87,14 @@ interface Ping {
   sentAt: number;
 }
 
+/**
+ * How long the answers to a ping may take after its RECEIPT: at least ANSWER_WAIT_MS, and four
+ * times the ping's own round trip (an answer crosses the broker twice, as the ping and its RECEIPT did).
+ */
+function answerWaitMs(ping: Ping, confirmedAt: number): number {
+  return Math.max(ANSWER_WAIT_MS, 4 * (confirmedAt - ping.sentAt));
+}
+
 export class ServerDiscovery {
   readonly #view = new PresenceView();
   /** When each server was last heard from, which a reconnect does not restart. */
@@ -106,6 +117,8 @@ export class ServerDiscovery {
   #unconfirmedPing: Ping | undefined;
   /** The latest ping the broker confirmed within PROMPT_PING_MS, on this connection. */
   #promptPing: (Ping & { confirmedAt: number }) | undefined;
+  /** When the answers to the latest ping the broker confirmed are due (see answerWaitMs), on this connection. */
+  #answersDueAt = Number.NEGATIVE_INFINITY;
   /** When the probe timer fires. */
   #probeDue = 0;
   #lastPingAt = Number.NEGATIVE_INFINITY;
@@ -130,6 +143,7 @@ export class ServerDiscovery {
     this.#view.resume(this.#clock.now());
     this.#unconfirmedPing = undefined;
     this.#promptPing = undefined;
+    this.#answersDueAt = Number.NEGATIVE_INFINITY;
     if (!this.watching) return;
     if (!this.#events.listen((body) => this.heard(body))) return; // dropped meanwhile; the next connection discovers again
     this.ping();
@@ -157,6 +171,7 @@ export class ServerDiscovery {
     if (ping?.id !== receiptId) return; // an older ping, or one of an earlier connection
     this.#unconfirmedPing = undefined;
     const now = this.#clock.now();
+    this.#answersDueAt = now + answerWaitMs(ping, now);
     if (now - ping.sentAt <= PROMPT_PING_MS) this.#promptPing = { ...ping, confirmedAt: now };
   }
 
@@ -176,8 +191,7 @@ export class ServerDiscovery {
     if (ping === undefined || ping.sentAt < since || (queue !== undefined && this.#contacts.heardFor(queue, since))) {
       return false;
     }
-    const answerWaitMs = Math.max(ANSWER_WAIT_MS, 4 * (ping.confirmedAt - ping.sentAt));
-    return this.#clock.now() - ping.confirmedAt >= answerWaitMs;
+    return this.#clock.now() - ping.confirmedAt >= answerWaitMs(ping, ping.confirmedAt);
   }
 
   /** Send, hold or fail a call to `queue` (undefined: a destination that names no queue). */
@@ -291,18 +305,26 @@ export class ServerDiscovery {
   }
 
   /**
-   * Ends discovery after a window in which this client could actually listen. A timer that fires
-   * late means the event loop was blocked (a page still loading, a burst of calls being made) and
-   * the answers may still be unread, or, for a server in the same process, unsent; the window then
-   * starts again, a bounded number of times.
+   * Ends discovery after a window in which this client could actually listen and the servers could
+   * answer. A timer that fires late means the event loop was blocked (a page still loading, a burst
+   * of calls being made) and the answers may still be unread, or, for a server in the same process,
+   * unsent; the window then starts again. So it does while the broker has not confirmed the ping
+   * (in a connect storm it may take longer than a window): the servers may not even have it yet;
+   * once it has, the window lasts until the answers are due. Both a bounded number of times.
    */
-  #openWindow(windowsLeft: number): void {
-    const windowMs = this.#options.discoveryMs;
+  #openWindow(windowsLeft: number, windowMs = this.#options.discoveryMs): void {
     const due = this.#clock.now() + windowMs;
     this.#window = this.#clock.setTimeout(() => {
-      if (windowsLeft > 1 && this.#clock.now() - due > LATE_TIMER_MS) {
-        this.#openWindow(windowsLeft - 1);
-        return;
+      const now = this.#clock.now();
+      if (windowsLeft > 1) {
+        if (now - due > LATE_TIMER_MS || this.#unconfirmedPing !== undefined) {
+          this.#openWindow(windowsLeft - 1);
+          return;
+        }
+        if (this.#answersDueAt > now) {
+          this.#openWindow(windowsLeft - 1, this.#answersDueAt - now);
+          return;
+        }
       }
       this.#window = undefined;
       this.#events.decide(); // what is still held now fails with NO_SERVERS

@@ -169,7 +169,8 @@ function readErrors(value: unknown): Partial<Record<ErrorCode, number>> {
   if (typeof value !== 'object' || value === null) return errors;
   for (const [code, n] of Object.entries(value)) {
     const read = codeAsRead(code);
-    if (read && isCount(n)) errors[read] = (errors[read] ?? 0) + n;
+    // Capped: two huge counts summed would be Infinity, which no count may be.
+    if (read && isCount(n)) errors[read] = Math.min((errors[read] ?? 0) + n, Number.MAX_VALUE);
   }
   return errors;
 }
