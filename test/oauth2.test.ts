@@ -28,7 +28,7 @@ const RESOURCE_SERVER_ID = 'stomp-rpc';
 const KEY_ID = 'stomp-rpc-test';
 
 /**
- * rpc-browser's permissions in rabbitmq-conf/definitions.json as scopes (9),
+ * rpc-browser's permissions in rabbitmq-conf/definitions.json as scopes (7),
  * `<permission>:<vhost>/<name>[/<routing key>]`, wildcard patterns (`*`), vhost `/` as %2F.
  * A scope with a routing key is a topic permission; it also grants the exchange itself.
  */
@@ -36,9 +36,7 @@ const BROWSER_SCOPES = [
   'configure:%2F/amq.gen-*', // the reply queue (/temp-queue/)
   'configure:%2F/stomp-subscription-*', // the presence subscription's queue
   'write:%2F/rpc', // requests go through the rpc exchange only
-  'write:%2F/stomp-subscription-*',
-  'write:%2F/amq.topic/rpc.ping',
-  'write:%2F/amq.topic/rpc.cancel', // a call given up on (services: cancellation)
+  'write:%2F/stomp-subscription-*', // pings and cancels go through rpc too: no write on amq.topic
   'read:%2F/amq.gen-*',
   'read:%2F/stomp-subscription-*',
   'read:%2F/amq.topic/rpc.presence',

@@ -124,12 +124,14 @@ describe('least-privilege users', () => {
     }
   });
 
-  it('browser user - may not publish anywhere but the rpc exchange and the ping topic', async () => {
+  it('browser user - may not publish anywhere but the rpc exchange: not to amq.topic at all, pings and cancels included', async () => {
     const forbidden = [
       '/amq/queue/rpc_queue', // the default exchange reaches every queue
       '/exchange/amq.direct/rpc_queue',
       '/exchange/amq.fanout/x',
       '/topic/rpc.presence', // forged announcements
+      '/topic/rpc.ping', // these two go through rpc (below)
+      '/topic/rpc.cancel',
       '/topic/anything.else',
     ];
     for (const destination of forbidden) {
@@ -137,9 +139,43 @@ describe('least-privilege users', () => {
       expect(await wire.attempt('SEND', { destination }, '1'), destination).toBe('refused');
     }
     const allowed = await openWire(BROWSER.login, BROWSER.passcode);
-    expect(await allowed.attempt('SEND', { destination: '/topic/rpc.ping', 'reply-to': '/temp-queue/p' }, '')).toBe(
-      'accepted',
-    );
+    const ping = { destination: '/exchange/rpc/rpc.ping', 'reply-to': '/temp-queue/p' };
+    expect(await allowed.attempt('SEND', ping, '')).toBe('accepted');
+    // rpc routes the ping on to amq.topic, where the server listens: its answer comes back.
+    await allowed.next((frame) => frame.command === 'MESSAGE' && frame.headers['rpc-presence'] === 'pong', 5000);
+  });
+
+  // Regression, found by a review and seen on 3.10.8: with write access to amq.topic, a page
+  // subscribed to the presence topic with `x-dead-letter-exchange: amq.topic`, and each
+  // announcement it rejected was published on rpc.presence again, to every client, its own
+  // queue included: a server's `bye`, replayed at will, took a live server out of every list.
+  it("browser user - cannot replay the servers' announcements through a dead-letter exchange", async () => {
+    const subscription = (deadLetterExchange: string) => ({
+      id: 'a',
+      destination: '/topic/rpc.presence',
+      ack: 'client-individual',
+      'x-dead-letter-exchange': deadLetterExchange,
+    });
+    const replayer = await openWire(BROWSER.login, BROWSER.passcode);
+    expect(await replayer.attempt('SUBSCRIBE', subscription('amq.topic'))).toBe('refused');
+    // Through rpc, the one exchange it may name, an announcement it rejects goes nowhere.
+    const listener = await openWire(BROWSER.login, BROWSER.passcode);
+    expect(await listener.attempt('SUBSCRIBE', { id: 'l', destination: '/topic/rpc.presence' })).toBe('accepted');
+    const rejecter = await openWire(BROWSER.login, BROWSER.passcode);
+    expect(await rejecter.attempt('SUBSCRIBE', subscription('rpc'))).toBe('accepted');
+    const announcer = await openWire(SERVER.login, SERVER.passcode);
+    const marker = `replay-test-${process.pid}-${Date.now()}`;
+    announcer.send('SEND', { destination: '/topic/rpc.presence' }, marker);
+    const isMarker = (frame: { command: string; body: Buffer | string }) =>
+      frame.command === 'MESSAGE' && String(frame.body) === marker;
+    const held = await rejecter.next(isMarker, 5000);
+    await listener.next(isMarker, 5000);
+    rejecter.send('NACK', { id: held.headers.ack as string, requeue: 'false' });
+    // A RECEIPT for a later frame: the broker has handled the NACK.
+    expect(await rejecter.attempt('SEND', { destination: '/exchange/rpc/no-such-key' }, '')).toBe('accepted');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(listener.frames.filter(isMarker)).toHaveLength(1);
+    expect(rejecter.frames.filter(isMarker)).toHaveLength(1);
   });
 
   it('browser user - may not read another client’s replies', async () => {

@@ -477,8 +477,8 @@ describe('embed', () => {
     const cancels = () =>
       embed.evaluate(
         () =>
-          (window as unknown as { sentFrames: string[] }).sentFrames.filter((frame) =>
-            frame.includes('destination:/topic/rpc.cancel'),
+          (window as unknown as { sentFrames: string[] }).sentFrames.filter(
+            (frame) => frame.includes('destination:/exchange/rpc/rpc.cancel'), // through rpc, which routes it to amq.topic
           ).length,
       );
     await expect.poll(cancels, { timeout: WAIT_MS }).toBe(1);

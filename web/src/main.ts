@@ -59,7 +59,8 @@ function openClient(): FibonacciRpcClient {
       passcode: config.passcode,
       vhost: config.vhost,
       queue: config.queue,
-      // The browser user may publish to the rpc exchange only (it routes to rpc_queue).
+      // The browser user may publish to the rpc exchange only (it routes requests to rpc_queue, and
+      // pings and cancels on to amq.topic).
       exchange: 'rpc',
       onStateChange: (state, reason) => {
         showState(state, reason);

@@ -115,21 +115,16 @@ export class FakeTransport implements Transport {
     }
   }
 
-  /** The requests sent, pings and cancels left out. */
+  /** The requests sent, pings and cancels (to amq.topic or through an exchange) left out. */
   requests(destination?: string): Frame[] {
     return this.published.filter(
-      (frame) =>
-        frame.destination !== PING_TOPIC &&
-        frame.destination !== CANCEL_TOPIC &&
-        (destination === undefined || frame.destination === destination),
+      (frame) => !isPing(frame) && !isCancel(frame) && (destination === undefined || frame.destination === destination),
     );
   }
 
   /** The correlation ids of the cancels sent. */
   cancels(): string[] {
-    return this.published
-      .filter((frame) => frame.destination === CANCEL_TOPIC)
-      .map((frame) => frame.headers[Header.correlationId] as string);
+    return this.published.filter(isCancel).map((frame) => frame.headers[Header.correlationId] as string);
   }
 
   /** The correlation id of the only request sent so far. */
@@ -149,6 +144,9 @@ export class FakeTransport implements Transport {
  * A client on a fake transport and a manual clock; presence off unless the test turns it on. Each
  * request goes out at once as its own batch unless the test passes `defer` to hold the turns.
  */
+const isPing = (frame: Frame) => frame.destination === PING_TOPIC || frame.destination.endsWith('/rpc.ping');
+const isCancel = (frame: Frame) => frame.destination === CANCEL_TOPIC || frame.destination.endsWith('/rpc.cancel');
+
 export function fakeClient(options: RpcClientOptions = {}, defer: (send: () => void) => void = (send) => send()) {
   const clock = new ManualClock();
   let fake: FakeTransport | undefined;

@@ -1065,6 +1065,30 @@ describe('RpcClient presence', () => {
     ]);
   });
 
+  it('exchange - pings and cancels go through the exchange with their routing keys (a page may write to amq.topic nowhere); presence is still heard on amq.topic', async () => {
+    const { client, transport } = setup({ presence: true, watchServers: true, exchange: 'rpc' });
+    expect(client.exchange).toBe('rpc');
+    transport.connect();
+    expect(transport.subscriptions.map((subscription) => subscription.destination)).toEqual([PRESENCE_TOPIC]);
+    const abort = new AbortController();
+    const reply = client.request('/exchange/rpc/q', '1', { signal: abort.signal });
+    await Promise.resolve(); // the batch goes out on a microtask
+    abort.abort();
+    await expect(reply).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(transport.published.map((frame) => frame.destination)).toEqual([
+      '/exchange/rpc/rpc.ping',
+      '/exchange/rpc/q',
+      '/exchange/rpc/rpc.cancel',
+    ]);
+    expect(transport.published[2]?.headers).toMatchObject({
+      [Header.correlationId]: transport.published[1]?.headers[Header.correlationId],
+      [Header.replyTo]: REPLY_TO,
+    });
+    expect(() => setup({ exchange: 'a/b' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^exchange must be a name/) }),
+    );
+  });
+
   it('presence - onServersChange and whenNoServers "fail" turn watching on', () => {
     for (const options of [{ onServersChange: () => {} }, { whenNoServers: 'fail' as const }]) {
       const { transport } = setup({ presence: true, ...options });

@@ -18,12 +18,11 @@
  */
 import { CLIENT_DEFAULTS } from '../defaults.js';
 import { RpcError } from '../errors.js';
-import { checkCount, checkMs, checkSignal } from '../options.js';
+import { checkCount, checkMs, checkName, checkSignal } from '../options.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
-import { PING_TOPIC, PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
+import { PRESENCE_TOPIC, type ServerInfo } from '../protocol/presence.js';
 import {
   badRequestHeaders,
-  CANCEL_TOPIC,
   Header,
   isStompDestination,
   parseServedBy,
@@ -31,6 +30,7 @@ import {
   REPLY_TO,
   requestHeaders,
   StreamMark,
+  signalDestinations,
 } from '../protocol/wire.js';
 import { randomHex } from '../random.js';
 import { isTraceparent, newTraceparent } from '../trace-context.js';
@@ -64,9 +64,19 @@ export interface RpcClientOptions extends StompConnectionOptions {
    */
   onStateChange?: ((state: ConnectionState, reason?: RpcError) => void) | undefined;
   /**
+   * Publish this client's pings and cancels through this exchange, with the routing keys `rpc.ping`
+   * and `rpc.cancel`, instead of to those topics of `amq.topic`; the exchange must route them on to
+   * `amq.topic`, where servers listen (definitions.json binds `rpc` so). Pages logging in as the
+   * browser user set `'rpc'`: that user may write to no other exchange. It is also the default
+   * `exchange` of the services called through this client (FibonacciRpcClient, ServiceClient).
+   * @default undefined (amq.topic)
+   */
+  exchange?: string | undefined;
+  /**
    * Follow the servers' presence announcements: `servers()`, `onServersChange` and NO_SERVERS.
-   * Needs write access to the ping topic (`rpc.ping`: a call unanswered for a second asks who is
-   * there), and a watching client read access to the presence topic; without them, turn this off.
+   * Needs write access to the ping topic (`rpc.ping`, or `exchange`: a call unanswered for a second
+   * asks who is there), and a watching client read access to the presence topic; without them,
+   * turn this off.
    * @default true
    */
   presence?: boolean | undefined;
@@ -74,7 +84,7 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * Tell the servers when a call is given up on (aborted, timed out, a stream left early, the
    * client closed), so that its handler stops; and when a call sent twice on the connection ends, so that the
    * other copy stops. Needs write access to the cancel topic (`rpc.cancel` on
-   * `amq.topic`): RabbitMQ closes a connection whose publish it refuses, so without that access,
+   * `amq.topic`, or `exchange`): RabbitMQ closes a connection whose publish it refuses, so without that access,
    * turn this off; calls given up on then run on at the server to their end or deadline (for a
    * call that timed out, a deadline counted from the request's delivery, after its wait in the queue).
    * @default true
@@ -230,6 +240,8 @@ type Call = PendingCall<RpcReply>;
 const NO_CANCEL_NEEDED: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'NO_SERVERS']);
 
 export class RpcClient {
+  /** The `exchange` option: where pings and cancels go, and the default of services called through this client. */
+  readonly exchange: string | undefined;
   readonly #connection: Transport;
   readonly #clock: Clock;
   readonly #defaultTimeoutMs: number;
@@ -256,17 +268,17 @@ export class RpcClient {
     this.#clock = internals.clock ?? systemClock;
     this.#sleeps = new Sleeps(this.#clock);
     const settings = checkClientOptions(options);
+    this.exchange = settings.exchange;
     this.#defaultTimeoutMs = settings.timeoutMs;
     this.#discoveryMs = settings.discoveryMs;
     this.#confirmRequests = settings.confirmRequests;
     this.#requestChecks = settings.requestChecks;
-    const cancels = options.cancels ?? CLIENT_DEFAULTS.cancels;
     this.#calls = new PendingCalls<RpcReply>(this.#clock, {
       timeoutError: (call) => this.#deadlineError(call),
       settled: (call, outcome, by) => {
         this.#stats.ended(outcome);
         if (outcome instanceof RpcError) this.#discovery.ended(call.correlationId, call.request.queue);
-        if (cancels) cancelIfGivenUp(this.#connection, call, outcome, by);
+        if (settings.cancels) cancelIfGivenUp(this.#connection, settings.signals.cancel, call, outcome, by);
         if (this.#calls.size === 0) this.#discovery.idle();
       },
     });
@@ -292,7 +304,7 @@ export class RpcClient {
       this.#clock,
       {
         listen: (onAnnouncement) => listenToPresence(this.#connection, onAnnouncement),
-        ping: (receiptId) => ping(this.#connection, receiptId),
+        ping: (receiptId) => ping(this.#connection, settings.signals.ping, receiptId),
         connected: () => this.#connection.connected,
         decide: () => this.#sendUnsent(),
         unanswered: (now) =>
@@ -608,6 +620,7 @@ interface RequestChecks {
  */
 function cancelIfGivenUp(
   connection: Transport,
+  destination: string,
   call: Call,
   outcome: RpcReply | RpcError,
   by: EndedBy | undefined,
@@ -621,17 +634,17 @@ function cancelIfGivenUp(
     const headers: Record<string, string> = { [Header.correlationId]: call.correlationId, [Header.replyTo]: REPLY_TO };
     // Its deadline passed: the server ends the call as at its own deadline, not as cancelled.
     if (local && outcome.code === 'TIMEOUT' && by !== 'caller') headers[Header.errorCode] = 'DEADLINE_EXCEEDED';
-    connection.publish({ destination: CANCEL_TOPIC, body: '', headers });
+    connection.publish({ destination, body: '', headers });
   } catch {
     // disconnected: the request's own deadline still stops the server
   }
 }
 
-/** Asks every server "who is there?"; each answers on this connection's reply queue. */
-function ping(connection: Transport, receiptId: string): void {
+/** Asks every server "who is there?" at `destination`; each answers on this connection's reply queue. */
+function ping(connection: Transport, destination: string, receiptId: string): void {
   try {
     const headers = { [Header.replyTo]: REPLY_TO, [Header.receipt]: receiptId };
-    connection.publish({ destination: PING_TOPIC, body: '', headers });
+    connection.publish({ destination, body: '', headers });
   } catch {
     // disconnected: the next probe or connection pings again
   }
@@ -646,7 +659,11 @@ function checkClientOptions(options: RpcClientOptions) {
   const confirmRequests = options.confirmRequests ?? CLIENT_DEFAULTS.confirmRequests;
   const presence = options.presence ?? CLIENT_DEFAULTS.presence;
   const discoveryMs = checkMs(options.discoveryMs ?? CLIENT_DEFAULTS.discoveryMs, 'discoveryMs', 0);
+  const exchange = options.exchange === undefined ? undefined : checkName(options.exchange, 'exchange');
   return {
+    exchange,
+    signals: signalDestinations(exchange),
+    cancels: options.cancels ?? CLIENT_DEFAULTS.cancels,
     timeoutMs: checkMs(options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, 'timeoutMs'),
     discoveryMs,
     confirmRequests,

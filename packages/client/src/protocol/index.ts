@@ -34,4 +34,5 @@ export {
   replyDestination,
   StreamMark,
   servedBy,
+  signalDestinations,
 } from './wire.js';

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, isErrorCode, queueDeclarationHeaders, replyDestination } from './index.js';
+import {
+  CANCEL_TOPIC,
+  ERROR_CODES,
+  isErrorCode,
+  PING_TOPIC,
+  queueDeclarationHeaders,
+  replyDestination,
+  signalDestinations,
+} from './index.js';
 import { isStompDestination } from './wire.js';
 
 describe('replyDestination', () => {
@@ -33,6 +41,13 @@ describe('replyDestination', () => {
     '/reply-queue/amq.rabbitmq.reply-to.g1h2AA9yZXBseUA0NzQ1MzAzOQAAWS0AAAAAZSq+XQ==.8cRpv/Yw2P1uV0qN9hyw3g==',
   ])('refuses %j', (replyTo) => {
     expect(replyDestination(replyTo)).toBeUndefined();
+  });
+});
+
+describe('signalDestinations', () => {
+  it('the topics servers listen on, or the same routing keys through an exchange that routes them there', () => {
+    expect(signalDestinations(undefined)).toEqual({ ping: PING_TOPIC, cancel: CANCEL_TOPIC });
+    expect(signalDestinations('rpc')).toEqual({ ping: '/exchange/rpc/rpc.ping', cancel: '/exchange/rpc/rpc.cancel' });
   });
 });
 

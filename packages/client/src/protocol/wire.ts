@@ -55,6 +55,19 @@ export const StreamMark = { item: 'item', end: 'end' } as const;
  */
 export const CANCEL_TOPIC = '/topic/rpc.cancel';
 
+/**
+ * Where a client publishes its pings (presence.ts PING_TOPIC) and cancels: those topics of
+ * amq.topic, where servers listen; or, given `exchange`, that exchange with their routing keys,
+ * which it must route on to amq.topic (definitions.json binds `rpc` so). A broker user that may
+ * write to that exchange alone then needs no write on amq.topic, where presence is announced:
+ * with it, a page could replay the servers' announcements (a queue's dead-letter exchange asks
+ * only for the right to write to the exchange, whatever the routing key).
+ */
+export function signalDestinations(exchange: string | undefined): { ping: string; cancel: string } {
+  const route = exchange === undefined ? '/topic/' : `/exchange/${exchange}/`;
+  return { ping: `${route}rpc.ping`, cancel: `${route}rpc.cancel` };
+}
+
 /** Where replies go: on the first SEND carrying it, the broker makes this connection's private amq.gen-... queue. */
 export const REPLY_TO = '/temp-queue/stomp-rpc';
 

@@ -14,6 +14,16 @@ describe('FibonacciRpcClient on a shared RpcClient', () => {
     expect(() => new FibonacciRpcClient({ client, queue: 'q', exchange: 'rpc' })).not.toThrow();
   });
 
+  it("the shared client's exchange is the default of its services' requests, as it is its pings' and cancels'; their own wins", async () => {
+    const { client, transport } = fakeClient({ exchange: 'rpc' });
+    transport.connect();
+    void new FibonacciRpcClient({ client, queue: 'q' }).call(1).catch(() => {});
+    void new FibonacciRpcClient({ client, queue: 'q', exchange: 'other' }).call(1).catch(() => {});
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(transport.requests().map((frame) => frame.destination)).toEqual(['/exchange/rpc/q', '/exchange/other/q']);
+  });
+
   it('close() - a sequence made before and not read yet sends nothing afterwards and rejects with CLOSED', async () => {
     const { client, transport } = fakeClient();
     transport.connect();

@@ -35,8 +35,9 @@ export interface FibonacciClientOptions extends RpcClientOptions {
    * declaring the queue and publishing to the default exchange as the tutorial does. Pages that
    * log in as the least-privilege browser user set `'rpc'`: that user may publish to the `rpc`
    * exchange only (bound to rpc_queue in definitions.json), so it can neither declare, delete nor
-   * fill any other queue. The exchange must exist and route to the queue.
-   * @default undefined (declare the queue, use the default exchange)
+   * fill any other queue. The exchange must exist and route to the queue. The client's pings and
+   * cancels go through it too (RpcClientOptions.exchange).
+   * @default the shared `client`'s exchange; else undefined (declare the queue, use the default exchange)
    */
   exchange?: string | undefined;
   /**
@@ -85,7 +86,7 @@ export class FibonacciRpcClient {
 
   constructor(options: FibonacciClientOptions = {}) {
     this.queue = options.queue ?? CLIENT_DEFAULTS.queue;
-    const { exchange } = options;
+    const exchange = options.exchange ?? options.client?.exchange;
     const declaration = resolveQueueDeclaration(options.queueDeclaration);
     const route = serviceRoute(this.queue, declaration, exchange);
     this.#destination = route.destination;

@@ -36,6 +36,7 @@ export interface ServiceClientOptions extends RpcClientOptions {
   /**
    * Send requests through this exchange, with the service's queue as routing key, instead of
    * declaring the queue (see FibonacciClientOptions.exchange).
+   * @default the shared `client`'s exchange (RpcClientOptions.exchange)
    */
   exchange?: string | undefined;
 }
@@ -79,7 +80,7 @@ export class ServiceClient<S extends ServiceDefinition> {
     const route = serviceRoute(
       definition.queue,
       resolveQueueDeclaration(definition.queueDeclaration),
-      options.exchange,
+      options.exchange ?? options.client?.exchange,
     );
     this.#destination = route.destination;
     this.#declare = route.declare;
