@@ -224,6 +224,28 @@ describe('least-privilege users', () => {
     });
   });
 
+  it('the vhost holds a bounded number of queues: a page makes one with every new temp-queue name or subscription', async () => {
+    const response = await fetch(`${MANAGEMENT}/vhost-limits/%2F`, {
+      headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
+    });
+    expect(await response.json()).toEqual([{ vhost: '/', value: { 'max-queues': 60000 } }]);
+  });
+
+  it('the dead-letter queue, which any page can fill with requests that expire, is capped by count, bytes and age', async () => {
+    const response = await fetch(`${MANAGEMENT}/queues/%2F/rpc_queue.dead-letter`, {
+      headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
+    });
+    expect(await response.json()).toMatchObject({
+      policy: 'rpc-dead-letter-limits',
+      effective_policy_definition: {
+        'max-length': 10000,
+        'max-length-bytes': 41943040,
+        overflow: 'drop-head',
+        'message-ttl': 86400000,
+      },
+    });
+  });
+
   it('browser user - a durable subscription it makes (a queue that outlives it) is capped, and gone seconds after it leaves', async () => {
     const subscriptionQueues = async () => {
       await new Promise((resolve) => setTimeout(resolve, 100)); // `until` asks often: not the broker's whole queue list
