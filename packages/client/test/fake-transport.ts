@@ -155,6 +155,7 @@ export function fakeClient(options: RpcClientOptions = {}, defer: (send: () => v
     {
       clock,
       defer,
+      random: () => 0, // pings exactly PROBE_AFTER_MS apart
       transport: (events) => {
         fake = new FakeTransport(events);
         return fake;

@@ -225,6 +225,8 @@ export interface RpcClientInternals {
   transport?: (events: TransportEvents) => Transport;
   /** Runs the send of a batch of requests; by default at the end of the current turn (a microtask). */
   defer?: (send: () => void) => void;
+  /** A number in [0, 1), for the jitter of pings; by default Math.random. */
+  random?: () => number;
 }
 
 type Call = PendingCall<RpcReply>;
@@ -300,7 +302,7 @@ export class RpcClient {
       refused: (call) => this.#calls.settle(call.correlationId, refusedError(call.request.destination)),
     });
     this.#discovery = new ServerDiscovery(
-      { ...settings.discovery, onServersChange: options.onServersChange },
+      { ...settings.discovery, onServersChange: options.onServersChange, random: internals.random },
       this.#clock,
       {
         listen: (onAnnouncement) => listenToPresence(this.#connection, onAnnouncement),

@@ -5,6 +5,7 @@ import {
   ANSWER_WAIT_MS,
   MAX_DISCOVERY_WINDOWS,
   PROBE_AFTER_MS,
+  PROBE_JITTER_MS,
   PROMPT_PING_MS,
   ServerDiscovery,
   type ServerDiscoveryOptions,
@@ -53,6 +54,7 @@ function setup(options: Partial<ServerDiscoveryOptions> = {}) {
       failFast: true,
       watch: true,
       discoveryMs: DISCOVERY_MS,
+      random: () => 0, // pings exactly PROBE_AFTER_MS apart
       onServersChange: (servers) => changes.push(servers),
       ...options,
     },
@@ -293,6 +295,26 @@ describe('ServerDiscovery', () => {
     expect(log).toMatchObject({ listens: 0, pings: 0, decides: 0 });
     expect(clock.pendingTimers).toBe(0);
     expect(discovery.verdict('q')).toBe('send');
+  });
+
+  it('not watching - pings after the first come PROBE_AFTER_MS and a random jitter apart, so that a server answering the first so many pings of each second does not leave out the same clients every second', () => {
+    const draws = [0.5, 1, 0];
+    const { discovery, clock, log, link } = setup({ failFast: false, watch: false, random: () => draws.shift() ?? 0 });
+    discovery.connected();
+    link.unanswered = true;
+    link.waiting = true;
+    discovery.sent();
+    const pingTimes: number[] = [];
+    for (let ms = 0; ms < 4000; ms++) {
+      const before = log.pings;
+      clock.advance(1);
+      if (log.pings > before) pingTimes.push(clock.now());
+    }
+    expect(pingTimes).toEqual([
+      PROBE_AFTER_MS,
+      2 * PROBE_AFTER_MS + 0.5 * PROBE_JITTER_MS,
+      3 * PROBE_AFTER_MS + 1.5 * PROBE_JITTER_MS,
+    ]);
   });
 
   it('not watching - after a send, pings once per probe period while a call is unanswered; stops when none waits', () => {

@@ -36,6 +36,12 @@ const EXPIRY_CHECK_MS = 1000;
 export const MAX_DISCOVERY_WINDOWS = 10;
 /** A call with no reply from its queue for this long makes the client ask who is there. */
 export const PROBE_AFTER_MS = 1000;
+/**
+ * Pings after the first wait PROBE_AFTER_MS and up to this much more, at random. A server answers
+ * only the first so many pings of each second; pings a fixed second apart would reach it at the
+ * same point of every second, and the same clients would be the ones left unanswered each time.
+ */
+export const PROBE_JITTER_MS = 250;
 /** A ping the broker confirmed within this long was not stuck behind a backlog: servers got it in time. */
 export const PROMPT_PING_MS = 1000;
 /**
@@ -61,6 +67,8 @@ export interface ServerDiscoveryOptions {
   watch: boolean;
   /** How long a discovery window lasts after each connection. */
   discoveryMs: number;
+  /** A number in [0, 1), for the pings' jitter. @default Math.random */
+  random?: (() => number) | undefined;
   onServersChange?: ((servers: ServerInfo[]) => void) | undefined;
 }
 
@@ -121,7 +129,8 @@ export class ServerDiscovery {
   #answersDueAt = Number.NEGATIVE_INFINITY;
   /** When the probe timer fires. */
   #probeDue = 0;
-  #lastPingAt = Number.NEGATIVE_INFINITY;
+  /** The earliest time of the next ping, PROBE_AFTER_MS and a jitter after the last. */
+  #nextPingAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: ServerDiscoveryOptions, clock: Clock, events: ServerDiscoveryEvents) {
     this.#options = options;
@@ -154,10 +163,12 @@ export class ServerDiscovery {
   /** Asks every server "who is there?"; the answers come to this connection's reply queue. Returns when it asked. */
   ping(): number {
     const id = `${PING_PREFIX}${++this.#pings}`;
-    this.#lastPingAt = this.#clock.now();
-    this.#unconfirmedPing = { id, sentAt: this.#lastPingAt };
+    const now = this.#clock.now();
+    const random = this.#options.random ?? Math.random;
+    this.#nextPingAt = now + PROBE_AFTER_MS + random() * PROBE_JITTER_MS;
+    this.#unconfirmedPing = { id, sentAt: now };
     this.#events.ping(id);
-    return this.#lastPingAt;
+    return now;
   }
 
   /** Whether a RECEIPT id is a ping's (see pingReceipt). */
@@ -208,7 +219,7 @@ export class ServerDiscovery {
     if (!this.#options.enabled || this.#closed) return;
     const now = this.#clock.now();
     // Never more than one ping per PROBE_AFTER_MS, however short the calls' deadlines.
-    const due = Math.max(now + probeAfterMs, this.#lastPingAt + PROBE_AFTER_MS);
+    const due = Math.max(now + probeAfterMs, this.#nextPingAt);
     if (this.#probe !== undefined && this.#probeDue <= due) return;
     this.#clock.clearTimeout(this.#probe);
     this.#probeDue = due;
