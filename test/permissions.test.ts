@@ -224,13 +224,6 @@ describe('least-privilege users', () => {
     });
   });
 
-  it('the vhost holds a bounded number of queues: a page makes one with every new temp-queue name or subscription', async () => {
-    const response = await fetch(`${MANAGEMENT}/vhost-limits/%2F`, {
-      headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
-    });
-    expect(await response.json()).toEqual([{ vhost: '/', value: { 'max-queues': 60000 } }]);
-  });
-
   it('the dead-letter queue, which any page can fill with requests that expire, is capped by count, bytes and age', async () => {
     const response = await fetch(`${MANAGEMENT}/queues/%2F/rpc_queue.dead-letter`, {
       headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
