@@ -178,6 +178,15 @@ describe('least-privilege users', () => {
     expect(rejecter.frames.filter(isMarker)).toHaveLength(1);
   });
 
+  it('browser user - over AMQP, may not bind an exchange of its own into amq.topic to publish presence through it', async () => {
+    const own = `stomp-subscription-test-${process.pid}`; // its configure right covers this name
+    onTestFinished(async () => void (await amqpAs(BROWSER, (channel) => channel.deleteExchange(own))));
+    expect(await amqpAs(BROWSER, (channel) => channel.assertExchange(own, 'topic', { durable: false }))).toBe(
+      'allowed',
+    );
+    expect(await amqpAs(BROWSER, (channel) => channel.bindExchange('amq.topic', own, 'rpc.presence'))).toBe('refused');
+  });
+
   it('browser user - may not read another client’s replies', async () => {
     // A spy server learns the victim's reply queue from its reply-to, as any server could.
     const queue = uniqueQueue('victim');

@@ -47,8 +47,9 @@ options:
                           servers do not)
   --wait-for-server       the default: send even when no server announced itself
   --exchange <name>       send through this exchange (routing key: the queue) instead of
-                          declaring the queue: 1 to 255 bytes, no '/'; the browser user
-                          rpc-browser needs --exchange rpc
+                          declaring the queue, and the pings and cancels too (routing keys
+                          rpc.ping, rpc.cancel: it must route them on to amq.topic): 1 to 255
+                          bytes, no '/'; the browser user rpc-browser needs --exchange rpc
   --no-presence           never ask or listen which servers are there (for a broker user that may
                           not write rpc.ping): a call nothing answers is TIMEOUT, not NO_SERVERS;
                           not with --servers or --fail-fast

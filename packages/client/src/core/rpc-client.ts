@@ -67,8 +67,8 @@ export interface RpcClientOptions extends StompConnectionOptions {
    * Publish this client's pings and cancels through this exchange, with the routing keys `rpc.ping`
    * and `rpc.cancel`, instead of to those topics of `amq.topic`; the exchange must route them on to
    * `amq.topic`, where servers listen (definitions.json binds `rpc` so). Pages logging in as the
-   * browser user set `'rpc'`: that user may write to no other exchange. It is also the default
-   * `exchange` of the services called through this client (FibonacciRpcClient, ServiceClient).
+   * browser user set `'rpc'`: that user may write to no other exchange. It is also the exchange of
+   * the services called through this client (FibonacciRpcClient, ServiceClient; another is INVALID_ARGUMENT).
    * @default undefined (amq.topic)
    */
   exchange?: string | undefined;

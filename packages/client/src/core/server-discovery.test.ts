@@ -298,7 +298,7 @@ describe('ServerDiscovery', () => {
   });
 
   it('not watching - pings after the first come PROBE_AFTER_MS and a random jitter apart, so that a server answering the first so many pings of each second does not leave out the same clients every second', () => {
-    const draws = [0.5, 1, 0];
+    const draws = [0.5, 0.999, 0];
     const { discovery, clock, log, link } = setup({ failFast: false, watch: false, random: () => draws.shift() ?? 0 });
     discovery.connected();
     link.unanswered = true;
@@ -313,7 +313,7 @@ describe('ServerDiscovery', () => {
     expect(pingTimes).toEqual([
       PROBE_AFTER_MS,
       2 * PROBE_AFTER_MS + 0.5 * PROBE_JITTER_MS,
-      3 * PROBE_AFTER_MS + 1.5 * PROBE_JITTER_MS,
+      3 * PROBE_AFTER_MS + Math.ceil(1.499 * PROBE_JITTER_MS),
     ]);
   });
 
@@ -404,6 +404,18 @@ describe('ServerDiscovery', () => {
     clock.advance(250);
     discovery.pingReceipt(log.lastPing); // answers due 4 × 250 ms later, at 1250
     clock.advance(1249 - 250);
+    expect(discovery.verdict('q')).toBe('hold');
+    clock.advance(1);
+    expect(discovery.verdict('q')).toBe('fail');
+    expect(log.decides).toBe(1);
+  });
+
+  it(`window - waiting for the answers to a ping confirmed late still ends within ${MAX_DISCOVERY_WINDOWS} windows`, () => {
+    const { discovery, clock, log } = setup();
+    discovery.connected();
+    clock.advance(2650);
+    discovery.pingReceipt(log.lastPing); // four round trips later would be 13,250 ms
+    clock.advance(DISCOVERY_MS * MAX_DISCOVERY_WINDOWS - 2650 - 1);
     expect(discovery.verdict('q')).toBe('hold');
     clock.advance(1);
     expect(discovery.verdict('q')).toBe('fail');

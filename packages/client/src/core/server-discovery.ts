@@ -321,7 +321,8 @@ export class ServerDiscovery {
    * of calls being made) and the answers may still be unread, or, for a server in the same process,
    * unsent; the window then starts again. So it does while the broker has not confirmed the ping
    * (in a connect storm it may take longer than a window): the servers may not even have it yet;
-   * once it has, the window lasts until the answers are due. Both a bounded number of times.
+   * once it has, the window lasts until the answers are due. Each time for at most one window, and
+   * MAX_DISCOVERY_WINDOWS windows in all.
    */
   #openWindow(windowsLeft: number, windowMs = this.#options.discoveryMs): void {
     const due = this.#clock.now() + windowMs;
@@ -333,7 +334,7 @@ export class ServerDiscovery {
           return;
         }
         if (this.#answersDueAt > now) {
-          this.#openWindow(windowsLeft - 1, this.#answersDueAt - now);
+          this.#openWindow(windowsLeft - 1, Math.min(this.#answersDueAt - now, this.#options.discoveryMs));
           return;
         }
       }

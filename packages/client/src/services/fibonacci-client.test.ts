@@ -2,26 +2,54 @@ import { describe, expect, it } from 'vitest';
 import { fakeClient } from '../../test/fake-transport.js';
 import { Header, StreamMark } from '../protocol/wire.js';
 import { FibonacciRpcClient } from './fibonacci-client.js';
+import { fibonacciService } from './fibonacci-definition.js';
+import { ServiceClient } from './service-client.js';
 
 describe('FibonacciRpcClient on a shared RpcClient', () => {
   it("a queue or exchange name that is empty or has a '/' is INVALID_ARGUMENT at construction: its requests would go elsewhere or nowhere", () => {
-    const { client } = fakeClient();
+    // Checked before a client of its own is made (it would connect).
     for (const options of [{ queue: '' }, { queue: 'a/b' }, { exchange: '' }, { exchange: 'a/b' }]) {
-      expect(() => new FibonacciRpcClient({ client, ...options }), JSON.stringify(options)).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      expect(() => new FibonacciRpcClient(options), JSON.stringify(options)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(/^(queue|exchange) must be/),
+        }),
       );
     }
+    const { client } = fakeClient({ exchange: 'rpc' });
     expect(() => new FibonacciRpcClient({ client, queue: 'q', exchange: 'rpc' })).not.toThrow();
   });
 
-  it("the shared client's exchange is the default of its services' requests, as it is its pings' and cancels'; their own wins", async () => {
+  it("the shared client's exchange is its services' too, as it is its pings' and cancels'", async () => {
     const { client, transport } = fakeClient({ exchange: 'rpc' });
     transport.connect();
     void new FibonacciRpcClient({ client, queue: 'q' }).call(1).catch(() => {});
-    void new FibonacciRpcClient({ client, queue: 'q', exchange: 'other' }).call(1).catch(() => {});
+    void new FibonacciRpcClient({ client, queue: 'q', exchange: 'rpc' }).call(1).catch(() => {});
     await Promise.resolve();
     await Promise.resolve();
-    expect(transport.requests().map((frame) => frame.destination)).toEqual(['/exchange/rpc/q', '/exchange/other/q']);
+    expect(transport.requests().map((frame) => frame.destination)).toEqual(['/exchange/rpc/q', '/exchange/rpc/q']);
+  });
+
+  // Its pings and cancels would go elsewhere than its requests: for a page's broker user, which
+  // may publish to one exchange only, to where the broker closes the connection.
+  it("an exchange that differs from the shared client's is INVALID_ARGUMENT at construction", () => {
+    for (const [clientExchange, exchange] of [
+      [undefined, 'rpc'],
+      ['rpc', 'other'],
+    ] as const) {
+      const { client } = fakeClient(clientExchange === undefined ? {} : { exchange: clientExchange });
+      for (const make of [
+        () => new FibonacciRpcClient({ client, exchange }),
+        () => new ServiceClient(fibonacciService, { client, exchange }),
+      ]) {
+        expect(make, `${clientExchange} ${exchange}`).toThrow(
+          expect.objectContaining({
+            code: 'INVALID_ARGUMENT',
+            message: expect.stringContaining("the shared client's"),
+          }),
+        );
+      }
+    }
   });
 
   it('close() - a sequence made before and not read yet sends nothing afterwards and rejects with CLOSED', async () => {

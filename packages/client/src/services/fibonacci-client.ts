@@ -20,7 +20,7 @@ import type { ServerInfo } from '../protocol/presence.js';
 import { type QueueProfile, resolveQueueDeclaration } from '../protocol/queue-profile.js';
 import type { QueueDeclaration } from '../protocol/wire.js';
 import { type FibonacciItem, type FibonacciService, fibonacciService } from './fibonacci-definition.js';
-import { type ProcedureStreamOptions, ServiceClient, serviceRoute } from './service-client.js';
+import { type ProcedureStreamOptions, ServiceClient, serviceExchange, serviceRoute } from './service-client.js';
 
 export interface FibonacciClientOptions extends RpcClientOptions {
   /** The queue the Fibonacci servers consume. @default 'rpc_queue' */
@@ -36,7 +36,9 @@ export interface FibonacciClientOptions extends RpcClientOptions {
    * log in as the least-privilege browser user set `'rpc'`: that user may publish to the `rpc`
    * exchange only (bound to rpc_queue in definitions.json), so it can neither declare, delete nor
    * fill any other queue. The exchange must exist and route to the queue. The client's pings and
-   * cancels go through it too (RpcClientOptions.exchange).
+   * cancels go through it too (RpcClientOptions.exchange), so it must also route the routing keys
+   * `rpc.ping` and `rpc.cancel` on to `amq.topic`, as definitions.json binds `rpc`. With a shared
+   * `client`, that client's exchange is used, and another one is INVALID_ARGUMENT.
    * @default the shared `client`'s exchange; else undefined (declare the queue, use the default exchange)
    */
   exchange?: string | undefined;
@@ -86,7 +88,7 @@ export class FibonacciRpcClient {
 
   constructor(options: FibonacciClientOptions = {}) {
     this.queue = options.queue ?? CLIENT_DEFAULTS.queue;
-    const exchange = options.exchange ?? options.client?.exchange;
+    const exchange = serviceExchange(options);
     const declaration = resolveQueueDeclaration(options.queueDeclaration);
     const route = serviceRoute(this.queue, declaration, exchange);
     this.#destination = route.destination;

@@ -35,8 +35,9 @@ export interface ServiceClientOptions extends RpcClientOptions {
   client?: RpcClient | undefined;
   /**
    * Send requests through this exchange, with the service's queue as routing key, instead of
-   * declaring the queue (see FibonacciClientOptions.exchange).
-   * @default the shared `client`'s exchange (RpcClientOptions.exchange)
+   * declaring the queue (see FibonacciClientOptions.exchange). With a shared `client`, that client's
+   * exchange (RpcClientOptions.exchange) is used, and another one is INVALID_ARGUMENT.
+   * @default the shared `client`'s exchange
    */
   exchange?: string | undefined;
 }
@@ -80,7 +81,7 @@ export class ServiceClient<S extends ServiceDefinition> {
     const route = serviceRoute(
       definition.queue,
       resolveQueueDeclaration(definition.queueDeclaration),
-      options.exchange ?? options.client?.exchange,
+      serviceExchange(options),
     );
     this.#destination = route.destination;
     this.#declare = route.declare;
@@ -170,6 +171,27 @@ export class ServiceClient<S extends ServiceDefinition> {
       queue: this.definition.queue,
     };
   }
+}
+
+/**
+ * The exchange a service's requests go through: its own, or on a shared client that client's,
+ * which its pings and cancels go through too. They must agree: a page's broker user may publish to
+ * one exchange only, and a client whose pings went elsewhere would have its connection closed.
+ */
+export function serviceExchange({
+  client,
+  exchange,
+}: {
+  client?: RpcClient | undefined;
+  exchange?: string | undefined;
+}): string | undefined {
+  if (client === undefined || exchange === undefined || exchange === client.exchange)
+    return exchange ?? client?.exchange;
+  throw new RpcError(
+    'INVALID_ARGUMENT',
+    `exchange ${JSON.stringify(exchange)} differs from the shared client's (${JSON.stringify(client.exchange ?? null)}), ` +
+      'through which its pings and cancels go: give the RpcClient that exchange',
+  );
 }
 
 /**
