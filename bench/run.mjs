@@ -12,11 +12,10 @@
  *   --only a,b                    only these scenarios' throughput (ids as in SCENARIOS)
  *   --reps N, --duration-ms MS    repetitions and window per level (default 3 x 2500 ms)
  *
- * Every scenario gets its own queue and its own server process, all started before the first
- * measurement and stopped after the last; the scenarios take turns, one window per level each, in
- * as many rounds as repetitions (forwards, then backwards, ...). Each turn's client runs in its own
- * process (load.mjs), which reads the CPU time of the broker, the server and itself around every
- * window. The broker comes from scripts/broker.mjs
+ * Every scenario gets its own queue; the scenarios take turns, one window per level each, in as
+ * many rounds as repetitions (forwards, then backwards, ...). Each turn starts the scenario's server
+ * process before its client and stops it after; the client runs in its own process (load.mjs),
+ * which reads the CPU time of the broker, the server and itself around every window. The broker comes from scripts/broker.mjs
  * (STOMP_URL, or the project-local node it starts; STOMP_RPC_NODE picks a side node).
  */
 import { fork, spawn } from 'node:child_process';
@@ -221,8 +220,10 @@ async function runLoad(config, { execArgv = [], timeoutMs }) {
 /**
  * Every scenario's throughput, in rounds: each round measures each scenario once at every level,
  * forwards in even rounds and backwards in odd ones (A B C, C B A, A B C), so that the machine's
- * drift over the run's minutes falls on every scenario alike, not on the last ones. Each scenario's
- * server starts before the first round and stays up, idle between its turns, until the last.
+ * drift over the run's minutes falls on every scenario alike, not on the last ones. Each turn
+ * starts the scenario's server (on the scenario's own queue) and stops it after: a peer's server
+ * that sends no heart-beats would not outlive the wait for its next turn (Web-STOMP closes a
+ * connection silent for 60 s).
  */
 async function throughputRounds(scenarios, pids) {
   const measured = scenarios.map((scenario) => ({
@@ -230,25 +231,23 @@ async function throughputRounds(scenarios, pids) {
     queue: queueName(scenario.id ?? scenario.name),
     runs: [],
   }));
-  try {
-    for (const entry of measured) {
-      entry.server = entry.scenario.server ? await startServer(entry.scenario.server, entry.queue) : undefined;
-    }
-    for (let round = 0; round < settings.reps; round++) {
-      for (const entry of round % 2 === 0 ? measured : measured.toReversed()) {
-        log(`round ${round + 1} of ${settings.reps}, ${entry.scenario.label}: levels ${settings.levels.join(', ')}`);
-        const runs = await throughputRound(entry, pids);
+  for (let round = 0; round < settings.reps; round++) {
+    for (const entry of round % 2 === 0 ? measured : measured.toReversed()) {
+      log(`round ${round + 1} of ${settings.reps}, ${entry.scenario.label}: levels ${settings.levels.join(', ')}`);
+      const server = entry.scenario.server ? await startServer(entry.scenario.server, entry.queue) : undefined;
+      try {
+        const runs = await throughputRound(entry, server, pids);
         entry.runs.push(...runs.map((run) => ({ ...run, rep: round })));
+      } finally {
+        await server?.stop();
       }
     }
-  } finally {
-    for (const { server } of measured) await server?.stop();
   }
   return measured.map(({ scenario, runs }) => ({ scenario, runs }));
 }
 
-/** One window per level for a scenario whose server runs: a client process of its own (load.mjs). */
-async function throughputRound({ scenario, queue, server }, pids) {
+/** One window per level for a scenario, its server running: a client process of its own (load.mjs). */
+async function throughputRound({ scenario, queue }, server, pids) {
   const { levels, durationMs, warmupMs } = settings;
   const { runs } = await runLoad(
     {
