@@ -242,7 +242,7 @@ type Call = PendingCall<RpcReply>;
 const NO_CANCEL_NEEDED: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'NO_SERVERS']);
 
 export class RpcClient {
-  /** The `exchange` option: where pings and cancels go, and the default of services called through this client. */
+  /** The `exchange` option: where pings and cancels go, and the exchange of the services called through this client. */
   readonly exchange: string | undefined;
   readonly #connection: Transport;
   readonly #clock: Clock;
