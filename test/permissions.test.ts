@@ -37,6 +37,21 @@ async function temporaryUser(
   return { login, passcode: login };
 }
 
+/** A queue as the management API lists it, once it lists its policy too (it lists a new queue, or one on a node just booted, before its policy). */
+async function withPolicy(name: string): Promise<{ policy?: string | null }> {
+  let queue: { policy?: string | null } = {};
+  await until(
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      queue = await (await management('GET', `/queues/%2F/${encodeURIComponent(name)}`)).json();
+      return typeof queue.policy === 'string';
+    },
+    10_000,
+    `${name}, listed with a policy`,
+  );
+  return queue;
+}
+
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** An AMQP operation as `user`: 'allowed', or 'refused' with RabbitMQ's 403 ACCESS_REFUSED. */
@@ -207,21 +222,7 @@ describe('least-privilege users', () => {
   });
 
   it('rpc_queue as the tutorial declares it (a classic queue) gets its limits: a policy with a key its type does not support would not apply at all', async () => {
-    type Queue = { type: string; policy?: string | null; effective_policy_definition?: unknown };
-    let queue: Queue | undefined;
-    await until(
-      async () => {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const response = await fetch(`${MANAGEMENT}/queues/%2F/${DEFAULT_QUEUE}`, {
-          headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
-        });
-        queue = (await response.json()) as Queue;
-        return typeof queue.policy === 'string'; // the management API lists a new queue before its policy
-      },
-      10_000,
-      'rpc_queue, listed with a policy',
-    );
-    expect(queue).toMatchObject({
+    expect(await withPolicy(DEFAULT_QUEUE)).toMatchObject({
       type: 'classic',
       policy: 'rpc-queue-limits',
       effective_policy_definition: {
@@ -234,10 +235,7 @@ describe('least-privilege users', () => {
   });
 
   it('the dead-letter queue, which any page can fill with requests that expire, is capped by count, bytes and age', async () => {
-    const response = await fetch(`${MANAGEMENT}/queues/%2F/rpc_queue.dead-letter`, {
-      headers: { authorization: `Basic ${btoa('rpc-admin:rpc-admin')}` },
-    });
-    expect(await response.json()).toMatchObject({
+    expect(await withPolicy('rpc_queue.dead-letter')).toMatchObject({
       policy: 'rpc-dead-letter-limits',
       effective_policy_definition: {
         'max-length': 10000,

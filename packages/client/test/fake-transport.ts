@@ -3,8 +3,7 @@ import { expect } from 'vitest';
 import { RpcClient, type RpcClientOptions } from '../src/core/rpc-client.js';
 import type { ConnectionState, IncomingMessage, Transport, TransportEvents } from '../src/core/transport.js';
 import { RpcError } from '../src/errors.js';
-import { PING_TOPIC } from '../src/protocol/presence.js';
-import { CANCEL_TOPIC, Header } from '../src/protocol/wire.js';
+import { Header } from '../src/protocol/wire.js';
 import { ManualClock } from './manual-clock.js';
 
 export interface Frame {
@@ -144,8 +143,9 @@ export class FakeTransport implements Transport {
  * A client on a fake transport and a manual clock; presence off unless the test turns it on. Each
  * request goes out at once as its own batch unless the test passes `defer` to hold the turns.
  */
-const isPing = (frame: Frame) => frame.destination === PING_TOPIC || frame.destination.endsWith('/rpc.ping');
-const isCancel = (frame: Frame) => frame.destination === CANCEL_TOPIC || frame.destination.endsWith('/rpc.cancel');
+// To amq.topic (PING_TOPIC, CANCEL_TOPIC) or through an exchange: the same routing keys (wire.ts signalDestinations).
+const isPing = (frame: Frame) => frame.destination.endsWith('/rpc.ping');
+const isCancel = (frame: Frame) => frame.destination.endsWith('/rpc.cancel');
 
 export function fakeClient(options: RpcClientOptions = {}, defer: (send: () => void) => void = (send) => send()) {
   const clock = new ManualClock();
