@@ -300,7 +300,7 @@ function stopOnSignalOrClosedOutput(client: FibonacciRpcClient) {
   };
 }
 
-/** How long --servers waits for the answers to its ping. */
+/** How long --servers waits for the answers to its ping, at least (discoverServers() waits on for a late RECEIPT). */
 const LISTING_WAIT_MS = 500;
 
 /**

@@ -107,6 +107,13 @@ export class FakeTransport implements Transport {
     this.#events.onReceipt?.(receiptId);
   }
 
+  /** The broker's RECEIPT for the latest ping. */
+  confirmPing(): void {
+    const ping = this.published.filter(isPing).at(-1);
+    expect(ping).toBeDefined();
+    this.receipt(ping?.headers[Header.receipt] as string);
+  }
+
   /** A message on a subscription, e.g. an announcement on the presence topic. */
   announce(destination: string, body: string): void {
     for (const subscription of this.subscriptions) {

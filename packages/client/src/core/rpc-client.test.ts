@@ -28,6 +28,14 @@ function resendUnconfirmed(
 /** Lets promise callbacks run: the client awaits before it uses the clock in discoverServers(). */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Advances the clock in 50 ms steps, letting promise callbacks run after each (a wait that ends arms the next). */
+async function advanceSettling(clock: { advance(ms: number): void }, ms: number): Promise<void> {
+  for (let left = ms; left > 0; left -= 50) {
+    clock.advance(Math.min(50, left));
+    await settle();
+  }
+}
+
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 describe('RpcClient request', () => {
@@ -1427,6 +1435,7 @@ describe('RpcClient presence', () => {
     const found = client.discoverServers(500, 'q');
     await settle();
     expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toHaveLength(1);
+    transport.confirmPing();
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', queue: 'q' }));
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'b', queue: 'elsewhere' }));
     clock.advance(500);
@@ -1438,6 +1447,7 @@ describe('RpcClient presence', () => {
     transport.connect();
     const first = client.discoverServers(500);
     await settle();
+    transport.confirmPing();
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', beatMs: 2000 }));
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'b', beatMs: 2000 }));
     clock.advance(500);
@@ -1445,6 +1455,7 @@ describe('RpcClient presence', () => {
     clock.advance(1000); // b stops; its bye goes to the presence topic, which this client does not hear
     const second = client.discoverServers(500);
     await settle();
+    transport.confirmPing();
     clock.advance(480);
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', beatMs: 2000 }));
     clock.advance(20);
@@ -1454,12 +1465,49 @@ describe('RpcClient presence', () => {
     // again: that answer, 20 ms before, counts; 120 ms before, it does not.
     const third = client.discoverServers(100);
     await settle();
+    transport.confirmPing();
     clock.advance(100);
     expect((await third).map((server) => server.id)).toEqual(['a']);
     const fourth = client.discoverServers(100);
     await settle();
+    transport.confirmPing();
     clock.advance(100);
     expect(await fourth).toEqual([]);
+  });
+
+  // Regression: `--servers` waited a fixed 500 ms from its ping, so a broker slow to pass the ping
+  // on (a connect storm) made it list no servers while they were up.
+  it('discoverServers - waits on while the broker has not confirmed the ping, then until its answers are due', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    let found: string[] | undefined;
+    void client.discoverServers(500).then((servers) => {
+      found = servers.map((server) => server.id);
+    });
+    await settle();
+    await advanceSettling(clock, 700);
+    expect(found).toBeUndefined(); // the wait is over, but the broker may not have passed the ping on
+    transport.confirmPing(); // 700 ms after the ping: its answers may take four times that more
+    await advanceSettling(clock, 2700);
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a' }));
+    expect(found).toBeUndefined();
+    await advanceSettling(clock, 100); // 3,500 ms
+    expect(found).toEqual(['a']);
+  });
+
+  it('discoverServers - a ping the broker never confirms: resolves after ten waits with what it heard', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    let found: string[] | undefined;
+    void client.discoverServers(300).then((servers) => {
+      found = servers.map((server) => server.id);
+    });
+    await settle();
+    transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a' }));
+    await advanceSettling(clock, 2900);
+    expect(found).toBeUndefined();
+    await advanceSettling(clock, 100);
+    expect(found).toEqual(['a']);
   });
 });
 

@@ -346,7 +346,8 @@ export class RpcClient {
 
   /**
    * Asks "who is there?" and resolves with the live servers after `waitMs` (not watching: those heard
-   * then). Rejects like ready() when the broker cannot be reached, with INVALID_ARGUMENT when
+   * then), or once the answers are due if the broker confirms the question later (at most ten
+   * times `waitMs`). Rejects like ready() when the broker cannot be reached, with INVALID_ARGUMENT when
    * presence is off, and with CLOSED when the client is closed meanwhile.
    */
   async discoverServers(waitMs = this.#discoveryMs, queue?: string): Promise<ServerInfo[]> {
@@ -354,8 +355,7 @@ export class RpcClient {
     if (!this.#discovery.enabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
     await this.ready();
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed'); // while ready() resolved
-    const askedAt = this.#discovery.ping();
-    await this.#sleeps.sleep(waitMs);
+    const askedAt = await this.#discovery.ask(waitMs, (ms) => this.#sleeps.sleep(ms));
     if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
     return this.#discovery.servers(queue, askedAt);
   }

@@ -171,6 +171,22 @@ export class ServerDiscovery {
     return now;
   }
 
+  /**
+   * Pings and waits `waitMs` for the answers (discoverServers()), then, as a discovery window does,
+   * on while the broker has not confirmed the ping and until its answers are due: a broker slow to
+   * confirm (a connect storm) may not have passed it on yet. At most MAX_DISCOVERY_WINDOWS waits
+   * of `waitMs`. Returns when it asked.
+   */
+  async ask(waitMs: number, sleep: (ms: number) => Promise<void>): Promise<number> {
+    const askedAt = this.ping();
+    let ms = waitMs;
+    for (let waits = 1; ; waits++) {
+      await sleep(ms);
+      ms = this.#answersPendingMs(waitMs);
+      if (ms === 0 || waits === MAX_DISCOVERY_WINDOWS || this.#closed) return askedAt;
+    }
+  }
+
   /** Whether a RECEIPT id is a ping's (see pingReceipt). */
   isPing(receiptId: string): boolean {
     return receiptId.startsWith(PING_PREFIX);
@@ -329,18 +345,24 @@ export class ServerDiscovery {
     this.#window = this.#clock.setTimeout(() => {
       const now = this.#clock.now();
       if (windowsLeft > 1) {
-        if (now - due > LATE_TIMER_MS || this.#unconfirmedPing !== undefined) {
-          this.#openWindow(windowsLeft - 1);
-          return;
-        }
-        if (this.#answersDueAt > now) {
-          this.#openWindow(windowsLeft - 1, Math.min(this.#answersDueAt - now, this.#options.discoveryMs));
+        const pendingMs = now - due > LATE_TIMER_MS ? this.#options.discoveryMs : this.#answersPendingMs();
+        if (pendingMs > 0) {
+          this.#openWindow(windowsLeft - 1, pendingMs);
           return;
         }
       }
       this.#window = undefined;
       this.#events.decide(); // what is still held now fails with NO_SERVERS
     }, windowMs);
+  }
+
+  /**
+   * How much longer the answers to the latest ping may take, at most `windowMs`: all of it while
+   * the broker has not confirmed the ping, then until the answers are due; 0 once they are.
+   */
+  #answersPendingMs(windowMs = this.#options.discoveryMs): number {
+    if (this.#unconfirmedPing !== undefined) return windowMs;
+    return Math.min(Math.max(0, this.#answersDueAt - this.#clock.now()), windowMs);
   }
 
   #scheduleExpiry(): void {
