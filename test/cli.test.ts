@@ -398,9 +398,10 @@ describe('command line', () => {
     const start = startFromTerminal(queue);
     await start.waitFor('npm run broker:stop', 30_000);
     const client = openClient(queue);
-    // Handed back to the broker, unanswered. Several large n, none cached: one alone is in a server's
-    // hands for only some 50 ms, which the presence pings could miss.
-    for (let i = 0; i < 8; i++) void client.call(999_970 + i, { timeoutMs: 10_000 }).catch(() => {});
+    // Handed back to the broker, unanswered. Many large n, none cached: one alone is in a server's
+    // hands for only some 50 ms, which the presence pings could miss, and the first Ctrl-C's drain
+    // must outlast the wait for the second (with 8, a loaded machine saw the drain end first).
+    for (let i = 0; i < 32; i++) void client.call(999_960 + i, { timeoutMs: 10_000 }).catch(() => {});
     await untilInHand(client, queue);
     start.ctrlC();
     await start.waitFor('SIGINT: stopping the servers');
