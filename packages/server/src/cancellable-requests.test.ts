@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CancellableRequests, REMEMBER_CANCEL_MS, REMEMBERED_CANCELS } from './cancellable-requests.js';
 import { RequestControl } from './request-control.js';
+import { MAX_CORRELATION_ID_LENGTH } from './request-intake.js';
 
 const CALLER = '/reply-queue/amq.gen-caller';
 const request = (replyTo = CALLER) => ({ replyTo, control: new RequestControl(Number.POSITIVE_INFINITY) });
@@ -48,5 +49,23 @@ describe('CancellableRequests', () => {
     const stale = request();
     requests.add('stale', stale);
     expect(stale.control.reason).toBeUndefined();
+    // The expired ones go as the next cancel comes, not only when as many more have come.
+    requests.cancel('fresh', CALLER);
+    expect(requests.remembered).toBe(1);
+  });
+
+  // Regression: any login that may publish to rpc.cancel could make every server keep 4,096
+  // cancels with headers of frame size (about 1 GiB), none of which a request can ever match.
+  it('keeps no cancel a request could not match: a correlation id over 256 characters, a reply-to that is no reply queue', () => {
+    const requests = new CancellableRequests();
+    const longId = 'c'.repeat(MAX_CORRELATION_ID_LENGTH + 1);
+    requests.cancel(longId, CALLER);
+    requests.cancel('c.1', 'x'.repeat(100_000));
+    requests.cancel('c.2', '/queue/rpc_queue');
+    expect(requests.remembered).toBe(0);
+    const held = request();
+    requests.add(`c.${'x'.repeat(MAX_CORRELATION_ID_LENGTH - 2)}`, held);
+    requests.cancel(`c.${'x'.repeat(MAX_CORRELATION_ID_LENGTH - 2)}`, CALLER); // the longest a request may have
+    expect(held.control.reason?.code).toBe('ABORTED');
   });
 });

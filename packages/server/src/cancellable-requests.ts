@@ -13,7 +13,9 @@
  * stopped when it arrives, before its handler runs.
  */
 import { RpcError } from '@stomp-rpc/client';
+import { replyDestination } from '@stomp-rpc/client/protocol';
 import type { RequestControl } from './request-control.js';
+import { MAX_CORRELATION_ID_LENGTH } from './request-intake.js';
 
 /** How many cancels are kept for requests not here yet, and for how long. */
 export const REMEMBERED_CANCELS = 4096;
@@ -71,7 +73,10 @@ export class CancellableRequests {
    * deadline passed, which may be before the one the server counts from delivery).
    */
   cancel(correlationId: string | undefined, replyTo: string | undefined, code?: string): void {
-    if (correlationId === undefined || replyTo === undefined) return;
+    // Only ids and reply queues a request may carry (request-intake.ts): a cancel that matches no
+    // request would be kept for nothing, and its headers can be as long as a frame.
+    if (correlationId === undefined || correlationId.length > MAX_CORRELATION_ID_LENGTH) return;
+    if (replyTo === undefined || replyDestination(replyTo) === undefined) return;
     const reason =
       code === 'DEADLINE_EXCEEDED'
         ? new RpcError(code, "the caller's deadline passed (it counts the time the request waited in the queue)")
@@ -82,12 +87,18 @@ export class CancellableRequests {
     this.#remember(correlationId, { replyTo, reason, at: this.#now() });
   }
 
+  /** Cancels kept for requests not here yet. */
+  get remembered(): number {
+    return this.#remembered.size;
+  }
+
   #remember(correlationId: string, cancel: RememberedCancel): void {
     this.#remembered.delete(correlationId); // to the back: the newest
     this.#remembered.set(correlationId, cancel);
-    if (this.#remembered.size > REMEMBERED_CANCELS) {
-      const oldest = this.#remembered.keys().next().value;
-      if (oldest !== undefined) this.#remembered.delete(oldest);
+    // The oldest go when over the count or the age, so that a burst is not kept until as many more come.
+    for (const [id, { at }] of this.#remembered) {
+      if (this.#remembered.size <= REMEMBERED_CANCELS && cancel.at - at < REMEMBER_CANCEL_MS) break;
+      this.#remembered.delete(id);
     }
   }
 }
