@@ -53,6 +53,14 @@ describe('StompSession', () => {
     expect(seen).toEqual(['connected']);
   });
 
+  // Regression: `heartbeatMs: 1500.5` went out as is; the broker answered "Processing error", and
+  // every attempt ended UNAVAILABLE, naming nothing of the option.
+  it('session - asks for heart-beats in whole milliseconds, rounded up', () => {
+    const { socket } = session({ heartbeatMs: 1500.5 });
+    socket.open();
+    expect(socket.sent[0]).toContain('\nheart-beat:0,1501\n');
+  });
+
   it('session - escapes backslashes and line breaks in CONNECT, as RabbitMQ reads every frame, colons left raw', () => {
     const { socket } = session({ connectHeaders: { login: 'CORP\\alice', passcode: 'C:\\new\r\n', host: '/' } });
     socket.open();
@@ -154,7 +162,9 @@ describe('StompSession', () => {
       socket.receive('\n');
     }
     expect(seen).toEqual([]);
-    clock.advance(30_000);
+    clock.advance(30_000); // the check that finds it silent
+    expect(seen).toEqual([]);
+    clock.advance(1); // and its second look, after what the socket had to read
     expect(seen).toEqual(['heartbeat lost', 'closed 1006']);
     expect(socket.closeCalls).toBe(1);
     expect(clock.pendingTimers).toBe(0);
@@ -171,6 +181,21 @@ describe('StompSession', () => {
     clock.stall(60_000);
     clock.advance(1); // late, and nothing waited this time
     expect(seen).toEqual(['heartbeat lost', 'closed 1006']);
+  });
+
+  // Regression: only a check late by more than a period looked again, so a stall of one and a half
+  // to two periods dropped a healthy connection, its beats still unread.
+  it('heart-beats - a check a little late (a stall of under two periods) also reads what waited before it gives up', () => {
+    const { clock, socket, seen } = connected({ heartbeatMs: 10_000, brokerHeartbeat: '5000,0' });
+    seen.length = 0;
+    clock.advance(6_000);
+    socket.receive('\n'); // a beat at 6 s; the check at 10 s finds it, the next is due at 20 s
+    clock.advance(4_500);
+    clock.stall(19_400); // blocked from 10.5 s to 29.9 s, the broker's beats unread
+    clock.advance(0); // the check, 9.9 s late: 23.9 s since the last beat read
+    socket.receive('\n'); // then the beats that waited
+    clock.advance(1);
+    expect(seen).toEqual([]);
   });
 
   it('heart-beats - none watched when either side does not want them', () => {

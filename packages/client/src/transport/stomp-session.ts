@@ -234,7 +234,9 @@ export class StompSession {
     // 3.10.8): a raw backslash in a login or passcode (CORP\alice) closes the socket with 1007, or
     // changes the secret (\n). Colons stay raw: RabbitMQ splits a header at its first one.
     for (const [name, value] of Object.entries(this.#options.connectHeaders)) headers[name] = escapeConnectValue(value);
-    this.#write('CONNECT', { ...headers, 'accept-version': '1.2', 'heart-beat': `0,${this.#options.heartbeatMs}` });
+    // Whole milliseconds: RabbitMQ answers `heart-beat:0,1500.5` with "Processing error" (3.10.8).
+    const heartBeat = `0,${Math.ceil(this.#options.heartbeatMs)}`;
+    this.#write('CONNECT', { ...headers, 'accept-version': '1.2', 'heart-beat': heartBeat });
   }
 
   #write(command: string, headers: StompHeaders, body = ''): void {
@@ -290,23 +292,26 @@ export class StompSession {
 
   /**
    * Checks every period that the broker was heard within the last MISSED_BEATS periods. A check
-   * late by more than a period means this side stalled (a blocked event loop, a frozen page): what
-   * the broker sent meanwhile may still wait unread, so it looks again once that has been read.
+   * that finds it silent looks once more, right after the socket's pending reads: this side may
+   * have stalled (a blocked event loop, a frozen page) with the broker's beats waiting unread, and
+   * a timer that came due meanwhile runs before them.
    */
-  #watch(periodMs: number, delayMs = periodMs): void {
+  #watch(periodMs: number, recheck = false): void {
     const clock = this.#options.clock;
-    const due = clock.now() + delayMs;
-    this.#watchdog = clock.setTimeout(() => {
-      if (this.#over) return;
-      if (delayMs === periodMs && clock.now() - due > periodMs) {
-        this.#watch(periodMs, 1); // a new timer runs after the socket's pending reads
-      } else if (clock.now() - this.#lastHeardAt > periodMs * MISSED_BEATS) {
-        this.#events.heartbeatLost();
-        this.discard();
-      } else {
-        this.#watch(periodMs);
-      }
-    }, delayMs);
+    this.#watchdog = clock.setTimeout(
+      () => {
+        if (this.#over) return;
+        if (clock.now() - this.#lastHeardAt <= periodMs * MISSED_BEATS) {
+          this.#watch(periodMs);
+        } else if (!recheck) {
+          this.#watch(periodMs, true); // a new timer runs after the socket's pending reads
+        } else {
+          this.#events.heartbeatLost();
+          this.discard();
+        }
+      },
+      recheck ? 1 : periodMs,
+    );
   }
 
   #closeSocket(): void {
