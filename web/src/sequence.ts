@@ -7,12 +7,13 @@ import {
   MAX_SEQUENCE_LENGTH,
   MAX_SEQUENCE_N,
   MAX_SEQUENCE_PAUSE_MS,
+  MAX_SEQUENCE_PAUSES_MS,
 } from '@stomp-rpc/client';
 import { foldDigits, formatDigits, formatMs } from './format.js';
 
 /** What INVALID_ARGUMENT means for a sequence, in place of the single call's explanation. */
 export const SEQUENCE_EXPLANATIONS: Readonly<Record<string, string>> = {
-  INVALID_ARGUMENT: `That range cannot be streamed: from and to are whole numbers with from ≤ to ≤ ${MAX_SEQUENCE_N.toLocaleString('en-US')}, at most ${MAX_SEQUENCE_LENGTH.toLocaleString('en-US')} of them, with a pause of 0 to ${MAX_SEQUENCE_PAUSE_MS} ms.`,
+  INVALID_ARGUMENT: `That range cannot be streamed: from and to are whole numbers with from ≤ to ≤ ${MAX_SEQUENCE_N.toLocaleString('en-US')}, at most ${MAX_SEQUENCE_LENGTH.toLocaleString('en-US')} of them, with a pause of 0 to ${MAX_SEQUENCE_PAUSE_MS} ms, the pauses adding up to at most ${MAX_SEQUENCE_PAUSES_MS / 1000} s.`,
 };
 
 /**

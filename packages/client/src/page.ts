@@ -36,6 +36,7 @@ export {
   MAX_SEQUENCE_LENGTH,
   MAX_SEQUENCE_N,
   MAX_SEQUENCE_PAUSE_MS,
+  MAX_SEQUENCE_PAUSES_MS,
 } from './services/fibonacci-definition.js';
 export {
   type ProcedureArgs,

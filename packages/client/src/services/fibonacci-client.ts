@@ -54,7 +54,7 @@ export interface FibonacciClientOptions extends RpcClientOptions {
 export type FibonacciCallOptions = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'idempotent' | 'traceparent'>;
 
 export interface FibonacciSequenceOptions extends ProcedureStreamOptions {
-  /** Wait this long before each item after the first, at most MAX_SEQUENCE_PAUSE_MS. @default 0 */
+  /** Wait this long before each item after the first, at most MAX_SEQUENCE_PAUSE_MS (and MAX_SEQUENCE_PAUSES_MS in all). @default 0 */
   pauseMs?: number | undefined;
 }
 

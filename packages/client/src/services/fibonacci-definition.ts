@@ -18,6 +18,12 @@ export const MAX_SEQUENCE_LENGTH = 1000;
 export const MAX_SEQUENCE_N = 20_000;
 /** The longest pause between items a caller may ask for. */
 export const MAX_SEQUENCE_PAUSE_MS = 1000;
+/**
+ * The longest the pauses of one call may add up to. A stream holds back its server's
+ * acknowledgements until it ends (docs/protocol.md, "Delivery"), and fibSequence shares rpc_queue
+ * with fib: one call of 1,000 one-second pauses held a server's prefetch window for its deadline.
+ */
+export const MAX_SEQUENCE_PAUSES_MS = 30_000;
 
 export interface FibonacciRange {
   from: number;
@@ -50,7 +56,7 @@ const sequenceItem: Codec<{ n: number; value: bigint | string }, FibonacciItem> 
   },
 };
 
-/** A range of at most MAX_SEQUENCE_LENGTH whole numbers from 0 to MAX_SEQUENCE_N, with its pause. */
+/** A range of at most MAX_SEQUENCE_LENGTH whole numbers from 0 to MAX_SEQUENCE_N, with its pause (MAX_SEQUENCE_PAUSES_MS in all). */
 export function checkRange(input: unknown): Required<FibonacciRange> {
   const {
     from,
@@ -69,6 +75,12 @@ export function checkRange(input: unknown): Required<FibonacciRange> {
   }
   if (!whole(pauseMs) || pauseMs > MAX_SEQUENCE_PAUSE_MS) {
     throw new RpcError('INVALID_ARGUMENT', `pauseMs must be a whole number from 0 to ${MAX_SEQUENCE_PAUSE_MS}`);
+  }
+  if ((to - from) * pauseMs > MAX_SEQUENCE_PAUSES_MS) {
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      `the pauses add up to ${(to - from) * pauseMs} ms, at most ${MAX_SEQUENCE_PAUSES_MS} per call`,
+    );
   }
   return { from, to, pauseMs };
 }

@@ -334,12 +334,17 @@ describe('services - definition', () => {
 
   it('fibonacci - checkRange bounds the range, its length and the pause', () => {
     expect(checkRange({ from: 3, to: 5 })).toEqual({ from: 3, to: 5, pauseMs: 0 });
+    expect(checkRange({ from: 0, to: 300, pauseMs: 100 })).toEqual({ from: 0, to: 300, pauseMs: 100 });
+    expect(checkRange({ from: 10, to: 40, pauseMs: 1000 })).toEqual({ from: 10, to: 40, pauseMs: 1000 });
+    expect(checkRange({ from: 0, to: 999 })).toEqual({ from: 0, to: 999, pauseMs: 0 });
     for (const bad of [
       { from: 5, to: 4 },
       { from: -1, to: 4 },
       { from: 0, to: 20_001 },
       { from: 0, to: MAX_SEQUENCE_LENGTH },
       { from: 0, to: 1, pauseMs: 1001 },
+      { from: 0, to: 31, pauseMs: 1000 }, // 31 pauses of a second: 30,000 ms is the most
+      { from: 0, to: 301, pauseMs: 100 },
       null,
     ]) {
       expect(() => checkRange(bad)).toThrow(RpcError);
