@@ -27,7 +27,7 @@ interface Frame {
 /** An announcer around a fake connection that records what it publishes. */
 function announcer(options: Partial<AnnouncerOptions> = {}) {
   const sent: Frame[] = [];
-  const link = { connected: true, failing: false, inFlight: 0 };
+  const link = { connected: true, consuming: true, failing: false, inFlight: 0 };
   const counter = new ServerStatsCounter();
   const subject = new PresenceAnnouncer(
     { id: 'server-1', queue: 'rpc_queue', prefetch: 4, presenceMs: PRESENCE_MS, ...options },
@@ -37,6 +37,7 @@ function announcer(options: Partial<AnnouncerOptions> = {}) {
         sent.push(frame);
       },
       connected: () => link.connected,
+      consuming: () => link.consuming,
       status: () => ({ stats: counter.snapshot(), inFlight: link.inFlight }),
     },
   );
@@ -133,6 +134,23 @@ describe('PresenceAnnouncer', () => {
     link.connected = true;
     vi.advanceTimersByTime(PRESENCE_MS);
     expect(kinds(sent)).toEqual(['beat']);
+    subject.stop();
+  });
+
+  // Regression: a server beat from start(), before the broker confirmed its queue subscription,
+  // and on every reconnect whose subscription the broker refused: clients counted on a server
+  // that consumed nothing.
+  it('beat - none while the queue subscription is not confirmed on this connection; a ping is still answered', () => {
+    const { subject, sent, link } = announcer();
+    link.consuming = false;
+    subject.start();
+    vi.advanceTimersByTime(3 * PRESENCE_MS);
+    expect(sent).toEqual([]);
+    subject.answerPing(REPLY_QUEUE, 0);
+    expect(kinds(sent)).toEqual(['pong']);
+    link.consuming = true;
+    vi.advanceTimersByTime(PRESENCE_MS);
+    expect(kinds(sent)).toEqual(['pong', 'beat']);
     subject.stop();
   });
 

@@ -1,6 +1,6 @@
 /*
  * The server's side of presence (the protocol is in @stomp-rpc/client/protocol presence.ts): "hello"
- * once consuming, "beat" every `presenceMs` with the counters, "bye" as soon as a stop begins, and
+ * once consuming, "beat" every `presenceMs` with the counters while consuming, "bye" as soon as a stop begins, and
  * an answer to every "who is there?" ping on the asker's reply queue: one per asker every
  * ASKER_INTERVAL_MS (a client probes once a second at most; far more is a flood) and
  * PONGS_PER_SECOND a second in all, so that a ping flood cannot multiply itself. Pings beyond that (a storm of
@@ -42,6 +42,11 @@ export interface AnnouncerEvents {
   /** Sends a frame; throws when disconnected. */
   publish(frame: { destination: string; body: string; headers: Record<string, string> }): void;
   connected(): boolean;
+  /**
+   * Whether the server consumes its queue on the current connection. Beats wait for it: one whose
+   * subscription the broker has not confirmed (or refuses, on every reconnect) is not there to call.
+   */
+  consuming(): boolean;
   /** The counters to announce and the requests in hand. */
   status(): { stats: ServerStats; inFlight: number };
 }
@@ -67,10 +72,10 @@ export class PresenceAnnouncer {
     return this.#options.presenceMs > 0;
   }
 
-  /** Starts beating. */
+  /** Starts beating, while consuming. */
   start(): void {
     if (this.enabled && this.#beat === undefined) {
-      this.#beat = setInterval(() => this.announce('beat'), this.#options.presenceMs);
+      this.#beat = setInterval(() => this.#events.consuming() && this.announce('beat'), this.#options.presenceMs);
     }
   }
 

@@ -1,5 +1,5 @@
 import { RpcError } from '@stomp-rpc/client';
-import { CANCEL_TOPIC } from '@stomp-rpc/client/protocol';
+import { CANCEL_TOPIC, PRESENCE_TOPIC } from '@stomp-rpc/client/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeSocket } from '../../client/test/fake-socket.js';
 import type { RpcRequest } from './request-intake.js';
@@ -618,6 +618,36 @@ describe('RpcServer start', () => {
     await vi.advanceTimersByTimeAsync(0);
     socket.receive('RECEIPT\nreceipt-id:disconnect\n\n');
     socket.closedByPeer(1000);
+    await stopped;
+  });
+
+  it('presence - beats only while the broker has confirmed the queue subscription on the current connection', async () => {
+    vi.useFakeTimers();
+    const { server, sockets, accept } = serverOnFakeSockets({ handler: () => 'x', presenceMs: 100 });
+    const announced = (socket: FakeSocket) =>
+      framesOf(socket, 'SEND')
+        .filter((frame) => header(frame, 'destination') === PRESENCE_TOPIC)
+        .map((frame) => /"kind":"(\w+)"/.exec(frame)?.[1]);
+    const started = server.start(5000);
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await accept(false);
+    await vi.advanceTimersByTimeAsync(350);
+    expect(announced(first)).toEqual([]);
+    for (const { id } of subscriptions(first)) first.receive(`RECEIPT\nreceipt-id:subscribe-${id}\n\n`);
+    await started;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(announced(first)).toEqual(['hello', 'beat']);
+    first.closedByPeer(1006); // the next connection's queue subscription stays unconfirmed
+    await vi.advanceTimersByTimeAsync(10);
+    const second = sockets[1] as FakeSocket;
+    second.open();
+    second.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    await vi.advanceTimersByTimeAsync(350);
+    expect(announced(second)).toEqual([]);
+    const stopped = server.stop(0);
+    await vi.advanceTimersByTimeAsync(0);
+    second.receive('RECEIPT\nreceipt-id:disconnect\n\n');
+    second.closedByPeer(1000);
     await stopped;
   });
 

@@ -238,6 +238,7 @@ export class RpcServer {
       {
         publish: (frame) => this.#connection.publish(frame),
         connected: () => this.#connection.connected,
+        consuming: () => this.#subscriptions.consuming,
         status: () => ({ stats: this.#stats.snapshot(), inFlight: this.#inFlight.size }),
       },
     );

@@ -22,6 +22,8 @@ export class Subscriptions {
   readonly #waiters = new Waiters();
   /** The broker confirmed the queue's subscription once: start() has nothing to wait for. */
   #everConfirmed = false;
+  /** The queue's subscription is confirmed on the current connection. */
+  #consuming = false;
   /** The current connection's URL and its SUBSCRIBEs awaiting their RECEIPTs, in the order they were written. */
   #url = '';
   #unconfirmed: string[] = [];
@@ -40,6 +42,12 @@ export class Subscriptions {
   connected(url: string): void {
     this.#url = url;
     this.#unconfirmed = [];
+    this.#consuming = false;
+  }
+
+  /** Whether the broker confirmed the queue's subscription on the current connection. */
+  get consuming(): boolean {
+    return this.#consuming;
   }
 
   /** A SUBSCRIBE was written on the current connection; `confirmed` (returned) resolves at its RECEIPT. */
@@ -56,6 +64,7 @@ export class Subscriptions {
   /** The queue's RECEIPT came on the current connection: every start() waiting resolves. */
   queueConfirmed(): void {
     this.#everConfirmed = true;
+    this.#consuming = true;
     this.#lastRefusal = undefined;
     this.#waiters.settle();
   }
@@ -68,6 +77,7 @@ export class Subscriptions {
   lost(reason: RpcError): RpcError | undefined {
     const unconfirmed = this.#unconfirmed;
     this.#unconfirmed = [];
+    this.#consuming = false;
     this.#lastRefusal =
       unconfirmed.length > 0 && isFatalStompClose(reason) ? this.#refusal(unconfirmed, reason) : undefined;
     return this.#lastRefusal;
