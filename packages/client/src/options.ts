@@ -70,7 +70,8 @@ export function checkFunction<T>(value: T | undefined, name: string): T | undefi
 export function checkSignal(signal: AbortSignal | null | undefined): AbortSignal | undefined {
   if (signal === undefined || signal === null) return undefined;
   const like = signal as Partial<AbortSignal>;
-  if (typeof like.aborted === 'boolean' && typeof like.addEventListener === 'function') return signal;
+  const listens = typeof like.addEventListener === 'function' && typeof like.removeEventListener === 'function';
+  if (typeof like.aborted === 'boolean' && listens) return signal;
   throw new RpcError('INVALID_ARGUMENT', 'signal must be an AbortSignal');
 }
 

@@ -3,8 +3,8 @@ import { RpcError } from '../errors.js';
 import { ReplyStream } from './reply-stream.js';
 import type { RpcReply } from './rpc-client.js';
 
-function item(body: string): RpcReply {
-  return { body, headers: {}, server: undefined, serverMs: undefined, latencyMs: 0, traceparent: undefined };
+function item(body: string, headers: Record<string, string> = {}): RpcReply {
+  return { body, headers, server: undefined, serverMs: undefined, latencyMs: 0, traceparent: undefined };
 }
 
 /** A promise the test settles: the call the stream follows. */
@@ -80,6 +80,21 @@ describe('ReplyStream', () => {
     expect((await stream.next()).value?.body).toBe('a');
     expect((await stream.next()).value?.body).toBe('b');
     await expect(stream.next()).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+  });
+
+  // Regression: only bodies counted, so a server could fill a caller that reads slowly with items of
+  // empty bodies and huge headers (10,000 items of a frame's 256 KiB) without reaching maxBytes.
+  it('limits - maxBytes counts each item’s headers with its body: what the items hold', async () => {
+    const stream = new ReplyStream({ maxBytes: 100 }, undefined);
+    const headers = { 'x-padding': 'p'.repeat(40) }; // 9 + 40 characters
+    const refused = ['a', 'b', 'c'].map((body) => stream.push(item(body, headers)));
+    expect(refused.map((error) => error?.code)).toEqual([undefined, undefined, 'LIMIT_EXCEEDED']);
+    expect((await stream.next()).value?.body).toBe('a');
+    expect((await stream.next()).value?.body).toBe('b');
+    await expect(stream.next()).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      message: expect.stringContaining('100 bytes'),
+    });
   });
 
   it('signal - the caller’s abort aborts the call', () => {

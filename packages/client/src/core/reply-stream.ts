@@ -14,7 +14,10 @@ import type { RpcReply } from './rpc-client.js';
 export interface StreamLimits {
   /** Items after which the stream ends with LIMIT_EXCEEDED. @default 10000 */
   maxItems?: number | undefined;
-  /** Bytes of item bodies (UTF-16 length) after which the stream ends with LIMIT_EXCEEDED. @default 16777216 */
+  /**
+   * Bytes of items (UTF-16 length of their bodies and headers: the memory they hold) after which
+   * the stream ends with LIMIT_EXCEEDED. @default 16777216
+   */
   maxBytes?: number | undefined;
 }
 
@@ -95,6 +98,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
     if (this.#end) return undefined;
     this.#received++;
     this.#bytes += item.body.length;
+    for (const [name, value] of Object.entries(item.headers)) this.#bytes += name.length + value.length;
     if (this.#received > this.#maxItems || this.#bytes > this.#maxBytes) {
       const what = this.#received > this.#maxItems ? `${this.#maxItems} items` : `${this.#maxBytes} bytes`;
       const error = new RpcError('LIMIT_EXCEEDED', `the stream went past ${what}`);

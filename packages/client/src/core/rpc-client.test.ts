@@ -95,6 +95,26 @@ describe('RpcClient request', () => {
     });
   });
 
+  // Regression: the caller's objects were kept and read at the write (the end of the turn, and each
+  // re-send), so reusing one headers object for the next call changed this one, and a
+  // `destination` added afterwards redirected it, past every check.
+  it('request - takes copies of headers and declare: changing them after the call changes nothing sent', () => {
+    const turns: Array<() => void> = [];
+    const { client, transport } = setup({}, (send) => turns.push(send));
+    transport.connect();
+    const headers: Record<string, string> = { tenant: 'a' };
+    const declare: Record<string, string> = { durable: 'false' };
+    void client.request('/queue/q', '1', { headers, declare });
+    headers.tenant = 'b';
+    headers.destination = '/queue/elsewhere';
+    declare.durable = 'true';
+    for (const send of turns.splice(0)) send();
+    const [frame] = transport.requests();
+    expect(frame?.destination).toBe('/queue/q');
+    expect(frame?.headers).toMatchObject({ tenant: 'a', durable: 'false' });
+    expect(frame?.headers).not.toHaveProperty('destination');
+  });
+
   it('request - each call gets its own correlation id and, by default, no traceparent', () => {
     const { client, transport } = setup();
     transport.connect();
@@ -193,7 +213,14 @@ describe('RpcClient request', () => {
   it('request - a traceparent or a signal of the wrong type (from JavaScript) is INVALID_ARGUMENT, and nothing is sent', async () => {
     const { client, transport } = setup();
     transport.connect();
-    const wrong = [{ traceparent: 123 }, { signal: {} }, { signal: 'abort' }, { signal: { aborted: false } }];
+    const wrong = [
+      { traceparent: 123 },
+      { signal: {} },
+      { signal: 'abort' },
+      { signal: { aborted: false } },
+      // Regression: accepted, then the deadline's timer threw removing the listener (the call hung) and so did close().
+      { signal: { aborted: false, addEventListener() {} } },
+    ];
     for (const options of wrong) {
       const failure = client.request('/queue/q', '1', options as unknown as RequestOptions);
       await expect(failure, JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -584,9 +584,13 @@ function outgoingRequest(
       `not a destination (/queue/…, /amq/queue/…, /exchange/…, /topic/…, /temp-queue/…, /reply-queue/…): ${shown}`,
     );
   }
-  const badHeaders = badRequestHeaders(options.headers ?? {}) ?? badRequestHeaders(options.declare ?? {});
+  // Copies, checked and kept: the request is written later (at the end of the turn, and again if
+  // re-sent), and a caller may change or reuse its objects once the call is made.
+  const headers = { ...options.headers };
+  const declare = options.declare && { ...options.declare };
+  const badHeaders = badRequestHeaders(headers) ?? badRequestHeaders(declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
-  const oversized = limit.check({ destination, body, headers: options.headers, declare: options.declare });
+  const oversized = limit.check({ destination, body, headers, declare });
   if (oversized) throw oversized;
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && (typeof traceparent !== 'string' || !isTraceparent(traceparent))) {
@@ -596,8 +600,8 @@ function outgoingRequest(
     destination,
     queue: options.queue ?? queueOfDestination(destination),
     body,
-    headers: options.headers ?? {},
-    declare: options.declare,
+    headers,
+    declare,
     idempotent: options.idempotent ?? false,
     traceparent,
   };
