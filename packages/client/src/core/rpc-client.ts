@@ -371,7 +371,7 @@ export class RpcClient {
 
   /** Sends `body` to `destination` and resolves with the reply, or rejects with an RpcError. */
   request(destination: string, body: string, options: RequestOptions = {}): Promise<RpcReply> {
-    return this.#call(destination, body, options, undefined);
+    return this.#call(destination, body, options ?? {}, undefined); // null too, from JavaScript
   }
 
   /**
@@ -382,7 +382,7 @@ export class RpcClient {
    */
   stream(destination: string, body: string, options: StreamOptions = {}): AsyncIterableIterator<RpcReply> {
     const start = (signal: AbortSignal, push: ItemPush) => this.#call(destination, body, { ...options, signal }, push);
-    return ReplyStream.open(options, start, this.#stats);
+    return ReplyStream.open(options ?? {}, start, this.#stats);
   }
 
   #call(destination: string, body: string, options: RequestOptions, onItem: ItemPush | undefined): Promise<RpcReply> {

@@ -6,6 +6,34 @@ import { fibonacciService } from './fibonacci-definition.js';
 import { ServiceClient } from './service-client.js';
 
 describe('FibonacciRpcClient on a shared RpcClient', () => {
+  // Regression: null options (plain JavaScript's "none") threw a TypeError or ended INTERNAL, where
+  // every rejection is an RpcError with its code; they are no options, as undefined is.
+  it('null options are no options, at every entry point down to the RpcClient', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const fib = new FibonacciRpcClient({ client, queue: 'q' });
+    const service = new ServiceClient({ ...fibonacciService, queue: 'q' }, { client });
+    const none = null as never;
+    const calls: Promise<unknown>[] = [
+      fib.call(1, none),
+      fib.sequence(0, 2, none).next(),
+      service.call('fib', 1, none),
+      service.stream('fibSequence', { from: 0, to: 2 }, none).next(),
+      client.request('/queue/q', '1', none),
+      client.stream('/queue/q', '1', none).next(),
+    ];
+    const outcomes = calls.map((call) =>
+      call.then(
+        () => 'settled',
+        (error: { code?: string }) => error.code ?? String(error),
+      ),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(transport.requests()).toHaveLength(6);
+    await client.close();
+    expect(await Promise.all(outcomes)).toEqual(Array(6).fill('CLOSED'));
+  });
+
   it("a queue or exchange name that is empty or has a '/' is INVALID_ARGUMENT at construction: its requests would go elsewhere or nowhere", () => {
     // Checked before a client of its own is made (it would connect).
     for (const options of [{ queue: '' }, { queue: 'a/b' }, { exchange: '' }, { exchange: 'a/b' }]) {

@@ -113,7 +113,7 @@ export class FibonacciRpcClient {
     if (this.#closed) throw new RpcError('CLOSED', 'this Fibonacci client is closed');
     const reply = await this.rpc.request(this.#destination, encodeN(n), {
       ...options,
-      idempotent: options.idempotent ?? true,
+      idempotent: options?.idempotent ?? true, // options may be null, from JavaScript
       declare: this.#declarationHeaders,
       queue: this.queue,
     });
@@ -129,7 +129,7 @@ export class FibonacciRpcClient {
    */
   sequence(from: number, to: number, options: FibonacciSequenceOptions = {}): AsyncIterableIterator<FibonacciItem> {
     // After close() its service is closed too: the first read rejects with CLOSED, as a call does.
-    const { pauseMs, ...streamOptions } = options;
+    const { pauseMs, ...streamOptions } = options ?? {}; // null too, from JavaScript
     const range = pauseMs === undefined ? { from, to } : { from, to, pauseMs };
     return this.#service.stream('fibSequence', range, streamOptions);
   }

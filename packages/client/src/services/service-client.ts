@@ -102,7 +102,8 @@ export class ServiceClient<S extends ServiceDefinition> {
     name: K,
     ...args: ProcedureArgs<ProceduresOf<S>[K], ProcedureCallOptions>
   ): Promise<OutputOf<ProceduresOf<S>[K]>> {
-    const [input, options = {}] = args as [unknown, ProcedureCallOptions?];
+    const [input, given] = args as [unknown, ProcedureCallOptions | null | undefined];
+    const options = given ?? {}; // null too, from JavaScript
     const procedure = this.#procedure(name, 'call');
     const reply = await this.rpc.request(
       this.#destination,
@@ -120,7 +121,8 @@ export class ServiceClient<S extends ServiceDefinition> {
     name: K,
     ...args: ProcedureArgs<ProceduresOf<S>[K], ProcedureStreamOptions>
   ): AsyncIterableIterator<OutputOf<ProceduresOf<S>[K]>> {
-    const [input, options = {}] = args as [unknown, ProcedureStreamOptions?];
+    const [input, given] = args as [unknown, ProcedureStreamOptions | null | undefined];
+    const options = given ?? {}; // null too, from JavaScript
     let procedure: AnyProcedure;
     const open = () => {
       procedure = this.#procedure(name, 'stream');
