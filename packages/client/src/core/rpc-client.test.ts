@@ -210,7 +210,7 @@ describe('RpcClient request', () => {
     expect(transport.requests()).toEqual([]);
   });
 
-  it('request - a traceparent or a signal of the wrong type (from JavaScript) is INVALID_ARGUMENT, and nothing is sent', async () => {
+  it('request - a traceparent, a signal or idempotent of the wrong type (from JavaScript) is INVALID_ARGUMENT, and nothing is sent', async () => {
     const { client, transport } = setup();
     transport.connect();
     const wrong = [
@@ -220,6 +220,7 @@ describe('RpcClient request', () => {
       { signal: { aborted: false } },
       // Regression: accepted, then the deadline's timer threw removing the listener (the call hung) and so did close().
       { signal: { aborted: false, addEventListener() {} } },
+      { idempotent: 'false' }, // Regression: taken as true, so re-sent after a reconnect
     ];
     for (const options of wrong) {
       const failure = client.request('/queue/q', '1', options as unknown as RequestOptions);

@@ -592,6 +592,10 @@ function outgoingRequest(
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
   const oversized = limit.check({ destination, body, headers, declare });
   if (oversized) throw oversized;
+  // A string 'false' would be true: a call that may not run twice re-sent after a reconnect.
+  if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
+    throw new RpcError('INVALID_ARGUMENT', 'idempotent must be true or false');
+  }
   const traceparent = options.traceparent ?? (traceCalls ? newTraceparent() : undefined);
   if (traceparent !== undefined && (typeof traceparent !== 'string' || !isTraceparent(traceparent))) {
     throw new RpcError('INVALID_ARGUMENT', `not a traceparent: ${JSON.stringify(String(traceparent).slice(0, 60))}`);
