@@ -10,9 +10,13 @@
 // exits); a second is passed on, and they exit at once (the broker requeues what they held). However
 // this script ends, the servers are signalled; killed with SIGKILL it cannot, but then their IPC
 // channel to it closes and each stops as on a first signal (packages/server/src/cli.ts).
+// `npm start` execs this script (package.json), so that npm's SIGTERM reaches it, not a shell that
+// would die and leave it running; a terminal's Ctrl-C then comes twice, from the terminal and from
+// npm, and the second copy is not a second Ctrl-C (newSignalCheck).
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newSignalCheck } from '@stomp-rpc/client/internal';
 import { brokerUrl, brokerUrls, ensureBroker, nodePid, nodeProfile, shownUrl } from './broker.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -182,7 +186,9 @@ async function main() {
     await Promise.all([stopped, demo?.close()]);
     return forced ? 130 : 0;
   };
+  const isNew = newSignalCheck();
   const onSignal = (signal) => {
+    if (!isNew(signal)) return; // the same Ctrl-C, passed on by npm
     if (!stopping) return void stop(signal);
     forced = true;
     process.stdout.write(`\n${signal} again: the servers exit now; the broker requeues what they held\n`);

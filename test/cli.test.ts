@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { DEFAULT_QUEUE, type FibonacciRpcClient, fibonacciService } from '@stomp-rpc/client';
+import { REPEATED_SIGNAL_MS } from '@stomp-rpc/client/internal';
 import { type RpcRequest, serveService } from '@stomp-rpc/server';
 import amqp from 'amqplib';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -365,6 +366,28 @@ describe('command line', () => {
     }
   });
 
+  // Regression: `npm start` ran start.mjs under a shell (`build && node …`): a SIGTERM to npm
+  // (systemd, docker stop, kill) ended the shell and left start.mjs, its servers and the demo running.
+  it("npm start - SIGTERM to npm stops the servers gracefully; a terminal's Ctrl-C, which npm passes on too, is one stop", async () => {
+    const queue = uniqueQueue('npm-start');
+    const ways = {
+      'SIGTERM to npm': (pid: number) => process.kill(pid, 'SIGTERM'),
+      'Ctrl-C': (pid: number) => process.kill(-pid, 'SIGINT'), // to npm and start.mjs both
+    };
+    for (const [way, signal] of Object.entries(ways)) {
+      const start = spawnChild('npm', ['start'], { RPC_QUEUE: queue }, { processGroup: true });
+      await start.waitFor('npm run broker:stop', 90_000); // the banner, after a build
+      signal(start.process.pid as number);
+      const status = await start.exited(30_000);
+      const output = start.stdout();
+      expect(output, way).not.toContain('again');
+      for (const server of ['server-1', 'server-2']) {
+        expect(output, way).toMatch(new RegExp(`\\[${server}\\] .*"requeued":0,"msg":"stopped"`));
+      }
+      expect(status, way).toBe(0);
+    }
+  }, 240_000);
+
   // Regression: each server got the terminal's SIGINT and then start's SIGTERM, took the second
   // for a second Ctrl-C and exited at once, dropping the requests in hand.
   it('start - one Ctrl-C stops every server gracefully, answering the request in hand', async () => {
@@ -401,10 +424,12 @@ describe('command line', () => {
     // Handed back to the broker, unanswered. Many large n, none cached: one alone is in a server's
     // hands for only some 50 ms, which the presence pings could miss, and the first Ctrl-C's drain
     // must outlast the wait for the second (with 8, a loaded machine saw the drain end first).
-    for (let i = 0; i < 32; i++) void client.call(999_960 + i, { timeoutMs: 10_000 }).catch(() => {});
+    for (let i = 0; i < 64; i++) void client.call(999_930 + i, { timeoutMs: 10_000 }).catch(() => {});
     await untilInHand(client, queue);
     start.ctrlC();
     await start.waitFor('SIGINT: stopping the servers');
+    // A second Ctrl-C, not the first one again (as npm passes it on): start.mjs tells them apart by time.
+    await new Promise((resolve) => setTimeout(resolve, REPEATED_SIGNAL_MS + 50));
     start.ctrlC();
     expect(await start.exited(5000)).toBe(130);
     expect(start.stdout()).toMatch(/\[server-\d\] .*"msg":"second signal/);

@@ -23,7 +23,7 @@ export {
   parseUrlList,
   parseWholeFlag,
 } from './options.js';
-export { newSignalCheck } from './repeated-signal.js';
+export { newSignalCheck, REPEATED_SIGNAL_MS } from './repeated-signal.js';
 export { mapItems } from './services/map-items.js';
 export { checkInput, isThenable, procedureOf } from './services/service-definition.js';
 export { type Settleable, settleable } from './settleable.js';
