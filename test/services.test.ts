@@ -1,7 +1,15 @@
 // Services (issue 18) against the broker: several typed procedures on one queue, validation with a
 // Standard Schema library, unknown procedures, streamed replies, and cancellation reaching the server.
 import { readFileSync } from 'node:fs';
-import { defineService, fibonacciService, json, procedure, ServiceClient, streamProcedure } from '@stomp-rpc/client';
+import {
+  defineService,
+  fibonacciService,
+  json,
+  procedure,
+  RpcClient,
+  ServiceClient,
+  streamProcedure,
+} from '@stomp-rpc/client';
 import { CANCEL_TOPIC, Header, queueDeclarationHeaders, REPLY_TO } from '@stomp-rpc/client/protocol';
 import { type RpcRequest, serveService } from '@stomp-rpc/server';
 import * as v from 'valibot';
@@ -110,6 +118,17 @@ describe('services', () => {
     const unknown = calc.rpc.request(`/queue/${queue}`, '{}', { declare, headers: { [Header.procedure]: 'divide' } });
     expect(await rejectionCode(unknown)).toBe('UNIMPLEMENTED');
     expect(await rejectionCode(calc.rpc.request(`/queue/${queue}`, '{}', { declare }))).toBe('UNIMPLEMENTED');
+  });
+
+  // Regression: without `declare`, RabbitMQ declared the queue durable at the connection's first
+  // SEND, and the queue the server had declared (not durable) made it close the connection.
+  it('routing - a plain RpcClient.request() to a service’s queue needs no declaration from its caller', async () => {
+    const queue = uniqueQueue('svc');
+    await serveCalculator(queue);
+    const rpc = new RpcClient({ url: BROKER_URL });
+    onTestFinished(() => rpc.close());
+    const reply = await rpc.request(`/queue/${queue}`, '{"a":1,"b":2}', { headers: { [Header.procedure]: 'add' } });
+    expect(reply.body).toBe('3');
   });
 
   it('fibonacci - fib is the default procedure (the tutorial’s bare request) and fibSequence streams fib(from..to)', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeClient as setup } from '../../test/fake-transport.js';
 import { RpcError } from '../errors.js';
 import { PING_TOPIC, PRESENCE_TOPIC, type ServerAnnouncement } from '../protocol/presence.js';
-import { CANCEL_TOPIC, Header, REPLY_TO, StreamMark, servedBy } from '../protocol/wire.js';
+import { CANCEL_TOPIC, Header, queueDeclarationHeaders, REPLY_TO, StreamMark, servedBy } from '../protocol/wire.js';
 import { isTraceparent } from '../trace-context.js';
 import { EndReason } from '../transport/end-reason.js';
 import { UNSAMPLED_PATIENCE_MS } from './request-confirmation.js';
@@ -39,7 +39,7 @@ async function advanceSettling(clock: { advance(ms: number): void }, ms: number)
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 describe('RpcClient request', () => {
-  it('request - starts its transport and sends reply-to, correlation-id, expiration, traceparent and receipt', () => {
+  it('request - starts its transport and sends reply-to, correlation-id, expiration, traceparent, receipt and the servers’ default declaration', () => {
     const { client, transport } = setup({ timeoutMs: 5000 });
     expect(transport.started).toBe(true);
     transport.connect();
@@ -56,9 +56,26 @@ describe('RpcClient request', () => {
         [Header.expiration]: '5000',
         [Header.traceparent]: TRACEPARENT,
         [Header.receipt]: correlationId,
+        ...queueDeclarationHeaders(),
       },
     });
     expect(correlationId).toEqual(expect.any(String));
+  });
+
+  // Regression: a request to /queue/<name> without `declare` had RabbitMQ declare the queue durable
+  // (its default), and a queue our servers had declared (not durable, as the tutorial's) made it
+  // close the connection, failing every call on it with CONNECTION_LOST.
+  it('request - a /queue/ destination is declared as the servers declare it unless the call says otherwise; `{}` declares nothing', () => {
+    const { client, transport } = setup();
+    transport.connect();
+    void client.request('/queue/a', '1');
+    void client.request('/queue/b', '1', { declare: {} });
+    void client.request('/queue/c', '1', { declare: queueDeclarationHeaders({ durable: true }) });
+    void client.request('/exchange/rpc/a', '1');
+    const [a, b, c, exchange] = transport.requests();
+    expect(a?.headers).toMatchObject({ durable: 'false', 'auto-delete': 'false', exclusive: 'false' });
+    for (const frame of [b, exchange]) expect(frame?.headers).not.toHaveProperty('durable');
+    expect(c?.headers).toMatchObject({ durable: 'true' });
   });
 
   it("request - extra headers that would break the frame, or replace the destination or the client's own, are INVALID_ARGUMENT, and nothing is sent", async () => {
@@ -161,7 +178,7 @@ describe('RpcClient request', () => {
   it('request - over maxRequestBytes (its destination, body and caller’s headers as the frame carries them) is INVALID_ARGUMENT, and nothing is sent', async () => {
     const { client, transport } = setup({ maxRequestBytes: 1000 });
     transport.connect();
-    // '/queue/q' takes 8 of the 1,000 bytes.
+    // '/topic/q' takes 8 of the 1,000 bytes (a '/queue/' destination would carry a declaration too).
     const over: Array<[string, RequestOptions]> = [
       ['x'.repeat(993), {}],
       ['é'.repeat(497), {}], // 497 units, 994 bytes of UTF-8
@@ -171,17 +188,17 @@ describe('RpcClient request', () => {
       ['x'.repeat(900), { headers: { 'x-note': ':'.repeat(50) } }], // escaped on the frame: 100 bytes
     ];
     for (const [body, options] of over) {
-      const failure = client.request('/queue/q', body, options);
+      const failure = client.request('/topic/q', body, options);
       await expect(failure, `${body.length} units, ${JSON.stringify(options)}`).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
         message: expect.stringMatching(/^the request is 10\d\d bytes, over maxRequestBytes \(1000\)/),
       });
     }
     expect(transport.requests()).toEqual([]);
-    void client.request('/queue/q', 'x'.repeat(992));
-    void client.request('/queue/q', 'é'.repeat(496));
-    void client.request('/queue/q', 'x'.repeat(900), { headers: { 'x-note': 'y'.repeat(86) } });
-    void client.request('/queue/q', 'x'.repeat(900), { headers: { 'x-note': ':'.repeat(43) } });
+    void client.request('/topic/q', 'x'.repeat(992));
+    void client.request('/topic/q', 'é'.repeat(496));
+    void client.request('/topic/q', 'x'.repeat(900), { headers: { 'x-note': 'y'.repeat(86) } });
+    void client.request('/topic/q', 'x'.repeat(900), { headers: { 'x-note': ':'.repeat(43) } });
     await settle();
     expect(transport.requests()).toHaveLength(4);
   });
@@ -764,11 +781,12 @@ describe('RpcClient connection', () => {
     transport.disconnect(reason);
     endTurn();
     expect(await large).toMatch(
-      /^INVALID_ARGUMENT: the broker closed the connection on this request \(5008 bytes\), over its frame limit: it is not sent again, and requests of 5008 bytes or more are refused from now on; set maxRequestBytes \(10000\) under/,
+      /^INVALID_ARGUMENT: the broker closed the connection on this request \(5050 bytes\), over its frame limit: it is not sent again, and requests of 5050 bytes or more are refused from now on; set maxRequestBytes \(10000\) under/,
     );
-    // As large as the limit counts them (the destination, body and caller's headers), sent or waiting.
+    // As large as the limit counts them (the destination, body, caller's headers and the queue's
+    // declaration, the servers' default here), sent or waiting.
     const lowered =
-      /^INVALID_ARGUMENT: the request is \d+ bytes, over the client's request limit \(5007, lowered from its maxRequestBytes 10000 when the broker refused a larger frame\)/;
+      /^INVALID_ARGUMENT: the request is \d+ bytes, over the client's request limit \(5049, lowered from its maxRequestBytes 10000 when the broker refused a larger frame\)/;
     expect(await longerBody).toMatch(lowered);
     expect(await waiting).toMatch(lowered);
     await expect(once).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });

@@ -26,6 +26,7 @@ import {
   Header,
   isStompDestination,
   parseServedBy,
+  queueDeclarationHeaders,
   queueOfDestination,
   REPLY_TO,
   requestHeaders,
@@ -178,6 +179,8 @@ export interface RequestOptions {
    * Queue declaration headers (protocol `queueDeclarationHeaders`), sent with the first request to
    * the destination on each connection only: RabbitMQ declares a `/queue/` destination once per
    * connection and copies every header of every request into the message it delivers.
+   * `{}`: none, RabbitMQ's own (a durable queue).
+   * @default for a `/queue/` destination, the servers' default declaration (`queueDeclarationHeaders()`): RabbitMQ's own would close the connection on a queue they declared
    */
   declare?: Readonly<Record<string, string>> | undefined;
   /**
@@ -587,7 +590,7 @@ function outgoingRequest(
   // Copies, checked and kept: the request is written later (at the end of the turn, and again if
   // re-sent), and a caller may change or reuse its objects once the call is made.
   const headers = { ...options.headers };
-  const declare = options.declare && { ...options.declare };
+  const declare = options.declare ? { ...options.declare } : defaultDeclaration(destination);
   const badHeaders = badRequestHeaders(headers) ?? badRequestHeaders(declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
   const oversized = limit.check({ destination, body, headers, declare });
@@ -609,6 +612,15 @@ function outgoingRequest(
     idempotent: options.idempotent ?? false,
     traceparent,
   };
+}
+
+/**
+ * What declares a `/queue/` destination when the caller says nothing: the servers' default. RabbitMQ
+ * would declare it durable, and a queue our servers (or the tutorial's) declared otherwise makes it
+ * close the connection at the first request.
+ */
+function defaultDeclaration(destination: string): Record<string, string> | undefined {
+  return destination.startsWith('/queue/') ? queueDeclarationHeaders() : undefined;
 }
 
 /** How each request is checked and completed, from the client's options. */
