@@ -8,6 +8,25 @@ import { ServiceClient } from './service-client.js';
 describe('FibonacciRpcClient on a shared RpcClient', () => {
   // Regression: null options (plain JavaScript's "none") threw a TypeError or ended INTERNAL, where
   // every rejection is an RpcError with its code; they are no options, as undefined is.
+  // Regression: a range no server takes was sent, and failed after a round trip, or with no server
+  // at the deadline, as NO_SERVERS.
+  it('sequence - a range no server takes is INVALID_ARGUMENT at the first read, and nothing is sent', async () => {
+    const { client, transport } = fakeClient();
+    transport.connect();
+    const fib = new FibonacciRpcClient({ client, queue: 'q' });
+    for (const [from, to] of [
+      [-1, 5],
+      [10, 5],
+      [1.5, 3],
+      [0, 20_001],
+      ['x', 5],
+    ] as [number, number][]) {
+      await expect(fib.sequence(from, to).next(), `${from}..${to}`).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await expect(fib.sequence(0, 100, { pauseMs: 1000 }).next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(transport.requests()).toEqual([]);
+  });
+
   it('null options are no options, at every entry point down to the RpcClient', async () => {
     const { client, transport } = fakeClient();
     transport.connect();

@@ -95,7 +95,12 @@ export const fibonacciService = defineService({
     fibSequence: streamProcedure({
       input: (input: unknown) => checkRange(input),
       inputCodec: {
-        encode: (range: FibonacciRange) => JSON.stringify(range),
+        // Checked before it is sent, as fib's n is: a range no server takes fails at once, not
+        // after a round trip (or, with no server, at the deadline).
+        encode: (range: FibonacciRange) => {
+          checkRange(range);
+          return JSON.stringify(range);
+        },
         decode: (body) => JSON.parse(body) as unknown,
       },
       output: sequenceItem,
