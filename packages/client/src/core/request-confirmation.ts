@@ -326,7 +326,7 @@ function noServerAnswered(queue: string, timeoutMs: number): RpcError {
     'NO_SERVERS',
     `nothing answered ${queue} within ${timeoutMs} ms and no server announced itself on ${PRESENCE_TOPIC} ` +
       `or answered a ping on ${PING_TOPIC}: ` +
-      `is a server consuming ${queue}? Start one (npm run server) or check the queue name; a slow server ` +
+      `is a server consuming ${queue}? Start one, or check the queue name; a slow server ` +
       'that does not announce itself (like the tutorial’s) needs a longer timeoutMs',
   );
 }

@@ -14,8 +14,18 @@ export function encodeN(n: number | bigint | string): string {
   if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return String(n);
   if (typeof n === 'bigint' && n >= 0n) return n.toString();
   if (typeof n === 'string' && DECIMAL_N.test(n)) return n;
-  const shown = typeof n === 'string' ? JSON.stringify(n.slice(0, 40)) : String(n);
+  if (typeof n === 'number' && Number.isInteger(n) && n > 0) {
+    // Past 2^53 a number is no longer exact: 2^53 + 1 reads as 2^53.
+    throw new RpcError('INVALID_ARGUMENT', `n must be a safe integer (a bigint or a string beyond), got ${n}`);
+  }
+  const shown = typeof n === 'string' ? JSON.stringify(n.slice(0, 40)) : describe(n);
   throw new RpcError('INVALID_ARGUMENT', `n must be a non-negative integer, got ${shown}`);
+}
+
+/** A value for a message: a number as itself, anything else by its type (`[5]` is not 5). */
+function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  return `a value of type ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}`;
 }
 
 /** A request body that is n in decimal, as the wire carries it; INVALID_ARGUMENT otherwise. */
