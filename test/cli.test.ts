@@ -162,11 +162,28 @@ describe('command line', () => {
     expect(refused.stderr).toMatch(/precondition_failed|PRECONDITION_FAILED|inequivalent arg 'durable'/);
     // and it says what the command declared, and which flags to give.
     expect(refused.stderr).toContain(
-      `stomp-rpc-client: this command declares ${queue} (durable:false, auto-delete:false, exclusive:false); if the queue exists with other arguments, RabbitMQ refuses that (precondition_failed): give --durable or --queue-profile as the servers have them\n`,
+      `stomp-rpc-client: this command declares ${queue} (durable:false, auto-delete:false, exclusive:false); if the queue exists with other arguments, RabbitMQ refuses that (precondition_failed): give --durable or --queue-profile as the servers have them; if this user may not declare or write to it (access_refused, as rpc-browser), call through an exchange (--exchange rpc)\n`,
     );
     const contradiction = await npmRun('client', '--', '--durable', '--queue-profile', 'replicated', '10');
     expect(contradiction.status).toBe(2);
     expect(contradiction.stderr).toContain('--durable and --queue-profile exclude each other');
+  });
+
+  // Regression: RabbitMQ closed the connection at the ping of a user who may not publish it, and
+  // --servers printed "NO_SERVERS: no live server announced itself" with servers up.
+  it('cli - --servers as a user who may not publish the ping says the connection dropped, and how such a user asks', async () => {
+    const queue = uniqueQueue('servers-browser');
+    await startServer(queue);
+    const login = ['--login', 'rpc-browser', '--passcode', 'rpc-browser'];
+    const refused = await npmRun('client', '--', '--servers', ...login);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(
+      'stomp-rpc-client: CONNECTION_LOST: the connection dropped while the servers were asked who is there\n',
+    );
+    expect(refused.stderr).toContain('a user such as rpc-browser asks through an exchange (--exchange rpc)');
+    const listed = await npmRun('client', '--', '--servers', ...login, '--exchange', 'rpc');
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain(queue);
   });
 
   it('cli - --help and --version to a reader that has left (a closed pipe) exit 0 without a stack trace, on both commands', async () => {

@@ -252,7 +252,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (stop.exitCode === 0) return 0; // the reader of the output left (| head): nothing more to say
     // Stopped by a signal: say so, not what it caused (CLOSED, say, while connecting).
     process.stderr.write(`stomp-rpc-client: ${describe(stop.exitCode === undefined ? error : stop.signal.reason)}\n`);
-    const hint = stop.exitCode === undefined && exchange === undefined ? declarationHint(error, options) : undefined;
+    const hint =
+      stop.exitCode === undefined && exchange === undefined
+        ? (listServers ? pingHint : declarationHint)(error, options)
+        : undefined;
     if (hint) process.stderr.write(`stomp-rpc-client: ${hint}\n`);
     return stop.exitCode ?? 1;
   } finally {
@@ -387,7 +390,17 @@ function declarationHint(error: unknown, options: FibonacciClientOptions): strin
   const declared = Object.entries(headers).map(([name, value]) => `${name}:${value}`);
   return (
     `this command declares ${options.queue ?? CLIENT_DEFAULTS.queue} (${declared.join(', ')}); if the queue exists ` +
-    'with other arguments, RabbitMQ refuses that (precondition_failed): give --durable or --queue-profile as the servers have them'
+    'with other arguments, RabbitMQ refuses that (precondition_failed): give --durable or --queue-profile as the servers have them; ' +
+    'if this user may not declare or write to it (access_refused, as rpc-browser), call through an exchange (--exchange rpc)'
+  );
+}
+
+/** What to check when the broker closed the connection as --servers asked who is there. */
+function pingHint(error: unknown): string | undefined {
+  if (!causeChain(error).some(isFatalStompClose)) return undefined;
+  return (
+    'RabbitMQ closes the connection of a user who may not publish the question to amq.topic (access_refused): ' +
+    'a user such as rpc-browser asks through an exchange (--exchange rpc)'
   );
 }
 

@@ -1541,6 +1541,25 @@ describe('RpcClient presence', () => {
     expect(found).toEqual(['a']);
   });
 
+  // Regression: a connection that dropped while the servers were asked (as RabbitMQ drops a user
+  // who may not publish the ping) lost the question, and the empty list read as "no server".
+  it('discoverServers - rejects with CONNECTION_LOST, saying why, when the connection dropped meanwhile', async () => {
+    const { client, transport, clock } = setup({ presence: true });
+    transport.connect();
+    const dropped = client.discoverServers(500);
+    await settle();
+    const reason = new RpcError('CONNECTION_LOST', 'closed after a fatal STOMP error (e.g. access_refused)');
+    transport.disconnect(reason);
+    transport.connect(); // back within the wait, its question lost with the first connection
+    await advanceSettling(clock, 500);
+    await expect(dropped).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
+    const down = client.discoverServers(500);
+    await settle();
+    transport.disconnect(reason); // and still down when the wait ends
+    await advanceSettling(clock, 500);
+    await expect(down).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
+  });
+
   it('discoverServers - a ping the broker never confirms: resolves after ten waits with what it heard', async () => {
     const { client, transport, clock } = setup({ presence: true });
     transport.connect();

@@ -311,6 +311,7 @@ export class RpcClient {
         listen: (onAnnouncement) => listenToPresence(this.#connection, onAnnouncement),
         ping: (receiptId) => ping(this.#connection, settings.signals.ping, receiptId),
         connected: () => this.#connection.connected,
+        lastError: () => this.#connection.lastError,
         decide: () => this.#sendUnsent(),
         unanswered: (now) =>
           Array.from(this.#calls.values()).some((c) => c.startedAt <= now - probeAfterMs(c) && this.#unheard(c)),
@@ -351,15 +352,14 @@ export class RpcClient {
    * Asks "who is there?" and resolves with the live servers after `waitMs` (not watching: those heard
    * then), or once the answers are due if the broker confirms the question later (at most ten
    * times `waitMs`). Rejects like ready() when the broker cannot be reached, with INVALID_ARGUMENT when
-   * presence is off, and with CLOSED when the client is closed meanwhile.
+   * presence is off, with CLOSED when the client is closed meanwhile, and with CONNECTION_LOST when
+   * the connection dropped meanwhile (as RabbitMQ drops a user who may not publish the ping).
    */
   async discoverServers(waitMs = this.#discoveryMs, queue?: string): Promise<ServerInfo[]> {
     checkMs(waitMs, 'waitMs', 0);
     if (!this.#discovery.enabled) throw new RpcError('INVALID_ARGUMENT', 'presence is turned off for this client');
     await this.ready();
-    if (this.#closed) throw new RpcError('CLOSED', 'the client was closed'); // while ready() resolved
     const askedAt = await this.#discovery.ask(waitMs, (ms) => this.#sleeps.sleep(ms));
-    if (this.#closed) throw new RpcError('CLOSED', 'the client was closed');
     return this.#discovery.servers(queue, askedAt);
   }
 

@@ -70,6 +70,7 @@ function setup(options: Partial<ServerDiscoveryOptions> = {}) {
         log.lastPing = receiptId;
       },
       connected: () => link.connected,
+      lastError: () => undefined,
       decide: () => log.decides++,
       unanswered: () => link.unanswered,
       waiting: () => link.waiting,

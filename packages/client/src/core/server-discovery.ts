@@ -16,6 +16,7 @@
  * heard nothing ends with NO_SERVERS.
  */
 
+import { RpcError } from '../errors.js';
 import { ASKER_INTERVAL_MS, parseAnnouncement, type ServerInfo } from '../protocol/presence.js';
 import type { Clock, Timer } from './clock.js';
 import { PresenceView } from './presence-view.js';
@@ -78,6 +79,8 @@ export interface ServerDiscoveryEvents {
   /** Publishes a "who is there?" ping asking for RECEIPT `receiptId`. */
   ping(receiptId: string): void;
   connected(): boolean;
+  /** Why the connection last ended, if it did. */
+  lastError(): RpcError | undefined;
   /** A server joined or a window ended: held calls can be decided now. */
   decide(): void;
   /**
@@ -121,6 +124,8 @@ export class ServerDiscovery {
   #lastHeardAt = Number.NEGATIVE_INFINITY;
   #closed = false;
   #pings = 0;
+  /** Connections so far: one that changed during ask() lost the question or its answers. */
+  #connections = 0;
   /** The latest ping, until its RECEIPT. */
   #unconfirmedPing: Ping | undefined;
   /** The latest ping the broker confirmed within PROMPT_PING_MS, on this connection. */
@@ -149,6 +154,7 @@ export class ServerDiscovery {
   /** A new connection: when watching, listen, ask who is there, and open the discovery window. */
   connected(): void {
     if (!this.#options.enabled || this.#closed) return;
+    this.#connections++;
     this.#view.resume(this.#clock.now());
     this.#unconfirmedPing = undefined;
     this.#promptPing = undefined;
@@ -175,16 +181,27 @@ export class ServerDiscovery {
    * Pings and waits `waitMs` for the answers (discoverServers()), then, as a discovery window does,
    * on while the broker has not confirmed the ping and until its answers are due: a broker slow to
    * confirm (a connect storm) may not have passed it on yet. At most MAX_DISCOVERY_WINDOWS waits
-   * of `waitMs`. Returns when it asked.
+   * of `waitMs`. Returns when it asked. Rejects with CLOSED once closed, and with CONNECTION_LOST
+   * when the connection dropped meanwhile: the question or its answers may be lost (RabbitMQ closes
+   * the connection of a user who may not publish the ping), and silence would read as no server.
    */
   async ask(waitMs: number, sleep: (ms: number) => Promise<void>): Promise<number> {
+    const closed = () => new RpcError('CLOSED', 'the client was closed');
+    if (this.#closed) throw closed(); // before the ping: closed while the caller waited to connect
+    const connection = this.#connections;
     const askedAt = this.ping();
-    let ms = waitMs;
-    for (let waits = 1; ; waits++) {
+    for (let waits = 1, ms = waitMs; ms > 0 || waits === 1; waits++) {
       await sleep(ms);
-      ms = this.#answersPendingMs(waitMs);
-      if (ms === 0 || waits === MAX_DISCOVERY_WINDOWS || this.#closed) return askedAt;
+      if (this.#closed) throw closed();
+      if (connection !== this.#connections || !this.#events.connected()) {
+        const cause = this.#events.lastError();
+        throw new RpcError('CONNECTION_LOST', 'the connection dropped while the servers were asked who is there', {
+          cause,
+        });
+      }
+      ms = waits === MAX_DISCOVERY_WINDOWS ? 0 : this.#answersPendingMs(waitMs);
     }
+    return askedAt;
   }
 
   /** Whether a RECEIPT id is a ping's (see pingReceipt). */
