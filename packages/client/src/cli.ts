@@ -252,10 +252,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (stop.exitCode === 0) return 0; // the reader of the output left (| head): nothing more to say
     // Stopped by a signal: say so, not what it caused (CLOSED, say, while connecting).
     process.stderr.write(`stomp-rpc-client: ${describe(stop.exitCode === undefined ? error : stop.signal.reason)}\n`);
-    const hint =
-      stop.exitCode === undefined && exchange === undefined
-        ? (listServers ? pingHint : declarationHint)(error, options)
-        : undefined;
+    const hint = stop.exitCode === undefined && exchange === undefined ? failureHint(error, parsed) : undefined;
     if (hint) process.stderr.write(`stomp-rpc-client: ${hint}\n`);
     return stop.exitCode ?? 1;
   } finally {
@@ -393,6 +390,14 @@ function declarationHint(error: unknown, options: FibonacciClientOptions): strin
     'with other arguments, RabbitMQ refuses that (precondition_failed): give --durable or --queue-profile as the servers have them; ' +
     'if this user may not declare or write to it (access_refused, as rpc-browser), call through an exchange (--exchange rpc)'
   );
+}
+
+/** What to check when the broker closed the connection for a fatal error: for --servers, or for a call. */
+function failureHint(
+  error: unknown,
+  { listServers, options }: { listServers: boolean; options: FibonacciClientOptions },
+) {
+  return listServers ? pingHint(error) : declarationHint(error, options);
 }
 
 /** What to check when the broker closed the connection as --servers asked who is there. */

@@ -106,6 +106,17 @@ function answerWaitMs(ping: Ping, confirmedAt: number): number {
   return Math.max(ANSWER_WAIT_MS, 4 * (confirmedAt - ping.sentAt));
 }
 
+const closedError = () => new RpcError('CLOSED', 'the client was closed');
+
+/**
+ * A connection that dropped while the servers were asked: the question or its answers may be lost
+ * (RabbitMQ closes the connection of a user who may not publish the ping), and the silence would
+ * read as no server.
+ */
+function droppedError(cause: RpcError | undefined): RpcError {
+  return new RpcError('CONNECTION_LOST', 'the connection dropped while the servers were asked who is there', { cause });
+}
+
 export class ServerDiscovery {
   readonly #view = new PresenceView();
   /** When each server was last heard from, which a reconnect does not restart. */
@@ -181,24 +192,17 @@ export class ServerDiscovery {
    * Pings and waits `waitMs` for the answers (discoverServers()), then, as a discovery window does,
    * on while the broker has not confirmed the ping and until its answers are due: a broker slow to
    * confirm (a connect storm) may not have passed it on yet. At most MAX_DISCOVERY_WINDOWS waits
-   * of `waitMs`. Returns when it asked. Rejects with CLOSED once closed, and with CONNECTION_LOST
-   * when the connection dropped meanwhile: the question or its answers may be lost (RabbitMQ closes
-   * the connection of a user who may not publish the ping), and silence would read as no server.
+   * of `waitMs`. Returns when it asked; rejects once closed, or when the connection dropped
+   * meanwhile (see droppedError).
    */
   async ask(waitMs: number, sleep: (ms: number) => Promise<void>): Promise<number> {
-    const closed = () => new RpcError('CLOSED', 'the client was closed');
-    if (this.#closed) throw closed(); // before the ping: closed while the caller waited to connect
+    if (this.#closed) throw closedError(); // before the ping: closed while the caller waited to connect
     const connection = this.#connections;
     const askedAt = this.ping();
     for (let waits = 1, ms = waitMs; ms > 0 || waits === 1; waits++) {
       await sleep(ms);
-      if (this.#closed) throw closed();
-      if (connection !== this.#connections || !this.#events.connected()) {
-        const cause = this.#events.lastError();
-        throw new RpcError('CONNECTION_LOST', 'the connection dropped while the servers were asked who is there', {
-          cause,
-        });
-      }
+      if (this.#closed) throw closedError();
+      if (connection !== this.#connections || !this.#events.connected()) throw droppedError(this.#events.lastError());
       ms = waits === MAX_DISCOVERY_WINDOWS ? 0 : this.#answersPendingMs(waitMs);
     }
     return askedAt;
