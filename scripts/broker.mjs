@@ -423,7 +423,11 @@ export async function waitForNode(node) {
   }
 }
 
-/** Resolves once Web-STOMP answers at the configured URL, starting a local node if needed. */
+/**
+ * Resolves once Web-STOMP answers at the configured URL, starting a local node if needed.
+ * `foreign`: what answers on this checkout's node's port is another broker (another checkout's
+ * node, a system service), with users and definitions of its own.
+ */
 export async function ensureBroker() {
   const urls = brokerUrls();
   const url = urls[0];
@@ -440,13 +444,15 @@ export async function ensureBroker() {
       throw new Error(`no Web-STOMP broker answers at any of ${urls.map(shownUrl).join(', ')}`);
     }
     log(`Web-STOMP answers at ${shownUrl(answering)}`);
-    return { url: answering, started: false };
+    return { url: answering, started: false, foreign: false };
   }
   if (await webStompAnswers(url)) {
     // Another broker on the node's port (the system's service, say) has users and queues of its own.
-    const whose = local && ours === undefined ? "; not this checkout's node: its users and definitions may differ" : '';
-    log(`Web-STOMP answers at ${shownUrl(url)}${whose}`);
-    return { url, started: false };
+    const foreign = local && ours === undefined;
+    log(
+      `Web-STOMP answers at ${shownUrl(url)}${foreign ? "; not this checkout's node: its users and definitions may differ" : ''}`,
+    );
+    return { url, started: false, foreign };
   }
   if (!local) {
     throw new Error(
@@ -462,7 +468,7 @@ export async function ensureBroker() {
     async () => {
       if (await webStompAnswers(url)) {
         log(`Web-STOMP answers at ${shownUrl(url)}`); // the process that held the lock started it
-        return { url, started: false };
+        return { url, started: false, foreign: false };
       }
       if (!launchNode(profile, join(confDir, 'definitions.json')))
         log(`node ${profile.name} is running; waiting for Web-STOMP`);
@@ -471,9 +477,22 @@ export async function ensureBroker() {
       log(
         `ready: Web-STOMP at ${shownUrl(url)}, AMQP at amqp://127.0.0.1:${amqp}, management at http://127.0.0.1:${management}`,
       );
-      return { url, started: true };
+      return { url, started: true, foreign: false };
     },
     (pid) => log(`process ${pid} is starting node ${profile.name}; waiting for it`),
+  );
+}
+
+/**
+ * For the tests: they need this checkout's users, permissions and policies, and some restart or
+ * freeze the node; another checkout's node would serve another commit's (and could be stopped
+ * from there mid-run).
+ */
+export function requireOwnBroker({ url, foreign }) {
+  if (!foreign) return;
+  throw new Error(
+    `Web-STOMP at ${shownUrl(url)} is not this checkout's node (another checkout's, or a system broker), ` +
+      "and the tests need this checkout's: stop that one (npm run broker:stop, in the checkout it belongs to) and run them again",
   );
 }
 

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerUrl, brokerUrls, shownUrl, unitsToStop } from './broker.mjs';
+import { brokerUrl, brokerUrls, requireOwnBroker, shownUrl, unitsToStop } from './broker.mjs';
 
 const given = process.env.STOMP_URL;
 
@@ -31,6 +31,18 @@ describe('broker script - STOMP_URL', () => {
       process.env.STOMP_URL = value;
       expect(() => brokerUrls(), value).toThrow(message);
     }
+  });
+});
+
+// Regression: the tests ran against another checkout's node, with another commit's definitions,
+// after a one-line note; tests that restart the node then failed far from the cause.
+describe('broker script - the tests’ broker', () => {
+  it("refuses a broker on this checkout's port that is not this checkout's node, naming what to do", () => {
+    const url = 'ws://127.0.0.1:15674/ws';
+    expect(() => requireOwnBroker({ url, foreign: false })).not.toThrow();
+    expect(() => requireOwnBroker({ url, foreign: true })).toThrow(
+      /^Web-STOMP at ws:\/\/127\.0\.0\.1:15674\/ws is not this checkout's node .*npm run broker:stop/,
+    );
   });
 });
 

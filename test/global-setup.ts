@@ -1,7 +1,7 @@
 // Runs once before the broker tests: a real RabbitMQ must answer, and the tutorial's Python
 // client library must be importable. Either missing fails the run; nothing is skipped.
 import { spawnSync } from 'node:child_process';
-import { aptInstall, brokerUrl, ensureBroker } from '../scripts/broker.mjs';
+import { aptInstall, brokerUrl, ensureBroker, requireOwnBroker } from '../scripts/broker.mjs';
 import { buildForTests } from './build-for-tests.js';
 
 export const PYTHON = '/usr/bin/python3';
@@ -18,7 +18,9 @@ function ensurePika(): void {
 
 export default async function setup(): Promise<void> {
   buildForTests(); // the command-line tests run the built programs
-  const { url } = await ensureBroker();
+  const broker = await ensureBroker();
+  requireOwnBroker(broker);
+  const { url } = broker;
   // Of a list (a cluster's nodes), the tests use the first.
   if (url !== brokerUrl()) throw new Error(`the tests use STOMP_URL's first URL, ${brokerUrl()}: it does not answer`);
   ensurePika();

@@ -2,7 +2,7 @@
 // current sources, a real RabbitMQ, and Debian's Chromium (installed when missing and running as
 // root). Anything missing fails the run; nothing is skipped.
 import { existsSync } from 'node:fs';
-import { aptInstall, brokerUrl, ensureBroker } from '../../scripts/broker.mjs';
+import { aptInstall, brokerUrl, ensureBroker, requireOwnBroker } from '../../scripts/broker.mjs';
 import { buildForTests } from '../build-for-tests.js';
 import { CHROMIUM } from './browser.js';
 
@@ -17,7 +17,9 @@ function ensureChromium(): void {
 
 export default async function setup(): Promise<void> {
   buildForTests({ bundle: true }); // the demo imports the built client, embed.html the script-tag bundle
-  const { url } = await ensureBroker();
+  const broker = await ensureBroker();
+  requireOwnBroker(broker);
+  const { url } = broker;
   // Of a list (a cluster's nodes), the tests use the first.
   if (url !== brokerUrl()) throw new Error(`the tests use STOMP_URL's first URL, ${brokerUrl()}: it does not answer`);
   ensureChromium();
