@@ -424,6 +424,29 @@ export async function waitForNode(node) {
 }
 
 /**
+ * Starts RabbitMQ on a node whose VM runs without it: a restart or a cluster join cut short between
+ * `stop_app` and `start_app` (a Ctrl-C) leaves it so, and waitForNode would wait for it in vain,
+ * then blame a port.
+ */
+export function startIfStopped(node) {
+  let state;
+  try {
+    // Not rabbit:is_running(), which is false while it boots too. RabbitMQ 3.10 is `booting` before
+    // its node can be reached at all (rabbit_prelaunch), so `stopped` means stop_app.
+    state = rabbitmqTool(node, 'rabbitmqctl', ['eval', 'rabbit_boot_state:get().'], 15_000).trim();
+  } catch {
+    return; // not reachable: waitForNode says why
+  }
+  if (state !== 'stopped') return;
+  log(`${node.name} runs with RabbitMQ stopped (a restart or join cut short?): starting it`);
+  try {
+    rabbitmqTool(node, 'rabbitmqctl', ['start_app']);
+  } catch (error) {
+    log(error.message); // booting already, say: waitForNode decides
+  }
+}
+
+/**
  * Resolves once Web-STOMP answers at the configured URL, starting a local node if needed.
  * `foreign`: what answers on this checkout's node's port is another broker (another checkout's
  * node, a system service), with users and definitions of its own.
@@ -470,8 +493,10 @@ export async function ensureBroker() {
         log(`Web-STOMP answers at ${shownUrl(url)}`); // the process that held the lock started it
         return { url, started: false, foreign: false };
       }
-      if (!launchNode(profile, join(confDir, 'definitions.json')))
+      if (!launchNode(profile, join(confDir, 'definitions.json'))) {
         log(`node ${profile.name} is running; waiting for Web-STOMP`);
+        startIfStopped(profile);
+      }
       await waitForNode(profile);
       const { amqp, management } = profile.ports;
       log(

@@ -158,26 +158,6 @@ async function formCluster(launched) {
 }
 
 /**
- * Starts RabbitMQ on a member whose VM runs without it: a join cut short between `stop_app` and
- * `start_app` (a Ctrl-C) leaves it so, and waitForNode would wait for it in vain.
- */
-function startIfStopped(node) {
-  let running;
-  try {
-    running = rabbitmqTool(node, 'rabbitmqctl', ['eval', 'rabbit:is_running().'], 15_000).trim();
-  } catch {
-    return; // not reachable: waitForNode says why
-  }
-  if (running !== 'false') return;
-  log(`${node.name} runs with RabbitMQ stopped (a join cut short?): starting it`);
-  try {
-    rabbitmqTool(node, 'rabbitmqctl', ['start_app']);
-  } catch (error) {
-    log(error.message); // booting already, say: waitForNode decides
-  }
-}
-
-/**
  * Stops the members that run (or those of `nodes`), side by side: a node takes about 10 s to stop
  * (RabbitMQ 3.10 spends 5 of them shutting down `rabbit`), and they start again side by side, each
  * waiting for the others. One that fails to stop does not keep the others running.

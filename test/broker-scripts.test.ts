@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { nodePid, nodeProfile, stopNode } from '../scripts/broker.mjs';
+import { nodePid, nodeProfile, rabbitmqTool, stopNode, webStompAnswers } from '../scripts/broker.mjs';
 import { withFileLock } from '../scripts/file-lock.mjs';
 import { spawnChild, until } from './support.js';
 
@@ -38,6 +38,17 @@ describe('broker scripts', () => {
     expect(nodePid(gone)).toBeUndefined();
     await expect(stopNode(gone)).resolves.toBeUndefined(); // "not running": nothing is signalled
   });
+
+  // Regression: a restart cut short between stop_app and start_app (a Ctrl-C in restartLocalBroker)
+  // left the node's VM up with RabbitMQ stopped; every later start waited out 90 s for it, then
+  // blamed a port held by another broker.
+  it('start - a node whose VM runs with RabbitMQ stopped is started again, not waited for in vain', async () => {
+    rabbitmqTool(nodeProfile(), 'rabbitmqctl', ['stop_app'], 60_000);
+    const start = spawnChild(process.execPath, ['scripts/broker.mjs', 'start']);
+    expect(await start.exited(60_000)).toBe(0);
+    expect(start.stderr() + start.stdout()).toContain('runs with RabbitMQ stopped');
+    expect(await webStompAnswers()).toBe(true);
+  }, 90_000);
 
   it('rabbitmqctl run by the scripts listens for Erlang distribution on loopback only', async () => {
     // The CLI tools are Erlang nodes too: while one runs, it listens on a port from 35672 up.
