@@ -53,6 +53,8 @@ describe('TLS', () => {
       `web_stomp.ssl.keyfile = ${join(dir, 'key.pem')}`,
     ];
     writeFileSync(join(dir, 'tls.conf'), `${config.join('\n')}\n`);
+    // A node left running by a run that died serves a certificate from a folder since removed: start afresh.
+    execFileSync(process.execPath, ['scripts/broker.mjs', 'stop'], { env: env(), stdio: 'ignore', timeout: 60_000 });
     execFileSync(process.execPath, ['scripts/broker.mjs', 'start'], {
       env: env({ STOMP_RPC_EXTRA_CONF: join(dir, 'tls.conf') }),
       stdio: 'ignore',
