@@ -24,6 +24,7 @@ import {
   nodeProfile,
   rabbitmqTool,
   runAsCommand,
+  startIfStopped,
   stopNode,
   waitForNode,
   webStompAnswers,

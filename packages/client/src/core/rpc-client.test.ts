@@ -1546,18 +1546,21 @@ describe('RpcClient presence', () => {
   it('discoverServers - rejects with CONNECTION_LOST, saying why, when the connection dropped meanwhile', async () => {
     const { client, transport, clock } = setup({ presence: true });
     transport.connect();
-    const dropped = client.discoverServers(500);
-    await settle();
     const reason = new RpcError('CONNECTION_LOST', 'closed after a fatal STOMP error (e.g. access_refused)');
+    const dropped = expect(client.discoverServers(500)).rejects.toMatchObject({
+      code: 'CONNECTION_LOST',
+      cause: reason,
+    });
+    await settle();
     transport.disconnect(reason);
     transport.connect(); // back within the wait, its question lost with the first connection
     await advanceSettling(clock, 500);
-    await expect(dropped).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
-    const down = client.discoverServers(500);
+    await dropped;
+    const down = expect(client.discoverServers(500)).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
     await settle();
     transport.disconnect(reason); // and still down when the wait ends
     await advanceSettling(clock, 500);
-    await expect(down).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: reason });
+    await down;
   });
 
   it('discoverServers - a ping the broker never confirms: resolves after ten waits with what it heard', async () => {
