@@ -590,7 +590,7 @@ function outgoingRequest(
   // Copies, checked and kept: the request is written later (at the end of the turn, and again if
   // re-sent), and a caller may change or reuse its objects once the call is made.
   const headers = { ...options.headers };
-  const declare = options.declare ? { ...options.declare } : defaultDeclaration(destination);
+  const declare = options.declare ? ownCopy(options.declare) : defaultDeclaration(destination);
   const badHeaders = badRequestHeaders(headers) ?? badRequestHeaders(declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
   const oversized = limit.check({ destination, body, headers, declare });
@@ -619,8 +619,15 @@ function outgoingRequest(
  * would declare it durable, and a queue our servers (or the tutorial's) declared otherwise makes it
  * close the connection at the first request.
  */
-function defaultDeclaration(destination: string): Record<string, string> | undefined {
-  return destination.startsWith('/queue/') ? queueDeclarationHeaders() : undefined;
+function defaultDeclaration(destination: string): Readonly<Record<string, string>> | undefined {
+  return destination.startsWith('/queue/') ? DEFAULT_DECLARATION : undefined;
+}
+
+const DEFAULT_DECLARATION = Object.freeze(queueDeclarationHeaders());
+
+/** A caller's object as it is now: a frozen one (the service clients' declarations) cannot change. */
+function ownCopy(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  return Object.isFrozen(headers) ? headers : { ...headers };
 }
 
 /** How each request is checked and completed, from the client's options. */

@@ -25,7 +25,7 @@ export const ERROR_CODES = {
     retry: true,
     mayHaveRun: true,
     meaning:
-      'the connection died after the request was sent (or its stream’s server did), and the call is not idempotent',
+      'the connection died after the request was sent (or its stream’s server did), and the call is not idempotent; or while discoverServers() asked',
   },
   UNAVAILABLE: { origin: 'client', retry: true, mayHaveRun: false, meaning: 'the broker could not be reached in time' },
   UNAUTHENTICATED: {

@@ -6,8 +6,6 @@ import { fibonacciService } from './fibonacci-definition.js';
 import { ServiceClient } from './service-client.js';
 
 describe('FibonacciRpcClient on a shared RpcClient', () => {
-  // Regression: null options (plain JavaScript's "none") threw a TypeError or ended INTERNAL, where
-  // every rejection is an RpcError with its code; they are no options, as undefined is.
   // Regression: a range no server takes was sent, and failed after a round trip, or with no server
   // at the deadline, as NO_SERVERS.
   it('sequence - a range no server takes is INVALID_ARGUMENT at the first read, and nothing is sent', async () => {
@@ -27,6 +25,8 @@ describe('FibonacciRpcClient on a shared RpcClient', () => {
     expect(transport.requests()).toEqual([]);
   });
 
+  // Regression: null options (plain JavaScript's "none") threw a TypeError or ended INTERNAL, where
+  // every rejection is an RpcError with its code; they are no options, as undefined is.
   it('null options are no options, at every entry point down to the RpcClient', async () => {
     const { client, transport } = fakeClient();
     transport.connect();

@@ -199,6 +199,7 @@ export function serviceExchange({
 /**
  * Where a service's requests go and what declares its queue: `/queue/<queue>` with the declaration
  * (the tutorial's way), or through `exchange` with the queue as routing key, declaring nothing.
+ * Frozen, so that each call need not copy it (RpcClient keeps a copy of what a caller may change).
  */
 export function serviceRoute(
   queue: string,
@@ -207,8 +208,8 @@ export function serviceRoute(
 ): { destination: string; declare: Readonly<Record<string, string>> } {
   checkName(queue, 'queue');
   if (exchange !== undefined)
-    return { destination: `/exchange/${checkName(exchange, 'exchange')}/${queue}`, declare: {} };
-  return { destination: queueDestination(queue), declare: queueDeclarationHeaders(declaration) };
+    return { destination: `/exchange/${checkName(exchange, 'exchange')}/${queue}`, declare: Object.freeze({}) };
+  return { destination: queueDestination(queue), declare: Object.freeze(queueDeclarationHeaders(declaration)) };
 }
 
 function limits(options: ProcedureStreamOptions) {
