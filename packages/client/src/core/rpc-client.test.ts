@@ -72,10 +72,14 @@ describe('RpcClient request', () => {
     void client.request('/queue/b', '1', { declare: {} });
     void client.request('/queue/c', '1', { declare: queueDeclarationHeaders({ durable: true }) });
     void client.request('/exchange/rpc/a', '1');
-    const [a, b, c, exchange] = transport.requests();
+    // Declared by the caller's own headers (on every request, as older code does): left as they say.
+    void client.request('/queue/d', '1', { headers: { durable: 'true' } });
+    const [a, b, c, exchange, d] = transport.requests();
     expect(a?.headers).toMatchObject({ durable: 'false', 'auto-delete': 'false', exclusive: 'false' });
     for (const frame of [b, exchange]) expect(frame?.headers).not.toHaveProperty('durable');
     expect(c?.headers).toMatchObject({ durable: 'true' });
+    expect(d?.headers).toMatchObject({ durable: 'true' });
+    expect(d?.headers).not.toHaveProperty('exclusive');
   });
 
   it("request - extra headers that would break the frame, or replace the destination or the client's own, are INVALID_ARGUMENT, and nothing is sent", async () => {

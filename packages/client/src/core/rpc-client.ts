@@ -590,7 +590,7 @@ function outgoingRequest(
   // Copies, checked and kept: the request is written later (at the end of the turn, and again if
   // re-sent), and a caller may change or reuse its objects once the call is made.
   const headers = { ...options.headers };
-  const declare = options.declare ? ownCopy(options.declare) : defaultDeclaration(destination);
+  const declare = options.declare ? ownCopy(options.declare) : defaultDeclaration(destination, headers);
   const badHeaders = badRequestHeaders(headers) ?? badRequestHeaders(declare ?? {});
   if (badHeaders) throw new RpcError('INVALID_ARGUMENT', badHeaders);
   const oversized = limit.check({ destination, body, headers, declare });
@@ -615,12 +615,18 @@ function outgoingRequest(
 }
 
 /**
- * What declares a `/queue/` destination when the caller says nothing: the servers' default. RabbitMQ
- * would declare it durable, and a queue our servers (or the tutorial's) declared otherwise makes it
- * close the connection at the first request.
+ * What declares a `/queue/` destination when the caller says nothing, in `declare` or its own
+ * headers: the servers' default. RabbitMQ would declare it durable, and a queue our servers (or
+ * the tutorial's) declared otherwise makes it close the connection at the first request.
  */
-function defaultDeclaration(destination: string): Readonly<Record<string, string>> | undefined {
-  return destination.startsWith('/queue/') ? DEFAULT_DECLARATION : undefined;
+function defaultDeclaration(
+  destination: string,
+  headers: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> | undefined {
+  if (!destination.startsWith('/queue/')) return undefined;
+  return Object.keys(DEFAULT_DECLARATION).some((name) => Object.hasOwn(headers, name))
+    ? undefined
+    : DEFAULT_DECLARATION;
 }
 
 const DEFAULT_DECLARATION = Object.freeze(queueDeclarationHeaders());
