@@ -624,12 +624,11 @@ function defaultDeclaration(
   headers: Readonly<Record<string, string>>,
 ): Readonly<Record<string, string>> | undefined {
   if (!destination.startsWith('/queue/')) return undefined;
-  return Object.keys(DEFAULT_DECLARATION).some((name) => Object.hasOwn(headers, name))
-    ? undefined
-    : DEFAULT_DECLARATION;
+  return DECLARATION_NAMES.some((name) => Object.hasOwn(headers, name)) ? undefined : DEFAULT_DECLARATION;
 }
 
 const DEFAULT_DECLARATION = Object.freeze(queueDeclarationHeaders());
+const DECLARATION_NAMES = Object.keys(DEFAULT_DECLARATION);
 
 /** A caller's object as it is now: a frozen one (the service clients' declarations) cannot change. */
 function ownCopy(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
