@@ -197,10 +197,16 @@ async function openClients(state) {
 
 /** One call per client, so each connection has its temp reply queue. */
 async function warmClients({ config, clients, expected }) {
+  const latencies = [];
   const outcomes = await Promise.allSettled(
     clients.map(async (client, i) => {
       await staggered(config, i, clients.length);
-      return client.call(config.n);
+      const startedAt = performance.now();
+      try {
+        return await client.call(config.n);
+      } finally {
+        latencies.push(performance.now() - startedAt);
+      }
     }),
   );
   const failures = {};
@@ -209,7 +215,7 @@ async function warmClients({ config, clients, expected }) {
     if (outcome.status === 'fulfilled' && outcome.value === expected) ok++;
     else countOne(failures, outcome.status === 'fulfilled' ? 'WRONG_ANSWER' : (outcome.reason?.code ?? 'OTHER'));
   });
-  return { ok, failures, clientsPerUrl: connectedClientsPerUrl(clients) };
+  return { ok, failures, latencies, clientsPerUrl: connectedClientsPerUrl(clients) };
 }
 
 /** Client `i` of `count` waits its share of --stagger-ms, so their first calls are spread evenly. */
@@ -875,6 +881,8 @@ async function warmPhase(run) {
   run.warm = {
     ok,
     failures,
+    // Every first call's time to its outcome, answered or failed: how close the storm comes to CALL_TIMEOUT_MS.
+    latencies: reports.flatMap((r) => r.result.latencies).sort((a, b) => a - b),
     clientsPerUrl: reports.reduce((all, r) => addCounts(all, r.result.clientsPerUrl), {}),
     rssPerClientKiB: sum(reports.map((r) => r.rssBytes - r.rssBefore)) / 1024 / options.clients,
   };
@@ -1034,6 +1042,16 @@ function checkAccounting({ options, servers, warm, accounting, problems }) {
   }
 }
 
+/** Quantiles of sorted call times in ms. */
+function latencySummary(sorted) {
+  return {
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    max: sorted.at(-1),
+  };
+}
+
 /** The report's `load` section (BENCHMARKS.md describes it). */
 function loadSection({ options, warm, load, accounting }) {
   const { totals, finalServers, requestsServed, callsSent } = accounting;
@@ -1047,16 +1065,11 @@ function loadSection({ options, warm, load, accounting }) {
     unsettled: totals.unsettled,
     errors: totals.errors,
     callsPerSecond: totals.succeeded / totals.seconds,
-    latencyMs: {
-      p50: quantile(latencies, 0.5),
-      p90: quantile(latencies, 0.9),
-      p99: quantile(latencies, 0.99),
-      max: latencies.at(-1),
-    },
+    latencyMs: latencySummary(latencies),
     droppedReplies: totals.droppedReplies,
     resent: totals.resent,
     reconnects: totals.reconnects,
-    firstCalls: { ok: warm.ok, failures: warm.failures },
+    firstCalls: { ok: warm.ok, failures: warm.failures, latencyMs: latencySummary(warm.latencies) },
     callsSent,
     requestsServed,
     servers: finalServers.map((server) => ({
@@ -1113,6 +1126,8 @@ async function tearDown({ processes, observer, servers }) {
   await Promise.all(servers.map((server) => exited(server.child, 15_000)));
 }
 
+const latencyText = ({ p50, p99, max }) => `${fixed(p50, 2)} / ${fixed(p99, 2)} / ${fixed(max, 2)}`;
+
 function printReport(report) {
   const { clients, load, memory, queues, spread } = report;
   const per = memory.perClientKiB;
@@ -1137,10 +1152,8 @@ function printReport(report) {
       'presence deliveries/s under load',
       `${fixed(load.deliveries.presencePerSecond)} (${load.deliveries.total} deliveries, ${load.deliveries.requests} requests)`,
     ],
-    [
-      'latency p50 / p99 / max ms',
-      `${fixed(load.latencyMs.p50, 2)} / ${fixed(load.latencyMs.p99, 2)} / ${fixed(load.latencyMs.max, 2)}`,
-    ],
+    ['first calls: latency p50 / p99 / max ms', latencyText(load.firstCalls.latencyMs)],
+    ['latency p50 / p99 / max ms', latencyText(load.latencyMs)],
     ['duplicate/late replies', `${load.droppedReplies} (requests re-sent: ${load.resent})`],
     ['servers took / calls sent', `${load.requestsServed} / ${load.callsSent}`],
     [

@@ -1184,6 +1184,7 @@ describe('RpcClient presence', () => {
     expect(pings()).toBe(0);
     clock.advance(1);
     expect(pings()).toBe(1);
+    transport.receipt('ping-1');
     clock.advance(1000);
     expect(pings()).toBe(2); // nobody answered: ask again
     transport.deliver({ [Header.presence]: 'pong' }, announcement({ id: 'a', queue: 'q' }));
@@ -1193,6 +1194,32 @@ describe('RpcClient presence', () => {
     await expect(reply).resolves.toMatchObject({ body: 'ok' });
     clock.advance(60_000);
     expect(pings()).toBe(2); // nothing pending: the probe stopped
+  });
+
+  // Regression: in a storm of 1,000 first calls each client pinged every second for a request the
+  // broker had not got to yet; the pings, and every server's answers, added to its backlog.
+  it('presence - a call whose request the broker has not confirmed makes no ping: the ping would wait behind it', async () => {
+    const { client, transport, clock } = setup({ presence: true, timeoutMs: 10_000 });
+    transport.connect();
+    const pings = () => transport.published.filter((frame) => frame.destination === PING_TOPIC).length;
+    const reply = client.request('/queue/q', '1');
+    clock.advance(3000);
+    expect(pings()).toBe(0);
+    transport.receipt(transport.onlyCorrelationId());
+    clock.advance(1250); // the next probe
+    expect(pings()).toBe(1);
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await expect(reply).resolves.toMatchObject({ body: 'ok' });
+  });
+
+  it('presence - with confirmRequests off, an unanswered call pings after a second, as the broker confirms nothing', async () => {
+    const { client, transport, clock } = setup({ presence: true, confirmRequests: false, timeoutMs: 10_000 });
+    transport.connect();
+    const reply = client.request('/queue/q', '1');
+    clock.advance(1000);
+    expect(transport.published.filter((frame) => frame.destination === PING_TOPIC)).toHaveLength(1);
+    transport.deliver({ [Header.correlationId]: transport.onlyCorrelationId() }, 'ok');
+    await expect(reply).resolves.toMatchObject({ body: 'ok' });
   });
 
   it('presence - by default calls answered within a second never ping', async () => {

@@ -314,7 +314,7 @@ export class RpcClient {
         lastError: () => this.#connection.lastError,
         decide: () => this.#sendUnsent(),
         unanswered: (now) =>
-          Array.from(this.#calls.values()).some((c) => c.startedAt <= now - probeAfterMs(c) && this.#unheard(c)),
+          Array.from(this.#calls.values()).some((c) => worthAPing(c, now, this.#confirmRequests) && this.#unheard(c)),
         waiting: () => this.#calls.size > 0,
       },
     );
@@ -552,6 +552,16 @@ function listenToPresence(connection: Transport, onAnnouncement: (body: string) 
   } catch {
     return false; // dropped meanwhile; the next connection listens again
   }
+}
+
+/**
+ * A call unanswered for its probe delay whose request the broker confirmed (or confirms none):
+ * only then can a ping tell whether a server is there. One sent before would wait behind the
+ * request, as the broker handles a connection's frames in order, and in a storm add a ping and
+ * every server's answer to the backlog. (Whether its queue was heard from: RpcClient.#unheard.)
+ */
+function worthAPing(call: Call, now: number, confirmRequests: boolean): boolean {
+  return call.startedAt <= now - probeAfterMs(call) && (call.delivery.confirmed || !confirmRequests);
 }
 
 /** How long a call waits for a reply before its client asks who is there: in time to hear the answer. */

@@ -205,6 +205,7 @@ describe('ServerDiscovery', () => {
     discovery.sent(150);
     clock.advance(150);
     expect(log.pings).toBe(1);
+    discovery.pingReceipt(log.lastPing);
     discovery.sent(150); // another short call: the next ping still waits a second from the last
     clock.advance(PROBE_AFTER_MS - 1);
     expect(log.pings).toBe(1);
@@ -310,6 +311,7 @@ describe('ServerDiscovery', () => {
       const before = log.pings;
       clock.advance(1);
       if (log.pings > before) pingTimes.push(clock.now());
+      discovery.pingReceipt(log.lastPing); // the broker takes each ping at once
     }
     expect(pingTimes).toEqual([
       PROBE_AFTER_MS,
@@ -329,8 +331,10 @@ describe('ServerDiscovery', () => {
     expect(log.pings).toBe(0); // waiting, but every call has heard from its queue
     link.unanswered = true;
     clock.advance(PROBE_AFTER_MS);
+    discovery.pingReceipt(log.lastPing);
     clock.advance(PROBE_AFTER_MS);
     expect(log.pings).toBe(2);
+    discovery.pingReceipt(log.lastPing);
     link.connected = false;
     clock.advance(PROBE_AFTER_MS);
     expect(log.pings).toBe(2); // nowhere to ping
@@ -339,6 +343,27 @@ describe('ServerDiscovery', () => {
     clock.advance(PROBE_AFTER_MS);
     expect(log.pings).toBe(3);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  // Regression: in a storm of 1,000 first calls every client pinged each second while the broker
+  // had not got to its ping (1,623 pings, each answered by every server), adding to the backlog.
+  it('not watching - no second ping while the broker has not confirmed the first: it has not got to the question yet', () => {
+    const { discovery, log, link, clock } = setup({ failFast: false, watch: false });
+    discovery.connected();
+    link.unanswered = true;
+    link.waiting = true;
+    discovery.sent();
+    clock.advance(PROBE_AFTER_MS);
+    expect(log.pings).toBe(1);
+    clock.advance(5 * PROBE_AFTER_MS);
+    expect(log.pings).toBe(1);
+    discovery.pingReceipt(log.lastPing);
+    clock.advance(PROBE_AFTER_MS);
+    expect(log.pings).toBe(2); // confirmed and still unanswered: ask again
+    discovery.connected(); // a new connection: the unconfirmed ping was lost with the old one
+    discovery.sent();
+    clock.advance(PROBE_AFTER_MS);
+    expect(log.pings).toBe(3);
   });
 
   it('not watching - idle() clears the probe: no timer outlives the last pending call', () => {

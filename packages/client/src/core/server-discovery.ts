@@ -5,8 +5,11 @@
  * Presence costs the broker one delivery per listening client per server beat, so by default a
  * client does not listen: every call goes out at once (`whenNoServers: 'wait'`, since a server that
  * never announces itself is real too), and only when a call has had no reply from its queue for
- * PROBE_AFTER_MS (or half its deadline, if sooner) does the client ask "who is there?"; the
- * answers come to its own reply queue. An idle client costs nothing. A watching client (asked
+ * PROBE_AFTER_MS (or half its deadline, if sooner), though the broker confirmed its request, does
+ * the client ask "who is there?", and not again before the broker confirmed that ping: until it
+ * has, the broker has not got to the question, and asking again only adds to its backlog (in a
+ * storm of first calls, a ping and every server's answer to it per client and second). The
+ * answers come to the client's own reply queue. An idle client costs nothing. A watching client (asked
  * for, or needed by `whenNoServers: 'fail'`) listens to the announcements on every connection and
  * pings at once: right after connecting it cannot know yet, so with 'fail' a call to a queue with
  * no known server is held for a discovery window and goes out the moment a server for its queue
@@ -345,10 +348,11 @@ export class ServerDiscovery {
     this.#probe = undefined;
   }
 
-  /** At most one ping per PROBE_AFTER_MS after the first, and only while a call has heard nothing from its queue. */
+  /** A ping per PROBE_AFTER_MS at most, while a call heard nothing from its queue and the last ping was confirmed. */
   #probeUnanswered(): void {
     this.#probe = undefined;
-    if (this.#events.connected() && this.#events.unanswered(this.#clock.now())) this.ping();
+    const canAsk = this.#unconfirmedPing === undefined && this.#events.connected();
+    if (canAsk && this.#events.unanswered(this.#clock.now())) this.ping();
     if (this.#events.waiting()) this.sent();
   }
 
