@@ -1,5 +1,7 @@
 // How a call ends on the client's side: at its deadline, on abort, and with nothing left behind
 // once settled. Against the real broker, each bounded in time.
+
+import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { openClient, queueDepth, rejectionCode, startServer, uniqueQueue, until } from './support.js';
 
@@ -49,6 +51,7 @@ describe('deadlines and cancellation', () => {
     const answered = Array.from({ length: 8000 }, (_, i) => client.call(i % 100));
     const timedOut = Array.from({ length: 1000 }, () => rejectionCode(silent.call(1, { timeoutMs: 200 })));
     const controller = new AbortController();
+    setMaxListeners(1000, controller.signal); // as README says: 1,000 calls in flight on one signal
     const aborted = Array.from({ length: 1000 }, () => rejectionCode(silent.call(1, { signal: controller.signal })));
     controller.abort();
 

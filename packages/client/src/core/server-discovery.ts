@@ -9,14 +9,14 @@
  * the client ask "who is there?", and not again before the broker confirmed that ping: until it
  * has, the broker has not got to the question, and asking again only adds to its backlog (in a
  * storm of first calls, a ping and every server's answer to it per client and second). The
- * answers come to the client's own reply queue. An idle client costs nothing. A watching client (asked
- * for, or needed by `whenNoServers: 'fail'`) listens to the announcements on every connection and
- * pings at once: right after connecting it cannot know yet, so with 'fail' a call to a queue with
- * no known server is held for a discovery window and goes out the moment a server for its queue
- * answers; when the window ends, what is still held fails with NO_SERVERS. Servers that stop
- * beating are forgotten after MISSED_BEATS beats, by this client's own clock; beats a lagging
- * broker holds back look the same, so a watching client also asks, as above, before a call that
- * heard nothing ends with NO_SERVERS.
+ * answers come to the client's own reply queue. An idle client costs nothing. A watching client
+ * (asked for, or needed by `whenNoServers: 'fail'`) listens to the announcements on every
+ * connection and pings at once: right after connecting it cannot know yet, so with 'fail' a call
+ * to a queue with no known server is held for a discovery window and goes out the moment a server
+ * for its queue answers; when the window ends, what is still held fails with NO_SERVERS. Servers
+ * that stop beating are forgotten after MISSED_BEATS beats, by this client's own clock; beats a
+ * lagging broker holds back look the same, so a watching client also asks, as above, before a
+ * call that heard nothing ends with NO_SERVERS.
  */
 
 import { RpcError } from '../errors.js';
