@@ -704,6 +704,44 @@ describe('StompConnection attempts and closing', () => {
     await vi.advanceTimersByTimeAsync(0);
   });
 
+  // Regression: ready() resolved while the connection was already reconnecting, when its owner
+  // dropped it from onConnected.
+  it('a connection its owner drops while setting it up: ready() waits for the next one, and no onStateChange(connected) for it', async () => {
+    const sockets: FakeSocket[] = [];
+    const states: string[] = [];
+    let connects = 0;
+    const connection: StompConnection = new StompConnection(
+      {
+        url: URLS[0],
+        reconnectDelayMs: 1000,
+        webSocketFactory: () => sockets[sockets.push(new FakeSocket()) - 1] as FakeSocket,
+      },
+      {
+        onConnected: () => {
+          if (++connects === 1) connection.drop(new RpcError('CONNECTION_LOST', 'refused by the owner'));
+        },
+        onStateChange: (state) => states.push(state),
+      },
+    );
+    let ready = false;
+    void connection.whenConnected(60_000).then(() => {
+      ready = true;
+    });
+    await connectFirst(connection, sockets);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(connection.state).toBe('reconnecting');
+    expect(ready).toBe(false);
+    await vi.advanceTimersByTimeAsync(2000); // the backoff: the next attempt opens
+    const second = sockets[1] as FakeSocket;
+    second.open();
+    second.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ready).toBe(true);
+    expect(states).toEqual(['reconnecting', 'connected']);
+    void connection.close(0);
+    await vi.advanceTimersByTimeAsync(0);
+  });
+
   it('close() called again from onStateChange(closed): both settle, and one DISCONNECT is written', async () => {
     const sockets: FakeSocket[] = [];
     let nested: Promise<void> | undefined;

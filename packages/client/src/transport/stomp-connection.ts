@@ -358,7 +358,7 @@ export class StompConnection implements Transport {
       this.#events.onConnected?.();
     } finally {
       if (this.#state === 'connected') ignoringThrows(() => this.#events.onStateChange?.('connected'));
-      this.#waiters.settle();
+      if (this.#state === 'connected') this.#waiters.settle(); // dropped meanwhile: ready() waits for the next
     }
   }
 
