@@ -128,8 +128,9 @@ describe('ReplyStream', () => {
       end.resolve();
       await settle();
       expect((await stream.next()).value?.body).toBe('bad');
-      await stream.throw(new RpcError('BAD_REPLY', 'cannot read it'));
-      await stream.throw(new RpcError('BAD_REPLY', 'again'));
+      const refusal = new RpcError('BAD_REPLY', 'cannot read it');
+      await expect(stream.throw(refusal)).rejects.toBe(refusal); // as a generator that does not catch it
+      await expect(stream.throw(new RpcError('BAD_REPLY', 'again'))).rejects.toMatchObject({ message: 'again' });
       await settle();
       expect(refused).toEqual(['BAD_REPLY']);
     });
@@ -138,12 +139,14 @@ describe('ReplyStream', () => {
       const seenEnd = answered();
       seenEnd.end.resolve();
       expect((await seenEnd.stream.next()).done).toBe(true);
-      await seenEnd.stream.throw(new RpcError('BAD_REPLY', 'after the end'));
+      await expect(seenEnd.stream.throw(new RpcError('BAD_REPLY', 'after the end'))).rejects.toThrow('after the end');
       const notAnRpcError = answered();
       notAnRpcError.push('x');
       notAnRpcError.end.resolve();
       await notAnRpcError.stream.next();
-      await notAnRpcError.stream.throw(new Error('an outer generator was thrown into'));
+      await expect(notAnRpcError.stream.throw(new Error('an outer generator was thrown into'))).rejects.toThrow(
+        'an outer generator was thrown into',
+      );
       await settle();
       expect([...seenEnd.refused, ...notAnRpcError.refused]).toEqual([]);
     });
@@ -153,7 +156,7 @@ describe('ReplyStream', () => {
       push('x');
       end.reject(new RpcError('LIMIT_EXCEEDED', 'too many'));
       await stream.next();
-      await stream.throw(new RpcError('BAD_REPLY', 'cannot read it'));
+      await expect(stream.throw(new RpcError('BAD_REPLY', 'cannot read it'))).rejects.toThrow('cannot read it');
       await settle();
       expect(refused).toEqual([]);
     });

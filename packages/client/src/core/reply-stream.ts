@@ -148,10 +148,17 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   /**
    * The reader refused an item it was handed (a service client's decoder): the call ends with that
    * error, counted under its code, not as aborted; the server stops as on return(). Done from now on.
+   * Rejects with `error`, as a generator that does not catch it would: an outer generator that
+   * delegates to this stream (`yield*`) stops there rather than going on as if it had ended.
    */
   throw(error: unknown): Promise<IteratorResult<RpcReply>> {
     // Anything but an RpcError is the reader's own failure: the call is aborted, as on return().
-    if (!(error instanceof RpcError)) return this.return();
+    if (error instanceof RpcError) this.#refused(error);
+    void this.return();
+    return Promise.reject(error);
+  }
+
+  #refused(error: RpcError): void {
     // Still running, the call ends with it. Answered already (its end came before the reader got
     // there), it was counted as a success: counted as the refusal instead, once.
     if (!this.#end) this.#abort.abort(new EndWith(error));
@@ -161,7 +168,6 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
         () => {},
       );
     }
-    return this.return();
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<RpcReply> {

@@ -606,12 +606,35 @@ describe('RpcClient stream', () => {
   it('stream - throw() with an RpcError ends the call with it (counted so, the server told); with anything else the call is aborted', async () => {
     const { client, transport } = setup();
     transport.connect();
-    await client.stream('/queue/q', 'range').throw?.(new RpcError('BAD_REPLY', 'an item nobody can read'));
-    await client.stream('/queue/q', 'range').throw?.(new Error('the reader itself failed'));
+    const refuse = (error: Error) => expect(client.stream('/queue/q', 'range').throw?.(error)).rejects.toBe(error);
+    await refuse(new RpcError('BAD_REPLY', 'an item nobody can read'));
+    await refuse(new Error('the reader itself failed'));
     // Whatever the error says: passed on from another call (remote, a deadline's), the reader refused.
-    await client.stream('/queue/q', 'range').throw?.(new RpcError('TIMEOUT', 'a lookup timed out', { remote: true }));
+    await refuse(new RpcError('TIMEOUT', 'a lookup timed out', { remote: true }));
     expect(client.stats.errors).toEqual({ BAD_REPLY: 1, ABORTED: 1, TIMEOUT: 1 });
     expect(transport.cancels()).toHaveLength(3);
+  });
+
+  // Regression: throw() resolved as done, so an outer generator delegating to the stream went on
+  // after its `yield*` as though the stream had ended, and the caller's error was lost.
+  it('stream - an outer generator delegating with yield* and thrown into stops there: the error reaches its caller, the call is aborted', async () => {
+    const { client, transport } = setup();
+    transport.connect();
+    let after = false;
+    async function* outer() {
+      yield* client.stream('/queue/q', 'range');
+      after = true;
+    }
+    const generator = outer();
+    const first = generator.next();
+    const id = transport.onlyCorrelationId();
+    transport.deliver(...item(id, 0, 'a'));
+    expect((await first).value?.body).toBe('a');
+    const failure = new Error('the consumer failed');
+    await expect(generator.throw(failure)).rejects.toBe(failure);
+    expect(after).toBe(false);
+    expect(transport.cancels()).toEqual([id]);
+    expect(client.stats.errors).toEqual({ ABORTED: 1 });
   });
 
   // Regression: only ABORTED, CLOSED, LIMIT_EXCEEDED, BAD_REPLY and CONNECTION_LOST sent a cancel;
@@ -623,7 +646,7 @@ describe('RpcClient stream', () => {
     const refusedId = transport.onlyCorrelationId();
     transport.deliver(...item(refusedId, 0, 'not a number'));
     await refused.next();
-    await refused.throw?.(new RpcError('INVALID_ARGUMENT', 'the item is not a number'));
+    await expect(refused.throw?.(new RpcError('INVALID_ARGUMENT', 'the item is not a number'))).rejects.toThrow();
     const ended = client.stream('/queue/q', 'range');
     transport.deliver({ [Header.correlationId]: transport.lastCorrelationId(), [Header.stream]: StreamMark.end });
     expect((await ended.next()).done).toBe(true);

@@ -110,6 +110,39 @@ describe('mapItems', () => {
     expect(source).toMatchObject({ returned: 0, thrown: [refusal] });
   });
 
+  it("a caller's throw() closes the source (through its throw() with throwToSource) and rejects with the error, as a generator does", async () => {
+    const failure = new Error('the consumer failed');
+    const plain = manualSource();
+    const mapped = mapItems(
+      () => plain,
+      (n: number) => n,
+      { eager: true },
+    );
+    await expect(mapped.throw?.(failure)).rejects.toBe(failure);
+    expect(plain).toMatchObject({ returned: 1, thrown: [] });
+    const refusing = manualSource();
+    const toSource = mapItems(
+      () => refusing,
+      (n: number) => n,
+      { eager: true, throwToSource: true },
+    );
+    await expect(toSource.throw?.(failure)).rejects.toBe(failure);
+    expect(refusing).toMatchObject({ returned: 0, thrown: [failure] });
+    // An outer generator delegating to it with yield* stops there, with the caller's error.
+    let after = false;
+    async function* outer() {
+      yield* mapItems(
+        () => [1, 2],
+        (n: number) => n,
+      );
+      after = true;
+    }
+    const generator = outer();
+    expect((await generator.next()).value).toBe(1);
+    await expect(generator.throw(failure)).rejects.toBe(failure);
+    expect(after).toBe(false);
+  });
+
   it('takes a plain iterable too, as `for await` does', async () => {
     const mapped = mapItems(
       () => [1, 2],

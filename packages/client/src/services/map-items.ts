@@ -12,6 +12,7 @@
  * waits; when `map` throws, the source is returned too and the read rejects with the error. With
  * `throwToSource`, the source's throw() gets that error instead (the client's reply stream then ends
  * its call with it, not as aborted); a handler's generator never does (it could catch it, go on).
+ * A caller's throw() closes the source the same way, then rejects with its error.
  */
 export function mapItems<T, U>(
   open: () => AsyncIterable<T> | Iterable<T>,
@@ -23,7 +24,9 @@ export function mapItems<T, U>(
   const finish = async (error?: unknown): Promise<IteratorResult<U>> => {
     if (!finished) {
       finished = true;
-      await (throwToSource && error !== undefined && source?.throw ? source.throw(error) : source?.return?.());
+      if (throwToSource && error !== undefined && source?.throw)
+        await source.throw(error).catch(() => {}); // rejects with it
+      else await source?.return?.();
     }
     return { value: undefined, done: true };
   };
@@ -44,6 +47,11 @@ export function mapItems<T, U>(
       }
     },
     return: () => finish(),
+    // The caller threw into it (an outer generator delegating with `yield*`): stop, then reject.
+    async throw(error: unknown) {
+      await finish(error);
+      throw error;
+    },
     [Symbol.asyncIterator]: () => mapped,
   };
   return mapped;
