@@ -482,6 +482,31 @@ describe('RpcServer defaultDeadlineMs', () => {
     void server.stop(0);
   });
 
+  // Regression: a request given back was counted again when it came back, though never answered
+  // the first time, so REQUESTS no longer added up to the answered, cancelled and in flight.
+  it('stats - a request given back to the broker (its connection lost) is counted once, when it comes back and is answered', async () => {
+    const held = heldRequests();
+    const { server, sockets, accept } = serverOnFakeSockets({ handler: held.handler });
+    const started = server.start(2000);
+    const first = await accept();
+    await started;
+    request(first, 'call.1');
+    await vi.waitFor(() => expect(held.signals).toHaveLength(1));
+    first.closedByPeer(1006); // the broker requeues it
+    await vi.waitFor(() => expect(server.stats).toMatchObject({ requests: 0, inFlight: 0 }));
+    await vi.waitFor(() => expect(sockets).toHaveLength(2), { timeout: 2000 });
+    const second = sockets[1] as FakeSocket;
+    second.open();
+    second.receive('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n');
+    await vi.waitFor(() => expect(subscriptionTo(second, '/queue/rpc_queue')).not.toBe('none'));
+    request(second, 'call.1'); // its redelivery
+    await vi.waitFor(() => expect(held.releases).toHaveLength(2));
+    held.releases[1]?.();
+    await vi.waitFor(() => expect(framesOf(second, 'ACK')).toHaveLength(1));
+    expect(server.stats).toMatchObject({ requests: 1, succeeded: 1, cancelled: 0, inFlight: 0 });
+    void server.stop(0);
+  });
+
   it('an observer that throws a value String() cannot convert is logged: no unhandled rejection, which would end the process', async () => {
     const logged: string[] = [];
     const logger = {

@@ -127,7 +127,7 @@ export interface RpcServerOptions extends StompConnectionOptions {
   id?: string | undefined;
   /** How often the server announces itself on the presence topic; 0 turns presence off. @default 2000 */
   presenceMs?: number | undefined;
-  /** Told about every answered request, e.g. to feed Prometheus metrics. */
+  /** Told about every request that ends (answered, or cancelled: see RpcServerObserver), e.g. to feed Prometheus metrics. */
   observer?: RpcServerObserver | undefined;
   /** A service's procedure names, counted apart in the stats (others are counted in the totals only). */
   procedures?: readonly string[] | undefined;
@@ -154,7 +154,10 @@ export interface RpcServerOptions extends StompConnectionOptions {
 }
 
 export interface RpcServerObserver {
-  /** A request was answered: `code` is undefined for a success; `procedure` when the service has one of that name. */
+  /**
+   * A request ended: answered (`code` undefined for a success, else the error sent), or `ABORTED`
+   * when its caller cancelled it and no reply went out. `procedure` when the service has one of that name.
+   */
   requestDone(code: ErrorCode | undefined, processingMs: number, procedure?: string): void;
 }
 
@@ -382,6 +385,7 @@ export class RpcServer {
     // A cancelled request's handler sees its signal abort, and the caller gets no reply.
     const forget = this.#cancellable.add(correlationId, { replyTo: message.headers[Header.replyTo], control });
     const procedure = this.#procedureName(intake.request.procedure);
+    let ended = false;
     try {
       const send = (body: string, headers: Record<string, string>) =>
         this.#mayAnswer(request) && this.#replies.send(intake.replyTo, correlationId, body, startedAt, headers);
@@ -401,6 +405,7 @@ export class RpcServer {
       forget();
       if (confirming && !(await confirming.confirmed) && !this.#mayAnswer(request)) return; // redelivered
       this.#acks.finish(request.acknowledgement);
+      ended = true;
       if (cancelled)
         this.#stats.cancelled(procedure); // not a failure: nobody waits for it
       else {
@@ -410,6 +415,7 @@ export class RpcServer {
       this.#observer?.requestDone(cancelled ? 'ABORTED' : code, processingMs, procedure); // last: it may throw
     } finally {
       forget();
+      if (!ended) this.#stats.givenBack(); // its redelivery is counted where it is answered
     }
   }
 

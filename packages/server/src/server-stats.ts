@@ -14,6 +14,11 @@ export class ServerStatsCounter {
     this.#counts.requests++;
   }
 
+  /** A request went back to the broker unanswered (stop, or its connection died): the broker delivers it again. */
+  givenBack(): void {
+    this.#counts.requests--;
+  }
+
   dropped(): void {
     this.#counts.dropped++;
   }

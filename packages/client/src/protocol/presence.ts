@@ -25,7 +25,7 @@ const KINDS: ReadonlySet<string> = new Set<AnnouncementKind>(['hello', 'beat', '
 
 /** A server's counters, in the style of NATS service stats. */
 export interface ServerStats {
-  /** Requests taken from the queue. */
+  /** Requests taken from the queue, those in hand too; not those given back to it unanswered (a stop, a lost connection). */
   requests: number;
   /** Success replies sent. */
   succeeded: number;
