@@ -33,6 +33,20 @@ describe('CancellableRequests', () => {
     expect(foreign.control.reason).toBeUndefined();
   });
 
+  // Regression: cancels were kept by correlation id alone, so a second caller's cancel of the same
+  // id (clients that count their ids from 1) took the place of the first's, whose request then ran.
+  it('two callers cancelling calls of the same id before they arrive: each request is stopped', () => {
+    const requests = new CancellableRequests();
+    const OTHER = '/reply-queue/amq.gen-other';
+    requests.cancel('1', CALLER);
+    requests.cancel('1', OTHER, 'DEADLINE_EXCEEDED');
+    const [mine, theirs] = [request(), request(OTHER)];
+    requests.add('1', mine);
+    requests.add('1', theirs);
+    expect([mine.control.reason?.code, theirs.control.reason?.code]).toEqual(['ABORTED', 'DEADLINE_EXCEEDED']);
+    expect(requests.remembered).toBe(2);
+  });
+
   it(`keeps at most ${REMEMBERED_CANCELS} cancels for requests not here yet, each for ${REMEMBER_CANCEL_MS / 60_000} minutes`, () => {
     let now = 0;
     const requests = new CancellableRequests(() => now);

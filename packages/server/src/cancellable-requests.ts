@@ -28,14 +28,19 @@ export interface CancellableRequest {
 }
 
 interface RememberedCancel {
-  readonly replyTo: string;
   readonly reason: RpcError;
   readonly at: number;
 }
 
+/**
+ * A remembered cancel's key: its caller's reply queue and the call's id, so that one caller's cancel
+ * never takes the place of another's for the same id (clients that count their ids from 1).
+ */
+const callKey = (replyTo: string, correlationId: string) => `${replyTo.length}:${replyTo}${correlationId}`;
+
 export class CancellableRequests {
   readonly #byCorrelationId = new Map<string, Set<CancellableRequest>>();
-  /** Oldest first (a Map keeps insertion order). */
+  /** By callKey, oldest first (a Map keeps insertion order). */
   readonly #remembered = new Map<string, RememberedCancel>();
   readonly #now: () => number;
 
@@ -55,8 +60,9 @@ export class CancellableRequests {
     }
     copies.add(request);
     const held = copies;
-    const early = this.#remembered.get(correlationId);
-    if (early && early.replyTo === request.replyTo && this.#now() - early.at < REMEMBER_CANCEL_MS) {
+    const early =
+      request.replyTo === undefined ? undefined : this.#remembered.get(callKey(request.replyTo, correlationId));
+    if (early && this.#now() - early.at < REMEMBER_CANCEL_MS) {
       request.control.abort(early.reason);
     }
     return () => {
@@ -84,7 +90,7 @@ export class CancellableRequests {
     for (const request of [...(this.#byCorrelationId.get(correlationId) ?? [])]) {
       if (request.replyTo === replyTo) request.control.abort(reason);
     }
-    this.#remember(correlationId, { replyTo, reason, at: this.#now() });
+    this.#remember(callKey(replyTo, correlationId), { reason, at: this.#now() });
   }
 
   /** Cancels kept for requests not here yet. */
@@ -92,13 +98,13 @@ export class CancellableRequests {
     return this.#remembered.size;
   }
 
-  #remember(correlationId: string, cancel: RememberedCancel): void {
-    this.#remembered.delete(correlationId); // to the back: the newest
-    this.#remembered.set(correlationId, cancel);
+  #remember(key: string, cancel: RememberedCancel): void {
+    this.#remembered.delete(key); // to the back: the newest
+    this.#remembered.set(key, cancel);
     // The oldest go when over the count or the age, so that a burst is not kept until as many more come.
-    for (const [id, { at }] of this.#remembered) {
+    for (const [oldKey, { at }] of this.#remembered) {
       if (this.#remembered.size <= REMEMBERED_CANCELS && cancel.at - at < REMEMBER_CANCEL_MS) break;
-      this.#remembered.delete(id);
+      this.#remembered.delete(oldKey);
     }
   }
 }
