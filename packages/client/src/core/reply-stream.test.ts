@@ -116,7 +116,7 @@ describe('ReplyStream', () => {
           push = pushItem;
           return settled;
         },
-        { refused: (code) => refused.push(code) },
+        { refused: (code) => refused.push(code), failed: (code) => refused.push(`failed ${code}`) },
       );
       return { stream, refused, push: (body: string) => push(item(body)), end };
     }

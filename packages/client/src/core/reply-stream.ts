@@ -26,6 +26,12 @@ export const STREAM_DEFAULTS = { maxItems: 10_000, maxBytes: 16 * 1024 * 1024 } 
 /** Hands an item of the call to its stream: the error to end the call with, past a limit. */
 export type ItemPush = (item: RpcReply) => RpcError | undefined;
 
+/** The client's counters a stream tells: a stream refused at the start, an answered call whose reader refused an item. */
+interface StreamStats {
+  failed(code: ErrorCode): void;
+  refused(code: ErrorCode): void;
+}
+
 type Waiter = { resolve: (result: IteratorResult<RpcReply>) => void; reject: (error: unknown) => void };
 
 export class ReplyStream implements AsyncIterableIterator<RpcReply> {
@@ -44,7 +50,7 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   #stopFollowingCaller: (() => void) | undefined;
   /** The call's end, once followed; and the client's counters, told of a refusal after a success. */
   #settled: Promise<unknown> | undefined;
-  #stats: { refused(code: ErrorCode): void } | undefined;
+  #stats: StreamStats | undefined;
   /** The reader saw the end, or left: a throw() then refuses nothing it was handed. */
   #readerDone = false;
 
@@ -55,12 +61,13 @@ export class ReplyStream implements AsyncIterableIterator<RpcReply> {
   static open(
     options: StreamLimits & { signal?: AbortSignal },
     start: (signal: AbortSignal, push: ItemPush) => Promise<unknown>,
-    stats?: { refused(code: ErrorCode): void },
+    stats?: StreamStats,
   ): ReplyStream {
     let stream: ReplyStream;
     try {
       stream = new ReplyStream(options, options.signal);
     } catch (error) {
+      if (error instanceof RpcError) stats?.failed(error.code); // as a call with bad options is
       stream = new ReplyStream({}, undefined);
       stream.follow(Promise.reject(error));
       return stream;

@@ -564,6 +564,7 @@ describe('RpcClient stream', () => {
     const items = client.stream('/queue/q', 'range', { maxBytes: -1 }); // does not throw here
     await expect(items.next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(transport.published).toEqual([]);
+    expect(client.stats).toMatchObject({ calls: 0, errors: { INVALID_ARGUMENT: 1 } }); // as a call with a bad timeoutMs
   });
 
   it('stream - past maxItems it ends with LIMIT_EXCEEDED and cancels the call', async () => {
