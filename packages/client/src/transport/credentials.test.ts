@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RpcError } from '../errors.js';
-import { freshCredentials, Login } from './credentials.js';
+import { freshCredentials, LATE_ANSWER_KEEP_MS, Login } from './credentials.js';
 
 describe('credentials', () => {
   it('refused - fixed credentials: the first refusal is final', () => {
@@ -26,7 +26,7 @@ describe('credentials', () => {
     expect(headers.passcode).toBe('token-2');
   });
 
-  it('refresh - an answer still under way when its attempt gave up is waited for by the next attempt, not asked for again alongside; a third asks anew', async () => {
+  it('refresh - an answer still under way when its attempt gave up is waited for by the next attempt, not asked for again alongside; past LATE_ANSWER_KEEP_MS an attempt asks anew', async () => {
     vi.useFakeTimers();
     try {
       let asked = 0;
@@ -55,15 +55,47 @@ describe('credentials', () => {
       await login.refresh(headers, 5000);
       expect(headers.passcode).toBe('late-token');
       expect(asked).toBe(2);
-      // An answer that never comes is waited for by two attempts, not by every attempt after.
+      // An answer that never comes is waited for by the attempts of LATE_ANSWER_KEEP_MS, not by every attempt after.
       const hung = [login.refresh(headers, 100), login.refresh(headers, 100)];
       await vi.advanceTimersByTimeAsync(100);
       await Promise.all(hung);
       expect(asked).toBe(3);
-      const fourth = login.refresh(headers, 100);
+      await vi.advanceTimersByTimeAsync(LATE_ANSWER_KEEP_MS - 200);
+      const stillShared = login.refresh(headers, 100);
       await vi.advanceTimersByTimeAsync(100);
-      await fourth;
+      await stillShared;
+      expect(asked).toBe(3);
+      await vi.advanceTimersByTimeAsync(100);
+      const anew = login.refresh(headers, 100);
+      await vi.advanceTimersByTimeAsync(100);
+      await anew;
       expect(asked).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  // Regression: a third attempt asked anew while the first call was still under way, and that call's
+  // answer, coming later, was never used: a source slower than two attempts never got a login in.
+  it('refresh - a source slower than several attempts is called once, and its answer serves the attempt after it came', async () => {
+    vi.useFakeTimers();
+    try {
+      let asked = 0;
+      const login = new Login(() => {
+        asked++;
+        return new Promise((resolve) => setTimeout(() => resolve({ login: 'u', passcode: `token-${asked}` }), 20_000));
+      });
+      const headers = { login: 'guest', passcode: 'guest' };
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const refreshed = login.refresh(headers, 5000);
+        await vi.advanceTimersByTimeAsync(5000 + 1000); // its wait, then the backoff
+        await refreshed;
+      }
+      expect(headers.passcode).toBe('guest'); // three attempts gave up on it, 18 s in
+      await vi.advanceTimersByTimeAsync(2000); // it answers, 20 s in
+      await login.refresh(headers, 5000);
+      expect(headers.passcode).toBe('token-1');
+      expect(asked).toBe(1);
     } finally {
       vi.useRealTimers();
     }

@@ -52,14 +52,16 @@ export async function freshCredentials(
  */
 export const VHOST_DENIED_FINAL_MS = 10_000;
 
-/** How long an answer of the source that came after its attempt gave up may serve the next one. */
+/**
+ * How long the attempts share one call of the source still under way, and how long an answer that
+ * came after its attempt gave up may serve the next one.
+ */
 export const LATE_ANSWER_KEEP_MS = 30_000;
 
 /** One call of the source, as attempts share it (Login.#ask). */
 interface Asking {
   readonly answer: Promise<Credentials>;
-  /** Attempts that waited for it. */
-  waits: number;
+  readonly askedAt: number;
   /** An attempt got it: the next asks anew, for a fresh one. */
   used: boolean;
   cameAt?: number;
@@ -105,19 +107,17 @@ export class Login {
 
   /**
    * The source's answer for an attempt. One its attempt gave up on (a slow token endpoint) serves the
-   * next attempt, still under way or come since (within LATE_ANSWER_KEEP_MS), rather than being
+   * next attempts, while under way or once come (each for LATE_ANSWER_KEEP_MS), rather than being
    * asked for again: two refreshes at once with one refresh token can look like its theft to a
-   * provider that rotates them, and an endpoint slower than the attempt would never be used. A third
-   * attempt asks anew: an answer that never comes must not hold every attempt after it.
+   * provider that rotates them, and an endpoint slower than the attempt would never be used. Past
+   * that, an attempt asks anew: an answer that never comes must not hold every attempt after it.
    */
   #ask(): Asking {
     const last = this.#asking;
-    const fresh = last?.cameAt === undefined || Date.now() - last.cameAt <= LATE_ANSWER_KEEP_MS;
-    if (last !== undefined && last.waits < 2 && !last.used && !last.failed && fresh) {
-      last.waits++;
-      return last;
-    }
-    const asking: Asking = { answer: Promise.resolve().then(this.#source as CredentialsSource), waits: 1, used: false };
+    const since = last?.cameAt ?? last?.askedAt ?? 0;
+    if (last !== undefined && !last.used && !last.failed && Date.now() - since <= LATE_ANSWER_KEEP_MS) return last;
+    const answer = Promise.resolve().then(this.#source as CredentialsSource);
+    const asking: Asking = { answer, askedAt: Date.now(), used: false };
     asking.answer.then(
       () => {
         asking.cameAt = Date.now();
