@@ -8,6 +8,7 @@ import type { Clock, Timer } from '../src/core/clock.js';
 
 export class ManualClock implements Clock {
   #now: number;
+  #wallOffset = 0;
   #nextId = 1;
   readonly #timers = new Map<number, { due: number; callback: () => void }>();
 
@@ -16,7 +17,15 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
-    return this.#now;
+    return this.#now + this.#wallOffset;
+  }
+
+  /**
+   * Sets the clock `now()` reads by `ms` (back when negative) without moving the timers, which
+   * run on their own: as a time sync or a restored VM sets the system clock under Date.now().
+   */
+  setWallClock(ms: number): void {
+    this.#wallOffset += ms;
   }
 
   setTimeout(callback: () => void, ms: number): Timer {

@@ -144,6 +144,15 @@ describe('presence', () => {
     expect(view.list().map((server) => server.id)).toEqual(['lively']);
   });
 
+  // Regression: a clock set back an hour kept a server that had stopped beating for that hour.
+  it('view - after the clock was set back (a time sync, a restored VM), a silent server expires three beats after the step', () => {
+    const view = new PresenceView();
+    view.apply(announcement({ id: 'gone' }), 3_600_000);
+    expect(view.expire(1000)).toBe(0); // the clock now reads an hour earlier
+    expect(view.expire(1000 + MISSED_BEATS * 1000)).toBe(0);
+    expect(view.expire(1000 + MISSED_BEATS * 1000 + 1)).toBe(1);
+  });
+
   it('view - seen() (a reply from the server) counts as a beat; an unknown id changes nothing', () => {
     const view = new PresenceView();
     view.apply(announcement(), 0);

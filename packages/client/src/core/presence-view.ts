@@ -66,6 +66,7 @@ export class PresenceView {
   expire(now: number): number {
     let gone = 0;
     for (const [id, server] of this.#servers) {
+      if (server.lastSeen > now) server.lastSeen = now; // the clock was set back: counted from now, not for hours
       if (now - server.lastSeen > MISSED_BEATS * server.beatMs) {
         this.#servers.delete(id);
         gone++;

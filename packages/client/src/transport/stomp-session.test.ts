@@ -198,6 +198,20 @@ describe('StompSession', () => {
     expect(seen).toEqual([]);
   });
 
+  // Regression: a wall clock set back an hour read as a broker heard from in the future, and a
+  // dead broker went unnoticed for that hour.
+  it('heart-beats - a clock set back (a time sync, a restored VM) does not hide a silent broker: it goes three periods after', () => {
+    const { clock, socket, seen } = connected({ heartbeatMs: 10_000, brokerHeartbeat: '10000,0' });
+    seen.length = 0;
+    clock.advance(10_000);
+    socket.receive('\n'); // the last beat
+    clock.setWallClock(-3_600_000);
+    clock.advance(40_000);
+    expect(seen).toEqual([]);
+    clock.advance(10_001); // the first check after the step counts from it: 40 s silent by this one
+    expect(seen).toEqual(['heartbeat lost', 'closed 1006']);
+  });
+
   it('heart-beats - none watched when either side does not want them', () => {
     expect(connected({ heartbeatMs: 0, brokerHeartbeat: '10000,0' }).clock.pendingTimers).toBe(0);
     expect(connected({ heartbeatMs: 10_000, brokerHeartbeat: '0,0' }).clock.pendingTimers).toBe(0);

@@ -301,6 +301,8 @@ export class StompSession {
     this.#watchdog = clock.setTimeout(
       () => {
         if (this.#over) return;
+        // A clock set back (a restored VM, a time sync) would read as hearing from the future: count from now.
+        if (clock.now() < this.#lastHeardAt) this.#lastHeardAt = clock.now();
         if (clock.now() - this.#lastHeardAt <= periodMs * MISSED_BEATS) {
           this.#watch(periodMs);
         } else if (!recheck) {
