@@ -2,6 +2,8 @@ import type { ServerInfo } from '@stomp-rpc/client';
 import { describe, expect, it } from 'vitest';
 import { nextSample, serverCells } from './servers.js';
 
+const STARTED = '2024-01-01T00:00:00.000Z';
+
 /** A server as the client reports it; only the fields the panel reads matter. */
 function serverInfo(overrides: Partial<ServerInfo> & { requests?: number } = {}): ServerInfo {
   const { requests = 0, ...rest } = overrides;
@@ -14,7 +16,7 @@ function serverInfo(overrides: Partial<ServerInfo> & { requests?: number } = {})
     prefetch: 8,
     inFlight: 3,
     beatMs: 1000,
-    startedAt: '2024-01-01T00:00:00.000Z',
+    startedAt: STARTED,
     lastSeen: 10_000,
     announcedAt: 10_000,
     stats: {
@@ -35,6 +37,7 @@ describe('servers', () => {
       requests: 50,
       announcedAt: 10_000,
       perSecond: 0,
+      startedAt: STARTED,
     });
   });
 
@@ -44,20 +47,34 @@ describe('servers', () => {
       requests: 80,
       announcedAt: 12_000,
       perSecond: 15,
+      startedAt: STARTED,
     });
   });
 
-  it('nextSample - a server that restarted under the same id (fewer requests than before) has no rate, not a negative one', () => {
+  it('nextSample - a server that restarted under the same id (a new startedAt) has no rate yet, not a negative one', () => {
     const before = nextSample(undefined, serverInfo({ requests: 500, announcedAt: 10_000 }));
-    expect(nextSample(before, serverInfo({ requests: 3, announcedAt: 12_000 }))).toEqual({
+    const restarted = '2024-01-01T01:00:00.000Z';
+    expect(nextSample(before, serverInfo({ requests: 3, announcedAt: 12_000, startedAt: restarted }))).toEqual({
       requests: 3,
       announcedAt: 12_000,
       perSecond: 0,
+      startedAt: restarted,
     });
   });
 
+  // Regression: an answer to the page's ping that came 5 ms after a beat showed 2,000 req/s; one
+  // sent before a beat and delivered after it (another queue) read as a restart, 0, then 631.6.
+  it('nextSample - answers to pings next to the beats: no rate over less than a second, older counts passed over', () => {
+    const beat = nextSample(undefined, serverInfo({ requests: 0, announcedAt: 10_000 }));
+    const second = nextSample(beat, serverInfo({ requests: 1000, announcedAt: 12_000 }));
+    expect(second.perSecond).toBe(500);
+    expect(nextSample(second, serverInfo({ requests: 1010, announcedAt: 12_005 }))).toBe(second);
+    expect(nextSample(second, serverInfo({ requests: 990, announcedAt: 13_100 }))).toBe(second); // older counts
+    expect(nextSample(second, serverInfo({ requests: 2000, announcedAt: 14_000 })).perSecond).toBe(500);
+  });
+
   it('nextSample - keeps the previous sample, rate and all, until a new announcement arrives', () => {
-    const previous = { requests: 80, announcedAt: 12_000, perSecond: 15 };
+    const previous = { requests: 80, announcedAt: 12_000, perSecond: 15, startedAt: STARTED };
     expect(nextSample(previous, serverInfo({ requests: 80, announcedAt: 12_000 }))).toBe(previous);
   });
 

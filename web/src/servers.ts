@@ -11,23 +11,35 @@ export interface Sample {
   requests: number;
   announcedAt: number;
   perSecond: number;
+  /** The server's start: a new one under the same id counts from 0 again. */
+  startedAt: string;
 }
+
+/**
+ * Announcements closer together than this make no rate. Answers to the page's pings are
+ * announcements too, and one can come a few milliseconds after a beat: 10 requests over 5 ms would
+ * read as 2,000 a second.
+ */
+const MIN_RATE_MS = 1000;
 
 const COLUMNS = ['server', 'host · pid', 'in flight', 'req/s', 'avg time', 'errors', 'this burst', 'seen'] as const;
 
 /**
  * The sample after `server`'s latest announcement. The panel redraws more often than servers
- * announce, so the rate is only recomputed when an announcement is new; until then the previous
- * sample (and its rate) stands. By `announcedAt`, not `lastSeen`, which every reply from the
- * server moves with no new counts. A server's first sample has no rate yet.
+ * announce, so the rate is only recomputed when an announcement is new and at least MIN_RATE_MS
+ * after the sample's; until then the previous sample (and its rate) stands. By `announcedAt`, not
+ * `lastSeen`, which every reply from the server moves with no new counts. A server's first sample
+ * has no rate yet. Counts older than the sample's (an answer to a ping, which comes through
+ * another queue than the beats, may arrive after a later beat) are passed over.
  */
 export function nextSample(previous: Sample | undefined, server: ServerInfo): Sample {
-  if (previous && server.announcedAt === previous.announcedAt) return previous;
-  const seconds = previous ? (server.announcedAt - previous.announcedAt) / 1000 : 0;
-  const answered = previous ? server.stats.requests - previous.requests : 0;
-  // Fewer requests than before: a server that restarted under the same id counts from 0 again.
-  const perSecond = seconds > 0 && answered >= 0 ? answered / seconds : 0;
-  return { requests: server.stats.requests, announcedAt: server.announcedAt, perSecond };
+  const { requests } = server.stats;
+  const { announcedAt, startedAt } = server;
+  if (previous === undefined || startedAt !== previous.startedAt)
+    return { requests, announcedAt, perSecond: 0, startedAt };
+  const elapsedMs = announcedAt - previous.announcedAt;
+  if (elapsedMs < MIN_RATE_MS || requests < previous.requests) return previous;
+  return { requests, announcedAt, perSecond: ((requests - previous.requests) * 1000) / elapsedMs, startedAt };
 }
 
 /** The texts of one server's row, in the order of COLUMNS. */
